@@ -1,0 +1,82 @@
+//! Health: the current state of a release's CloudWatch alarms.
+
+use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
+use aws_sdk_cloudwatch::Client;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{AlarmState, AlarmStatus};
+use crate::error::{AwsError, Error, Result};
+
+/// DescribeAlarms accepts at most this many names per call.
+const NAMES_PER_CALL: usize = 100;
+
+#[derive(Clone, Debug)]
+pub struct AlarmHealth {
+    client: Client,
+}
+
+fn state(value: Option<&StateValue>) -> AlarmState {
+    match value {
+        Some(StateValue::Alarm) => AlarmState::Alarm,
+        Some(StateValue::Ok) => AlarmState::Ok,
+        _ => AlarmState::InsufficientData,
+    }
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+impl AlarmHealth {
+    pub fn new(client: Client) -> Self {
+        AlarmHealth { client }
+    }
+
+    /// The state of each named alarm (metric or composite), in the order given. An alarm that
+    /// does not exist is an error: a guard that cannot fire is no guard.
+    pub async fn statuses(&self, names: &[String]) -> Result<Vec<AlarmStatus>> {
+        let mut found = Vec::with_capacity(names.len());
+        for chunk in names.chunks(NAMES_PER_CALL) {
+            let out = self
+                .client
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .max_records(NAMES_PER_CALL as i32)
+                .send()
+                .await
+                .map_err(|e| Error::Aws(AwsError::from_sdk("DescribeAlarms", e)))?;
+            for alarm in out.metric_alarms() {
+                found.push(AlarmStatus {
+                    name: alarm.alarm_name().unwrap_or_default().to_string(),
+                    state: state(alarm.state_value()),
+                    reason: alarm.state_reason().unwrap_or_default().to_string(),
+                    since: time(alarm.state_transitioned_timestamp())
+                        .or_else(|| time(alarm.state_updated_timestamp())),
+                });
+            }
+            for alarm in out.composite_alarms() {
+                found.push(AlarmStatus {
+                    name: alarm.alarm_name().unwrap_or_default().to_string(),
+                    state: state(alarm.state_value()),
+                    reason: alarm.state_reason().unwrap_or_default().to_string(),
+                    since: time(alarm.state_transitioned_timestamp())
+                        .or_else(|| time(alarm.state_updated_timestamp())),
+                });
+            }
+        }
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|name| !found.iter().any(|a| &a.name == *name))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::AlarmsMissing(missing));
+        }
+        Ok(names
+            .iter()
+            .filter_map(|name| found.iter().find(|a| &a.name == name).cloned())
+            .collect())
+    }
+}

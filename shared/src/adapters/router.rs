@@ -1,0 +1,310 @@
+//! The traffic router: moves a Lambda alias's traffic between two published versions.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_sdk_lambda::types::AliasRoutingConfiguration;
+use aws_sdk_lambda::Client;
+
+use crate::domain::release::valid_version;
+use crate::domain::{AliasTarget, Weight};
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+
+/// What an alias routes to: one version, optionally with a share on a second version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRouting {
+    pub version: String,
+    pub extra: Option<(String, Weight)>,
+}
+
+impl AliasRouting {
+    pub fn single(version: &str) -> AliasRouting {
+        AliasRouting {
+            version: version.to_string(),
+            extra: None,
+        }
+    }
+
+    /// The routing a release wants: `stable` carries the rest of the traffic while weighted.
+    pub fn for_release(stable: &str, target: &str, desired: AliasTarget) -> AliasRouting {
+        match desired {
+            AliasTarget::Stable => AliasRouting::single(stable),
+            AliasTarget::Target => AliasRouting::single(target),
+            AliasTarget::Weighted(w) if w == Weight::ZERO => AliasRouting::single(stable),
+            AliasTarget::Weighted(w) if w == Weight::FULL => AliasRouting::single(target),
+            AliasTarget::Weighted(w) => AliasRouting {
+                version: stable.to_string(),
+                extra: Some((target.to_string(), w)),
+            },
+        }
+    }
+
+    /// The target's share of traffic when this routing is read as a move from stable to target,
+    /// or None when it is not such a routing at all.
+    pub fn weight_towards(&self, stable: &str, target: &str) -> Option<Weight> {
+        match &self.extra {
+            None if self.version == stable => Some(Weight::ZERO),
+            None if self.version == target => Some(Weight::FULL),
+            Some((extra, w)) if self.version == stable && extra == target => Some(*w),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AliasRouting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.extra {
+            None => write!(f, "version {}", self.version),
+            Some((extra, w)) => write!(f, "version {} with {w} on version {extra}", self.version),
+        }
+    }
+}
+
+/// An alias as read: its routing and the revision that a compare-and-swap names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasState {
+    pub routing: AliasRouting,
+    pub revision_id: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TrafficRouter {
+    client: Client,
+}
+
+impl TrafficRouter {
+    pub fn new(client: Client) -> Self {
+        TrafficRouter { client }
+    }
+
+    pub async fn read(&self, function: &str, alias: &str) -> Result<AliasState> {
+        let out = self
+            .client
+            .get_alias()
+            .function_name(function)
+            .name(alias)
+            .send()
+            .await
+            .map_err(|e| {
+                not_found_as(
+                    AwsError::from_sdk("GetAlias", e),
+                    function,
+                    format!("alias {alias}"),
+                )
+            })?;
+        let weights = out
+            .routing_config()
+            .and_then(|r| r.additional_version_weights())
+            .cloned()
+            .unwrap_or_default();
+        let extra = match weights.len() {
+            0 => None,
+            1 => {
+                let (version, fraction) = weights.into_iter().next().expect("one entry");
+                let weight = Weight::from_fraction(fraction).ok_or_else(|| {
+                    Error::Corrupt(format!("alias {function}:{alias} has weight {fraction}"))
+                })?;
+                Some((version, weight))
+            }
+            _ => {
+                return Err(Error::Corrupt(format!(
+                    "alias {function}:{alias} routes to more than two versions"
+                )))
+            }
+        };
+        Ok(AliasState {
+            routing: AliasRouting {
+                version: out.function_version().unwrap_or_default().to_string(),
+                extra,
+            },
+            revision_id: out.revision_id().map(str::to_string),
+        })
+    }
+
+    /// Sets the alias's routing, then reads it back to prove it took.
+    ///
+    /// With `expected_revision`, the update is a compare-and-swap: if anyone changed the alias
+    /// since it was read, Lambda refuses (`PreconditionFailedException`, an
+    /// [`AwsErrorKind::Conflict`]) and nothing is overwritten. Without it, the update wins
+    /// over whatever is there: that is what a revert wants.
+    pub async fn set(
+        &self,
+        function: &str,
+        alias: &str,
+        routing: &AliasRouting,
+        expected_revision: Option<&str>,
+    ) -> Result<AliasState> {
+        self.update(function, alias, routing, expected_revision)
+            .await?;
+        let state = self.read(function, alias).await?;
+        if &state.routing != routing {
+            return Err(Error::VerifyFailed {
+                function: function.to_string(),
+                alias: alias.to_string(),
+                expected: routing.to_string(),
+                actual: state.routing.to_string(),
+            });
+        }
+        Ok(state)
+    }
+
+    /// The bare `UpdateAlias` call, without read-back: the revert's critical path uses it so
+    /// that nothing stands between the alarm and the revert.
+    pub async fn update(
+        &self,
+        function: &str,
+        alias: &str,
+        routing: &AliasRouting,
+        expected_revision: Option<&str>,
+    ) -> Result<()> {
+        check_routable(function, alias, routing)?;
+        // An empty map is sent on purpose: UpdateAlias without RoutingConfig keeps the old one.
+        let weights: HashMap<String, f64> = routing
+            .extra
+            .iter()
+            .map(|(version, w)| (version.clone(), w.as_fraction()))
+            .collect();
+        let routing_config = AliasRoutingConfiguration::builder()
+            .set_additional_version_weights(Some(weights))
+            .build();
+        self.client
+            .update_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(&routing.version)
+            .routing_config(routing_config)
+            .set_revision_id(expected_revision.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| {
+                not_found_as(
+                    AwsError::from_sdk("UpdateAlias", e),
+                    function,
+                    format!("alias {alias} or version {}", routing.version),
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Confirms a published version exists, with a specific error when it does not.
+    pub async fn require_version(&self, function: &str, version: &str) -> Result<()> {
+        self.client
+            .get_function_configuration()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(|e| {
+                not_found_as(
+                    AwsError::from_sdk("GetFunctionConfiguration", e),
+                    function,
+                    format!("version {version}"),
+                )
+            })?;
+        Ok(())
+    }
+}
+
+fn not_found_as(err: AwsError, function: &str, what: String) -> Error {
+    if err.kind == AwsErrorKind::NotFound {
+        Error::NotFound {
+            function: function.to_string(),
+            what,
+        }
+    } else {
+        Error::Aws(err)
+    }
+}
+
+/// Lambda's rules for a weighted alias, checked before the call so the error says which.
+fn check_routable(function: &str, alias: &str, routing: &AliasRouting) -> Result<()> {
+    let invalid = |reason: String| Error::InvalidRouting {
+        function: function.to_string(),
+        alias: alias.to_string(),
+        reason,
+    };
+    if routing.version.is_empty()
+        || (routing.version != "$LATEST" && !valid_version(&routing.version))
+    {
+        return Err(invalid(format!("'{}' is not a version", routing.version)));
+    }
+    if let Some((extra, weight)) = &routing.extra {
+        if !valid_version(&routing.version) || !valid_version(extra) {
+            return Err(invalid(
+                "a weighted alias can only split traffic between two published versions, not $LATEST"
+                    .to_string(),
+            ));
+        }
+        if extra == &routing.version {
+            return Err(invalid(format!(
+                "both sides of the split are version {extra}"
+            )));
+        }
+        if !weight.is_partial() {
+            return Err(invalid(format!("weight {weight} is outside (0%, 100%)")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_for_release_and_back() {
+        let w = Weight::from_percent(10.0).unwrap();
+        let r = AliasRouting::for_release("3", "4", AliasTarget::Weighted(w));
+        assert_eq!(r.extra, Some(("4".to_string(), w)));
+        assert_eq!(r.weight_towards("3", "4"), Some(w));
+        assert_eq!(
+            AliasRouting::single("3").weight_towards("3", "4"),
+            Some(Weight::ZERO)
+        );
+        assert_eq!(
+            AliasRouting::single("4").weight_towards("3", "4"),
+            Some(Weight::FULL)
+        );
+        assert_eq!(AliasRouting::single("7").weight_towards("3", "4"), None);
+        assert_eq!(
+            AliasRouting::for_release("3", "4", AliasTarget::Weighted(Weight::ZERO)),
+            AliasRouting::single("3")
+        );
+        assert_eq!(r.to_string(), "version 3 with 10% on version 4");
+    }
+
+    #[test]
+    fn two_version_rule_is_checked_before_calling() {
+        let w = Weight::from_percent(10.0).unwrap();
+        let bad = [
+            AliasRouting {
+                version: "$LATEST".into(),
+                extra: Some(("4".into(), w)),
+            },
+            AliasRouting {
+                version: "3".into(),
+                extra: Some(("$LATEST".into(), w)),
+            },
+            AliasRouting {
+                version: "3".into(),
+                extra: Some(("3".into(), w)),
+            },
+            AliasRouting {
+                version: "3".into(),
+                extra: Some(("4".into(), Weight::FULL)),
+            },
+            AliasRouting {
+                version: "".into(),
+                extra: None,
+            },
+        ];
+        for routing in bad {
+            let err = check_routable("f", "live", &routing).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidRouting { .. }),
+                "{routing:?}: {err}"
+            );
+        }
+        assert!(check_routable("f", "live", &AliasRouting::single("$LATEST")).is_ok());
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure domain logic: strategies, schedules, releases and their transitions. No AWS here.
+
+pub mod health;
+pub mod release;
+pub mod strategy;
+pub mod weight;
+
+pub use health::{AlarmState, AlarmStatus};
+pub use release::{
+    Action, AliasTarget, Input, LogEntry, Phase, Release, ReleaseEvent, ReleaseKind, ReleaseSpec,
+    RollbackCause, SpecError, TransitionError, Verdict,
+};
+pub use strategy::{Schedule, Step, Strategy, StrategyError};
+pub use weight::Weight;

@@ -1,0 +1,209 @@
+//! One error type for the library, with the distinction every caller needs: may a retry help?
+
+use std::fmt;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::domain::{SpecError, StrategyError, TransitionError};
+
+/// How an AWS failure should be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    /// The named resource does not exist.
+    NotFound,
+    /// A condition or revision check failed: someone else changed it first.
+    Conflict,
+    /// Throttled: retry with backoff.
+    Throttled,
+    /// 5xx, timeouts, connection failures: retry.
+    Transient,
+    /// The request was refused as invalid or unauthorised: retrying cannot help.
+    Rejected,
+}
+
+/// A failed AWS call, reduced to what callers act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub kind: AwsErrorKind,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed", self.operation)?;
+        if let Some(code) = &self.code {
+            write!(f, " ({code})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+const THROTTLING: &[&str] = &[
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "RequestThrottled",
+    "LimitExceededException",
+];
+const CONFLICT: &[&str] = &[
+    "PreconditionFailedException",
+    "ResourceConflictException",
+    "ConditionalCheckFailedException",
+    "TransactionConflictException",
+    "TransactionCanceledException",
+    "ExecutionAlreadyExists",
+];
+const NOT_FOUND: &[&str] = &[
+    "ResourceNotFoundException",
+    "ResourceNotFound",
+    "NotFoundException",
+    "ExecutionDoesNotExist",
+    "StateMachineDoesNotExist",
+    "NotFound",
+];
+const TRANSIENT: &[&str] = &[
+    "ServiceException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalServiceError",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+impl AwsError {
+    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let code = err.code().map(str::to_string);
+        let message = err.message().map(str::to_string).unwrap_or_else(|| {
+            aws_smithy_types::error::display::DisplayErrorContext(&err).to_string()
+        });
+        let kind = match &err {
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => AwsErrorKind::Transient,
+            SdkError::ServiceError(service) => {
+                let status = service.raw().status().as_u16();
+                let code = code.as_deref().unwrap_or_default();
+                if THROTTLING.contains(&code) || status == 429 {
+                    AwsErrorKind::Throttled
+                } else if CONFLICT.contains(&code) || status == 412 {
+                    AwsErrorKind::Conflict
+                } else if NOT_FOUND.contains(&code) {
+                    AwsErrorKind::NotFound
+                } else if TRANSIENT.contains(&code) || status >= 500 {
+                    AwsErrorKind::Transient
+                } else {
+                    AwsErrorKind::Rejected
+                }
+            }
+            _ => AwsErrorKind::Rejected,
+        };
+        AwsError {
+            operation,
+            kind,
+            code,
+            message,
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, AwsErrorKind::Throttled | AwsErrorKind::Transient)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Strategy(#[from] StrategyError),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+    #[error("alias {function}:{alias} is held by release {holder} (started {since}); wait for it, or abort it with `shiftback abort {holder}`")]
+    LockHeld {
+        function: String,
+        alias: String,
+        holder: String,
+        since: String,
+    },
+    #[error("release {0} already exists")]
+    ReleaseExists(String),
+    #[error("release {0} not found")]
+    ReleaseNotFound(String),
+    #[error("release {id} was changed by someone else (expected revision {expected}); reload and decide again")]
+    StaleRelease { id: String, expected: u64 },
+    #[error("function {function} has no {what}")]
+    NotFound { function: String, what: String },
+    #[error("cannot route {function}:{alias}: {reason}")]
+    InvalidRouting {
+        function: String,
+        alias: String,
+        reason: String,
+    },
+    #[error("alias {function}:{alias} is {actual}, but release {release} expected {expected}; it was changed outside this release, which stops here")]
+    UnexpectedAlias {
+        function: String,
+        alias: String,
+        release: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("alias {function}:{alias} reads back as {actual} after being set to {expected}")]
+    VerifyFailed {
+        function: String,
+        alias: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("alarm(s) not found: {}", .0.join(", "))]
+    AlarmsMissing(Vec<String>),
+    #[error("alarm(s) already in ALARM: {}; fix them, or name them as an override to deploy through them", .0.join(", "))]
+    AlarmsFiring(Vec<String>),
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+    #[error("invalid request: {0}")]
+    BadRequest(String),
+}
+
+impl Error {
+    /// Whether the same call may succeed later (Step Functions retries these).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Aws(aws) => aws.is_retryable(),
+            Error::StaleRelease { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// A stable name for Step Functions `Retry`/`Catch` and for exit codes.
+    pub fn error_type(&self) -> &'static str {
+        if self.is_retryable() {
+            return "Shiftback.Retryable";
+        }
+        match self {
+            Error::LockHeld { .. } | Error::AlarmsFiring(_) | Error::ReleaseExists(_) => {
+                "Shiftback.Refused"
+            }
+            Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. } => "Shiftback.Conflict",
+            Error::Aws(_) => "Shiftback.AwsError",
+            _ => "Shiftback.Invalid",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,10 @@
+//! shiftback: progressive delivery and immediate, alarm-driven rollback for AWS Lambda.
+//!
+//! - [`domain`]: strategies and the release state machine, free of AWS.
+//! - [`adapters`]: one small type per AWS service, each owning its SDK client.
+
+pub mod adapters;
+pub mod domain;
+pub mod error;
+
+pub use error::{Error, Result};

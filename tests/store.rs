@@ -1,0 +1,271 @@
+//! The release store against moto's DynamoDB: conditional writes, transactions and queries.
+
+use chrono::{DateTime, Duration, Utc};
+use shiftback::domain::{Input, Phase, Release, ReleaseKind, ReleaseSpec, Verdict};
+use shiftback::Error;
+use shiftback_integration_tests::{emulator, release_store, unique};
+
+fn spec(function: &str, id: &str) -> ReleaseSpec {
+    ReleaseSpec {
+        release_id: Some(id.to_string()),
+        function: function.to_string(),
+        alias: "live".into(),
+        stable_version: "1".into(),
+        target_version: "2".into(),
+        strategy: "linear:50:1m".parse().unwrap(),
+        alarms: vec![format!("{function}-errors")],
+        alarm_overrides: vec![],
+        bake_after_secs: 300,
+        started_by: "ci".into(),
+        kind: ReleaseKind::Deploy,
+    }
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+}
+
+#[tokio::test]
+async fn a_release_round_trips_with_its_log_and_revisions() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    let release = Release::new(spec(&function, "r-a"), at(0)).unwrap();
+    let mut tracked = store.create(&release, at(0)).await.unwrap();
+    assert_eq!(tracked.release.revision, 1);
+
+    tracked
+        .release
+        .apply(Input::Begin, at(1), "workflow")
+        .unwrap();
+    store.save(&mut tracked).await.unwrap();
+    tracked
+        .release
+        .apply(Input::Check(Verdict::Healthy), at(61), "workflow")
+        .unwrap();
+    store.save(&mut tracked).await.unwrap();
+
+    let loaded = store.load("r-a").await.unwrap();
+    assert_eq!(loaded.release, tracked.release);
+    assert_eq!(loaded.release.revision, 3);
+    assert_eq!(loaded.stored_log_len(), loaded.release.log.len());
+    let events: Vec<_> = loaded.release.log.iter().map(|e| e.event.name()).collect();
+    assert_eq!(events, ["started", "weight_set", "health_checked"]);
+    assert_eq!(loaded.release.phase, Phase::Promoting);
+}
+
+#[tokio::test]
+async fn a_stale_save_is_refused_and_changes_nothing() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    let release = Release::new(spec(&function, "r-b"), at(0)).unwrap();
+    let mut first = store.create(&release, at(0)).await.unwrap();
+    let mut second = store.load("r-b").await.unwrap();
+
+    first
+        .release
+        .apply(Input::Begin, at(1), "workflow")
+        .unwrap();
+    store.save(&mut first).await.unwrap();
+    second
+        .release
+        .apply(
+            Input::Abort {
+                reason: "operator".into(),
+            },
+            at(2),
+            "bob",
+        )
+        .unwrap();
+    let err = store.save(&mut second).await.unwrap_err();
+    assert!(
+        matches!(err, Error::StaleRelease { expected: 1, .. }),
+        "{err}"
+    );
+    assert!(err.is_retryable());
+
+    let stored = store.load("r-b").await.unwrap().release;
+    assert_eq!(stored.phase, Phase::Shifting { step: 0 });
+    assert_eq!(
+        stored.log.len(),
+        2,
+        "the loser's log entries were not written"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_starts_on_one_alias_have_exactly_one_winner() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    let attempts = (0..8).map(|i| {
+        let store = store.clone();
+        let release = Release::new(spec(&function, &format!("r-c{i}")), at(0)).unwrap();
+        async move { store.create(&release, at(0)).await }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let winner = &winners[0].release.id;
+    for result in &results {
+        if let Err(err) = result {
+            match err {
+                Error::LockHeld { holder, .. } => assert_eq!(holder, winner),
+                other => panic!("unexpected error: {other}"),
+            }
+            assert!(
+                err.to_string()
+                    .contains(&format!("shiftback abort {winner}")),
+                "{err}"
+            );
+        }
+    }
+    let holder = store.lock_holder(&function, "live").await.unwrap().unwrap();
+    assert_eq!(&holder.release_id, winner);
+    // Losers left nothing behind.
+    for i in 0..8 {
+        let id = format!("r-c{i}");
+        if &id != winner {
+            assert!(matches!(
+                store.load(&id).await,
+                Err(Error::ReleaseNotFound(_))
+            ));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_start_is_recognised_and_the_lock_is_freed_at_the_end() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    let release = Release::new(spec(&function, "r-d"), at(0)).unwrap();
+    let mut tracked = store.create(&release, at(0)).await.unwrap();
+    let again = store.create(&release, at(0)).await.unwrap_err();
+    assert!(
+        matches!(again, Error::ReleaseExists(ref id) if id == "r-d"),
+        "{again}"
+    );
+
+    tracked.release.apply(Input::Begin, at(1), "wf").unwrap();
+    tracked
+        .release
+        .apply(
+            Input::Abort {
+                reason: "no".into(),
+            },
+            at(2),
+            "bob",
+        )
+        .unwrap();
+    tracked
+        .release
+        .apply(Input::RolledBack, at(3), "wf")
+        .unwrap();
+    store.save(&mut tracked).await.unwrap();
+    assert_eq!(store.lock_holder(&function, "live").await.unwrap(), None);
+    assert!(store
+        .guards_for_alarm(&format!("{function}-errors"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The alias is free for the next release.
+    let next = Release::new(spec(&function, "r-e"), at(10)).unwrap();
+    store.create(&next, at(10)).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_lock_can_be_taken_over() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    let stuck = Release::new(spec(&function, "r-f"), at(0)).unwrap();
+    store.create(&stuck, at(0)).await.unwrap();
+    let next = Release::new(spec(&function, "r-g"), at(60)).unwrap();
+    assert!(matches!(
+        store.create(&next, at(60)).await,
+        Err(Error::LockHeld { .. })
+    ));
+    let much_later = at(0) + Duration::days(2);
+    let next = Release::new(spec(&function, "r-h"), much_later).unwrap();
+    store.create(&next, much_later).await.unwrap();
+    assert_eq!(
+        store
+            .lock_holder(&function, "live")
+            .await
+            .unwrap()
+            .unwrap()
+            .release_id,
+        "r-h"
+    );
+}
+
+#[tokio::test]
+async fn alarm_guards_point_at_what_to_revert_and_outlive_success_for_the_bake_window() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    let alarm = format!("{function}-errors");
+    let release = Release::new(spec(&function, "r-i"), at(0)).unwrap();
+    let mut tracked = store.create(&release, at(0)).await.unwrap();
+
+    let guards = store.guards_for_alarm(&alarm).await.unwrap();
+    assert_eq!(guards.len(), 1);
+    let guard = &guards[0];
+    assert_eq!(
+        (
+            guard.release_id.as_str(),
+            guard.function.as_str(),
+            guard.alias.as_str()
+        ),
+        ("r-i", function.as_str(), "live")
+    );
+    assert_eq!(
+        (guard.stable_version.as_str(), guard.target_version.as_str()),
+        ("1", "2")
+    );
+    assert_eq!(guard.until, None);
+
+    tracked.release.apply(Input::Begin, at(1), "wf").unwrap();
+    tracked.release.apply(Input::Promote, at(2), "bob").unwrap();
+    tracked.release.apply(Input::Promoted, at(3), "wf").unwrap();
+    store.save(&mut tracked).await.unwrap();
+    let guards = store.guards_for_alarm(&alarm).await.unwrap();
+    assert_eq!(guards[0].until, Some(at(3 + 300)));
+    assert!(store
+        .guards_for_alarm("unrelated-alarm")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn history_is_newest_first_and_paginates() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    for i in 0..5 {
+        let mut s = spec(&function, &format!("r-{i}"));
+        s.alias = format!("alias{i}");
+        let release = Release::new(s, at(i * 100)).unwrap();
+        store.create(&release, at(i * 100)).await.unwrap();
+    }
+    // Another function's releases stay out of this history.
+    let other = Release::new(spec(&unique("other"), "r-x"), at(1000)).unwrap();
+    store.create(&other, at(1000)).await.unwrap();
+
+    let mut ids = Vec::new();
+    let mut page = None;
+    loop {
+        let result = store.history(&function, 2, page.as_deref()).await.unwrap();
+        assert!(result.releases.len() <= 2);
+        ids.extend(result.releases.iter().map(|r| r.id.clone()));
+        match result.next {
+            Some(next) => page = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(ids, ["r-4", "r-3", "r-2", "r-1", "r-0"]);
+}

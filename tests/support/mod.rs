@@ -1,0 +1,156 @@
+//! Shared setup for the integration tests: SDK clients pointed at the moto server that
+//! `scripts/with-moto` started, and helpers that create real resources in it.
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, Runtime};
+
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/shiftback-test-role";
+
+pub struct Emulator {
+    pub config: aws_config::SdkConfig,
+    pub lambda: aws_sdk_lambda::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+/// Clients for the emulator. Fails loudly when the tests were not started through
+/// `scripts/with-moto` (as `make test` does), rather than reaching for a real account.
+pub async fn emulator() -> Emulator {
+    let endpoint = std::env::var("SHIFTBACK_TEST_ENDPOINT").expect(
+        "SHIFTBACK_TEST_ENDPOINT is not set: run the integration tests with `make test` \
+         (or scripts/with-moto cargo test), which starts the local emulator",
+    );
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    Emulator {
+        lambda: aws_sdk_lambda::Client::new(&config),
+        dynamodb: aws_sdk_dynamodb::Client::new(&config),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+        config,
+    }
+}
+
+/// A name no other test uses, so tests share one emulator without seeing each other.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// A valid zip archive holding one file, built by hand (stored, not deflated).
+pub fn zip_with(name: &str, body: &[u8]) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for byte in data {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let crc = crc32(body);
+    let (name_len, size) = (name.len() as u16, body.len() as u32);
+    let mut out = Vec::new();
+    let header = |out: &mut Vec<u8>, central: bool| {
+        out.extend_from_slice(if central {
+            b"PK\x01\x02"
+        } else {
+            b"PK\x03\x04"
+        });
+        if central {
+            out.extend_from_slice(&20u16.to_le_bytes());
+        }
+        out.extend_from_slice(&20u16.to_le_bytes());
+        out.extend_from_slice(&[0; 4]); // flags, method (stored)
+        out.extend_from_slice(&[0; 4]); // time, date
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(&name_len.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        if central {
+            out.extend_from_slice(&[0; 12]); // comment len, disk, attrs, external attrs
+            out.extend_from_slice(&0u32.to_le_bytes()); // local header offset
+        }
+        out.extend_from_slice(name.as_bytes());
+    };
+    header(&mut out, false);
+    out.extend_from_slice(body);
+    let central_start = out.len() as u32;
+    header(&mut out, true);
+    let central_len = out.len() as u32 - central_start;
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&central_len.to_le_bytes());
+    out.extend_from_slice(&central_start.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+/// Creates a function with `versions` published versions (1..=versions) and an alias on
+/// version 1. Returns the function name.
+pub async fn function_with_versions(env: &Emulator, versions: u32, alias: &str) -> String {
+    let name = unique("fn");
+    env.lambda
+        .create_function()
+        .function_name(&name)
+        .runtime(Runtime::Providedal2023)
+        .role(ROLE_ARN)
+        .handler("bootstrap")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_with("bootstrap", b"#!/bin/sh\n")))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create function");
+    for v in 1..=versions {
+        // moto publishes a new version only after a change, as Lambda does.
+        env.lambda
+            .update_function_configuration()
+            .function_name(&name)
+            .description(format!("build {v}"))
+            .send()
+            .await
+            .expect("update function");
+        let published = env
+            .lambda
+            .publish_version()
+            .function_name(&name)
+            .send()
+            .await
+            .expect("publish version");
+        assert_eq!(published.version(), Some(v.to_string().as_str()));
+    }
+    env.lambda
+        .create_alias()
+        .function_name(&name)
+        .name(alias)
+        .function_version("1")
+        .send()
+        .await
+        .expect("create alias");
+    name
+}
+
+/// A fresh release table with shiftback's schema.
+pub async fn release_store(env: &Emulator) -> shiftback::adapters::ReleaseStore {
+    let store = shiftback::adapters::ReleaseStore::new(env.dynamodb.clone(), unique("releases"));
+    store.create_table().await.expect("create table");
+    store
+}
