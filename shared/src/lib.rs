@@ -6,5 +6,7 @@
 pub mod adapters;
 pub mod domain;
 pub mod error;
+pub mod runtime;
+pub mod service;
 
 pub use error::{Error, Result};

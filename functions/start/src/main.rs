@@ -1,0 +1,11 @@
+//! Step Functions task: validate a release request, record it, apply its first weight.
+use shiftback::runtime::{release_service, serve};
+use shiftback::service::parse_input;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    serve(release_service().await?, |service, input| async move {
+        service.start(parse_input(input)?).await
+    })
+    .await
+}

@@ -1,0 +1,63 @@
+//! What every handler binary shares: clients built once per cold start, JSON logs, and
+//! errors that Step Functions can tell apart (`Shiftback.Retryable` versus terminal ones).
+
+use std::future::Future;
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde::Serialize;
+
+use crate::adapters::{load_config, AlarmHealth, ReleaseStore, TrafficRouter};
+use crate::error::Error;
+use crate::service::ReleaseService;
+
+impl From<Error> for Diagnostic {
+    fn from(error: Error) -> Diagnostic {
+        Diagnostic {
+            error_type: error.error_type().to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Reads a required environment variable, with an error that names it.
+pub fn env(name: &str) -> Result<String, lambda_runtime::Error> {
+    std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
+}
+
+/// Builds the release service from the environment (`RELEASE_TABLE`) and the standard AWS
+/// configuration. Called once, before the first invocation.
+pub async fn release_service() -> Result<ReleaseService, lambda_runtime::Error> {
+    let config = load_config().await;
+    Ok(ReleaseService::new(
+        TrafficRouter::new(aws_sdk_lambda::Client::new(&config)),
+        ReleaseStore::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            env("RELEASE_TABLE")?,
+        ),
+        AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&config)),
+    ))
+}
+
+/// Runs `handler` for every invocation, with `service` built once and shared.
+pub async fn serve<S, F, Fut, O>(service: S, handler: F) -> Result<(), lambda_runtime::Error>
+where
+    S: Clone + Send + Sync + 'static,
+    F: Fn(S, serde_json::Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, Error>> + Send,
+    O: Serialize + Send,
+{
+    lambda_runtime::tracing::init_default_subscriber();
+    let handler = &handler;
+    let service = &service;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let service = service.clone();
+        async move {
+            let outcome = handler(service, event.payload).await;
+            if let Err(error) = &outcome {
+                tracing::error!(error_type = error.error_type(), %error, "invocation failed");
+            }
+            outcome.map_err(Diagnostic::from)
+        }
+    }))
+    .await
+}

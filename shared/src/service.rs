@@ -1,0 +1,491 @@
+//! The release workflow's steps, as the Step Functions tasks call them: start, advance,
+//! finalize and roll back. Each records its decision before it touches the alias, and each is
+//! safe to run again with the same input (Step Functions retries, events arrive twice).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::adapters::{AlarmHealth, AliasRouting, ReleaseStore, Tracked, TrafficRouter};
+use crate::domain::health::verdict;
+use crate::domain::{
+    Action, AliasTarget, Input, Phase, Release, ReleaseKind, ReleaseSpec, Strategy, Verdict, Weight,
+};
+use crate::error::{AwsErrorKind, Error, Result};
+
+/// Who the workflow's own steps are recorded as.
+pub const WORKFLOW_ACTOR: &str = "workflow";
+
+/// What `start` accepts: the workflow's input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// Also the Step Functions execution name, so a start repeated is the same release.
+    pub release_id: Option<String>,
+    pub function: String,
+    pub alias: String,
+    /// Defaults to the version the alias points at now.
+    pub stable_version: Option<String>,
+    pub target_version: String,
+    pub strategy: String,
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    #[serde(default)]
+    pub alarm_overrides: Vec<String>,
+    #[serde(default)]
+    pub bake_after_secs: u64,
+    #[serde(default)]
+    pub started_by: String,
+    #[serde(default)]
+    pub kind: ReleaseKind,
+}
+
+/// What `advance`, `finalize` and `rollback` accept: the previous step's output, possibly
+/// with the error a Catch attached.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StepInput {
+    pub release_id: Option<String>,
+    #[serde(default)]
+    pub error: Option<StepError>,
+}
+
+/// The `{Error, Cause}` object Step Functions puts in `$.error` on a Catch.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StepError {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// What the workflow does after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Next {
+    Wait,
+    Promote,
+    Rollback,
+    Done,
+}
+
+/// Every task's output: all the Choice state needs, and what a person reads in the console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    pub release_id: String,
+    pub next: Next,
+    pub wait_seconds: u64,
+    pub phase: String,
+    pub weight: Weight,
+    pub reason: Option<String>,
+}
+
+impl StepOutcome {
+    fn of(release: &Release, action: &Action) -> StepOutcome {
+        let (next, wait_seconds) = match action {
+            _ if release.phase.is_terminal() => (Next::Done, 0),
+            Action::SetWeight { step, .. } => (Next::Wait, release.schedule.steps[*step].bake_secs),
+            Action::Wait { secs } => (Next::Wait, *secs),
+            Action::Promote => (Next::Promote, 0),
+            Action::RollBack { .. } => (Next::Rollback, 0),
+            Action::Nothing => match release.phase {
+                Phase::Promoting => (Next::Promote, 0),
+                Phase::RollingBack { .. } => (Next::Rollback, 0),
+                _ => (Next::Wait, 0),
+            },
+        };
+        StepOutcome {
+            release_id: release.id.clone(),
+            next,
+            wait_seconds,
+            phase: release.phase.name().to_string(),
+            weight: release.weight,
+            reason: release.reason.clone(),
+        }
+    }
+
+    fn not_started(release_id: Option<String>, reason: String) -> StepOutcome {
+        StepOutcome {
+            release_id: release_id.unwrap_or_default(),
+            next: Next::Done,
+            wait_seconds: 0,
+            phase: "not_started".to_string(),
+            weight: Weight::ZERO,
+            reason: Some(reason),
+        }
+    }
+}
+
+/// Parses a task's JSON input with an error that names what is wrong.
+pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| Error::BadRequest(e.to_string()))
+}
+
+/// The release workflow's logic over its three adapters. Built once per cold start.
+#[derive(Clone, Debug)]
+pub struct ReleaseService {
+    pub router: TrafficRouter,
+    pub store: ReleaseStore,
+    pub health: AlarmHealth,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl ReleaseService {
+    pub fn new(router: TrafficRouter, store: ReleaseStore, health: AlarmHealth) -> Self {
+        ReleaseService {
+            router,
+            store,
+            health,
+        }
+    }
+
+    /// Validates the request, checks what it names exists and is healthy, records the release
+    /// (taking the alias lock) with its first decision, then applies that decision.
+    pub async fn start(&self, request: StartRequest) -> Result<StepOutcome> {
+        let strategy: Strategy = request.strategy.parse()?;
+        if let Some(id) = &request.release_id {
+            // A retried start finds its own release and simply continues it.
+            match self.store.load(id).await {
+                Ok(tracked) => return self.resume_started(tracked).await,
+                Err(Error::ReleaseNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // Say who holds the alias before anything else: that is the actionable answer. The
+        // transaction in `create` still decides races.
+        if let Some(holder) = self
+            .store
+            .lock_holder(&request.function, &request.alias)
+            .await?
+        {
+            if holder.expires_at > now() {
+                return Err(Error::LockHeld {
+                    function: request.function,
+                    alias: request.alias,
+                    holder: holder.release_id,
+                    since: holder.acquired_at.to_rfc3339(),
+                });
+            }
+        }
+        let stable_version = match request.stable_version.clone() {
+            Some(v) => v,
+            None => {
+                let alias = self.router.read(&request.function, &request.alias).await?;
+                if alias.routing.extra.is_some() {
+                    return Err(Error::InvalidRouting {
+                        function: request.function.clone(),
+                        alias: request.alias.clone(),
+                        reason: format!(
+                            "it is already split ({}); name the stable version explicitly or finish that shift first",
+                            alias.routing
+                        ),
+                    });
+                }
+                alias.routing.version
+            }
+        };
+        let spec = ReleaseSpec {
+            release_id: request.release_id.clone(),
+            function: request.function,
+            alias: request.alias,
+            stable_version,
+            target_version: request.target_version,
+            strategy,
+            alarms: request.alarms,
+            alarm_overrides: request.alarm_overrides,
+            bake_after_secs: request.bake_after_secs,
+            started_by: request.started_by,
+            kind: request.kind,
+        };
+        let started_at = now();
+        let mut release = Release::new(spec, started_at)?;
+        self.router
+            .require_version(&release.function, &release.stable_version)
+            .await?;
+        self.router
+            .require_version(&release.function, &release.target_version)
+            .await?;
+        let current = self.router.read(&release.function, &release.alias).await?;
+        if current.routing != AliasRouting::single(&release.stable_version) {
+            return Err(Error::UnexpectedAlias {
+                function: release.function.clone(),
+                alias: release.alias.clone(),
+                release: release.id.clone(),
+                expected: AliasRouting::single(&release.stable_version).to_string(),
+                actual: current.routing.to_string(),
+            });
+        }
+        self.refuse_firing_alarms(&release, started_at).await?;
+
+        let action = release.apply(Input::Begin, started_at, WORKFLOW_ACTOR)?;
+        let tracked = match self.store.create(&release, started_at).await {
+            Ok(tracked) => tracked,
+            // Two identical starts raced; the other one recorded it first.
+            Err(Error::ReleaseExists(id)) => {
+                return self.resume_started(self.store.load(&id).await?).await
+            }
+            Err(e) => return Err(e),
+        };
+        self.converge(&tracked.release).await?;
+        Ok(StepOutcome::of(&tracked.release, &action))
+    }
+
+    async fn refuse_firing_alarms(&self, release: &Release, at: DateTime<Utc>) -> Result<()> {
+        let statuses = self.health.statuses(&release.alarms).await?;
+        if let Verdict::Unhealthy { .. } = verdict(&statuses, &release.alarm_overrides, at) {
+            let firing = statuses
+                .iter()
+                .filter(|s| s.state == crate::domain::AlarmState::Alarm)
+                .filter(|s| !release.alarm_overrides.contains(&s.name))
+                .map(|s| s.name.clone())
+                .collect();
+            return Err(Error::AlarmsFiring(firing));
+        }
+        Ok(())
+    }
+
+    async fn resume_started(&self, tracked: Tracked) -> Result<StepOutcome> {
+        let release = tracked.release;
+        self.converge(&release).await?;
+        let action = match release.phase {
+            Phase::Shifting { step } => Action::SetWeight {
+                step,
+                weight: release.weight,
+            },
+            _ => Action::Nothing,
+        };
+        Ok(StepOutcome::of(&release, &action))
+    }
+
+    /// One look: health first, then the next decision, recorded, then applied.
+    pub async fn advance(&self, input: StepInput) -> Result<StepOutcome> {
+        let id = input
+            .release_id
+            .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
+        let mut tracked = self.store.load(&id).await?;
+        let release = &tracked.release;
+        if release.phase.is_terminal() {
+            return Ok(StepOutcome::of(release, &Action::Nothing));
+        }
+        let verdict = match self.health.statuses(&release.alarms).await {
+            Ok(statuses) => verdict(&statuses, &release.alarm_overrides, release.created_at),
+            // A guard that vanished mid-release cannot vouch for it.
+            Err(Error::AlarmsMissing(missing)) => Verdict::Unhealthy {
+                reason: format!("alarm(s) no longer exist: {}", missing.join(", ")),
+            },
+            Err(e) => return Err(e),
+        };
+        let before = tracked.release.clone();
+        let action = tracked
+            .release
+            .apply(Input::Check(verdict), now(), WORKFLOW_ACTOR)?;
+        if tracked.release != before {
+            self.store.save(&mut tracked).await?;
+        }
+        if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
+            self.converge(&tracked.release).await?;
+        }
+        Ok(StepOutcome::of(&tracked.release, &action))
+    }
+
+    /// Moves the alias wholly to the target and records success, giving up the lock.
+    pub async fn finalize(&self, input: StepInput) -> Result<StepOutcome> {
+        let id = input
+            .release_id
+            .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
+        let mut tracked = self.store.load(&id).await?;
+        if tracked.release.phase.is_terminal() {
+            return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
+        }
+        if tracked.release.phase != Phase::Promoting {
+            // Only a recorded promotion decision leads here; anything else is refused with the
+            // illegal-transition error, and the release stays as it is.
+            tracked
+                .release
+                .clone()
+                .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
+        }
+        self.converge(&tracked.release).await?;
+        tracked
+            .release
+            .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
+        self.store.save(&mut tracked).await?;
+        Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
+    }
+
+    /// Reverts the alias to the stable version and records why; the workflow's Catch sends
+    /// every unrecoverable failure here.
+    pub async fn rollback(&self, input: StepInput) -> Result<StepOutcome> {
+        let Some(id) = input.release_id else {
+            return Ok(StepOutcome::not_started(
+                None,
+                describe(input.error.as_ref(), "no release id"),
+            ));
+        };
+        let mut tracked = match self.store.load(&id).await {
+            Ok(tracked) => tracked,
+            // Refused before anything was recorded: nothing changed, nothing to undo.
+            Err(Error::ReleaseNotFound(_)) => {
+                return Ok(StepOutcome::not_started(
+                    Some(id),
+                    describe(input.error.as_ref(), "the release was never recorded"),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        if tracked.release.phase.is_terminal() {
+            return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
+        }
+        if !matches!(tracked.release.phase, Phase::RollingBack { .. }) {
+            let error = describe(input.error.as_ref(), "rollback requested");
+            tracked
+                .release
+                .apply(Input::Fail { error }, now(), WORKFLOW_ACTOR)?;
+            self.store.save(&mut tracked).await?;
+        }
+        let outcome = match self.revert(&tracked.release).await {
+            Ok(()) => Input::RolledBack,
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => Input::RollbackFailed {
+                error: e.to_string(),
+            },
+        };
+        tracked.release.apply(outcome, now(), WORKFLOW_ACTOR)?;
+        self.store.save(&mut tracked).await?;
+        Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
+    }
+
+    /// Puts the alias back on the stable version, whatever weight it carries: a revert must
+    /// win, so it does not compare revisions. It refuses only an alias this release never
+    /// routed (someone moved it elsewhere), which is not ours to overwrite.
+    pub async fn revert(&self, release: &Release) -> Result<()> {
+        let current = self.router.read(&release.function, &release.alias).await?;
+        let stable = AliasRouting::single(&release.stable_version);
+        if current.routing == stable {
+            return Ok(());
+        }
+        if current
+            .routing
+            .weight_towards(&release.stable_version, &release.target_version)
+            .is_none()
+        {
+            return Err(unexpected(release, &stable, &current.routing));
+        }
+        self.router
+            .set(&release.function, &release.alias, &stable, None)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes the alias match the release's recorded decision for a forward move.
+    ///
+    /// The alias must be where this release left it: at the desired routing already (a
+    /// retry), or at the previous step's. Anything else (notably the stable version after
+    /// the first step, which is what a revert leaves) means someone else acted, and a forward
+    /// shift must not undo that. The write is a compare-and-swap on the revision read here,
+    /// after the release is re-read, so a revert landing in between makes it fail.
+    pub async fn converge(&self, release: &Release) -> Result<()> {
+        let Some(desired) = release.desired_alias() else {
+            return Ok(());
+        };
+        let routing =
+            AliasRouting::for_release(&release.stable_version, &release.target_version, desired);
+        let current = self.router.read(&release.function, &release.alias).await?;
+        if current.routing == routing {
+            return Ok(());
+        }
+        let acceptable_previous = self.previous_routing(release, desired);
+        if !acceptable_previous.contains(&current.routing) {
+            return Err(unexpected(release, &routing, &current.routing));
+        }
+        // Re-read the release: if a revert was recorded since we decided, stand down.
+        let fresh = self.store.load_summary(&release.id).await?;
+        if fresh.phase != release.phase || fresh.revision != release.revision {
+            return Err(Error::StaleRelease {
+                id: release.id.clone(),
+                expected: release.revision,
+            });
+        }
+        self.router
+            .set(
+                &release.function,
+                &release.alias,
+                &routing,
+                current.revision_id.as_deref(),
+            )
+            .await
+            .map_err(|e| match e {
+                Error::Aws(aws) if aws.kind == AwsErrorKind::Conflict => Error::UnexpectedAlias {
+                    function: release.function.clone(),
+                    alias: release.alias.clone(),
+                    release: release.id.clone(),
+                    expected: format!(
+                        "revision {}",
+                        current.revision_id.clone().unwrap_or_default()
+                    ),
+                    actual: "a newer revision (changed concurrently)".to_string(),
+                },
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    /// Where the alias may legitimately be before moving to `desired`.
+    fn previous_routing(&self, release: &Release, desired: AliasTarget) -> Vec<AliasRouting> {
+        let (stable, target) = (&release.stable_version, &release.target_version);
+        let weights: Vec<Weight> = release.schedule.steps.iter().map(|s| s.weight).collect();
+        match desired {
+            AliasTarget::Weighted(w) => {
+                let index = weights.iter().position(|x| *x == w).unwrap_or(0);
+                let previous = if index == 0 {
+                    Weight::ZERO
+                } else {
+                    weights[index - 1]
+                };
+                vec![AliasRouting::for_release(
+                    stable,
+                    target,
+                    AliasTarget::Weighted(previous),
+                )]
+            }
+            // Promotion may come from any step (an operator's promote skips the rest).
+            AliasTarget::Target => std::iter::once(Weight::ZERO)
+                .chain(weights)
+                .map(|w| AliasRouting::for_release(stable, target, AliasTarget::Weighted(w)))
+                .collect(),
+            AliasTarget::Stable => Vec::new(),
+        }
+    }
+}
+
+fn unexpected(release: &Release, expected: &AliasRouting, actual: &AliasRouting) -> Error {
+    Error::UnexpectedAlias {
+        function: release.function.clone(),
+        alias: release.alias.clone(),
+        release: release.id.clone(),
+        expected: expected.to_string(),
+        actual: actual.to_string(),
+    }
+}
+
+fn describe(error: Option<&StepError>, default: &str) -> String {
+    match error {
+        Some(e) => {
+            // Lambda errors arrive with the handler's JSON diagnostic as the Cause.
+            let message = serde_json::from_str::<serde_json::Value>(&e.cause)
+                .ok()
+                .and_then(|v| {
+                    v.get("errorMessage")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| e.cause.clone());
+            format!("{}: {}", e.error, message)
+                .chars()
+                .take(1000)
+                .collect()
+        }
+        None => default.to_string(),
+    }
+}
