@@ -2,8 +2,9 @@
 # needs first (scripts/bootstrap), into this directory only.
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup test lint unit integration demo
+.PHONY: setup test lint template unit-and-integration build demo
 
 setup:
 	@scripts/bootstrap
@@ -12,10 +13,20 @@ lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# cfn-lint does not look inside the ASL; the workflow tests execute it instead.
+template: setup
+	.venv-sam/bin/cfn-lint template.yaml
+	.venv-sam/bin/sam validate --lint --region us-east-1
+
 # Unit tests need no emulator; integration tests run against a moto server started (and
 # stopped, whatever happens) by scripts/with-moto.
-test: lint
+unit-and-integration: setup
 	scripts/with-moto cargo test --workspace --all-targets
+
+build: setup
+	scripts/sam-build
+
+test: lint template unit-and-integration build
 
 demo: setup
 	@echo "make demo: the local end-to-end demo arrives with the CLI (issue 6)."

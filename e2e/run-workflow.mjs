@@ -1,0 +1,67 @@
+// Executes statemachine/release.asl.json locally with aws-local-stepfunctions. Each Task is
+// dispatched to the real handler binary through cargo-lambda's Invoke API.
+//
+// usage: node run-workflow.mjs INVOKE_URL < input.json
+// prints: {"status": "SUCCEEDED"|"FAILED", "output"?, "error"?, "cause"?, "states": [...]}
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+const invokeUrl = process.argv[2];
+const input = JSON.parse(readFileSync(0, 'utf8'));
+const handlers = {
+  Start: 'shiftback-start',
+  Advance: 'shiftback-advance',
+  Promote: 'shiftback-finalize',
+  RollBack: 'shiftback-rollback',
+};
+
+// The template's DefinitionSubstitutions, with placeholder ARNs: the overrides below decide
+// where each Task really goes.
+let text = readFileSync(new URL('../statemachine/release.asl.json', import.meta.url), 'utf8');
+for (const [name, fn] of Object.entries({ Start: 'Start', Advance: 'Advance', Finalize: 'Finalize', Rollback: 'Rollback' })) {
+  text = text.replaceAll('${' + fn + 'FunctionArn}', `arn:aws:lambda:us-east-1:123456789012:function:shiftback-${name.toLowerCase()}`);
+}
+const definition = JSON.parse(text);
+
+const states = [];
+async function invoke(binary, payload) {
+  const response = await fetch(`${invokeUrl}/2015-03-31/functions/${binary}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+    // The first call of each handler waits for cargo to build it.
+    signal: AbortSignal.timeout(600_000),
+  });
+  const body = await response.text();
+  let parsed;
+  try { parsed = JSON.parse(body); } catch { parsed = body; }
+  // A handler error comes back as {errorType, errorMessage}: raise it under that name, as
+  // Step Functions does, so Retry and Catch match on it.
+  if (!response.ok || (parsed && typeof parsed === 'object' && 'errorType' in parsed)) {
+    const error = new Error(JSON.stringify(parsed));
+    error.name = parsed?.errorType ?? 'Lambda.Unknown';
+    throw error;
+  }
+  return parsed;
+}
+
+const taskResourceLocalHandlers = Object.fromEntries(
+  Object.entries(handlers).map(([state, binary]) => [state, async (payload) => {
+    states.push(state);
+    return invoke(binary, payload);
+  }]),
+);
+const retryIntervalOverrides = Object.fromEntries(Object.keys(handlers).map((s) => [s, 10]));
+
+const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+const execution = machine.run(input, {
+  overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
+});
+try {
+  const output = await execution.result;
+  console.log(JSON.stringify({ status: 'SUCCEEDED', output, states }));
+} catch (error) {
+  // The library wraps the failing state's error; report the one Step Functions would.
+  const failure = error.cause ?? error;
+  console.log(JSON.stringify({ status: 'FAILED', error: failure.name, cause: failure.message, states }));
+}

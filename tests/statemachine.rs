@@ -1,0 +1,253 @@
+//! The state machine definition from the repository, executed: aws-local-stepfunctions runs
+//! statemachine/release.asl.json and dispatches each Task to the real handler binaries under
+//! `cargo lambda watch`, which talk to moto.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use serde_json::{json, Value};
+use shiftback::adapters::{AliasRouting, ReleaseStore, TrafficRouter};
+use shiftback::domain::{Phase, Weight};
+use shiftback_integration_tests::{emulator, function_with_versions, unique, Emulator};
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, Command};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `cargo lambda watch` serving the handler binaries; stopped when dropped.
+struct Handlers {
+    _child: Child,
+    url: String,
+}
+
+async fn serve_handlers(table: &str) -> Handlers {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let root = root();
+    let path = format!(
+        "{}:{}",
+        root.join(".venv-lambda/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let child = Command::new("cargo")
+        .args([
+            "lambda",
+            "watch",
+            "--quiet",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+        ])
+        .current_dir(&root)
+        .env("PATH", path)
+        .env("RELEASE_TABLE", table)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cargo lambda watch (installed by scripts/bootstrap into .venv-lambda)");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Handlers { _child: child, url };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cargo lambda watch did not listen on {port}");
+}
+
+/// Runs one execution to its end; returns the runner's report.
+async fn execute(handlers: &Handlers, input: Value) -> Value {
+    let root = root();
+    let mut child = Command::new(root.join("e2e/node_modules/.bin/node"))
+        .arg(root.join("e2e/run-workflow.mjs"))
+        .arg(&handlers.url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node 22 (installed by scripts/bootstrap into e2e/node_modules)");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(900), child.wait_with_output())
+        .await
+        .expect("the execution did not finish within 15 minutes")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("runner printed no report ({e}): {text}"))
+}
+
+struct Scenario {
+    env: Emulator,
+    function: String,
+    alarm: String,
+}
+
+impl Scenario {
+    async fn new() -> Scenario {
+        let env = emulator().await;
+        let function = function_with_versions(&env, 2, "live").await;
+        let alarm = unique("errors");
+        env.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(&alarm)
+            .namespace("AWS/Lambda")
+            .metric_name("Errors")
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .send()
+            .await
+            .unwrap();
+        Scenario {
+            env,
+            function,
+            alarm,
+        }
+    }
+
+    fn input(&self, strategy: &str) -> (String, Value) {
+        let id = unique("r");
+        let input = json!({
+            "release_id": id, "function": self.function, "alias": "live",
+            "target_version": "2", "strategy": strategy, "alarms": [self.alarm],
+            "started_by": "e2e"
+        });
+        (id, input)
+    }
+
+    async fn alias(&self) -> AliasRouting {
+        TrafficRouter::new(self.env.lambda.clone())
+            .read(&self.function, "live")
+            .await
+            .unwrap()
+            .routing
+    }
+
+    async fn wait_for_weight(&self, percent: f64) {
+        let wanted = Weight::from_percent(percent).unwrap();
+        for _ in 0..600 {
+            if self.alias().await.weight_towards("1", "2") == Some(wanted) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("alias never reached {wanted}");
+    }
+}
+
+async fn linear_release_promotes(handlers: &Handlers, store: &ReleaseStore) {
+    let s = Scenario::new().await;
+    let (id, input) = s.input("steps:10@1s,25@1s,50@1s");
+    let report = execute(handlers, input).await;
+    assert_eq!(report["status"], "SUCCEEDED", "{report}");
+    assert_eq!(report["output"]["phase"], "succeeded");
+    assert_eq!(s.alias().await, AliasRouting::single("2"));
+    let release = store.load(&id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::Succeeded);
+    let weights: Vec<String> = release
+        .log
+        .iter()
+        .filter(|e| e.event.name() == "weight_set")
+        .map(|e| serde_json::to_value(&e.event).unwrap()["weight"].to_string())
+        .collect();
+    assert_eq!(weights, ["10.0", "25.0", "50.0"]);
+    assert_eq!(release.log.last().unwrap().event.name(), "promoted");
+    assert_eq!(store.lock_holder(&s.function, "live").await.unwrap(), None);
+}
+
+async fn alarm_before_step_three_rolls_back(handlers: &Handlers, store: &ReleaseStore) {
+    let s = Scenario::new().await;
+    let (id, input) = s.input("steps:10@1s,25@3s,50@3s");
+    let run = execute(handlers, input);
+    let fire = async {
+        s.wait_for_weight(25.0).await;
+        s.env
+            .cloudwatch
+            .set_alarm_state()
+            .alarm_name(&s.alarm)
+            .state_value(StateValue::Alarm)
+            .state_reason("Errors above threshold")
+            .send()
+            .await
+            .unwrap();
+    };
+    let (report, ()) = tokio::join!(run, fire);
+    assert_eq!(report["status"], "FAILED", "{report}");
+    assert_eq!(report["error"], "Shiftback.NotPromoted", "{report}");
+    assert_eq!(s.alias().await, AliasRouting::single("1"));
+    let release = store.load(&id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::RolledBack);
+    let reason = release.reason.unwrap();
+    assert!(
+        reason.contains(&s.alarm) && reason.contains("Errors above threshold"),
+        "{reason}"
+    );
+    assert!(!release.log.iter().any(|e| e.event.name() == "promoted"));
+}
+
+async fn handler_failure_rolls_back(handlers: &Handlers, store: &ReleaseStore) {
+    let s = Scenario::new().await;
+    let (id, input) = s.input("steps:10@2s,25@2s");
+    let run = execute(handlers, input);
+    let interfere = async {
+        s.wait_for_weight(10.0).await;
+        // Someone changes the split by hand: the next step fails, terminally.
+        let routing = AliasRouting {
+            version: "1".into(),
+            extra: Some(("2".into(), Weight::from_percent(40.0).unwrap())),
+        };
+        TrafficRouter::new(s.env.lambda.clone())
+            .set(&s.function, "live", &routing, None)
+            .await
+            .unwrap();
+    };
+    let (report, ()) = tokio::join!(run, interfere);
+    assert_eq!(report["status"], "FAILED", "{report}");
+    let states: Vec<&str> = report["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(states.last(), Some(&"RollBack"), "{report}");
+    assert_eq!(
+        s.alias().await,
+        AliasRouting::single("1"),
+        "never left half-shifted"
+    );
+    let release = store.load(&id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::RolledBack);
+    assert!(release.reason.unwrap().contains("Shiftback.Conflict"));
+    assert_eq!(store.lock_holder(&s.function, "live").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_release_state_machine_runs_end_to_end() {
+    let env = emulator().await;
+    let store = ReleaseStore::new(env.dynamodb.clone(), unique("releases"));
+    store.create_table().await.unwrap();
+    let handlers = serve_handlers(store.table()).await;
+    // Compile and warm the handlers before the clock matters.
+    execute(&handlers, json!({"function": "warm-up"})).await;
+    tokio::join!(
+        linear_release_promotes(&handlers, &store),
+        alarm_before_step_three_rolls_back(&handlers, &store),
+        handler_failure_rolls_back(&handlers, &store),
+    );
+}
