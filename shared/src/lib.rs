@@ -4,6 +4,8 @@
 //! - [`adapters`]: one small type per AWS service, each owning its SDK client.
 
 pub mod adapters;
+pub mod alarm;
+pub mod alarm_event;
 pub mod domain;
 pub mod error;
 pub mod runtime;

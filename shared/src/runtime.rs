@@ -6,7 +6,8 @@ use std::future::Future;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::Serialize;
 
-use crate::adapters::{load_config, AlarmHealth, ReleaseStore, TrafficRouter};
+use crate::adapters::{load_config, AlarmHealth, ReleaseStore, TrafficRouter, WorkflowControl};
+use crate::alarm::AlarmResponder;
 use crate::error::Error;
 use crate::service::ReleaseService;
 
@@ -38,11 +39,33 @@ pub async fn release_service() -> Result<ReleaseService, lambda_runtime::Error> 
     ))
 }
 
+/// Builds the alarm responder; `STATE_MACHINE_ARN`, when set, lets it stop the workflow.
+pub async fn alarm_responder() -> Result<AlarmResponder, lambda_runtime::Error> {
+    let config = load_config().await;
+    let workflow = std::env::var("STATE_MACHINE_ARN")
+        .ok()
+        .filter(|arn| !arn.is_empty())
+        .map(|arn| WorkflowControl::new(aws_sdk_sfn::Client::new(&config), arn));
+    Ok(AlarmResponder::new(
+        TrafficRouter::new(aws_sdk_lambda::Client::new(&config)),
+        ReleaseStore::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            env("RELEASE_TABLE")?,
+        ),
+        workflow,
+    ))
+}
+
+/// The account in a function ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
+pub fn account_of(function_arn: &str) -> Option<&str> {
+    function_arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
 /// Runs `handler` for every invocation, with `service` built once and shared.
 pub async fn serve<S, F, Fut, O>(service: S, handler: F) -> Result<(), lambda_runtime::Error>
 where
     S: Clone + Send + Sync + 'static,
-    F: Fn(S, serde_json::Value) -> Fut + Send + Sync + 'static,
+    F: Fn(S, LambdaEvent<serde_json::Value>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<O, Error>> + Send,
     O: Serialize + Send,
 {
@@ -52,7 +75,7 @@ where
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let service = service.clone();
         async move {
-            let outcome = handler(service, event.payload).await;
+            let outcome = handler(service, event).await;
             if let Err(error) = &outcome {
                 tracing::error!(error_type = error.error_type(), %error, "invocation failed");
             }

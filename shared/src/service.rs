@@ -114,6 +114,20 @@ impl StepOutcome {
     }
 }
 
+/// An operator's command on a running release. Promote and abort act on the alias at once;
+/// the workflow finds the release finished at its next look.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Control {
+    Pause,
+    Resume,
+    Promote,
+    Abort { reason: String },
+}
+
+/// Attempts at an operator command when the workflow keeps moving the release's revision.
+const CONTROL_ATTEMPTS: usize = 5;
+
 /// Parses a task's JSON input with an error that names what is wrong.
 pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Result<T> {
     serde_json::from_value(value).map_err(|e| Error::BadRequest(e.to_string()))
@@ -352,6 +366,51 @@ impl ReleaseService {
             },
         };
         tracked.release.apply(outcome, now(), WORKFLOW_ACTOR)?;
+        self.store.save(&mut tracked).await?;
+        Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
+    }
+
+    /// Applies an operator's command, recorded with who asked.
+    pub async fn control(
+        &self,
+        release_id: &str,
+        control: Control,
+        by: &str,
+    ) -> Result<StepOutcome> {
+        let mut attempt = 0;
+        let mut tracked = loop {
+            attempt += 1;
+            let mut tracked = self.store.load(release_id).await?;
+            let input = match &control {
+                Control::Pause => Input::Pause,
+                Control::Resume => Input::Resume,
+                Control::Promote => Input::Promote,
+                Control::Abort { reason } => Input::Abort {
+                    reason: format!("aborted by {by}: {reason}"),
+                },
+            };
+            tracked.release.apply(input, now(), by)?;
+            match self.store.save(&mut tracked).await {
+                Ok(()) => break tracked,
+                Err(Error::StaleRelease { .. }) if attempt < CONTROL_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        let completion = match tracked.release.phase {
+            Phase::Promoting => {
+                self.converge(&tracked.release).await?;
+                Input::Promoted
+            }
+            Phase::RollingBack { .. } => match self.revert(&tracked.release).await {
+                Ok(()) => Input::RolledBack,
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => Input::RollbackFailed {
+                    error: e.to_string(),
+                },
+            },
+            _ => return Ok(StepOutcome::of(&tracked.release, &Action::Nothing)),
+        };
+        tracked.release.apply(completion, now(), by)?;
         self.store.save(&mut tracked).await?;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
     }

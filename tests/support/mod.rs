@@ -154,3 +154,93 @@ pub async fn release_store(env: &Emulator) -> shiftback::adapters::ReleaseStore 
     store.create_table().await.expect("create table");
     store
 }
+
+/// One AWS call as the SDK made it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub operation: String,
+    pub started: std::time::Instant,
+    pub finished: Option<std::time::Instant>,
+}
+
+/// Records every call the SDK clients it is attached to make, in order.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(std::sync::Arc<std::sync::Mutex<Vec<Call>>>);
+
+impl CallLog {
+    pub fn calls(&self) -> Vec<Call> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn operations(&self) -> Vec<String> {
+        self.calls().into_iter().map(|c| c.operation).collect()
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let operation = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        self.0.lock().unwrap().push(Call {
+            operation,
+            started: std::time::Instant::now(),
+            finished: None,
+        });
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let operation = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        let mut calls = self.0.lock().unwrap();
+        if let Some(call) = calls
+            .iter_mut()
+            .rev()
+            .find(|c| c.operation == operation && c.finished.is_none())
+        {
+            call.finished = Some(std::time::Instant::now());
+        }
+        Ok(())
+    }
+}
+
+impl Emulator {
+    /// Lambda and DynamoDB clients that report every call to `log`.
+    pub fn logged_clients(
+        &self,
+        log: &CallLog,
+    ) -> (aws_sdk_lambda::Client, aws_sdk_dynamodb::Client) {
+        let lambda = aws_sdk_lambda::config::Builder::from(&self.config)
+            .interceptor(log.clone())
+            .build();
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(&self.config)
+            .interceptor(log.clone())
+            .build();
+        (
+            aws_sdk_lambda::Client::from_conf(lambda),
+            aws_sdk_dynamodb::Client::from_conf(dynamodb),
+        )
+    }
+}

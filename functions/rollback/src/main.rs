@@ -4,8 +4,8 @@ use shiftback::service::parse_input;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    serve(release_service().await?, |service, input| async move {
-        service.rollback(parse_input(input)?).await
+    serve(release_service().await?, |service, event| async move {
+        service.rollback(parse_input(event.payload)?).await
     })
     .await
 }

@@ -4,10 +4,12 @@
 pub mod health;
 pub mod router;
 pub mod store;
+pub mod workflow;
 
 pub use health::AlarmHealth;
 pub use router::{AliasRouting, AliasState, TrafficRouter};
 pub use store::{Guard, HistoryPage, LockInfo, ReleaseStore, Tracked};
+pub use workflow::WorkflowControl;
 
 /// The SDK configuration every adapter is built from: the standard AWS environment (region,
 /// credentials, `AWS_ENDPOINT_URL` for local emulators).

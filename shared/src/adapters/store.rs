@@ -39,6 +39,8 @@ type Item = HashMap<String, AttributeValue>;
 pub struct Tracked {
     pub release: Release,
     stored_log_len: usize,
+    /// Whether the stored release still holds its alias lock (it was not yet terminal).
+    holds_lock: bool,
 }
 
 impl Tracked {
@@ -317,6 +319,7 @@ impl ReleaseStore {
                 Ok(Tracked {
                     release,
                     stored_log_len,
+                    holds_lock: true,
                 })
             }
             Err(err) => {
@@ -365,7 +368,9 @@ impl ReleaseStore {
             )?)
             .build()];
         items.extend(self.event_puts(release, tracked.stored_log_len)?);
-        if release.phase.is_terminal() {
+        // A release re-opened in its bake window gave up its lock long ago; the alias may be
+        // another release's now.
+        if release.phase.is_terminal() && tracked.holds_lock {
             items.push(
                 TransactWriteItem::builder()
                     .delete(built(
@@ -380,6 +385,8 @@ impl ReleaseStore {
                     )?)
                     .build(),
             );
+        }
+        if release.phase.is_terminal() {
             for alarm in &release.alarms {
                 let key = HashMap::from([
                     ("pk".to_string(), s(alarm_pk(alarm))),
@@ -417,6 +424,7 @@ impl ReleaseStore {
             Ok(_) => {
                 tracked.release.revision = next;
                 tracked.stored_log_len = tracked.release.log.len();
+                tracked.holds_lock = !tracked.release.phase.is_terminal();
                 Ok(())
             }
             Err(err) => {
@@ -501,6 +509,7 @@ impl ReleaseStore {
         let stored_log_len = log.len();
         release.log = log;
         Ok(Tracked {
+            holds_lock: !release.phase.is_terminal(),
             release,
             stored_log_len,
         })

@@ -1,0 +1,68 @@
+//! The release workflow's executions on Step Functions, named after their releases.
+
+use aws_sdk_sfn::Client;
+
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+
+#[derive(Clone, Debug)]
+pub struct WorkflowControl {
+    client: Client,
+    state_machine_arn: String,
+}
+
+impl WorkflowControl {
+    pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Self {
+        WorkflowControl {
+            client,
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+
+    /// `arn:...:stateMachine:NAME` → `arn:...:execution:NAME:RELEASE`.
+    pub fn execution_arn(&self, release_id: &str) -> String {
+        format!(
+            "{}:{release_id}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        )
+    }
+
+    /// Starts the release's execution. Starting the same release again with the same input is
+    /// harmless: Step Functions answers with the running execution.
+    pub async fn start(&self, release_id: &str, input: &serde_json::Value) -> Result<String> {
+        let out = self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(release_id)
+            .input(input.to_string())
+            .send()
+            .await
+            .map_err(|e| Error::Aws(AwsError::from_sdk("StartExecution", e)))?;
+        Ok(out.execution_arn().to_string())
+    }
+
+    /// Stops the release's execution, if it still runs.
+    pub async fn stop(&self, release_id: &str, cause: &str) -> Result<()> {
+        let cause: String = cause.chars().take(32_000).collect();
+        match self
+            .client
+            .stop_execution()
+            .execution_arn(self.execution_arn(release_id))
+            .error("Shiftback.RolledBack")
+            .cause(cause)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = AwsError::from_sdk("StopExecution", e);
+                if err.kind == AwsErrorKind::NotFound {
+                    Ok(())
+                } else {
+                    Err(Error::Aws(err))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The immediate, alarm-driven rollback.
+//!
+//! Critical path first: one DynamoDB query finds what the alarm guards, and the very next call
+//! is `UpdateAlias` back to the stable version. Only then is the rollback recorded, the
+//! workflow stopped and the alias verified. The alarm event decides nothing by itself: only
+//! releases that recorded the alarm as a guard are touched.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::adapters::{AliasRouting, Guard, ReleaseStore, TrafficRouter, WorkflowControl};
+use crate::alarm_event::{parse_alarm_event, AlarmSignal};
+use crate::domain::{AlarmState, Input};
+use crate::error::{Error, Result};
+
+/// Aliases reverted at once for one alarm: well inside Lambda's control-plane rate.
+const REVERT_CONCURRENCY: usize = 10;
+/// Attempts to record a revert when other writers keep moving the release's revision.
+const RECORD_ATTEMPTS: usize = 5;
+
+/// What happened to one alarm signal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlarmOutcome {
+    pub alarm: String,
+    pub state: String,
+    pub reverted: Vec<Reverted>,
+    /// Why nothing was done, when nothing was.
+    pub ignored: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reverted {
+    pub release_id: String,
+    pub function: String,
+    pub alias: String,
+    pub version: String,
+    pub reverted_at: DateTime<Utc>,
+    /// False when another delivery of the same event had already recorded it.
+    pub recorded: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct AlarmResponder {
+    pub router: TrafficRouter,
+    pub store: ReleaseStore,
+    pub workflow: Option<WorkflowControl>,
+}
+
+impl AlarmResponder {
+    pub fn new(
+        router: TrafficRouter,
+        store: ReleaseStore,
+        workflow: Option<WorkflowControl>,
+    ) -> Self {
+        AlarmResponder {
+            router,
+            store,
+            workflow,
+        }
+    }
+
+    /// Handles one alarm event, in any of its shapes. `own_account` (from the function's own
+    /// ARN) makes alarms of other accounts inert even if their names collide.
+    pub async fn handle(
+        &self,
+        event: serde_json::Value,
+        own_account: Option<&str>,
+    ) -> Result<Vec<AlarmOutcome>> {
+        let signals = parse_alarm_event(event)?;
+        let mut outcomes = Vec::with_capacity(signals.len());
+        for signal in signals {
+            outcomes.push(self.respond(&signal, own_account).await?);
+        }
+        Ok(outcomes)
+    }
+
+    async fn respond(
+        &self,
+        signal: &AlarmSignal,
+        own_account: Option<&str>,
+    ) -> Result<AlarmOutcome> {
+        let mut outcome = AlarmOutcome {
+            alarm: signal.alarm.clone(),
+            state: format!("{:?}", signal.state).to_uppercase(),
+            reverted: Vec::new(),
+            ignored: None,
+        };
+        if signal.state != AlarmState::Alarm {
+            tracing::info!(alarm = %signal.alarm, state = %outcome.state, "not a transition into ALARM; nothing to do");
+            outcome.ignored = Some(format!("state {} needs no action", outcome.state));
+            return Ok(outcome);
+        }
+        if let (Some(theirs), Some(ours)) = (signal.account.as_deref(), own_account) {
+            if theirs != ours {
+                tracing::warn!(alarm = %signal.alarm, account = theirs, "alarm of another account ignored");
+                outcome.ignored = Some(format!("alarm belongs to account {theirs}, not {ours}"));
+                return Ok(outcome);
+            }
+        }
+
+        // The one read before the revert.
+        let guards: Vec<Guard> = self
+            .store
+            .guards_for_alarm(&signal.alarm)
+            .await?
+            .into_iter()
+            .filter(|g| g.until.is_none_or(|until| signal.changed_at <= until))
+            .collect();
+        if guards.is_empty() {
+            outcome.ignored = Some(format!(
+                "alarm {} guards no release in progress or in its bake window",
+                signal.alarm
+            ));
+            return Ok(outcome);
+        }
+
+        let limit = Arc::new(Semaphore::new(REVERT_CONCURRENCY));
+        let reverts = guards.iter().map(|guard| {
+            let limit = limit.clone();
+            async move {
+                let _permit = limit.acquire().await.expect("semaphore open");
+                self.revert(guard).await
+            }
+        });
+        let results = join_all(reverts).await;
+
+        // Bookkeeping, once every alias is safe.
+        let mut first_error = None;
+        for (guard, result) in guards.iter().zip(results) {
+            match result {
+                Ok(Some(reverted_at)) => {
+                    let recorded = self.record(guard, signal, reverted_at).await?;
+                    outcome.reverted.push(Reverted {
+                        release_id: guard.release_id.clone(),
+                        function: guard.function.clone(),
+                        alias: guard.alias.clone(),
+                        version: guard.stable_version.clone(),
+                        reverted_at,
+                        recorded,
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(release = %guard.release_id, error = %e, "revert failed");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        // A failed revert is retried by Lambda's own retry of the event.
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        Ok(outcome)
+    }
+
+    /// Reverts one guarded alias. An active release's alias goes back unconditionally; a
+    /// succeeded release's (bake window) only if it still routes wholly to that release's
+    /// target, so a newer release on the alias is never undone by an older one's alarm.
+    async fn revert(&self, guard: &Guard) -> Result<Option<DateTime<Utc>>> {
+        let stable = AliasRouting::single(&guard.stable_version);
+        if guard.until.is_some() {
+            let current = self.router.read(&guard.function, &guard.alias).await?;
+            if current.routing != AliasRouting::single(&guard.target_version) {
+                tracing::info!(release = %guard.release_id, alias = %current.routing, "alias moved on since the release; bake-window alarm ignored");
+                return Ok(None);
+            }
+            self.router
+                .update(
+                    &guard.function,
+                    &guard.alias,
+                    &stable,
+                    current.revision_id.as_deref(),
+                )
+                .await?;
+        } else {
+            self.router
+                .update(&guard.function, &guard.alias, &stable, None)
+                .await?;
+        }
+        Ok(Some(Utc::now()))
+    }
+
+    /// Records the revert on the release, exactly once however many copies of the event
+    /// arrive; then stops its workflow and makes sure no forward shift slipped in.
+    async fn record(
+        &self,
+        guard: &Guard,
+        signal: &AlarmSignal,
+        reverted_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let actor = format!("alarm:{}", signal.alarm);
+        let reason = format!(
+            "{} (state changed {}, alias reverted {})",
+            signal.reason,
+            signal.changed_at.to_rfc3339(),
+            reverted_at.to_rfc3339()
+        );
+        for _ in 0..RECORD_ATTEMPTS {
+            let mut tracked = match self.store.load(&guard.release_id).await {
+                Ok(t) => t,
+                Err(Error::ReleaseNotFound(_)) => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            let input = Input::Alarm {
+                alarm: signal.alarm.clone(),
+                reason: reason.clone(),
+            };
+            // The rollback started when the alarm changed state: a bake window is judged by
+            // that moment, not by when the event happened to arrive.
+            if let Err(refused) = tracked.release.apply(input, signal.changed_at, &actor) {
+                // Already rolled back (a duplicate event) or finished long ago (a late one).
+                tracing::info!(release = %guard.release_id, %refused, "revert already recorded or not needed");
+                return Ok(false);
+            }
+            tracked
+                .release
+                .apply(Input::RolledBack, reverted_at, &actor)?;
+            match self.store.save(&mut tracked).await {
+                Ok(()) => {
+                    self.after_record(guard, &tracked.release.reason.clone().unwrap_or_default())
+                        .await;
+                    return Ok(true);
+                }
+                Err(Error::StaleRelease { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::StaleRelease {
+            id: guard.release_id.clone(),
+            expected: 0,
+        })
+    }
+
+    async fn after_record(&self, guard: &Guard, reason: &str) {
+        if let Some(workflow) = &self.workflow {
+            if let Err(e) = workflow.stop(&guard.release_id, reason).await {
+                tracing::warn!(release = %guard.release_id, error = %e, "could not stop the workflow; it ends at its next look");
+            }
+        }
+        // A forward shift that read the alias before our revert and wrote after it would be
+        // caught here: the release is recorded as rolled back now, so nothing shifts again.
+        match self.router.read(&guard.function, &guard.alias).await {
+            Ok(state)
+                if state
+                    .routing
+                    .weight_towards(&guard.stable_version, &guard.target_version)
+                    .is_some_and(|w| w.is_partial()) =>
+            {
+                tracing::warn!(release = %guard.release_id, "a forward shift landed after the revert; reverting again");
+                let stable = AliasRouting::single(&guard.stable_version);
+                if let Err(e) = self
+                    .router
+                    .update(&guard.function, &guard.alias, &stable, None)
+                    .await
+                {
+                    tracing::error!(release = %guard.release_id, error = %e, "second revert failed");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(release = %guard.release_id, error = %e, "could not verify the revert")
+            }
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! The alarm handler against moto: each event shape, exactly-once under duplicates, untrusted
+//! input, the bake window, and the critical path (one read, then the revert).
+
+use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter};
+use shiftback::alarm::AlarmResponder;
+use shiftback::domain::{Phase, Weight};
+use shiftback::service::{Control, Next, ReleaseService, StartRequest, StepInput};
+use shiftback::Error;
+use shiftback_integration_tests::{
+    emulator, function_with_versions, release_store, unique, CallLog, Emulator,
+};
+
+const ACCOUNT: &str = "123456789012";
+
+struct Fixture {
+    env: Emulator,
+    service: ReleaseService,
+    responder: AlarmResponder,
+    function: String,
+    alarm: String,
+}
+
+async fn fixture() -> Fixture {
+    let env = emulator().await;
+    let function = function_with_versions(&env, 2, "live").await;
+    let alarm = unique("errors");
+    env.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&alarm)
+        .namespace("AWS/Lambda")
+        .metric_name("Errors")
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .send()
+        .await
+        .unwrap();
+    env.cloudwatch
+        .set_alarm_state()
+        .alarm_name(&alarm)
+        .state_value(StateValue::Ok)
+        .state_reason("fine")
+        .send()
+        .await
+        .unwrap();
+    let store = release_store(&env).await;
+    let router = TrafficRouter::new(env.lambda.clone());
+    let service = ReleaseService::new(
+        router.clone(),
+        store.clone(),
+        AlarmHealth::new(env.cloudwatch.clone()),
+    );
+    let responder = AlarmResponder::new(router, store, None);
+    Fixture {
+        env,
+        service,
+        responder,
+        function,
+        alarm,
+    }
+}
+
+impl Fixture {
+    /// A release holding 10% on version 2, guarded by the fixture's alarm.
+    async fn release_in_progress(&self, bake_after_secs: u64) -> String {
+        let outcome = self
+            .service
+            .start(StartRequest {
+                release_id: Some(unique("r")),
+                function: self.function.clone(),
+                alias: "live".into(),
+                stable_version: None,
+                target_version: "2".into(),
+                strategy: "canary:10:10m".into(),
+                alarms: vec![self.alarm.clone()],
+                alarm_overrides: vec![],
+                bake_after_secs,
+                started_by: "ci".into(),
+                kind: Default::default(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            self.alias().await.weight_towards("1", "2"),
+            Some(Weight::from_percent(10.0).unwrap())
+        );
+        outcome.release_id
+    }
+
+    async fn alias(&self) -> AliasRouting {
+        self.service
+            .router
+            .read(&self.function, "live")
+            .await
+            .unwrap()
+            .routing
+    }
+
+    fn store(&self) -> &ReleaseStore {
+        &self.service.store
+    }
+}
+
+fn eventbridge(alarm: &str, state: &str, account: &str) -> Value {
+    json!({
+        "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "account": account, "time": Utc::now().to_rfc3339(), "region": "us-east-1",
+        "resources": [format!("arn:aws:cloudwatch:us-east-1:{account}:alarm:{alarm}")],
+        "detail": {
+            "alarmName": alarm,
+            "state": {"value": state, "reason": "Threshold Crossed: 3 errors", "timestamp": Utc::now().to_rfc3339()},
+            "previousState": {"value": "OK", "reason": "", "timestamp": Utc::now().to_rfc3339()},
+            "configuration": {"metrics": []}
+        }
+    })
+}
+
+fn direct(alarm: &str, composite: bool) -> Value {
+    let configuration = if composite {
+        json!({"alarmRule": "ALARM(a)", "actionsSuppressor": "", "actionsSuppressorWaitPeriod": 0, "actionsSuppressorExtensionPeriod": 0})
+    } else {
+        json!({"metrics": []})
+    };
+    json!({
+        "source": "aws.cloudwatch",
+        "alarmArn": format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{alarm}"),
+        "accountId": ACCOUNT, "time": Utc::now().to_rfc3339(), "region": "us-east-1",
+        "alarmData": {
+            "alarmName": alarm,
+            "state": {"value": "ALARM", "reason": "Threshold Crossed: 3 errors", "timestamp": Utc::now().to_rfc3339()},
+            "configuration": configuration
+        }
+    })
+}
+
+fn sns(alarm: &str) -> Value {
+    let message = json!({
+        "AlarmName": alarm, "AWSAccountId": ACCOUNT, "NewStateValue": "ALARM",
+        "NewStateReason": "Threshold Crossed: 3 errors",
+        "StateChangeTime": Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string(),
+        "AlarmArn": format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{alarm}"),
+        "OldStateValue": "OK", "Trigger": {}
+    });
+    json!({"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:alarms:1",
+        "Sns": {"Type": "Notification", "MessageId": "m1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
+                "Subject": format!("ALARM: \"{alarm}\""), "Message": message.to_string(),
+                "Timestamp": Utc::now().to_rfc3339(), "SignatureVersion": "1", "Signature": "x",
+                "SigningCertUrl": "https://example.invalid", "UnsubscribeUrl": "https://example.invalid",
+                "MessageAttributes": {}}
+    }]})
+}
+
+async fn assert_rolled_back(f: &Fixture, id: &str) {
+    assert_eq!(f.alias().await, AliasRouting::single("1"));
+    let release = f.store().load(id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::RolledBack);
+    let reason = release.reason.unwrap();
+    assert!(
+        reason.contains(&f.alarm) && reason.contains("Threshold Crossed"),
+        "{reason}"
+    );
+    assert!(reason.contains("alias reverted"), "{reason}");
+    let log = &release.log;
+    assert_eq!(log.last().unwrap().actor, format!("alarm:{}", f.alarm));
+    assert_eq!(
+        f.store().lock_holder(&f.function, "live").await.unwrap(),
+        None
+    );
+    assert!(f
+        .store()
+        .guards_for_alarm(&f.alarm)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn every_event_shape_reverts_and_records() {
+    for shape in ["eventbridge", "metric", "composite", "sns"] {
+        let f = fixture().await;
+        let id = f.release_in_progress(0).await;
+        let event = match shape {
+            "eventbridge" => eventbridge(&f.alarm, "ALARM", ACCOUNT),
+            "metric" => direct(&f.alarm, false),
+            "composite" => direct(&f.alarm, true),
+            _ => sns(&f.alarm),
+        };
+        let outcomes = f.responder.handle(event, Some(ACCOUNT)).await.unwrap();
+        assert_eq!(outcomes[0].reverted.len(), 1, "{shape}");
+        assert!(outcomes[0].reverted[0].recorded, "{shape}");
+        assert_rolled_back(&f, &id).await;
+        // The workflow's next look ends quietly.
+        let next = f
+            .service
+            .advance(StepInput {
+                release_id: Some(id.clone()),
+                error: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(next.next, Next::Done, "{shape}");
+    }
+}
+
+#[tokio::test]
+async fn ok_and_insufficient_data_change_nothing() {
+    let f = fixture().await;
+    let id = f.release_in_progress(0).await;
+    for state in ["OK", "INSUFFICIENT_DATA"] {
+        let outcomes = f
+            .responder
+            .handle(eventbridge(&f.alarm, state, ACCOUNT), Some(ACCOUNT))
+            .await
+            .unwrap();
+        assert!(outcomes[0].reverted.is_empty());
+        assert!(outcomes[0].ignored.is_some());
+    }
+    assert_eq!(
+        f.alias().await.weight_towards("1", "2"),
+        Some(Weight::from_percent(10.0).unwrap())
+    );
+    assert!(matches!(
+        f.store().load(&id).await.unwrap().release.phase,
+        Phase::Shifting { .. }
+    ));
+}
+
+#[tokio::test]
+async fn untrusted_events_revert_nothing() {
+    let f = fixture().await;
+    let id = f.release_in_progress(0).await;
+    // An alarm that guards nothing, even one named like the function.
+    let stray = f
+        .responder
+        .handle(eventbridge(&f.function, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .await
+        .unwrap();
+    assert!(stray[0].reverted.is_empty());
+    // The right name, from another account.
+    let foreign = f
+        .responder
+        .handle(
+            eventbridge(&f.alarm, "ALARM", "999999999999"),
+            Some(ACCOUNT),
+        )
+        .await
+        .unwrap();
+    assert!(foreign[0]
+        .ignored
+        .as_deref()
+        .unwrap()
+        .contains("999999999999"));
+    // Not an alarm event at all.
+    let err = f
+        .responder
+        .handle(json!({"function": f.function}), Some(ACCOUNT))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BadRequest(_)), "{err}");
+    assert_eq!(
+        f.alias().await.weight_towards("1", "2"),
+        Some(Weight::from_percent(10.0).unwrap())
+    );
+    assert!(matches!(
+        f.store().load(&id).await.unwrap().release.phase,
+        Phase::Shifting { .. }
+    ));
+}
+
+#[tokio::test]
+async fn fifty_concurrent_copies_record_one_revert_and_late_copies_do_nothing() {
+    let f = fixture().await;
+    let id = f.release_in_progress(0).await;
+    let event = eventbridge(&f.alarm, "ALARM", ACCOUNT);
+    let copies = (0..50).map(|_| f.responder.handle(event.clone(), Some(ACCOUNT)));
+    let results = futures::future::join_all(copies).await;
+    let recorded = results
+        .iter()
+        .map(|r| r.as_ref().unwrap())
+        .flat_map(|outcomes| outcomes[0].reverted.iter())
+        .filter(|r| r.recorded)
+        .count();
+    assert_eq!(recorded, 1);
+    assert_rolled_back(&f, &id).await;
+    let release = f.store().load(&id).await.unwrap().release;
+    let rollbacks = release
+        .log
+        .iter()
+        .filter(|e| e.event.name() == "rolled_back")
+        .count();
+    assert_eq!(rollbacks, 1);
+
+    // A late copy finds nothing to guard and changes nothing.
+    let late = f.responder.handle(event, Some(ACCOUNT)).await.unwrap();
+    assert!(late[0].reverted.is_empty());
+    assert_eq!(f.store().load(&id).await.unwrap().release, release);
+}
+
+#[tokio::test]
+async fn the_bake_window_guards_a_succeeded_release_until_it_closes() {
+    let f = fixture().await;
+    let id = f.release_in_progress(600).await;
+    let promoted = f
+        .service
+        .control(&id, Control::Promote, "bob")
+        .await
+        .unwrap();
+    assert_eq!(promoted.phase, "succeeded");
+    assert_eq!(f.alias().await, AliasRouting::single("2"));
+
+    // After the window: nothing happens.
+    let mut late = eventbridge(&f.alarm, "ALARM", ACCOUNT);
+    late["detail"]["state"]["timestamp"] =
+        json!((Utc::now() + Duration::seconds(700)).to_rfc3339());
+    let outcomes = f.responder.handle(late, Some(ACCOUNT)).await.unwrap();
+    assert!(outcomes[0].reverted.is_empty());
+    assert_eq!(f.alias().await, AliasRouting::single("2"));
+
+    // Inside it: reverted to the previous version and recorded against that release.
+    let outcomes = f
+        .responder
+        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].reverted.len(), 1);
+    assert_eq!(f.alias().await, AliasRouting::single("1"));
+    let release = f.store().load(&id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::RolledBack);
+    assert!(release.reason.unwrap().contains("bake window"));
+}
+
+#[tokio::test]
+async fn a_bake_window_alarm_never_undoes_a_newer_release() {
+    let f = fixture().await;
+    let id = f.release_in_progress(600).await;
+    f.service
+        .control(&id, Control::Promote, "bob")
+        .await
+        .unwrap();
+    // Someone moved the alias on (a newer version, by hand or by another tool).
+    f.service
+        .router
+        .set(&f.function, "live", &AliasRouting::single("1"), None)
+        .await
+        .unwrap();
+    let outcomes = f
+        .responder
+        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .await
+        .unwrap();
+    assert!(outcomes[0].reverted.is_empty());
+    assert_eq!(
+        f.store().load(&id).await.unwrap().release.phase,
+        Phase::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn at_most_one_read_precedes_the_revert() {
+    let f = fixture().await;
+    f.release_in_progress(0).await;
+    let log = CallLog::default();
+    let (lambda, dynamodb) = f.env.logged_clients(&log);
+    let responder = AlarmResponder::new(
+        TrafficRouter::new(lambda),
+        ReleaseStore::new(dynamodb, f.store().table()),
+        None,
+    );
+    responder
+        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .await
+        .unwrap();
+    let operations = log.operations();
+    let revert = operations
+        .iter()
+        .position(|o| o == "UpdateAlias")
+        .unwrap_or_else(|| panic!("no revert in {operations:?}"));
+    assert_eq!(&operations[..revert], ["Query"], "{operations:?}");
+}
