@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup test lint template unit-and-integration build demo
+.PHONY: setup test lint template unit-and-integration build bench demo
 
 setup:
 	@scripts/bootstrap
@@ -27,6 +27,10 @@ build: setup
 	scripts/sam-build
 
 test: lint template unit-and-integration build
+
+# Figures, printed; never asserted as timings in tests.
+bench: setup
+	scripts/with-moto cargo bench -p shiftback-integration-tests --profile dev --bench revert
 
 demo: setup
 	@echo "make demo: the local end-to-end demo arrives with the CLI (issue 6)."

@@ -310,3 +310,77 @@ async fn a_forward_shift_never_undoes_a_revert() {
     assert!(matches!(err, Error::UnexpectedAlias { .. }), "{err}");
     assert_eq!(alias(&f).await, AliasRouting::single("1"));
 }
+
+#[tokio::test]
+async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
+    let env = emulator().await;
+    let function = function_with_versions(&env, 4, "live").await;
+    let service = ReleaseService::new(
+        TrafficRouter::new(env.lambda.clone()),
+        release_store(&env).await,
+        AlarmHealth::new(env.cloudwatch.clone()),
+    );
+    // 1 -> 2 -> 3, both succeeded.
+    for target in ["2", "3"] {
+        let outcome = service
+            .start(StartRequest {
+                release_id: None,
+                function: function.clone(),
+                alias: "live".into(),
+                stable_version: None,
+                target_version: target.into(),
+                strategy: "AllAtOnce".into(),
+                alarms: vec![],
+                alarm_overrides: vec![],
+                bake_after_secs: 0,
+                started_by: "ci".into(),
+                kind: Default::default(),
+            })
+            .await
+            .unwrap();
+        service
+            .finalize(StepInput {
+                release_id: Some(outcome.release_id),
+                error: None,
+            })
+            .await
+            .unwrap();
+    }
+    let read = |s: &ReleaseService| {
+        let s = s.clone();
+        let f = function.clone();
+        async move { s.router.read(&f, "live").await.unwrap().routing }
+    };
+    assert_eq!(read(&service).await, AliasRouting::single("3"));
+
+    // Version 4 exists but was never live: refused, nothing changes.
+    let err = service
+        .revert_to(&function, "live", "4", "bob", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotKnownGood { .. }), "{err}");
+    assert_eq!(read(&service).await, AliasRouting::single("3"));
+
+    // Version 1, two releases back, was the stable version of the first release.
+    let outcome = service
+        .revert_to(&function, "live", "1", "bob", None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.phase, "succeeded");
+    assert_eq!(read(&service).await, AliasRouting::single("1"));
+    let history = service.store.history(&function, 10, None).await.unwrap();
+    let newest = &history.releases[0];
+    assert_eq!(newest.kind, shiftback::domain::ReleaseKind::Revert);
+    assert_eq!(
+        (
+            newest.stable_version.as_str(),
+            newest.target_version.as_str()
+        ),
+        ("3", "1")
+    );
+    assert_eq!(newest.started_by, "bob");
+    assert_eq!(
+        service.store.lock_holder(&function, "live").await.unwrap(),
+        None
+    );
+}

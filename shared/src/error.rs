@@ -174,6 +174,8 @@ pub enum Error {
     AlarmsMissing(Vec<String>),
     #[error("alarm(s) already in ALARM: {}; fix them, or name them as an override to deploy through them", .0.join(", "))]
     AlarmsFiring(Vec<String>),
+    #[error("version {version} of {function} was never recorded as good (a succeeded release's target, or the stable version a release started from); see `shiftback history {function}`")]
+    NotKnownGood { function: String, version: String },
     #[error("stored record is unreadable: {0}")]
     Corrupt(String),
     #[error("invalid request: {0}")]

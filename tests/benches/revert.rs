@@ -1,0 +1,174 @@
+//! Benchmark: the alarm handler's revert critical path against moto, beside one bare
+//! `UpdateAlias` in the same run. Prints figures; asserts nothing about time.
+//!
+//! Run with `make bench` (it starts the emulator).
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use chrono::Utc;
+use serde_json::json;
+use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter};
+use shiftback::alarm::AlarmResponder;
+use shiftback::service::{ReleaseService, StartRequest};
+use shiftback_integration_tests::{
+    emulator, function_with_versions, release_store, unique, CallLog,
+};
+
+const RUNS: usize = 30;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let log = CallLog::default();
+    let (lambda, dynamodb) = env.logged_clients(&log);
+    let responder = AlarmResponder::new(
+        TrafficRouter::new(lambda.clone()),
+        ReleaseStore::new(dynamodb, store.table()),
+        None,
+    );
+    let bare_router = TrafficRouter::new(lambda);
+    let service = ReleaseService::new(
+        TrafficRouter::new(env.lambda.clone()),
+        store.clone(),
+        AlarmHealth::new(env.cloudwatch.clone()),
+    );
+
+    let mut critical = Vec::new();
+    let mut bare = Vec::new();
+    let mut calls_before = Vec::new();
+    let mut query = Vec::new();
+    let mut revert_call = Vec::new();
+    for run in 0..=RUNS {
+        // Setup, not measured: a release at 10% guarded by a fresh alarm.
+        let function = function_with_versions(&env, 2, "live").await;
+        let alarm = unique("errors");
+        env.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(&alarm)
+            .namespace("AWS/Lambda")
+            .metric_name("Errors")
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .send()
+            .await
+            .unwrap();
+        env.cloudwatch
+            .set_alarm_state()
+            .alarm_name(&alarm)
+            .state_value(StateValue::Ok)
+            .state_reason("ok")
+            .send()
+            .await
+            .unwrap();
+        service
+            .start(StartRequest {
+                release_id: Some(unique("r")),
+                function: function.clone(),
+                alias: "live".into(),
+                stable_version: None,
+                target_version: "2".into(),
+                strategy: "canary:10:10m".into(),
+                alarms: vec![alarm.clone()],
+                alarm_overrides: vec![],
+                bake_after_secs: 0,
+                started_by: "bench".into(),
+                kind: Default::default(),
+            })
+            .await
+            .unwrap();
+        let event = json!({
+            "version": "0", "id": unique("ev"), "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch", "account": "123456789012", "time": Utc::now().to_rfc3339(),
+            "region": "us-east-1", "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}")],
+            "detail": {"alarmName": alarm, "state": {"value": "ALARM", "reason": "bench", "timestamp": Utc::now().to_rfc3339()}}
+        });
+
+        log.clear();
+        let entered = Instant::now();
+        let outcome = responder.handle(event, Some("123456789012")).await.unwrap();
+        assert_eq!(
+            outcome[0].reverted.len(),
+            1,
+            "the benchmark must measure a real revert"
+        );
+        let calls = log.calls();
+        let revert = calls
+            .iter()
+            .position(|c| c.operation == "UpdateAlias")
+            .expect("UpdateAlias made");
+        let reverted = calls[revert].finished.expect("UpdateAlias finished");
+
+        // The same call, bare, on the same client: weight back to 10%, then time a revert.
+        let weighted = AliasRouting {
+            version: "1".into(),
+            extra: Some((
+                "2".into(),
+                shiftback::domain::Weight::from_percent(10.0).unwrap(),
+            )),
+        };
+        bare_router
+            .update(&function, "live", &weighted, None)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        bare_router
+            .update(&function, "live", &AliasRouting::single("1"), None)
+            .await
+            .unwrap();
+        let bare_time = started.elapsed();
+
+        if run > 0 {
+            // Run 0 warms connections and moto's code paths.
+            critical.push(reverted - entered);
+            bare.push(bare_time);
+            calls_before.push(revert);
+            let span = |c: &shiftback_integration_tests::Call| c.finished.unwrap() - c.started;
+            query.push(span(&calls[0]));
+            revert_call.push(span(&calls[revert]));
+        }
+    }
+    for v in [&mut critical, &mut bare, &mut query, &mut revert_call] {
+        v.sort();
+    }
+    let (c50, b50) = (percentile(&critical, 0.5), percentile(&bare, 0.5));
+    println!("revert critical path against moto ({RUNS} runs)");
+    println!("| measure | p50 ms | p90 ms | max ms |");
+    println!("|---|---|---|---|");
+    for (name, v) in [
+        ("event in -> UpdateAlias response", &critical),
+        ("  of which: the guard Query", &query),
+        ("  of which: the UpdateAlias", &revert_call),
+        ("bare UpdateAlias", &bare),
+    ] {
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} |",
+            ms(percentile(v, 0.5)),
+            ms(percentile(v, 0.9)),
+            ms(*v.last().unwrap())
+        );
+    }
+    println!(
+        "ratio critical/bare (p50): {:.2} (target < 1.5)",
+        ms(c50) / ms(b50)
+    );
+    println!(
+        "note: moto answers the Query as fast as UpdateAlias, so one read before the write puts a floor of about 2 under this ratio here"
+    );
+    println!(
+        "AWS calls before the revert: {} (target 1)",
+        calls_before.iter().max().unwrap()
+    );
+}
