@@ -12,8 +12,11 @@ use futures::future::join_all;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use crate::adapters::{AliasRouting, Guard, ReleaseStore, TrafficRouter, WorkflowControl};
+use crate::adapters::{
+    AliasRouting, Guard, Notifier, ReleaseStore, TrafficRouter, WorkflowControl,
+};
 use crate::alarm_event::{parse_alarm_event, AlarmSignal};
+use crate::domain::Release;
 use crate::domain::{AlarmState, Input};
 use crate::error::{Error, Result};
 
@@ -48,6 +51,7 @@ pub struct AlarmResponder {
     pub router: TrafficRouter,
     pub store: ReleaseStore,
     pub workflow: Option<WorkflowControl>,
+    pub notifier: Option<Notifier>,
 }
 
 impl AlarmResponder {
@@ -60,7 +64,13 @@ impl AlarmResponder {
             router,
             store,
             workflow,
+            notifier: None,
         }
+    }
+
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// Handles one alarm event, in any of its shapes. `own_account` (from the function's own
@@ -221,8 +231,7 @@ impl AlarmResponder {
                 .apply(Input::RolledBack, reverted_at, &actor)?;
             match self.store.save(&mut tracked).await {
                 Ok(()) => {
-                    self.after_record(guard, &tracked.release.reason.clone().unwrap_or_default())
-                        .await;
+                    self.after_record(guard, &tracked.release).await;
                     return Ok(true);
                 }
                 Err(Error::StaleRelease { .. }) => continue,
@@ -235,9 +244,10 @@ impl AlarmResponder {
         })
     }
 
-    async fn after_record(&self, guard: &Guard, reason: &str) {
+    async fn after_record(&self, guard: &Guard, release: &Release) {
+        let reason = release.reason.clone().unwrap_or_default();
         if let Some(workflow) = &self.workflow {
-            if let Err(e) = workflow.stop(&guard.release_id, reason).await {
+            if let Err(e) = workflow.stop(&guard.release_id, &reason).await {
                 tracing::warn!(release = %guard.release_id, error = %e, "could not stop the workflow; it ends at its next look");
             }
         }
@@ -263,6 +273,12 @@ impl AlarmResponder {
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(release = %guard.release_id, error = %e, "could not verify the revert")
+            }
+        }
+        // Last: telling people never delays or blocks the revert.
+        if let Some(notifier) = &self.notifier {
+            if let Err(e) = notifier.announce(release).await {
+                tracing::error!(release = %release.id, error = %e, "rollback notification not sent");
             }
         }
     }

@@ -6,7 +6,9 @@ use std::future::Future;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::Serialize;
 
-use crate::adapters::{load_config, AlarmHealth, ReleaseStore, TrafficRouter, WorkflowControl};
+use crate::adapters::{
+    load_config, AlarmHealth, Notifier, ReleaseStore, TrafficRouter, WorkflowControl,
+};
 use crate::alarm::AlarmResponder;
 use crate::error::Error;
 use crate::service::ReleaseService;
@@ -25,18 +27,22 @@ pub fn env(name: &str) -> Result<String, lambda_runtime::Error> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
 }
 
-/// Builds the release service from the environment (`RELEASE_TABLE`) and the standard AWS
-/// configuration. Called once, before the first invocation.
+/// Builds the release service from the environment (`RELEASE_TABLE`, and `RELEASE_TOPIC`
+/// with optional `INCIDENT_TOPIC` for notifications) and the standard AWS configuration.
+/// Called once, before the first invocation.
 pub async fn release_service() -> Result<ReleaseService, lambda_runtime::Error> {
     let config = load_config().await;
-    Ok(ReleaseService::new(
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let table = env("RELEASE_TABLE")?;
+    let service = ReleaseService::new(
         TrafficRouter::new(aws_sdk_lambda::Client::new(&config)),
-        ReleaseStore::new(
-            aws_sdk_dynamodb::Client::new(&config),
-            env("RELEASE_TABLE")?,
-        ),
+        ReleaseStore::new(dynamodb.clone(), &table),
         AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&config)),
-    ))
+    );
+    Ok(match notifier(&config, dynamodb, &table) {
+        Some(notifier) => service.with_notifier(notifier),
+        None => service,
+    })
 }
 
 /// Builds the alarm responder; `STATE_MACHINE_ARN`, when set, lets it stop the workflow.
@@ -46,13 +52,32 @@ pub async fn alarm_responder() -> Result<AlarmResponder, lambda_runtime::Error> 
         .ok()
         .filter(|arn| !arn.is_empty())
         .map(|arn| WorkflowControl::new(aws_sdk_sfn::Client::new(&config), arn));
-    Ok(AlarmResponder::new(
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let table = env("RELEASE_TABLE")?;
+    let responder = AlarmResponder::new(
         TrafficRouter::new(aws_sdk_lambda::Client::new(&config)),
-        ReleaseStore::new(
-            aws_sdk_dynamodb::Client::new(&config),
-            env("RELEASE_TABLE")?,
-        ),
+        ReleaseStore::new(dynamodb.clone(), &table),
         workflow,
+    );
+    Ok(match notifier(&config, dynamodb, &table) {
+        Some(notifier) => responder.with_notifier(notifier),
+        None => responder,
+    })
+}
+
+/// The notifier, when `RELEASE_TOPIC` names a topic.
+fn notifier(
+    config: &aws_config::SdkConfig,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Option<Notifier> {
+    let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(Notifier::new(
+        aws_sdk_sns::Client::new(config),
+        dynamodb,
+        table,
+        optional("RELEASE_TOPIC")?,
+        optional("INCIDENT_TOPIC"),
     ))
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::{AlarmHealth, AliasRouting, ReleaseStore, Tracked, TrafficRouter};
+use crate::adapters::{AlarmHealth, AliasRouting, Notifier, ReleaseStore, Tracked, TrafficRouter};
 use crate::domain::health::verdict;
 use crate::domain::{
     Action, AliasTarget, Input, Phase, Release, ReleaseKind, ReleaseSpec, Strategy, Verdict, Weight,
@@ -139,6 +139,7 @@ pub struct ReleaseService {
     pub router: TrafficRouter,
     pub store: ReleaseStore,
     pub health: AlarmHealth,
+    pub notifier: Option<Notifier>,
 }
 
 fn now() -> DateTime<Utc> {
@@ -151,6 +152,23 @@ impl ReleaseService {
             router,
             store,
             health,
+            notifier: None,
+        }
+    }
+
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// Announces what the release's log holds that was not announced yet. A failure is
+    /// logged, never returned: telling people must not block or undo a release step, and the
+    /// next step of the same release sends what this one could not.
+    pub async fn announce(&self, release: &Release) {
+        if let Some(notifier) = &self.notifier {
+            if let Err(e) = notifier.announce(release).await {
+                tracing::error!(release = %release.id, error = %e, "notification not sent yet; the next step retries it");
+            }
         }
     }
 
@@ -242,6 +260,7 @@ impl ReleaseService {
             Err(e) => return Err(e),
         };
         self.converge(&tracked.release).await?;
+        self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 
@@ -262,6 +281,7 @@ impl ReleaseService {
     async fn resume_started(&self, tracked: Tracked) -> Result<StepOutcome> {
         let release = tracked.release;
         self.converge(&release).await?;
+        self.announce(&release).await;
         let action = match release.phase {
             Phase::Shifting { step } => Action::SetWeight {
                 step,
@@ -280,6 +300,7 @@ impl ReleaseService {
         let mut tracked = self.store.load(&id).await?;
         let release = &tracked.release;
         if release.phase.is_terminal() {
+            self.announce(release).await;
             return Ok(StepOutcome::of(release, &Action::Nothing));
         }
         let verdict = match self.health.statuses(&release.alarms).await {
@@ -300,6 +321,7 @@ impl ReleaseService {
         if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
             self.converge(&tracked.release).await?;
         }
+        self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 
@@ -310,6 +332,7 @@ impl ReleaseService {
             .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
         let mut tracked = self.store.load(&id).await?;
         if tracked.release.phase.is_terminal() {
+            self.announce(&tracked.release).await;
             return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
         }
         if tracked.release.phase != Phase::Promoting {
@@ -325,6 +348,7 @@ impl ReleaseService {
             .release
             .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
         self.store.save(&mut tracked).await?;
+        self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
     }
 
@@ -349,6 +373,7 @@ impl ReleaseService {
             Err(e) => return Err(e),
         };
         if tracked.release.phase.is_terminal() {
+            self.announce(&tracked.release).await;
             return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
         }
         if !matches!(tracked.release.phase, Phase::RollingBack { .. }) {
@@ -367,6 +392,7 @@ impl ReleaseService {
         };
         tracked.release.apply(outcome, now(), WORKFLOW_ACTOR)?;
         self.store.save(&mut tracked).await?;
+        self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
     }
 
@@ -469,10 +495,14 @@ impl ReleaseService {
                     error: e.to_string(),
                 },
             },
-            _ => return Ok(StepOutcome::of(&tracked.release, &Action::Nothing)),
+            _ => {
+                self.announce(&tracked.release).await;
+                return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
+            }
         };
         tracked.release.apply(completion, now(), by)?;
         self.store.save(&mut tracked).await?;
+        self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
     }
 

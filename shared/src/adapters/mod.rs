@@ -2,11 +2,13 @@
 //! cold start (see [`Clients`]) and share them across invocations.
 
 pub mod health;
+pub mod notifier;
 pub mod router;
 pub mod store;
 pub mod workflow;
 
 pub use health::AlarmHealth;
+pub use notifier::Notifier;
 pub use router::{AliasRouting, AliasState, TrafficRouter};
 pub use store::{Guard, HistoryPage, LockInfo, ReleaseStore, Tracked};
 pub use workflow::WorkflowControl;

@@ -1,0 +1,393 @@
+//! Notifications against moto: SNS topics with SQS queues subscribed (raw and enveloped
+//! delivery, one with a filter policy), read back and checked.
+
+use std::collections::HashMap;
+
+use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use chrono::Utc;
+use serde_json::{json, Value};
+use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter};
+use shiftback::alarm::AlarmResponder;
+use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
+use shiftback_integration_tests::{
+    emulator, function_with_versions, release_store, unique, Emulator,
+};
+
+struct Queues {
+    sqs: aws_sdk_sqs::Client,
+    urls: HashMap<&'static str, String>,
+}
+
+impl Queues {
+    /// Every message now in the queue (bodies parsed as JSON).
+    async fn drain(&self, name: &str) -> Vec<Value> {
+        let mut bodies = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.urls[name])
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .unwrap();
+            let messages = out.messages();
+            if messages.is_empty() {
+                return bodies;
+            }
+            for m in messages {
+                bodies.push(serde_json::from_str(m.body().unwrap()).unwrap());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.urls[name])
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn topics_and_queues(env: &Emulator) -> (String, String, Queues) {
+    let sns = aws_sdk_sns::Client::new(&env.config);
+    let sqs = aws_sdk_sqs::Client::new(&env.config);
+    let release_topic = sns
+        .create_topic()
+        .name(unique("releases"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let incident_topic = sns
+        .create_topic()
+        .name(unique("incidents"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let mut urls = HashMap::new();
+    let subscriptions: [(&str, &String, bool, Option<Value>); 4] = [
+        ("raw", &release_topic, true, None),
+        ("enveloped", &release_topic, false, None),
+        (
+            "oncall",
+            &release_topic,
+            true,
+            Some(json!({"event_type": ["rolled_back", "failed"], "alias": ["live"]})),
+        ),
+        ("pagerduty", &incident_topic, false, None),
+    ];
+    for (name, topic, raw, filter) in subscriptions {
+        let url = sqs
+            .create_queue()
+            .queue_name(unique(name))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        let mut subscribe = sns
+            .subscribe()
+            .topic_arn(topic)
+            .protocol("sqs")
+            .endpoint(arn)
+            .attributes("RawMessageDelivery", raw.to_string());
+        if let Some(filter) = filter {
+            subscribe = subscribe.attributes("FilterPolicy", filter.to_string());
+        }
+        subscribe.send().await.unwrap();
+        urls.insert(name, url);
+    }
+    (release_topic, incident_topic, Queues { sqs, urls })
+}
+
+async fn alarm(env: &Emulator) -> String {
+    let name = unique("errors");
+    env.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&name)
+        .namespace("AWS/Lambda")
+        .metric_name("Errors")
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .send()
+        .await
+        .unwrap();
+    env.cloudwatch
+        .set_alarm_state()
+        .alarm_name(&name)
+        .state_value(StateValue::Ok)
+        .state_reason("ok")
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+fn request(function: &str, alarm: &str, target: &str, strategy: &str) -> StartRequest {
+    StartRequest {
+        release_id: Some(unique("r")),
+        function: function.to_string(),
+        alias: "live".into(),
+        stable_version: None,
+        target_version: target.into(),
+        strategy: strategy.into(),
+        alarms: vec![alarm.to_string()],
+        alarm_overrides: vec![],
+        bake_after_secs: 0,
+        started_by: "alice".into(),
+        kind: Default::default(),
+    }
+}
+
+fn alarm_event(alarm: &str) -> Value {
+    json!({
+        "version": "0", "id": unique("ev"), "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch", "account": "123456789012", "time": Utc::now().to_rfc3339(),
+        "region": "us-east-1", "resources": [],
+        "detail": {"alarmName": alarm, "state": {"value": "ALARM", "reason": "Threshold Crossed: 12 errors", "timestamp": Utc::now().to_rfc3339()}}
+    })
+}
+
+fn event_types(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| {
+            m["metadata"]["eventType"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_subscriber_gets_what_it_asked_for_once() {
+    let env = emulator().await;
+    let (release_topic, incident_topic, queues) = topics_and_queues(&env).await;
+    let function = function_with_versions(&env, 3, "live").await;
+    let guard = alarm(&env).await;
+    let store = release_store(&env).await;
+    let notifier = Notifier::new(
+        aws_sdk_sns::Client::new(&env.config),
+        env.dynamodb.clone(),
+        store.table(),
+        &release_topic,
+        Some(incident_topic),
+    );
+    let router = TrafficRouter::new(env.lambda.clone());
+    let service = ReleaseService::new(
+        router.clone(),
+        store.clone(),
+        AlarmHealth::new(env.cloudwatch.clone()),
+    )
+    .with_notifier(notifier.clone());
+    let responder =
+        AlarmResponder::new(router, store.clone(), None).with_notifier(notifier.clone());
+
+    // 1 -> 2 rolled back by the alarm.
+    let first = service
+        .start(request(&function, &guard, "2", "canary:10:10m"))
+        .await
+        .unwrap();
+    // An alarm delivered twice notifies once.
+    for _ in 0..2 {
+        responder
+            .handle(alarm_event(&guard), Some("123456789012"))
+            .await
+            .unwrap();
+    }
+    // 1 -> 3 succeeds.
+    env.cloudwatch
+        .set_alarm_state()
+        .alarm_name(&guard)
+        .state_value(StateValue::Ok)
+        .state_reason("recovered")
+        .send()
+        .await
+        .unwrap();
+    let mut step = service
+        .start(request(&function, &guard, "3", "steps:50@0s"))
+        .await
+        .unwrap();
+    while step.next == Next::Wait {
+        step = service
+            .advance(StepInput {
+                release_id: Some(step.release_id.clone()),
+                error: None,
+            })
+            .await
+            .unwrap();
+    }
+    let done = service
+        .finalize(StepInput {
+            release_id: Some(step.release_id.clone()),
+            error: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(done.phase, "succeeded");
+    // A retried step re-announces nothing.
+    service
+        .finalize(StepInput {
+            release_id: Some(step.release_id.clone()),
+            error: None,
+        })
+        .await
+        .unwrap();
+
+    let raw = queues.drain("raw").await;
+    assert_eq!(
+        event_types(&raw),
+        [
+            "started",
+            "step_applied",
+            "rolled_back",
+            "started",
+            "step_applied",
+            "succeeded"
+        ]
+    );
+    let rollback = &raw[2];
+    assert_eq!(rollback["version"], "1.0");
+    assert_eq!(rollback["source"], "custom");
+    let title = rollback["content"]["title"].as_str().unwrap();
+    assert!(
+        title.contains(&function) && title.contains("v1") && title.contains("ROLLED BACK"),
+        "{title}"
+    );
+    assert!(rollback["content"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("Threshold Crossed"));
+    assert!(!rollback["content"]["nextSteps"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let context = &rollback["metadata"]["additionalContext"];
+    assert_eq!(context["release_id"], first.release_id.as_str());
+    assert_eq!(context["alarm"], guard.as_str());
+    assert_eq!(
+        (
+            context["stable_version"].as_str(),
+            context["target_version"].as_str()
+        ),
+        (Some("1"), Some("2"))
+    );
+    assert_eq!(context["schema_version"], "1");
+
+    let enveloped = queues.drain("enveloped").await;
+    assert_eq!(enveloped.len(), 6);
+    let attributes = &enveloped[2]["MessageAttributes"];
+    assert_eq!(attributes["event_type"]["Value"], "rolled_back");
+    assert_eq!(attributes["severity"]["Value"], "critical");
+    assert_eq!(attributes["function"]["Value"], function.as_str());
+    assert_eq!(attributes["outcome"]["Value"], "rolled_back");
+    let inner: Value = serde_json::from_str(enveloped[2]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(inner, raw[2]);
+
+    let oncall = queues.drain("oncall").await;
+    assert_eq!(event_types(&oncall), ["rolled_back"]);
+
+    let pagerduty = queues.drain("pagerduty").await;
+    assert_eq!(pagerduty.len(), 2, "{pagerduty:?}");
+    assert!(pagerduty[0]["Subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("ALARM: "));
+    let alarm_body: Value =
+        serde_json::from_str(pagerduty[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(alarm_body["NewStateValue"], "ALARM");
+    assert!(pagerduty[1]["Subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("OK: "));
+    let ok_body: Value = serde_json::from_str(pagerduty[1]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(ok_body["NewStateValue"], "OK");
+    assert_eq!(
+        ok_body["AlarmName"], alarm_body["AlarmName"],
+        "the OK resolves the same incident"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_publish_never_blocks_the_rollback_and_is_sent_later() {
+    let env = emulator().await;
+    let (release_topic, _incidents, queues) = topics_and_queues(&env).await;
+    let function = function_with_versions(&env, 2, "live").await;
+    let guard = alarm(&env).await;
+    let store = release_store(&env).await;
+    let broken = Notifier::new(
+        aws_sdk_sns::Client::new(&env.config),
+        env.dynamodb.clone(),
+        store.table(),
+        "arn:aws:sns:us-east-1:123456789012:no-such-topic",
+        None,
+    );
+    let router = TrafficRouter::new(env.lambda.clone());
+    let service = ReleaseService::new(
+        router.clone(),
+        store.clone(),
+        AlarmHealth::new(env.cloudwatch.clone()),
+    );
+    let responder = AlarmResponder::new(router.clone(), store.clone(), None).with_notifier(broken);
+    let started = service
+        .start(request(&function, &guard, "2", "canary:10:10m"))
+        .await
+        .unwrap();
+
+    let outcome = responder
+        .handle(alarm_event(&guard), Some("123456789012"))
+        .await
+        .unwrap();
+    assert!(
+        outcome[0].reverted[0].recorded,
+        "the revert and its record came first"
+    );
+    assert_eq!(
+        router
+            .read(&function, "live")
+            .await
+            .unwrap()
+            .routing
+            .to_string(),
+        "version 1"
+    );
+
+    // Once the topic is reachable, everything not yet announced goes out, in order.
+    let working = Notifier::new(
+        aws_sdk_sns::Client::new(&env.config),
+        env.dynamodb.clone(),
+        store.table(),
+        &release_topic,
+        None,
+    );
+    let release = store.load(&started.release_id).await.unwrap().release;
+    assert_eq!(working.announce(&release).await.unwrap(), 3);
+    assert_eq!(
+        working.announce(&release).await.unwrap(),
+        0,
+        "and only once"
+    );
+    assert_eq!(
+        event_types(&queues.drain("raw").await),
+        ["started", "step_applied", "rolled_back"]
+    );
+}
