@@ -24,14 +24,28 @@ fn main() {
     .unwrap();
     release.apply(Input::Begin, at(1), "workflow").unwrap();
     let reason = "Threshold Crossed: 1 datapoint [12.0] was >= 5.0".to_string();
-    let alarm = Input::Alarm { alarm: "orders-errors".into(), reason };
+    let alarm = Input::Alarm {
+        alarm: "orders-errors".into(),
+        reason,
+    };
     release.apply(alarm, at(95), "alarm:orders-errors").unwrap();
-    release.apply(Input::RolledBack, at(95), "alarm:orders-errors").unwrap();
+    release
+        .apply(Input::RolledBack, at(95), "alarm:orders-errors")
+        .unwrap();
     let n = notification(&release, release.log.len() - 1, "123456789012", "us-east-1").unwrap();
     println!("--- release topic: subject\n{}", n.subject);
-    println!("--- release topic: message attributes\n{}", serde_json::to_string(&n.attributes).unwrap());
-    println!("--- release topic: body (Chatbot custom notification)\n{}", serde_json::to_string_pretty(&n.body).unwrap());
+    println!(
+        "--- release topic: message attributes\n{}",
+        serde_json::to_string(&n.attributes).unwrap()
+    );
+    println!(
+        "--- release topic: body (Chatbot custom notification)\n{}",
+        serde_json::to_string_pretty(&n.body).unwrap()
+    );
     let incident = n.incident.unwrap();
     println!("--- incident topic: subject\n{}", incident.subject);
-    println!("--- incident topic: body\n{}", serde_json::to_string_pretty(&incident.body).unwrap());
+    println!(
+        "--- incident topic: body\n{}",
+        serde_json::to_string_pretty(&incident.body).unwrap()
+    );
 }

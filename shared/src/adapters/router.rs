@@ -186,6 +186,55 @@ impl TrafficRouter {
         Ok(())
     }
 
+    /// What Lambda requires two versions of a weighted alias to share: the execution role and
+    /// the dead-letter target. Returns (role, dead-letter target) of one version.
+    pub async fn version_config(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<(String, Option<String>)> {
+        let out = self
+            .client
+            .get_function_configuration()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(|e| {
+                not_found_as(
+                    AwsError::from_sdk("GetFunctionConfiguration", e),
+                    function,
+                    format!("version {version}"),
+                )
+            })?;
+        Ok((
+            out.role().unwrap_or_default().to_string(),
+            out.dead_letter_config()
+                .and_then(|d| d.target_arn())
+                .map(str::to_string),
+        ))
+    }
+
+    /// Publishes `$LATEST` as a new version and returns its number.
+    pub async fn publish(&self, function: &str) -> Result<String> {
+        let out = self
+            .client
+            .publish_version()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| {
+                not_found_as(
+                    AwsError::from_sdk("PublishVersion", e),
+                    function,
+                    "$LATEST".to_string(),
+                )
+            })?;
+        out.version()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Corrupt("PublishVersion returned no version".into()))
+    }
+
     /// Confirms a published version exists, with a specific error when it does not.
     pub async fn require_version(&self, function: &str, version: &str) -> Result<()> {
         self.client
