@@ -32,7 +32,6 @@ test: lint template unit-and-integration build
 bench: setup
 	scripts/with-moto cargo bench -p shiftback-integration-tests --profile dev --bench revert
 
+# The whole story locally in a few minutes (see README): needs no AWS account.
 demo: setup
-	@echo "make demo: the local end-to-end demo arrives with the CLI (issue 6)."
-	@echo "It will start the emulator, create a sample function, run a canary release through"
-	@echo "the real state machine and handlers, fire an alarm and show the immediate revert."
+	scripts/with-moto scripts/demo

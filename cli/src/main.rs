@@ -118,6 +118,10 @@ enum Command {
         #[arg(long, default_value = "aborted by operator")]
         reason: String,
     },
+    /// Create the release table with shiftback's schema, for local emulators (a deployed
+    /// stack's table comes from template.yaml).
+    #[command(hide = true)]
+    CreateTable,
     /// Put the alias on any version its history records as good.
     Rollback {
         function: String,
@@ -213,6 +217,12 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
                 reason: reason.clone(),
             };
             control(cli, &resources, release, abort).await
+        }
+        Command::CreateTable => {
+            let service = resources.service().await?;
+            service.store.create_table().await?;
+            output::created(cli.json, service.store.table());
+            Ok(0)
         }
         Command::Rollback {
             function,

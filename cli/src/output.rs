@@ -199,3 +199,11 @@ pub fn done(as_json: bool, release: &Release, what: &str) {
         println!("{}: {what}", release.id);
     }
 }
+
+pub fn created(as_json: bool, table: &str) {
+    if as_json {
+        println!("{}", json!({"table": table}));
+    } else {
+        println!("created table {table}");
+    }
+}

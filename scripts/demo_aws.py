@@ -1,0 +1,74 @@
+"""The demo's stand-ins for what an account already has: a function with two versions and an
+alias, an alarm, topics with a subscribed queue. Talks to the local emulator only."""
+import io
+import json
+import sys
+import zipfile
+
+import boto3
+
+endpoint, command = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=endpoint, region_name="us-east-1")
+lam, cw, sns, sqs = (boto3.client(s, **kw) for s in ("lambda", "cloudwatch", "sns", "sqs"))
+ROLE = "arn:aws:iam::123456789012:role/shiftback-test-role"
+
+if command == "setup":
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    lam.create_function(FunctionName="orders", Runtime="provided.al2023", Role=ROLE,
+                        Handler="bootstrap", Code={"ZipFile": buf.getvalue()})
+    for v in (1, 2):
+        lam.update_function_configuration(FunctionName="orders", Description=f"build {v}")
+        lam.publish_version(FunctionName="orders")
+    lam.create_alias(FunctionName="orders", Name="live", FunctionVersion="1")
+    cw.put_metric_alarm(AlarmName="orders-errors", Namespace="AWS/Lambda", MetricName="Errors",
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5,
+                        ComparisonOperator="GreaterThanOrEqualToThreshold",
+                        Dimensions=[{"Name": "FunctionName", "Value": "orders"}])
+    cw.set_alarm_state(AlarmName="orders-errors", StateValue="OK", StateReason="all good")
+    releases = sns.create_topic(Name="shiftback-releases")["TopicArn"]
+    incidents = sns.create_topic(Name="shiftback-incidents")["TopicArn"]
+    queue = sqs.create_queue(QueueName="team-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for topic in (releases, incidents):
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                      Attributes={"RawMessageDelivery": "true"})
+    print(json.dumps({"releases": releases, "incidents": incidents, "queue": queue}))
+elif command == "fire":
+    cw.set_alarm_state(AlarmName="orders-errors", StateValue="ALARM",
+                       StateReason="Threshold Crossed: 1 datapoint [12.0] was >= 5.0")
+    alarm = cw.describe_alarms(AlarmNames=["orders-errors"])["MetricAlarms"][0]
+    # moto emits no EventBridge event for SetAlarmState: this is the one AWS would deliver.
+    print(json.dumps({
+        "version": "0", "id": "demo-1", "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch", "account": "123456789012", "region": "us-east-1",
+        "time": alarm["StateUpdatedTimestamp"].isoformat(), "resources": [alarm["AlarmArn"]],
+        "detail": {"alarmName": "orders-errors", "state": {
+            "value": "ALARM", "reason": alarm["StateReason"],
+            "timestamp": alarm["StateUpdatedTimestamp"].isoformat()}}}))
+elif command == "reverted":
+    for outcome in json.load(sys.stdin):
+        for r in outcome["reverted"]:
+            print(f"   >>> alarm function reverted {r['function']}:{r['alias']} to version "
+                  f"{r['version']} at {r['reverted_at']} (release {r['release_id']})")
+elif command == "alias":
+    a = lam.get_alias(FunctionName="orders", Name="live")
+    weights = (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or "none"
+    print(f"   orders:live -> version {a['FunctionVersion']}, weighted routing: {weights}")
+elif command == "workflow":
+    r = json.load(open(sys.argv[3]))
+    print(f"   workflow execution: {r['status']} {r.get('error', '')}, states: {' -> '.join(r['states'])}")
+elif command == "inbox":
+    queue = sys.argv[3]
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            break
+        for m in messages:
+            body = json.loads(m["Body"])
+            if "content" in body:
+                print(f"  [release topic]  {body['content']['title']}")
+            else:
+                print(f"  [incident topic] {body['NewStateValue']}: {body['AlarmName']} - {body['NewStateReason'][:90]}")
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
