@@ -16,6 +16,8 @@ lint: setup
 # cfn-lint does not look inside the ASL; the workflow tests execute it instead.
 template: setup
 	.venv-sam/bin/cfn-lint template.yaml
+	.venv-sam/bin/python scripts/check_template.py --self-test
+	.venv-sam/bin/python scripts/check_template.py template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1
 
 # Unit tests need no emulator; integration tests run against a moto server started (and

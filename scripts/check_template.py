@@ -1,0 +1,107 @@
+"""Security check over template.yaml, run by `make test`.
+
+Fails on: a "*" resource for any lambda: write action, iam:PassRole or dynamodb: action; an SNS
+topic without KMS encryption; a DynamoDB table without encryption or point-in-time recovery; a
+Lambda permission with neither a source account nor a source ARN.
+
+usage: check_template.py TEMPLATE | --self-test
+"""
+import sys
+
+from cfnlint.decode import decode
+
+LAMBDA_READ_PREFIXES = ("lambda:Get", "lambda:List")
+
+
+def risky(action: str) -> bool:
+    action = action.strip()
+    lowered = action.lower()
+    if lowered in ("*", "iam:passrole", "iam:*") or lowered.startswith("dynamodb:"):
+        return True
+    if lowered.startswith("lambda:"):
+        return not action.startswith(LAMBDA_READ_PREFIXES)
+    return False
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def statements(resource):
+    props = resource.get("Properties", {}) or {}
+    for policy in as_list(props.get("Policies", [])):
+        if isinstance(policy, dict):
+            for stmt in as_list(policy.get("Statement", [])):
+                yield stmt
+            doc = policy.get("PolicyDocument")
+            if isinstance(doc, dict):
+                yield from as_list(doc.get("Statement", []))
+    doc = props.get("PolicyDocument")
+    if isinstance(doc, dict):
+        yield from as_list(doc.get("Statement", []))
+
+
+def problems(template):
+    found = []
+    for name, resource in (template.get("Resources") or {}).items():
+        kind = resource.get("Type", "")
+        props = resource.get("Properties", {}) or {}
+        for stmt in statements(resource):
+            if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
+                continue
+            actions = [a for a in as_list(stmt.get("Action", [])) if isinstance(a, str)]
+            wildcard = any(r == "*" for r in as_list(stmt.get("Resource", [])))
+            bad = [a for a in actions if risky(a)]
+            if wildcard and bad:
+                found.append(f"{name}: Resource '*' for {', '.join(bad)}")
+        if kind == "AWS::SNS::Topic" and not props.get("KmsMasterKeyId"):
+            found.append(f"{name}: SNS topic without KmsMasterKeyId")
+        if kind == "AWS::DynamoDB::Table":
+            if not (props.get("SSESpecification") or {}).get("SSEEnabled"):
+                found.append(f"{name}: table without SSESpecification.SSEEnabled")
+            pitr = props.get("PointInTimeRecoverySpecification") or {}
+            if pitr.get("PointInTimeRecoveryEnabled") is not True:
+                found.append(f"{name}: table without point-in-time recovery")
+        if kind == "AWS::Lambda::Permission":
+            if not props.get("SourceAccount") and not props.get("SourceArn"):
+                found.append(f"{name}: Lambda permission without SourceAccount or SourceArn")
+    return found
+
+
+def self_test():
+    bad = {"Resources": {
+        "F": {"Type": "AWS::Serverless::Function", "Properties": {"Policies": [
+            {"Statement": [{"Effect": "Allow", "Action": ["lambda:UpdateAlias"], "Resource": "*"}]},
+            {"Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]},
+            {"Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}]},
+            {"Statement": [{"Effect": "Allow", "Action": "lambda:GetAlias", "Resource": "*"}]}]}},
+        "T": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "D": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+        "P": {"Type": "AWS::Lambda::Permission", "Properties": {"Principal": "sns.amazonaws.com"}},
+    }}
+    found = problems(bad)
+    expected = ["lambda:UpdateAlias", "iam:PassRole", "dynamodb:PutItem", "KmsMasterKeyId",
+                "SSEEnabled", "point-in-time", "SourceAccount"]
+    for needle in expected:
+        assert any(needle in p for p in found), f"self-test: no problem mentions {needle}: {found}"
+    assert not any("lambda:GetAlias" in p for p in found), "reads on '*' are allowed"
+    good = {"Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {"Policies": [
+        {"Statement": [{"Effect": "Allow", "Action": "lambda:UpdateAlias",
+                        "Resource": "arn:aws:lambda:us-east-1:1:function:orders-*"}]}]}}}}
+    assert problems(good) == [], problems(good)
+    print(f"check_template self-test: {len(expected) + 2} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        sys.exit(0)
+    template, matches = decode(sys.argv[1])
+    if template is None:
+        sys.exit(f"cannot read {sys.argv[1]}: {matches}")
+    found = problems(template)
+    for p in found:
+        print(f"check_template: {p}", file=sys.stderr)
+    if found:
+        sys.exit(1)
+    print(f"check_template: {sys.argv[1]} passes the security checks")
