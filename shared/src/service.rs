@@ -130,6 +130,13 @@ const CONTROL_ATTEMPTS: usize = 5;
 
 /// Parses a task's JSON input with an error that names what is wrong.
 pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Result<T> {
+    // serde would also read a struct from an array of its fields in order: refuse that shape.
+    if !value.is_object() {
+        return Err(Error::BadRequest(format!(
+            "expected a JSON object, got {}",
+            value.to_string().chars().take(80).collect::<String>()
+        )));
+    }
     serde_json::from_value(value).map_err(|e| Error::BadRequest(e.to_string()))
 }
 
@@ -176,6 +183,21 @@ impl ReleaseService {
     /// (taking the alias lock) with its first decision, then applies that decision.
     pub async fn start(&self, request: StartRequest) -> Result<StepOutcome> {
         let strategy: Strategy = request.strategy.parse()?;
+        let mut spec = ReleaseSpec {
+            release_id: request.release_id.clone(),
+            function: request.function.clone(),
+            alias: request.alias.clone(),
+            stable_version: request.stable_version.clone().unwrap_or_default(),
+            target_version: request.target_version.clone(),
+            strategy,
+            alarms: request.alarms.clone(),
+            alarm_overrides: request.alarm_overrides.clone(),
+            bake_after_secs: request.bake_after_secs,
+            started_by: request.started_by.clone(),
+            kind: request.kind,
+        };
+        // Refuse what the request itself gets wrong before asking AWS anything.
+        spec.validate_without_stable()?;
         if let Some(id) = &request.release_id {
             // A retried start finds its own release and simply continues it.
             match self.store.load(id).await {
@@ -184,7 +206,14 @@ impl ReleaseService {
                 Err(e) => return Err(e),
             }
         }
-        // Say who holds the alias before anything else: that is the actionable answer. The
+        // What can never succeed is refused first: a target that does not exist, alarms that
+        // do not exist or already fire.
+        self.router
+            .require_version(&request.function, &request.target_version)
+            .await?;
+        self.refuse_firing_alarms(&spec.alarms, &spec.alarm_overrides, now())
+            .await?;
+        // Then who holds the alias: the actionable answer while another release runs. The
         // transaction in `create` still decides races.
         if let Some(holder) = self
             .store
@@ -200,45 +229,26 @@ impl ReleaseService {
                 });
             }
         }
-        let stable_version = match request.stable_version.clone() {
+        let current = self.router.read(&request.function, &request.alias).await?;
+        spec.stable_version = match request.stable_version.clone() {
             Some(v) => v,
-            None => {
-                let alias = self.router.read(&request.function, &request.alias).await?;
-                if alias.routing.extra.is_some() {
-                    return Err(Error::InvalidRouting {
-                        function: request.function.clone(),
-                        alias: request.alias.clone(),
-                        reason: format!(
-                            "it is already split ({}); name the stable version explicitly or finish that shift first",
-                            alias.routing
-                        ),
-                    });
-                }
-                alias.routing.version
+            None if current.routing.extra.is_some() => {
+                return Err(Error::InvalidRouting {
+                    function: request.function.clone(),
+                    alias: request.alias.clone(),
+                    reason: format!(
+                        "it is already split ({}); name the stable version explicitly or finish that shift first",
+                        current.routing
+                    ),
+                });
             }
-        };
-        let spec = ReleaseSpec {
-            release_id: request.release_id.clone(),
-            function: request.function,
-            alias: request.alias,
-            stable_version,
-            target_version: request.target_version,
-            strategy,
-            alarms: request.alarms,
-            alarm_overrides: request.alarm_overrides,
-            bake_after_secs: request.bake_after_secs,
-            started_by: request.started_by,
-            kind: request.kind,
+            None => current.routing.version.clone(),
         };
         let started_at = now();
         let mut release = Release::new(spec, started_at)?;
         self.router
             .require_version(&release.function, &release.stable_version)
             .await?;
-        self.router
-            .require_version(&release.function, &release.target_version)
-            .await?;
-        let current = self.router.read(&release.function, &release.alias).await?;
         if current.routing != AliasRouting::single(&release.stable_version) {
             return Err(Error::UnexpectedAlias {
                 function: release.function.clone(),
@@ -248,7 +258,6 @@ impl ReleaseService {
                 actual: current.routing.to_string(),
             });
         }
-        self.refuse_firing_alarms(&release, started_at).await?;
 
         let action = release.apply(Input::Begin, started_at, WORKFLOW_ACTOR)?;
         let tracked = match self.store.create(&release, started_at).await {
@@ -264,13 +273,18 @@ impl ReleaseService {
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 
-    async fn refuse_firing_alarms(&self, release: &Release, at: DateTime<Utc>) -> Result<()> {
-        let statuses = self.health.statuses(&release.alarms).await?;
-        if let Verdict::Unhealthy { .. } = verdict(&statuses, &release.alarm_overrides, at) {
+    async fn refuse_firing_alarms(
+        &self,
+        alarms: &[String],
+        overrides: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let statuses = self.health.statuses(alarms).await?;
+        if let Verdict::Unhealthy { .. } = verdict(&statuses, overrides, at) {
             let firing = statuses
                 .iter()
                 .filter(|s| s.state == crate::domain::AlarmState::Alarm)
-                .filter(|s| !release.alarm_overrides.contains(&s.name))
+                .filter(|s| !overrides.contains(&s.name))
                 .map(|s| s.name.clone())
                 .collect();
             return Err(Error::AlarmsFiring(firing));

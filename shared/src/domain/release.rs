@@ -335,31 +335,45 @@ pub fn valid_version(version: &str) -> bool {
         && version != "0"
 }
 
+/// The names a request carries, checked before they reach any AWS call (where an oversized
+/// or malformed name would fail less clearly, or not at all).
+pub fn check_names(function: &str, alias: &str, release_id: Option<&str>) -> Result<(), SpecError> {
+    if let Some(id) = release_id {
+        if !valid_release_id(id) {
+            return Err(SpecError::ReleaseId(id.chars().take(80).collect()));
+        }
+    }
+    if !valid_function_name(function) {
+        return Err(SpecError::FunctionName(
+            function.chars().take(160).collect(),
+        ));
+    }
+    if !valid_alias_name(alias) {
+        return Err(SpecError::AliasName(alias.chars().take(160).collect()));
+    }
+    Ok(())
+}
+
 impl ReleaseSpec {
     fn validate(&self) -> Result<Schedule, SpecError> {
-        if let Some(id) = &self.release_id {
-            if !valid_release_id(id) {
-                return Err(SpecError::ReleaseId(id.chars().take(80).collect()));
-            }
+        if !valid_version(&self.stable_version) {
+            return Err(SpecError::Version {
+                role: "stable",
+                value: self.stable_version.chars().take(40).collect(),
+            });
         }
-        if !valid_function_name(&self.function) {
-            return Err(SpecError::FunctionName(
-                self.function.chars().take(160).collect(),
-            ));
-        }
-        if !valid_alias_name(&self.alias) {
-            return Err(SpecError::AliasName(self.alias.chars().take(160).collect()));
-        }
-        for (role, value) in [
-            ("stable", &self.stable_version),
-            ("target", &self.target_version),
-        ] {
-            if !valid_version(value) {
-                return Err(SpecError::Version {
-                    role,
-                    value: value.chars().take(40).collect(),
-                });
-            }
+        self.validate_without_stable()
+    }
+
+    /// Everything but the stable version, which may only be known once the alias is read:
+    /// lets a request be refused for what it says before any AWS call.
+    pub fn validate_without_stable(&self) -> Result<Schedule, SpecError> {
+        check_names(&self.function, &self.alias, self.release_id.as_deref())?;
+        if !valid_version(&self.target_version) {
+            return Err(SpecError::Version {
+                role: "target",
+                value: self.target_version.chars().take(40).collect(),
+            });
         }
         if self.stable_version == self.target_version {
             return Err(SpecError::SameVersion(self.target_version.clone()));

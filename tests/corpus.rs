@@ -1,0 +1,237 @@
+//! The bad-input corpus (tests/corpus/handler-inputs.json), run through every handler the way
+//! the handler binaries run it. Each case must fail with its specific message (or be ignored
+//! with its reason) and leave the table, the alias and the topic exactly as they were.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use serde_json::Value;
+use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
+use shiftback::alarm::AlarmResponder;
+use shiftback::service::{parse_input, ReleaseService, StartRequest};
+use shiftback_integration_tests::{
+    emulator, function_with_versions, release_store, unique, Emulator,
+};
+
+/// Everything a bad input could have changed.
+async fn snapshot(
+    env: &Emulator,
+    store: &ReleaseStore,
+    function: &str,
+    queue: &str,
+) -> (BTreeSet<String>, String, usize) {
+    let items = env
+        .dynamodb
+        .scan()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .map(|item| {
+            let sorted: std::collections::BTreeMap<_, _> = item
+                .iter()
+                .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                .collect();
+            format!("{sorted:?}")
+        })
+        .collect();
+    let alias = TrafficRouter::new(env.lambda.clone())
+        .read(function, "live")
+        .await
+        .unwrap()
+        .routing
+        .to_string();
+    let sqs = aws_sdk_sqs::Client::new(&env.config);
+    let waiting = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap()
+        .messages()
+        .len();
+    (items, alias, waiting)
+}
+
+#[tokio::test]
+async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
+    let env = emulator().await;
+    let function = function_with_versions(&env, 2, "live").await;
+    let alarm = unique("errors");
+    env.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&alarm)
+        .namespace("AWS/Lambda")
+        .metric_name("Errors")
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .send()
+        .await
+        .unwrap();
+    env.cloudwatch
+        .set_alarm_state()
+        .alarm_name(&alarm)
+        .state_value(StateValue::Ok)
+        .state_reason("ok")
+        .send()
+        .await
+        .unwrap();
+    let store = release_store(&env).await;
+    let sns = aws_sdk_sns::Client::new(&env.config);
+    let sqs = aws_sdk_sqs::Client::new(&env.config);
+    let topic = sns
+        .create_topic()
+        .name(unique("releases"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique("q"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+    let notifier = Notifier::new(
+        sns.clone(),
+        env.dynamodb.clone(),
+        store.table(),
+        &topic,
+        None,
+    );
+    let router = TrafficRouter::new(env.lambda.clone());
+    let service = ReleaseService::new(
+        router.clone(),
+        store.clone(),
+        AlarmHealth::new(env.cloudwatch.clone()),
+    )
+    .with_notifier(notifier.clone());
+    let responder = AlarmResponder::new(router, store.clone(), None).with_notifier(notifier);
+
+    // A release in progress, whose announcements are then drained: the baseline.
+    let release = service
+        .start(StartRequest {
+            release_id: Some(unique("r")),
+            function: function.clone(),
+            alias: "live".into(),
+            stable_version: None,
+            target_version: "2".into(),
+            strategy: "canary:10:10m".into(),
+            alarms: vec![alarm.clone()],
+            alarm_overrides: vec![],
+            bake_after_secs: 0,
+            started_by: "ci".into(),
+            kind: Default::default(),
+        })
+        .await
+        .unwrap()
+        .release_id;
+    while !sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages()
+        .is_empty()
+    {}
+    // Received messages are invisible for a while; purge so the snapshot counts what follows.
+    sqs.purge_queue().queue_url(&queue).send().await.unwrap();
+    let before = snapshot(&env, &store, &function, &queue).await;
+
+    let corpus: Value = serde_json::from_str(include_str!("corpus/handler-inputs.json")).unwrap();
+    let cases = corpus["cases"].as_array().unwrap();
+    assert!(cases.len() >= 30);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let text = case["input"]
+            .to_string()
+            .replace("{{function}}", &function)
+            .replace("{{alarm}}", &alarm)
+            .replace("{{release}}", &release)
+            .replace("{{new_release}}", &unique("r"));
+        let input: Value = serde_json::from_str(&text).unwrap();
+        let result: Result<Value, shiftback::Error> = match case["handler"].as_str().unwrap() {
+            "start" => match parse_input(input) {
+                Ok(request) => service
+                    .start(request)
+                    .await
+                    .map(|o| serde_json::to_value(o).unwrap()),
+                Err(e) => Err(e),
+            },
+            "advance" => match parse_input(input) {
+                Ok(step) => service
+                    .advance(step)
+                    .await
+                    .map(|o| serde_json::to_value(o).unwrap()),
+                Err(e) => Err(e),
+            },
+            "finalize" => match parse_input(input) {
+                Ok(step) => service
+                    .finalize(step)
+                    .await
+                    .map(|o| serde_json::to_value(o).unwrap()),
+                Err(e) => Err(e),
+            },
+            "alarm" => responder
+                .handle(input, Some("123456789012"))
+                .await
+                .map(|o| serde_json::to_value(o).unwrap()),
+            other => panic!("unknown handler {other}"),
+        };
+        match (case.get("error"), case.get("ignored"), result) {
+            (Some(expected), _, Err(e)) => {
+                let expected = expected.as_str().unwrap();
+                assert!(
+                    e.to_string().contains(expected),
+                    "{name}: expected '{expected}', got '{e}'"
+                );
+                assert!(
+                    !e.is_retryable(),
+                    "{name}: bad input is not worth retrying: {e}"
+                );
+            }
+            (_, Some(expected), Ok(outcome)) => {
+                let reason = outcome[0]["ignored"].as_str().unwrap_or_default();
+                assert!(
+                    reason.contains(expected.as_str().unwrap()),
+                    "{name}: {outcome}"
+                );
+            }
+            (_, _, other) => panic!("{name}: unexpected result {other:?}"),
+        }
+        assert_eq!(
+            snapshot(&env, &store, &function, &queue).await,
+            before,
+            "{name} changed state"
+        );
+    }
+}
