@@ -384,3 +384,51 @@ async fn at_most_one_read_precedes_the_revert() {
         .unwrap_or_else(|| panic!("no revert in {operations:?}"));
     assert_eq!(&operations[..revert], ["Query"], "{operations:?}");
 }
+
+#[tokio::test]
+async fn one_alarm_reverts_forty_aliases_within_the_control_plane_rate() {
+    let f = fixture().await;
+    let mut releases = Vec::new();
+    for _ in 0..40 {
+        let function = function_with_versions(&f.env, 2, "live").await;
+        let outcome = f
+            .service
+            .start(StartRequest {
+                release_id: Some(unique("r")),
+                function: function.clone(),
+                alias: "live".into(),
+                stable_version: None,
+                target_version: "2".into(),
+                strategy: "canary:10:10m".into(),
+                alarms: vec![f.alarm.clone()],
+                alarm_overrides: vec![],
+                bake_after_secs: 0,
+                started_by: "ci".into(),
+                kind: Default::default(),
+            })
+            .await
+            .unwrap();
+        releases.push((function, outcome.release_id));
+    }
+    let outcomes = f
+        .responder
+        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .await
+        .expect("no unhandled throttle");
+    assert_eq!(outcomes[0].reverted.len(), 40);
+    assert!(outcomes[0].reverted.iter().all(|r| r.recorded));
+    for (function, id) in &releases {
+        let alias = f
+            .service
+            .router
+            .read(function, "live")
+            .await
+            .unwrap()
+            .routing;
+        assert_eq!(alias, AliasRouting::single("1"), "{function}");
+        assert_eq!(
+            f.store().load(id).await.unwrap().release.phase,
+            Phase::RolledBack
+        );
+    }
+}

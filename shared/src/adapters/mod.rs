@@ -3,12 +3,14 @@
 
 pub mod health;
 pub mod notifier;
+pub mod rate;
 pub mod router;
 pub mod store;
 pub mod workflow;
 
 pub use health::AlarmHealth;
 pub use notifier::Notifier;
+pub use rate::RateLimiter;
 pub use router::{AliasRouting, AliasState, TrafficRouter};
 pub use store::{Guard, HistoryPage, LockInfo, ReleaseStore, Tracked};
 pub use workflow::WorkflowControl;

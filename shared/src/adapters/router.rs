@@ -6,6 +6,7 @@ use std::fmt;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use aws_sdk_lambda::Client;
 
+use crate::adapters::RateLimiter;
 use crate::domain::release::valid_version;
 use crate::domain::{AliasTarget, Weight};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
@@ -70,14 +71,20 @@ pub struct AliasState {
 #[derive(Clone, Debug)]
 pub struct TrafficRouter {
     client: Client,
+    /// Every Lambda control-plane call takes a token first.
+    limiter: RateLimiter,
 }
 
 impl TrafficRouter {
     pub fn new(client: Client) -> Self {
-        TrafficRouter { client }
+        TrafficRouter {
+            client,
+            limiter: RateLimiter::lambda_control_plane(),
+        }
     }
 
     pub async fn read(&self, function: &str, alias: &str) -> Result<AliasState> {
+        self.limiter.acquire().await;
         let out = self
             .client
             .get_alias()
@@ -167,6 +174,7 @@ impl TrafficRouter {
         let routing_config = AliasRoutingConfiguration::builder()
             .set_additional_version_weights(Some(weights))
             .build();
+        self.limiter.acquire().await;
         self.client
             .update_alias()
             .function_name(function)
@@ -193,6 +201,7 @@ impl TrafficRouter {
         function: &str,
         version: &str,
     ) -> Result<(String, Option<String>)> {
+        self.limiter.acquire().await;
         let out = self
             .client
             .get_function_configuration()
@@ -217,6 +226,7 @@ impl TrafficRouter {
 
     /// Publishes `$LATEST` as a new version and returns its number.
     pub async fn publish(&self, function: &str) -> Result<String> {
+        self.limiter.acquire().await;
         let out = self
             .client
             .publish_version()
@@ -237,6 +247,7 @@ impl TrafficRouter {
 
     /// Confirms a published version exists, with a specific error when it does not.
     pub async fn require_version(&self, function: &str, version: &str) -> Result<()> {
+        self.limiter.acquire().await;
         self.client
             .get_function_configuration()
             .function_name(function)
