@@ -1,7 +1,7 @@
 //! The alarm handler against moto: each event shape, exactly-once under duplicates, untrusted
 //! input, the bake window, and the critical path (one read, then the revert).
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter};
@@ -10,7 +10,7 @@ use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Control, Next, ReleaseService, StartRequest, StepInput};
 use shiftback::Error;
 use shiftback_integration_tests::{
-    emulator, function_with_versions, release_store, unique, CallLog, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_store, unique, CallLog, Emulator,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -26,28 +26,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let env = emulator().await;
     let function = function_with_versions(&env, 2, "live").await;
-    let alarm = unique("errors");
-    env.cloudwatch
-        .put_metric_alarm()
-        .alarm_name(&alarm)
-        .namespace("AWS/Lambda")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .send()
-        .await
-        .unwrap();
-    env.cloudwatch
-        .set_alarm_state()
-        .alarm_name(&alarm)
-        .state_value(StateValue::Ok)
-        .state_reason("fine")
-        .send()
-        .await
-        .unwrap();
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let store = release_store(&env).await;
     let router = TrafficRouter::new(env.lambda.clone());
     let service = ReleaseService::new(

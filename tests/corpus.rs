@@ -4,13 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
 use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{parse_input, ReleaseService, StartRequest};
 use shiftback_integration_tests::{
-    emulator, function_with_versions, release_store, unique, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_store, unique, Emulator,
 };
 
 /// Everything a bad input could have changed.
@@ -61,28 +61,7 @@ async fn snapshot(
 async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
     let env = emulator().await;
     let function = function_with_versions(&env, 2, "live").await;
-    let alarm = unique("errors");
-    env.cloudwatch
-        .put_metric_alarm()
-        .alarm_name(&alarm)
-        .namespace("AWS/Lambda")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .send()
-        .await
-        .unwrap();
-    env.cloudwatch
-        .set_alarm_state()
-        .alarm_name(&alarm)
-        .state_value(StateValue::Ok)
-        .state_reason("ok")
-        .send()
-        .await
-        .unwrap();
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let store = release_store(&env).await;
     let sns = aws_sdk_sns::Client::new(&env.config);
     let sqs = aws_sdk_sqs::Client::new(&env.config);

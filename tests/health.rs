@@ -1,29 +1,15 @@
 //! Alarm health against moto's CloudWatch (metric alarms, state set by SetAlarmState).
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
 use shiftback::adapters::AlarmHealth;
 use shiftback::domain::health::verdict;
 use shiftback::domain::{AlarmState, Verdict};
 use shiftback::Error;
-use shiftback_integration_tests::{emulator, unique, Emulator};
+use shiftback_integration_tests::{alarm_in_state, emulator, Emulator};
 
 async fn alarm(env: &Emulator) -> String {
-    let name = unique("errors");
-    env.cloudwatch
-        .put_metric_alarm()
-        .alarm_name(&name)
-        .namespace("AWS/Lambda")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .send()
-        .await
-        .expect("put alarm");
-    name
+    alarm_in_state(env, StateValue::InsufficientData).await
 }
 
 async fn set_state(env: &Emulator, name: &str, state: StateValue) {

@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
 use serde_json::{json, Value};
 use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
-    emulator, function_with_versions, release_store, unique, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_store, unique, Emulator,
 };
 
 struct Queues {
@@ -116,29 +116,7 @@ async fn topics_and_queues(env: &Emulator) -> (String, String, Queues) {
 }
 
 async fn alarm(env: &Emulator) -> String {
-    let name = unique("errors");
-    env.cloudwatch
-        .put_metric_alarm()
-        .alarm_name(&name)
-        .namespace("AWS/Lambda")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .send()
-        .await
-        .unwrap();
-    env.cloudwatch
-        .set_alarm_state()
-        .alarm_name(&name)
-        .state_value(StateValue::Ok)
-        .state_reason("ok")
-        .send()
-        .await
-        .unwrap();
-    name
+    alarm_in_state(env, StateValue::Ok).await
 }
 
 fn request(function: &str, alarm: &str, target: &str, strategy: &str) -> StartRequest {

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
 use shiftback::adapters::{AliasRouting, ReleaseStore, TrafficRouter};
 use shiftback::domain::{Phase, Weight};
-use shiftback_integration_tests::{emulator, function_with_versions, unique, Emulator};
+use shiftback_integration_tests::{
+    alarm_in_state, emulator, function_with_versions, unique, Emulator,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
@@ -100,20 +102,7 @@ impl Scenario {
     async fn new() -> Scenario {
         let env = emulator().await;
         let function = function_with_versions(&env, 2, "live").await;
-        let alarm = unique("errors");
-        env.cloudwatch
-            .put_metric_alarm()
-            .alarm_name(&alarm)
-            .namespace("AWS/Lambda")
-            .metric_name("Errors")
-            .statistic(Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .send()
-            .await
-            .unwrap();
+        let alarm = alarm_in_state(&env, StateValue::InsufficientData).await;
         Scenario {
             env,
             function,

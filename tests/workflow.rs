@@ -1,12 +1,12 @@
 //! The workflow's task handlers against moto, driven the way the state machine drives them.
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use shiftback::adapters::{AlarmHealth, AliasRouting, TrafficRouter};
 use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Next, ReleaseService, StartRequest, StepError, StepInput, StepOutcome};
 use shiftback::Error;
 use shiftback_integration_tests::{
-    emulator, function_with_versions, release_store, unique, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_store, unique, Emulator,
 };
 
 struct Fixture {
@@ -19,21 +19,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let env = emulator().await;
     let function = function_with_versions(&env, 2, "live").await;
-    let alarm = unique("errors");
-    env.cloudwatch
-        .put_metric_alarm()
-        .alarm_name(&alarm)
-        .namespace("AWS/Lambda")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .send()
-        .await
-        .unwrap();
-    set_alarm(&env, &alarm, StateValue::Ok).await;
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let service = ReleaseService::new(
         TrafficRouter::new(env.lambda.clone()),
         release_store(&env).await,

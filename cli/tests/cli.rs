@@ -2,12 +2,12 @@
 
 use std::process::Output;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
 use shiftback::adapters::{AlarmHealth, ReleaseStore, TrafficRouter};
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
-    emulator, function_with_versions, release_store, unique, Emulator, ROLE_ARN,
+    alarm_in_state, emulator, function_with_versions, release_store, unique, Emulator, ROLE_ARN,
 };
 
 struct Setup {
@@ -20,21 +20,7 @@ struct Setup {
 async fn setup() -> Setup {
     let env = emulator().await;
     let function = function_with_versions(&env, 3, "live").await;
-    let alarm = unique("errors");
-    env.cloudwatch
-        .put_metric_alarm()
-        .alarm_name(&alarm)
-        .namespace("AWS/Lambda")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .send()
-        .await
-        .unwrap();
-    set_alarm(&env, &alarm, StateValue::Ok).await;
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let store = release_store(&env).await;
     Setup {
         env,

@@ -5,14 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
 use serde_json::json;
 use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{ReleaseService, StartRequest};
 use shiftback_integration_tests::{
-    emulator, function_with_versions, release_store, unique, CallLog,
+    alarm_in_state, emulator, function_with_versions, release_store, unique, CallLog,
 };
 
 const RUNS: usize = 30;
@@ -51,28 +51,7 @@ async fn main() {
     for run in 0..=RUNS {
         // Setup, not measured: a release at 10% guarded by a fresh alarm.
         let function = function_with_versions(&env, 2, "live").await;
-        let alarm = unique("errors");
-        env.cloudwatch
-            .put_metric_alarm()
-            .alarm_name(&alarm)
-            .namespace("AWS/Lambda")
-            .metric_name("Errors")
-            .statistic(Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .send()
-            .await
-            .unwrap();
-        env.cloudwatch
-            .set_alarm_state()
-            .alarm_name(&alarm)
-            .state_value(StateValue::Ok)
-            .state_reason("ok")
-            .send()
-            .await
-            .unwrap();
+        let alarm = alarm_in_state(&env, StateValue::Ok).await;
         service
             .start(StartRequest {
                 release_id: Some(unique("r")),

@@ -244,3 +244,43 @@ impl Emulator {
         )
     }
 }
+
+/// A metric alarm with a fresh name, put in `state`. Returns its name.
+pub async fn alarm_in_state(
+    env: &Emulator,
+    state: aws_sdk_cloudwatch::types::StateValue,
+) -> String {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+    let name = unique("errors");
+    env.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&name)
+        .namespace("AWS/Lambda")
+        .metric_name("Errors")
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .send()
+        .await
+        .expect("put alarm");
+    set_alarm_state(env, &name, state, "set by the test").await;
+    name
+}
+
+pub async fn set_alarm_state(
+    env: &Emulator,
+    name: &str,
+    state: aws_sdk_cloudwatch::types::StateValue,
+    reason: &str,
+) {
+    env.cloudwatch
+        .set_alarm_state()
+        .alarm_name(name)
+        .state_value(state)
+        .state_reason(reason)
+        .send()
+        .await
+        .expect("set alarm state");
+}
