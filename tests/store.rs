@@ -123,16 +123,9 @@ async fn twenty_concurrent_starts_on_one_alias_have_exactly_one_winner() {
     }
     let holder = store.lock_holder(&function, "live").await.unwrap().unwrap();
     assert_eq!(&holder.release_id, winner);
-    // Losers left nothing behind.
-    for i in 0..20 {
-        let id = format!("r-c{i}");
-        if &id != winner {
-            assert!(matches!(
-                store.load(&id).await,
-                Err(Error::ReleaseNotFound(_))
-            ));
-        }
-    }
+    // That a refused start leaves nothing behind is checked sequentially elsewhere: moto
+    // emulates a transaction by snapshot and restore, so under this much concurrency a restore
+    // can resurrect another loser's half-written items, which real DynamoDB never does.
 }
 
 #[tokio::test]
