@@ -181,6 +181,11 @@ async fn an_expired_lock_can_be_taken_over() {
         store.create(&next, at(60)).await,
         Err(Error::LockHeld { .. })
     ));
+    // The refused start left nothing behind.
+    assert!(matches!(
+        store.load("r-g").await,
+        Err(Error::ReleaseNotFound(_))
+    ));
     let much_later = at(0) + Duration::days(2);
     let next = Release::new(spec(&function, "r-h"), much_later).unwrap();
     store.create(&next, much_later).await.unwrap();
