@@ -10,7 +10,8 @@ use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Control, Next, ReleaseService, StartRequest, StepInput};
 use shiftback::Error;
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_store, unique, CallLog, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
+    CallLog, Emulator,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -372,19 +373,7 @@ async fn one_alarm_reverts_forty_aliases_within_the_control_plane_rate() {
         let function = function_with_versions(&f.env, 2, "live").await;
         let outcome = f
             .service
-            .start(StartRequest {
-                release_id: Some(unique("r")),
-                function: function.clone(),
-                alias: "live".into(),
-                stable_version: None,
-                target_version: "2".into(),
-                strategy: "canary:10:10m".into(),
-                alarms: vec![f.alarm.clone()],
-                alarm_overrides: vec![],
-                bake_after_secs: 0,
-                started_by: "ci".into(),
-                kind: Default::default(),
-            })
+            .start(release_request(&function, &f.alarm, "2", "canary:10:10m"))
             .await
             .unwrap();
         releases.push((function, outcome.release_id));

@@ -8,9 +8,10 @@ use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
 use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
-use shiftback::service::{parse_input, ReleaseService, StartRequest};
+use shiftback::service::{parse_input, ReleaseService};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_store, unique, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
+    Emulator,
 };
 
 /// Everything a bad input could have changed.
@@ -116,19 +117,7 @@ async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
 
     // A release in progress, whose announcements are then drained: the baseline.
     let release = service
-        .start(StartRequest {
-            release_id: Some(unique("r")),
-            function: function.clone(),
-            alias: "live".into(),
-            stable_version: None,
-            target_version: "2".into(),
-            strategy: "canary:10:10m".into(),
-            alarms: vec![alarm.clone()],
-            alarm_overrides: vec![],
-            bake_after_secs: 0,
-            started_by: "ci".into(),
-            kind: Default::default(),
-        })
+        .start(release_request(&function, &alarm, "2", "canary:10:10m"))
         .await
         .unwrap()
         .release_id;

@@ -10,7 +10,8 @@ use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_store, unique, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
+    Emulator,
 };
 
 struct Queues {
@@ -121,17 +122,8 @@ async fn alarm(env: &Emulator) -> String {
 
 fn request(function: &str, alarm: &str, target: &str, strategy: &str) -> StartRequest {
     StartRequest {
-        release_id: Some(unique("r")),
-        function: function.to_string(),
-        alias: "live".into(),
-        stable_version: None,
-        target_version: target.into(),
-        strategy: strategy.into(),
-        alarms: vec![alarm.to_string()],
-        alarm_overrides: vec![],
-        bake_after_secs: 0,
         started_by: "alice".into(),
-        kind: Default::default(),
+        ..release_request(function, alarm, target, strategy)
     }
 }
 

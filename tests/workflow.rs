@@ -6,7 +6,7 @@ use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Next, ReleaseService, StartRequest, StepError, StepInput, StepOutcome};
 use shiftback::Error;
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_store, unique, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store, Emulator,
 };
 
 struct Fixture {
@@ -45,19 +45,7 @@ async fn set_alarm(env: &Emulator, alarm: &str, state: StateValue) {
 }
 
 fn request(f: &Fixture, strategy: &str) -> StartRequest {
-    StartRequest {
-        release_id: Some(unique("r")),
-        function: f.function.clone(),
-        alias: "live".into(),
-        stable_version: None,
-        target_version: "2".into(),
-        strategy: strategy.into(),
-        alarms: vec![f.alarm.clone()],
-        alarm_overrides: vec![],
-        bake_after_secs: 0,
-        started_by: "ci".into(),
-        kind: Default::default(),
-    }
+    release_request(&f.function, &f.alarm, "2", strategy)
 }
 
 fn step(outcome: &StepOutcome) -> StepInput {

@@ -5,9 +5,10 @@ use std::process::Output;
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
 use shiftback::adapters::{AlarmHealth, ReleaseStore, TrafficRouter};
-use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
+use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_store, unique, Emulator, ROLE_ARN,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
+    Emulator, ROLE_ARN,
 };
 
 struct Setup {
@@ -62,19 +63,12 @@ impl Setup {
 
     async fn started(&self, strategy: &str, target: &str) -> String {
         self.service()
-            .start(StartRequest {
-                release_id: Some(unique("r")),
-                function: self.function.clone(),
-                alias: "live".into(),
-                stable_version: None,
-                target_version: target.into(),
-                strategy: strategy.into(),
-                alarms: vec![self.alarm.clone()],
-                alarm_overrides: vec![],
-                bake_after_secs: 0,
-                started_by: "ci".into(),
-                kind: Default::default(),
-            })
+            .start(release_request(
+                &self.function,
+                &self.alarm,
+                target,
+                strategy,
+            ))
             .await
             .unwrap()
             .release_id

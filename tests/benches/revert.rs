@@ -12,7 +12,8 @@ use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{ReleaseService, StartRequest};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_store, unique, CallLog,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
+    CallLog,
 };
 
 const RUNS: usize = 30;
@@ -54,17 +55,8 @@ async fn main() {
         let alarm = alarm_in_state(&env, StateValue::Ok).await;
         service
             .start(StartRequest {
-                release_id: Some(unique("r")),
-                function: function.clone(),
-                alias: "live".into(),
-                stable_version: None,
-                target_version: "2".into(),
-                strategy: "canary:10:10m".into(),
-                alarms: vec![alarm.clone()],
-                alarm_overrides: vec![],
-                bake_after_secs: 0,
                 started_by: "bench".into(),
-                kind: Default::default(),
+                ..release_request(&function, &alarm, "2", "canary:10:10m")
             })
             .await
             .unwrap();

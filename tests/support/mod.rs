@@ -284,3 +284,26 @@ pub async fn set_alarm_state(
         .await
         .expect("set alarm state");
 }
+
+/// A release request on alias `live` with the stable version read from the alias, a fresh
+/// release id, and one guarding alarm.
+pub fn release_request(
+    function: &str,
+    alarm: &str,
+    target: &str,
+    strategy: &str,
+) -> shiftback::service::StartRequest {
+    shiftback::service::StartRequest {
+        release_id: Some(unique("r")),
+        function: function.to_string(),
+        alias: "live".into(),
+        stable_version: None,
+        target_version: target.to_string(),
+        strategy: strategy.to_string(),
+        alarms: vec![alarm.to_string()],
+        alarm_overrides: vec![],
+        bake_after_secs: 0,
+        started_by: "ci".into(),
+        kind: Default::default(),
+    }
+}
