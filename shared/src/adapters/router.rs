@@ -247,21 +247,7 @@ impl TrafficRouter {
 
     /// Confirms a published version exists, with a specific error when it does not.
     pub async fn require_version(&self, function: &str, version: &str) -> Result<()> {
-        self.limiter.acquire().await;
-        self.client
-            .get_function_configuration()
-            .function_name(function)
-            .qualifier(version)
-            .send()
-            .await
-            .map_err(|e| {
-                not_found_as(
-                    AwsError::from_sdk("GetFunctionConfiguration", e),
-                    function,
-                    format!("version {version}"),
-                )
-            })?;
-        Ok(())
+        self.version_config(function, version).await.map(|_| ())
     }
 }
 
