@@ -10,8 +10,8 @@ use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{parse_input, ReleaseService};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
-    Emulator,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store,
+    subscribed_queue, topic, unique, Emulator,
 };
 
 /// Everything a bad input could have changed.
@@ -66,39 +66,8 @@ async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
     let store = release_store(&env).await;
     let sns = aws_sdk_sns::Client::new(&env.config);
     let sqs = aws_sdk_sqs::Client::new(&env.config);
-    let topic = sns
-        .create_topic()
-        .name(unique("releases"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue = sqs
-        .create_queue()
-        .queue_name(unique("q"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .unwrap();
+    let topic = topic(&env, "releases").await;
+    let queue = subscribed_queue(&env, &topic, false, None).await;
     let notifier = Notifier::new(
         sns.clone(),
         env.dynamodb.clone(),

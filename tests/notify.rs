@@ -10,8 +10,8 @@ use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
-    Emulator,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store,
+    subscribed_queue, topic, unique, Emulator,
 };
 
 struct Queues {
@@ -52,67 +52,28 @@ impl Queues {
 }
 
 async fn topics_and_queues(env: &Emulator) -> (String, String, Queues) {
-    let sns = aws_sdk_sns::Client::new(&env.config);
-    let sqs = aws_sdk_sqs::Client::new(&env.config);
-    let release_topic = sns
-        .create_topic()
-        .name(unique("releases"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let incident_topic = sns
-        .create_topic()
-        .name(unique("incidents"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let mut urls = HashMap::new();
-    let subscriptions: [(&str, &String, bool, Option<Value>); 4] = [
-        ("raw", &release_topic, true, None),
-        ("enveloped", &release_topic, false, None),
+    let release_topic = topic(env, "releases").await;
+    let incident_topic = topic(env, "incidents").await;
+    let oncall = json!({"event_type": ["rolled_back", "failed"], "alias": ["live"]});
+    let urls = HashMap::from([
+        (
+            "raw",
+            subscribed_queue(env, &release_topic, true, None).await,
+        ),
+        (
+            "enveloped",
+            subscribed_queue(env, &release_topic, false, None).await,
+        ),
         (
             "oncall",
-            &release_topic,
-            true,
-            Some(json!({"event_type": ["rolled_back", "failed"], "alias": ["live"]})),
+            subscribed_queue(env, &release_topic, true, Some(oncall)).await,
         ),
-        ("pagerduty", &incident_topic, false, None),
-    ];
-    for (name, topic, raw, filter) in subscriptions {
-        let url = sqs
-            .create_queue()
-            .queue_name(unique(name))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        let mut subscribe = sns
-            .subscribe()
-            .topic_arn(topic)
-            .protocol("sqs")
-            .endpoint(arn)
-            .attributes("RawMessageDelivery", raw.to_string());
-        if let Some(filter) = filter {
-            subscribe = subscribe.attributes("FilterPolicy", filter.to_string());
-        }
-        subscribe.send().await.unwrap();
-        urls.insert(name, url);
-    }
+        (
+            "pagerduty",
+            subscribed_queue(env, &incident_topic, false, None).await,
+        ),
+    ]);
+    let sqs = aws_sdk_sqs::Client::new(&env.config);
     (release_topic, incident_topic, Queues { sqs, urls })
 }
 
