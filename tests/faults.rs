@@ -198,7 +198,7 @@ async fn store_throttling_is_retryable_and_creates_nothing() {
         .build();
     let store = store(&[&write]);
     let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    let err = store.create(&release(), now).await.unwrap_err();
+    let err = store.create(&release(), now, None).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert_eq!(write.num_calls(), 2);
 }
@@ -217,7 +217,7 @@ async fn a_save_that_loses_its_condition_is_stale() {
         .build();
     let store = store(&[&write]);
     let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    let mut tracked = store.create(&release(), now).await.unwrap();
+    let mut tracked = store.create(&release(), now, None).await.unwrap();
     tracked.release.apply(Input::Begin, now, "wf").unwrap();
     let err = store.save(&mut tracked).await.unwrap_err();
     assert!(

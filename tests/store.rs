@@ -1,6 +1,7 @@
 //! The release store against moto's DynamoDB: conditional writes, transactions and queries.
 
 use chrono::{DateTime, Duration, Utc};
+use shiftback::adapters::Takeover;
 use shiftback::domain::{Input, Phase, Release, ReleaseKind, ReleaseSpec, Verdict};
 use shiftback::Error;
 use shiftback_integration_tests::{emulator, release_store, unique};
@@ -31,7 +32,7 @@ async fn a_release_round_trips_with_its_log_and_revisions() {
     let store = release_store(&env).await;
     let function = unique("orders");
     let release = Release::new(spec(&function, "r-a"), at(0)).unwrap();
-    let mut tracked = store.create(&release, at(0)).await.unwrap();
+    let mut tracked = store.create(&release, at(0), None).await.unwrap();
     assert_eq!(tracked.release.revision, 1);
 
     tracked
@@ -60,7 +61,7 @@ async fn a_stale_save_is_refused_and_changes_nothing() {
     let store = release_store(&env).await;
     let function = unique("orders");
     let release = Release::new(spec(&function, "r-b"), at(0)).unwrap();
-    let mut first = store.create(&release, at(0)).await.unwrap();
+    let mut first = store.create(&release, at(0), None).await.unwrap();
     let mut second = store.load("r-b").await.unwrap();
 
     first
@@ -102,7 +103,7 @@ async fn twenty_concurrent_starts_on_one_alias_have_exactly_one_winner() {
     let attempts = (0..20).map(|i| {
         let store = store.clone();
         let release = Release::new(spec(&function, &format!("r-c{i}")), at(0)).unwrap();
-        async move { store.create(&release, at(0)).await }
+        async move { store.create(&release, at(0), None).await }
     });
     let results = futures::future::join_all(attempts).await;
     let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
@@ -134,8 +135,8 @@ async fn a_repeated_start_is_recognised_and_the_lock_is_freed_at_the_end() {
     let store = release_store(&env).await;
     let function = unique("orders");
     let release = Release::new(spec(&function, "r-d"), at(0)).unwrap();
-    let mut tracked = store.create(&release, at(0)).await.unwrap();
-    let again = store.create(&release, at(0)).await.unwrap_err();
+    let mut tracked = store.create(&release, at(0), None).await.unwrap();
+    let again = store.create(&release, at(0), None).await.unwrap_err();
     assert!(
         matches!(again, Error::ReleaseExists(ref id) if id == "r-d"),
         "{again}"
@@ -166,19 +167,20 @@ async fn a_repeated_start_is_recognised_and_the_lock_is_freed_at_the_end() {
 
     // The alias is free for the next release.
     let next = Release::new(spec(&function, "r-e"), at(10)).unwrap();
-    store.create(&next, at(10)).await.unwrap();
+    store.create(&next, at(10), None).await.unwrap();
 }
 
 #[tokio::test]
-async fn an_expired_lock_can_be_taken_over() {
+async fn an_expired_lock_is_taken_over_on_the_record_of_both_releases() {
     let env = emulator().await;
     let store = release_store(&env).await;
     let function = unique("orders");
-    let stuck = Release::new(spec(&function, "r-f"), at(0)).unwrap();
-    store.create(&stuck, at(0)).await.unwrap();
+    let mut stuck = Release::new(spec(&function, "r-f"), at(0)).unwrap();
+    stuck.apply(Input::Begin, at(0), "workflow").unwrap();
+    store.create(&stuck, at(0), None).await.unwrap();
     let next = Release::new(spec(&function, "r-g"), at(60)).unwrap();
     assert!(matches!(
-        store.create(&next, at(60)).await,
+        store.create(&next, at(60), None).await,
         Err(Error::LockHeld { .. })
     ));
     // The refused start left nothing behind.
@@ -186,9 +188,39 @@ async fn an_expired_lock_can_be_taken_over() {
         store.load("r-g").await,
         Err(Error::ReleaseNotFound(_))
     ));
+    let holder = store.lock_holder(&function, "live").await.unwrap().unwrap();
     let much_later = at(0) + Duration::days(2);
-    let next = Release::new(spec(&function, "r-h"), much_later).unwrap();
-    store.create(&next, much_later).await.unwrap();
+    assert!(holder.expires_at < much_later);
+
+    let mut broken = store.load("r-f").await.unwrap();
+    let lost = Input::LockBroken {
+        by: "r-h".into(),
+        expired_at: holder.expires_at,
+    };
+    broken.release.apply(lost, much_later, "ci").unwrap();
+    let mut next = Release::new(spec(&function, "r-h"), much_later).unwrap();
+    let take_over = Input::TakeOverLock {
+        from: "r-f".into(),
+        expired_at: holder.expires_at,
+    };
+    next.apply(take_over, much_later, "workflow").unwrap();
+    // A takeover naming the wrong holder takes nothing.
+    let wrong = Takeover {
+        holder: "r-zz",
+        broken: None,
+    };
+    assert!(matches!(
+        store.create(&next, much_later, Some(wrong)).await,
+        Err(Error::LockHeld { .. })
+    ));
+    let takeover = Takeover {
+        holder: "r-f",
+        broken: Some(&broken),
+    };
+    store
+        .create(&next, much_later, Some(takeover))
+        .await
+        .unwrap();
     assert_eq!(
         store
             .lock_holder(&function, "live")
@@ -197,6 +229,68 @@ async fn an_expired_lock_can_be_taken_over() {
             .unwrap()
             .release_id,
         "r-h"
+    );
+    let old = store.load("r-f").await.unwrap();
+    assert_eq!(old.release.phase, Phase::Failed);
+    assert_eq!(old.release.log.last().unwrap().event.name(), "lock_broken");
+    assert!(old.release.reason.unwrap().contains("r-h"));
+    // The old release's guards went with it; the new one's are in place.
+    let guards = store
+        .guards_for_alarm(&format!("{function}-errors"))
+        .await
+        .unwrap();
+    let guarded: Vec<_> = guards.iter().map(|g| g.release_id.as_str()).collect();
+    assert_eq!(guarded, ["r-h"]);
+    let new = store.load("r-h").await.unwrap();
+    let events: Vec<_> = new.release.log.iter().map(|e| e.event.name()).collect();
+    assert_eq!(events, ["started", "lock_taken_over"]);
+
+    // The old release's own workflow, waking up late, cannot write over the break.
+    let mut late = broken.clone();
+    late.release = stuck.clone();
+    late.release.revision = 1;
+    assert!(matches!(
+        store.save(&mut late).await,
+        Err(Error::StaleRelease { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_release_reopened_in_its_bake_window_ends_without_touching_the_next_lock() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    let mut first = Release::new(spec(&function, "r-k"), at(0)).unwrap();
+    first.apply(Input::Promote, at(0), "ci").unwrap();
+    let mut tracked = store.create(&first, at(0), None).await.unwrap();
+    tracked.release.apply(Input::Promoted, at(1), "wf").unwrap();
+    store.save(&mut tracked).await.unwrap();
+    // The next release takes the alias during the first one's bake window.
+    let second = Release::new(spec(&function, "r-l"), at(5)).unwrap();
+    store.create(&second, at(5), None).await.unwrap();
+
+    let mut reopened = store.load("r-k").await.unwrap();
+    let alarm = Input::Alarm {
+        alarm: format!("{function}-errors"),
+        reason: "errors".into(),
+    };
+    reopened.release.apply(alarm, at(10), "alarm").unwrap();
+    store.save(&mut reopened).await.unwrap();
+    let mut reopened = store.load("r-k").await.unwrap();
+    reopened
+        .release
+        .apply(Input::RolledBack, at(11), "alarm")
+        .unwrap();
+    store.save(&mut reopened).await.unwrap();
+    assert_eq!(reopened.release.phase, Phase::RolledBack);
+    assert_eq!(
+        store
+            .lock_holder(&function, "live")
+            .await
+            .unwrap()
+            .unwrap()
+            .release_id,
+        "r-l"
     );
 }
 
@@ -207,7 +301,7 @@ async fn alarm_guards_point_at_what_to_revert_and_outlive_success_for_the_bake_w
     let function = unique("orders");
     let alarm = format!("{function}-errors");
     let release = Release::new(spec(&function, "r-i"), at(0)).unwrap();
-    let mut tracked = store.create(&release, at(0)).await.unwrap();
+    let mut tracked = store.create(&release, at(0), None).await.unwrap();
 
     let guards = store.guards_for_alarm(&alarm).await.unwrap();
     assert_eq!(guards.len(), 1);
@@ -248,11 +342,11 @@ async fn history_is_newest_first_and_paginates() {
         let mut s = spec(&function, &format!("r-{i}"));
         s.alias = format!("alias{i}");
         let release = Release::new(s, at(i * 100)).unwrap();
-        store.create(&release, at(i * 100)).await.unwrap();
+        store.create(&release, at(i * 100), None).await.unwrap();
     }
     // Another function's releases stay out of this history.
     let other = Release::new(spec(&unique("other"), "r-x"), at(1000)).unwrap();
-    store.create(&other, at(1000)).await.unwrap();
+    store.create(&other, at(1000), None).await.unwrap();
 
     let mut ids = Vec::new();
     let mut page = None;

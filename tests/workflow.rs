@@ -358,3 +358,63 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
         None
     );
 }
+
+#[tokio::test]
+async fn a_start_breaks_an_expired_lock_on_the_record_and_the_old_workflow_just_ends() {
+    let f = fixture().await;
+    // A release whose workflow died long ago, still holding the alias.
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(3);
+    let spec = shiftback::domain::ReleaseSpec {
+        release_id: Some(shiftback_integration_tests::unique("r-stuck")),
+        function: f.function.clone(),
+        alias: "live".into(),
+        stable_version: "1".into(),
+        target_version: "2".into(),
+        strategy: "linear:50:1m".parse().unwrap(),
+        alarms: vec![f.alarm.clone()],
+        alarm_overrides: vec![],
+        bake_after_secs: 0,
+        started_by: "old-pipeline".into(),
+        kind: Default::default(),
+    };
+    let mut stuck = shiftback::domain::Release::new(spec, long_ago).unwrap();
+    stuck
+        .apply(shiftback::domain::Input::Begin, long_ago, "workflow")
+        .unwrap();
+    f.service
+        .store
+        .create(&stuck, long_ago, None)
+        .await
+        .unwrap();
+
+    let outcome = f.service.start(request(&f, "linear:50:1m")).await.unwrap();
+    assert_eq!(alias(&f).await.weight_towards("1", "2"), Some(pct(50.0)));
+    let holder = f
+        .service
+        .store
+        .lock_holder(&f.function, "live")
+        .await
+        .unwrap();
+    assert_eq!(holder.unwrap().release_id, outcome.release_id);
+
+    let old = f.service.store.load(&stuck.id).await.unwrap().release;
+    assert_eq!(old.phase, Phase::Failed);
+    let last = old.log.last().unwrap();
+    assert_eq!(last.event.name(), "lock_broken");
+    assert!(old.reason.unwrap().contains(&outcome.release_id));
+    let new = f.service.store.load(&outcome.release_id).await.unwrap();
+    let events: Vec<_> = new.release.log.iter().map(|e| e.event.name()).collect();
+    assert_eq!(events, ["started", "lock_taken_over", "weight_set"]);
+
+    // The old workflow, waking up, finds its release over and leaves the alias alone.
+    let late = f.service.advance(step_of(&stuck.id)).await.unwrap();
+    assert_eq!(late.next, Next::Done);
+    assert_eq!(alias(&f).await.weight_towards("1", "2"), Some(pct(50.0)));
+}
+
+fn step_of(release_id: &str) -> StepInput {
+    StepInput {
+        release_id: Some(release_id.to_string()),
+        error: None,
+    }
+}

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::{AlarmHealth, AliasRouting, Notifier, ReleaseStore, Tracked, TrafficRouter};
+use crate::adapters::{
+    AlarmHealth, AliasRouting, Notifier, ReleaseStore, Takeover, Tracked, TrafficRouter,
+};
 use crate::domain::health::verdict;
 use crate::domain::{
     Action, AliasTarget, Input, Phase, Release, ReleaseKind, ReleaseSpec, Strategy, Verdict, Weight,
@@ -215,12 +217,12 @@ impl ReleaseService {
             .await?;
         // Then who holds the alias: the actionable answer while another release runs. The
         // transaction in `create` still decides races.
-        if let Some(holder) = self
+        let expired_lock = match self
             .store
             .lock_holder(&request.function, &request.alias)
             .await?
         {
-            if holder.expires_at > now() {
+            Some(holder) if holder.expires_at > now() => {
                 return Err(Error::LockHeld {
                     function: request.function,
                     alias: request.alias,
@@ -228,7 +230,8 @@ impl ReleaseService {
                     since: holder.acquired_at.to_rfc3339(),
                 });
             }
-        }
+            expired => expired,
+        };
         let current = self.router.read(&request.function, &request.alias).await?;
         spec.stable_version = match request.stable_version.clone() {
             Some(v) => v,
@@ -259,8 +262,35 @@ impl ReleaseService {
             });
         }
 
+        // An expired lock is broken on the record: the release that held it (if it still ran)
+        // ends as failed with who took the alias over, in the same transaction as this one.
+        let mut broken = None;
+        if let Some(holder) = &expired_lock {
+            match self.store.load(&holder.release_id).await {
+                Ok(mut old) if old.release.holds_alias_lock() => {
+                    let lost = Input::LockBroken {
+                        by: release.id.clone(),
+                        expired_at: holder.expires_at,
+                    };
+                    old.release.apply(lost, started_at, &release.started_by)?;
+                    broken = Some(old);
+                }
+                // A lock left behind by a finished or vanished release: nothing to record there.
+                Ok(_) | Err(Error::ReleaseNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+            let take_over = Input::TakeOverLock {
+                from: holder.release_id.clone(),
+                expired_at: holder.expires_at,
+            };
+            release.apply(take_over, started_at, WORKFLOW_ACTOR)?;
+        }
+        let takeover = expired_lock.as_ref().map(|holder| Takeover {
+            holder: &holder.release_id,
+            broken: broken.as_ref(),
+        });
         let action = release.apply(Input::Begin, started_at, WORKFLOW_ACTOR)?;
-        let tracked = match self.store.create(&release, started_at).await {
+        let tracked = match self.store.create(&release, started_at, takeover).await {
             Ok(tracked) => tracked,
             // Two identical starts raced; the other one recorded it first.
             Err(Error::ReleaseExists(id)) => {
@@ -268,6 +298,9 @@ impl ReleaseService {
             }
             Err(e) => return Err(e),
         };
+        if let Some(old) = &broken {
+            self.announce(&old.release).await;
+        }
         self.converge(&tracked.release).await?;
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))

@@ -57,6 +57,14 @@ pub struct LockInfo {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Taking over an alias lock that expired: whose it was, and that release (already moved to
+/// its lock-broken state) when it was still running, so both are recorded in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Takeover<'a> {
+    pub holder: &'a str,
+    pub broken: Option<&'a Tracked>,
+}
+
 /// What an alarm guards: enough to revert the alias without reading anything else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Guard {
@@ -257,8 +265,15 @@ impl ReleaseStore {
 
     /// Records a new release, takes its alias lock and registers its alarm guards, all or
     /// nothing. A second release on a locked alias fails with [`Error::LockHeld`]; a release
-    /// id already stored fails with [`Error::ReleaseExists`].
-    pub async fn create(&self, release: &Release, now: DateTime<Utc>) -> Result<Tracked> {
+    /// id already stored fails with [`Error::ReleaseExists`]. With a `takeover`, the lock is
+    /// taken only if it is still the expired lock of that holder, and the broken release's new
+    /// state is stored in the same transaction.
+    pub async fn create(
+        &self,
+        release: &Release,
+        now: DateTime<Utc>,
+        takeover: Option<Takeover<'_>>,
+    ) -> Result<Tracked> {
         let expires = release.created_at
             + Duration::seconds(release.schedule.total_bake_secs() as i64 + LOCK_GRACE_SECS);
         let lock = HashMap::from([
@@ -271,6 +286,14 @@ impl ReleaseStore {
             ("acquired_at".to_string(), n(now.timestamp())),
             ("lock_expires_at".to_string(), n(expires.timestamp())),
         ]);
+        let lock_put = Put::builder().table_name(&self.table).set_item(Some(lock));
+        let lock_put = match takeover {
+            None => lock_put.condition_expression("attribute_not_exists(pk)"),
+            Some(takeover) => lock_put
+                .condition_expression("release_id = :holder AND lock_expires_at < :now")
+                .expression_attribute_values(":holder", s(takeover.holder))
+                .expression_attribute_values(":now", n(now.timestamp())),
+        };
         let mut items = vec![
             TransactWriteItem::builder()
                 .put(built(
@@ -282,14 +305,7 @@ impl ReleaseStore {
                 )?)
                 .build(),
             TransactWriteItem::builder()
-                .put(built(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(lock))
-                        .condition_expression("attribute_not_exists(pk) OR lock_expires_at < :now")
-                        .expression_attribute_values(":now", n(now.timestamp()))
-                        .build(),
-                )?)
+                .put(built(lock_put.build())?)
                 .build(),
         ];
         for alarm in &release.alarms {
@@ -305,6 +321,10 @@ impl ReleaseStore {
             );
         }
         items.extend(self.event_puts(release, 0)?);
+        if let Some(broken) = takeover.and_then(|t| t.broken) {
+            // The lock item is written above; this release must not also delete it.
+            items.extend(self.update_items(broken, false)?);
+        }
         match self
             .client
             .transact_write_items()
@@ -350,27 +370,28 @@ impl ReleaseStore {
         }
     }
 
-    /// Stores a release's new state and log entries, only over the revision it was loaded at.
-    /// A terminal release gives up its lock; a succeeded one keeps its alarm guards for the
-    /// bake window; any other terminal release drops them.
-    pub async fn save(&self, tracked: &mut Tracked) -> Result<()> {
+    /// The writes that store a release's new state over the revision it was loaded at: the
+    /// release item, its new log entries, its lock given up (if `release_lock`) and its guards
+    /// kept for the bake window or dropped once it is terminal.
+    fn update_items(
+        &self,
+        tracked: &Tracked,
+        release_lock: bool,
+    ) -> Result<Vec<TransactWriteItem>> {
         let release = &tracked.release;
         let expected = release.revision;
-        let next = expected + 1;
         let mut items = vec![TransactWriteItem::builder()
             .put(built(
                 Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(self.release_item(release, next)?))
+                    .set_item(Some(self.release_item(release, expected + 1)?))
                     .condition_expression("revision = :expected")
                     .expression_attribute_values(":expected", n(expected))
                     .build(),
             )?)
             .build()];
         items.extend(self.event_puts(release, tracked.stored_log_len)?);
-        // A release re-opened in its bake window gave up its lock long ago; the alias may be
-        // another release's now.
-        if release.phase.is_terminal() && tracked.holds_lock {
+        if release_lock && release.phase.is_terminal() && tracked.holds_lock {
             items.push(
                 TransactWriteItem::builder()
                     .delete(built(
@@ -378,7 +399,8 @@ impl ReleaseStore {
                             .table_name(&self.table)
                             .key("pk", s(lock_pk(&release.function, &release.alias)))
                             .key("sk", s("LOCK"))
-                            // Only our own lock: a broken lock may belong to another release now.
+                            // Only our own lock. A release that lost its lock was moved to a
+                            // new revision when it was broken, so its stale save fails above.
                             .condition_expression("attribute_not_exists(pk) OR release_id = :id")
                             .expression_attribute_values(":id", s(&release.id))
                             .build(),
@@ -414,6 +436,16 @@ impl ReleaseStore {
                 items.push(item);
             }
         }
+        Ok(items)
+    }
+
+    /// Stores a release's new state and log entries, only over the revision it was loaded at.
+    /// A terminal release gives up its lock; a succeeded one keeps its alarm guards for the
+    /// bake window; any other terminal release drops them.
+    pub async fn save(&self, tracked: &mut Tracked) -> Result<()> {
+        let expected = tracked.release.revision;
+        let next = expected + 1;
+        let items = self.update_items(tracked, true)?;
         match self
             .client
             .transact_write_items()
@@ -424,7 +456,7 @@ impl ReleaseStore {
             Ok(_) => {
                 tracked.release.revision = next;
                 tracked.stored_log_len = tracked.release.log.len();
-                tracked.holds_lock = !tracked.release.phase.is_terminal();
+                tracked.holds_lock = tracked.release.holds_alias_lock();
                 Ok(())
             }
             Err(err) => {
@@ -509,7 +541,7 @@ impl ReleaseStore {
         let stored_log_len = log.len();
         release.log = log;
         Ok(Tracked {
-            holds_lock: !release.phase.is_terminal(),
+            holds_lock: release.holds_alias_lock(),
             release,
             stored_log_len,
         })

@@ -76,8 +76,10 @@ fn classify(release: &Release, event: &ReleaseEvent) -> Option<(&'static str, &'
             ("aborted", "warning")
         }
         ReleaseEvent::RolledBack { .. } => ("rolled_back", "critical"),
-        ReleaseEvent::Failed { .. } => ("failed", "critical"),
-        ReleaseEvent::HealthChecked { .. } | ReleaseEvent::RollbackStarted { .. } => return None,
+        ReleaseEvent::Failed { .. } | ReleaseEvent::LockBroken { .. } => ("failed", "critical"),
+        ReleaseEvent::HealthChecked { .. }
+        | ReleaseEvent::RollbackStarted { .. }
+        | ReleaseEvent::LockTakenOver { .. } => return None,
     })
 }
 
@@ -162,6 +164,13 @@ pub fn notification(
         ReleaseEvent::Failed { .. } => (
             ":x:",
             format!("{target} release FAILED ({versions}); check the alias"),
+            "failed",
+        ),
+        ReleaseEvent::LockBroken { by, .. } => (
+            ":x:",
+            format!(
+                "{target} release ABANDONED ({versions}): its lock expired and {by} took the alias"
+            ),
             "failed",
         ),
         _ => return None,

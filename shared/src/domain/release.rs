@@ -117,6 +117,17 @@ pub enum Input {
     RollbackFailed {
         error: String,
     },
+    /// This release's alias lock expired and release `by` took the alias over: the release
+    /// ends here, leaving the alias as it is, for a person to look at.
+    LockBroken {
+        by: String,
+        expired_at: DateTime<Utc>,
+    },
+    /// A new release takes over the expired lock of release `from` before it begins.
+    TakeOverLock {
+        from: String,
+        expired_at: DateTime<Utc>,
+    },
 }
 
 /// What the caller must do next.
@@ -245,6 +256,16 @@ pub enum ReleaseEvent {
     Failed {
         error: String,
     },
+    /// The alias lock expired and another release took the alias over.
+    LockBroken {
+        by: String,
+        expired_at: DateTime<Utc>,
+    },
+    /// This release took over another release's expired alias lock.
+    LockTakenOver {
+        from: String,
+        expired_at: DateTime<Utc>,
+    },
 }
 
 impl ReleaseEvent {
@@ -260,6 +281,8 @@ impl ReleaseEvent {
             ReleaseEvent::RollbackStarted { .. } => "rollback_started",
             ReleaseEvent::RolledBack { .. } => "rolled_back",
             ReleaseEvent::Failed { .. } => "failed",
+            ReleaseEvent::LockBroken { .. } => "lock_broken",
+            ReleaseEvent::LockTakenOver { .. } => "lock_taken_over",
         }
     }
 }
@@ -472,6 +495,17 @@ impl Release {
         }
     }
 
+    /// Whether the release still holds its alias lock: it gave it up when it finished, and a
+    /// release re-opened by an alarm in its bake window does not take it back (the alias may
+    /// be another release's by then).
+    pub fn holds_alias_lock(&self) -> bool {
+        !self.phase.is_terminal()
+            && !self
+                .log
+                .iter()
+                .any(|e| matches!(e.event, ReleaseEvent::Promoted))
+    }
+
     /// Until when alarms keep guarding a succeeded release.
     pub fn guard_until(&self) -> Option<DateTime<Utc>> {
         match self.phase {
@@ -507,6 +541,8 @@ impl Release {
                 Input::Promoted => "record a promotion",
                 Input::RolledBack => "record a rollback",
                 Input::RollbackFailed { .. } => "record a failed rollback",
+                Input::LockBroken { .. } => "record a broken lock",
+                Input::TakeOverLock { .. } => "take over a lock",
             },
         }
     }
@@ -693,6 +729,33 @@ impl Release {
                     actor,
                     ReleaseEvent::Failed {
                         error: error.clone(),
+                    },
+                );
+                Action::Nothing
+            }
+            (phase, Input::LockBroken { by, expired_at }) if !phase.is_terminal() => {
+                self.reason = Some(format!(
+                    "its alias lock expired at {} and release {by} took the alias over; the alias was left as it was",
+                    expired_at.to_rfc3339()
+                ));
+                self.finish(Failed, now);
+                self.record(
+                    now,
+                    actor,
+                    ReleaseEvent::LockBroken {
+                        by: by.clone(),
+                        expired_at: *expired_at,
+                    },
+                );
+                Action::Nothing
+            }
+            (Pending, Input::TakeOverLock { from, expired_at }) => {
+                self.record(
+                    now,
+                    actor,
+                    ReleaseEvent::LockTakenOver {
+                        from: from.clone(),
+                        expired_at: *expired_at,
                     },
                 );
                 Action::Nothing
@@ -1092,5 +1155,63 @@ mod tests {
         let json = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Release>(&json).unwrap(), r);
         assert!(json.contains("\"phase\":\"shifting\""), "{json}");
+    }
+    #[test]
+    fn a_broken_lock_ends_the_old_release_and_is_recorded_in_both() {
+        let mut old = release("linear:25:60s");
+        old.apply(Input::Begin, t(0), "wf").unwrap();
+        assert!(old.holds_alias_lock());
+        let broken = Input::LockBroken {
+            by: "r-2".into(),
+            expired_at: t(100),
+        };
+        assert_eq!(
+            old.apply(broken.clone(), t(200), "start").unwrap(),
+            Action::Nothing
+        );
+        assert_eq!(old.phase, Phase::Failed);
+        assert!(!old.holds_alias_lock());
+        // Failed leaves the alias for a person: nothing to converge to.
+        assert_eq!(old.desired_alias(), None);
+        assert!(old
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("release r-2 took the alias over"));
+        assert_eq!(old.log.last().unwrap().event.name(), "lock_broken");
+        // Only a live release can lose its lock, and only once.
+        let before = old.clone();
+        assert!(old.apply(broken, t(300), "start").is_err());
+        assert_eq!(old, before);
+
+        let mut new = release("linear:25:60s");
+        let take_over = Input::TakeOverLock {
+            from: "r-1".into(),
+            expired_at: t(100),
+        };
+        new.apply(take_over.clone(), t(200), "wf").unwrap();
+        assert_eq!(new.phase, Phase::Pending);
+        assert_eq!(new.log.last().unwrap().event.name(), "lock_taken_over");
+        new.apply(Input::Begin, t(200), "wf").unwrap();
+        assert!(new.apply(take_over, t(201), "wf").is_err());
+    }
+
+    #[test]
+    fn a_release_reopened_in_its_bake_window_holds_no_lock() {
+        let mut r = release("AllAtOnce");
+        r.apply(Input::Begin, t(0), "wf").unwrap();
+        r.apply(Input::Promoted, t(1), "wf").unwrap();
+        assert!(!r.holds_alias_lock());
+        r.apply(
+            Input::Alarm {
+                alarm: "orders-errors".into(),
+                reason: "errors".into(),
+            },
+            t(10),
+            "alarm:orders-errors",
+        )
+        .unwrap();
+        assert!(!r.phase.is_terminal());
+        assert!(!r.holds_alias_lock());
     }
 }
