@@ -1,12 +1,17 @@
 //! The notifier: publishes release events to SNS, once each.
 //!
 //! The release's own log is the outbox. A watermark item (`REL#<id>`, `NOTIFIED`) records how
-//! many log entries were announced; each entry is claimed by a conditional update before it is
-//! published, so concurrent publishers (a retried step, a duplicated alarm) announce it once.
-//! A publish that fails gives its claim back and reports the error, so the next call to
-//! [`Notifier::announce`] for that release sends it.
+//! many log entries were announced (`upto`). Each entry is claimed by a conditional update
+//! with a short lease before it is published and confirmed after, so concurrent publishers (a
+//! retried step, a duplicated alarm) announce it once. A publish that fails gives its claim
+//! back and reports the error, so the next call to [`Notifier::announce`] sends it. A
+//! publisher that dies holding a claim loses it when the lease runs out; whoever announces
+//! next waits that long at most, then sends the entry. Dying between the publish and its
+//! confirmation is the one case where an entry is sent twice: SNS has no transaction to join,
+//! and twice is better than never for an alert.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -24,6 +29,23 @@ pub struct Notifier {
     incident_topic: Option<String>,
     account: String,
     region: String,
+    claim_lease: Duration,
+}
+
+/// How long a claim on an entry keeps others off it: far longer than one publish takes.
+const CLAIM_LEASE: Duration = Duration::from_secs(5);
+/// How often a publisher waiting on another's claim looks again.
+const CLAIM_POLL: Duration = Duration::from_millis(50);
+
+/// The watermark item as read.
+struct Watermark {
+    upto: usize,
+    /// Someone's claim on entry `upto`, live until this epoch millisecond.
+    claimed_until: Option<i64>,
+}
+
+fn epoch_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 impl Notifier {
@@ -51,79 +73,169 @@ impl Notifier {
             table: table.into(),
             release_topic,
             incident_topic,
+            claim_lease: CLAIM_LEASE,
         }
+    }
+
+    /// A shorter lease, for tests that crash a publisher on purpose.
+    pub fn with_claim_lease(mut self, lease: Duration) -> Self {
+        self.claim_lease = lease;
+        self
     }
 
     /// Publishes every log entry of `release` not yet announced. Returns how many were sent.
     pub async fn announce(&self, release: &Release) -> Result<usize> {
-        let mut next = self.watermark(&release.id).await?;
         let mut sent = 0;
-        while next < release.log.len() {
-            if !self.claim(&release.id, next).await? {
-                // Another publisher is on it.
+        // Bounded: each pass either sends an entry, waits out a lease, or sees the watermark
+        // move; a claim held longer than a few leases means something is wrong.
+        let deadline = std::time::Instant::now() + self.claim_lease * 4;
+        loop {
+            let mark = self.watermark(&release.id).await?;
+            let index = mark.upto;
+            if index >= release.log.len() {
                 return Ok(sent);
             }
-            if let Some(message) = notification(release, next, &self.account, &self.region) {
+            if let Some(until) = mark.claimed_until.filter(|until| *until > epoch_ms()) {
+                // Another publisher holds the entry: let it finish, or let its lease run out.
+                if std::time::Instant::now() > deadline {
+                    return Err(Error::Aws(AwsError {
+                        operation: "UpdateItem",
+                        kind: AwsErrorKind::Transient,
+                        code: None,
+                        message: format!("notification claim on {}#{index} still held", release.id),
+                    }));
+                }
+                let left = Duration::from_millis((until - epoch_ms()).max(0) as u64);
+                tokio::time::sleep(left.min(CLAIM_POLL)).await;
+                continue;
+            }
+            let Some(claim) = self.claim(&release.id, index, mark.claimed_until).await? else {
+                continue;
+            };
+            if let Some(message) = notification(release, index, &self.account, &self.region) {
                 if let Err(e) = self.publish(&message).await {
-                    self.unclaim(&release.id, next).await.ok();
+                    self.release_claim(&release.id, claim).await.ok();
                     return Err(e);
                 }
                 sent += 1;
             }
-            next += 1;
+            self.confirm(&release.id, index).await?;
         }
-        Ok(sent)
     }
 
-    async fn watermark(&self, release_id: &str) -> Result<usize> {
+    fn key(release_id: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (
+                "pk".to_string(),
+                AttributeValue::S(format!("REL#{release_id}")),
+            ),
+            ("sk".to_string(), AttributeValue::S("NOTIFIED".into())),
+        ])
+    }
+
+    async fn watermark(&self, release_id: &str) -> Result<Watermark> {
         let out = self
             .dynamodb
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("REL#{release_id}")))
-            .key("sk", AttributeValue::S("NOTIFIED".into()))
+            .set_key(Some(Self::key(release_id)))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| Error::Aws(AwsError::from_sdk("GetItem", e)))?;
-        Ok(out
-            .item
-            .and_then(|i| {
-                i.get("upto")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-            })
-            .unwrap_or(0))
-    }
-
-    /// Moves the watermark from `index` to `index + 1`, if nobody else did.
-    async fn claim(&self, release_id: &str, index: usize) -> Result<bool> {
-        self.move_watermark(release_id, index, index + 1).await
-    }
-
-    async fn unclaim(&self, release_id: &str, index: usize) -> Result<bool> {
-        self.move_watermark(release_id, index + 1, index).await
-    }
-
-    async fn move_watermark(&self, release_id: &str, from: usize, to: usize) -> Result<bool> {
-        let condition = if from == 0 {
-            "attribute_not_exists(upto) OR upto = :from"
-        } else {
-            "upto = :from"
+        let number = |name: &str| {
+            out.item
+                .as_ref()
+                .and_then(|i| i.get(name))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
         };
-        match self
+        Ok(Watermark {
+            upto: number("upto").unwrap_or(0) as usize,
+            claimed_until: number("claimed_until"),
+        })
+    }
+
+    /// Claims entry `index` for one lease, if the watermark is there and the claim seen (none,
+    /// or `expired`) is still the one in place. Returns the claim (its lease end) if taken.
+    async fn claim(
+        &self,
+        release_id: &str,
+        index: usize,
+        expired: Option<i64>,
+    ) -> Result<Option<i64>> {
+        let at_index = if index == 0 {
+            "(attribute_not_exists(upto) OR upto = :index)"
+        } else {
+            "upto = :index"
+        };
+        let free = match expired {
+            None => "attribute_not_exists(claimed_until)",
+            Some(_) => "claimed_until = :expired",
+        };
+        let until = epoch_ms() + self.claim_lease.as_millis() as i64;
+        let mut update = self
             .dynamodb
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("REL#{release_id}")))
-            .key("sk", AttributeValue::S("NOTIFIED".into()))
-            .update_expression("SET upto = :to")
-            .condition_expression(condition)
-            .expression_attribute_values(":from", AttributeValue::N(from.to_string()))
-            .expression_attribute_values(":to", AttributeValue::N(to.to_string()))
-            .send()
-            .await
-        {
+            .set_key(Some(Self::key(release_id)))
+            .update_expression("SET claimed_until = :until")
+            .condition_expression(format!("{at_index} AND {free}"))
+            .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
+            .expression_attribute_values(":until", AttributeValue::N(until.to_string()));
+        if let Some(expired) = expired {
+            update = update
+                .expression_attribute_values(":expired", AttributeValue::N(expired.to_string()));
+        }
+        Ok(Self::conditional(update.send().await)?.then_some(until))
+    }
+
+    /// Entry `index` was sent: move the watermark past it and drop the claim.
+    async fn confirm(&self, release_id: &str, index: usize) -> Result<bool> {
+        let update = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(release_id)))
+            .update_expression("SET upto = :next REMOVE claimed_until")
+            .condition_expression(if index == 0 {
+                "attribute_not_exists(upto) OR upto = :index"
+            } else {
+                "upto = :index"
+            })
+            .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
+            .expression_attribute_values(":next", AttributeValue::N((index + 1).to_string()));
+        Self::conditional(update.send().await)
+    }
+
+    /// The entry claimed could not be sent: drop the claim (if still ours) so the next
+    /// announcer sends it.
+    async fn release_claim(&self, release_id: &str, claim: i64) -> Result<bool> {
+        let update = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(release_id)))
+            .update_expression("REMOVE claimed_until")
+            .condition_expression("claimed_until = :claim")
+            .expression_attribute_values(":claim", AttributeValue::N(claim.to_string()));
+        Self::conditional(update.send().await)
+    }
+
+    /// A conditional write's outcome: done, or lost to someone else's write.
+    fn conditional<O, E>(
+        result: std::result::Result<
+            O,
+            aws_smithy_runtime_api::client::result::SdkError<
+                E,
+                aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+            >,
+        >,
+    ) -> Result<bool>
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match result {
             Ok(_) => Ok(true),
             Err(e) => {
                 let err = AwsError::from_sdk("UpdateItem", e);
