@@ -350,6 +350,15 @@ impl ReleaseService {
             self.announce(release).await;
             return Ok(StepOutcome::of(release, &Action::Nothing));
         }
+        if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
+            // An earlier attempt recorded this step and died before applying it: apply it now
+            // and observe it for its whole bake before deciding anything on its health.
+            if self.converge(release).await? {
+                let bake = release.schedule.steps[step].bake_secs;
+                self.announce(release).await;
+                return Ok(StepOutcome::of(release, &Action::Wait { secs: bake }));
+            }
+        }
         let verdict = match self.health.statuses(&release.alarms).await {
             Ok(statuses) => verdict(&statuses, &release.alarm_overrides, release.created_at),
             // A guard that vanished mid-release cannot vouch for it.
@@ -582,15 +591,16 @@ impl ReleaseService {
     /// the first step, which is what a revert leaves) means someone else acted, and a forward
     /// shift must not undo that. The write is a compare-and-swap on the revision read here,
     /// after the release is re-read, so a revert landing in between makes it fail.
-    pub async fn converge(&self, release: &Release) -> Result<()> {
+    /// Returns whether it had to move the alias.
+    pub async fn converge(&self, release: &Release) -> Result<bool> {
         let Some(desired) = release.desired_alias() else {
-            return Ok(());
+            return Ok(false);
         };
         let routing =
             AliasRouting::for_release(&release.stable_version, &release.target_version, desired);
         let current = self.router.read(&release.function, &release.alias).await?;
         if current.routing == routing {
-            return Ok(());
+            return Ok(false);
         }
         let acceptable_previous = self.previous_routing(release, desired);
         if !acceptable_previous.contains(&current.routing) {
@@ -625,7 +635,7 @@ impl ReleaseService {
                 },
                 other => other,
             })?;
-        Ok(())
+        Ok(true)
     }
 
     /// Where the alias may legitimately be before moving to `desired`.

@@ -360,3 +360,147 @@ pub async fn subscribed_queue(
     subscribe.send().await.expect("subscribe");
     url
 }
+
+/// Simulates a handler's process dying right after its `n`-th state-changing AWS call took
+/// effect: that call's answer is lost, and no later call leaves the process.
+#[derive(Debug, Clone, Default)]
+pub struct Crash(std::sync::Arc<std::sync::Mutex<CrashState>>);
+
+#[derive(Debug, Default)]
+struct CrashState {
+    after_write: Option<usize>,
+    writes: usize,
+    crashed_after: Option<String>,
+}
+
+/// The calls that change state somewhere.
+const WRITES: &[&str] = &[
+    "UpdateAlias",
+    "TransactWriteItems",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Publish",
+    "StartExecution",
+    "StopExecution",
+];
+
+impl Crash {
+    /// Dies after the `n`-th write from now on (1-based).
+    pub fn arm(&self, n: usize) {
+        *self.0.lock().unwrap() = CrashState {
+            after_write: Some(n),
+            ..CrashState::default()
+        };
+    }
+
+    /// A new process: every call goes through again.
+    pub fn disarm(&self) {
+        *self.0.lock().unwrap() = CrashState::default();
+    }
+
+    /// The write the process died after, if it did.
+    pub fn crashed_after(&self) -> Option<String> {
+        self.0.lock().unwrap().crashed_after.clone()
+    }
+}
+
+fn operation_name(cfg: &aws_smithy_types::config_bag::ConfigBag) -> String {
+    cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+        .map(|m| m.name().to_string())
+        .unwrap_or_default()
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Crash {
+    fn name(&self) -> &'static str {
+        "Crash"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        match &self.0.lock().unwrap().crashed_after {
+            Some(op) => Err(format!("the process died after {op}").into()),
+            None => Ok(()),
+        }
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let operation = operation_name(cfg);
+        if !WRITES.contains(&operation.as_str()) {
+            return Ok(());
+        }
+        let mut state = self.0.lock().unwrap();
+        state.writes += 1;
+        if state.after_write == Some(state.writes) {
+            state.crashed_after = Some(operation.clone());
+            return Err(format!("the process died after {operation} took effect").into());
+        }
+        Ok(())
+    }
+}
+
+/// The clients a handler uses, each dying as `crash` says.
+pub struct CrashingClients {
+    pub lambda: aws_sdk_lambda::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl Emulator {
+    pub fn crashing_clients(&self, crash: &Crash) -> CrashingClients {
+        CrashingClients {
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&self.config)
+                    .interceptor(crash.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&self.config)
+                    .interceptor(crash.clone())
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&self.config)
+                    .interceptor(crash.clone())
+                    .build(),
+            ),
+        }
+    }
+}
+
+/// Every message waiting in `queue` (raw delivery), removed from it.
+pub async fn drain_queue(env: &Emulator, queue: &str) -> Vec<serde_json::Value> {
+    let sqs = aws_sdk_sqs::Client::new(&env.config);
+    let mut bodies = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .expect("receive");
+        if out.messages().is_empty() {
+            return bodies;
+        }
+        for m in out.messages() {
+            bodies.push(serde_json::from_str(m.body().unwrap_or_default()).expect("json body"));
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+}
