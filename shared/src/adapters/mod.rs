@@ -19,6 +19,18 @@ pub use workflow::WorkflowControl;
 /// credentials, `AWS_ENDPOINT_URL` for local emulators).
 pub async fn load_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts())
         .load()
         .await
+}
+
+/// Bounds on every AWS call. Without them a connection that stops answering holds a handler
+/// until Lambda's own timeout kills it; with them the call fails as retryable, in time for
+/// the handler to say so and for Step Functions' Retry to act on it.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(5))
+        .operation_timeout(std::time::Duration::from_secs(20))
+        .build()
 }

@@ -1,0 +1,373 @@
+//! Throttling, 5xx and timeouts on the calls besides Lambda and DynamoDB (those are in
+//! `faults.rs`): CloudWatch's health checks, SNS notifications and Step Functions. Failing
+//! services are aws-smithy-mocks clients answering with raw HTTP, so the SDK's own error
+//! parsing and retry loop run; the rest is moto.
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::config::retry::RetryConfig;
+use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
+use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
+use chrono::Utc;
+use serde_json::json;
+use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter, WorkflowControl};
+use shiftback::alarm::AlarmResponder;
+use shiftback::domain::{Phase, Weight};
+use shiftback::error::AwsErrorKind;
+use shiftback::service::{Next, ReleaseService, StepInput};
+use shiftback::Error;
+use shiftback_integration_tests::{
+    alarm_in_state, drain_queue, emulator, function_with_versions, release_request, release_store,
+    subscribed_queue, topic,
+};
+
+fn response(status: u16, body: String) -> Response {
+    Response::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+}
+
+/// The query protocol's error document (CloudWatch and SNS).
+fn query_error(status: u16, namespace: &str, code: &str) -> Response {
+    response(
+        status,
+        format!(
+            r#"<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} from the mock</Message></Error><RequestId>mock</RequestId></ErrorResponse>"#
+        ),
+    )
+}
+
+const CLOUDWATCH: &str = "http://monitoring.amazonaws.com/doc/2010-08-01/";
+const SNS: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
+
+fn retries(attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+}
+
+fn alarm_ok(name: &str) -> DescribeAlarmsOutput {
+    DescribeAlarmsOutput::builder()
+        .metric_alarms(
+            MetricAlarm::builder()
+                .alarm_name(name)
+                .state_value(StateValue::Ok)
+                .state_reason("fine")
+                .build(),
+        )
+        .build()
+}
+
+fn cloudwatch(rules: &[&Rule]) -> aws_sdk_cloudwatch::Client {
+    mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, rules, |b| b
+        .retry_config(retries(3)))
+}
+
+#[tokio::test]
+async fn a_throttled_health_check_is_retried_and_when_exhausted_changes_nothing() {
+    let env = emulator().await;
+    let function = function_with_versions(&env, 2, "live").await;
+    let alarm = "orders-errors".to_string();
+    let ok = {
+        let alarm = alarm.clone();
+        move || alarm_ok(&alarm)
+    };
+    // start's check; advance's check throttled past its 3 attempts; then advance again,
+    // throttled twice and answered on the third attempt.
+    let start_check = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(ok.clone());
+    let exhausted = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .sequence()
+        .http_response(|| query_error(400, CLOUDWATCH, "Throttling"))
+        .times(3)
+        .build();
+    let absorbed = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .sequence()
+        .http_response(|| query_error(400, CLOUDWATCH, "Throttling"))
+        .http_response(|| query_error(503, CLOUDWATCH, "ServiceUnavailable"))
+        .output(ok)
+        .build();
+    let service = ReleaseService::new(
+        TrafficRouter::new(env.lambda.clone()),
+        release_store(&env).await,
+        AlarmHealth::new(cloudwatch(&[&start_check, &exhausted, &absorbed])),
+    );
+    let id = service
+        .start(release_request(&function, &alarm, "2", "steps:10@0s,50@0s"))
+        .await
+        .unwrap()
+        .release_id;
+    let before = service.store.load(&id).await.unwrap().release;
+
+    let err = service
+        .advance(StepInput {
+            release_id: Some(id.clone()),
+            error: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(err.error_type(), "Shiftback.Retryable");
+    assert_eq!(exhausted.num_calls(), 3);
+    // Nothing decided on a health check that never answered.
+    assert_eq!(service.store.load(&id).await.unwrap().release, before);
+    let alias = service.router.read(&function, "live").await.unwrap();
+    assert_eq!(
+        alias.routing.weight_towards("1", "2"),
+        Some(Weight::from_percent(10.0).unwrap())
+    );
+
+    // Step Functions' Retry runs the task again; the SDK absorbs the next two failures.
+    let outcome = service
+        .advance(StepInput {
+            release_id: Some(id.clone()),
+            error: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(absorbed.num_calls(), 3);
+    assert_eq!(outcome.weight, Weight::from_percent(50.0).unwrap());
+}
+
+fn published() -> aws_sdk_sns::operation::publish::PublishOutput {
+    aws_sdk_sns::operation::publish::PublishOutput::builder()
+        .message_id("m-1")
+        .build()
+}
+
+#[tokio::test]
+async fn a_throttled_publish_is_retried_and_an_exhausted_one_is_sent_by_the_next_step() {
+    let env = emulator().await;
+    let function = function_with_versions(&env, 2, "live").await;
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
+    let store = release_store(&env).await;
+    // The start's two announcements: the first throttled twice then sent; the second failing
+    // with 5xx past every attempt. Then the advance's: the one left over, and its own.
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .sequence()
+        .http_response(|| query_error(400, SNS, "Throttling"))
+        .times(2)
+        .output(published)
+        .http_response(|| query_error(500, SNS, "InternalError"))
+        .times(3)
+        .output(published)
+        .times(2)
+        .build();
+    let sns = mock_client!(aws_sdk_sns, RuleMode::Sequential, [&publish], |b| b
+        .retry_config(retries(3)));
+    let notifier = Notifier::new(
+        sns,
+        env.dynamodb.clone(),
+        store.table(),
+        "arn:aws:sns:us-east-1:123456789012:releases",
+        None,
+    );
+    let service = ReleaseService::new(
+        TrafficRouter::new(env.lambda.clone()),
+        store,
+        AlarmHealth::new(env.cloudwatch.clone()),
+    )
+    .with_notifier(notifier.clone());
+
+    // A notification that cannot be sent never fails the step.
+    let started = service
+        .start(release_request(&function, &alarm, "2", "steps:10@0s,50@0s"))
+        .await
+        .unwrap();
+    assert_eq!(publish.num_calls(), 6, "3 attempts for each announcement");
+    let outcome = service
+        .advance(StepInput {
+            release_id: Some(started.release_id.clone()),
+            error: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome.next, Next::Wait);
+    assert_eq!(
+        publish.num_calls(),
+        8,
+        "the left-over one, then the new one"
+    );
+    // Everything is announced now; nothing is sent twice.
+    let release = service
+        .store
+        .load(&started.release_id)
+        .await
+        .unwrap()
+        .release;
+    assert_eq!(notifier.announce(&release).await.unwrap(), 0);
+    assert_eq!(publish.num_calls(), 8);
+}
+
+fn sfn_error(status: u16, code: &str) -> Response {
+    response(
+        status,
+        format!(
+            r#"{{"__type":"com.amazonaws.swf.service.model.v20160613#{code}","message":"mock"}}"#
+        ),
+    )
+}
+
+#[tokio::test]
+async fn starting_an_execution_absorbs_throttling_and_reports_exhaustion_as_retryable() {
+    let start = mock!(aws_sdk_sfn::Client::start_execution)
+        .sequence()
+        .http_response(|| sfn_error(400, "ThrottlingException"))
+        .times(2)
+        .output(|| {
+            StartExecutionOutput::builder()
+                .execution_arn("arn:aws:states:us-east-1:123456789012:execution:release:r-1")
+                .start_date(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+                .unwrap()
+        })
+        .http_response(|| sfn_error(500, "InternalServerError"))
+        .times(3)
+        .build();
+    let sfn = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&start], |b| b
+        .retry_config(retries(3)));
+    let workflow = WorkflowControl::new(
+        sfn,
+        "arn:aws:states:us-east-1:123456789012:stateMachine:release",
+    );
+    let arn = workflow.start("r-1", &json!({})).await.unwrap();
+    assert!(arn.ends_with(":execution:release:r-1"));
+    let err = workflow.start("r-2", &json!({})).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(start.num_calls(), 6);
+}
+
+#[tokio::test]
+async fn a_revert_lands_and_is_recorded_even_when_stopping_the_workflow_fails() {
+    let env = emulator().await;
+    let function = function_with_versions(&env, 2, "live").await;
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
+    let store = release_store(&env).await;
+    let router = TrafficRouter::new(env.lambda.clone());
+    let service = ReleaseService::new(
+        router.clone(),
+        store.clone(),
+        AlarmHealth::new(env.cloudwatch.clone()),
+    );
+    let topic = topic(&env, "releases").await;
+    let queue = subscribed_queue(&env, &topic, true, None).await;
+    let notifier = Notifier::new(
+        aws_sdk_sns::Client::new(&env.config),
+        env.dynamodb.clone(),
+        store.table(),
+        topic,
+        None,
+    );
+    let stop = mock!(aws_sdk_sfn::Client::stop_execution)
+        .sequence()
+        .http_response(|| sfn_error(400, "ThrottlingException"))
+        .repeatedly()
+        .build();
+    let sfn = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&stop], |b| b
+        .retry_config(retries(3)));
+    let workflow = WorkflowControl::new(
+        sfn,
+        "arn:aws:states:us-east-1:123456789012:stateMachine:release",
+    );
+    let responder =
+        AlarmResponder::new(router.clone(), store.clone(), Some(workflow)).with_notifier(notifier);
+    let id = service
+        .start(release_request(&function, &alarm, "2", "canary:10:10m"))
+        .await
+        .unwrap()
+        .release_id;
+    let event = json!({
+        "source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
+        "account": "123456789012", "region": "us-east-1", "time": Utc::now().to_rfc3339(),
+        "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}")],
+        "detail": {"alarmName": alarm, "state": {"value": "ALARM", "reason": "errors",
+            "timestamp": Utc::now().to_rfc3339()}, "configuration": {"metrics": []}}
+    });
+    let outcomes = responder.handle(event, None).await.unwrap();
+    assert_eq!(outcomes[0].reverted.len(), 1);
+    assert_eq!(
+        stop.num_calls(),
+        3,
+        "tried, retried, then left to the workflow"
+    );
+    let alias = router.read(&function, "live").await.unwrap();
+    assert_eq!(alias.routing.weight_towards("1", "2"), Some(Weight::ZERO));
+    let release = store.load(&id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::RolledBack);
+    // The service here announces nothing itself: the responder sends the whole log, once.
+    let mut announced: Vec<_> = drain_queue(&env, &queue)
+        .await
+        .iter()
+        .map(|m| {
+            m["metadata"]["eventType"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    announced.sort();
+    assert_eq!(announced, ["rolled_back", "started", "step_applied"]);
+    // The workflow that could not be stopped ends at its next look.
+    let next = service
+        .advance(StepInput {
+            release_id: Some(id),
+            error: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.next, Next::Done);
+}
+
+/// A server that accepts connections and never answers.
+async fn silent_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_service_that_stops_answering_times_out_as_retryable() {
+    let endpoint = silent_endpoint().await;
+    let env = emulator().await;
+    // The production bounds scaled down, so the test does not wait out five seconds.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(200))
+        .operation_attempt_timeout(Duration::from_millis(200))
+        .operation_timeout(Duration::from_secs(2))
+        .build();
+    let config = env
+        .config
+        .to_builder()
+        .endpoint_url(endpoint)
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .build();
+    let router = TrafficRouter::new(aws_sdk_lambda::Client::new(&config));
+    let health = AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&config));
+
+    let guard = Duration::from_secs(30);
+    let read = tokio::time::timeout(guard, router.read("orders", "live"))
+        .await
+        .expect("the call gave up on its own");
+    match read.unwrap_err() {
+        Error::Aws(aws) => assert_eq!(aws.kind, AwsErrorKind::Transient, "{aws}"),
+        other => panic!("expected a timeout, got {other}"),
+    }
+    let check = tokio::time::timeout(guard, health.statuses(&["orders-errors".to_string()]))
+        .await
+        .expect("the call gave up on its own");
+    let err = check.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    // The handlers' own configuration bounds every call the same way.
+    let production = shiftback::adapters::timeouts();
+    assert!(production.operation_attempt_timeout().is_some());
+    assert!(production.operation_timeout().is_some());
+}
