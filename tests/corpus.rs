@@ -2,61 +2,15 @@
 //! the handler binaries run it. Each case must fail with its specific message (or be ignored
 //! with its reason) and leave the table, the alias and the topic exactly as they were.
 
-use std::collections::BTreeSet;
-
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
-use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{parse_input, ReleaseService};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store,
-    subscribed_queue, topic, unique, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store, snapshot,
+    subscribed_queue, topic, unique,
 };
-
-/// Everything a bad input could have changed.
-async fn snapshot(
-    env: &Emulator,
-    store: &ReleaseStore,
-    function: &str,
-    queue: &str,
-) -> (BTreeSet<String>, String, usize) {
-    let items = env
-        .dynamodb
-        .scan()
-        .table_name(store.table())
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .iter()
-        .map(|item| {
-            let sorted: std::collections::BTreeMap<_, _> = item
-                .iter()
-                .map(|(k, v)| (k.clone(), format!("{v:?}")))
-                .collect();
-            format!("{sorted:?}")
-        })
-        .collect();
-    let alias = TrafficRouter::new(env.lambda.clone())
-        .read(function, "live")
-        .await
-        .unwrap()
-        .routing
-        .to_string();
-    let sqs = aws_sdk_sqs::Client::new(&env.config);
-    let waiting = sqs
-        .receive_message()
-        .queue_url(queue)
-        .max_number_of_messages(10)
-        .visibility_timeout(0)
-        .send()
-        .await
-        .unwrap()
-        .messages()
-        .len();
-    (items, alias, waiting)
-}
 
 #[tokio::test]
 async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
@@ -102,7 +56,7 @@ async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
     {}
     // Received messages are invisible for a while; purge so the snapshot counts what follows.
     sqs.purge_queue().queue_url(&queue).send().await.unwrap();
-    let before = snapshot(&env, &store, &function, &queue).await;
+    let before = snapshot(&env, store.table(), &function, Some(&queue)).await;
 
     let corpus: Value = serde_json::from_str(include_str!("corpus/handler-inputs.json")).unwrap();
     let cases = corpus["cases"].as_array().unwrap();
@@ -166,7 +120,7 @@ async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
             (_, _, other) => panic!("{name}: unexpected result {other:?}"),
         }
         assert_eq!(
-            snapshot(&env, &store, &function, &queue).await,
+            snapshot(&env, store.table(), &function, Some(&queue)).await,
             before,
             "{name} changed state"
         );

@@ -91,10 +91,16 @@ impl Strategy {
                 bake_secs: *bake_secs,
             }],
             Strategy::Linear { percent, bake_secs } => {
+                // A zero increment would never reach 100%.
+                if !percent.is_partial() {
+                    return Err(StrategyError::WeightOutOfRange(percent.to_string()));
+                }
                 let increment = percent.basis_points();
                 (1..)
                     .map(|i| i * increment)
                     .take_while(|bps| *bps < Weight::FULL.basis_points())
+                    // One more than allowed is enough to refuse it, however small the step.
+                    .take(MAX_STEPS + 1)
                     .map(|bps| Step {
                         weight: Weight::from_basis_points(bps).expect("below 100%"),
                         bake_secs: *bake_secs,
@@ -404,6 +410,15 @@ mod tests {
     fn invalid_strategies_are_rejected_with_the_reason() {
         let err = |s: &str| s.parse::<Strategy>().unwrap_err();
         assert_eq!(err("steps:"), StrategyError::Empty);
+        // A zero increment never reaches 100%: refused, not expanded forever.
+        assert!(matches!(
+            err("linear:0:1m"),
+            StrategyError::WeightOutOfRange(_)
+        ));
+        assert!(matches!(
+            err("linear:0.01:1s"),
+            StrategyError::TooManySteps(_)
+        ));
         assert!(matches!(
             err("steps:0@1m"),
             StrategyError::WeightOutOfRange(_)
