@@ -15,7 +15,9 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use shiftback::adapters::WorkflowControl;
 use shiftback::domain::release::new_release_id;
-use shiftback::domain::{Release, Strategy};
+use shiftback::domain::{
+    check_function_name, check_names, check_release_id, check_version, Release, Strategy,
+};
 use shiftback::service::{Control, ReleaseService, StartRequest};
 use shiftback::Error;
 
@@ -201,6 +203,7 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
             limit,
             page,
         } => {
+            check_function_name(function).map_err(|e| usage(e.to_string()))?;
             let service = resources.service().await?;
             let history = service
                 .store
@@ -262,6 +265,25 @@ async fn check(
         .map_err(|e: shiftback::domain::StrategyError| usage(e.to_string()))?;
     let bake_after_secs = shiftback::domain::strategy::parse_duration(&args.bake_after)
         .map_err(|e| usage(e.to_string()))?;
+    // Whatever the request itself gets wrong is refused before any AWS call.
+    let spec = shiftback::domain::ReleaseSpec {
+        release_id: None,
+        function: args.function.clone(),
+        alias: args.alias.clone(),
+        stable_version: args.from.clone().unwrap_or_default(),
+        target_version: target.to_string(),
+        strategy: strategy.clone(),
+        alarms: args.alarms.clone(),
+        alarm_overrides: args.overrides.clone(),
+        bake_after_secs,
+        started_by: "plan".into(),
+        kind: Default::default(),
+    };
+    spec.validate_without_stable()
+        .map_err(|e| usage(e.to_string()))?;
+    if let Some(from) = &args.from {
+        check_version("stable", from).map_err(|e| usage(e.to_string()))?;
+    }
     let mut findings = Vec::new();
     let alias = service.router.read(&args.function, &args.alias).await?;
     let from = match &args.from {
@@ -400,7 +422,10 @@ async fn start(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<u
     let workflow: WorkflowControl = resources.workflow().await?;
     let target = match (&args.to, args.publish) {
         (Some(v), _) => v.clone(),
-        (None, true) => service.router.publish(&args.function).await?,
+        (None, true) => {
+            check_names(&args.function, &args.alias, None).map_err(|e| usage(e.to_string()))?;
+            service.router.publish(&args.function).await?
+        }
         (None, false) => return Err(usage("name the version to release with --to, or --publish")),
     };
     let (mut request, _) = check(&service, args, &target).await?;
@@ -431,6 +456,12 @@ async fn status(
     watch: bool,
     interval: f64,
 ) -> Result<u8, Failure> {
+    if check_release_id(target).is_err() && check_function_name(target).is_err() {
+        return Err(usage(format!(
+            "'{}' is neither a release id nor a function name",
+            target.chars().take(80).collect::<String>()
+        )));
+    }
     let service = resources.service().await?;
     let id = match service.store.load_summary(target).await {
         Ok(release) => release.id,

@@ -7,8 +7,8 @@ use serde_json::Value;
 use shiftback::adapters::{AlarmHealth, ReleaseStore, TrafficRouter};
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
-    Emulator, ROLE_ARN,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store, snapshot,
+    unique, Emulator, ROLE_ARN,
 };
 
 struct Setup {
@@ -375,4 +375,55 @@ async fn without_a_table_or_stack_the_error_says_what_to_pass() {
         "{}",
         text(&out)
     );
+}
+
+#[tokio::test]
+async fn every_bad_command_line_gets_its_specific_error_and_changes_nothing() {
+    let s = setup().await;
+    let release = s.started("canary:10:10m", "2").await;
+    let before = snapshot(&s.env, s.store.table(), &s.function, None).await;
+    let corpus: Value =
+        serde_json::from_str(include_str!("../../tests/corpus/cli-inputs.json")).unwrap();
+    let cases = corpus["cases"].as_array().unwrap();
+    assert!(cases.len() >= 30);
+    let mut wrong = Vec::new();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let args: Vec<String> = case["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                a.as_str()
+                    .unwrap()
+                    .replace("{{function}}", &s.function)
+                    .replace("{{alarm}}", &s.alarm)
+                    .replace("{{release}}", &release)
+            })
+            .collect();
+        let expected = case["error"]
+            .as_str()
+            .unwrap()
+            .replace("{{release}}", &release);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = s.run(&args);
+        let printed = text(&out);
+        if out.status.code() != case["exit"].as_i64().map(|c| c as i32)
+            || !printed.contains(&expected)
+        {
+            wrong.push(format!(
+                "{name}: expected exit {} and '{expected}', got {:?}: {printed}",
+                case["exit"],
+                out.status.code()
+            ));
+        }
+        // No panic, no backtrace: a person reads this.
+        assert!(!printed.contains("panicked"), "{name}: {printed}");
+        assert_eq!(
+            snapshot(&s.env, s.store.table(), &s.function, None).await,
+            before,
+            "{name} changed state"
+        );
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

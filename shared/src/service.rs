@@ -10,7 +10,8 @@ use crate::adapters::{
 };
 use crate::domain::health::verdict;
 use crate::domain::{
-    Action, AliasTarget, Input, Phase, Release, ReleaseKind, ReleaseSpec, Strategy, Verdict, Weight,
+    check_names, check_release_id, check_version, Action, AliasTarget, Input, Phase, Release,
+    ReleaseKind, ReleaseSpec, Strategy, Verdict, Weight,
 };
 use crate::error::{AwsErrorKind, Error, Result};
 
@@ -462,6 +463,8 @@ impl ReleaseService {
         by: &str,
         release_id: Option<String>,
     ) -> Result<StepOutcome> {
+        check_names(function, alias, release_id.as_deref())?;
+        check_version("rollback", version)?;
         if !self.was_good(function, alias, version).await? {
             return Err(Error::NotKnownGood {
                 function: function.to_string(),
@@ -520,6 +523,7 @@ impl ReleaseService {
         control: Control,
         by: &str,
     ) -> Result<StepOutcome> {
+        check_release_id(release_id)?;
         let mut attempt = 0;
         let mut tracked = loop {
             attempt += 1;

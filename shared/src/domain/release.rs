@@ -358,6 +358,36 @@ pub fn valid_version(version: &str) -> bool {
         && version != "0"
 }
 
+/// A release id as an operator typed it, checked before it reaches any AWS call.
+pub fn check_release_id(id: &str) -> Result<(), SpecError> {
+    if valid_release_id(id) {
+        Ok(())
+    } else {
+        Err(SpecError::ReleaseId(id.chars().take(80).collect()))
+    }
+}
+
+/// A function name or ARN as an operator typed it.
+pub fn check_function_name(name: &str) -> Result<(), SpecError> {
+    if valid_function_name(name) {
+        Ok(())
+    } else {
+        Err(SpecError::FunctionName(name.chars().take(160).collect()))
+    }
+}
+
+/// A published version number (`role` says which, in the error).
+pub fn check_version(role: &'static str, version: &str) -> Result<(), SpecError> {
+    if valid_version(version) {
+        Ok(())
+    } else {
+        Err(SpecError::Version {
+            role,
+            value: version.chars().take(40).collect(),
+        })
+    }
+}
+
 /// The names a request carries, checked before they reach any AWS call (where an oversized
 /// or malformed name would fail less clearly, or not at all).
 pub fn check_names(function: &str, alias: &str, release_id: Option<&str>) -> Result<(), SpecError> {
