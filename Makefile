@@ -30,9 +30,13 @@ build: setup
 
 test: lint template unit-and-integration build
 
-# Figures, printed; never asserted as timings in tests.
+# Figures, printed; never asserted as timings in tests. The handlers are measured as deployed:
+# release builds (for this machine's CPU), started cold against a minimal Runtime API.
+HANDLERS := shiftback-start shiftback-advance shiftback-finalize shiftback-rollback shiftback-alarm
 bench: setup
-	scripts/with-moto cargo bench -p shiftback-integration-tests --profile dev --bench revert
+	cargo build --release $(addprefix -p ,$(HANDLERS))
+	SHIFTBACK_HANDLERS_DIR=$(CURDIR)/target/release scripts/with-moto \
+		cargo bench -p shiftback-integration-tests --profile dev --bench figures
 
 # The whole story locally in a few minutes (see README): needs no AWS account.
 demo: setup

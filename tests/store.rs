@@ -361,3 +361,46 @@ async fn history_is_newest_first_and_paginates() {
     }
     assert_eq!(ids, ["r-4", "r-3", "r-2", "r-1", "r-0"]);
 }
+
+#[tokio::test]
+async fn a_finished_release_imports_into_history_once_and_a_live_one_is_refused() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    let mut live = Release::new(spec(&function, "r-m"), at(0)).unwrap();
+    live.apply(Input::Promote, at(0), "ci").unwrap();
+    assert!(matches!(
+        store.import_finished(&live).await,
+        Err(Error::BadRequest(_))
+    ));
+    assert!(matches!(
+        store.load("r-m").await,
+        Err(Error::ReleaseNotFound(_))
+    ));
+    live.apply(Input::Promoted, at(30), "ci").unwrap();
+    store.import_finished(&live).await.unwrap();
+    let loaded = store.load("r-m").await.unwrap();
+    assert_eq!(loaded.release.log, live.log);
+    assert_eq!(loaded.release.phase, Phase::Succeeded);
+    assert_eq!(
+        store
+            .history(&function, 10, None)
+            .await
+            .unwrap()
+            .releases
+            .len(),
+        1
+    );
+    // No lock, no guard: importing touches only history.
+    assert_eq!(store.lock_holder(&function, "live").await.unwrap(), None);
+    assert!(store
+        .guards_for_alarm(&format!("{function}-errors"))
+        .await
+        .unwrap()
+        .is_empty());
+    // Importing again changes nothing, even with a different record.
+    let mut other = live.clone();
+    other.started_by = "someone else".into();
+    store.import_finished(&other).await.unwrap();
+    assert_eq!(store.load("r-m").await.unwrap().release.started_by, "ci");
+}

@@ -161,6 +161,59 @@ pub struct Call {
     pub operation: String,
     pub started: std::time::Instant,
     pub finished: Option<std::time::Instant>,
+    /// For DynamoDB writes: the approximate size in bytes of each item written.
+    pub written: Vec<usize>,
+}
+
+/// DynamoDB's item size, approximately: attribute names plus values.
+fn item_size(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    item.iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::S(s) => s.len(),
+                    AttributeValue::N(n) => n.len() / 2 + 1,
+                    _ => 8,
+                }
+        })
+        .sum()
+}
+
+/// The items a DynamoDB write request writes, by approximate size (keys only for deletes).
+fn written_items(
+    input: &aws_smithy_runtime_api::client::interceptors::context::Input,
+) -> Vec<usize> {
+    use aws_sdk_dynamodb::operation::{
+        put_item::PutItemInput, transact_write_items::TransactWriteItemsInput,
+        update_item::UpdateItemInput,
+    };
+    if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
+        return t
+            .transact_items()
+            .iter()
+            .map(|w| {
+                if let Some(put) = w.put() {
+                    item_size(put.item())
+                } else if let Some(delete) = w.delete() {
+                    item_size(delete.key())
+                } else if let Some(update) = w.update() {
+                    item_size(update.key())
+                } else {
+                    1
+                }
+            })
+            .collect();
+    }
+    if let Some(put) = input.downcast_ref::<PutItemInput>() {
+        return vec![put.item().map(item_size).unwrap_or(1)];
+    }
+    if let Some(update) = input.downcast_ref::<UpdateItemInput>() {
+        return vec![update.key().map(item_size).unwrap_or(1)];
+    }
+    Vec::new()
 }
 
 /// Records every call the SDK clients it is attached to make, in order.
@@ -188,18 +241,15 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
 
     fn read_before_serialization(
         &self,
-        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
         _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let operation = cfg
-            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
         self.0.lock().unwrap().push(Call {
-            operation,
+            operation: operation_name(cfg),
             started: std::time::Instant::now(),
             finished: None,
+            written: written_items(context.input()),
         });
         Ok(())
     }
@@ -210,10 +260,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
         _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let operation = cfg
-            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let operation = operation_name(cfg);
         let mut calls = self.0.lock().unwrap();
         if let Some(call) = calls
             .iter_mut()
@@ -241,6 +288,27 @@ impl Emulator {
         (
             aws_sdk_lambda::Client::from_conf(lambda),
             aws_sdk_dynamodb::Client::from_conf(dynamodb),
+        )
+    }
+}
+
+impl Emulator {
+    /// CloudWatch and SNS clients that report every call to `log`.
+    pub fn logged_monitoring_clients(
+        &self,
+        log: &CallLog,
+    ) -> (aws_sdk_cloudwatch::Client, aws_sdk_sns::Client) {
+        (
+            aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(&self.config)
+                    .interceptor(log.clone())
+                    .build(),
+            ),
+            aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&self.config)
+                    .interceptor(log.clone())
+                    .build(),
+            ),
         )
     }
 }

@@ -17,8 +17,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
-    TransactWriteItem,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
+    TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -471,6 +471,73 @@ impl ReleaseStore {
                 }
             }
         }
+    }
+
+    /// Backfills history with a release that already finished elsewhere (say, a CodeDeploy
+    /// deployment being migrated): its item and log, written as they would have been, with no
+    /// lock or alarm guard involved. An id already stored is left as it is.
+    pub async fn import_finished(&self, release: &Release) -> Result<()> {
+        if !release.phase.is_terminal() {
+            return Err(Error::BadRequest(format!(
+                "release {} is {}: only finished releases can be imported",
+                release.id,
+                release.phase.name()
+            )));
+        }
+        let mut puts = vec![self.release_item(release, 1)?];
+        for write in self.event_puts(release, 0)? {
+            if let Some(put) = write.put {
+                puts.push(put.item);
+            }
+        }
+        let mut puts = puts.into_iter().peekable();
+        let release_item = puts.next().expect("the release item is first");
+        // The release item first and conditionally, so an existing release is never touched.
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(release_item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                let err = AwsError::from_sdk("PutItem", e);
+                return if err.kind == AwsErrorKind::Conflict {
+                    Ok(())
+                } else {
+                    Err(Error::Aws(err))
+                };
+            }
+        }
+        while puts.peek().is_some() {
+            let batch: Vec<_> = puts
+                .by_ref()
+                .take(25)
+                .map(|item| {
+                    let put = built(PutRequest::builder().set_item(Some(item)).build())?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_>>()?;
+            let mut pending = Some(HashMap::from([(self.table.clone(), batch)]));
+            while let Some(requests) = pending.filter(|r| !r.is_empty()) {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(requests))
+                    .send()
+                    .await
+                    .map_err(aws("BatchWriteItem"))?;
+                pending = out.unprocessed_items;
+                if pending.as_ref().is_some_and(|r| !r.is_empty()) {
+                    // What DynamoDB could not take now, it takes after a breath.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn load_release_item(&self, id: &str) -> Result<Option<Item>> {

@@ -1,9 +1,7 @@
-//! Benchmark: the alarm handler's revert critical path against moto, beside one bare
-//! `UpdateAlias` in the same run. Prints figures; asserts nothing about time.
-//!
-//! Run with `make bench` (it starts the emulator).
+//! The alarm handler's revert critical path against moto, beside one bare `UpdateAlias` in
+//! the same run.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
@@ -12,24 +10,16 @@ use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{ReleaseService, StartRequest};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
-    CallLog,
+    alarm_in_state, function_with_versions, release_request, release_store, unique, CallLog,
+    Emulator,
 };
+
+use crate::{ms, percentile, Row};
 
 const RUNS: usize = 30;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-#[tokio::main]
-async fn main() {
-    let env = emulator().await;
-    let store = release_store(&env).await;
+pub async fn measure(env: &Emulator) -> Vec<Row> {
+    let store = release_store(env).await;
     let log = CallLog::default();
     let (lambda, dynamodb) = env.logged_clients(&log);
     let responder = AlarmResponder::new(
@@ -51,8 +41,8 @@ async fn main() {
     let mut revert_call = Vec::new();
     for run in 0..=RUNS {
         // Setup, not measured: a release at 10% guarded by a fresh alarm.
-        let function = function_with_versions(&env, 2, "live").await;
-        let alarm = alarm_in_state(&env, StateValue::Ok).await;
+        let function = function_with_versions(env, 2, "live").await;
+        let alarm = alarm_in_state(env, StateValue::Ok).await;
         service
             .start(StartRequest {
                 started_by: "bench".into(),
@@ -115,7 +105,7 @@ async fn main() {
         v.sort();
     }
     let (c50, b50) = (percentile(&critical, 0.5), percentile(&bare, 0.5));
-    println!("revert critical path against moto ({RUNS} runs)");
+    println!("\nrevert critical path against moto ({RUNS} runs)");
     println!("| measure | p50 ms | p90 ms | max ms |");
     println!("|---|---|---|---|");
     for (name, v) in [
@@ -131,15 +121,23 @@ async fn main() {
             ms(*v.last().unwrap())
         );
     }
+    let ratio = ms(c50) / ms(b50);
+    let before = *calls_before.iter().max().unwrap();
     println!(
-        "ratio critical/bare (p50): {:.2} (target < 1.5)",
-        ms(c50) / ms(b50)
+        "note: moto answers the Query about as fast as UpdateAlias, so one read before the write puts a floor of about 2 under this ratio here"
     );
-    println!(
-        "note: moto answers the Query as fast as UpdateAlias, so one read before the write puts a floor of about 2 under this ratio here"
-    );
-    println!(
-        "AWS calls before the revert: {} (target 1)",
-        calls_before.iter().max().unwrap()
-    );
+    vec![
+        Row::new(
+            "revert: event in -> UpdateAlias answered, p50 / bare UpdateAlias p50",
+            format!("{:.2} / {:.2} ms = {ratio:.2}", ms(c50), ms(b50)),
+            "< 1.5",
+            Some(ratio < 1.5),
+        ),
+        Row::new(
+            "revert: AWS calls before the UpdateAlias",
+            before.to_string(),
+            "1",
+            Some(before <= 1),
+        ),
+    ]
 }
