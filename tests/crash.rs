@@ -78,6 +78,19 @@ impl World {
         self.service.store.load(id).await.unwrap().release
     }
 
+    /// A release started (uncrashed) with `strategy`, its announcements already drained.
+    async fn started(&self, strategy: &str) -> String {
+        let request = release_request(&self.function, &self.alarm, "2", strategy);
+        let id = self.service.start(request).await.unwrap().release_id;
+        self.announced().await;
+        id
+    }
+
+    async fn events(&self, id: &str) -> Vec<&'static str> {
+        let release = self.release(id).await;
+        release.log.iter().map(|e| e.event.name()).collect()
+    }
+
     async fn lock(&self) -> Option<String> {
         let holder = self.service.store.lock_holder(&self.function, "live").await;
         holder.unwrap().map(|h| h.release_id)
@@ -155,8 +168,11 @@ where
     panic!("more than 60 writes in one handler run: {crashed:?}");
 }
 
-fn covers(crashed: &[String], writes: &[&str]) {
-    for write in writes {
+/// The kinds of write every handler makes: each must have been crashed after at least once.
+const WRITES: [&str; 4] = ["TransactWriteItems", "UpdateAlias", "UpdateItem", "Publish"];
+
+fn covers(crashed: &[String]) {
+    for write in WRITES {
         assert!(
             crashed.iter().any(|c| c == write),
             "no crash after {write}: {crashed:?}"
@@ -184,27 +200,20 @@ async fn start_completes_once_after_a_crash_after_any_write() {
         Some(crashed)
     })
     .await;
-    covers(
-        &crashed,
-        &["TransactWriteItems", "UpdateAlias", "UpdateItem", "Publish"],
-    );
+    covers(&crashed);
 }
 
 #[tokio::test]
 async fn advance_completes_once_after_a_crash_after_any_write() {
     let crashed = at_every_write(|k| async move {
         let w = world().await;
-        let request = release_request(&w.function, &w.alarm, "2", "steps:10@0s,50@1m");
-        let id = w.service.start(request).await.unwrap().release_id;
-        w.announced().await;
+        let id = w.started("steps:10@0s,50@1m").await;
         let crashed = w
             .crash_then_retry(k, || w.service.advance(step(&id)))
             .await?;
         assert_eq!(w.weight().await, Some(Weight::from_percent(50.0).unwrap()));
-        let release = w.release(&id).await;
-        let events: Vec<_> = release.log.iter().map(|e| e.event.name()).collect();
         assert_eq!(
-            events,
+            w.events(&id).await,
             ["started", "weight_set", "health_checked", "weight_set"],
             "crash after {crashed}"
         );
@@ -212,18 +221,14 @@ async fn advance_completes_once_after_a_crash_after_any_write() {
         Some(crashed)
     })
     .await;
-    covers(
-        &crashed,
-        &["TransactWriteItems", "UpdateAlias", "UpdateItem", "Publish"],
-    );
+    covers(&crashed);
 }
 
 #[tokio::test]
 async fn finalize_completes_once_after_a_crash_after_any_write() {
     let crashed = at_every_write(|k| async move {
         let w = world().await;
-        let request = release_request(&w.function, &w.alarm, "2", "steps:50@0s");
-        let id = w.service.start(request).await.unwrap().release_id;
+        let id = w.started("steps:50@0s").await;
         let promote = w.service.advance(step(&id)).await.unwrap();
         assert_eq!(promote.next, Next::Promote);
         w.announced().await;
@@ -240,19 +245,14 @@ async fn finalize_completes_once_after_a_crash_after_any_write() {
         Some(crashed)
     })
     .await;
-    covers(
-        &crashed,
-        &["UpdateAlias", "TransactWriteItems", "UpdateItem", "Publish"],
-    );
+    covers(&crashed);
 }
 
 #[tokio::test]
 async fn rollback_completes_once_after_a_crash_after_any_write() {
     let crashed = at_every_write(|k| async move {
         let w = world().await;
-        let request = release_request(&w.function, &w.alarm, "2", "steps:50@1m");
-        let id = w.service.start(request).await.unwrap().release_id;
-        w.announced().await;
+        let id = w.started("steps:50@1m").await;
         let input = || StepInput {
             release_id: Some(id.clone()),
             error: Some(StepError {
@@ -277,10 +277,7 @@ async fn rollback_completes_once_after_a_crash_after_any_write() {
         Some(crashed)
     })
     .await;
-    covers(
-        &crashed,
-        &["TransactWriteItems", "UpdateAlias", "UpdateItem", "Publish"],
-    );
+    covers(&crashed);
 }
 
 fn alarm_event(alarm: &str) -> Value {
@@ -302,9 +299,7 @@ fn alarm_event(alarm: &str) -> Value {
 async fn an_alarm_revert_completes_once_after_a_crash_after_any_write() {
     let crashed = at_every_write(|k| async move {
         let w = world().await;
-        let request = release_request(&w.function, &w.alarm, "2", "canary:10:10m");
-        let id = w.service.start(request).await.unwrap().release_id;
-        w.announced().await;
+        let id = w.started("canary:10:10m").await;
         let event = alarm_event(&w.alarm);
         let crashed = w
             .crash_then_retry(k, || w.responder.handle(event.clone(), None))
@@ -324,18 +319,14 @@ async fn an_alarm_revert_completes_once_after_a_crash_after_any_write() {
         Some(crashed)
     })
     .await;
-    covers(
-        &crashed,
-        &["UpdateAlias", "TransactWriteItems", "UpdateItem", "Publish"],
-    );
+    covers(&crashed);
 }
 
 #[tokio::test]
 async fn a_step_recorded_but_never_applied_is_applied_and_observed_before_the_next() {
     let w = world().await;
     // Zero bakes: by the time the retry runs, the recorded step's bake is long over.
-    let request = release_request(&w.function, &w.alarm, "2", "steps:10@0s,50@0s");
-    let id = w.service.start(request).await.unwrap().release_id;
+    let id = w.started("steps:10@0s,50@0s").await;
     // The first write of advance is the release's save; the process dies right after it.
     let crashed = w.crash_then_retry(1, || w.service.advance(step(&id))).await;
     assert_eq!(crashed.as_deref(), Some("TransactWriteItems"));

@@ -1,7 +1,7 @@
 //! The release store against moto's DynamoDB: conditional writes, transactions and queries.
 
 use chrono::{DateTime, Duration, Utc};
-use shiftback::adapters::Takeover;
+use shiftback::adapters::{ReleaseStore, Takeover};
 use shiftback::domain::{Input, Phase, Release, ReleaseKind, ReleaseSpec, Verdict};
 use shiftback::Error;
 use shiftback_integration_tests::{emulator, release_store, unique};
@@ -20,6 +20,18 @@ fn spec(function: &str, id: &str) -> ReleaseSpec {
         started_by: "ci".into(),
         kind: ReleaseKind::Deploy,
     }
+}
+
+/// Which release holds the function's `live` alias.
+async fn holder(store: &ReleaseStore, function: &str) -> Option<String> {
+    let lock = store.lock_holder(function, "live").await.unwrap();
+    lock.map(|l| l.release_id)
+}
+
+/// The releases the function's alarm guards.
+async fn guarded(store: &ReleaseStore, function: &str) -> Vec<String> {
+    let guards = store.guards_for_alarm(&format!("{function}-errors")).await;
+    guards.unwrap().into_iter().map(|g| g.release_id).collect()
 }
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -158,12 +170,8 @@ async fn a_repeated_start_is_recognised_and_the_lock_is_freed_at_the_end() {
         .apply(Input::RolledBack, at(3), "wf")
         .unwrap();
     store.save(&mut tracked).await.unwrap();
-    assert_eq!(store.lock_holder(&function, "live").await.unwrap(), None);
-    assert!(store
-        .guards_for_alarm(&format!("{function}-errors"))
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(holder(&store, &function).await, None);
+    assert!(guarded(&store, &function).await.is_empty());
 
     // The alias is free for the next release.
     let next = Release::new(spec(&function, "r-e"), at(10)).unwrap();
@@ -188,20 +196,20 @@ async fn an_expired_lock_is_taken_over_on_the_record_of_both_releases() {
         store.load("r-g").await,
         Err(Error::ReleaseNotFound(_))
     ));
-    let holder = store.lock_holder(&function, "live").await.unwrap().unwrap();
+    let expired = store.lock_holder(&function, "live").await.unwrap().unwrap();
     let much_later = at(0) + Duration::days(2);
-    assert!(holder.expires_at < much_later);
+    assert!(expired.expires_at < much_later);
 
     let mut broken = store.load("r-f").await.unwrap();
     let lost = Input::LockBroken {
         by: "r-h".into(),
-        expired_at: holder.expires_at,
+        expired_at: expired.expires_at,
     };
     broken.release.apply(lost, much_later, "ci").unwrap();
     let mut next = Release::new(spec(&function, "r-h"), much_later).unwrap();
     let take_over = Input::TakeOverLock {
         from: "r-f".into(),
-        expired_at: holder.expires_at,
+        expired_at: expired.expires_at,
     };
     next.apply(take_over, much_later, "workflow").unwrap();
     // A takeover naming the wrong holder takes nothing.
@@ -221,26 +229,13 @@ async fn an_expired_lock_is_taken_over_on_the_record_of_both_releases() {
         .create(&next, much_later, Some(takeover))
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .lock_holder(&function, "live")
-            .await
-            .unwrap()
-            .unwrap()
-            .release_id,
-        "r-h"
-    );
+    assert_eq!(holder(&store, &function).await.as_deref(), Some("r-h"));
     let old = store.load("r-f").await.unwrap();
     assert_eq!(old.release.phase, Phase::Failed);
     assert_eq!(old.release.log.last().unwrap().event.name(), "lock_broken");
     assert!(old.release.reason.unwrap().contains("r-h"));
     // The old release's guards went with it; the new one's are in place.
-    let guards = store
-        .guards_for_alarm(&format!("{function}-errors"))
-        .await
-        .unwrap();
-    let guarded: Vec<_> = guards.iter().map(|g| g.release_id.as_str()).collect();
-    assert_eq!(guarded, ["r-h"]);
+    assert_eq!(guarded(&store, &function).await, ["r-h"]);
     let new = store.load("r-h").await.unwrap();
     let events: Vec<_> = new.release.log.iter().map(|e| e.event.name()).collect();
     assert_eq!(events, ["started", "lock_taken_over"]);
@@ -283,15 +278,7 @@ async fn a_release_reopened_in_its_bake_window_ends_without_touching_the_next_lo
         .unwrap();
     store.save(&mut reopened).await.unwrap();
     assert_eq!(reopened.release.phase, Phase::RolledBack);
-    assert_eq!(
-        store
-            .lock_holder(&function, "live")
-            .await
-            .unwrap()
-            .unwrap()
-            .release_id,
-        "r-l"
-    );
+    assert_eq!(holder(&store, &function).await.as_deref(), Some("r-l"));
 }
 
 #[tokio::test]
@@ -392,12 +379,8 @@ async fn a_finished_release_imports_into_history_once_and_a_live_one_is_refused(
         1
     );
     // No lock, no guard: importing touches only history.
-    assert_eq!(store.lock_holder(&function, "live").await.unwrap(), None);
-    assert!(store
-        .guards_for_alarm(&format!("{function}-errors"))
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(holder(&store, &function).await, None);
+    assert!(guarded(&store, &function).await.is_empty());
     // Importing again changes nothing, even with a different record.
     let mut other = live.clone();
     other.started_by = "someone else".into();
