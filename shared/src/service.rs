@@ -354,7 +354,7 @@ impl ReleaseService {
         if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
             // An earlier attempt recorded this step and died before applying it: apply it now
             // and observe it for its whole bake before deciding anything on its health.
-            if self.converge(release).await? {
+            if self.converge_from(release, false).await? {
                 let bake = release.schedule.steps[step].bake_secs;
                 self.announce(release).await;
                 return Ok(StepOutcome::of(release, &Action::Wait { secs: bake }));
@@ -376,7 +376,7 @@ impl ReleaseService {
             self.store.save(&mut tracked).await?;
         }
         if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
-            self.converge(&tracked.release).await?;
+            self.converge_from(&tracked.release, false).await?;
         }
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
@@ -597,6 +597,13 @@ impl ReleaseService {
     /// after the release is re-read, so a revert landing in between makes it fail.
     /// Returns whether it had to move the alias.
     pub async fn converge(&self, release: &Release) -> Result<bool> {
+        self.converge_from(release, true).await
+    }
+
+    /// [`Self::converge`], where `from_stable` says whether the alias may be moved to the first
+    /// step from the stable version. Only `start` applies the first step; after it, an alias
+    /// found on the stable version was reverted by someone, and stays so.
+    async fn converge_from(&self, release: &Release, from_stable: bool) -> Result<bool> {
         let Some(desired) = release.desired_alias() else {
             return Ok(false);
         };
@@ -606,7 +613,11 @@ impl ReleaseService {
         if current.routing == routing {
             return Ok(false);
         }
-        let acceptable_previous = self.previous_routing(release, desired);
+        let mut acceptable_previous = self.previous_routing(release, desired);
+        if !from_stable {
+            let stable = AliasRouting::single(&release.stable_version);
+            acceptable_previous.retain(|routing| *routing != stable);
+        }
         if !acceptable_previous.contains(&current.routing) {
             return Err(unexpected(release, &routing, &current.routing));
         }
