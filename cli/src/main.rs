@@ -266,7 +266,7 @@ async fn check(
     let bake_after_secs = shiftback::domain::strategy::parse_duration(&args.bake_after)
         .map_err(|e| usage(e.to_string()))?;
     // Whatever the request itself gets wrong is refused before any AWS call.
-    let spec = shiftback::domain::ReleaseSpec {
+    let mut spec = shiftback::domain::ReleaseSpec {
         release_id: None,
         function: args.function.clone(),
         alias: args.alias.clone(),
@@ -373,24 +373,10 @@ async fn check(
         started_by: String::new(),
         kind: Default::default(),
     };
-    // The same validation the start handler applies.
-    Release::new(
-        shiftback::domain::ReleaseSpec {
-            release_id: request.release_id.clone(),
-            function: request.function.clone(),
-            alias: request.alias.clone(),
-            stable_version: request.stable_version.clone().unwrap_or_default(),
-            target_version: request.target_version.clone(),
-            strategy,
-            alarms: request.alarms.clone(),
-            alarm_overrides: request.alarm_overrides.clone(),
-            bake_after_secs,
-            started_by: "plan".into(),
-            kind: Default::default(),
-        },
-        Utc::now(),
-    )
-    .map_err(|e| usage(e.to_string()))?;
+    // The same validation the start handler applies, now that the stable version is known.
+    spec.release_id = request.release_id.clone();
+    spec.stable_version = request.stable_version.clone().unwrap_or_default();
+    Release::new(spec, Utc::now()).map_err(|e| usage(e.to_string()))?;
     Ok((request, findings))
 }
 
