@@ -11,7 +11,7 @@ use shiftback::service::{Control, Next, ReleaseService, StartRequest, StepInput}
 use shiftback::Error;
 use shiftback_integration_tests::{
     alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
-    CallLog, Emulator,
+    CallLog, Clients, Emulator,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -347,7 +347,9 @@ async fn at_most_one_read_precedes_the_revert() {
     let f = fixture().await;
     f.release_in_progress(0).await;
     let log = CallLog::default();
-    let (lambda, dynamodb) = f.env.logged_clients(&log);
+    let Clients {
+        lambda, dynamodb, ..
+    } = f.env.clients_with(&log);
     let responder = AlarmResponder::new(
         TrafficRouter::new(lambda),
         ReleaseStore::new(dynamodb, f.store().table()),

@@ -37,7 +37,7 @@ async fn world() -> World {
     let topic = topic(&env, "releases").await;
     let queue = subscribed_queue(&env, &topic, true, None).await;
     let crash = Crash::default();
-    let clients = env.crashing_clients(&crash);
+    let clients = env.clients_with(&crash);
     let store = ReleaseStore::new(clients.dynamodb.clone(), &table);
     let router = TrafficRouter::new(clients.lambda);
     // A short lease: a re-run waits out the dead process's claim on a notification.

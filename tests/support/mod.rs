@@ -273,43 +273,42 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
     }
 }
 
-impl Emulator {
-    /// Lambda and DynamoDB clients that report every call to `log`.
-    pub fn logged_clients(
-        &self,
-        log: &CallLog,
-    ) -> (aws_sdk_lambda::Client, aws_sdk_dynamodb::Client) {
-        let lambda = aws_sdk_lambda::config::Builder::from(&self.config)
-            .interceptor(log.clone())
-            .build();
-        let dynamodb = aws_sdk_dynamodb::config::Builder::from(&self.config)
-            .interceptor(log.clone())
-            .build();
-        (
-            aws_sdk_lambda::Client::from_conf(lambda),
-            aws_sdk_dynamodb::Client::from_conf(dynamodb),
-        )
-    }
+/// The clients shiftback's handlers use, all with one interceptor attached.
+pub struct Clients {
+    pub lambda: aws_sdk_lambda::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
 }
 
 impl Emulator {
-    /// CloudWatch and SNS clients that report every call to `log`.
-    pub fn logged_monitoring_clients(
-        &self,
-        log: &CallLog,
-    ) -> (aws_sdk_cloudwatch::Client, aws_sdk_sns::Client) {
-        (
-            aws_sdk_cloudwatch::Client::from_conf(
+    /// Clients that pass every call through `interceptor` (a [`CallLog`], a [`Crash`]).
+    pub fn clients_with<I>(&self, interceptor: &I) -> Clients
+    where
+        I: aws_smithy_runtime_api::client::interceptors::Intercept + Clone + 'static,
+    {
+        Clients {
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&self.config)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&self.config)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(&self.config)
-                    .interceptor(log.clone())
+                    .interceptor(interceptor.clone())
                     .build(),
             ),
-            aws_sdk_sns::Client::from_conf(
+            sns: aws_sdk_sns::Client::from_conf(
                 aws_sdk_sns::config::Builder::from(&self.config)
-                    .interceptor(log.clone())
+                    .interceptor(interceptor.clone())
                     .build(),
             ),
-        )
+        }
     }
 }
 
@@ -513,35 +512,6 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Crash {
             return Err(format!("the process died after {operation} took effect").into());
         }
         Ok(())
-    }
-}
-
-/// The clients a handler uses, each dying as `crash` says.
-pub struct CrashingClients {
-    pub lambda: aws_sdk_lambda::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub sns: aws_sdk_sns::Client,
-}
-
-impl Emulator {
-    pub fn crashing_clients(&self, crash: &Crash) -> CrashingClients {
-        CrashingClients {
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(&self.config)
-                    .interceptor(crash.clone())
-                    .build(),
-            ),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&self.config)
-                    .interceptor(crash.clone())
-                    .build(),
-            ),
-            sns: aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(&self.config)
-                    .interceptor(crash.clone())
-                    .build(),
-            ),
-        }
     }
 }
 

@@ -13,7 +13,7 @@ use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
 use shiftback::service::{parse_input, ReleaseService};
 use shiftback_integration_tests::{
     alarm_in_state, function_with_versions, release_request, subscribed_queue, topic, CallLog,
-    Emulator,
+    Clients, Emulator,
 };
 
 use crate::Row;
@@ -43,8 +43,12 @@ fn write_units(operation: &str, sizes: &[usize]) -> u64 {
 
 pub async fn measure(env: &Emulator) -> Vec<Row> {
     let log = CallLog::default();
-    let (lambda, dynamodb) = env.logged_clients(&log);
-    let (cloudwatch, sns) = env.logged_monitoring_clients(&log);
+    let Clients {
+        lambda,
+        dynamodb,
+        cloudwatch,
+        sns,
+    } = env.clients_with(&log);
     let function = function_with_versions(env, 2, "live").await;
     let alarm = alarm_in_state(env, StateValue::Ok).await;
     let table = shiftback_integration_tests::release_store(env).await;

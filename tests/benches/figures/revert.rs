@@ -11,7 +11,7 @@ use shiftback::alarm::AlarmResponder;
 use shiftback::service::{ReleaseService, StartRequest};
 use shiftback_integration_tests::{
     alarm_in_state, function_with_versions, release_request, release_store, unique, CallLog,
-    Emulator,
+    Clients, Emulator,
 };
 
 use crate::{ms, percentile, Row};
@@ -21,7 +21,9 @@ const RUNS: usize = 30;
 pub async fn measure(env: &Emulator) -> Vec<Row> {
     let store = release_store(env).await;
     let log = CallLog::default();
-    let (lambda, dynamodb) = env.logged_clients(&log);
+    let Clients {
+        lambda, dynamodb, ..
+    } = env.clients_with(&log);
     let responder = AlarmResponder::new(
         TrafficRouter::new(lambda.clone()),
         ReleaseStore::new(dynamodb, store.table()),
