@@ -44,6 +44,15 @@ struct Watermark {
     claimed_until: Option<i64>,
 }
 
+/// The condition that the watermark stands at `:index` (an absent one stands at 0).
+fn watermark_at(index: usize) -> &'static str {
+    if index == 0 {
+        "(attribute_not_exists(upto) OR upto = :index)"
+    } else {
+        "upto = :index"
+    }
+}
+
 fn epoch_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -164,11 +173,7 @@ impl Notifier {
         index: usize,
         expired: Option<i64>,
     ) -> Result<Option<i64>> {
-        let at_index = if index == 0 {
-            "(attribute_not_exists(upto) OR upto = :index)"
-        } else {
-            "upto = :index"
-        };
+        let at_index = watermark_at(index);
         let free = match expired {
             None => "attribute_not_exists(claimed_until)",
             Some(_) => "claimed_until = :expired",
@@ -198,11 +203,7 @@ impl Notifier {
             .table_name(&self.table)
             .set_key(Some(Self::key(release_id)))
             .update_expression("SET upto = :next REMOVE claimed_until")
-            .condition_expression(if index == 0 {
-                "attribute_not_exists(upto) OR upto = :index"
-            } else {
-                "upto = :index"
-            })
+            .condition_expression(watermark_at(index))
             .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
             .expression_attribute_values(":next", AttributeValue::N((index + 1).to_string()));
         Self::conditional(update.send().await)
