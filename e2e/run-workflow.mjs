@@ -1,12 +1,13 @@
 // Executes statemachine/release.asl.json locally with aws-local-stepfunctions. Each Task is
 // dispatched to the real handler binary through cargo-lambda's Invoke API.
 //
-// usage: node run-workflow.mjs INVOKE_URL < input.json
+// usage: node run-workflow.mjs INVOKE_URL EXECUTION_NAME < input.json
 // prints: {"status": "SUCCEEDED"|"FAILED", "output"?, "error"?, "cause"?, "states": [...]}
 import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
 
 const invokeUrl = process.argv[2];
+const executionName = process.argv[3];
 const input = JSON.parse(readFileSync(0, 'utf8'));
 const handlers = {
   Start: 'shiftback-start',
@@ -56,6 +57,8 @@ const retryIntervalOverrides = Object.fromEntries(Object.keys(handlers).map((s) 
 const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
 const execution = machine.run(input, {
   overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
+  // The Context Object Step Functions gives every execution: the name is the release id.
+  context: { Execution: { Name: executionName, Input: input, StartTime: new Date().toISOString() } },
 });
 try {
   const output = await execution.result;

@@ -2,10 +2,14 @@
 
 Fails on: a "*" resource for any lambda: write action, iam:PassRole or dynamodb: action; an SNS
 topic without KMS encryption; a DynamoDB table without encryption or point-in-time recovery; a
-Lambda permission with neither a source account nor a source ARN.
+Lambda permission with neither a source account nor a source ARN; a state machine Task whose
+TimeoutSeconds does not exceed its function's Timeout (Step Functions would give up on an
+attempt still running and start another beside it).
 
 usage: check_template.py TEMPLATE | --self-test
 """
+import json
+import os
 import sys
 
 from cfnlint.decode import decode
@@ -68,6 +72,40 @@ def problems(template):
     return found
 
 
+def function_timeouts(template):
+    """Each function's Lambda Timeout, by logical name (Globals apply where it sets none)."""
+    default = ((template.get("Globals") or {}).get("Function") or {}).get("Timeout", 3)
+    return {name: (r.get("Properties") or {}).get("Timeout", default)
+            for name, r in (template.get("Resources") or {}).items()
+            if r.get("Type") == "AWS::Serverless::Function"}
+
+
+def task_timeout_problems(template, definitions):
+    """Tasks of each state machine whose TimeoutSeconds is not above the function's Timeout.
+    `definitions` maps a DefinitionUri to its parsed ASL."""
+    found = []
+    timeouts = function_timeouts(template)
+    for name, r in (template.get("Resources") or {}).items():
+        props = r.get("Properties") or {}
+        if r.get("Type") != "AWS::Serverless::StateMachine" or "DefinitionUri" not in props:
+            continue
+        asl = definitions[props["DefinitionUri"]]
+        substitutions = props.get("DefinitionSubstitutions") or {}
+        for state, body in (asl.get("States") or {}).items():
+            resource = body.get("Resource", "")
+            if body.get("Type") != "Task" or not resource.startswith("${"):
+                continue
+            target = substitutions.get(resource[2:-1])
+            function = (target or {}).get("Fn::GetAtt", [None])[0] if isinstance(target, dict) else None
+            if function not in timeouts:
+                continue
+            limit = body.get("TimeoutSeconds")
+            if limit is None or limit <= timeouts[function]:
+                found.append(f"{name}.{state}: TimeoutSeconds {limit} does not exceed "
+                             f"{function}'s Timeout {timeouts[function]}")
+    return found
+
+
 def self_test():
     bad = {"Resources": {
         "F": {"Type": "AWS::Serverless::Function", "Properties": {"Policies": [
@@ -89,7 +127,19 @@ def self_test():
         {"Statement": [{"Effect": "Allow", "Action": "lambda:UpdateAlias",
                         "Resource": "arn:aws:lambda:us-east-1:1:function:orders-*"}]}]}}}}
     assert problems(good) == [], problems(good)
-    print(f"check_template self-test: {len(expected) + 2} passed, 0 failed")
+    machine = {"Globals": {"Function": {"Timeout": 90}}, "Resources": {
+        "F": {"Type": "AWS::Serverless::Function", "Properties": {}},
+        "G": {"Type": "AWS::Serverless::Function", "Properties": {"Timeout": 10}},
+        "M": {"Type": "AWS::Serverless::StateMachine", "Properties": {
+            "DefinitionUri": "m.json",
+            "DefinitionSubstitutions": {"FArn": {"Fn::GetAtt": ["F", "Arn"]},
+                                        "GArn": {"Fn::GetAtt": ["G", "Arn"]}}}}}}
+    asl = {"States": {"A": {"Type": "Task", "Resource": "${FArn}", "TimeoutSeconds": 60},
+                      "B": {"Type": "Task", "Resource": "${GArn}", "TimeoutSeconds": 60},
+                      "C": {"Type": "Task", "Resource": "${GArn}"}}}
+    found = task_timeout_problems(machine, {"m.json": asl})
+    assert [p.split(":")[0] for p in found] == ["M.A", "M.C"], found
+    print(f"check_template self-test: {len(expected) + 4} passed, 0 failed")
 
 
 if __name__ == "__main__":
@@ -100,6 +150,14 @@ if __name__ == "__main__":
     if template is None:
         sys.exit(f"cannot read {sys.argv[1]}: {matches}")
     found = problems(template)
+    base = os.path.dirname(os.path.abspath(sys.argv[1]))
+    definitions = {}
+    for r in (template.get("Resources") or {}).values():
+        uri = (r.get("Properties") or {}).get("DefinitionUri")
+        if r.get("Type") == "AWS::Serverless::StateMachine" and isinstance(uri, str):
+            with open(os.path.join(base, uri)) as f:
+                definitions[uri] = json.load(f)
+    found += task_timeout_problems(template, definitions)
     for p in found:
         print(f"check_template: {p}", file=sys.stderr)
     if found:

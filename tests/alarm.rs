@@ -10,8 +10,8 @@ use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Control, Next, ReleaseService, StartRequest, StepInput};
 use shiftback::Error;
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
-    CallLog, Clients, Emulator,
+    alarm_in_state, block_on, emulator, function_with_versions, release_request, release_store,
+    unique, AfterCall, CallLog, Clients, Emulator,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -401,4 +401,151 @@ async fn one_alarm_reverts_forty_aliases_within_the_control_plane_rate() {
             Phase::RolledBack
         );
     }
+}
+
+#[tokio::test]
+async fn a_promotion_landing_after_the_revert_is_reverted_again() {
+    // The follow-up check after recording the revert must catch any weight towards the
+    // target, a whole promotion included, not only a partial step.
+    let f = fixture().await;
+    f.release_in_progress(0).await;
+    let (lambda, function) = (f.env.lambda.clone(), f.function.clone());
+    let promote = AfterCall::new("UpdateAlias", move || {
+        block_on(async {
+            lambda
+                .update_alias()
+                .function_name(&function)
+                .name("live")
+                .function_version("2")
+                .routing_config(
+                    aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+                        .set_additional_version_weights(Some(Default::default()))
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("promote behind the revert");
+        })
+    });
+    let Clients {
+        lambda, dynamodb, ..
+    } = f.env.clients_with(&promote);
+    let responder = AlarmResponder::new(
+        TrafficRouter::new(lambda),
+        ReleaseStore::new(dynamodb, f.store().table()),
+        None,
+    );
+    responder
+        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .await
+        .unwrap();
+    assert!(promote.fired(), "the promotion was interleaved");
+    assert_eq!(f.alias().await, AliasRouting::single("1"));
+}
+
+#[tokio::test]
+async fn an_alarm_state_change_from_before_the_release_started_reverts_nothing() {
+    // Lambda keeps a failed asynchronous alarm action for up to 6 hours and delivers it late;
+    // an alarm overridden at start changed state before the release too.
+    let f = fixture().await;
+    let id = f.release_in_progress(0).await;
+    let mut old = eventbridge(&f.alarm, "ALARM", ACCOUNT);
+    old["detail"]["state"]["timestamp"] = json!((Utc::now() - Duration::hours(1)).to_rfc3339());
+    let outcomes = f.responder.handle(old, Some(ACCOUNT)).await.unwrap();
+    assert!(outcomes[0].reverted.is_empty());
+    let ignored = outcomes[0].ignored.clone().unwrap();
+    assert!(ignored.contains("before release"), "{ignored}");
+    assert_eq!(
+        f.alias().await.weight_towards("1", "2"),
+        Some(Weight::from_percent(10.0).unwrap())
+    );
+    let release = f.store().load(&id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::Shifting { step: 0 });
+}
+
+#[tokio::test]
+async fn a_suppressed_composite_alarm_is_recorded_once_not_reverted() {
+    let f = fixture().await;
+    let id = f.release_in_progress(0).await;
+    let mut event = eventbridge(&f.alarm, "ALARM", ACCOUNT);
+    event["detail"]["state"]["actionsSuppressedBy"] = json!("Alarm");
+    event["detail"]["configuration"] =
+        json!({"alarmRule": "ALARM(a)", "actionsSuppressor": "maintenance-window"});
+    for _ in 0..2 {
+        let outcomes = f
+            .responder
+            .handle(event.clone(), Some(ACCOUNT))
+            .await
+            .unwrap();
+        assert!(outcomes[0].reverted.is_empty());
+        assert_eq!(
+            outcomes[0].ignored.as_deref(),
+            Some(
+                format!(
+                    "alarm {} fired while its actions were suppressed by maintenance-window (Alarm); not reverted",
+                    f.alarm
+                )
+                .as_str()
+            )
+        );
+    }
+    assert_eq!(
+        f.alias().await.weight_towards("1", "2"),
+        Some(Weight::from_percent(10.0).unwrap())
+    );
+    let release = f.store().load(&id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::Shifting { step: 0 });
+    let suppressed = release
+        .log
+        .iter()
+        .filter(|e| e.event.name() == "alarm_suppressed")
+        .count();
+    assert_eq!(suppressed, 1, "recorded once however often it arrives");
+}
+
+#[tokio::test]
+async fn guards_on_one_alias_act_newest_first() {
+    // Release 1 (v1 -> v2) is in its bake window when release 2 (v2 -> v3) starts on the same
+    // alias; one alarm guards both. The alias must end on release 2's stable version (v2),
+    // never on release 1's (v1), in whatever order the two guards come back.
+    let env = emulator().await;
+    let function = function_with_versions(&env, 3, "live").await;
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
+    let store = release_store(&env).await;
+    let router = TrafficRouter::new(env.lambda.clone());
+    let service = ReleaseService::new(
+        router.clone(),
+        store.clone(),
+        AlarmHealth::new(env.cloudwatch.clone()),
+    );
+    let responder = AlarmResponder::new(router.clone(), store.clone(), None);
+    // Release 2's id sorts first, so the table returns its guard first.
+    let mut first = release_request(&function, &alarm, "2", "AllAtOnce");
+    first.release_id = Some(unique("r-z"));
+    first.bake_after_secs = 600;
+    let first = service.start(first).await.unwrap();
+    service
+        .finalize(StepInput {
+            release_id: Some(first.release_id.clone()),
+            error: None,
+        })
+        .await
+        .unwrap();
+    let mut second = release_request(&function, &alarm, "3", "canary:10:10m");
+    second.release_id = Some(unique("r-a"));
+    let second = service.start(second).await.unwrap();
+    assert_eq!(store.guards_for_alarm(&alarm).await.unwrap().len(), 2);
+
+    responder
+        .handle(eventbridge(&alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .await
+        .unwrap();
+    let alias = router.read(&function, "live").await.unwrap().routing;
+    assert_eq!(alias, AliasRouting::single("2"));
+    let phase = |id: String| {
+        let store = store.clone();
+        async move { store.load(&id).await.unwrap().release.phase }
+    };
+    assert_eq!(phase(second.release_id).await, Phase::RolledBack);
+    assert_eq!(phase(first.release_id).await, Phase::Succeeded);
 }

@@ -357,6 +357,102 @@ mod revert_race {
         assert_eq!(update.num_calls(), 0);
     }
 
+    /// A release that applied 10% and was then promoted (by its last step or an operator).
+    fn promoting() -> Release {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut r = release();
+        r.apply(Input::Begin, now, "wf").unwrap();
+        r.apply(Input::Promote, now, "bob").unwrap();
+        r.revision = 3;
+        assert_eq!(r.phase, Phase::Promoting);
+        r
+    }
+
+    fn summary_of(release: &Release) -> Rule {
+        let summary = stored(release);
+        mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || summary.clone())
+    }
+
+    fn promotion_write() -> Rule {
+        mock!(LambdaClient::update_alias)
+            .then_http_response(|| json_response(200, &alias_body("2", None, "rev-2")))
+    }
+
+    #[tokio::test]
+    async fn a_promotion_never_moves_an_alias_an_alarm_reverted_before_its_read() {
+        let release = promoting();
+        let get_item = summary_of(&release);
+        let get_alias = mock!(LambdaClient::get_alias)
+            .then_http_response(|| json_response(200, &alias_body("1", None, "rev-9")));
+        let update = promotion_write();
+        let service = service(&[&get_alias, &update], &[&get_item]);
+        let err = service.converge(&release).await.unwrap_err();
+        assert!(matches!(err, Error::UnexpectedAlias { .. }), "{err}");
+        assert_eq!(update.num_calls(), 0, "the revert stands");
+    }
+
+    #[tokio::test]
+    async fn a_revert_between_a_promotions_read_and_write_makes_it_fail() {
+        let release = promoting();
+        let get_item = summary_of(&release);
+        let get_alias = at_ten_percent();
+        let update = mock!(LambdaClient::update_alias)
+            .match_requests(|req| req.revision_id() == Some("rev-1"))
+            .then_http_response(|| lambda_error(412, "PreconditionFailedException"));
+        let service = service(&[&get_alias, &update], &[&get_item]);
+        let err = service.converge(&release).await.unwrap_err();
+        assert!(matches!(err, Error::UnexpectedAlias { .. }), "{err}");
+        assert_eq!(update.num_calls(), 1, "one conditional attempt");
+    }
+
+    #[tokio::test]
+    async fn a_revert_recorded_first_stops_the_promotion_before_any_write() {
+        let release = promoting();
+        let mut reverted = release.clone();
+        reverted
+            .apply(
+                Input::Alarm {
+                    alarm: "errors".into(),
+                    reason: "5xx".into(),
+                },
+                release.updated_at,
+                "alarm",
+            )
+            .unwrap();
+        reverted.revision = 4;
+        let get_item = summary_of(&reverted);
+        let get_alias = at_ten_percent();
+        let update = promotion_write();
+        let service = service(&[&get_alias, &update], &[&get_item]);
+        let err = service.converge(&release).await.unwrap_err();
+        assert!(matches!(err, Error::StaleRelease { .. }), "{err}");
+        assert_eq!(update.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_all_at_once_release_that_applied_nothing_promotes_from_the_stable_version() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut release = release();
+        release.strategy = "AllAtOnce".parse().unwrap();
+        release.schedule = release.strategy.schedule().unwrap();
+        release.apply(Input::Begin, now, "wf").unwrap();
+        assert_eq!(release.phase, Phase::Promoting);
+        let get_item = summary_of(&release);
+        let get_alias = mock!(LambdaClient::get_alias)
+            .sequence()
+            .http_response(|| json_response(200, &alias_body("1", None, "rev-1")))
+            .http_response(|| json_response(200, &alias_body("2", None, "rev-2")))
+            .build();
+        let update = mock!(LambdaClient::update_alias)
+            .match_requests(|req| {
+                req.revision_id() == Some("rev-1") && req.function_version() == Some("2")
+            })
+            .then_http_response(|| json_response(200, &alias_body("2", None, "rev-2")));
+        let service = service(&[&get_alias, &update], &[&get_item]);
+        assert!(service.converge(&release).await.unwrap());
+        assert_eq!(update.num_calls(), 1);
+    }
+
     #[tokio::test]
     async fn without_interference_the_shift_is_a_compare_and_swap() {
         let release = deciding();
@@ -381,5 +477,147 @@ mod revert_race {
         let service = service(&[&get_alias, &update], &[&get_item]);
         service.converge(&release).await.unwrap();
         assert_eq!(update.num_calls(), 1);
+    }
+}
+
+mod error_classes {
+    //! Real AWS error classes moto never produces: what is a lost race, and what only needs a
+    //! moment. A transient error mistaken for a lost race ends a healthy release.
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use std::sync::{Arc, Mutex};
+
+    fn cancelled(reasons: &[&str]) -> Response {
+        let reasons: Vec<String> = reasons
+            .iter()
+            .map(|r| format!(r#"{{"Code":"{r}"}}"#))
+            .collect();
+        json_response(
+            400,
+            &format!(
+                r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled","CancellationReasons":[{}]}}"#,
+                reasons.join(",")
+            ),
+        )
+    }
+
+    #[tokio::test]
+    async fn an_update_in_progress_on_the_function_is_transient_not_a_lost_race() {
+        // Lambda answers 409 ResourceConflictException while the function is being updated
+        // (a deploy, a configuration change): it passes, unlike a stale RevisionId (412).
+        let update = mock!(LambdaClient::update_alias)
+            .sequence()
+            .http_response(|| lambda_error(409, "ResourceConflictException"))
+            .repeatedly()
+            .build();
+        let router = router(&[&update]);
+        let err = router
+            .set("orders", "live", &ten_percent(), Some("rev-1"))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Aws(aws) => assert_eq!(aws.kind, AwsErrorKind::Transient),
+            other => panic!("expected a transient AWS error, got {other}"),
+        }
+        assert_eq!(err.error_type(), "Shiftback.Retryable");
+    }
+
+    #[tokio::test]
+    async fn a_save_cancelled_for_contention_is_transient_not_stale() {
+        for reasons in [
+            &["TransactionConflict", "None"][..],
+            &["None", "ThrottlingError"][..],
+        ] {
+            let write = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+                .sequence()
+                .http_response(|| json_response(200, "{}"))
+                .http_response(move || cancelled(reasons))
+                .repeatedly()
+                .build();
+            let store = store(&[&write]);
+            let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+            let mut tracked = store.create(&release(), now, None).await.unwrap();
+            tracked.release.apply(Input::Begin, now, "wf").unwrap();
+            let err = store.save(&mut tracked).await.unwrap_err();
+            match &err {
+                Error::Aws(aws) => assert_eq!(aws.kind, AwsErrorKind::Transient, "{reasons:?}"),
+                other => panic!("{reasons:?}: expected transient, got {other}"),
+            }
+            assert!(err.is_retryable());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_start_cancelled_for_contention_is_retried_not_refused_as_locked() {
+        // The lock item was busy in another transaction (its holder giving it up, say): the
+        // start must be retried, not refused because someone held the lock a moment ago.
+        let write = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .sequence()
+            .http_response(|| cancelled(&["None", "TransactionConflict"]))
+            .repeatedly()
+            .build();
+        let lock = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+            aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+                .item("release_id", AttributeValue::S("r-0".into()))
+                .item("acquired_at", AttributeValue::N("1800000000".into()))
+                .item("lock_expires_at", AttributeValue::N("1900000000".into()))
+                .build()
+        });
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let err = store(&[&write, &lock])
+            .create(&release(), now, None)
+            .await
+            .unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert!(!matches!(err, Error::LockHeld { .. }), "{err}");
+        let conflict = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .sequence()
+            .http_response(|| dynamo_error(400, "TransactionConflictException"))
+            .repeatedly()
+            .build();
+        let err = store(&[&conflict, &lock])
+            .create(&release(), now, None)
+            .await
+            .unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_commit_retried_after_a_lost_answer_is_the_same_commit() {
+        // The first attempt commits but its answer is lost (a 500). DynamoDB recognises the
+        // retry as the same transaction only by its ClientRequestToken; without one, the
+        // retry finds the revision already moved, fails its condition, and a save that took
+        // effect is reported as lost to someone else.
+        let tokens: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+        let seen = tokens.clone();
+        let write = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .match_requests(move |req| {
+                seen.lock()
+                    .unwrap()
+                    .push(req.client_request_token().map(str::to_string));
+                true
+            })
+            .sequence()
+            .http_response(|| json_response(200, "{}"))
+            .http_response(|| dynamo_error(500, "InternalServerError"))
+            .http_response(|| json_response(200, "{}"))
+            .build();
+        let store = store(&[&write]);
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut tracked = store.create(&release(), now, None).await.unwrap();
+        tracked.release.apply(Input::Begin, now, "wf").unwrap();
+        store.save(&mut tracked).await.unwrap();
+        assert_eq!(write.num_calls(), 3, "create, then the save and its retry");
+        // Rules match an operation's input once; the SDK's retry re-sends that same input, so
+        // the token it carries is the same on every attempt.
+        let tokens = tokens.lock().unwrap().clone();
+        assert_eq!(tokens.len(), 2, "{tokens:?}");
+        assert!(
+            tokens
+                .iter()
+                .all(|t| t.as_ref().is_some_and(|t| !t.is_empty())),
+            "every commit carries a ClientRequestToken: {tokens:?}"
+        );
+        assert_ne!(tokens[0], tokens[1], "each commit has a token of its own");
     }
 }

@@ -2,6 +2,7 @@
 //! delivery, one with a filter policy), read back and checked.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
@@ -321,4 +322,97 @@ async fn a_failed_publish_never_blocks_the_rollback_and_is_sent_later() {
         event_types(&queues.drain("raw").await),
         ["started", "step_applied", "rolled_back"]
     );
+}
+
+/// A loopback proxy to the emulator that holds every chunk a client sends for `delay` before
+/// passing it on: an SNS whose every publish takes at least that long.
+async fn slow_proxy(delay: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint = std::env::var("SHIFTBACK_TEST_ENDPOINT").expect("started by with-moto");
+    let upstream = endpoint.trim_start_matches("http://").to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let outbound = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let (mut client_read, mut client_write) = inbound.into_split();
+                let (mut server_read, mut server_write) = outbound.into_split();
+                let requests = async move {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(n) = client_read.read(&mut buffer).await {
+                        if n == 0 {
+                            break;
+                        }
+                        tokio::time::sleep(delay).await;
+                        if server_write.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                let answers = async move {
+                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                };
+                tokio::join!(requests, answers);
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_slower_than_the_claim_lease_is_announced_once() {
+    // Two announcers of one release (a step and the alarm handler, say). The first one's
+    // publish takes longer than the claim's lease: the second must not take its claim over
+    // and send the same message again.
+    let env = emulator().await;
+    let (release_topic, _, queues) = topics_and_queues(&env).await;
+    let function = function_with_versions(&env, 2, "live").await;
+    let guard = alarm(&env).await;
+    let store = release_store(&env).await;
+    let lease = Duration::from_millis(300);
+    let slow_sns = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(&env.config)
+            .endpoint_url(slow_proxy(Duration::from_millis(700)).await)
+            .build(),
+    );
+    let announcer = |sns: aws_sdk_sns::Client| {
+        Notifier::new(
+            sns,
+            env.dynamodb.clone(),
+            store.table(),
+            &release_topic,
+            None,
+        )
+        .with_claim_lease(lease)
+    };
+    let (slow, fast) = (
+        announcer(slow_sns),
+        announcer(aws_sdk_sns::Client::new(&env.config)),
+    );
+    // Record a release without announcing anything yet.
+    let service = ReleaseService::new(
+        TrafficRouter::new(env.lambda.clone()),
+        store.clone(),
+        AlarmHealth::new(env.cloudwatch.clone()),
+    );
+    let started = service
+        .start(request(&function, &guard, "2", "canary:10:10m"))
+        .await
+        .unwrap();
+    let release = store.load(&started.release_id).await.unwrap().release;
+
+    let first = {
+        let release = release.clone();
+        tokio::spawn(async move { slow.announce(&release).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Waits on the slow claim, and may give up waiting (that is an error, not a duplicate).
+    let _ = fast.announce(&release).await;
+    first.await.unwrap().expect("the slow announcer finishes");
+    assert_eq!(fast.announce(&release).await.unwrap(), 0, "all sent");
+    let mut sent = event_types(&queues.drain("raw").await);
+    sent.sort();
+    assert_eq!(sent, ["started", "step_applied"]);
 }

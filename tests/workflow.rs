@@ -3,7 +3,9 @@
 use aws_sdk_cloudwatch::types::StateValue;
 use shiftback::adapters::{AlarmHealth, AliasRouting, TrafficRouter};
 use shiftback::domain::{Phase, Weight};
-use shiftback::service::{Next, ReleaseService, StartRequest, StepError, StepInput, StepOutcome};
+use shiftback::service::{
+    Control, Next, ReleaseService, StartRequest, StepError, StepInput, StepOutcome,
+};
 use shiftback::Error;
 use shiftback_integration_tests::{
     alarm_in_state, emulator, function_with_versions, release_request, release_store, Emulator,
@@ -18,7 +20,8 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let env = emulator().await;
-    let function = function_with_versions(&env, 2, "live").await;
+    // Version 3 stands for a hotfix someone ships by hand.
+    let function = function_with_versions(&env, 3, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let service = ReleaseService::new(
         TrafficRouter::new(env.lambda.clone()),
@@ -280,9 +283,97 @@ async fn a_forward_shift_never_undoes_a_revert() {
         .set(&f.function, "live", &AliasRouting::single("1"), None)
         .await
         .unwrap();
-    let err = f.service.advance(step(&first)).await.unwrap_err();
-    assert!(matches!(err, Error::UnexpectedAlias { .. }), "{err}");
+    // Nobody records it: after a moment's grace for the alarm handler's record, it counts as
+    // a rollback by hand, recorded as such, and the alias stays where it was put.
+    let next = f.service.advance(step(&first)).await.unwrap();
+    assert_eq!(next.next, Next::Done);
+    assert_eq!(next.phase, "rolled_back");
     assert_eq!(alias(&f).await, AliasRouting::single("1"));
+    let release = f
+        .service
+        .store
+        .load(&first.release_id)
+        .await
+        .unwrap()
+        .release;
+    assert_eq!(release.log.last().unwrap().event.name(), "manual_rollback");
+    assert!(release.reason.unwrap().contains("by hand"));
+    assert_eq!(
+        f.service
+            .store
+            .lock_holder(&f.function, "live")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_alias_taken_over_mid_release_is_left_as_found_and_recorded() {
+    // An operator ships a hotfix by hand mid-release: neither the release's weights nor its
+    // stable version. The release ends interrupted, touching the alias no more, whichever
+    // step finds it: the next look, the promotion, the operator's promote, or a rollback.
+    for moment in ["advance", "finalize", "promote", "rollback"] {
+        let f = fixture().await;
+        let strategy = if moment == "finalize" {
+            "steps:10@0s"
+        } else {
+            "steps:10@0s,25@0s"
+        };
+        let first = f.service.start(request(&f, strategy)).await.unwrap();
+        if moment == "finalize" {
+            let next = f.service.advance(step(&first)).await.unwrap();
+            assert_eq!(next.next, Next::Promote);
+        }
+        let hotfix = AliasRouting::single("3");
+        f.service
+            .router
+            .set(&f.function, "live", &hotfix, None)
+            .await
+            .unwrap();
+        let outcome = match moment {
+            "advance" => f.service.advance(step(&first)).await,
+            "finalize" => f.service.finalize(step(&first)).await,
+            "promote" => {
+                f.service
+                    .control(&first.release_id, Control::Promote, "bob")
+                    .await
+            }
+            _ => {
+                f.service
+                    .rollback(StepInput {
+                        release_id: Some(first.release_id.clone()),
+                        error: None,
+                    })
+                    .await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{moment}: {e}"));
+        assert_eq!(outcome.phase, "interrupted", "{moment}");
+        assert_eq!(outcome.next, Next::Done, "{moment}");
+        assert_eq!(alias(&f).await, hotfix, "{moment}: left as found");
+        let release = f
+            .service
+            .store
+            .load(&first.release_id)
+            .await
+            .unwrap()
+            .release;
+        assert_eq!(release.phase, Phase::Interrupted);
+        assert!(release.reason.unwrap().contains("version 3"), "{moment}");
+        assert!(
+            !release.log.iter().any(|e| e.event.name() == "failed"),
+            "{moment}: not a failed rollback"
+        );
+        assert_eq!(
+            f.service
+                .store
+                .lock_holder(&f.function, "live")
+                .await
+                .unwrap(),
+            None
+        );
+    }
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use crate::adapters::{
 };
 use crate::alarm_event::{parse_alarm_event, AlarmSignal};
 use crate::domain::Release;
-use crate::domain::{AlarmState, Input};
+use crate::domain::{AlarmState, Input, Weight};
 use crate::error::{Error, Result};
 
 /// Aliases reverted at once for one alarm: well inside Lambda's control-plane rate.
@@ -112,7 +112,8 @@ impl AlarmResponder {
             }
         }
 
-        // The one read before the revert.
+        // The one read before the revert. Everything decided from here on uses only what the
+        // guards carry.
         let guards: Vec<Guard> = self
             .store
             .guards_for_alarm(&signal.alarm)
@@ -127,6 +128,34 @@ impl AlarmResponder {
             ));
             return Ok(outcome);
         }
+        let (stale, guards): (Vec<Guard>, Vec<Guard>) = guards
+            .into_iter()
+            .partition(|g| g.started_at.is_some_and(|s| signal.changed_at < s));
+        if guards.is_empty() {
+            // Overridden at start, or an old event redelivered from Lambda's retry queue.
+            let ids: Vec<&str> = stale.iter().map(|g| g.release_id.as_str()).collect();
+            tracing::info!(alarm = %signal.alarm, releases = ?ids, "state change before the release started; not reverted");
+            outcome.ignored = Some(format!(
+                "alarm {} changed state at {}, before release {} started",
+                signal.alarm,
+                signal.changed_at.to_rfc3339(),
+                ids.join(", ")
+            ));
+            return Ok(outcome);
+        }
+        if let Some(by) = &signal.suppressed_by {
+            let note = format!(
+                "alarm {} fired while its actions were suppressed by {by}; not reverted",
+                signal.alarm
+            );
+            tracing::warn!(alarm = %signal.alarm, suppressed_by = %by, "{note}");
+            for guard in &guards {
+                self.record_suppressed(guard, signal, by).await?;
+            }
+            outcome.ignored = Some(note);
+            return Ok(outcome);
+        }
+        let guards = newest_per_alias(guards);
 
         let limit = Arc::new(Semaphore::new(REVERT_CONCURRENCY));
         let reverts = guards.iter().map(|guard| {
@@ -244,6 +273,50 @@ impl AlarmResponder {
         })
     }
 
+    /// Records, once per state change, that a suppressed alarm fired, and announces it.
+    async fn record_suppressed(&self, guard: &Guard, signal: &AlarmSignal, by: &str) -> Result<()> {
+        for _ in 0..RECORD_ATTEMPTS {
+            let mut tracked = match self.store.load(&guard.release_id).await {
+                Ok(t) => t,
+                Err(Error::ReleaseNotFound(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let input = Input::AlarmSuppressed {
+                alarm: signal.alarm.clone(),
+                by: by.to_string(),
+                changed_at: signal.changed_at,
+            };
+            if tracked
+                .release
+                .apply(input, Utc::now(), &format!("alarm:{}", signal.alarm))
+                .is_err()
+            {
+                // Recorded by an earlier copy of this event, or the release is over.
+                return Ok(());
+            }
+            match self.store.save(&mut tracked).await {
+                Ok(()) => {
+                    self.notify(&tracked.release).await;
+                    return Ok(());
+                }
+                Err(Error::StaleRelease { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::StaleRelease {
+            id: guard.release_id.clone(),
+            expected: 0,
+        })
+    }
+
+    async fn notify(&self, release: &Release) {
+        if let Some(notifier) = &self.notifier {
+            if let Err(e) = notifier.announce(release).await {
+                tracing::error!(release = %release.id, error = %e, "notification not sent");
+            }
+        }
+    }
+
     async fn after_record(&self, guard: &Guard, release: &Release) {
         let reason = release.reason.clone().unwrap_or_default();
         if let Some(workflow) = &self.workflow {
@@ -251,14 +324,17 @@ impl AlarmResponder {
                 tracing::warn!(release = %guard.release_id, error = %e, "could not stop the workflow; it ends at its next look");
             }
         }
-        // A forward shift that read the alias before our revert and wrote after it would be
-        // caught here: the release is recorded as rolled back now, so nothing shifts again.
+        // A forward move (a step or a promotion) that read the alias before our revert and
+        // wrote after it would be caught here: the release is recorded as rolled back now, so
+        // nothing moves it forward again. A bake-window release has no forward move left, and
+        // its alias may belong to a newer release by now: it is not re-checked.
         match self.router.read(&guard.function, &guard.alias).await {
             Ok(state)
-                if state
-                    .routing
-                    .weight_towards(&guard.stable_version, &guard.target_version)
-                    .is_some_and(|w| w.is_partial()) =>
+                if guard.until.is_none()
+                    && state
+                        .routing
+                        .weight_towards(&guard.stable_version, &guard.target_version)
+                        .is_some_and(|w| w > Weight::ZERO) =>
             {
                 tracing::warn!(release = %guard.release_id, "a forward shift landed after the revert; reverting again");
                 let stable = AliasRouting::single(&guard.stable_version);
@@ -276,10 +352,61 @@ impl AlarmResponder {
             }
         }
         // Last: telling people never delays or blocks the revert.
-        if let Some(notifier) = &self.notifier {
-            if let Err(e) = notifier.announce(release).await {
-                tracing::error!(release = %release.id, error = %e, "rollback notification not sent");
-            }
+        self.notify(release).await;
+    }
+}
+
+/// Of several releases an alarm guards on one alias (one in its bake window, the next one in
+/// progress), only the newest decides: the alias ends on its stable version, whatever order
+/// the reverts would have landed in. An older release's guard is left as it is; its target is
+/// where the newer release started from.
+fn newest_per_alias(mut guards: Vec<Guard>) -> Vec<Guard> {
+    guards.sort_by_key(|g| std::cmp::Reverse(g.started_at));
+    let mut seen = std::collections::HashSet::new();
+    guards.retain(|g| {
+        let first = seen.insert((g.function.clone(), g.alias.clone()));
+        if !first {
+            tracing::info!(release = %g.release_id, "a newer release on the same alias decides; this guard is left alone");
+        }
+        first
+    });
+    guards
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(id: &str, alias: &str, started: Option<i64>) -> Guard {
+        Guard {
+            alarm: "errors".into(),
+            release_id: id.into(),
+            function: "orders".into(),
+            alias: alias.into(),
+            stable_version: "1".into(),
+            target_version: "2".into(),
+            until: None,
+            started_at: started.and_then(|s| DateTime::from_timestamp(s, 0)),
+        }
+    }
+
+    #[test]
+    fn the_newest_release_on_an_alias_decides_in_any_order() {
+        let guards = vec![
+            guard("r-old", "live", Some(100)),
+            guard("r-legacy", "live", None),
+            guard("r-new", "live", Some(200)),
+            guard("r-other", "beta", Some(50)),
+        ];
+        for rotation in 0..guards.len() {
+            let mut input = guards.clone();
+            input.rotate_left(rotation);
+            let mut kept: Vec<String> = newest_per_alias(input)
+                .into_iter()
+                .map(|g| g.release_id)
+                .collect();
+            kept.sort();
+            assert_eq!(kept, ["r-new", "r-other"], "rotation {rotation}");
         }
     }
 }

@@ -24,6 +24,23 @@ pub struct AlarmSignal {
     pub state: AlarmState,
     pub reason: String,
     pub changed_at: DateTime<Utc>,
+    /// For a composite alarm whose actions a suppressor held: who held them (the suppressor
+    /// alarm, and `Alarm`, `WaitPeriod` or `ExtensionPeriod`). Such an event is not acted on.
+    pub suppressed_by: Option<String>,
+}
+
+/// "suppressor (WaitPeriod)" from a state's `actionsSuppressedBy` and the configuration's
+/// `actionsSuppressor`, or None when the actions were not suppressed.
+fn suppression(by: Option<&str>, configuration: Option<&Value>) -> Option<String> {
+    let by = by.filter(|b| !b.is_empty())?;
+    let suppressor = configuration
+        .and_then(|c| c.get("actionsSuppressor"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    Some(match suppressor {
+        Some(alarm) => format!("{alarm} ({by})"),
+        None => by.to_string(),
+    })
 }
 
 /// The parts of an alarm's SNS notification shiftback reads. Metric alarms send more (their
@@ -92,6 +109,8 @@ pub fn parse_alarm_event(event: Value) -> Result<Vec<AlarmSignal>> {
                     state: state(&message.new_state_value)?,
                     reason: message.new_state_reason,
                     changed_at,
+                    // CloudWatch sends no SNS notification while actions are suppressed.
+                    suppressed_by: None,
                 })
             })
             .collect();
@@ -116,6 +135,10 @@ pub fn parse_alarm_event(event: Value) -> Result<Vec<AlarmSignal>> {
             account: event.account.or_else(|| account_of(alarm.as_deref())),
             alarm_arn: alarm,
             state: state(&current.value)?,
+            suppressed_by: suppression(
+                current.actions_suppressed_by.as_deref(),
+                detail.configuration.as_ref(),
+            ),
             reason: current.reason,
             changed_at: current.timestamp,
         }]);
@@ -131,7 +154,12 @@ pub fn parse_alarm_event(event: Value) -> Result<Vec<AlarmSignal>> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        let suppressed_by = suppression(
+            current.actions_suppressed_by.as_deref(),
+            Some(&alarm.alarm_data.configuration),
+        );
         return Ok(vec![AlarmSignal {
+            suppressed_by,
             alarm: alarm.alarm_data.alarm_name,
             account: alarm
                 .account_id
@@ -154,6 +182,8 @@ pub fn parse_alarm_event(event: Value) -> Result<Vec<AlarmSignal>> {
 struct DetailOf {
     alarm_name: String,
     state: Option<DetailState>,
+    #[serde(default)]
+    configuration: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +192,8 @@ struct DetailState {
     #[serde(default)]
     reason: String,
     timestamp: DateTime<Utc>,
+    #[serde(rename = "actionsSuppressedBy", default)]
+    actions_suppressed_by: Option<String>,
 }
 
 #[cfg(test)]
@@ -249,6 +281,30 @@ mod tests {
             ("orders-errors", AlarmState::Alarm)
         );
         assert_eq!(s.account.as_deref(), Some("123456789012"));
+    }
+
+    #[test]
+    fn suppressed_composite_alarms_say_who_held_their_actions() {
+        // The shape of aws_lambda_events' composite-with-suppressor fixture, as EventBridge
+        // and as a direct alarm action.
+        let state = json!({"value": "ALARM", "reason": "child in ALARM", "timestamp": "2026-11-22T18:00:00.000+0000",
+                           "actionsSuppressedBy": "WaitPeriod", "actionsSuppressedReason": "Actions suppressed by WaitPeriod"});
+        let configuration = json!({"alarmRule": "ALARM(a)", "actionsSuppressor": "maintenance",
+                                   "actionsSuppressorWaitPeriod": 120, "actionsSuppressorExtensionPeriod": 180});
+        let mut bridge = eventbridge("orders-composite", "ALARM");
+        bridge["detail"]["state"] = state.clone();
+        bridge["detail"]["configuration"] = configuration.clone();
+        let direct = json!({
+            "source": "aws.cloudwatch", "accountId": "123456789012", "time": "2026-11-22T18:00:00.000+0000",
+            "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-composite", "region": "us-east-1",
+            "alarmData": {"alarmName": "orders-composite", "state": state, "configuration": configuration}
+        });
+        for event in [bridge, direct] {
+            let s = &parse_alarm_event(event).unwrap()[0];
+            assert_eq!(s.suppressed_by.as_deref(), Some("maintenance (WaitPeriod)"));
+        }
+        let plain = &parse_alarm_event(eventbridge("orders-errors", "ALARM")).unwrap()[0];
+        assert_eq!(plain.suppressed_by, None);
     }
 
     #[test]

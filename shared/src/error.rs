@@ -54,11 +54,12 @@ const THROTTLING: &[&str] = &[
     "RequestThrottled",
     "LimitExceededException",
 ];
+/// A condition or revision that no longer holds. Lambda's `ResourceConflictException` is not
+/// one: it says an update of the function is in progress, which passes. A cancelled DynamoDB
+/// transaction is classified by its cancellation reasons (see [`AwsError::from_transaction`]).
 const CONFLICT: &[&str] = &[
     "PreconditionFailedException",
-    "ResourceConflictException",
     "ConditionalCheckFailedException",
-    "TransactionConflictException",
     "TransactionCanceledException",
     "ExecutionAlreadyExists",
 ];
@@ -79,6 +80,20 @@ const TRANSIENT: &[&str] = &[
     "InternalServiceError",
     "RequestTimeout",
     "RequestTimeoutException",
+    // Lambda: "The operation cannot be performed at this time. An update is in progress".
+    "ResourceConflictException",
+    // DynamoDB: another transaction holds one of the items right now.
+    "TransactionConflictException",
+    "TransactionInProgressException",
+];
+
+/// Cancellation reasons of a DynamoDB transaction that pass with time: contention with another
+/// transaction, or throttling of one of its items.
+const TRANSIENT_CANCELLATIONS: &[&str] = &[
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
 ];
 
 impl AwsError {
@@ -121,6 +136,33 @@ impl AwsError {
 
     pub fn is_retryable(&self) -> bool {
         matches!(self.kind, AwsErrorKind::Throttled | AwsErrorKind::Transient)
+    }
+
+    /// A failed `TransactWriteItems`, given its cancellation reasons in item order. Only a
+    /// failed condition is a conflict (someone else wrote first); a transaction cancelled for
+    /// contention or throttling alone is transient, and any other reason (validation, size)
+    /// is a rejection.
+    pub fn from_transaction<E>(err: SdkError<E, HttpResponse>, reasons: &[String]) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let mut aws = AwsError::from_sdk("TransactWriteItems", err);
+        let given: Vec<&str> = reasons
+            .iter()
+            .map(String::as_str)
+            .filter(|r| *r != "None")
+            .collect();
+        if aws.code.as_deref() == Some("TransactionCanceledException") && !given.is_empty() {
+            aws.kind = if given.contains(&"ConditionalCheckFailed") {
+                AwsErrorKind::Conflict
+            } else if given.iter().all(|r| TRANSIENT_CANCELLATIONS.contains(r)) {
+                AwsErrorKind::Transient
+            } else {
+                AwsErrorKind::Rejected
+            };
+            aws.message = format!("{} (reasons: {})", aws.message, given.join(", "));
+        }
+        aws
     }
 }
 
@@ -180,6 +222,10 @@ pub enum Error {
     Corrupt(String),
     #[error("invalid request: {0}")]
     BadRequest(String),
+    #[error("the step ran out of time after {budget_ms} ms (slow AWS answers); it is retried")]
+    OutOfTime { budget_ms: u64 },
+    #[error("the handler panicked: {0}")]
+    Panicked(String),
 }
 
 impl Error {
@@ -187,7 +233,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Aws(aws) => aws.is_retryable(),
-            Error::StaleRelease { .. } => true,
+            Error::StaleRelease { .. } | Error::OutOfTime { .. } => true,
             _ => false,
         }
     }
@@ -203,6 +249,7 @@ impl Error {
             }
             Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. } => "Shiftback.Conflict",
             Error::Aws(_) => "Shiftback.AwsError",
+            Error::Panicked(_) => "Shiftback.Panicked",
             _ => "Shiftback.Invalid",
         }
     }

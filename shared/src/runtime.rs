@@ -2,6 +2,10 @@
 //! errors that Step Functions can tell apart (`Shiftback.Retryable` versus terminal ones).
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures::FutureExt;
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::Serialize;
@@ -100,7 +104,10 @@ where
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let service = service.clone();
         async move {
-            let outcome = handler(service, event).await;
+            let deadline = event.context.deadline;
+            // Boxed: the handler's future is deep, and its type need not be known here.
+            let work = Box::pin(handler(service, event));
+            let outcome = within_deadline(deadline, DEADLINE_MARGIN, work).await;
             if let Err(error) = &outcome {
                 tracing::error!(error_type = error.error_type(), %error, "invocation failed");
             }
@@ -108,4 +115,111 @@ where
         }
     }))
     .await
+}
+
+/// How long before Lambda's deadline a handler gives up: enough to report the error.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+
+/// Runs one invocation's work so that it always ends with an answer Step Functions can act
+/// on: cut off `margin` before the invocation's deadline (epoch milliseconds) as a retryable
+/// error, and a panic reported as an error rather than a process that vanishes. Every AWS
+/// call is bounded, but a handler makes several, so only the invocation's own deadline bounds
+/// them all. Being cut off between two writes is safe: each handler completes the work on its
+/// next run, as a crash at the same point would (tests/crash.rs).
+pub async fn within_deadline<O>(
+    deadline_ms: u64,
+    margin: Duration,
+    work: impl Future<Output = Result<O, Error>>,
+) -> Result<O, Error> {
+    let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    let work = AssertUnwindSafe(work).catch_unwind();
+    let outcome = if deadline_ms <= now_ms {
+        // No deadline known: Lambda always sends one in the future; a local emulator run
+        // without a timeout (cargo lambda watch) sends one already past.
+        Ok(work.await)
+    } else {
+        let remaining = Duration::from_millis(deadline_ms - now_ms);
+        // A timeout shorter than the margin still leaves the work half of it.
+        let budget = remaining
+            .checked_sub(margin)
+            .filter(|b| *b >= remaining / 2);
+        let budget = budget.unwrap_or(remaining / 2);
+        tokio::time::timeout(budget, work).await.map_err(|_| budget)
+    };
+    match outcome {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(panic)) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_string());
+            Err(Error::Panicked(message))
+        }
+        Err(budget) => Err(Error::OutOfTime {
+            budget_ms: budget.as_millis() as u64,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_ms(ms: i64) -> u64 {
+        (chrono::Utc::now().timestamp_millis() + ms) as u64
+    }
+
+    #[tokio::test]
+    async fn work_that_outruns_the_deadline_ends_as_retryable_before_it() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        };
+        let started = std::time::Instant::now();
+        let err = within_deadline(in_ms(300), Duration::from_millis(100), slow)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::OutOfTime { .. }), "{err}");
+        assert!(err.is_retryable());
+        assert_eq!(err.error_type(), "Shiftback.Retryable");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_reported_as_an_error() {
+        let panics = async {
+            if in_ms(0) > 0 {
+                panic!("index out of bounds in the handler");
+            }
+            Ok(())
+        };
+        let err = within_deadline(in_ms(60_000), DEADLINE_MARGIN, panics)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Panicked(_)), "{err}");
+        assert!(err.to_string().contains("index out of bounds"), "{err}");
+        assert_eq!(err.error_type(), "Shiftback.Panicked");
+        assert!(!err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn a_deadline_already_past_means_none_is_known() {
+        // What a local emulator without a timeout sends; Lambda's is always in the future.
+        let value = within_deadline(in_ms(-1_000), DEADLINE_MARGIN, async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(7)
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, 7);
+    }
+
+    #[tokio::test]
+    async fn work_in_time_passes_through() {
+        let value = within_deadline(in_ms(60_000), DEADLINE_MARGIN, async { Ok(7) })
+            .await
+            .unwrap();
+        assert_eq!(value, 7);
+    }
 }

@@ -11,7 +11,7 @@ use crate::adapters::{
 use crate::domain::health::verdict;
 use crate::domain::{
     check_names, check_release_id, check_version, Action, AliasTarget, Input, Phase, Release,
-    ReleaseKind, ReleaseSpec, Strategy, Verdict, Weight,
+    ReleaseEvent, ReleaseKind, ReleaseSpec, Strategy, Verdict, Weight,
 };
 use crate::error::{AwsErrorKind, Error, Result};
 
@@ -130,6 +130,38 @@ pub enum Control {
 
 /// Attempts at an operator command when the workflow keeps moving the release's revision.
 const CONTROL_ATTEMPTS: usize = 5;
+
+/// What the state machine's Start task receives: the execution's name, which is the release
+/// id, and the workflow's input as given.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartTask {
+    release_id: String,
+    request: serde_json::Value,
+}
+
+/// Reads the start handler's input: the state machine's `{release_id, request}` (the id being
+/// the execution name, which the request may repeat but not contradict), or a bare request.
+pub fn parse_start(value: serde_json::Value) -> Result<StartRequest> {
+    let is_task = value
+        .as_object()
+        .is_some_and(|o| o.len() == 2 && o.contains_key("request") && o.contains_key("release_id"));
+    if !is_task {
+        return parse_input(value);
+    }
+    let task: StartTask = parse_input(value)?;
+    let mut request: StartRequest = parse_input(task.request)?;
+    match &request.release_id {
+        Some(id) if *id != task.release_id => Err(Error::BadRequest(format!(
+            "release_id '{id}' differs from the execution name '{}': the execution name is the release id, so leave release_id out or make them equal",
+            task.release_id
+        ))),
+        _ => {
+            request.release_id = Some(task.release_id);
+            Ok(request)
+        }
+    }
+}
 
 /// Parses a task's JSON input with an error that names what is wrong.
 pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Result<T> {
@@ -302,7 +334,12 @@ impl ReleaseService {
         if let Some(old) = &broken {
             self.announce(&old.release).await;
         }
-        self.converge(&tracked.release).await?;
+        match self.converge(&tracked.release).await {
+            Err(Error::UnexpectedAlias { .. }) => {
+                return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
+            }
+            other => other?,
+        };
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
     }
@@ -328,7 +365,12 @@ impl ReleaseService {
 
     async fn resume_started(&self, tracked: Tracked) -> Result<StepOutcome> {
         let release = tracked.release;
-        self.converge(&release).await?;
+        match self.converge(&release).await {
+            Err(Error::UnexpectedAlias { .. }) => {
+                return self.hands_off(&release.id, WORKFLOW_ACTOR).await
+            }
+            other => other?,
+        };
         self.announce(&release).await;
         let action = match release.phase {
             Phase::Shifting { step } => Action::SetWeight {
@@ -354,7 +396,13 @@ impl ReleaseService {
         if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
             // An earlier attempt recorded this step and died before applying it: apply it now
             // and observe it for its whole bake before deciding anything on its health.
-            if self.converge_from(release, false).await? {
+            let moved = match self.converge_from(release, false).await {
+                Err(Error::UnexpectedAlias { .. }) => {
+                    return self.hands_off(&id, WORKFLOW_ACTOR).await
+                }
+                other => other?,
+            };
+            if moved {
                 let bake = release.schedule.steps[step].bake_secs;
                 self.announce(release).await;
                 return Ok(StepOutcome::of(release, &Action::Wait { secs: bake }));
@@ -376,7 +424,12 @@ impl ReleaseService {
             self.store.save(&mut tracked).await?;
         }
         if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
-            self.converge_from(&tracked.release, false).await?;
+            match self.converge_from(&tracked.release, false).await {
+                Err(Error::UnexpectedAlias { .. }) => {
+                    return self.hands_off(&id, WORKFLOW_ACTOR).await
+                }
+                other => other?,
+            };
         }
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
@@ -400,7 +453,10 @@ impl ReleaseService {
                 .clone()
                 .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
         }
-        self.converge(&tracked.release).await?;
+        match self.converge(&tracked.release).await {
+            Err(Error::UnexpectedAlias { .. }) => return self.hands_off(&id, WORKFLOW_ACTOR).await,
+            other => other?,
+        };
         tracked
             .release
             .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
@@ -440,13 +496,7 @@ impl ReleaseService {
                 .apply(Input::Fail { error }, now(), WORKFLOW_ACTOR)?;
             self.store.save(&mut tracked).await?;
         }
-        let outcome = match self.revert(&tracked.release).await {
-            Ok(()) => Input::RolledBack,
-            Err(e) if e.is_retryable() => return Err(e),
-            Err(e) => Input::RollbackFailed {
-                error: e.to_string(),
-            },
-        };
+        let outcome = reverted(self.revert(&tracked.release).await)?;
         tracked.release.apply(outcome, now(), WORKFLOW_ACTOR)?;
         self.store.save(&mut tracked).await?;
         self.announce(&tracked.release).await;
@@ -545,16 +595,15 @@ impl ReleaseService {
         };
         let completion = match tracked.release.phase {
             Phase::Promoting => {
-                self.converge(&tracked.release).await?;
+                match self.converge(&tracked.release).await {
+                    Err(Error::UnexpectedAlias { .. }) => {
+                        return self.hands_off(release_id, by).await
+                    }
+                    other => other?,
+                };
                 Input::Promoted
             }
-            Phase::RollingBack { .. } => match self.revert(&tracked.release).await {
-                Ok(()) => Input::RolledBack,
-                Err(e) if e.is_retryable() => return Err(e),
-                Err(e) => Input::RollbackFailed {
-                    error: e.to_string(),
-                },
-            },
+            Phase::RollingBack { .. } => reverted(self.revert(&tracked.release).await)?,
             _ => {
                 self.announce(&tracked.release).await;
                 return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
@@ -656,9 +705,10 @@ impl ReleaseService {
     /// Where the alias may legitimately be before moving to `desired`.
     fn previous_routing(&self, release: &Release, desired: AliasTarget) -> Vec<AliasRouting> {
         let (stable, target) = (&release.stable_version, &release.target_version);
-        let weights: Vec<Weight> = release.schedule.steps.iter().map(|s| s.weight).collect();
         match desired {
             AliasTarget::Weighted(w) => {
+                let weights: Vec<Weight> =
+                    release.schedule.steps.iter().map(|s| s.weight).collect();
                 let index = weights.iter().position(|x| *x == w).unwrap_or(0);
                 let previous = if index == 0 {
                     Weight::ZERO
@@ -671,13 +721,109 @@ impl ReleaseService {
                     AliasTarget::Weighted(previous),
                 )]
             }
-            // Promotion may come from any step (an operator's promote skips the rest).
-            AliasTarget::Target => std::iter::once(Weight::ZERO)
-                .chain(weights)
-                .map(|w| AliasRouting::for_release(stable, target, AliasTarget::Weighted(w)))
-                .collect(),
+            // Promotion moves on from where this release put the alias: the last weight it
+            // recorded, or the one before when that was recorded but not yet applied. Only a
+            // release that applied no weight at all (all at once, or promoted while pending)
+            // may start from the stable version; after any step, an alias found there was
+            // reverted by someone, and promoting would undo that revert.
+            AliasTarget::Target => {
+                let applied: Vec<Weight> = release
+                    .log
+                    .iter()
+                    .filter_map(|e| match e.event {
+                        ReleaseEvent::WeightSet { weight, .. } => Some(weight),
+                        _ => None,
+                    })
+                    .collect();
+                let from: Vec<Weight> = match applied.as_slice() {
+                    [] => vec![Weight::ZERO],
+                    [.., previous, last] => vec![*previous, *last],
+                    [only] => vec![*only],
+                };
+                from.into_iter()
+                    .map(|w| AliasRouting::for_release(stable, target, AliasTarget::Weighted(w)))
+                    .collect()
+            }
             AliasTarget::Stable => Vec::new(),
         }
+    }
+}
+
+/// How long a release that finds its alias on the stable version waits for a revert by the
+/// alarm handler (which reverts first and records right after) to be recorded, before it
+/// counts the revert as done by hand.
+const REVERT_RECORD_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl ReleaseService {
+    /// The alias is not where this release left it. From a fresh look: a revert someone
+    /// recorded meanwhile ends the step quietly; the alias still on one of this release's own
+    /// routings (a write that raced an unrelated change of the alias) is retried; on the
+    /// stable version it is a rollback by hand; anywhere else someone took the alias over.
+    /// The last two are recorded and announced, and the alias is left exactly as found.
+    async fn hands_off(&self, release_id: &str, actor: &str) -> Result<StepOutcome> {
+        let mut tracked = self.store.load(release_id).await?;
+        for attempt in 0..2 {
+            let release = &tracked.release;
+            if release.phase.is_terminal() || matches!(release.phase, Phase::RollingBack { .. }) {
+                self.announce(release).await;
+                return Ok(StepOutcome::of(release, &Action::Nothing));
+            }
+            let current = self.router.read(&release.function, &release.alias).await?;
+            let stable = AliasRouting::single(&release.stable_version);
+            if self.own_routings(release).contains(&current.routing) {
+                return Err(Error::StaleRelease {
+                    id: release.id.clone(),
+                    expected: release.revision,
+                });
+            }
+            if current.routing == stable && attempt == 0 {
+                tokio::time::sleep(REVERT_RECORD_GRACE).await;
+                tracked = self.store.load(release_id).await?;
+                continue;
+            }
+            let found = Input::HandsOff {
+                found: current.routing.to_string(),
+                to_stable: current.routing == stable,
+            };
+            tracing::warn!(release = %release.id, alias = %current.routing, "alias changed outside the release; hands off");
+            tracked.release.apply(found, now(), actor)?;
+            self.store.save(&mut tracked).await?;
+            break;
+        }
+        self.announce(&tracked.release).await;
+        Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
+    }
+
+    /// Every routing this release may have put the alias in, the stable version aside.
+    fn own_routings(&self, release: &Release) -> Vec<AliasRouting> {
+        let (stable, target) = (&release.stable_version, &release.target_version);
+        release
+            .log
+            .iter()
+            .filter_map(|e| match e.event {
+                ReleaseEvent::WeightSet { weight, .. } => Some(AliasTarget::Weighted(weight)),
+                _ => None,
+            })
+            .chain(matches!(release.phase, Phase::Promoting).then_some(AliasTarget::Target))
+            .map(|t| AliasRouting::for_release(stable, target, t))
+            .filter(|r| *r != AliasRouting::single(stable))
+            .collect()
+    }
+}
+
+/// What a revert's outcome records: done; the alias taken over by someone else (left as
+/// found); or, beyond retries, failed.
+fn reverted(outcome: Result<()>) -> Result<Input> {
+    match outcome {
+        Ok(()) => Ok(Input::RolledBack),
+        Err(e) if e.is_retryable() => Err(e),
+        Err(Error::UnexpectedAlias { actual, .. }) => Ok(Input::HandsOff {
+            found: actual,
+            to_stable: false,
+        }),
+        Err(e) => Ok(Input::RollbackFailed {
+            error: e.to_string(),
+        }),
     }
 }
 
@@ -709,5 +855,39 @@ fn describe(error: Option<&StepError>, default: &str) -> String {
                 .collect()
         }
         None => default.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request() -> serde_json::Value {
+        json!({"function": "orders", "alias": "live", "target_version": "2", "strategy": "AllAtOnce"})
+    }
+
+    #[test]
+    fn the_execution_name_is_the_release_id() {
+        let task = json!({"release_id": "r-exec-1", "request": request()});
+        assert_eq!(
+            parse_start(task).unwrap().release_id.as_deref(),
+            Some("r-exec-1")
+        );
+        let mut same = request();
+        same["release_id"] = json!("r-exec-1");
+        let task = json!({"release_id": "r-exec-1", "request": same});
+        assert_eq!(
+            parse_start(task).unwrap().release_id.as_deref(),
+            Some("r-exec-1")
+        );
+        let mut other = request();
+        other["release_id"] = json!("r-other");
+        let err = parse_start(json!({"release_id": "r-exec-1", "request": other})).unwrap_err();
+        assert!(err.to_string().contains("execution name"), "{err}");
+        // A bare request (a direct invocation) is read as it is.
+        assert_eq!(parse_start(request()).unwrap().release_id, None);
+        let err = parse_start(json!({"release_id": "r-1", "request": "x"})).unwrap_err();
+        assert!(matches!(err, Error::BadRequest(_)), "{err}");
     }
 }

@@ -589,3 +589,67 @@ pub async fn snapshot(
     };
     (items, alias, waiting)
 }
+
+/// Runs `action` once, right after the first `operation` call through this interceptor took
+/// effect and before its caller sees the answer: another actor's write landing in between.
+/// The action runs on its own thread and runtime, so it may make blocking AWS calls.
+#[derive(Clone)]
+pub struct AfterCall {
+    operation: &'static str,
+    action: std::sync::Arc<std::sync::Mutex<Option<Interleaved>>>,
+}
+
+/// What an [`AfterCall`] runs, once.
+type Interleaved = Box<dyn FnOnce() + Send>;
+
+impl std::fmt::Debug for AfterCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AfterCall({})", self.operation)
+    }
+}
+
+impl AfterCall {
+    pub fn new(operation: &'static str, action: impl FnOnce() + Send + 'static) -> Self {
+        AfterCall {
+            operation,
+            action: std::sync::Arc::new(std::sync::Mutex::new(Some(Box::new(action)))),
+        }
+    }
+
+    /// Whether the action has run.
+    pub fn fired(&self) -> bool {
+        self.action.lock().unwrap().is_none()
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for AfterCall {
+    fn name(&self) -> &'static str {
+        "AfterCall"
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if operation_name(cfg) != self.operation {
+            return Ok(());
+        }
+        if let Some(action) = self.action.lock().unwrap().take() {
+            std::thread::spawn(action)
+                .join()
+                .expect("the interleaved action panicked");
+        }
+        Ok(())
+    }
+}
+
+/// Blocks on `future` on a runtime of its own (for an [`AfterCall`] action).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}

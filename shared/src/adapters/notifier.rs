@@ -4,9 +4,11 @@
 //! many log entries were announced (`upto`). Each entry is claimed by a conditional update
 //! with a short lease before it is published and confirmed after, so concurrent publishers (a
 //! retried step, a duplicated alarm) announce it once. A publish that fails gives its claim
-//! back and reports the error, so the next call to [`Notifier::announce`] sends it. A
-//! publisher that dies holding a claim loses it when the lease runs out; whoever announces
-//! next waits that long at most, then sends the entry. Dying between the publish and its
+//! back and reports the error, so the next call to [`Notifier::announce`] sends it. While its
+//! publish is under way the holder renews the claim every third of a lease, so a publish slower
+//! than the lease (each SNS call may take up to 20 s) is never taken over and sent twice. A
+//! publisher that dies holding a claim stops renewing it and loses it when the lease runs out;
+//! whoever announces next waits that long at most, then sends the entry. Dying between the publish and its
 //! confirmation is the one case where an entry is sent twice: SNS has no transaction to join,
 //! and twice is better than never for an alert.
 
@@ -122,7 +124,10 @@ impl Notifier {
                 continue;
             };
             if let Some(message) = notification(release, index, &self.account, &self.region) {
-                if let Err(e) = self.publish(&message).await {
+                let (published, claim) = self
+                    .publish_holding(&release.id, index, claim, &message)
+                    .await;
+                if let Err(e) = published {
                     self.release_claim(&release.id, claim).await.ok();
                     return Err(e);
                 }
@@ -192,6 +197,52 @@ impl Notifier {
             update = update
                 .expression_attribute_values(":expired", AttributeValue::N(expired.to_string()));
         }
+        Ok(Self::conditional(update.send().await)?.then_some(until))
+    }
+
+    /// Publishes `message` while keeping the claim on entry `index` alive. Returns the outcome
+    /// and the claim as it stands at the end (its lease end moves with every renewal).
+    async fn publish_holding(
+        &self,
+        release_id: &str,
+        index: usize,
+        mut claim: i64,
+        message: &Notification,
+    ) -> (Result<()>, i64) {
+        let publish = self.publish(message);
+        tokio::pin!(publish);
+        loop {
+            tokio::select! {
+                outcome = &mut publish => return (outcome, claim),
+                _ = tokio::time::sleep(self.claim_lease / 3) => {
+                    match self.renew(release_id, index, claim).await {
+                        Ok(Some(renewed)) => claim = renewed,
+                        // Only an expired claim can be lost; the publish goes on, and at worst
+                        // this entry goes out twice, as after a crash.
+                        Ok(None) => tracing::warn!(release = release_id, index, "notification claim lost during a slow publish"),
+                        Err(e) => tracing::warn!(release = release_id, index, error = %e, "could not renew the notification claim"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Extends our claim `claim` on entry `index` by one lease, if it is still ours.
+    async fn renew(&self, release_id: &str, index: usize, claim: i64) -> Result<Option<i64>> {
+        let until = epoch_ms() + self.claim_lease.as_millis() as i64;
+        let update = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(release_id)))
+            .update_expression("SET claimed_until = :until")
+            .condition_expression(format!(
+                "{} AND claimed_until = :claim",
+                watermark_at(index)
+            ))
+            .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
+            .expression_attribute_values(":claim", AttributeValue::N(claim.to_string()))
+            .expression_attribute_values(":until", AttributeValue::N(until.to_string()));
         Ok(Self::conditional(update.send().await)?.then_some(until))
     }
 

@@ -76,6 +76,10 @@ pub struct Guard {
     pub target_version: String,
     /// None while the release is in progress; the end of the bake window once it succeeded.
     pub until: Option<DateTime<Utc>>,
+    /// When the release started: an alarm state change before it is not about this release,
+    /// and of two releases on one alias the newer decides where the alias goes. None on guards
+    /// written before this was recorded (they count as the oldest).
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 /// One page of a function's history, newest first.
@@ -254,6 +258,10 @@ impl ReleaseStore {
             ("alias".to_string(), s(&release.alias)),
             ("stable_version".to_string(), s(&release.stable_version)),
             ("target_version".to_string(), s(&release.target_version)),
+            (
+                "started_at_ms".to_string(),
+                n(release.created_at.timestamp_millis()),
+            ),
         ]);
         if let Some(until) = release.guard_until() {
             item.insert("guard_until".to_string(), n(until.timestamp()));
@@ -329,6 +337,7 @@ impl ReleaseStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(request_token())
             .send()
             .await
         {
@@ -344,7 +353,7 @@ impl ReleaseStore {
             }
             Err(err) => {
                 let reasons = cancellation_codes(&err);
-                let aws_err = AwsError::from_sdk("TransactWriteItems", err);
+                let aws_err = AwsError::from_transaction(err, &reasons);
                 if aws_err.kind != AwsErrorKind::Conflict {
                     return Err(Error::Aws(aws_err));
                 }
@@ -450,6 +459,7 @@ impl ReleaseStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(request_token())
             .send()
             .await
         {
@@ -460,7 +470,8 @@ impl ReleaseStore {
                 Ok(())
             }
             Err(err) => {
-                let aws_err = AwsError::from_sdk("TransactWriteItems", err);
+                let reasons = cancellation_codes(&err);
+                let aws_err = AwsError::from_transaction(err, &reasons);
                 if aws_err.kind == AwsErrorKind::Conflict {
                     Err(Error::StaleRelease {
                         id: tracked.release.id.clone(),
@@ -659,6 +670,9 @@ impl ReleaseStore {
                     stable_version: get_s(item, "stable_version")?.to_string(),
                     target_version: get_s(item, "target_version")?.to_string(),
                     until: get_n(item, "guard_until").ok().map(time),
+                    started_at: get_n(item, "started_at_ms")
+                        .ok()
+                        .and_then(DateTime::from_timestamp_millis),
                 })
             })
             .collect()
@@ -709,6 +723,13 @@ impl ReleaseStore {
         };
         Ok(HistoryPage { releases, next })
     }
+}
+
+/// A token that makes the SDK's own retry of one commit (after a lost answer) the same commit
+/// to DynamoDB for 10 minutes, instead of a second attempt that finds its own write and fails
+/// its condition. One per call: a new call is a new decision.
+fn request_token() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Vec<String> {

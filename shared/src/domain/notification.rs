@@ -77,6 +77,10 @@ fn classify(release: &Release, event: &ReleaseEvent) -> Option<(&'static str, &'
         }
         ReleaseEvent::RolledBack { .. } => ("rolled_back", "critical"),
         ReleaseEvent::Failed { .. } | ReleaseEvent::LockBroken { .. } => ("failed", "critical"),
+        ReleaseEvent::AlarmSuppressed { .. } => ("alarm_suppressed", "warning"),
+        // Someone acted by hand: worth knowing, not a page (shiftback broke nothing).
+        ReleaseEvent::ManualRollback { .. } => ("rolled_back", "warning"),
+        ReleaseEvent::Interrupted { .. } => ("interrupted", "warning"),
         ReleaseEvent::HealthChecked { .. }
         | ReleaseEvent::RollbackStarted { .. }
         | ReleaseEvent::LockTakenOver { .. } => return None,
@@ -173,6 +177,32 @@ pub fn notification(
             ),
             "failed",
         ),
+        ReleaseEvent::ManualRollback { .. } => (
+            ":leftwards_arrow_with_hook:",
+            format!(
+                "{target} rolled back BY HAND to v{} ({versions})",
+                release.stable_version
+            ),
+            "rolled_back",
+        ),
+        ReleaseEvent::Interrupted { found } => (
+            ":warning:",
+            format!("{target} release INTERRUPTED ({versions}): the alias was changed outside shiftback to {found}; left as found"),
+            "interrupted",
+        ),
+        ReleaseEvent::AlarmSuppressed {
+            alarm,
+            suppressed_by,
+            ..
+        } => (
+            ":mute:",
+            format!("{target}: alarm {alarm} fired while its actions were suppressed by {suppressed_by}; not reverted"),
+            if release.phase.is_terminal() {
+                release.phase.name()
+            } else {
+                "in_progress"
+            },
+        ),
         _ => return None,
     };
 
@@ -200,10 +230,12 @@ pub fn notification(
         _ => Vec::new(),
     };
     let (cause, alarm) = match (&release.phase, &entry.event) {
-        (Phase::RolledBack | Phase::Aborted | Phase::Failed, _) => {
-            let cause = match release.phase {
-                Phase::Aborted => "aborted",
-                Phase::Failed => "failed",
+        (Phase::RolledBack | Phase::Aborted | Phase::Failed | Phase::Interrupted, event) => {
+            let cause = match (release.phase, event) {
+                (Phase::Aborted, _) => "aborted",
+                (Phase::Failed, _) => "failed",
+                (Phase::Interrupted, _) => "interrupted",
+                (_, ReleaseEvent::ManualRollback { .. }) => "manual",
                 _ => "unhealthy",
             };
             let alarm = entry.actor.strip_prefix("alarm:").map(str::to_string);
@@ -272,7 +304,7 @@ pub fn notification(
         ("severity", severity.to_string()),
     ]);
     let incident = match outcome {
-        "rolled_back" | "failed" => Some(incident(
+        "rolled_back" | "failed" if severity == "critical" => Some(incident(
             release,
             "ALARM",
             &title,
@@ -436,6 +468,35 @@ mod tests {
         let started = notification(&r, 0, "1", "us-east-1").unwrap();
         assert!(started.incident.is_none());
         assert_eq!(started.attributes["severity"], "info");
+    }
+
+    #[test]
+    fn changes_by_hand_are_announced_as_warnings_and_do_not_page() {
+        for (to_stable, event_type, words) in [
+            (true, "rolled_back", "rolled back BY HAND to v6"),
+            (false, "interrupted", "INTERRUPTED"),
+        ] {
+            let mut r = release();
+            r.apply(
+                Input::HandsOff {
+                    found: "version 9".into(),
+                    to_stable,
+                },
+                t(100),
+                "workflow",
+            )
+            .unwrap();
+            let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+            assert_eq!(n.event_type, event_type);
+            assert_eq!(n.attributes["severity"], "warning");
+            assert!(n.incident.is_none(), "no page for a change by hand");
+            assert!(
+                n.subject.contains(words.split(' ').next().unwrap()),
+                "{}",
+                n.subject
+            );
+            assert!(n.body["content"]["title"].as_str().unwrap().contains(words));
+        }
     }
 
     #[test]

@@ -33,14 +33,23 @@ pub enum RollbackCause {
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Phase {
     Pending,
-    Shifting { step: usize },
-    Paused { step: usize },
+    Shifting {
+        step: usize,
+    },
+    Paused {
+        step: usize,
+    },
     Promoting,
     Succeeded,
-    RollingBack { cause: RollbackCause },
+    RollingBack {
+        cause: RollbackCause,
+    },
     RolledBack,
     Aborted,
     Failed,
+    /// Someone else moved the alias mid-release (a hotfix by hand): the release stopped and
+    /// left the alias as it found it.
+    Interrupted,
 }
 
 impl Phase {
@@ -55,6 +64,7 @@ impl Phase {
             Phase::RolledBack => "rolled_back",
             Phase::Aborted => "aborted",
             Phase::Failed => "failed",
+            Phase::Interrupted => "interrupted",
         }
     }
 
@@ -62,7 +72,11 @@ impl Phase {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            Phase::Succeeded | Phase::RolledBack | Phase::Aborted | Phase::Failed
+            Phase::Succeeded
+                | Phase::RolledBack
+                | Phase::Aborted
+                | Phase::Failed
+                | Phase::Interrupted
         )
     }
 }
@@ -105,9 +119,18 @@ pub enum Input {
         error: String,
     },
     /// An alarm guarding the release fired. Also accepted in the bake window after success.
+    /// Applied at the moment the alarm changed state: one that changed before the release
+    /// started (an override at start, an old event redelivered) is refused.
     Alarm {
         alarm: String,
         reason: String,
+    },
+    /// A guarding alarm went into ALARM while a suppressor held its actions: recorded, not
+    /// acted on.
+    AlarmSuppressed {
+        alarm: String,
+        by: String,
+        changed_at: DateTime<Utc>,
     },
     /// The alias was made wholly the target.
     Promoted,
@@ -122,6 +145,13 @@ pub enum Input {
     LockBroken {
         by: String,
         expired_at: DateTime<Utc>,
+    },
+    /// The alias was found where this release never put it: `found` describes it. On the
+    /// stable version (`to_stable`) that is a rollback by hand; anywhere else someone took the
+    /// alias over. Either way the release ends without touching the alias again.
+    HandsOff {
+        found: String,
+        to_stable: bool,
     },
     /// A new release takes over the expired lock of release `from` before it begins.
     TakeOverLock {
@@ -148,6 +178,15 @@ pub enum TransitionError {
         id: String,
         phase: &'static str,
         input: &'static str,
+    },
+    #[error(
+        "alarm {alarm} changed state at {changed_at}, before release {id} started at {started_at}"
+    )]
+    AlarmBeforeStart {
+        id: String,
+        alarm: String,
+        changed_at: DateTime<Utc>,
+        started_at: DateTime<Utc>,
     },
     #[error("release {id} finished at {finished_at}; its bake window closed at {closed_at}")]
     BakeWindowClosed {
@@ -266,6 +305,20 @@ pub enum ReleaseEvent {
         from: String,
         expired_at: DateTime<Utc>,
     },
+    /// The alias was put back on the stable version outside shiftback.
+    ManualRollback {
+        found: String,
+    },
+    /// The alias was moved outside shiftback to something this release never set.
+    Interrupted {
+        found: String,
+    },
+    /// A guarding alarm fired while its actions were suppressed; nothing was reverted.
+    AlarmSuppressed {
+        alarm: String,
+        suppressed_by: String,
+        changed_at: DateTime<Utc>,
+    },
 }
 
 impl ReleaseEvent {
@@ -283,6 +336,9 @@ impl ReleaseEvent {
             ReleaseEvent::Failed { .. } => "failed",
             ReleaseEvent::LockBroken { .. } => "lock_broken",
             ReleaseEvent::LockTakenOver { .. } => "lock_taken_over",
+            ReleaseEvent::AlarmSuppressed { .. } => "alarm_suppressed",
+            ReleaseEvent::ManualRollback { .. } => "manual_rollback",
+            ReleaseEvent::Interrupted { .. } => "interrupted",
         }
     }
 }
@@ -522,6 +578,8 @@ impl Release {
             }
             // Nobody knows where a failed rollback left the alias; leave it for a person.
             Phase::Failed => None,
+            // Someone else owns the alias now.
+            Phase::Interrupted => None,
         }
     }
 
@@ -573,8 +631,18 @@ impl Release {
                 Input::RollbackFailed { .. } => "record a failed rollback",
                 Input::LockBroken { .. } => "record a broken lock",
                 Input::TakeOverLock { .. } => "take over a lock",
+                Input::AlarmSuppressed { .. } => "record a suppressed alarm",
+                Input::HandsOff { .. } => "record an alias changed outside it",
             },
         }
+    }
+
+    /// Whether this alarm's suppressed state change is on the record already (a duplicate).
+    fn recorded_suppression(&self, alarm: &str, at: DateTime<Utc>) -> bool {
+        self.log.iter().any(|e| {
+            matches!(&e.event, ReleaseEvent::AlarmSuppressed { alarm: a, changed_at, .. }
+                if a == alarm && *changed_at == at)
+        })
     }
 
     fn set_step(&mut self, step: usize, now: DateTime<Utc>, actor: &str) -> Action {
@@ -634,6 +702,16 @@ impl Release {
         actor: &str,
     ) -> Result<Action, TransitionError> {
         use Phase::*;
+        if let Input::Alarm { alarm, .. } = &input {
+            if now < self.created_at {
+                return Err(TransitionError::AlarmBeforeStart {
+                    id: self.id.clone(),
+                    alarm: alarm.clone(),
+                    changed_at: now,
+                    started_at: self.created_at,
+                });
+            }
+        }
         let action = match (self.phase, &input) {
             (Pending, Input::Begin) => {
                 if self.schedule.steps.is_empty() {
@@ -777,6 +855,57 @@ impl Release {
                         expired_at: *expired_at,
                     },
                 );
+                Action::Nothing
+            }
+            (
+                phase,
+                Input::AlarmSuppressed {
+                    alarm,
+                    by,
+                    changed_at,
+                },
+            ) if (!phase.is_terminal() || self.guard_until().is_some_and(|u| *changed_at <= u))
+                && !self.recorded_suppression(alarm, *changed_at) =>
+            {
+                self.record(
+                    now,
+                    &format!("alarm:{alarm}"),
+                    ReleaseEvent::AlarmSuppressed {
+                        alarm: alarm.clone(),
+                        suppressed_by: by.clone(),
+                        changed_at: *changed_at,
+                    },
+                );
+                Action::Nothing
+            }
+            (phase, Input::HandsOff { found, to_stable }) if !phase.is_terminal() => {
+                if *to_stable {
+                    self.weight = Weight::ZERO;
+                    self.reason = Some(format!(
+                        "the alias was put back on version {} outside shiftback (a rollback by hand)",
+                        self.stable_version
+                    ));
+                    self.finish(RolledBack, now);
+                    self.record(
+                        now,
+                        actor,
+                        ReleaseEvent::ManualRollback {
+                            found: found.clone(),
+                        },
+                    );
+                } else {
+                    self.reason = Some(format!(
+                        "the alias was changed outside shiftback to {found}; the release stopped and left it as found"
+                    ));
+                    self.finish(Interrupted, now);
+                    self.record(
+                        now,
+                        actor,
+                        ReleaseEvent::Interrupted {
+                            found: found.clone(),
+                        },
+                    );
+                }
                 Action::Nothing
             }
             (Pending, Input::TakeOverLock { from, expired_at }) => {
@@ -1224,6 +1353,86 @@ mod tests {
         assert_eq!(new.log.last().unwrap().event.name(), "lock_taken_over");
         new.apply(Input::Begin, t(200), "wf").unwrap();
         assert!(new.apply(take_over, t(201), "wf").is_err());
+    }
+
+    #[test]
+    fn an_alarm_that_changed_state_before_the_release_started_is_refused() {
+        let mut r = release("linear:25:60s");
+        r.apply(Input::Begin, t(0), "wf").unwrap();
+        let before = r.clone();
+        let alarm = Input::Alarm {
+            alarm: "orders-errors".into(),
+            reason: "overridden at start".into(),
+        };
+        let err = r.apply(alarm.clone(), t(-5), "alarm").unwrap_err();
+        assert!(
+            matches!(err, TransitionError::AlarmBeforeStart { .. }),
+            "{err}"
+        );
+        assert_eq!(r, before);
+        assert!(matches!(
+            r.apply(alarm, t(5), "alarm").unwrap(),
+            Action::RollBack { .. }
+        ));
+    }
+
+    #[test]
+    fn a_suppressed_alarm_is_recorded_once_and_changes_nothing_else() {
+        let mut r = release("linear:25:60s");
+        r.apply(Input::Begin, t(0), "wf").unwrap();
+        let suppressed = Input::AlarmSuppressed {
+            alarm: "orders-composite".into(),
+            by: "maintenance (Alarm)".into(),
+            changed_at: t(30),
+        };
+        let (phase, weight) = (r.phase, r.weight);
+        assert_eq!(
+            r.apply(suppressed.clone(), t(31), "alarm").unwrap(),
+            Action::Nothing
+        );
+        assert_eq!((r.phase, r.weight), (phase, weight));
+        assert_eq!(r.log.last().unwrap().event.name(), "alarm_suppressed");
+        let before = r.clone();
+        assert!(r.apply(suppressed, t(32), "alarm").is_err(), "a duplicate");
+        assert_eq!(r, before);
+        // A finished release outside any bake window has nothing to record it on.
+        let mut done = release("AllAtOnce");
+        done.bake_after_secs = 0;
+        done.apply(Input::Begin, t(0), "wf").unwrap();
+        done.apply(Input::Promoted, t(1), "wf").unwrap();
+        let late = Input::AlarmSuppressed {
+            alarm: "orders-composite".into(),
+            by: "maintenance".into(),
+            changed_at: t(100),
+        };
+        assert!(done.apply(late, t(100), "alarm").is_err());
+    }
+
+    #[test]
+    fn an_alias_taken_over_ends_the_release_hands_off() {
+        for (to_stable, phase, event) in [
+            (false, Phase::Interrupted, "interrupted"),
+            (true, Phase::RolledBack, "manual_rollback"),
+        ] {
+            let mut r = release("linear:25:60s");
+            r.apply(Input::Begin, t(0), "wf").unwrap();
+            let found = Input::HandsOff {
+                found: "version 9".into(),
+                to_stable,
+            };
+            assert_eq!(r.apply(found.clone(), t(5), "wf").unwrap(), Action::Nothing);
+            assert_eq!(r.phase, phase);
+            assert!(r.phase.is_terminal());
+            assert!(!r.holds_alias_lock());
+            assert_eq!(r.log.last().unwrap().event.name(), event);
+            if to_stable {
+                assert_eq!(r.desired_alias(), Some(AliasTarget::Stable));
+            } else {
+                assert_eq!(r.desired_alias(), None, "left as found");
+                assert!(r.reason.as_deref().unwrap().contains("version 9"));
+            }
+            assert!(r.apply(found, t(6), "wf").is_err(), "once");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
 use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
-use shiftback::service::{parse_input, ReleaseService};
+use shiftback::service::{parse_input, parse_start, ReleaseService};
 use shiftback_integration_tests::{
     alarm_in_state, function_with_versions, release_request, subscribed_queue, topic, CallLog,
     Clients, Emulator,
@@ -80,7 +80,7 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
                 let started = Instant::now();
                 let input = data.clone();
                 let output = if resource.contains("StartFunction") {
-                    service.start(parse_input(input).unwrap()).await
+                    service.start(parse_start(input).unwrap()).await
                 } else if resource.contains("AdvanceFunction") {
                     service.advance(parse_input(input).unwrap()).await
                 } else if resource.contains("FinalizeFunction") {
@@ -111,6 +111,12 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
                     .as_str()
                     .unwrap()
                     .to_string();
+            }
+            // The execution's name, which is the release id, beside the input.
+            "Pass" => {
+                let name = request.release_id.clone().unwrap();
+                data = serde_json::json!({"release_id": name, "request": data});
+                state = definition["Next"].as_str().unwrap().to_string();
             }
             // Zero bakes: the wait itself is free, but it is a transition.
             "Wait" => state = definition["Next"].as_str().unwrap().to_string(),
