@@ -509,3 +509,43 @@ fn step_of(release_id: &str) -> StepInput {
         error: None,
     }
 }
+
+#[tokio::test]
+async fn one_function_under_two_spellings_is_one_alias() {
+    let f = fixture().await;
+    let mut by_arn = request(&f, "canary:10:10m");
+    by_arn.function = format!(
+        "arn:aws:lambda:us-east-1:123456789012:function:{}",
+        f.function
+    );
+    let first = f.service.start(by_arn).await.unwrap();
+    // The same alias by its bare name: the same lock, so refused while the first runs.
+    let err = f
+        .service
+        .start(request(&f, "canary:10:10m"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LockHeld { .. }), "{err}");
+    let mut partial = request(&f, "canary:10:10m");
+    partial.function = format!("123456789012:function:{}", f.function);
+    let err = f.service.start(partial).await.unwrap_err();
+    assert!(matches!(err, Error::LockHeld { .. }), "{err}");
+    // Recorded under the one name, so history finds it by that name.
+    let history = f
+        .service
+        .store
+        .history(&f.function, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(history.releases.len(), 1);
+    assert_eq!(history.releases[0].id, first.release_id);
+    assert_eq!(history.releases[0].function, f.function);
+    // An ARN of another region is not this stack's to release.
+    let mut elsewhere = request(&f, "canary:10:10m");
+    elsewhere.function = format!(
+        "arn:aws:lambda:eu-west-1:123456789012:function:{}",
+        f.function
+    );
+    let err = f.service.start(elsewhere).await.unwrap_err();
+    assert!(err.to_string().contains("eu-west-1"), "{err}");
+}

@@ -205,6 +205,7 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
         } => {
             check_function_name(function).map_err(|e| usage(e.to_string()))?;
             let service = resources.service().await?;
+            let function = &service.canonical(function)?;
             let history = service
                 .store
                 .history(function, *limit, page.as_deref())
@@ -281,17 +282,19 @@ async fn check(
     };
     spec.validate_without_stable()
         .map_err(|e| usage(e.to_string()))?;
+    let function = service.canonical(&args.function)?;
+    spec.function = function.clone();
     if let Some(from) = &args.from {
         check_version("stable", from).map_err(|e| usage(e.to_string()))?;
     }
     let mut findings = Vec::new();
-    let alias = service.router.read(&args.function, &args.alias).await?;
+    let alias = service.router.read(&function, &args.alias).await?;
     let from = match &args.from {
         Some(v) => v.clone(),
         None => {
             if alias.routing.extra.is_some() {
                 return Err(Error::InvalidRouting {
-                    function: args.function.clone(),
+                    function: function.clone(),
                     alias: args.alias.clone(),
                     reason: format!(
                         "it is split now ({}); finish or abort that shift first",
@@ -305,17 +308,14 @@ async fn check(
     };
     findings.push(format!(
         "alias {}:{} is on {}",
-        args.function, args.alias, alias.routing
+        function, args.alias, alias.routing
     ));
-    let (from_role, from_dlq) = service.router.version_config(&args.function, &from).await?;
-    let (to_role, to_dlq) = service
-        .router
-        .version_config(&args.function, target)
-        .await?;
+    let (from_role, from_dlq) = service.router.version_config(&function, &from).await?;
+    let (to_role, to_dlq) = service.router.version_config(&function, target).await?;
     findings.push(format!("versions {from} and {target} exist"));
     if from_role != to_role || from_dlq != to_dlq {
         return Err(Error::InvalidRouting {
-            function: args.function.clone(),
+            function: function.clone(),
             alias: args.alias.clone(),
             reason: format!(
                 "versions {from} and {target} differ in execution role or dead-letter queue, which a weighted alias does not allow"
@@ -343,11 +343,7 @@ async fn check(
     } else {
         findings.push("no alarms guard this release: only operators can stop it".into());
     }
-    if let Some(holder) = service
-        .store
-        .lock_holder(&args.function, &args.alias)
-        .await?
-    {
+    if let Some(holder) = service.store.lock_holder(&function, &args.alias).await? {
         if holder.expires_at > Utc::now() {
             let minutes = (Utc::now() - holder.acquired_at).num_minutes();
             return Err(Failure {
@@ -362,7 +358,7 @@ async fn check(
     findings.push("no release holds the alias".into());
     let request = StartRequest {
         release_id: Some(new_release_id(Utc::now())),
-        function: args.function.clone(),
+        function: function.clone(),
         alias: args.alias.clone(),
         stable_version: Some(from),
         target_version: target.to_string(),
@@ -452,7 +448,8 @@ async fn status(
     let id = match service.store.load_summary(target).await {
         Ok(release) => release.id,
         Err(Error::ReleaseNotFound(_)) => {
-            let history = service.store.history(target, 1, None).await?;
+            let function = service.canonical(target)?;
+            let history = service.store.history(&function, 1, None).await?;
             match history.releases.first() {
                 Some(newest) => newest.id.clone(),
                 None => {

@@ -10,8 +10,8 @@ use crate::adapters::{
 };
 use crate::domain::health::verdict;
 use crate::domain::{
-    check_names, check_release_id, check_version, Action, AliasTarget, Input, Phase, Release,
-    ReleaseEvent, ReleaseKind, ReleaseSpec, Strategy, Verdict, Weight,
+    check_names, check_release_id, check_version, function_ref, Action, AliasTarget, Input, Phase,
+    Release, ReleaseEvent, ReleaseKind, ReleaseSpec, SpecError, Strategy, Verdict, Weight,
 };
 use crate::error::{AwsErrorKind, Error, Result};
 
@@ -233,6 +233,12 @@ impl ReleaseService {
         };
         // Refuse what the request itself gets wrong before asking AWS anything.
         spec.validate_without_stable()?;
+        // One spelling per function from here on: locks, guards and history meet there.
+        let request = StartRequest {
+            function: self.canonical(&request.function)?,
+            ..request
+        };
+        spec.function = request.function.clone();
         if let Some(id) = &request.release_id {
             // A retried start finds its own release and simply continues it.
             match self.store.load(id).await {
@@ -515,6 +521,7 @@ impl ReleaseService {
     ) -> Result<StepOutcome> {
         check_names(function, alias, release_id.as_deref())?;
         check_version("rollback", version)?;
+        let function = &self.canonical(function)?;
         if !self.was_good(function, alias, version).await? {
             return Err(Error::NotKnownGood {
                 function: function.to_string(),
@@ -755,6 +762,25 @@ impl ReleaseService {
 const REVERT_RECORD_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl ReleaseService {
+    /// A function's one spelling (its bare name), refusing an ARN of another region: this
+    /// stack's calls and permissions are for its own region. (The account is not known here;
+    /// the role's permissions confine calls to the stack's own account.)
+    pub fn canonical(&self, function: &str) -> Result<String> {
+        let reference = function_ref(function)
+            .ok_or_else(|| SpecError::FunctionName(function.chars().take(160).collect()))?;
+        if let (Some(theirs), Some(ours)) = (reference.region, self.router.region()) {
+            if theirs != ours {
+                return Err(SpecError::FunctionElsewhere {
+                    function: function.to_string(),
+                    region: theirs.to_string(),
+                    ours,
+                }
+                .into());
+            }
+        }
+        Ok(reference.name.to_string())
+    }
+
     /// The alias is not where this release left it. From a fresh look: a revert someone
     /// recorded meanwhile ends the step quietly; the alias still on one of this release's own
     /// routings (a write that raced an unrelated change of the alias) is retried; on the

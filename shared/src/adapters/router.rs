@@ -83,6 +83,11 @@ impl TrafficRouter {
         }
     }
 
+    /// The region the client calls, when configured.
+    pub fn region(&self) -> Option<String> {
+        self.client.config().region().map(|r| r.to_string())
+    }
+
     pub async fn read(&self, function: &str, alias: &str) -> Result<AliasState> {
         self.limiter.acquire().await;
         let out = self

@@ -8,9 +8,9 @@ pub mod weight;
 
 pub use health::{AlarmState, AlarmStatus};
 pub use release::{
-    check_function_name, check_names, check_release_id, check_version, Action, AliasTarget, Input,
-    LogEntry, Phase, Release, ReleaseEvent, ReleaseKind, ReleaseSpec, RollbackCause, SpecError,
-    TransitionError, Verdict,
+    canonical_function, check_function_name, check_names, check_release_id, check_version,
+    function_ref, Action, AliasTarget, Input, LogEntry, Phase, Release, ReleaseEvent, ReleaseKind,
+    ReleaseSpec, RollbackCause, SpecError, TransitionError, Verdict,
 };
 pub use strategy::{Schedule, Step, Strategy, StrategyError};
 pub use weight::Weight;

@@ -202,6 +202,12 @@ pub enum SpecError {
     Strategy(#[from] StrategyError),
     #[error("invalid function name '{0}': use the function's name or ARN without a qualifier")]
     FunctionName(String),
+    #[error("function '{function}' is in region {region}, but shiftback runs in {ours}: release it with the shiftback stack of that region")]
+    FunctionElsewhere {
+        function: String,
+        region: String,
+        ours: String,
+    },
     #[error("invalid alias name '{0}': 1-128 letters, digits, '-' or '_', not only digits, and not $LATEST")]
     AliasName(String),
     #[error("invalid {role} version '{value}': name a published version number ($LATEST cannot be weighted)")]
@@ -380,22 +386,50 @@ fn valid_release_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// Lambda's function-name rule, plus full and partial ARNs; a qualifier is refused because the
-/// alias is named separately.
-fn valid_function_name(name: &str) -> bool {
+/// A function as an operator may name it: its name, a partial ARN (`ACCOUNT:function:NAME`)
+/// or a full ARN, without a qualifier (the alias is named separately).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionRef<'a> {
+    /// The bare name: what locks, guards and history are keyed by, however it was written.
+    pub name: &'a str,
+    pub region: Option<&'a str>,
+    pub account: Option<&'a str>,
+}
+
+/// Reads a function reference by Lambda's naming rules, or None when it breaks them.
+pub fn function_ref(name: &str) -> Option<FunctionRef<'_>> {
     let parts: Vec<&str> = name.split(':').collect();
-    let bare = match parts.as_slice() {
-        [bare] => *bare,
-        [_account, "function", bare] => *bare,
-        ["arn", _partition, "lambda", _region, _account, "function", bare] => *bare,
-        _ => return false,
+    let (bare, region, account) = match parts.as_slice() {
+        [bare] => (*bare, None, None),
+        [account, "function", bare] => (*bare, None, Some(*account)),
+        ["arn", _partition, "lambda", region, account, "function", bare] => {
+            (*bare, Some(*region), Some(*account))
+        }
+        _ => return None,
     };
-    name.len() <= 140
+    let valid = name.len() <= 140
         && !bare.is_empty()
         && bare.len() <= 64
         && bare
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    valid.then_some(FunctionRef {
+        name: bare,
+        region: region.filter(|r| !r.is_empty()),
+        account: account.filter(|a| !a.is_empty()),
+    })
+}
+
+fn valid_function_name(name: &str) -> bool {
+    function_ref(name).is_some()
+}
+
+/// The one spelling of a function: its bare name. Two releases on one alias under two
+/// spellings (name and ARN) must meet at the same lock.
+pub fn canonical_function(name: &str) -> Result<String, SpecError> {
+    function_ref(name)
+        .map(|f| f.name.to_string())
+        .ok_or_else(|| SpecError::FunctionName(name.chars().take(160).collect()))
 }
 
 pub fn valid_alias_name(alias: &str) -> bool {
@@ -1305,6 +1339,34 @@ mod tests {
         let generated = new_release_id(t(0));
         assert!(generated.starts_with("r-20270115T"), "{generated}");
         assert!(valid_release_id(&generated));
+    }
+
+    #[test]
+    fn a_function_has_one_name_however_it_is_written() {
+        for spelling in [
+            "orders",
+            "123456789012:function:orders",
+            "arn:aws:lambda:us-east-1:123456789012:function:orders",
+        ] {
+            assert_eq!(
+                canonical_function(spelling).unwrap(),
+                "orders",
+                "{spelling}"
+            );
+        }
+        let arn = function_ref("arn:aws:lambda:eu-west-1:123456789012:function:orders").unwrap();
+        assert_eq!(
+            (arn.region, arn.account),
+            (Some("eu-west-1"), Some("123456789012"))
+        );
+        for bad in [
+            "",
+            "orders:live",
+            "arn:aws:lambda:us-east-1:1:function:orders:7",
+            "a b",
+        ] {
+            assert!(canonical_function(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
