@@ -621,3 +621,71 @@ mod error_classes {
         assert_ne!(tokens[0], tokens[1], "each commit has a token of its own");
     }
 }
+
+mod limits {
+    //! DynamoDB refuses a transaction of more than 100 items (ValidationException) every
+    //! time; moto does not. The largest transaction shiftback writes is a lock takeover.
+    use super::*;
+    use shiftback::adapters::Takeover;
+    use shiftback::domain::release::MAX_ALARMS;
+    use std::sync::{Arc, Mutex};
+
+    fn with_alarms(id: &str) -> Release {
+        let mut r = release();
+        r.id = id.into();
+        r.alarms = (0..MAX_ALARMS).map(|i| format!("alarm-{i}")).collect();
+        r
+    }
+
+    #[tokio::test]
+    async fn the_largest_transaction_stays_within_dynamodbs_100_items() {
+        let sizes: Arc<Mutex<Vec<usize>>> = Arc::default();
+        let seen = sizes.clone();
+        let write = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .match_requests(move |req| {
+                seen.lock().unwrap().push(req.transact_items().len());
+                true
+            })
+            .then_http_response(|| json_response(200, "{}"));
+        let store = store(&[&write]);
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        // The old release, with every alarm it may have, loses its lock to a new one with
+        // as many: both are written in the one transaction that takes the lock over.
+        let mut old = with_alarms("r-old");
+        old.apply(Input::Begin, now, "wf").unwrap();
+        let mut broken = store.create(&old, now, None).await.unwrap();
+        broken
+            .release
+            .apply(
+                Input::LockBroken {
+                    by: "r-new".into(),
+                    expired_at: now,
+                },
+                now,
+                "wf",
+            )
+            .unwrap();
+        let mut new = with_alarms("r-new");
+        new.apply(
+            Input::TakeOverLock {
+                from: "r-old".into(),
+                expired_at: now,
+            },
+            now,
+            "wf",
+        )
+        .unwrap();
+        new.apply(Input::Begin, now, "wf").unwrap();
+        let takeover = Takeover {
+            holder: "r-old",
+            broken: Some(&broken),
+        };
+        store.create(&new, now, Some(takeover)).await.unwrap();
+        let largest = *sizes.lock().unwrap().last().unwrap();
+        assert!(
+            largest >= 2 * MAX_ALARMS,
+            "both releases' guards are in it ({largest})"
+        );
+        assert!(largest <= 100, "{largest} items: DynamoDB would refuse it");
+    }
+}

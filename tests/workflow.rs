@@ -549,3 +549,72 @@ async fn one_function_under_two_spellings_is_one_alias() {
     let err = f.service.start(elsewhere).await.unwrap_err();
     assert!(err.to_string().contains("eu-west-1"), "{err}");
 }
+
+/// A release recorded as started at `at` (its lock counted from then), with nothing applied.
+async fn recorded_at(f: &Fixture, at: chrono::DateTime<chrono::Utc>) -> shiftback::domain::Release {
+    let spec = shiftback::domain::ReleaseSpec {
+        release_id: Some(shiftback_integration_tests::unique("r-old")),
+        function: f.function.clone(),
+        alias: "live".into(),
+        stable_version: "1".into(),
+        target_version: "2".into(),
+        strategy: "linear:50:1m".parse().unwrap(),
+        alarms: vec![],
+        alarm_overrides: vec![],
+        bake_after_secs: 0,
+        started_by: "old-pipeline".into(),
+        kind: Default::default(),
+    };
+    let mut release = shiftback::domain::Release::new(spec, at).unwrap();
+    release
+        .apply(shiftback::domain::Input::Begin, at, "workflow")
+        .unwrap();
+    f.service.store.create(&release, at, None).await.unwrap();
+    release
+}
+
+#[tokio::test]
+async fn a_lock_just_past_its_expiry_by_the_callers_clock_is_not_broken() {
+    // The lock lasts the schedule (2 minutes) plus 6 hours; by this caller's clock it expired
+    // a minute ago, which a clock a few minutes fast would also say of a live lock.
+    let f = fixture().await;
+    let held_for = chrono::Duration::seconds(120 + 6 * 3600 + 60);
+    let old = recorded_at(&f, chrono::Utc::now() - held_for).await;
+    let err = f
+        .service
+        .start(request(&f, "linear:50:1m"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LockHeld { .. }), "{err}");
+    let holder = f
+        .service
+        .store
+        .lock_holder(&f.function, "live")
+        .await
+        .unwrap();
+    assert_eq!(holder.unwrap().release_id, old.id);
+}
+
+#[tokio::test]
+async fn every_look_at_a_paused_release_renews_its_lock() {
+    let f = fixture().await;
+    let first = f.service.start(request(&f, "linear:50:1m")).await.unwrap();
+    f.service
+        .control(&first.release_id, Control::Pause, "bob")
+        .await
+        .unwrap();
+    let expiry = || async {
+        f.service
+            .store
+            .lock_holder(&f.function, "live")
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at
+    };
+    let before = expiry().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let look = f.service.advance(step(&first)).await.unwrap();
+    assert_eq!(look.phase, "paused");
+    assert!(expiry().await > before, "a paused release keeps its alias");
+}

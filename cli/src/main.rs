@@ -344,7 +344,7 @@ async fn check(
         findings.push("no alarms guard this release: only operators can stop it".into());
     }
     if let Some(holder) = service.store.lock_holder(&function, &args.alias).await? {
-        if holder.expires_at > Utc::now() {
+        if !holder.expired_at(Utc::now()) {
             let minutes = (Utc::now() - holder.acquired_at).num_minutes();
             return Err(Failure {
                 code: 3,

@@ -261,7 +261,7 @@ impl ReleaseService {
             .lock_holder(&request.function, &request.alias)
             .await?
         {
-            Some(holder) if holder.expires_at > now() => {
+            Some(holder) if !holder.expired_at(now()) => {
                 return Err(Error::LockHeld {
                     function: request.function,
                     alias: request.alias,
@@ -398,6 +398,9 @@ impl ReleaseService {
         if release.phase.is_terminal() {
             self.announce(release).await;
             return Ok(StepOutcome::of(release, &Action::Nothing));
+        }
+        if release.holds_alias_lock() {
+            self.store.renew_lock(release, now()).await?;
         }
         if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
             // An earlier attempt recorded this step and died before applying it: apply it now

@@ -29,8 +29,25 @@ use crate::domain::{LogEntry, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 
 pub const HISTORY_INDEX: &str = "gsi1";
-/// A lock outlives its release's schedule by this much before a later release may break it.
+/// A lock outlives its release's schedule by this much, counted from its last renewal (every
+/// look of the workflow renews it, paused or not), before a later release may break it.
 const LOCK_GRACE_SECS: i64 = 6 * 3600;
+/// How far a caller's clock may be off (an operator's laptop running `shiftback rollback`):
+/// a lock counts as expired only this long after its expiry by the caller's clock.
+pub const LOCK_CLOCK_SKEW_SECS: i64 = 300;
+
+impl LockInfo {
+    /// Whether a release may break this lock at `now` by the caller's clock, allowing for
+    /// that clock to be off by [`LOCK_CLOCK_SKEW_SECS`].
+    pub fn expired_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at + Duration::seconds(LOCK_CLOCK_SKEW_SECS) < now
+    }
+}
+
+/// When a lock taken or renewed at `at` for `release` expires.
+fn lock_expiry(release: &Release, at: DateTime<Utc>) -> DateTime<Utc> {
+    at + Duration::seconds(release.schedule.total_bake_secs() as i64 + LOCK_GRACE_SECS)
+}
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -282,8 +299,7 @@ impl ReleaseStore {
         now: DateTime<Utc>,
         takeover: Option<Takeover<'_>>,
     ) -> Result<Tracked> {
-        let expires = release.created_at
-            + Duration::seconds(release.schedule.total_bake_secs() as i64 + LOCK_GRACE_SECS);
+        let expires = lock_expiry(release, release.created_at);
         let lock = HashMap::from([
             (
                 "pk".to_string(),
@@ -300,7 +316,7 @@ impl ReleaseStore {
             Some(takeover) => lock_put
                 .condition_expression("release_id = :holder AND lock_expires_at < :now")
                 .expression_attribute_values(":holder", s(takeover.holder))
-                .expression_attribute_values(":now", n(now.timestamp())),
+                .expression_attribute_values(":now", n(now.timestamp() - LOCK_CLOCK_SKEW_SECS)),
         };
         let mut items = vec![
             TransactWriteItem::builder()
@@ -623,6 +639,37 @@ impl ReleaseStore {
             release,
             stored_log_len,
         })
+    }
+
+    /// Pushes the expiry of `release`'s alias lock to a full schedule plus grace from `now`,
+    /// if the lock is still its own and would expire sooner. A release that makes progress,
+    /// or sits paused for days, keeps its alias.
+    pub async fn renew_lock(&self, release: &Release, now: DateTime<Utc>) -> Result<()> {
+        let expires = lock_expiry(release, now);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(lock_pk(&release.function, &release.alias)))
+            .key("sk", s("LOCK"))
+            .update_expression("SET lock_expires_at = :expires")
+            .condition_expression("release_id = :id AND lock_expires_at < :expires")
+            .expression_attribute_values(":id", s(&release.id))
+            .expression_attribute_values(":expires", n(expires.timestamp()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = AwsError::from_sdk("UpdateItem", e);
+                // Not ours any more, or already later: nothing to renew.
+                if err.kind == AwsErrorKind::Conflict {
+                    Ok(())
+                } else {
+                    Err(Error::Aws(err))
+                }
+            }
+        }
     }
 
     pub async fn lock_holder(&self, function: &str, alias: &str) -> Result<Option<LockInfo>> {

@@ -11,12 +11,22 @@ use serde::{Deserialize, Serialize};
 use super::strategy::{Schedule, Strategy, StrategyError};
 use super::weight::Weight;
 
-/// How long a paused release waits between looks at its state and health.
+/// How long a paused release waits between looks at its state and health, at first. Later
+/// looks come at a tenth of the time it has been paused, up to [`MAX_PAUSE_POLL_SECS`]: each
+/// look adds about 9 events to the execution's history, which Step Functions caps at 25,000.
 pub const PAUSE_POLL_SECS: u64 = 60;
+pub const MAX_PAUSE_POLL_SECS: u64 = 900;
+/// A release paused longer than this is aborted (back to its stable version, recorded and
+/// announced), so its workflow always ends within the history cap: about 1,400 looks.
+pub const MAX_PAUSE_SECS: u64 = 14 * 24 * 3600;
 /// The longest an alarm may keep guarding a release after it succeeded.
 pub const MAX_BAKE_AFTER_SECS: u64 = 7 * 24 * 3600;
-/// CodeDeploy's limit, kept so a release reads its alarms in one DescribeAlarms page.
-pub const MAX_ALARMS: usize = 50;
+/// Alarms one release may name. Bound by DynamoDB's 100 items per transaction: the start that
+/// takes over an expired lock writes, in one transaction, the new release, its lock, its log
+/// (at most 3 entries), a guard per alarm, and the broken release with its new log entry and
+/// a guard deletion per alarm: 7 + 2 x 40 = 87 items, with room to spare. (CodeDeploy allows
+/// 50, which would make that transaction 107 items: DynamoDB refuses it, every time.)
+pub const MAX_ALARMS: usize = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -671,6 +681,15 @@ impl Release {
         }
     }
 
+    /// When the current pause began.
+    fn paused_since(&self) -> Option<DateTime<Utc>> {
+        self.log
+            .iter()
+            .rev()
+            .find(|e| matches!(e.event, ReleaseEvent::Paused))
+            .map(|e| e.at)
+    }
+
     /// Whether this alarm's suppressed state change is on the record already (a duplicate).
     fn recorded_suppression(&self, alarm: &str, at: DateTime<Utc>) -> bool {
         self.log.iter().any(|e| {
@@ -769,9 +788,22 @@ impl Release {
                 self.record(now, actor, ReleaseEvent::HealthChecked { verdict });
                 self.start_rollback(RollbackCause::Unhealthy, reason.clone(), now, actor)
             }
-            (Paused { .. }, Input::Check(Verdict::Healthy)) => Action::Wait {
-                secs: PAUSE_POLL_SECS,
-            },
+            (Paused { .. }, Input::Check(Verdict::Healthy)) => {
+                let paused_for = (now - self.paused_since().unwrap_or(now))
+                    .num_seconds()
+                    .max(0) as u64;
+                if paused_for > MAX_PAUSE_SECS {
+                    let reason = format!(
+                        "paused for more than {} days: aborted, so that its workflow ends before Step Functions' history limit",
+                        MAX_PAUSE_SECS / 86_400
+                    );
+                    self.start_rollback(RollbackCause::Aborted, reason, now, actor)
+                } else {
+                    Action::Wait {
+                        secs: (paused_for / 10).clamp(PAUSE_POLL_SECS, MAX_PAUSE_POLL_SECS),
+                    }
+                }
+            }
             (Shifting { step }, Input::Check(Verdict::Healthy)) => {
                 let bake = self.schedule.steps[step].bake_secs as i64;
                 let started = self.step_started_at.unwrap_or(now);
@@ -1098,12 +1130,11 @@ mod tests {
             Action::Nothing
         );
         assert_eq!(r.phase, Phase::Paused { step: 0 });
-        // However long the pause, healthy looks hold the weight.
+        // However long the pause, healthy looks hold the weight (looking again after a tenth
+        // of the time paused so far: 990 s).
         assert_eq!(
             r.apply(healthy(), t(1000), "wf").unwrap(),
-            Action::Wait {
-                secs: PAUSE_POLL_SECS
-            }
+            Action::Wait { secs: 99 }
         );
         assert_eq!(r.desired_alias(), Some(AliasTarget::Weighted(weight(50.0))));
         assert!(r.apply(Input::Pause, t(1001), "bob").is_err());
@@ -1123,6 +1154,43 @@ mod tests {
             .map(|e| e.event.name())
             .collect();
         assert_eq!(actors, ["paused", "resumed"]);
+    }
+
+    #[test]
+    fn a_long_pause_backs_off_and_ends_within_the_history_limit() {
+        let mut r = release("linear:50:60s");
+        r.apply(Input::Begin, t(0), "wf").unwrap();
+        r.apply(Input::Pause, t(10), "bob").unwrap();
+        // Walk the workflow's looks as Step Functions would, counting history events.
+        const EVENTS_PER_LOOK: u64 = 9;
+        let (mut now, mut looks) = (10, 0u64);
+        let aborted = loop {
+            looks += 1;
+            match r.apply(healthy(), t(now), "wf").unwrap() {
+                Action::Wait { secs } => {
+                    assert!((PAUSE_POLL_SECS..=MAX_PAUSE_POLL_SECS).contains(&secs));
+                    now += secs as i64;
+                }
+                action => break action,
+            }
+        };
+        assert!(matches!(aborted, Action::RollBack { .. }), "{aborted:?}");
+        assert_eq!(
+            r.phase,
+            Phase::RollingBack {
+                cause: RollbackCause::Aborted
+            }
+        );
+        assert!(r
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("paused for more than"));
+        assert!(now as u64 >= MAX_PAUSE_SECS, "not before the limit");
+        assert!(
+            looks * EVENTS_PER_LOOK < 20_000,
+            "{looks} looks would fill the execution history"
+        );
     }
 
     #[test]
@@ -1318,8 +1386,8 @@ mod tests {
             SpecError::AlarmName(_)
         ));
         assert!(matches!(
-            bad(|s| s.alarms = (0..51).map(|i| i.to_string()).collect()),
-            SpecError::TooManyAlarms(51)
+            bad(|s| s.alarms = (0..=MAX_ALARMS).map(|i| i.to_string()).collect()),
+            SpecError::TooManyAlarms(41)
         ));
         assert!(matches!(
             bad(|s| s.alarm_overrides = vec!["other".into()]),
