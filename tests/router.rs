@@ -62,8 +62,8 @@ async fn unknown_function_alias_or_version_is_a_specific_error() {
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
     assert!(err.to_string().contains("no-such-alias"), "{err}");
 
-    router.require_version(&function, "2").await.unwrap();
-    let err = router.require_version(&function, "9").await.unwrap_err();
+    router.ready_version(&function, "2").await.unwrap();
+    let err = router.ready_version(&function, "9").await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
     assert!(err.to_string().contains("version 9"), "{err}");
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use shiftback::adapters::WorkflowControl;
 use shiftback::domain::release::new_release_id;
 use shiftback::domain::{
-    check_function_name, check_names, check_release_id, check_version, Release, Strategy,
+    check_function_name, check_names, check_release_id, check_version, Strategy,
 };
 use shiftback::service::{Control, ReleaseService, StartRequest};
 use shiftback::Error;
@@ -254,126 +254,33 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
     }
 }
 
-/// The checks `plan` and `start` share; returns (release request, findings).
+/// The checks `plan` and `start` share, which are the start handler's own
+/// ([`ReleaseService::preflight`]); returns the release request and what was checked.
 async fn check(
     service: &ReleaseService,
     args: &ReleaseArgs,
     target: &str,
 ) -> Result<(StartRequest, Vec<String>), Failure> {
-    let strategy: Strategy = args
-        .strategy
-        .parse()
-        .map_err(|e: shiftback::domain::StrategyError| usage(e.to_string()))?;
     let bake_after_secs = shiftback::domain::strategy::parse_duration(&args.bake_after)
         .map_err(|e| usage(e.to_string()))?;
-    // Whatever the request itself gets wrong is refused before any AWS call.
-    let mut spec = shiftback::domain::ReleaseSpec {
-        release_id: None,
-        function: args.function.clone(),
-        alias: args.alias.clone(),
-        stable_version: args.from.clone().unwrap_or_default(),
-        target_version: target.to_string(),
-        strategy: strategy.clone(),
-        alarms: args.alarms.clone(),
-        alarm_overrides: args.overrides.clone(),
-        bake_after_secs,
-        started_by: "plan".into(),
-        kind: Default::default(),
-    };
-    spec.validate_without_stable()
-        .map_err(|e| usage(e.to_string()))?;
-    let function = service.canonical(&args.function)?;
-    spec.function = function.clone();
     if let Some(from) = &args.from {
         check_version("stable", from).map_err(|e| usage(e.to_string()))?;
     }
-    let mut findings = Vec::new();
-    let alias = service.router.read(&function, &args.alias).await?;
-    let from = match &args.from {
-        Some(v) => v.clone(),
-        None => {
-            if alias.routing.extra.is_some() {
-                return Err(Error::InvalidRouting {
-                    function: function.clone(),
-                    alias: args.alias.clone(),
-                    reason: format!(
-                        "it is split now ({}); finish or abort that shift first",
-                        alias.routing
-                    ),
-                }
-                .into());
-            }
-            alias.routing.version.clone()
-        }
-    };
-    findings.push(format!(
-        "alias {}:{} is on {}",
-        function, args.alias, alias.routing
-    ));
-    let (from_role, from_dlq) = service.router.version_config(&function, &from).await?;
-    let (to_role, to_dlq) = service.router.version_config(&function, target).await?;
-    findings.push(format!("versions {from} and {target} exist"));
-    if from_role != to_role || from_dlq != to_dlq {
-        return Err(Error::InvalidRouting {
-            function: function.clone(),
-            alias: args.alias.clone(),
-            reason: format!(
-                "versions {from} and {target} differ in execution role or dead-letter queue, which a weighted alias does not allow"
-            ),
-        }
-        .into());
-    }
-    findings.push("both versions share the execution role and dead-letter configuration".into());
-    if !args.alarms.is_empty() {
-        let statuses = service.health.statuses(&args.alarms).await?;
-        let firing: Vec<String> = statuses
-            .iter()
-            .filter(|s| {
-                s.state == shiftback::domain::AlarmState::Alarm && !args.overrides.contains(&s.name)
-            })
-            .map(|s| s.name.clone())
-            .collect();
-        if !firing.is_empty() {
-            return Err(Error::AlarmsFiring(firing).into());
-        }
-        findings.push(format!(
-            "alarms exist and are not firing: {}",
-            args.alarms.join(", ")
-        ));
-    } else {
-        findings.push("no alarms guard this release: only operators can stop it".into());
-    }
-    if let Some(holder) = service.store.lock_holder(&function, &args.alias).await? {
-        if !holder.expired_at(Utc::now()) {
-            let minutes = (Utc::now() - holder.acquired_at).num_minutes();
-            return Err(Failure {
-                code: 3,
-                message: format!(
-                    "alias {} is held by release {} started {minutes} min ago; wait, or `shiftback abort {}`",
-                    args.alias, holder.release_id, holder.release_id
-                ),
-            });
-        }
-    }
-    findings.push("no release holds the alias".into());
     let request = StartRequest {
         release_id: Some(new_release_id(Utc::now())),
-        function: function.clone(),
+        function: args.function.clone(),
         alias: args.alias.clone(),
-        stable_version: Some(from),
+        stable_version: args.from.clone(),
         target_version: target.to_string(),
-        strategy: strategy.to_string(),
+        strategy: args.strategy.clone(),
         alarms: args.alarms.clone(),
         alarm_overrides: args.overrides.clone(),
         bake_after_secs,
         started_by: String::new(),
         kind: Default::default(),
     };
-    // The same validation the start handler applies, now that the stable version is known.
-    spec.release_id = request.release_id.clone();
-    spec.stable_version = request.stable_version.clone().unwrap_or_default();
-    Release::new(spec, Utc::now()).map_err(|e| usage(e.to_string()))?;
-    Ok((request, findings))
+    let preflight = service.preflight(request).await?;
+    Ok((preflight.request, preflight.findings))
 }
 
 async fn plan(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<u8, Failure> {

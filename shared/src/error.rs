@@ -226,6 +226,12 @@ pub enum Error {
     OutOfTime { budget_ms: u64 },
     #[error("the handler panicked: {0}")]
     Panicked(String),
+    #[error("version {version} of {function} cannot take traffic yet: {state}; retried until it is ready")]
+    NotReady {
+        function: String,
+        version: String,
+        state: String,
+    },
 }
 
 impl Error {
@@ -233,13 +239,17 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Aws(aws) => aws.is_retryable(),
-            Error::StaleRelease { .. } | Error::OutOfTime { .. } => true,
+            Error::StaleRelease { .. } | Error::OutOfTime { .. } | Error::NotReady { .. } => true,
             _ => false,
         }
     }
 
     /// A stable name for Step Functions `Retry`/`Catch` and for exit codes.
     pub fn error_type(&self) -> &'static str {
+        // Retried on its own, slower schedule: a snapshot can take minutes.
+        if let Error::NotReady { .. } = self {
+            return "Shiftback.NotReady";
+        }
         if self.is_retryable() {
             return "Shiftback.Retryable";
         }

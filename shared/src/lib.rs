@@ -8,6 +8,7 @@ pub mod alarm;
 pub mod alarm_event;
 pub mod domain;
 pub mod error;
+pub mod preflight;
 pub mod runtime;
 pub mod service;
 

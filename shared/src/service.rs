@@ -11,9 +11,10 @@ use crate::adapters::{
 use crate::domain::health::verdict;
 use crate::domain::{
     check_names, check_release_id, check_version, function_ref, Action, AliasTarget, Input, Phase,
-    Release, ReleaseEvent, ReleaseKind, ReleaseSpec, SpecError, Strategy, Verdict, Weight,
+    Release, ReleaseEvent, ReleaseKind, SpecError, Strategy, Verdict, Weight,
 };
 use crate::error::{AwsErrorKind, Error, Result};
+use crate::preflight::Preflight;
 
 /// Who the workflow's own steps are recorded as.
 pub const WORKFLOW_ACTOR: &str = "workflow";
@@ -214,31 +215,12 @@ impl ReleaseService {
         }
     }
 
-    /// Validates the request, checks what it names exists and is healthy, records the release
-    /// (taking the alias lock) with its first decision, then applies that decision.
+    /// Validates the request, checks what it names exists and is healthy (the shared
+    /// [`Self::preflight`]), records the release (taking the alias lock) with its first
+    /// decision, then applies that decision.
     pub async fn start(&self, request: StartRequest) -> Result<StepOutcome> {
-        let strategy: Strategy = request.strategy.parse()?;
-        let mut spec = ReleaseSpec {
-            release_id: request.release_id.clone(),
-            function: request.function.clone(),
-            alias: request.alias.clone(),
-            stable_version: request.stable_version.clone().unwrap_or_default(),
-            target_version: request.target_version.clone(),
-            strategy,
-            alarms: request.alarms.clone(),
-            alarm_overrides: request.alarm_overrides.clone(),
-            bake_after_secs: request.bake_after_secs,
-            started_by: request.started_by.clone(),
-            kind: request.kind,
-        };
         // Refuse what the request itself gets wrong before asking AWS anything.
-        spec.validate_without_stable()?;
-        // One spelling per function from here on: locks, guards and history meet there.
-        let request = StartRequest {
-            function: self.canonical(&request.function)?,
-            ..request
-        };
-        spec.function = request.function.clone();
+        let (request, _) = self.validate(request)?;
         if let Some(id) = &request.release_id {
             // A retried start finds its own release and simply continues it.
             match self.store.load(id).await {
@@ -247,59 +229,11 @@ impl ReleaseService {
                 Err(e) => return Err(e),
             }
         }
-        // What can never succeed is refused first: a target that does not exist, alarms that
-        // do not exist or already fire.
-        self.router
-            .require_version(&request.function, &request.target_version)
-            .await?;
-        self.refuse_firing_alarms(&spec.alarms, &spec.alarm_overrides, now())
-            .await?;
-        // Then who holds the alias: the actionable answer while another release runs. The
-        // transaction in `create` still decides races.
-        let expired_lock = match self
-            .store
-            .lock_holder(&request.function, &request.alias)
-            .await?
-        {
-            Some(holder) if !holder.expired_at(now()) => {
-                return Err(Error::LockHeld {
-                    function: request.function,
-                    alias: request.alias,
-                    holder: holder.release_id,
-                    since: holder.acquired_at.to_rfc3339(),
-                });
-            }
-            expired => expired,
-        };
-        let current = self.router.read(&request.function, &request.alias).await?;
-        spec.stable_version = match request.stable_version.clone() {
-            Some(v) => v,
-            None if current.routing.extra.is_some() => {
-                return Err(Error::InvalidRouting {
-                    function: request.function.clone(),
-                    alias: request.alias.clone(),
-                    reason: format!(
-                        "it is already split ({}); name the stable version explicitly or finish that shift first",
-                        current.routing
-                    ),
-                });
-            }
-            None => current.routing.version.clone(),
-        };
+        let Preflight {
+            spec, expired_lock, ..
+        } = self.preflight(request).await?;
         let started_at = now();
         let mut release = Release::new(spec, started_at)?;
-        self.router
-            .require_version(&release.function, &release.stable_version)
-            .await?;
-        if current.routing != AliasRouting::single(&release.stable_version) {
-            return Err(Error::UnexpectedAlias {
-                function: release.function.clone(),
-                alias: release.alias.clone(),
-                release: release.id.clone(),
-                expected: AliasRouting::single(&release.stable_version).to_string(),
-                actual: current.routing.to_string(),
-            });
-        }
 
         // An expired lock is broken on the record: the release that held it (if it still ran)
         // ends as failed with who took the alias over, in the same transaction as this one.
@@ -348,25 +282,6 @@ impl ReleaseService {
         };
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
-    }
-
-    async fn refuse_firing_alarms(
-        &self,
-        alarms: &[String],
-        overrides: &[String],
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        let statuses = self.health.statuses(alarms).await?;
-        if let Verdict::Unhealthy { .. } = verdict(&statuses, overrides, at) {
-            let firing = statuses
-                .iter()
-                .filter(|s| s.state == crate::domain::AlarmState::Alarm)
-                .filter(|s| !overrides.contains(&s.name))
-                .map(|s| s.name.clone())
-                .collect();
-            return Err(Error::AlarmsFiring(firing));
-        }
-        Ok(())
     }
 
     async fn resume_started(&self, tracked: Tracked) -> Result<StepOutcome> {

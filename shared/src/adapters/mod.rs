@@ -11,7 +11,7 @@ pub mod workflow;
 pub use health::AlarmHealth;
 pub use notifier::Notifier;
 pub use rate::RateLimiter;
-pub use router::{AliasRouting, AliasState, TrafficRouter};
+pub use router::{AliasRouting, AliasState, Readiness, TrafficRouter, VersionInfo};
 pub use store::{Guard, HistoryPage, LockInfo, ReleaseStore, Takeover, Tracked};
 pub use workflow::WorkflowControl;
 

@@ -73,6 +73,54 @@ pub struct TrafficRouter {
     client: Client,
     /// Every Lambda control-plane call takes a token first.
     limiter: RateLimiter,
+    /// How long to wait for a pending version before handing the retry to Step Functions.
+    version_wait: std::time::Duration,
+}
+
+/// A published version as `GetFunctionConfiguration` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    pub version: String,
+    pub role: String,
+    pub dead_letter: Option<String>,
+    pub state: Option<String>,
+    pub state_reason: Option<String>,
+    pub last_update: Option<String>,
+}
+
+/// Whether a version can take traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Pending, or its last update still in progress: what it says now.
+    NotYet(String),
+    /// It will never be ready: why.
+    Failed(String),
+}
+
+impl VersionInfo {
+    /// A version reports neither field only where an API (or an emulator) predates them.
+    pub fn readiness(&self) -> Readiness {
+        let reason = self.state_reason.clone().unwrap_or_default();
+        match (self.state.as_deref(), self.last_update.as_deref()) {
+            (Some("Failed" | "Inactive"), _) | (_, Some("Failed")) => Readiness::Failed(format!(
+                "version {} is {} ({reason})",
+                self.version,
+                self.state.as_deref().unwrap_or("failed")
+            )),
+            (Some("Pending"), _) => Readiness::NotYet(format!("State Pending ({reason})")),
+            (_, Some("InProgress")) => Readiness::NotYet("LastUpdateStatus InProgress".into()),
+            _ => Readiness::Ready,
+        }
+    }
+}
+
+fn not_routable(function: &str, version: &str, reason: String) -> Error {
+    Error::InvalidRouting {
+        function: function.to_string(),
+        alias: format!("(version {version})"),
+        reason: format!("{reason}; it cannot take traffic"),
+    }
 }
 
 impl TrafficRouter {
@@ -80,6 +128,7 @@ impl TrafficRouter {
         TrafficRouter {
             client,
             limiter: RateLimiter::lambda_control_plane(),
+            version_wait: std::time::Duration::from_secs(20),
         }
     }
 
@@ -199,13 +248,9 @@ impl TrafficRouter {
         Ok(())
     }
 
-    /// What Lambda requires two versions of a weighted alias to share: the execution role and
-    /// the dead-letter target. Returns (role, dead-letter target) of one version.
-    pub async fn version_config(
-        &self,
-        function: &str,
-        version: &str,
-    ) -> Result<(String, Option<String>)> {
+    /// One version's configuration: what a weighted alias needs both versions to share (the
+    /// execution role, the dead-letter target), and whether it can take traffic yet.
+    pub async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo> {
         self.limiter.acquire().await;
         let out = self
             .client
@@ -221,12 +266,52 @@ impl TrafficRouter {
                     format!("version {version}"),
                 )
             })?;
-        Ok((
-            out.role().unwrap_or_default().to_string(),
-            out.dead_letter_config()
+        Ok(VersionInfo {
+            version: version.to_string(),
+            role: out.role().unwrap_or_default().to_string(),
+            dead_letter: out
+                .dead_letter_config()
                 .and_then(|d| d.target_arn())
                 .map(str::to_string),
-        ))
+            state: out.state().map(|s| s.as_str().to_string()),
+            state_reason: out.state_reason().map(str::to_string),
+            last_update: out.last_update_status().map(|s| s.as_str().to_string()),
+        })
+    }
+
+    /// A version ready to take traffic: Lambda routes to a version only once its `State` is
+    /// `Active` (a SnapStart version stays `Pending` while its snapshot is made) and its last
+    /// update succeeded. A pending version is waited for with the SDK's own waiter, up to this
+    /// router's version wait; still pending then, it is [`Error::NotReady`] (retryable).
+    pub async fn ready_version(&self, function: &str, version: &str) -> Result<VersionInfo> {
+        let info = self.version_info(function, version).await?;
+        match info.readiness() {
+            Readiness::Ready => return Ok(info),
+            Readiness::Failed(reason) => return Err(not_routable(function, version, reason)),
+            Readiness::NotYet(_) if self.version_wait.is_zero() => {}
+            Readiness::NotYet(_) => {
+                use aws_sdk_lambda::client::Waiters;
+                self.limiter.acquire().await;
+                // Gives up quietly: the version is read once more below.
+                let _ = self
+                    .client
+                    .wait_until_published_version_active()
+                    .function_name(function)
+                    .qualifier(version)
+                    .wait(self.version_wait)
+                    .await;
+            }
+        }
+        let info = self.version_info(function, version).await?;
+        match info.readiness() {
+            Readiness::Ready => Ok(info),
+            Readiness::Failed(reason) => Err(not_routable(function, version, reason)),
+            Readiness::NotYet(state) => Err(Error::NotReady {
+                function: function.to_string(),
+                version: version.to_string(),
+                state,
+            }),
+        }
     }
 
     /// Publishes `$LATEST` as a new version and returns its number.
@@ -250,9 +335,10 @@ impl TrafficRouter {
             .ok_or_else(|| Error::Corrupt("PublishVersion returned no version".into()))
     }
 
-    /// Confirms a published version exists, with a specific error when it does not.
-    pub async fn require_version(&self, function: &str, version: &str) -> Result<()> {
-        self.version_config(function, version).await.map(|_| ())
+    /// Waits at most this long for a pending version (0: not at all).
+    pub fn with_version_wait(mut self, wait: std::time::Duration) -> Self {
+        self.version_wait = wait;
+        self
     }
 }
 

@@ -1,0 +1,176 @@
+//! The checks a release passes before anything is recorded or moved, in one place: the start
+//! handler runs them, and so do the CLI's `plan` (which prints them) and `start` (which refuses
+//! early, before starting a workflow that would refuse anyway).
+
+use chrono::Utc;
+
+use crate::adapters::{AliasRouting, LockInfo};
+use crate::domain::{AlarmState, Release, ReleaseSpec, Strategy};
+use crate::error::{Error, Result};
+use crate::service::{ReleaseService, StartRequest};
+
+/// A request that passed every check.
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    /// The request with its function in its one spelling and its stable version known.
+    pub request: StartRequest,
+    /// The release's spec, validated as the release will be.
+    pub spec: ReleaseSpec,
+    /// An expired lock the start will take over, on the record.
+    pub expired_lock: Option<LockInfo>,
+    /// What was checked, in words (for `plan`).
+    pub findings: Vec<String>,
+}
+
+impl ReleaseService {
+    /// What the request itself says, checked without any AWS call. Returns it with its
+    /// function in its one spelling, and its spec.
+    pub fn validate(&self, request: StartRequest) -> Result<(StartRequest, ReleaseSpec)> {
+        let strategy: Strategy = request.strategy.parse()?;
+        let mut spec = ReleaseSpec {
+            release_id: request.release_id.clone(),
+            function: request.function.clone(),
+            alias: request.alias.clone(),
+            stable_version: request.stable_version.clone().unwrap_or_default(),
+            target_version: request.target_version.clone(),
+            strategy,
+            alarms: request.alarms.clone(),
+            alarm_overrides: request.alarm_overrides.clone(),
+            bake_after_secs: request.bake_after_secs,
+            started_by: request.started_by.clone(),
+            kind: request.kind,
+        };
+        spec.validate_without_stable()?;
+        // One spelling per function from here on: locks, guards and history meet there.
+        spec.function = self.canonical(&request.function)?;
+        let request = StartRequest {
+            function: spec.function.clone(),
+            // A preset and its spelled-out steps are one strategy: recorded one way.
+            strategy: spec.strategy.to_string(),
+            ..request
+        };
+        Ok((request, spec))
+    }
+
+    /// Every check a start makes before recording anything, in the order that gives the most
+    /// useful refusal first: the target version exists and can take traffic, no guarding
+    /// alarm fires, no release holds the alias, the alias sits wholly on the stable version,
+    /// and both versions share what a weighted alias requires.
+    pub async fn preflight(&self, request: StartRequest) -> Result<Preflight> {
+        let (mut request, mut spec) = self.validate(request)?;
+        let (function, alias) = (request.function.clone(), request.alias.clone());
+        let mut findings = Vec::new();
+
+        let target = self
+            .router
+            .ready_version(&function, &request.target_version)
+            .await?;
+        findings.push(format!(
+            "version {} exists and can take traffic",
+            target.version
+        ));
+
+        self.refuse_firing(&spec.alarms, &spec.alarm_overrides)
+            .await?;
+        findings.push(if spec.alarms.is_empty() {
+            "no alarms guard this release: only operators can stop it".to_string()
+        } else {
+            format!(
+                "alarms exist and are not firing: {}",
+                spec.alarms.join(", ")
+            )
+        });
+
+        // Who holds the alias: the actionable answer while another release runs. The
+        // transaction that records the release still decides races.
+        let expired_lock = match self.store.lock_holder(&function, &alias).await? {
+            Some(holder) if !holder.expired_at(Utc::now()) => {
+                return Err(Error::LockHeld {
+                    function,
+                    alias,
+                    holder: holder.release_id,
+                    since: holder.acquired_at.to_rfc3339(),
+                });
+            }
+            expired => expired,
+        };
+        findings.push(match &expired_lock {
+            None => "no release holds the alias".to_string(),
+            Some(lock) => format!(
+                "release {} held the alias until {}; its lock will be taken over, on the record",
+                lock.release_id,
+                lock.expires_at.to_rfc3339()
+            ),
+        });
+
+        let current = self.router.read(&function, &alias).await?;
+        let stable = match request.stable_version.clone() {
+            Some(v) => v,
+            None if current.routing.extra.is_some() => {
+                return Err(Error::InvalidRouting {
+                    function,
+                    alias,
+                    reason: format!(
+                        "it is already split ({}); name the stable version explicitly or finish that shift first",
+                        current.routing
+                    ),
+                });
+            }
+            None => current.routing.version.clone(),
+        };
+        spec.stable_version = stable.clone();
+        request.stable_version = Some(stable.clone());
+        // The rest of the spec's rules, now that the stable version is known.
+        Release::new(spec.clone(), Utc::now())?;
+
+        let from = self.router.version_info(&function, &stable).await?;
+        if current.routing != AliasRouting::single(&stable) {
+            return Err(Error::InvalidRouting {
+                function,
+                alias,
+                reason: format!(
+                    "it is on {}, not wholly on version {stable}: a release starts from the version the alias carries",
+                    current.routing
+                ),
+            });
+        }
+        findings.push(format!(
+            "alias {function}:{alias} is on {}",
+            current.routing
+        ));
+        if from.role != target.role || from.dead_letter != target.dead_letter {
+            return Err(Error::InvalidRouting {
+                function,
+                alias,
+                reason: format!(
+                    "versions {stable} and {} differ in execution role or dead-letter queue, which a weighted alias does not allow",
+                    target.version
+                ),
+            });
+        }
+        findings.push(
+            "both versions share the execution role and dead-letter configuration".to_string(),
+        );
+        Ok(Preflight {
+            request,
+            spec,
+            expired_lock,
+            findings,
+        })
+    }
+
+    /// Refuses alarms that do not exist, or are in ALARM and not overridden.
+    async fn refuse_firing(&self, alarms: &[String], overrides: &[String]) -> Result<()> {
+        let statuses = self.health.statuses(alarms).await?;
+        let firing: Vec<String> = statuses
+            .iter()
+            .filter(|s| s.state == AlarmState::Alarm && !overrides.contains(&s.name))
+            .map(|s| s.name.clone())
+            .collect();
+        if firing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::AlarmsFiring(firing))
+        }
+    }
+}
