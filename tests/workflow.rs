@@ -618,3 +618,51 @@ async fn every_look_at_a_paused_release_renews_its_lock() {
     assert_eq!(look.phase, "paused");
     assert!(expiry().await > before, "a paused release keeps its alias");
 }
+
+#[tokio::test]
+async fn a_rollback_repairs_a_split_alias() {
+    // A release that failed outside shiftback's control can leave the alias split; the
+    // operator's way out is `shiftback rollback --to` a version the history records as good.
+    let f = fixture().await;
+    let mut first = request(&f, "AllAtOnce");
+    first.alarms.clear();
+    let first = f.service.start(first).await.unwrap();
+    f.service.finalize(step(&first)).await.unwrap();
+    let split = AliasRouting {
+        version: "2".into(),
+        extra: Some(("3".into(), pct(10.0))),
+    };
+    for to in ["2", "1"] {
+        f.service
+            .router
+            .set(&f.function, "live", &split, None)
+            .await
+            .unwrap();
+        let done = f
+            .service
+            .revert_to(&f.function, "live", to, "carol", None)
+            .await
+            .unwrap_or_else(|e| panic!("--to {to}: {e}"));
+        assert_eq!(done.phase, "succeeded", "--to {to}");
+        assert_eq!(alias(&f).await, AliasRouting::single(to));
+        let release = f
+            .service
+            .store
+            .load(&done.release_id)
+            .await
+            .unwrap()
+            .release;
+        assert_eq!(release.kind, shiftback::domain::ReleaseKind::Revert);
+        assert_eq!(release.started_by, "carol");
+    }
+    // Already there: nothing to do, said plainly.
+    let err = f
+        .service
+        .revert_to(&f.function, "live", "1", "carol", None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("already wholly on version 1"),
+        "{err}"
+    );
+}

@@ -42,6 +42,13 @@ struct Cli {
     /// The release state machine, instead of reading it from the stack.
     #[arg(long, global = true, env = "SHIFTBACK_STATE_MACHINE_ARN")]
     state_machine: Option<String>,
+    /// The topic release events go to, instead of reading it from the stack: operator
+    /// actions (pause, resume, promote, abort, rollback) are announced as they happen.
+    #[arg(long, global = true, env = "SHIFTBACK_RELEASE_TOPIC")]
+    release_topic: Option<String>,
+    /// The incident (PagerDuty) topic, instead of reading it from the stack.
+    #[arg(long, global = true, env = "SHIFTBACK_INCIDENT_TOPIC")]
+    incident_topic: Option<String>,
     /// Who is asking, for the record.
     #[arg(long, global = true, env = "SHIFTBACK_ACTOR")]
     by: Option<String>,

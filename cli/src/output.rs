@@ -68,12 +68,12 @@ pub fn plan(as_json: bool, request: &StartRequest, schedule: &Schedule, findings
             steps.len(),
             weight.to_string(),
             duration(*bake as i64),
-            at.format("%H:%M:%S")
+            at.format("%H:%M:%S %Z")
         );
     }
     println!(
         "  promote      100%                  at   {}",
-        at.format("%H:%M:%S")
+        at.format("%H:%M:%S %Z")
     );
     for finding in findings {
         println!("  ok: {finding}");

@@ -1,7 +1,9 @@
 //! Where the deployed shiftback lives: flags and environment first, then the stack's outputs.
 
 use aws_config::SdkConfig;
-use shiftback::adapters::{load_config, AlarmHealth, ReleaseStore, TrafficRouter, WorkflowControl};
+use shiftback::adapters::{
+    load_config, AlarmHealth, Notifier, ReleaseStore, TrafficRouter, WorkflowControl,
+};
 use shiftback::service::ReleaseService;
 
 use crate::{Cli, Failure};
@@ -11,6 +13,8 @@ pub struct Resources {
     stack: Option<String>,
     table: Option<String>,
     state_machine: Option<String>,
+    release_topic: Option<String>,
+    incident_topic: Option<String>,
 }
 
 /// `stack_name` from samconfig.toml in the working directory, as `sam deploy` would use.
@@ -30,6 +34,8 @@ impl Resources {
             stack: cli.stack.clone().or_else(samconfig_stack),
             table: cli.table.clone(),
             state_machine: cli.state_machine.clone(),
+            release_topic: cli.release_topic.clone(),
+            incident_topic: cli.incident_topic.clone(),
         }
     }
 
@@ -65,11 +71,42 @@ impl Resources {
             Some(t) => t.clone(),
             None => self.output("ReleaseTableName", "--table").await?,
         };
-        Ok(ReleaseService::new(
+        let dynamodb = aws_sdk_dynamodb::Client::new(&self.config);
+        let service = ReleaseService::new(
             TrafficRouter::new(aws_sdk_lambda::Client::new(&self.config)),
-            ReleaseStore::new(aws_sdk_dynamodb::Client::new(&self.config), table),
+            ReleaseStore::new(dynamodb.clone(), &table),
             AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&self.config)),
-        ))
+        );
+        // Operator actions are announced when they happen, like the workflow's own steps.
+        let (release_topic, incident_topic) = self.topics().await?;
+        Ok(match release_topic {
+            Some(topic) => service.with_notifier(Notifier::new(
+                aws_sdk_sns::Client::new(&self.config),
+                dynamodb,
+                table,
+                topic,
+                incident_topic,
+            )),
+            None => service,
+        })
+    }
+
+    /// The release and incident topics: flags first, then the stack's outputs. Without a
+    /// stack or flags (a bare `--table`), nothing is announced from here; the workflow's next
+    /// step announces it instead.
+    async fn topics(&self) -> Result<(Option<String>, Option<String>), Failure> {
+        if self.release_topic.is_some() || self.stack.is_none() {
+            return Ok((self.release_topic.clone(), self.incident_topic.clone()));
+        }
+        let release = self.output("ReleaseTopicArn", "--release-topic").await?;
+        let incident = match &self.incident_topic {
+            Some(topic) => Some(topic.clone()),
+            None => self
+                .output("IncidentTopicArn", "--incident-topic")
+                .await
+                .ok(),
+        };
+        Ok((Some(release), incident))
     }
 
     pub async fn workflow(&self) -> Result<WorkflowControl, Failure> {

@@ -7,8 +7,8 @@ use serde_json::Value;
 use shiftback::adapters::{AlarmHealth, ReleaseStore, TrafficRouter};
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store, snapshot,
-    unique, Emulator, ROLE_ARN,
+    alarm_in_state, drain_queue, emulator, function_with_versions, release_request, release_store,
+    snapshot, subscribed_queue, topic, unique, Emulator, ROLE_ARN,
 };
 
 struct Setup {
@@ -426,4 +426,34 @@ async fn every_bad_command_line_gets_its_specific_error_and_changes_nothing() {
         );
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn operator_actions_are_announced_when_they_happen() {
+    // Not at the workflow's next look, which for a paused release may be minutes away.
+    let s = setup().await;
+    let topic = topic(&s.env, "releases").await;
+    let queue = subscribed_queue(&s.env, &topic, true, None).await;
+    let id = s.started("linear:10:10m", "2").await;
+    for command in ["pause", "resume", "abort"] {
+        let mut args = vec!["--release-topic", topic.as_str(), command, id.as_str()];
+        if command == "abort" {
+            args.extend(["--reason", "latency"]);
+        }
+        let out = s.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", text(&out));
+    }
+    let sent: Vec<String> = drain_queue(&s.env, &queue)
+        .await
+        .iter()
+        .map(|m| {
+            m["metadata"]["eventType"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    for event in ["paused", "resumed", "aborted"] {
+        assert!(sent.iter().any(|e| e == event), "{event} not in {sent:?}");
+    }
 }

@@ -5,7 +5,7 @@
 use chrono::Utc;
 
 use crate::adapters::{AliasRouting, LockInfo};
-use crate::domain::{AlarmState, Release, ReleaseSpec, Strategy};
+use crate::domain::{AlarmState, Release, ReleaseKind, ReleaseSpec, Strategy};
 use crate::error::{Error, Result};
 use crate::service::{ReleaseService, StartRequest};
 
@@ -104,8 +104,22 @@ impl ReleaseService {
         });
 
         let current = self.router.read(&function, &alias).await?;
+        let repair = request.kind == ReleaseKind::Revert;
+        if repair && current.routing == AliasRouting::single(&request.target_version) {
+            return Err(Error::InvalidRouting {
+                function,
+                alias,
+                reason: format!(
+                    "it is already wholly on version {}: nothing to roll back",
+                    request.target_version
+                ),
+            });
+        }
         let stable = match request.stable_version.clone() {
             Some(v) => v,
+            // An operator's revert repairs a split alias: it starts from the version carrying
+            // most of the traffic, and goes all at once.
+            None if repair => current.routing.version.clone(),
             None if current.routing.extra.is_some() => {
                 return Err(Error::InvalidRouting {
                     function,
@@ -124,6 +138,19 @@ impl ReleaseService {
         Release::new(spec.clone(), Utc::now())?;
 
         let from = self.router.version_info(&function, &stable).await?;
+        findings.push(format!(
+            "alias {function}:{alias} is on {}",
+            current.routing
+        ));
+        if repair {
+            // All at once: no weighted routing, so no compatibility to check.
+            return Ok(Preflight {
+                request,
+                spec,
+                expired_lock,
+                findings,
+            });
+        }
         if current.routing != AliasRouting::single(&stable) {
             return Err(Error::InvalidRouting {
                 function,
@@ -134,10 +161,6 @@ impl ReleaseService {
                 ),
             });
         }
-        findings.push(format!(
-            "alias {function}:{alias} is on {}",
-            current.routing
-        ));
         if from.role != target.role || from.dead_letter != target.dead_letter {
             return Err(Error::InvalidRouting {
                 function,

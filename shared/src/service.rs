@@ -275,7 +275,7 @@ impl ReleaseService {
             self.announce(&old.release).await;
         }
         match self.converge(&tracked.release).await {
-            Err(Error::UnexpectedAlias { .. }) => {
+            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                 return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
             }
             other => other?,
@@ -287,7 +287,7 @@ impl ReleaseService {
     async fn resume_started(&self, tracked: Tracked) -> Result<StepOutcome> {
         let release = tracked.release;
         match self.converge(&release).await {
-            Err(Error::UnexpectedAlias { .. }) => {
+            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                 return self.hands_off(&release.id, WORKFLOW_ACTOR).await
             }
             other => other?,
@@ -321,7 +321,7 @@ impl ReleaseService {
             // An earlier attempt recorded this step and died before applying it: apply it now
             // and observe it for its whole bake before deciding anything on its health.
             let moved = match self.converge_from(release, false).await {
-                Err(Error::UnexpectedAlias { .. }) => {
+                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                     return self.hands_off(&id, WORKFLOW_ACTOR).await
                 }
                 other => other?,
@@ -349,7 +349,7 @@ impl ReleaseService {
         }
         if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
             match self.converge_from(&tracked.release, false).await {
-                Err(Error::UnexpectedAlias { .. }) => {
+                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                     return self.hands_off(&id, WORKFLOW_ACTOR).await
                 }
                 other => other?,
@@ -378,7 +378,9 @@ impl ReleaseService {
                 .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
         }
         match self.converge(&tracked.release).await {
-            Err(Error::UnexpectedAlias { .. }) => return self.hands_off(&id, WORKFLOW_ACTOR).await,
+            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                return self.hands_off(&id, WORKFLOW_ACTOR).await
+            }
             other => other?,
         };
         tracked
@@ -521,7 +523,7 @@ impl ReleaseService {
         let completion = match tracked.release.phase {
             Phase::Promoting => {
                 match self.converge(&tracked.release).await {
-                    Err(Error::UnexpectedAlias { .. }) => {
+                    Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                         return self.hands_off(release_id, by).await
                     }
                     other => other?,
@@ -592,7 +594,11 @@ impl ReleaseService {
             let stable = AliasRouting::single(&release.stable_version);
             acceptable_previous.retain(|routing| *routing != stable);
         }
-        if !acceptable_previous.contains(&current.routing) {
+        // An operator's revert holds the alias lock and names a recorded-good version: it
+        // repairs whatever routing it finds (a split left by a failed release, say); the
+        // write below is still a compare-and-swap on the revision read here.
+        let repair = release.kind == ReleaseKind::Revert && desired == AliasTarget::Target;
+        if !repair && !acceptable_previous.contains(&current.routing) {
             return Err(unexpected(release, &routing, &current.routing));
         }
         // Re-read the release: if a revert was recorded since we decided, stand down.
