@@ -91,11 +91,12 @@ impl Resources {
         })
     }
 
-    /// The release and incident topics: flags first, then the stack's outputs. Without a
-    /// stack or flags (a bare `--table`), nothing is announced from here; the workflow's next
-    /// step announces it instead.
+    /// The release and incident topics: flags first, then the stack's outputs when the table
+    /// also comes from the stack. Given resources by flag (`--table` without
+    /// `--release-topic`), nothing is announced from here; the workflow's next step announces
+    /// it instead.
     async fn topics(&self) -> Result<(Option<String>, Option<String>), Failure> {
-        if self.release_topic.is_some() || self.stack.is_none() {
+        if self.release_topic.is_some() || self.table.is_some() || self.stack.is_none() {
             return Ok((self.release_topic.clone(), self.incident_topic.clone()));
         }
         let release = self.output("ReleaseTopicArn", "--release-topic").await?;

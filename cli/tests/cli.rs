@@ -457,3 +457,18 @@ async fn operator_actions_are_announced_when_they_happen() {
         assert!(sent.iter().any(|e| e == event), "{event} not in {sent:?}");
     }
 }
+
+#[tokio::test]
+async fn a_table_given_by_flag_needs_no_stack_for_the_topics() {
+    // samconfig.toml names a stack in most working directories; with --table given, the CLI
+    // must not go looking for that stack's topics (the stack may not exist here at all).
+    let s = setup().await;
+    let id = s.started("linear:10:10m", "2").await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shiftback"))
+        .args(["pause", &id])
+        .env("SHIFTBACK_TABLE", s.store.table())
+        .env("SHIFTBACK_STACK", "no-such-stack")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

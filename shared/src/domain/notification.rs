@@ -500,6 +500,30 @@ mod tests {
     }
 
     #[test]
+    fn a_suppressed_alarm_is_announced_as_a_warning_that_nothing_was_reverted() {
+        let mut r = release();
+        r.apply(
+            Input::AlarmSuppressed {
+                alarm: "orders-composite".into(),
+                by: "maintenance (Alarm)".into(),
+                changed_at: t(100),
+            },
+            t(101),
+            "alarm:orders-composite",
+        )
+        .unwrap();
+        let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+        assert_eq!(n.event_type, "alarm_suppressed");
+        assert_eq!(n.attributes["severity"], "warning");
+        assert!(n.incident.is_none());
+        let title = n.body["content"]["title"].as_str().unwrap();
+        assert!(
+            title.contains("alarm orders-composite fired while its actions were suppressed by maintenance (Alarm); not reverted"),
+            "{title}"
+        );
+    }
+
+    #[test]
     fn aborts_warn_but_do_not_page() {
         let mut r = release();
         r.apply(Input::Begin, t(0), "workflow").unwrap();
