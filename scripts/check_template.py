@@ -4,12 +4,15 @@ Fails on: a "*" resource for any lambda: write action, iam:PassRole or dynamodb:
 topic without KMS encryption; a DynamoDB table without encryption or point-in-time recovery; a
 Lambda permission with neither a source account nor a source ARN; a state machine Task whose
 TimeoutSeconds does not exceed its function's Timeout (Step Functions would give up on an
-attempt still running and start another beside it).
+attempt still running and start another beside it); a ManagedFunctionNames parameter that
+defaults to, or accepts, a bare "*"; an alarm function (the revert path) without reserved
+concurrency, an on-failure destination, or a dead-letter queue on its EventBridge rule.
 
 usage: check_template.py TEMPLATE | --self-test
 """
 import json
 import os
+import re
 import sys
 
 from cfnlint.decode import decode
@@ -69,6 +72,42 @@ def problems(template):
         if kind == "AWS::Lambda::Permission":
             if not props.get("SourceAccount") and not props.get("SourceArn"):
                 found.append(f"{name}: Lambda permission without SourceAccount or SourceArn")
+    return found
+
+
+def managed_names_problems(template):
+    """ManagedFunctionNames must be asked for, and must not allow every function."""
+    found = []
+    param = (template.get("Parameters") or {}).get("ManagedFunctionNames")
+    if param is None:
+        return found
+    if param.get("Default") == "*":
+        found.append('ManagedFunctionNames: defaults to "*" (every function in the account)')
+    pattern = param.get("AllowedPattern")
+    if not pattern or re.fullmatch(pattern, "*"):
+        found.append('ManagedFunctionNames: AllowedPattern accepts a bare "*"')
+    elif not re.fullmatch(pattern, "orders-*"):
+        found.append('ManagedFunctionNames: AllowedPattern refuses a pattern like "orders-*"')
+    return found
+
+
+def revert_path_problems(template):
+    """The alarm function must survive a bad day: its own concurrency, and nothing dropped."""
+    fn = (template.get("Resources") or {}).get("AlarmFunction")
+    if fn is None:
+        return ["AlarmFunction: missing"]
+    props = fn.get("Properties") or {}
+    found = []
+    if not props.get("ReservedConcurrentExecutions"):
+        found.append("AlarmFunction: no ReservedConcurrentExecutions")
+    on_failure = (((props.get("EventInvokeConfig") or {}).get("DestinationConfig") or {})
+                  .get("OnFailure"))
+    if not on_failure and not props.get("DeadLetterQueue"):
+        found.append("AlarmFunction: no on-failure destination or dead-letter queue")
+    for name, event in (props.get("Events") or {}).items():
+        if event.get("Type") == "EventBridgeRule":
+            if not (event.get("Properties") or {}).get("DeadLetterConfig"):
+                found.append(f"AlarmFunction.{name}: EventBridge rule without DeadLetterConfig")
     return found
 
 
@@ -139,7 +178,24 @@ def self_test():
                       "C": {"Type": "Task", "Resource": "${GArn}"}}}
     found = task_timeout_problems(machine, {"m.json": asl})
     assert [p.split(":")[0] for p in found] == ["M.A", "M.C"], found
-    print(f"check_template self-test: {len(expected) + 4} passed, 0 failed")
+    for param, problem in [({"Default": "*", "AllowedPattern": "^(?!\\*$)[a-z*-]{1,64}$"}, "defaults"),
+                           ({"AllowedPattern": "^[a-zA-Z0-9_*-]{1,64}$"}, "accepts a bare"),
+                           ({"AllowedPattern": "^[a-z]+$"}, "refuses a pattern")]:
+        found = managed_names_problems({"Parameters": {"ManagedFunctionNames": param}})
+        assert any(problem in p for p in found), (param, found)
+    assert managed_names_problems({"Parameters": {"ManagedFunctionNames": {
+        "AllowedPattern": "^(?!\\*$)[a-zA-Z0-9_*-]{1,64}$"}}}) == []
+    bare = {"Resources": {"AlarmFunction": {"Properties": {"Events": {
+        "E": {"Type": "EventBridgeRule", "Properties": {}}}}}}}
+    found = revert_path_problems(bare)
+    for needle in ["ReservedConcurrentExecutions", "on-failure", "DeadLetterConfig"]:
+        assert any(needle in p for p in found), (needle, found)
+    sound = {"Resources": {"AlarmFunction": {"Properties": {
+        "ReservedConcurrentExecutions": 10,
+        "EventInvokeConfig": {"DestinationConfig": {"OnFailure": {"Type": "SQS"}}},
+        "Events": {"E": {"Type": "EventBridgeRule", "Properties": {"DeadLetterConfig": {"Arn": "q"}}}}}}}}
+    assert revert_path_problems(sound) == [], revert_path_problems(sound)
+    print(f"check_template self-test: {len(expected) + 10} passed, 0 failed")
 
 
 if __name__ == "__main__":
@@ -158,6 +214,8 @@ if __name__ == "__main__":
             with open(os.path.join(base, uri)) as f:
                 definitions[uri] = json.load(f)
     found += task_timeout_problems(template, definitions)
+    found += managed_names_problems(template)
+    found += revert_path_problems(template)
     for p in found:
         print(f"check_template: {p}", file=sys.stderr)
     if found:
