@@ -67,6 +67,16 @@ async fn alias(f: &Fixture) -> AliasRouting {
         .routing
 }
 
+/// The release holding the fixture's alias lock, if any.
+async fn lock_holder(f: &Fixture) -> Option<String> {
+    f.service
+        .store
+        .lock_holder(&f.function, "live")
+        .await
+        .unwrap()
+        .map(|holder| holder.release_id)
+}
+
 fn pct(p: f64) -> Weight {
     Weight::from_percent(p).unwrap()
 }
@@ -112,14 +122,7 @@ async fn a_linear_release_ends_wholly_on_the_target_with_a_complete_history() {
             "promoted"
         ]
     );
-    assert_eq!(
-        f.service
-            .store
-            .lock_holder(&f.function, "live")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(lock_holder(&f).await, None);
     // Running the last step again changes nothing.
     let again = f.service.finalize(step(&outcome)).await.unwrap();
     assert_eq!(again.phase, "succeeded");
@@ -153,14 +156,7 @@ async fn an_alarm_before_step_three_ends_rolled_back_with_the_reason() {
         reason.contains(&f.alarm) && reason.contains("5xx above threshold"),
         "{reason}"
     );
-    assert_eq!(
-        f.service
-            .store
-            .lock_holder(&f.function, "live")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(lock_holder(&f).await, None);
 }
 
 #[tokio::test]
@@ -298,14 +294,7 @@ async fn a_forward_shift_never_undoes_a_revert() {
         .release;
     assert_eq!(release.log.last().unwrap().event.name(), "manual_rollback");
     assert!(release.reason.unwrap().contains("by hand"));
-    assert_eq!(
-        f.service
-            .store
-            .lock_holder(&f.function, "live")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(lock_holder(&f).await, None);
 }
 
 #[tokio::test]
@@ -365,14 +354,7 @@ async fn an_alias_taken_over_mid_release_is_left_as_found_and_recorded() {
             !release.log.iter().any(|e| e.event.name() == "failed"),
             "{moment}: not a failed rollback"
         );
-        assert_eq!(
-            f.service
-                .store
-                .lock_holder(&f.function, "live")
-                .await
-                .unwrap(),
-            None
-        );
+        assert_eq!(lock_holder(&f).await, None);
     }
 }
 
@@ -455,28 +437,7 @@ async fn a_start_breaks_an_expired_lock_on_the_record_and_the_old_workflow_just_
     let f = fixture().await;
     // A release whose workflow died long ago, still holding the alias.
     let long_ago = chrono::Utc::now() - chrono::Duration::days(3);
-    let spec = shiftback::domain::ReleaseSpec {
-        release_id: Some(shiftback_integration_tests::unique("r-stuck")),
-        function: f.function.clone(),
-        alias: "live".into(),
-        stable_version: "1".into(),
-        target_version: "2".into(),
-        strategy: "linear:50:1m".parse().unwrap(),
-        alarms: vec![f.alarm.clone()],
-        alarm_overrides: vec![],
-        bake_after_secs: 0,
-        started_by: "old-pipeline".into(),
-        kind: Default::default(),
-    };
-    let mut stuck = shiftback::domain::Release::new(spec, long_ago).unwrap();
-    stuck
-        .apply(shiftback::domain::Input::Begin, long_ago, "workflow")
-        .unwrap();
-    f.service
-        .store
-        .create(&stuck, long_ago, None)
-        .await
-        .unwrap();
+    let stuck = recorded_at(&f, long_ago, vec![f.alarm.clone()]).await;
 
     let outcome = f.service.start(request(&f, "linear:50:1m")).await.unwrap();
     assert_eq!(alias(&f).await.weight_towards("1", "2"), Some(pct(50.0)));
@@ -551,7 +512,11 @@ async fn one_function_under_two_spellings_is_one_alias() {
 }
 
 /// A release recorded as started at `at` (its lock counted from then), with nothing applied.
-async fn recorded_at(f: &Fixture, at: chrono::DateTime<chrono::Utc>) -> shiftback::domain::Release {
+async fn recorded_at(
+    f: &Fixture,
+    at: chrono::DateTime<chrono::Utc>,
+    alarms: Vec<String>,
+) -> shiftback::domain::Release {
     let spec = shiftback::domain::ReleaseSpec {
         release_id: Some(shiftback_integration_tests::unique("r-old")),
         function: f.function.clone(),
@@ -559,7 +524,7 @@ async fn recorded_at(f: &Fixture, at: chrono::DateTime<chrono::Utc>) -> shiftbac
         stable_version: "1".into(),
         target_version: "2".into(),
         strategy: "linear:50:1m".parse().unwrap(),
-        alarms: vec![],
+        alarms,
         alarm_overrides: vec![],
         bake_after_secs: 0,
         started_by: "old-pipeline".into(),
@@ -579,7 +544,7 @@ async fn a_lock_just_past_its_expiry_by_the_callers_clock_is_not_broken() {
     // a minute ago, which a clock a few minutes fast would also say of a live lock.
     let f = fixture().await;
     let held_for = chrono::Duration::seconds(120 + 6 * 3600 + 60);
-    let old = recorded_at(&f, chrono::Utc::now() - held_for).await;
+    let old = recorded_at(&f, chrono::Utc::now() - held_for, vec![]).await;
     let err = f
         .service
         .start(request(&f, "linear:50:1m"))
