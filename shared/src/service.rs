@@ -11,7 +11,7 @@ use crate::adapters::{
 use crate::domain::health::verdict;
 use crate::domain::{
     check_names, check_release_id, check_version, function_ref, Action, AliasTarget, Input, Phase,
-    Release, ReleaseEvent, ReleaseKind, SpecError, Strategy, Verdict, Weight,
+    Release, ReleaseKind, SpecError, Strategy, Verdict, Weight,
 };
 use crate::error::{AwsErrorKind, Error, Result};
 use crate::preflight::Preflight;
@@ -658,14 +658,7 @@ impl ReleaseService {
             // may start from the stable version; after any step, an alias found there was
             // reverted by someone, and promoting would undo that revert.
             AliasTarget::Target => {
-                let applied: Vec<Weight> = release
-                    .log
-                    .iter()
-                    .filter_map(|e| match e.event {
-                        ReleaseEvent::WeightSet { weight, .. } => Some(weight),
-                        _ => None,
-                    })
-                    .collect();
+                let applied = release.applied_weights();
                 let from: Vec<Weight> = match applied.as_slice() {
                     [] => vec![Weight::ZERO],
                     [.., previous, last] => vec![*previous, *last],
@@ -748,12 +741,9 @@ impl ReleaseService {
     fn own_routings(&self, release: &Release) -> Vec<AliasRouting> {
         let (stable, target) = (&release.stable_version, &release.target_version);
         release
-            .log
-            .iter()
-            .filter_map(|e| match e.event {
-                ReleaseEvent::WeightSet { weight, .. } => Some(AliasTarget::Weighted(weight)),
-                _ => None,
-            })
+            .applied_weights()
+            .into_iter()
+            .map(AliasTarget::Weighted)
             .chain(matches!(release.phase, Phase::Promoting).then_some(AliasTarget::Target))
             .map(|t| AliasRouting::for_release(stable, target, t))
             .filter(|r| *r != AliasRouting::single(stable))

@@ -682,6 +682,18 @@ impl Release {
         }
     }
 
+    /// Every weight this release recorded for the alias, in order (the last may be recorded
+    /// and not yet applied): where a forward move of this release may find the alias.
+    pub fn applied_weights(&self) -> Vec<Weight> {
+        self.log
+            .iter()
+            .filter_map(|e| match e.event {
+                ReleaseEvent::WeightSet { weight, .. } => Some(weight),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// When the current pause began.
     fn paused_since(&self) -> Option<DateTime<Utc>> {
         self.log
