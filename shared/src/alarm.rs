@@ -238,67 +238,71 @@ impl AlarmResponder {
             signal.changed_at.to_rfc3339(),
             reverted_at.to_rfc3339()
         );
-        for _ in 0..RECORD_ATTEMPTS {
-            let mut tracked = match self.store.load(&guard.release_id).await {
-                Ok(t) => t,
-                Err(Error::ReleaseNotFound(_)) => return Ok(false),
-                Err(e) => return Err(e),
-            };
-            let input = Input::Alarm {
-                alarm: signal.alarm.clone(),
-                reason: reason.clone(),
-            };
-            // The rollback started when the alarm changed state: a bake window is judged by
-            // that moment, not by when the event happened to arrive.
-            if let Err(refused) = tracked.release.apply(input, signal.changed_at, &actor) {
-                // Already rolled back (a duplicate event) or finished long ago (a late one).
-                tracing::info!(release = %guard.release_id, %refused, "revert already recorded or not needed");
-                return Ok(false);
-            }
-            tracked
-                .release
-                .apply(Input::RolledBack, reverted_at, &actor)?;
-            match self.store.save(&mut tracked).await {
-                Ok(()) => {
-                    self.after_record(guard, &tracked.release).await;
-                    return Ok(true);
+        let recorded = self
+            .change_release(guard, |release| {
+                let input = Input::Alarm {
+                    alarm: signal.alarm.clone(),
+                    reason: reason.clone(),
+                };
+                // The rollback started when the alarm changed state: a bake window is judged
+                // by that moment, not by when the event happened to arrive.
+                if let Err(refused) = release.apply(input, signal.changed_at, &actor) {
+                    // Already rolled back (a duplicate event) or finished long ago (a late one).
+                    tracing::info!(release = %guard.release_id, %refused, "revert already recorded or not needed");
+                    return Ok(false);
                 }
-                Err(Error::StaleRelease { .. }) => continue,
-                Err(e) => return Err(e),
+                release.apply(Input::RolledBack, reverted_at, &actor)?;
+                Ok(true)
+            })
+            .await?;
+        match recorded {
+            Some(release) => {
+                self.after_record(guard, &release).await;
+                Ok(true)
             }
+            None => Ok(false),
         }
-        Err(Error::StaleRelease {
-            id: guard.release_id.clone(),
-            expected: 0,
-        })
     }
 
     /// Records, once per state change, that a suppressed alarm fired, and announces it.
     async fn record_suppressed(&self, guard: &Guard, signal: &AlarmSignal, by: &str) -> Result<()> {
+        let actor = format!("alarm:{}", signal.alarm);
+        let recorded = self
+            .change_release(guard, |release| {
+                let input = Input::AlarmSuppressed {
+                    alarm: signal.alarm.clone(),
+                    by: by.to_string(),
+                    changed_at: signal.changed_at,
+                };
+                // Refused: recorded by an earlier copy of this event, or the release is over.
+                Ok(release.apply(input, Utc::now(), &actor).is_ok())
+            })
+            .await?;
+        if let Some(release) = recorded {
+            self.notify(&release).await;
+        }
+        Ok(())
+    }
+
+    /// Loads the guarded release, lets `change` decide and change it, and stores it over the
+    /// revision it was loaded at, again from a fresh load when another writer moved it first.
+    /// Returns the stored release, or None when it is gone or `change` declined.
+    async fn change_release(
+        &self,
+        guard: &Guard,
+        mut change: impl FnMut(&mut Release) -> Result<bool>,
+    ) -> Result<Option<Release>> {
         for _ in 0..RECORD_ATTEMPTS {
             let mut tracked = match self.store.load(&guard.release_id).await {
                 Ok(t) => t,
-                Err(Error::ReleaseNotFound(_)) => return Ok(()),
+                Err(Error::ReleaseNotFound(_)) => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let input = Input::AlarmSuppressed {
-                alarm: signal.alarm.clone(),
-                by: by.to_string(),
-                changed_at: signal.changed_at,
-            };
-            if tracked
-                .release
-                .apply(input, Utc::now(), &format!("alarm:{}", signal.alarm))
-                .is_err()
-            {
-                // Recorded by an earlier copy of this event, or the release is over.
-                return Ok(());
+            if !change(&mut tracked.release)? {
+                return Ok(None);
             }
             match self.store.save(&mut tracked).await {
-                Ok(()) => {
-                    self.notify(&tracked.release).await;
-                    return Ok(());
-                }
+                Ok(()) => return Ok(Some(tracked.release)),
                 Err(Error::StaleRelease { .. }) => continue,
                 Err(e) => return Err(e),
             }
