@@ -31,57 +31,115 @@ pub fn env(name: &str) -> Result<String, lambda_runtime::Error> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
 }
 
-/// Builds the release service from the environment (`RELEASE_TABLE`, and `RELEASE_TOPIC`
-/// with optional `INCIDENT_TOPIC` for notifications) and the standard AWS configuration.
+/// The SDK clients a handler uses, one of each, built once per cold start.
+#[derive(Clone, Debug)]
+pub struct HandlerClients {
+    pub lambda: aws_sdk_lambda::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sfn: aws_sdk_sfn::Client,
+}
+
+impl HandlerClients {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        HandlerClients {
+            lambda: aws_sdk_lambda::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            sfn: aws_sdk_sfn::Client::new(config),
+        }
+    }
+}
+
+/// What a handler's environment names: the table, the topics, the state machine.
+#[derive(Clone, Debug, Default)]
+pub struct HandlerSettings {
+    pub release_table: String,
+    pub release_topic: Option<String>,
+    pub incident_topic: Option<String>,
+    pub state_machine_arn: Option<String>,
+}
+
+impl HandlerSettings {
+    /// From `RELEASE_TABLE` (required), `RELEASE_TOPIC`, `INCIDENT_TOPIC` and
+    /// `STATE_MACHINE_ARN` (each optional; empty counts as unset).
+    pub fn from_env() -> Result<Self, lambda_runtime::Error> {
+        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(HandlerSettings {
+            release_table: env("RELEASE_TABLE")?,
+            release_topic: optional("RELEASE_TOPIC"),
+            incident_topic: optional("INCIDENT_TOPIC"),
+            state_machine_arn: optional("STATE_MACHINE_ARN"),
+        })
+    }
+}
+
+/// Builds the release service from the environment and the standard AWS configuration.
 /// Called once, before the first invocation.
 pub async fn release_service() -> Result<ReleaseService, lambda_runtime::Error> {
-    let config = load_config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let table = env("RELEASE_TABLE")?;
+    let clients = HandlerClients::new(&load_config().await);
+    Ok(release_service_with(
+        &clients,
+        &HandlerSettings::from_env()?,
+    ))
+}
+
+/// The release service the Step Functions task handlers run, from its clients and settings.
+pub fn release_service_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+) -> ReleaseService {
     let service = ReleaseService::new(
-        TrafficRouter::new(aws_sdk_lambda::Client::new(&config)),
-        ReleaseStore::new(dynamodb.clone(), &table),
-        AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&config)),
+        TrafficRouter::new(clients.lambda.clone()),
+        ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table),
+        AlarmHealth::new(clients.cloudwatch.clone()),
     );
-    Ok(match notifier(&config, dynamodb, &table) {
+    match notifier(clients, settings) {
         Some(notifier) => service.with_notifier(notifier),
         None => service,
-    })
+    }
 }
 
-/// Builds the alarm responder; `STATE_MACHINE_ARN`, when set, lets it stop the workflow.
+/// Builds the alarm responder from the environment; `STATE_MACHINE_ARN`, when set, lets it
+/// stop the workflow.
 pub async fn alarm_responder() -> Result<AlarmResponder, lambda_runtime::Error> {
-    let config = load_config().await;
-    let workflow = std::env::var("STATE_MACHINE_ARN")
-        .ok()
-        .filter(|arn| !arn.is_empty())
-        .map(|arn| WorkflowControl::new(aws_sdk_sfn::Client::new(&config), arn));
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let table = env("RELEASE_TABLE")?;
+    let clients = HandlerClients::new(&load_config().await);
+    Ok(alarm_responder_with(
+        &clients,
+        &HandlerSettings::from_env()?,
+    ))
+}
+
+/// The alarm function's responder, from its clients and settings.
+pub fn alarm_responder_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+) -> AlarmResponder {
+    let workflow = settings
+        .state_machine_arn
+        .as_ref()
+        .map(|arn| WorkflowControl::new(clients.sfn.clone(), arn));
     let responder = AlarmResponder::new(
-        TrafficRouter::new(aws_sdk_lambda::Client::new(&config)),
-        ReleaseStore::new(dynamodb.clone(), &table),
+        TrafficRouter::new(clients.lambda.clone()),
+        ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table),
         workflow,
     );
-    Ok(match notifier(&config, dynamodb, &table) {
+    match notifier(clients, settings) {
         Some(notifier) => responder.with_notifier(notifier),
         None => responder,
-    })
+    }
 }
 
-/// The notifier, when `RELEASE_TOPIC` names a topic.
-fn notifier(
-    config: &aws_config::SdkConfig,
-    dynamodb: aws_sdk_dynamodb::Client,
-    table: &str,
-) -> Option<Notifier> {
-    let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+/// The notifier, when a release topic is set.
+fn notifier(clients: &HandlerClients, settings: &HandlerSettings) -> Option<Notifier> {
     Some(Notifier::new(
-        aws_sdk_sns::Client::new(config),
-        dynamodb,
-        table,
-        optional("RELEASE_TOPIC")?,
-        optional("INCIDENT_TOPIC"),
+        clients.sns.clone(),
+        clients.dynamodb.clone(),
+        &settings.release_table,
+        settings.release_topic.clone()?,
+        settings.incident_topic.clone(),
     ))
 }
 

@@ -1,6 +1,10 @@
 //! Shared setup for the integration tests: SDK clients pointed at the moto server that
 //! `scripts/with-moto` started, and helpers that create real resources in it.
 
+mod iam;
+
+pub use iam::{iam_requests, IamRequest};
+
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
 
@@ -158,7 +162,11 @@ pub async fn release_store(env: &Emulator) -> shiftback::adapters::ReleaseStore 
 /// One AWS call as the SDK made it.
 #[derive(Debug, Clone)]
 pub struct Call {
+    /// The SDK's service name (`Lambda`, `DynamoDB`, `SNS`, ...).
+    pub service: String,
     pub operation: String,
+    /// What IAM authorizes for this call (see [`iam_requests`]).
+    pub iam: Vec<IamRequest>,
     pub started: std::time::Instant,
     pub finished: Option<std::time::Instant>,
     /// For DynamoDB writes: the approximate size in bytes of each item written.
@@ -245,8 +253,11 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
         _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let (service, operation) = service_and_operation(cfg);
         self.0.lock().unwrap().push(Call {
-            operation: operation_name(cfg),
+            iam: iam_requests(&service, &operation, context.input()),
+            service,
+            operation,
             started: std::time::Instant::now(),
             finished: None,
             written: written_items(context.input()),
@@ -273,13 +284,8 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
     }
 }
 
-/// The clients shiftback's handlers use, all with one interceptor attached.
-pub struct Clients {
-    pub lambda: aws_sdk_lambda::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub sns: aws_sdk_sns::Client,
-}
+/// The clients shiftback's handlers use, as the handlers build them.
+pub use shiftback::runtime::HandlerClients as Clients;
 
 impl Emulator {
     /// Clients that pass every call through `interceptor` (a [`CallLog`], a [`Crash`]).
@@ -305,6 +311,11 @@ impl Emulator {
             ),
             sns: aws_sdk_sns::Client::from_conf(
                 aws_sdk_sns::config::Builder::from(&self.config)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
+            sfn: aws_sdk_sfn::Client::from_conf(
+                aws_sdk_sfn::config::Builder::from(&self.config)
                     .interceptor(interceptor.clone())
                     .build(),
             ),
@@ -473,8 +484,12 @@ impl Crash {
 }
 
 fn operation_name(cfg: &aws_smithy_types::config_bag::ConfigBag) -> String {
+    service_and_operation(cfg).1
+}
+
+fn service_and_operation(cfg: &aws_smithy_types::config_bag::ConfigBag) -> (String, String) {
     cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
-        .map(|m| m.name().to_string())
+        .map(|m| (m.service().to_string(), m.name().to_string()))
         .unwrap_or_default()
 }
 

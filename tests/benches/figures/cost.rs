@@ -48,6 +48,7 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
         dynamodb,
         cloudwatch,
         sns,
+        ..
     } = env.clients_with(&log);
     let function = function_with_versions(env, 2, "live").await;
     let alarm = alarm_in_state(env, StateValue::Ok).await;

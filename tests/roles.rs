@@ -1,0 +1,264 @@
+//! Every call each function makes is allowed by its own role: the stand-in for a deploy into a
+//! real account, where a missing permission would surface only as an AccessDenied in the
+//! middle of a release (or, worse, of a revert). moto authorizes nothing, so each handler is
+//! built exactly as its binary builds it (`runtime::*_with`), driven through its paths against
+//! moto with every call recorded, and the recorded calls are checked by scripts/check_roles.py
+//! against the roles the SAM translator makes of template.yaml.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Output;
+
+use aws_sdk_cloudwatch::types::StateValue;
+use chrono::Utc;
+use serde_json::{json, Value};
+use shiftback::runtime::{alarm_responder_with, release_service_with, HandlerSettings};
+use shiftback::service::{Next, StepInput, StepOutcome};
+use shiftback_integration_tests::{
+    alarm_in_state, emulator, function_with_versions, release_request, release_store,
+    set_alarm_state, topic, unique, CallLog,
+};
+
+const ACCOUNT: &str = "123456789012";
+
+/// The calls each function made, by its logical id in template.yaml, and what `Ref` gives
+/// for each resource of the stack the tests stand in for.
+struct Recorded {
+    calls: BTreeMap<&'static str, CallLog>,
+    physical: Vec<(&'static str, String)>,
+    alarm: String,
+}
+
+fn step(outcome: &StepOutcome) -> StepInput {
+    StepInput {
+        release_id: Some(outcome.release_id.clone()),
+        error: None,
+    }
+}
+
+fn alarm_event(alarm: &str) -> Value {
+    json!({
+        "version": "0", "id": unique("event"),
+        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "account": ACCOUNT, "time": Utc::now().to_rfc3339(), "region": "us-east-1",
+        "resources": [format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{alarm}")],
+        "detail": {
+            "alarmName": alarm,
+            "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": Utc::now().to_rfc3339()},
+            "previousState": {"value": "OK", "reason": "", "timestamp": Utc::now().to_rfc3339()},
+            "configuration": {"metrics": []}
+        }
+    })
+}
+
+/// Drives every handler through the paths a release takes: one that succeeds, one the
+/// workflow rolls back on a failed health check, one the alarm function reverts at once.
+async fn record_every_handler() -> Recorded {
+    let env = emulator().await;
+    let function = function_with_versions(&env, 3, "live").await;
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
+    let store = release_store(&env).await;
+    let settings = HandlerSettings {
+        release_table: store.table().to_string(),
+        release_topic: Some(topic(&env, "releases").await),
+        incident_topic: Some(topic(&env, "incidents").await),
+        // StopExecution of an execution that does not exist is a no-op for the responder;
+        // the call is made, recorded and checked all the same.
+        state_machine_arn: Some(format!(
+            "arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{}",
+            unique("releases")
+        )),
+    };
+    let calls: BTreeMap<_, _> = [
+        "StartFunction",
+        "AdvanceFunction",
+        "FinalizeFunction",
+        "RollbackFunction",
+        "AlarmFunction",
+    ]
+    .into_iter()
+    .map(|name| (name, CallLog::default()))
+    .collect();
+    let service = |name: &str| release_service_with(&env.clients_with(&calls[name]), &settings);
+    let (start, advance, finalize, rollback) = (
+        service("StartFunction"),
+        service("AdvanceFunction"),
+        service("FinalizeFunction"),
+        service("RollbackFunction"),
+    );
+    let responder = alarm_responder_with(&env.clients_with(&calls["AlarmFunction"]), &settings);
+
+    let succeeds = release_request(&function, &alarm, "2", "steps:10@0s,50@0s");
+    let mut outcome = start.start(succeeds).await.unwrap();
+    while outcome.next == Next::Wait {
+        outcome = advance.advance(step(&outcome)).await.unwrap();
+    }
+    assert_eq!(outcome.next, Next::Promote);
+    let done = finalize.finalize(step(&outcome)).await.unwrap();
+    assert_eq!(done.phase, "succeeded");
+
+    let fails_its_check = release_request(&function, &alarm, "3", "canary:10:10m");
+    let started = start.start(fails_its_check).await.unwrap();
+    set_alarm_state(&env, &alarm, StateValue::Alarm, "errors").await;
+    let checked = advance.advance(step(&started)).await.unwrap();
+    assert_eq!(checked.next, Next::Rollback);
+    let reverted = rollback.rollback(step(&checked)).await.unwrap();
+    assert_eq!(reverted.phase, "rolled_back");
+
+    set_alarm_state(&env, &alarm, StateValue::Ok, "recovered").await;
+    let reverted_at_once = release_request(&function, &alarm, "3", "canary:10:10m");
+    start.start(reverted_at_once).await.unwrap();
+    responder
+        .handle(alarm_event(&alarm), Some(ACCOUNT))
+        .await
+        .unwrap();
+
+    let physical = vec![
+        ("ReleaseTable", settings.release_table.clone()),
+        ("ReleaseTopic", settings.release_topic.clone().unwrap()),
+        ("IncidentTopic", settings.incident_topic.clone().unwrap()),
+        ("ReleaseStateMachine", settings.state_machine_arn.unwrap()),
+        // The alarm function's failure destination: Lambda itself sends to it, with the
+        // function's role; no handler code does.
+        (
+            "AlarmFailureQueue",
+            format!("https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/shiftback-alarm-failures"),
+        ),
+    ];
+    Recorded {
+        calls,
+        physical,
+        alarm,
+    }
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs scripts/check_roles.py on the recorded calls, with `without` (FUNCTION=ACTION) taken
+/// out of the roles first.
+fn check(recorded: &Recorded, without: &[&str]) -> (Output, String) {
+    let calls: BTreeMap<_, Vec<Value>> = recorded
+        .calls
+        .iter()
+        .map(|(function, log)| {
+            let made = log
+                .calls()
+                .into_iter()
+                .flat_map(|call| {
+                    let op = call.operation.clone();
+                    if call.iam.is_empty() {
+                        return vec![json!({"operation": op, "action": "", "resource": ""})];
+                    }
+                    call.iam
+                        .into_iter()
+                        .map(|r| json!({"operation": op, "action": r.action, "resource": r.resource}))
+                        .collect()
+                })
+                .collect();
+            (*function, made)
+        })
+        .collect();
+    let file = std::env::temp_dir().join(format!("{}.json", unique("role-calls")));
+    std::fs::write(&file, serde_json::to_vec_pretty(&calls).unwrap()).unwrap();
+
+    let python = workspace().join(".venv-sam/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `make test` (scripts/bootstrap installs the SAM translator)",
+        python.display()
+    );
+    let mut command = std::process::Command::new(python);
+    command
+        .current_dir(workspace())
+        .arg("scripts/check_roles.py")
+        .arg("template.yaml")
+        .arg("--calls")
+        .arg(&file)
+        .arg("--parameter")
+        .arg("ManagedFunctionNames=fn-*");
+    for (logical_id, value) in &recorded.physical {
+        command
+            .arg("--physical")
+            .arg(format!("{logical_id}={value}"));
+    }
+    for w in without {
+        command.arg("--without").arg(w);
+    }
+    let output = command.output().expect("run scripts/check_roles.py");
+    let _ = std::fs::remove_file(&file);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output, text)
+}
+
+/// The operations `function` made, each once.
+fn operations(recorded: &Recorded, function: &str) -> std::collections::BTreeSet<String> {
+    recorded.calls[function].operations().into_iter().collect()
+}
+
+#[tokio::test]
+async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
+    let recorded = record_every_handler().await;
+    // The paths ran: each function made the calls that matter most to it, so the check below
+    // cannot pass on a scenario that quietly stopped exercising a handler.
+    let expected: &[(&str, &[&str])] = &[
+        (
+            "StartFunction",
+            &[
+                "GetFunctionConfiguration",
+                "DescribeAlarms",
+                "UpdateAlias",
+                "TransactWriteItems",
+                "Publish",
+            ],
+        ),
+        (
+            "AdvanceFunction",
+            &["DescribeAlarms", "UpdateAlias", "Query", "Publish"],
+        ),
+        (
+            "FinalizeFunction",
+            &["UpdateAlias", "TransactWriteItems", "Publish"],
+        ),
+        (
+            "RollbackFunction",
+            &["UpdateAlias", "TransactWriteItems", "Publish"],
+        ),
+        (
+            "AlarmFunction",
+            &["Query", "UpdateAlias", "StopExecution", "Publish"],
+        ),
+    ];
+    for (function, needed) in expected {
+        let made = operations(&recorded, function);
+        for op in *needed {
+            assert!(made.contains(*op), "{function} made no {op}: {made:?}");
+        }
+    }
+    let (output, text) = check(&recorded, &[]);
+    assert!(output.status.success(), "{text}");
+}
+
+#[tokio::test]
+async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
+    let recorded = record_every_handler().await;
+    let (output, text) = check(&recorded, &["AdvanceFunction=cloudwatch:DescribeAlarms"]);
+    assert!(!output.status.success(), "{text}");
+    let expected = format!(
+        "AdvanceFunction: DescribeAlarms needs cloudwatch:DescribeAlarms on \
+         arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{}, which its role AdvanceFunctionRole \
+         does not allow",
+        recorded.alarm
+    );
+    assert!(text.contains(&expected), "{text}");
+    // Only that permission is missing: the other functions' reads of the alarm still pass.
+    assert!(!text.contains("StartFunction:"), "{text}");
+}

@@ -1,0 +1,181 @@
+//! What IAM authorizes for each SDK call: the action and the resource ARN, as AWS evaluates
+//! them against the caller's role. moto does not authorize calls at all, so the role check
+//! (tests/roles.rs) derives them here from the request the SDK built.
+
+use aws_smithy_runtime_api::client::interceptors::context::Input;
+
+/// moto's default account and the region the tests use.
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+/// One authorization IAM makes for a call: `lambda:UpdateAlias` on a function ARN.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IamRequest {
+    pub action: String,
+    pub resource: String,
+}
+
+fn request(action: &str, resource: String) -> IamRequest {
+    IamRequest {
+        action: action.to_string(),
+        resource,
+    }
+}
+
+/// A function's ARN from a name or ARN the SDK was given, qualified when the call names a
+/// version or alias. Lambda authorizes alias operations (GetAlias, UpdateAlias) on the
+/// unqualified function ARN, and calls with a `Qualifier` on the qualified one.
+fn function_arn(name_or_arn: &str, qualifier: Option<&str>) -> String {
+    let base = if name_or_arn.starts_with("arn:") {
+        name_or_arn.to_string()
+    } else {
+        format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name_or_arn}")
+    };
+    match qualifier {
+        Some(q) => format!("{base}:{q}"),
+        None => base,
+    }
+}
+
+fn table_arn(table: &str) -> String {
+    format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
+}
+
+/// The authorizations a call needs; empty for an operation this mapping does not know, which
+/// the role check reports as unmapped rather than passing it.
+pub fn iam_requests(service: &str, operation: &str, input: &Input) -> Vec<IamRequest> {
+    match service {
+        "Lambda" => lambda(operation, input),
+        "DynamoDB" => dynamodb(operation, input),
+        "CloudWatch" => cloudwatch(operation, input),
+        "SNS" => sns(operation, input),
+        "SFN" => sfn(operation, input),
+        _ => Vec::new(),
+    }
+}
+
+fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
+    use aws_sdk_lambda::operation::{
+        get_alias::GetAliasInput, get_function_configuration::GetFunctionConfigurationInput,
+        publish_version::PublishVersionInput, update_alias::UpdateAliasInput,
+    };
+    let action = format!("lambda:{operation}");
+    let arn = if let Some(i) = input.downcast_ref::<GetAliasInput>() {
+        function_arn(i.function_name().unwrap_or_default(), None)
+    } else if let Some(i) = input.downcast_ref::<UpdateAliasInput>() {
+        function_arn(i.function_name().unwrap_or_default(), None)
+    } else if let Some(i) = input.downcast_ref::<GetFunctionConfigurationInput>() {
+        function_arn(i.function_name().unwrap_or_default(), i.qualifier())
+    } else if let Some(i) = input.downcast_ref::<PublishVersionInput>() {
+        function_arn(i.function_name().unwrap_or_default(), None)
+    } else {
+        return Vec::new();
+    };
+    vec![request(&action, arn)]
+}
+
+fn dynamodb(operation: &str, input: &Input) -> Vec<IamRequest> {
+    use aws_sdk_dynamodb::operation::{
+        batch_write_item::BatchWriteItemInput, delete_item::DeleteItemInput,
+        get_item::GetItemInput, put_item::PutItemInput, query::QueryInput,
+        transact_write_items::TransactWriteItemsInput, update_item::UpdateItemInput,
+    };
+    let action = format!("dynamodb:{operation}");
+    let table = if let Some(i) = input.downcast_ref::<GetItemInput>() {
+        i.table_name()
+    } else if let Some(i) = input.downcast_ref::<PutItemInput>() {
+        i.table_name()
+    } else if let Some(i) = input.downcast_ref::<UpdateItemInput>() {
+        i.table_name()
+    } else if let Some(i) = input.downcast_ref::<DeleteItemInput>() {
+        i.table_name()
+    } else if let Some(i) = input.downcast_ref::<QueryInput>() {
+        let table = table_arn(i.table_name().unwrap_or_default());
+        let arn = match i.index_name() {
+            Some(index) => format!("{table}/index/{index}"),
+            None => table,
+        };
+        return vec![request(&action, arn)];
+    } else if let Some(b) = input.downcast_ref::<BatchWriteItemInput>() {
+        return b
+            .request_items()
+            .into_iter()
+            .flat_map(|items| items.keys())
+            .map(|table| request(&action, table_arn(table)))
+            .collect();
+    } else if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
+        // IAM has no TransactWriteItems action: each item is authorized as the write it is.
+        return t
+            .transact_items()
+            .iter()
+            .filter_map(|w| {
+                if let Some(put) = w.put() {
+                    Some(request("dynamodb:PutItem", table_arn(put.table_name())))
+                } else if let Some(update) = w.update() {
+                    Some(request(
+                        "dynamodb:UpdateItem",
+                        table_arn(update.table_name()),
+                    ))
+                } else if let Some(delete) = w.delete() {
+                    Some(request(
+                        "dynamodb:DeleteItem",
+                        table_arn(delete.table_name()),
+                    ))
+                } else {
+                    w.condition_check().map(|check| {
+                        request("dynamodb:ConditionCheckItem", table_arn(check.table_name()))
+                    })
+                }
+            })
+            .collect();
+    } else {
+        return Vec::new();
+    };
+    vec![request(&action, table_arn(table.unwrap_or_default()))]
+}
+
+fn cloudwatch(operation: &str, input: &Input) -> Vec<IamRequest> {
+    use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsInput;
+    let Some(i) = input.downcast_ref::<DescribeAlarmsInput>() else {
+        return Vec::new();
+    };
+    let action = format!("cloudwatch:{operation}");
+    let alarm = |name: &str| format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}");
+    if i.alarm_names().is_empty() {
+        // Listing by prefix or all alarms is authorized on every alarm.
+        return vec![request(&action, alarm("*"))];
+    }
+    i.alarm_names()
+        .iter()
+        .map(|name| request(&action, alarm(name)))
+        .collect()
+}
+
+fn sns(operation: &str, input: &Input) -> Vec<IamRequest> {
+    use aws_sdk_sns::operation::publish::PublishInput;
+    input
+        .downcast_ref::<PublishInput>()
+        .and_then(|i| i.topic_arn())
+        .map(|topic| vec![request(&format!("sns:{operation}"), topic.to_string())])
+        .unwrap_or_default()
+}
+
+fn sfn(operation: &str, input: &Input) -> Vec<IamRequest> {
+    use aws_sdk_sfn::operation::{
+        start_execution::StartExecutionInput, stop_execution::StopExecutionInput,
+    };
+    let action = format!("states:{operation}");
+    if let Some(i) = input.downcast_ref::<StopExecutionInput>() {
+        return vec![request(
+            &action,
+            i.execution_arn().unwrap_or_default().into(),
+        )];
+    }
+    if let Some(i) = input.downcast_ref::<StartExecutionInput>() {
+        return vec![request(
+            &action,
+            i.state_machine_arn().unwrap_or_default().into(),
+        )];
+    }
+    Vec::new()
+}
