@@ -1,0 +1,97 @@
+//! The release log: every event, when, and who caused it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::domain::strategy::Strategy;
+use crate::domain::weight::Weight;
+
+/// One entry of a release's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    #[serde(flatten)]
+    pub event: ReleaseEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ReleaseEvent {
+    Started {
+        strategy: Strategy,
+        stable_version: String,
+        target_version: String,
+        alarms: Vec<String>,
+        alarm_overrides: Vec<String>,
+    },
+    WeightSet {
+        step: usize,
+        steps: usize,
+        weight: Weight,
+    },
+    HealthChecked {
+        verdict: Verdict,
+    },
+    Paused,
+    Resumed,
+    PromoteRequested,
+    Promoted,
+    RollbackStarted {
+        cause: RollbackCause,
+        reason: String,
+    },
+    RolledBack {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
+    /// The alias lock expired and another release took the alias over.
+    LockBroken {
+        by: String,
+        expired_at: DateTime<Utc>,
+    },
+    /// This release took over another release's expired alias lock.
+    LockTakenOver {
+        from: String,
+        expired_at: DateTime<Utc>,
+    },
+    /// The alias was put back on the stable version outside shiftback.
+    ManualRollback {
+        found: String,
+    },
+    /// The alias was moved outside shiftback to something this release never set.
+    Interrupted {
+        found: String,
+    },
+    /// A guarding alarm fired while its actions were suppressed; nothing was reverted.
+    AlarmSuppressed {
+        alarm: String,
+        suppressed_by: String,
+        changed_at: DateTime<Utc>,
+    },
+}
+
+impl ReleaseEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReleaseEvent::Started { .. } => "started",
+            ReleaseEvent::WeightSet { .. } => "weight_set",
+            ReleaseEvent::HealthChecked { .. } => "health_checked",
+            ReleaseEvent::Paused => "paused",
+            ReleaseEvent::Resumed => "resumed",
+            ReleaseEvent::PromoteRequested => "promote_requested",
+            ReleaseEvent::Promoted => "promoted",
+            ReleaseEvent::RollbackStarted { .. } => "rollback_started",
+            ReleaseEvent::RolledBack { .. } => "rolled_back",
+            ReleaseEvent::Failed { .. } => "failed",
+            ReleaseEvent::LockBroken { .. } => "lock_broken",
+            ReleaseEvent::LockTakenOver { .. } => "lock_taken_over",
+            ReleaseEvent::AlarmSuppressed { .. } => "alarm_suppressed",
+            ReleaseEvent::ManualRollback { .. } => "manual_rollback",
+            ReleaseEvent::Interrupted { .. } => "interrupted",
+        }
+    }
+}

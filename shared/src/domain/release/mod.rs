@@ -1,0 +1,170 @@
+//! A release and the one transition function that moves it between phases.
+//!
+//! The release record is the desired state of an alias: whatever phase it is in says what the
+//! alias should look like (see [`Release::desired_alias`]). Handlers record a decision first,
+//! then make the alias match it, so a crash between the two leaves a record that says what to
+//! finish or undo, never an alias shifted without one.
+
+mod log;
+mod names;
+mod phase;
+mod spec;
+#[cfg(test)]
+mod tests;
+mod transition;
+
+pub use log::*;
+pub use names::*;
+pub use phase::*;
+pub use spec::*;
+pub use transition::*;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::strategy::{Schedule, Strategy};
+use super::weight::Weight;
+
+/// How long a paused release waits between looks at its state and health, at first. Later
+/// looks come at a tenth of the time it has been paused, up to [`MAX_PAUSE_POLL_SECS`]: each
+/// look adds about 9 events to the execution's history, which Step Functions caps at 25,000.
+pub const PAUSE_POLL_SECS: u64 = 60;
+pub const MAX_PAUSE_POLL_SECS: u64 = 900;
+/// A release paused longer than this is aborted (back to its stable version, recorded and
+/// announced), so its workflow always ends within the history cap: about 1,400 looks.
+pub const MAX_PAUSE_SECS: u64 = 14 * 24 * 3600;
+/// The longest an alarm may keep guarding a release after it succeeded.
+pub const MAX_BAKE_AFTER_SECS: u64 = 7 * 24 * 3600;
+/// Alarms one release may name. Bound by DynamoDB's 100 items per transaction: the start that
+/// takes over an expired lock writes, in one transaction, the new release, its lock, its log
+/// (at most 3 entries), a guard per alarm, and the broken release with its new log entry and
+/// a guard deletion per alarm: 7 + 2 x 40 = 87 items, with room to spare. (CodeDeploy allows
+/// 50, which would make that transaction 107 items: DynamoDB refuses it, every time.)
+pub const MAX_ALARMS: usize = 40;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub id: String,
+    pub kind: ReleaseKind,
+    pub function: String,
+    pub alias: String,
+    pub stable_version: String,
+    pub target_version: String,
+    pub strategy: Strategy,
+    pub schedule: Schedule,
+    pub alarms: Vec<String>,
+    pub alarm_overrides: Vec<String>,
+    pub bake_after_secs: u64,
+    pub started_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub phase: Phase,
+    /// The target version's share of traffic the alias should carry now.
+    pub weight: Weight,
+    /// When the current step's weight was set (its bake runs from here).
+    pub step_started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why the release ended as it did (rollback reason, failure), for people.
+    pub reason: Option<String>,
+    /// Incremented by every stored change; the store writes only over the revision it read.
+    pub revision: u64,
+    pub log: Vec<LogEntry>,
+}
+
+impl Release {
+    /// Validates a request into a pending release whose log starts with who asked for what.
+    pub fn new(spec: ReleaseSpec, now: DateTime<Utc>) -> Result<Release, SpecError> {
+        let schedule = spec.validate()?;
+        let mut alarms = spec.alarms;
+        alarms.sort();
+        alarms.dedup();
+        let started_by = if spec.started_by.trim().is_empty() {
+            "unknown".to_string()
+        } else {
+            spec.started_by
+        };
+        let mut release = Release {
+            id: spec.release_id.unwrap_or_else(|| new_release_id(now)),
+            kind: spec.kind,
+            function: spec.function,
+            alias: spec.alias,
+            stable_version: spec.stable_version,
+            target_version: spec.target_version,
+            strategy: spec.strategy,
+            schedule,
+            alarms,
+            alarm_overrides: spec.alarm_overrides,
+            bake_after_secs: spec.bake_after_secs,
+            started_by: started_by.clone(),
+            created_at: now,
+            updated_at: now,
+            phase: Phase::Pending,
+            weight: Weight::ZERO,
+            step_started_at: None,
+            finished_at: None,
+            reason: None,
+            revision: 0,
+            log: Vec::new(),
+        };
+        let started = ReleaseEvent::Started {
+            strategy: release.strategy.clone(),
+            stable_version: release.stable_version.clone(),
+            target_version: release.target_version.clone(),
+            alarms: release.alarms.clone(),
+            alarm_overrides: release.alarm_overrides.clone(),
+        };
+        release.record(now, &started_by, started);
+        Ok(release)
+    }
+
+    /// What the alias should look like now.
+    pub fn desired_alias(&self) -> Option<AliasTarget> {
+        match self.phase {
+            Phase::Pending => None,
+            Phase::Shifting { .. } | Phase::Paused { .. } => {
+                Some(AliasTarget::Weighted(self.weight))
+            }
+            Phase::Promoting | Phase::Succeeded => Some(AliasTarget::Target),
+            Phase::RollingBack { .. } | Phase::RolledBack | Phase::Aborted => {
+                Some(AliasTarget::Stable)
+            }
+            // Nobody knows where a failed rollback left the alias; leave it for a person.
+            Phase::Failed => None,
+            // Someone else owns the alias now.
+            Phase::Interrupted => None,
+        }
+    }
+
+    /// Whether the release still holds its alias lock: it gave it up when it finished, and a
+    /// release re-opened by an alarm in its bake window does not take it back (the alias may
+    /// be another release's by then).
+    pub fn holds_alias_lock(&self) -> bool {
+        !self.phase.is_terminal()
+            && !self
+                .log
+                .iter()
+                .any(|e| matches!(e.event, ReleaseEvent::Promoted))
+    }
+
+    /// Until when alarms keep guarding a succeeded release.
+    pub fn guard_until(&self) -> Option<DateTime<Utc>> {
+        match self.phase {
+            Phase::Succeeded => self
+                .finished_at
+                .map(|t| t + Duration::seconds(self.bake_after_secs as i64)),
+            _ => None,
+        }
+    }
+
+    /// Every weight this release recorded for the alias, in order (the last may be recorded
+    /// and not yet applied): where a forward move of this release may find the alias.
+    pub fn applied_weights(&self) -> Vec<Weight> {
+        self.log
+            .iter()
+            .filter_map(|e| match e.event {
+                ReleaseEvent::WeightSet { weight, .. } => Some(weight),
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,128 @@
+//! What a release is asked to do, validated before anything is recorded.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::domain::strategy::{Schedule, Strategy, StrategyError};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    #[error(transparent)]
+    Strategy(#[from] StrategyError),
+    #[error("invalid function name '{0}': use the function's name or ARN without a qualifier")]
+    FunctionName(String),
+    #[error("function '{function}' is in region {region}, but shiftback runs in {ours}: release it with the shiftback stack of that region")]
+    FunctionElsewhere {
+        function: String,
+        region: String,
+        ours: String,
+    },
+    #[error("invalid alias name '{0}': 1-128 letters, digits, '-' or '_', not only digits, and not $LATEST")]
+    AliasName(String),
+    #[error("invalid {role} version '{value}': name a published version number ($LATEST cannot be weighted)")]
+    Version { role: &'static str, value: String },
+    #[error("the target version {0} is already the stable version: nothing to release")]
+    SameVersion(String),
+    #[error("invalid alarm name '{0}': 1-255 characters")]
+    AlarmName(String),
+    #[error("{0} alarms given; at most {MAX_ALARMS} can guard one release")]
+    TooManyAlarms(usize),
+    #[error("alarm override '{0}' is not one of the release's alarms")]
+    OverrideNotGuarding(String),
+    #[error("bake-after window of {0}s is longer than the {MAX_BAKE_AFTER_SECS}s allowed")]
+    BakeAfterTooLong(u64),
+    #[error("invalid release id '{0}': 1-64 letters, digits, '-' or '_'")]
+    ReleaseId(String),
+}
+
+/// Is this release moving traffic forward, or an operator's revert to a recorded version?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseKind {
+    #[default]
+    Deploy,
+    Revert,
+}
+
+/// What a caller asks for; validated into a [`Release`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseSpec {
+    /// Supplied by the caller to make a retried start harmless; generated when absent.
+    #[serde(default)]
+    pub release_id: Option<String>,
+    pub function: String,
+    pub alias: String,
+    pub stable_version: String,
+    pub target_version: String,
+    pub strategy: Strategy,
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    /// Alarms the requester knows are in ALARM and deploys through anyway (a fix for the
+    /// very problem they report). Recorded in the release's log.
+    #[serde(default)]
+    pub alarm_overrides: Vec<String>,
+    #[serde(default)]
+    pub bake_after_secs: u64,
+    #[serde(default)]
+    pub started_by: String,
+    #[serde(default)]
+    pub kind: ReleaseKind,
+}
+
+impl ReleaseSpec {
+    pub(super) fn validate(&self) -> Result<Schedule, SpecError> {
+        if !valid_version(&self.stable_version) {
+            return Err(SpecError::Version {
+                role: "stable",
+                value: self.stable_version.chars().take(40).collect(),
+            });
+        }
+        self.validate_without_stable()
+    }
+
+    /// Everything but the stable version, which may only be known once the alias is read:
+    /// lets a request be refused for what it says before any AWS call.
+    pub fn validate_without_stable(&self) -> Result<Schedule, SpecError> {
+        check_names(&self.function, &self.alias, self.release_id.as_deref())?;
+        if !valid_version(&self.target_version) {
+            return Err(SpecError::Version {
+                role: "target",
+                value: self.target_version.chars().take(40).collect(),
+            });
+        }
+        // An operator's revert may collapse a split alias onto the version it mostly carries.
+        if self.stable_version == self.target_version && self.kind != ReleaseKind::Revert {
+            return Err(SpecError::SameVersion(self.target_version.clone()));
+        }
+        if self.alarms.len() > MAX_ALARMS {
+            return Err(SpecError::TooManyAlarms(self.alarms.len()));
+        }
+        if let Some(bad) = self
+            .alarms
+            .iter()
+            .find(|a| a.trim().is_empty() || a.len() > 255)
+        {
+            return Err(SpecError::AlarmName(bad.chars().take(80).collect()));
+        }
+        if let Some(stray) = self
+            .alarm_overrides
+            .iter()
+            .find(|o| !self.alarms.contains(o))
+        {
+            return Err(SpecError::OverrideNotGuarding(
+                stray.chars().take(80).collect(),
+            ));
+        }
+        if self.bake_after_secs > MAX_BAKE_AFTER_SECS {
+            return Err(SpecError::BakeAfterTooLong(self.bake_after_secs));
+        }
+        Ok(self.strategy.schedule()?)
+    }
+}
+
+/// A fresh, sortable, readable release id: `r-20261122T171500-3fa2`.
+pub fn new_release_id(now: DateTime<Utc>) -> String {
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    format!("r-{}-{suffix}", now.format("%Y%m%dT%H%M%S"))
+}

@@ -1,0 +1,447 @@
+//! The one transition function: an input, applied to a release, gives the next phase, the
+//! log entries that record it, and the action that makes the alias match.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::*;
+use crate::domain::weight::Weight;
+
+/// Inputs to the transition function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The release was recorded; start moving traffic.
+    Begin,
+    /// The workflow looks again, with the current health verdict.
+    Check(Verdict),
+    Pause,
+    Resume,
+    /// Skip the remaining steps.
+    Promote,
+    Abort {
+        reason: String,
+    },
+    /// A step failed beyond its retries: roll back.
+    Fail {
+        error: String,
+    },
+    /// An alarm guarding the release fired. Also accepted in the bake window after success.
+    /// Applied at the moment the alarm changed state: one that changed before the release
+    /// started (an override at start, an old event redelivered) is refused.
+    Alarm {
+        alarm: String,
+        reason: String,
+    },
+    /// A guarding alarm went into ALARM while a suppressor held its actions: recorded, not
+    /// acted on.
+    AlarmSuppressed {
+        alarm: String,
+        by: String,
+        changed_at: DateTime<Utc>,
+    },
+    /// The alias was made wholly the target.
+    Promoted,
+    /// The alias was made wholly the stable version.
+    RolledBack,
+    /// Rolling back itself failed beyond retries: the alias may be anywhere.
+    RollbackFailed {
+        error: String,
+    },
+    /// This release's alias lock expired and release `by` took the alias over: the release
+    /// ends here, leaving the alias as it is, for a person to look at.
+    LockBroken {
+        by: String,
+        expired_at: DateTime<Utc>,
+    },
+    /// The alias was found where this release never put it: `found` describes it. On the
+    /// stable version (`to_stable`) that is a rollback by hand; anywhere else someone took the
+    /// alias over. Either way the release ends without touching the alias again.
+    HandsOff {
+        found: String,
+        to_stable: bool,
+    },
+    /// A new release takes over the expired lock of release `from` before it begins.
+    TakeOverLock {
+        from: String,
+        expired_at: DateTime<Utc>,
+    },
+}
+
+/// What the caller must do next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    SetWeight { step: usize, weight: Weight },
+    Wait { secs: u64 },
+    Promote,
+    RollBack { reason: String },
+    Nothing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("release {id} is {phase}: cannot {input}")]
+    Illegal {
+        id: String,
+        phase: &'static str,
+        input: &'static str,
+    },
+    #[error(
+        "alarm {alarm} changed state at {changed_at}, before release {id} started at {started_at}"
+    )]
+    AlarmBeforeStart {
+        id: String,
+        alarm: String,
+        changed_at: DateTime<Utc>,
+        started_at: DateTime<Utc>,
+    },
+    #[error("release {id} finished at {finished_at}; its bake window closed at {closed_at}")]
+    BakeWindowClosed {
+        id: String,
+        finished_at: DateTime<Utc>,
+        closed_at: DateTime<Utc>,
+    },
+}
+
+impl Release {
+    pub(super) fn record(&mut self, at: DateTime<Utc>, actor: &str, event: ReleaseEvent) {
+        self.log.push(LogEntry {
+            at,
+            actor: actor.to_string(),
+            event,
+        });
+        self.updated_at = at;
+    }
+
+    fn illegal(&self, input: &Input) -> TransitionError {
+        TransitionError::Illegal {
+            id: self.id.clone(),
+            phase: self.phase.name(),
+            input: match input {
+                Input::Begin => "begin",
+                Input::Check(_) => "check health",
+                Input::Pause => "pause",
+                Input::Resume => "resume",
+                Input::Promote => "promote",
+                Input::Abort { .. } => "abort",
+                Input::Fail { .. } => "fail",
+                Input::Alarm { .. } => "roll back on an alarm",
+                Input::Promoted => "record a promotion",
+                Input::RolledBack => "record a rollback",
+                Input::RollbackFailed { .. } => "record a failed rollback",
+                Input::LockBroken { .. } => "record a broken lock",
+                Input::TakeOverLock { .. } => "take over a lock",
+                Input::AlarmSuppressed { .. } => "record a suppressed alarm",
+                Input::HandsOff { .. } => "record an alias changed outside it",
+            },
+        }
+    }
+
+    /// When the current pause began.
+    fn paused_since(&self) -> Option<DateTime<Utc>> {
+        self.log
+            .iter()
+            .rev()
+            .find(|e| matches!(e.event, ReleaseEvent::Paused))
+            .map(|e| e.at)
+    }
+
+    /// Whether this alarm's suppressed state change is on the record already (a duplicate).
+    fn recorded_suppression(&self, alarm: &str, at: DateTime<Utc>) -> bool {
+        self.log.iter().any(|e| {
+            matches!(&e.event, ReleaseEvent::AlarmSuppressed { alarm: a, changed_at, .. }
+                if a == alarm && *changed_at == at)
+        })
+    }
+
+    fn set_step(&mut self, step: usize, now: DateTime<Utc>, actor: &str) -> Action {
+        let weight = self.schedule.steps[step].weight;
+        self.phase = Phase::Shifting { step };
+        self.weight = weight;
+        self.step_started_at = Some(now);
+        let steps = self.schedule.steps.len();
+        self.record(
+            now,
+            actor,
+            ReleaseEvent::WeightSet {
+                step,
+                steps,
+                weight,
+            },
+        );
+        Action::SetWeight { step, weight }
+    }
+
+    fn start_promotion(&mut self) -> Action {
+        self.phase = Phase::Promoting;
+        Action::Promote
+    }
+
+    fn start_rollback(
+        &mut self,
+        cause: RollbackCause,
+        reason: String,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Action {
+        self.phase = Phase::RollingBack { cause };
+        self.reason = Some(reason.clone());
+        self.record(
+            now,
+            actor,
+            ReleaseEvent::RollbackStarted {
+                cause,
+                reason: reason.clone(),
+            },
+        );
+        Action::RollBack { reason }
+    }
+
+    fn finish(&mut self, phase: Phase, now: DateTime<Utc>) {
+        self.phase = phase;
+        self.finished_at = Some(now);
+    }
+
+    /// The one way a release changes. Returns what the caller must do next, or an error for an
+    /// input the current phase does not allow (the release is then unchanged).
+    pub fn apply(
+        &mut self,
+        input: Input,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<Action, TransitionError> {
+        use Phase::*;
+        if let Input::Alarm { alarm, .. } = &input {
+            if now < self.created_at {
+                return Err(TransitionError::AlarmBeforeStart {
+                    id: self.id.clone(),
+                    alarm: alarm.clone(),
+                    changed_at: now,
+                    started_at: self.created_at,
+                });
+            }
+        }
+        let action = match (self.phase, &input) {
+            (Pending, Input::Begin) => {
+                if self.schedule.steps.is_empty() {
+                    self.start_promotion()
+                } else {
+                    self.set_step(0, now, actor)
+                }
+            }
+
+            // A workflow that looks at a finished release (rolled back by the alarm handler,
+            // say) simply ends.
+            (phase, Input::Check(_)) if phase.is_terminal() => Action::Nothing,
+            (RollingBack { .. }, Input::Check(_)) => Action::RollBack {
+                reason: self.reason.clone().unwrap_or_default(),
+            },
+            (Promoting, Input::Check(_)) => Action::Promote,
+            (Shifting { .. } | Paused { .. }, Input::Check(Verdict::Unhealthy { reason })) => {
+                let verdict = Verdict::Unhealthy {
+                    reason: reason.clone(),
+                };
+                self.record(now, actor, ReleaseEvent::HealthChecked { verdict });
+                self.start_rollback(RollbackCause::Unhealthy, reason.clone(), now, actor)
+            }
+            (Paused { .. }, Input::Check(Verdict::Healthy)) => {
+                let paused_for = (now - self.paused_since().unwrap_or(now))
+                    .num_seconds()
+                    .max(0) as u64;
+                if paused_for > MAX_PAUSE_SECS {
+                    let reason = format!(
+                        "paused for more than {} days: aborted, so that its workflow ends before Step Functions' history limit",
+                        MAX_PAUSE_SECS / 86_400
+                    );
+                    self.start_rollback(RollbackCause::Aborted, reason, now, actor)
+                } else {
+                    Action::Wait {
+                        secs: (paused_for / 10).clamp(PAUSE_POLL_SECS, MAX_PAUSE_POLL_SECS),
+                    }
+                }
+            }
+            (Shifting { step }, Input::Check(Verdict::Healthy)) => {
+                let bake = self.schedule.steps[step].bake_secs as i64;
+                let started = self.step_started_at.unwrap_or(now);
+                let remaining = (started + Duration::seconds(bake) - now).num_seconds();
+                if remaining > 0 {
+                    Action::Wait {
+                        secs: remaining as u64,
+                    }
+                } else {
+                    self.record(
+                        now,
+                        actor,
+                        ReleaseEvent::HealthChecked {
+                            verdict: Verdict::Healthy,
+                        },
+                    );
+                    if step + 1 < self.schedule.steps.len() {
+                        self.set_step(step + 1, now, actor)
+                    } else {
+                        self.start_promotion()
+                    }
+                }
+            }
+
+            (Shifting { step }, Input::Pause) => {
+                self.phase = Paused { step };
+                self.record(now, actor, ReleaseEvent::Paused);
+                Action::Nothing
+            }
+            (Paused { step }, Input::Resume) => {
+                // The bake of the current step starts afresh: a pause is usually a person
+                // looking at something, and the step deserves a full observation after it.
+                self.phase = Shifting { step };
+                self.step_started_at = Some(now);
+                self.record(now, actor, ReleaseEvent::Resumed);
+                Action::Wait {
+                    secs: self.schedule.steps[step].bake_secs,
+                }
+            }
+            (Pending | Shifting { .. } | Paused { .. }, Input::Promote) => {
+                self.record(now, actor, ReleaseEvent::PromoteRequested);
+                self.start_promotion()
+            }
+            (Pending | Shifting { .. } | Paused { .. } | Promoting, Input::Abort { reason }) => {
+                self.start_rollback(RollbackCause::Aborted, reason.clone(), now, actor)
+            }
+            (Pending | Shifting { .. } | Paused { .. } | Promoting, Input::Fail { error }) => {
+                self.start_rollback(RollbackCause::Error, error.clone(), now, actor)
+            }
+            (
+                Pending | Shifting { .. } | Paused { .. } | Promoting,
+                Input::Alarm { alarm, reason },
+            ) => {
+                let reason = format!("alarm {alarm} is in ALARM: {reason}");
+                self.start_rollback(RollbackCause::Unhealthy, reason, now, actor)
+            }
+            (Succeeded, Input::Alarm { alarm, reason }) => {
+                let finished_at = self.finished_at.unwrap_or(self.updated_at);
+                let closed_at = self.guard_until().unwrap_or(finished_at);
+                if now > closed_at {
+                    return Err(TransitionError::BakeWindowClosed {
+                        id: self.id.clone(),
+                        finished_at,
+                        closed_at,
+                    });
+                }
+                let reason = format!("alarm {alarm} is in ALARM during the bake window: {reason}");
+                self.finished_at = None;
+                self.start_rollback(RollbackCause::Unhealthy, reason, now, actor)
+            }
+            (Promoting, Input::Promoted) => {
+                self.weight = Weight::FULL;
+                self.finish(Succeeded, now);
+                self.record(now, actor, ReleaseEvent::Promoted);
+                Action::Nothing
+            }
+            (RollingBack { cause }, Input::RolledBack) => {
+                self.weight = Weight::ZERO;
+                let phase = if cause == RollbackCause::Aborted {
+                    Aborted
+                } else {
+                    RolledBack
+                };
+                self.finish(phase, now);
+                let reason = self.reason.clone().unwrap_or_default();
+                self.record(now, actor, ReleaseEvent::RolledBack { reason });
+                Action::Nothing
+            }
+            (RollingBack { .. }, Input::RollbackFailed { error }) => {
+                self.reason = Some(format!(
+                    "{}; rollback failed: {error}",
+                    self.reason.clone().unwrap_or_default()
+                ));
+                self.finish(Failed, now);
+                self.record(
+                    now,
+                    actor,
+                    ReleaseEvent::Failed {
+                        error: error.clone(),
+                    },
+                );
+                Action::Nothing
+            }
+            (phase, Input::LockBroken { by, expired_at }) if !phase.is_terminal() => {
+                self.reason = Some(format!(
+                    "its alias lock expired at {} and release {by} took the alias over; the alias was left as it was",
+                    expired_at.to_rfc3339()
+                ));
+                self.finish(Failed, now);
+                self.record(
+                    now,
+                    actor,
+                    ReleaseEvent::LockBroken {
+                        by: by.clone(),
+                        expired_at: *expired_at,
+                    },
+                );
+                Action::Nothing
+            }
+            (
+                phase,
+                Input::AlarmSuppressed {
+                    alarm,
+                    by,
+                    changed_at,
+                },
+            ) if (!phase.is_terminal() || self.guard_until().is_some_and(|u| *changed_at <= u))
+                && !self.recorded_suppression(alarm, *changed_at) =>
+            {
+                self.record(
+                    now,
+                    &format!("alarm:{alarm}"),
+                    ReleaseEvent::AlarmSuppressed {
+                        alarm: alarm.clone(),
+                        suppressed_by: by.clone(),
+                        changed_at: *changed_at,
+                    },
+                );
+                Action::Nothing
+            }
+            (phase, Input::HandsOff { found, to_stable }) if !phase.is_terminal() => {
+                if *to_stable {
+                    self.weight = Weight::ZERO;
+                    self.reason = Some(format!(
+                        "the alias was put back on version {} outside shiftback (a rollback by hand)",
+                        self.stable_version
+                    ));
+                    self.finish(RolledBack, now);
+                    self.record(
+                        now,
+                        actor,
+                        ReleaseEvent::ManualRollback {
+                            found: found.clone(),
+                        },
+                    );
+                } else {
+                    self.reason = Some(format!(
+                        "the alias was changed outside shiftback to {found}; the release stopped and left it as found"
+                    ));
+                    self.finish(Interrupted, now);
+                    self.record(
+                        now,
+                        actor,
+                        ReleaseEvent::Interrupted {
+                            found: found.clone(),
+                        },
+                    );
+                }
+                Action::Nothing
+            }
+            (Pending, Input::TakeOverLock { from, expired_at }) => {
+                self.record(
+                    now,
+                    actor,
+                    ReleaseEvent::LockTakenOver {
+                        from: from.clone(),
+                        expired_at: *expired_at,
+                    },
+                );
+                Action::Nothing
+            }
+            _ => return Err(self.illegal(&input)),
+        };
+        Ok(action)
+    }
+}
