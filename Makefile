@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup test lint template unit-and-integration build bench demo
+.PHONY: setup test lint template compile unit-and-integration build bench demo
 
 setup:
 	@scripts/bootstrap
@@ -22,21 +22,28 @@ template: setup
 	.venv-sam/bin/sam validate --lint --region us-east-1
 	.venv-checkov/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
+# Every test target and every binary, with one feature set for the whole workspace: the
+# end-to-end test and the demo run these handler binaries, so nothing is compiled twice.
+compile: setup
+	cargo test --workspace --all-targets --no-run --quiet
+	cargo build --workspace --bins --quiet
+
 # Unit tests need no emulator; integration tests run against a moto server started (and
 # stopped, whatever happens) by scripts/with-moto.
-unit-and-integration: setup
+unit-and-integration: compile
 	scripts/with-moto cargo test --workspace --all-targets
 
 build: setup
 	scripts/sam-build
 
-test: lint template unit-and-integration build
+# Each phase in turn, timed; the times are printed at the end.
+test:
+	@scripts/timed setup lint template compile unit-and-integration build
 
 # Figures, printed; never asserted as timings in tests. The handlers are measured as deployed:
 # release builds (for this machine's CPU), started cold against a minimal Runtime API.
-HANDLERS := shiftback-start shiftback-advance shiftback-finalize shiftback-rollback shiftback-alarm
 bench: setup
-	cargo build --release $(addprefix -p ,$(HANDLERS))
+	cargo build --release -p shiftback-handlers
 	SHIFTBACK_HANDLERS_DIR=$(CURDIR)/target/release scripts/with-moto \
 		cargo bench -p shiftback-integration-tests --profile dev --bench figures
 

@@ -1,5 +1,5 @@
 // Executes statemachine/release.asl.json locally with aws-local-stepfunctions. Each Task is
-// dispatched to the real handler binary through cargo-lambda's Invoke API.
+// dispatched to the real handler binary through Lambda's Invoke API (tests' local-lambda).
 //
 // usage: node run-workflow.mjs INVOKE_URL EXECUTION_NAME < input.json
 // prints: {"status": "SUCCEEDED"|"FAILED", "output"?, "error"?, "cause"?, "states": [...]}
@@ -30,8 +30,8 @@ async function invoke(binary, payload) {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(payload),
-    // The first call of each handler waits for cargo to build it.
-    signal: AbortSignal.timeout(600_000),
+    // Beyond the functions' 90 s timeout, which local-lambda enforces.
+    signal: AbortSignal.timeout(120_000),
   });
   const body = await response.text();
   let parsed;

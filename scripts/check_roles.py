@@ -54,8 +54,9 @@ def translate(path, parameters):
     with open(path, encoding="utf-8") as f:
         template = yaml_parse(f.read())
     # Code locations are what `sam package` rewrites; the translator wants them as S3 URIs.
-    for resource in template.get("Resources", {}).values():
-        props = resource.get("Properties", {})
+    places = [r.get("Properties", {}) for r in template.get("Resources", {}).values()]
+    places += template.get("Globals", {}).values()
+    for props in places:
         for key in ("CodeUri", "DefinitionUri"):
             if key in props and isinstance(props[key], str):
                 props[key] = f"s3://shiftback-artifacts/{key}"

@@ -145,6 +145,29 @@ def task_timeout_problems(template, definitions):
     return found
 
 
+HANDLERS = ("start", "advance", "finalize", "rollback", "alarm")
+
+
+def handler_problems(template):
+    """Every function runs the one handlers binary: each must name its handler, and each
+    handler must be served by exactly one function."""
+    found, served = [], {}
+    for name, r in (template.get("Resources") or {}).items():
+        if r.get("Type") != "AWS::Serverless::Function":
+            continue
+        variables = (((r.get("Properties") or {}).get("Environment") or {})
+                     .get("Variables") or {})
+        handler = variables.get("SHIFTBACK_HANDLER")
+        if handler not in HANDLERS:
+            found.append(f"{name}: SHIFTBACK_HANDLER is {handler!r}, not one of {', '.join(HANDLERS)}")
+        else:
+            served.setdefault(handler, []).append(name)
+    for handler in HANDLERS:
+        if len(served.get(handler, [])) != 1:
+            found.append(f"handler {handler}: served by {served.get(handler, [])}, not by one function")
+    return found
+
+
 def self_test():
     bad = {"Resources": {
         "F": {"Type": "AWS::Serverless::Function", "Properties": {"Policies": [
@@ -195,7 +218,15 @@ def self_test():
         "EventInvokeConfig": {"DestinationConfig": {"OnFailure": {"Type": "SQS"}}},
         "Events": {"E": {"Type": "EventBridgeRule", "Properties": {"DeadLetterConfig": {"Arn": "q"}}}}}}}}
     assert revert_path_problems(sound) == [], revert_path_problems(sound)
-    print(f"check_template self-test: {len(expected) + 10} passed, 0 failed")
+    fn = lambda handler: {"Type": "AWS::Serverless::Function", "Properties": {
+        "Environment": {"Variables": {"SHIFTBACK_HANDLER": handler}}}}
+    served = {"Resources": {h.title(): fn(h) for h in HANDLERS}}
+    assert handler_problems(served) == [], handler_problems(served)
+    served["Resources"]["Start"] = fn("strat")
+    found = handler_problems(served)
+    assert any("Start: SHIFTBACK_HANDLER is 'strat'" in p for p in found), found
+    assert any("handler start: served by []" in p for p in found), found
+    print(f"check_template self-test: {len(expected) + 12} passed, 0 failed")
 
 
 if __name__ == "__main__":
@@ -216,6 +247,7 @@ if __name__ == "__main__":
     found += task_timeout_problems(template, definitions)
     found += managed_names_problems(template)
     found += revert_path_problems(template)
+    found += handler_problems(template)
     for p in found:
         print(f"check_template: {p}", file=sys.stderr)
     if found:

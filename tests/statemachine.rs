@@ -1,6 +1,6 @@
 //! The state machine definition from the repository, executed: aws-local-stepfunctions runs
-//! statemachine/release.asl.json and dispatches each Task to the real handler binaries under
-//! `cargo lambda watch`, which talk to moto.
+//! statemachine/release.asl.json and dispatches each Task to the real handler binaries, each
+//! invocation a cold process behind `local-lambda`'s Invoke API, talking to moto.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -20,42 +20,39 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `cargo lambda watch` serving the handler binaries; stopped when dropped.
+/// The handler binaries behind Lambda's Invoke API (`local-lambda`); stopped when dropped.
 struct Handlers {
     _child: Child,
     url: String,
 }
 
+/// Builds the handler binaries with the workspace's own features, so they share every compiled
+/// dependency with this test build (`make test` has built them already: then this is a no-op).
+fn build_handlers() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--quiet", "--workspace", "--bins"])
+        .current_dir(root())
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building the handler binaries failed");
+}
+
 async fn serve_handlers(table: &str) -> Handlers {
+    build_handlers();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let root = root();
-    let path = format!(
-        "{}:{}",
-        root.join(".venv-lambda/bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let child = Command::new("cargo")
-        .args([
-            "lambda",
-            "watch",
-            "--quiet",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-        ])
-        .current_dir(&root)
-        .env("PATH", path)
+    let child = Command::new(env!("CARGO_BIN_EXE_local-lambda"))
+        .args(["--port", &port.to_string()])
         .env("RELEASE_TABLE", table)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("cargo lambda watch (installed by scripts/bootstrap into .venv-lambda)");
+        .expect("local-lambda");
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..600 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -66,7 +63,7 @@ async fn serve_handlers(table: &str) -> Handlers {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("cargo lambda watch did not listen on {port}");
+    panic!("local-lambda did not listen on {port}");
 }
 
 /// Runs one execution to its end; returns the runner's report.

@@ -8,7 +8,6 @@
 mod cost;
 mod handlers;
 mod revert;
-mod runtime_api;
 mod scale;
 
 use std::path::PathBuf;

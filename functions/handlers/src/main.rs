@@ -1,0 +1,50 @@
+//! Every shiftback function's handler. `SHIFTBACK_HANDLER` chooses the one this process serves:
+//! - `start`: validate a release request, record it, apply its first weight;
+//! - `advance`: check health, then record and apply the next step;
+//! - `finalize`: promote the alias wholly to the target and record success;
+//! - `rollback`: revert the alias to the stable version and record why;
+//! - `alarm`: revert the aliases an alarm guards, at once, then record it.
+use shiftback::runtime::{account_of, alarm_responder, release_service, serve};
+use shiftback::service::{parse_input, parse_start};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let handler = std::env::var("SHIFTBACK_HANDLER").unwrap_or_default();
+    match handler.as_str() {
+        "start" => {
+            serve(release_service().await?, |service, event| async move {
+                service.start(parse_start(event.payload)?).await
+            })
+            .await
+        }
+        "advance" => {
+            serve(release_service().await?, |service, event| async move {
+                service.advance(parse_input(event.payload)?).await
+            })
+            .await
+        }
+        "finalize" => {
+            serve(release_service().await?, |service, event| async move {
+                service.finalize(parse_input(event.payload)?).await
+            })
+            .await
+        }
+        "rollback" => {
+            serve(release_service().await?, |service, event| async move {
+                service.rollback(parse_input(event.payload)?).await
+            })
+            .await
+        }
+        "alarm" => {
+            serve(alarm_responder().await?, |responder, event| async move {
+                let account = account_of(&event.context.invoked_function_arn).map(str::to_string);
+                responder.handle(event.payload, account.as_deref()).await
+            })
+            .await
+        }
+        other => Err(format!(
+            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, finalize, rollback or alarm"
+        )
+        .into()),
+    }
+}

@@ -1,0 +1,80 @@
+//! SDK clients pointed at the moto server that `scripts/with-moto` started.
+
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/shiftback-test-role";
+
+pub struct Emulator {
+    pub config: aws_config::SdkConfig,
+    pub lambda: aws_sdk_lambda::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+/// Clients for the emulator. Fails loudly when the tests were not started through
+/// `scripts/with-moto` (as `make test` does), rather than reaching for a real account.
+pub async fn emulator() -> Emulator {
+    let endpoint = std::env::var("SHIFTBACK_TEST_ENDPOINT").expect(
+        "SHIFTBACK_TEST_ENDPOINT is not set: run the integration tests with `make test` \
+         (or scripts/with-moto cargo test), which starts the local emulator",
+    );
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    Emulator {
+        lambda: aws_sdk_lambda::Client::new(&config),
+        dynamodb: aws_sdk_dynamodb::Client::new(&config),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+        config,
+    }
+}
+
+/// A name no other test uses, so tests share one emulator without seeing each other.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// The clients shiftback's handlers use, as the handlers build them.
+pub use shiftback::runtime::HandlerClients as Clients;
+
+impl Emulator {
+    /// Clients that pass every call through `interceptor` (a [`CallLog`], a [`Crash`]).
+    pub fn clients_with<I>(&self, interceptor: &I) -> Clients
+    where
+        I: aws_smithy_runtime_api::client::interceptors::Intercept + Clone + 'static,
+    {
+        Clients {
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&self.config)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&self.config)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(&self.config)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&self.config)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
+            sfn: aws_sdk_sfn::Client::from_conf(
+                aws_sdk_sfn::config::Builder::from(&self.config)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Real resources created in the emulator for a test: functions with versions, alarms, the
+//! release table, and release requests.
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, Runtime};
+
+use crate::{unique, Emulator, ROLE_ARN};
+
+/// A zip archive holding one file (stored, not deflated: it only has to be valid).
+pub fn zip_with(name: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file(name, options).expect("zip entry");
+    zip.write_all(body).expect("zip body");
+    zip.finish().expect("zip archive").into_inner()
+}
+
+/// Creates a function with `versions` published versions (1..=versions) and an alias on
+/// version 1. Returns the function name.
+pub async fn function_with_versions(env: &Emulator, versions: u32, alias: &str) -> String {
+    let name = unique("fn");
+    env.lambda
+        .create_function()
+        .function_name(&name)
+        .runtime(Runtime::Providedal2023)
+        .role(ROLE_ARN)
+        .handler("bootstrap")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_with("bootstrap", b"#!/bin/sh\n")))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create function");
+    for v in 1..=versions {
+        // moto publishes a new version only after a change, as Lambda does.
+        env.lambda
+            .update_function_configuration()
+            .function_name(&name)
+            .description(format!("build {v}"))
+            .send()
+            .await
+            .expect("update function");
+        let published = env
+            .lambda
+            .publish_version()
+            .function_name(&name)
+            .send()
+            .await
+            .expect("publish version");
+        assert_eq!(published.version(), Some(v.to_string().as_str()));
+    }
+    env.lambda
+        .create_alias()
+        .function_name(&name)
+        .name(alias)
+        .function_version("1")
+        .send()
+        .await
+        .expect("create alias");
+    name
+}
+
+/// A fresh release table with shiftback's schema.
+pub async fn release_store(env: &Emulator) -> shiftback::adapters::ReleaseStore {
+    let store = shiftback::adapters::ReleaseStore::new(env.dynamodb.clone(), unique("releases"));
+    store.create_table().await.expect("create table");
+    store
+}
+
+/// A metric alarm with a fresh name, put in `state`. Returns its name.
+pub async fn alarm_in_state(
+    env: &Emulator,
+    state: aws_sdk_cloudwatch::types::StateValue,
+) -> String {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+    let name = unique("errors");
+    env.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&name)
+        .namespace("AWS/Lambda")
+        .metric_name("Errors")
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .send()
+        .await
+        .expect("put alarm");
+    set_alarm_state(env, &name, state, "set by the test").await;
+    name
+}
+
+pub async fn set_alarm_state(
+    env: &Emulator,
+    name: &str,
+    state: aws_sdk_cloudwatch::types::StateValue,
+    reason: &str,
+) {
+    env.cloudwatch
+        .set_alarm_state()
+        .alarm_name(name)
+        .state_value(state)
+        .state_reason(reason)
+        .send()
+        .await
+        .expect("set alarm state");
+}
+
+/// A release request on alias `live` with the stable version read from the alias, a fresh
+/// release id, and one guarding alarm.
+pub fn release_request(
+    function: &str,
+    alarm: &str,
+    target: &str,
+    strategy: &str,
+) -> shiftback::service::StartRequest {
+    shiftback::service::StartRequest {
+        release_id: Some(unique("r")),
+        function: function.to_string(),
+        alias: "live".into(),
+        stable_version: None,
+        target_version: target.to_string(),
+        strategy: strategy.to_string(),
+        alarms: vec![alarm.to_string()],
+        alarm_overrides: vec![],
+        bake_after_secs: 0,
+        started_by: "ci".into(),
+        kind: Default::default(),
+    }
+}
