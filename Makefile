@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup test lint template compile unit-and-integration build bench demo
+.PHONY: setup test check lint template compile unit-and-integration build bench demo
 
 setup:
 	@scripts/bootstrap
@@ -21,6 +21,10 @@ template: setup
 	.venv-sam/bin/python scripts/check_template.py template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1
 	.venv-checkov/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+
+# Seconds, no emulator and nothing installed: the domain's and every other unit test.
+check:
+	cargo test --workspace --lib --bins
 
 # Every test target and every binary, with one feature set for the whole workspace: the
 # end-to-end test and the demo run these handler binaries, so nothing is compiled twice.

@@ -6,7 +6,8 @@ use shiftback::adapters::{
 };
 use shiftback::service::ReleaseService;
 
-use crate::{Cli, Failure};
+use crate::args::Cli;
+use crate::Failure;
 
 pub struct Resources {
     config: SdkConfig,

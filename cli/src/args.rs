@@ -1,0 +1,204 @@
+//! The command line: global options (where the stack is, who asks, how to print) apart from
+//! each command's own.
+
+use clap::{Parser, Subcommand};
+
+const GLOBAL: &str = "Global options";
+
+#[derive(Parser)]
+#[command(
+    name = "shiftback",
+    version,
+    about = "Progressive delivery and immediate rollback for AWS Lambda aliases",
+    after_help = "Exit codes: 0 done; 2 usage; 3 refused (lock held, alarm firing, not allowed \
+                  in the release's phase, unknown function or version); 4 AWS failure; 5 the \
+                  watched release ended without promoting."
+)]
+pub struct Cli {
+    /// Print JSON instead of text.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub json: bool,
+    /// The deployed shiftback stack (its outputs name the table and state machine).
+    #[arg(long, global = true, env = "SHIFTBACK_STACK", help_heading = GLOBAL)]
+    pub stack: Option<String>,
+    /// The release table, instead of reading it from the stack.
+    #[arg(long, global = true, env = "SHIFTBACK_TABLE", help_heading = GLOBAL)]
+    pub table: Option<String>,
+    /// The release state machine, instead of reading it from the stack.
+    #[arg(long, global = true, env = "SHIFTBACK_STATE_MACHINE_ARN", help_heading = GLOBAL)]
+    pub state_machine: Option<String>,
+    /// The topic release events go to, instead of reading it from the stack: operator
+    /// actions (pause, resume, promote, abort, rollback) are announced as they happen.
+    #[arg(long, global = true, env = "SHIFTBACK_RELEASE_TOPIC", help_heading = GLOBAL)]
+    pub release_topic: Option<String>,
+    /// The incident (PagerDuty) topic, instead of reading it from the stack.
+    #[arg(long, global = true, env = "SHIFTBACK_INCIDENT_TOPIC", help_heading = GLOBAL)]
+    pub incident_topic: Option<String>,
+    /// Who is asking, for the record (default: cli:$USER).
+    #[arg(long, global = true, env = "SHIFTBACK_ACTOR", help_heading = GLOBAL)]
+    pub by: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ReleaseArgs {
+    /// The function's name or ARN.
+    pub function: String,
+    /// The alias to move (it must exist and point at one version).
+    #[arg(long)]
+    pub alias: String,
+    /// The version to release.
+    #[arg(long, conflicts_with = "publish")]
+    pub to: Option<String>,
+    /// Publish $LATEST as a new version and release that.
+    #[arg(long)]
+    pub publish: bool,
+    /// The version to start from (default: where the alias points now).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// A CodeDeploy preset, canary:P:BAKE, linear:P:BAKE or steps:W@BAKE,...
+    #[arg(long, default_value = "Canary10Percent5Minutes")]
+    pub strategy: String,
+    /// An alarm that guards the release (repeat for several).
+    #[arg(long = "alarm")]
+    pub alarms: Vec<String>,
+    /// Deploy through this alarm although it is in ALARM (recorded).
+    #[arg(long = "override-alarm")]
+    pub overrides: Vec<String>,
+    /// Keep the alarms guarding this long after success (e.g. 15m).
+    #[arg(long, default_value = "0")]
+    pub bake_after: String,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Dry run: the schedule, and every precondition checked without changing anything.
+    Plan(ReleaseArgs),
+    /// Start a release through the deployed state machine; returns at once.
+    Start(ReleaseArgs),
+    /// A release's progress (by id), or the newest release of a function.
+    Status {
+        /// A release id, or a function name for its newest release.
+        target: String,
+        /// Follow until the release finishes (exit 5 if it does not promote).
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between looks with --watch.
+        #[arg(long, default_value = "2")]
+        interval: f64,
+    },
+    /// A function's releases, newest first.
+    History {
+        /// The function's name or ARN.
+        function: String,
+        /// Releases per page (1-100).
+        #[arg(long, default_value = "20")]
+        limit: i32,
+        /// The token a previous page printed.
+        #[arg(long)]
+        page: Option<String>,
+    },
+    /// Skip the remaining steps: the alias goes wholly to the target now.
+    Promote {
+        /// The release id.
+        release: String,
+    },
+    /// Hold the current weight until resumed.
+    Pause {
+        /// The release id.
+        release: String,
+    },
+    /// Continue a paused release from the weight it holds.
+    Resume {
+        /// The release id.
+        release: String,
+    },
+    /// Roll back now.
+    Abort {
+        /// The release id.
+        release: String,
+        /// Why, for the record and the announcement.
+        #[arg(long, default_value = "aborted by operator")]
+        reason: String,
+    },
+    /// Create the release table with shiftback's schema, for local emulators (a deployed
+    /// stack's table comes from template.yaml).
+    #[command(hide = true)]
+    CreateTable,
+    /// Put the alias on any version its history records as good.
+    Rollback {
+        /// The function's name or ARN.
+        function: String,
+        /// The alias to put back.
+        #[arg(long)]
+        alias: String,
+        /// The version to put it on (one a release of this alias ended on).
+        #[arg(long)]
+        to: String,
+    },
+    /// Print a completion script for a shell (e.g. `shiftback completions bash`).
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command and every argument an operator can see says what it is for.
+    #[test]
+    fn every_command_and_argument_has_help() {
+        let cli = Cli::command();
+        let mut missing = Vec::new();
+        let commands = std::iter::once(&cli).chain(cli.get_subcommands());
+        for command in commands.filter(|c| !c.is_hide_set()) {
+            if command.get_name() != "shiftback" && command.get_about().is_none() {
+                missing.push(command.get_name().to_string());
+            }
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && !arg.is_hide_set() && arg.get_help().is_none() {
+                    missing.push(format!("{} {}", command.get_name(), arg.get_id()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no help for: {missing:?}");
+    }
+
+    #[test]
+    fn global_options_are_listed_apart_from_a_commands_own() {
+        let cli = Cli::command();
+        let heading = |id: &str| {
+            cli.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_help_heading())
+                .map(str::to_string)
+        };
+        assert_eq!(heading("table").as_deref(), Some(GLOBAL));
+        let start = cli.find_subcommand("start").unwrap();
+        let alias = start.get_arguments().find(|a| a.get_id() == "alias");
+        assert_eq!(alias.and_then(|a| a.get_help_heading()), None);
+    }
+
+    #[test]
+    fn completions_are_generated_for_every_command() {
+        let mut script = Vec::new();
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut Cli::command(),
+            "shiftback",
+            &mut script,
+        );
+        let script = String::from_utf8(script).unwrap();
+        for command in ["plan", "start", "status", "rollback", "resume"] {
+            assert!(
+                script.contains(command),
+                "no {command} in the bash completions"
+            );
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! `shiftback promote | pause | resume | abort`: an operator's say over a running release.
+
+use shiftback::service::Control;
+
+use crate::args::Cli;
+use crate::resources::Resources;
+use crate::{actor, output, Failure};
+
+pub async fn run(
+    cli: &Cli,
+    resources: &Resources,
+    release: &str,
+    command: Control,
+) -> Result<u8, Failure> {
+    let service = resources.service().await?;
+    let outcome = service
+        .control(release, command.clone(), &actor(cli))
+        .await?;
+    let record = service.store.load(&outcome.release_id).await?.release;
+    let what = match command {
+        Control::Pause => format!("paused at {}", record.weight),
+        Control::Resume => "resumed".to_string(),
+        Control::Promote => format!(
+            "promoted: alias wholly on version {}",
+            record.target_version
+        ),
+        Control::Abort { .. } => {
+            format!("aborted: alias back on version {}", record.stable_version)
+        }
+    };
+    output::done(cli.json, &record, &what);
+    Ok(0)
+}

@@ -1,0 +1,48 @@
+//! One file per command; each takes the parsed command line and the deployed resources and
+//! returns the exit code.
+
+pub mod completions;
+pub mod control;
+pub mod create_table;
+pub mod history;
+pub mod plan;
+pub mod rollback;
+pub mod start;
+pub mod status;
+
+use chrono::Utc;
+use shiftback::domain::check_version;
+use shiftback::domain::release::new_release_id;
+use shiftback::service::{ReleaseService, StartRequest};
+
+use crate::args::ReleaseArgs;
+use crate::{usage, Failure};
+
+/// The checks `plan` and `start` share, which are the start handler's own
+/// ([`ReleaseService::preflight`]); returns the release request and what was checked.
+pub async fn preflight(
+    service: &ReleaseService,
+    args: &ReleaseArgs,
+    target: &str,
+) -> Result<(StartRequest, Vec<String>), Failure> {
+    let bake_after_secs = shiftback::domain::strategy::parse_duration(&args.bake_after)
+        .map_err(|e| usage(e.to_string()))?;
+    if let Some(from) = &args.from {
+        check_version("stable", from).map_err(|e| usage(e.to_string()))?;
+    }
+    let request = StartRequest {
+        release_id: Some(new_release_id(Utc::now())),
+        function: args.function.clone(),
+        alias: args.alias.clone(),
+        stable_version: args.from.clone(),
+        target_version: target.to_string(),
+        strategy: args.strategy.clone(),
+        alarms: args.alarms.clone(),
+        alarm_overrides: args.overrides.clone(),
+        bake_after_secs,
+        started_by: String::new(),
+        kind: Default::default(),
+    };
+    let preflight = service.preflight(request).await?;
+    Ok((preflight.request, preflight.findings))
+}

@@ -1,0 +1,30 @@
+//! `shiftback plan`: the schedule, and every precondition checked, changing nothing.
+
+use shiftback::domain::Strategy;
+
+use crate::args::{Cli, ReleaseArgs};
+use crate::resources::Resources;
+use crate::{output, usage, Failure};
+
+pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<u8, Failure> {
+    let service = resources.service().await?;
+    let target = match (&args.to, args.publish) {
+        (Some(v), _) => v.clone(),
+        (None, true) => "$LATEST (to be published)".to_string(),
+        (None, false) => return Err(usage("name the version to release with --to, or --publish")),
+    };
+    if args.publish {
+        return Err(usage(
+            "plan needs --to: --publish creates a version, which a dry run does not do",
+        ));
+    }
+    let (request, findings) = super::preflight(&service, args, &target).await?;
+    let strategy: Strategy = request.strategy.parse().expect("checked");
+    output::plan(
+        cli.json,
+        &request,
+        &strategy.schedule().expect("checked"),
+        &findings,
+    );
+    Ok(0)
+}

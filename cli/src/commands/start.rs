@@ -1,0 +1,41 @@
+//! `shiftback start`: the same checks as `plan`, then an execution of the release workflow.
+
+use serde_json::json;
+use shiftback::adapters::WorkflowControl;
+use shiftback::domain::check_names;
+
+use crate::args::{Cli, ReleaseArgs};
+use crate::resources::Resources;
+use crate::{actor, usage, Failure};
+
+pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<u8, Failure> {
+    let service = resources.service().await?;
+    let workflow: WorkflowControl = resources.workflow().await?;
+    let target = match (&args.to, args.publish) {
+        (Some(v), _) => v.clone(),
+        (None, true) => {
+            check_names(&args.function, &args.alias, None).map_err(|e| usage(e.to_string()))?;
+            service.router.publish(&args.function).await?
+        }
+        (None, false) => return Err(usage("name the version to release with --to, or --publish")),
+    };
+    let (mut request, _) = super::preflight(&service, args, &target).await?;
+    request.started_by = actor(cli);
+    let id = request.release_id.clone().expect("generated");
+    let input = serde_json::to_value(&request).expect("serialisable");
+    let execution = workflow.start(&id, &input).await?;
+    if cli.json {
+        println!(
+            "{}",
+            json!({"release_id": id, "execution_arn": execution, "target_version": target})
+        );
+    } else {
+        println!(
+            "started release {id}: {}:{} -> version {target} ({})",
+            args.function, args.alias, request.strategy
+        );
+        println!("follow it:   shiftback status {id} --watch");
+        println!("stop it:     shiftback abort {id}");
+    }
+    Ok(0)
+}

@@ -1,0 +1,69 @@
+//! `shiftback status`: a release's progress, once or followed until it ends.
+
+use std::time::Duration;
+
+use shiftback::domain::{check_function_name, check_release_id, Phase};
+use shiftback::Error;
+
+use crate::args::Cli;
+use crate::resources::Resources;
+use crate::{output, usage, Failure};
+
+pub async fn run(
+    cli: &Cli,
+    resources: &Resources,
+    target: &str,
+    watch: bool,
+    interval: f64,
+) -> Result<u8, Failure> {
+    if check_release_id(target).is_err() && check_function_name(target).is_err() {
+        return Err(usage(format!(
+            "'{}' is neither a release id nor a function name",
+            target.chars().take(80).collect::<String>()
+        )));
+    }
+    let service = resources.service().await?;
+    let id = match service.store.load_summary(target).await {
+        Ok(release) => release.id,
+        Err(Error::ReleaseNotFound(_)) => {
+            let function = service.canonical(target)?;
+            let history = service.store.history(&function, 1, None).await?;
+            match history.releases.first() {
+                Some(newest) => newest.id.clone(),
+                None => {
+                    return Err(Failure {
+                        code: 3,
+                        message: format!(
+                            "no release or function named '{target}' in the release history"
+                        ),
+                    })
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    loop {
+        let release = service.store.load(&id).await?.release;
+        let alias = service
+            .router
+            .read(&release.function, &release.alias)
+            .await
+            .ok();
+        let health = if release.alarms.is_empty() {
+            None
+        } else {
+            service.health.statuses(&release.alarms).await.ok()
+        };
+        output::status(
+            cli.json,
+            &release,
+            alias.as_ref().map(|a| &a.routing),
+            health.as_deref(),
+        );
+        if !watch || release.phase.is_terminal() {
+            let failed = watch && release.phase != Phase::Succeeded;
+            return Ok(if failed { 5 } else { 0 });
+        }
+        tokio::time::sleep(Duration::from_secs_f64(interval.max(0.1))).await;
+    }
+}

@@ -1,0 +1,131 @@
+//! A function's releases, newest first, and backfilling history from elsewhere.
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::domain::Release;
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+
+/// One page of a function's history, newest first.
+#[derive(Debug, Clone)]
+pub struct HistoryPage {
+    pub releases: Vec<Release>,
+    /// Pass back to get the next page; None on the last page.
+    pub next: Option<String>,
+}
+
+impl ReleaseStore {
+    /// A function's releases, newest first, `limit` at a time.
+    pub async fn history(
+        &self,
+        function: &str,
+        limit: i32,
+        page: Option<&str>,
+    ) -> Result<HistoryPage> {
+        let start = match page {
+            None => None,
+            Some(token) => {
+                let (gsi1sk, id) = token
+                    .rsplit_once('#')
+                    .ok_or_else(|| Error::BadRequest(format!("invalid page token '{token}'")))?;
+                Some(HashMap::from([
+                    ("pk".to_string(), s(release_pk(id))),
+                    ("sk".to_string(), s("REL")),
+                    ("gsi1pk".to_string(), s(format!("FN#{function}"))),
+                    ("gsi1sk".to_string(), s(format!("{gsi1sk}#{id}"))),
+                ]))
+            }
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(HISTORY_INDEX)
+            .key_condition_expression("gsi1pk = :fn")
+            .expression_attribute_values(":fn", s(format!("FN#{function}")))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 100))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(aws("Query"))?;
+        let releases = out
+            .items()
+            .iter()
+            .map(Self::parse_release)
+            .collect::<Result<Vec<_>>>()?;
+        let next = match out.last_evaluated_key() {
+            Some(key) => Some(get_s(key, "gsi1sk")?.to_string()),
+            None => None,
+        };
+        Ok(HistoryPage { releases, next })
+    }
+
+    /// Backfills history with a release that already finished elsewhere (say, a CodeDeploy
+    /// deployment being migrated): its item and log, written as they would have been, with no
+    /// lock or alarm guard involved. An id already stored is left as it is.
+    pub async fn import_finished(&self, release: &Release) -> Result<()> {
+        if !release.phase.is_terminal() {
+            return Err(Error::BadRequest(format!(
+                "release {} is {}: only finished releases can be imported",
+                release.id,
+                release.phase.name()
+            )));
+        }
+        let mut puts = vec![self.release_item(release, 1)?];
+        for write in self.event_puts(release, 0)? {
+            if let Some(put) = write.put {
+                puts.push(put.item);
+            }
+        }
+        let mut puts = puts.into_iter().peekable();
+        let release_item = puts.next().expect("the release item is first");
+        // The release item first and conditionally, so an existing release is never touched.
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(release_item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                let err = AwsError::from_sdk("PutItem", e);
+                return if err.kind == AwsErrorKind::Conflict {
+                    Ok(())
+                } else {
+                    Err(Error::Aws(err))
+                };
+            }
+        }
+        while puts.peek().is_some() {
+            let batch: Vec<_> = puts
+                .by_ref()
+                .take(25)
+                .map(|item| {
+                    let put = built(PutRequest::builder().set_item(Some(item)).build())?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_>>()?;
+            let mut pending = Some(HashMap::from([(self.table.clone(), batch)]));
+            while let Some(requests) = pending.filter(|r| !r.is_empty()) {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(requests))
+                    .send()
+                    .await
+                    .map_err(aws("BatchWriteItem"))?;
+                pending = out.unprocessed_items;
+                if pending.as_ref().is_some_and(|r| !r.is_empty()) {
+                    // What DynamoDB could not take now, it takes after a breath.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,86 @@
+//! The release store: one DynamoDB table (its layout in schema.rs), split by what it keeps:
+//! releases and their logs, alias locks, alarm guards, history, and the notifier's outbox.
+
+mod guards;
+mod history;
+mod locks;
+mod outbox;
+mod releases;
+mod schema;
+
+pub use guards::Guard;
+pub use history::HistoryPage;
+pub use locks::{LockInfo, LOCK_CLOCK_SKEW_SECS};
+pub use outbox::{Outbox, Watermark};
+pub use releases::{Takeover, Tracked};
+pub use schema::HISTORY_INDEX;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use chrono::{DateTime, Utc};
+
+use crate::error::{AwsError, Error, Result};
+use schema::{alarm_pk, lock_pk, release_pk};
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct ReleaseStore {
+    client: Client,
+    table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn get_s<'a>(item: &'a Item, key: &str) -> Result<&'a str> {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| Error::Corrupt(format!("item lacks string attribute {key}")))
+}
+
+fn get_n(item: &Item, key: &str) -> Result<i64> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Error::Corrupt(format!("item lacks number attribute {key}")))
+}
+
+fn time(epoch: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(epoch, 0).unwrap_or_default()
+}
+
+fn aws<E>(operation: &'static str) -> impl Fn(SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |e| Error::Aws(AwsError::from_sdk(operation, e))
+}
+
+fn built<T>(result: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T> {
+    result.map_err(|e| Error::BadRequest(e.to_string()))
+}
+
+impl ReleaseStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        ReleaseStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}

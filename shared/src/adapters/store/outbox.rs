@@ -1,0 +1,198 @@
+//! The notifier's outbox mark: how many of a release's log entries were announced, and who
+//! holds the claim on the next one. The release's own log is the outbox; this item
+//! (`REL#<id>`, `NOTIFIED`) is the watermark over it, moved only by conditional updates, so
+//! concurrent publishers (a retried step, a duplicated alarm) announce each entry once.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+
+/// How long a claim on an entry keeps others off it: far longer than one publish takes.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(5);
+
+/// The watermark item as read.
+pub struct Watermark {
+    pub upto: usize,
+    /// Someone's claim on entry `upto`, live until this epoch millisecond.
+    pub claimed_until: Option<i64>,
+}
+
+/// The condition that the watermark stands at `:index` (an absent one stands at 0).
+fn watermark_at(index: usize) -> &'static str {
+    if index == 0 {
+        "(attribute_not_exists(upto) OR upto = :index)"
+    } else {
+        "upto = :index"
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    client: Client,
+    table: String,
+    lease: Duration,
+}
+
+impl Outbox {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Outbox {
+            client,
+            table: table.into(),
+            lease: CLAIM_LEASE,
+        }
+    }
+
+    /// A shorter lease, for tests that crash a publisher on purpose.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    fn key(release_id: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (
+                "pk".to_string(),
+                AttributeValue::S(format!("REL#{release_id}")),
+            ),
+            ("sk".to_string(), AttributeValue::S("NOTIFIED".into())),
+        ])
+    }
+
+    pub async fn watermark(&self, release_id: &str) -> Result<Watermark> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(release_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::Aws(AwsError::from_sdk("GetItem", e)))?;
+        let number = |name: &str| {
+            out.item
+                .as_ref()
+                .and_then(|i| i.get(name))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+        };
+        Ok(Watermark {
+            upto: number("upto").unwrap_or(0) as usize,
+            claimed_until: number("claimed_until"),
+        })
+    }
+
+    /// Claims entry `index` for one lease, if the watermark is there and the claim seen (none,
+    /// or `expired`) is still the one in place. Returns the claim (its lease end) if taken.
+    pub async fn claim(
+        &self,
+        release_id: &str,
+        index: usize,
+        expired: Option<i64>,
+    ) -> Result<Option<i64>> {
+        let at_index = watermark_at(index);
+        let free = match expired {
+            None => "attribute_not_exists(claimed_until)",
+            Some(_) => "claimed_until = :expired",
+        };
+        let until = epoch_ms() + self.lease.as_millis() as i64;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(release_id)))
+            .update_expression("SET claimed_until = :until")
+            .condition_expression(format!("{at_index} AND {free}"))
+            .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
+            .expression_attribute_values(":until", AttributeValue::N(until.to_string()));
+        if let Some(expired) = expired {
+            update = update
+                .expression_attribute_values(":expired", AttributeValue::N(expired.to_string()));
+        }
+        Ok(Self::conditional(update.send().await)?.then_some(until))
+    }
+
+    /// Extends our claim `claim` on entry `index` by one lease, if it is still ours.
+    pub async fn renew(&self, release_id: &str, index: usize, claim: i64) -> Result<Option<i64>> {
+        let until = epoch_ms() + self.lease.as_millis() as i64;
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(release_id)))
+            .update_expression("SET claimed_until = :until")
+            .condition_expression(format!(
+                "{} AND claimed_until = :claim",
+                watermark_at(index)
+            ))
+            .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
+            .expression_attribute_values(":claim", AttributeValue::N(claim.to_string()))
+            .expression_attribute_values(":until", AttributeValue::N(until.to_string()));
+        Ok(Self::conditional(update.send().await)?.then_some(until))
+    }
+
+    /// Entry `index` was sent: move the watermark past it and drop the claim.
+    pub async fn confirm(&self, release_id: &str, index: usize) -> Result<bool> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(release_id)))
+            .update_expression("SET upto = :next REMOVE claimed_until")
+            .condition_expression(watermark_at(index))
+            .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
+            .expression_attribute_values(":next", AttributeValue::N((index + 1).to_string()));
+        Self::conditional(update.send().await)
+    }
+
+    /// The entry claimed could not be sent: drop the claim (if still ours) so the next
+    /// announcer sends it.
+    pub async fn release_claim(&self, release_id: &str, claim: i64) -> Result<bool> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(release_id)))
+            .update_expression("REMOVE claimed_until")
+            .condition_expression("claimed_until = :claim")
+            .expression_attribute_values(":claim", AttributeValue::N(claim.to_string()));
+        Self::conditional(update.send().await)
+    }
+
+    /// A conditional write's outcome: done, or lost to someone else's write.
+    fn conditional<O, E>(
+        result: std::result::Result<
+            O,
+            aws_smithy_runtime_api::client::result::SdkError<
+                E,
+                aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+            >,
+        >,
+    ) -> Result<bool>
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = AwsError::from_sdk("UpdateItem", e);
+                if err.kind == AwsErrorKind::Conflict {
+                    Ok(false)
+                } else {
+                    Err(Error::Aws(err))
+                }
+            }
+        }
+    }
+}
+
+fn epoch_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

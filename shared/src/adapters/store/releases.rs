@@ -1,0 +1,397 @@
+//! Releases and their logs: created with their lock and guards in one transaction, saved
+//! only over the revision they were read at, loaded whole.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::locks::lock_expiry;
+use super::*;
+use crate::domain::{LogEntry, Release};
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_smithy_runtime_api::client::result::SdkError;
+
+/// A release as loaded, remembering how much of its log is already stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tracked {
+    pub release: Release,
+    stored_log_len: usize,
+    /// Whether the stored release still holds its alias lock (it was not yet terminal).
+    holds_lock: bool,
+}
+
+impl Tracked {
+    pub fn stored_log_len(&self) -> usize {
+        self.stored_log_len
+    }
+}
+
+/// Taking over an alias lock that expired: whose it was, and that release (already moved to
+/// its lock-broken state) when it was still running, so both are recorded in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Takeover<'a> {
+    pub holder: &'a str,
+    pub broken: Option<&'a Tracked>,
+}
+
+impl ReleaseStore {
+    pub(super) fn release_item(&self, release: &Release, revision: u64) -> Result<Item> {
+        let mut doc = release.clone();
+        doc.log.clear();
+        doc.revision = revision;
+        let json = serde_json::to_string(&doc).map_err(|e| Error::Corrupt(e.to_string()))?;
+        Ok(HashMap::from([
+            ("pk".to_string(), s(release_pk(&release.id))),
+            ("sk".to_string(), s("REL")),
+            ("gsi1pk".to_string(), s(format!("FN#{}", release.function))),
+            (
+                "gsi1sk".to_string(),
+                s(format!(
+                    "{}#{}",
+                    release.created_at.to_rfc3339(),
+                    release.id
+                )),
+            ),
+            ("function".to_string(), s(&release.function)),
+            ("alias".to_string(), s(&release.alias)),
+            ("phase".to_string(), s(release.phase.name())),
+            ("revision".to_string(), n(revision)),
+            ("event_count".to_string(), n(release.log.len())),
+            ("doc".to_string(), s(json)),
+        ]))
+    }
+
+    pub(super) fn event_puts(
+        &self,
+        release: &Release,
+        from: usize,
+    ) -> Result<Vec<TransactWriteItem>> {
+        release.log[from..]
+            .iter()
+            .enumerate()
+            .map(|(offset, entry)| {
+                let json =
+                    serde_json::to_string(entry).map_err(|e| Error::Corrupt(e.to_string()))?;
+                let item = HashMap::from([
+                    ("pk".to_string(), s(release_pk(&release.id))),
+                    ("sk".to_string(), s(format!("EV#{:05}", from + offset))),
+                    ("doc".to_string(), s(json)),
+                ]);
+                let put = built(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build(),
+                )?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            })
+            .collect()
+    }
+
+    /// Records a new release, takes its alias lock and registers its alarm guards, all or
+    /// nothing. A second release on a locked alias fails with [`Error::LockHeld`]; a release
+    /// id already stored fails with [`Error::ReleaseExists`]. With a `takeover`, the lock is
+    /// taken only if it is still the expired lock of that holder, and the broken release's new
+    /// state is stored in the same transaction.
+    pub async fn create(
+        &self,
+        release: &Release,
+        now: DateTime<Utc>,
+        takeover: Option<Takeover<'_>>,
+    ) -> Result<Tracked> {
+        let expires = lock_expiry(release, release.created_at);
+        let lock = HashMap::from([
+            (
+                "pk".to_string(),
+                s(lock_pk(&release.function, &release.alias)),
+            ),
+            ("sk".to_string(), s("LOCK")),
+            ("release_id".to_string(), s(&release.id)),
+            ("acquired_at".to_string(), n(now.timestamp())),
+            ("lock_expires_at".to_string(), n(expires.timestamp())),
+        ]);
+        let lock_put = Put::builder().table_name(&self.table).set_item(Some(lock));
+        let lock_put = match takeover {
+            None => lock_put.condition_expression("attribute_not_exists(pk)"),
+            Some(takeover) => lock_put
+                .condition_expression("release_id = :holder AND lock_expires_at < :now")
+                .expression_attribute_values(":holder", s(takeover.holder))
+                .expression_attribute_values(":now", n(now.timestamp() - LOCK_CLOCK_SKEW_SECS)),
+        };
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(built(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(self.release_item(release, 1)?))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build(),
+                )?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(built(lock_put.build())?)
+                .build(),
+        ];
+        for alarm in &release.alarms {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(built(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(self.guard_item(release, alarm)))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+        }
+        items.extend(self.event_puts(release, 0)?);
+        if let Some(broken) = takeover.and_then(|t| t.broken) {
+            // The lock item is written above; this release must not also delete it.
+            items.extend(self.update_items(broken, false)?);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(request_token())
+            .send()
+            .await
+        {
+            Ok(_) => {
+                let mut release = release.clone();
+                release.revision = 1;
+                let stored_log_len = release.log.len();
+                Ok(Tracked {
+                    release,
+                    stored_log_len,
+                    holds_lock: true,
+                })
+            }
+            Err(err) => {
+                let reasons = cancellation_codes(&err);
+                let aws_err = AwsError::from_transaction(err, &reasons);
+                if aws_err.kind != AwsErrorKind::Conflict {
+                    return Err(Error::Aws(aws_err));
+                }
+                // Reasons come in item order: [release, lock, ...]. Where the service gives
+                // none, read back to find out which condition failed.
+                let release_taken = match reasons.first() {
+                    Some(code) => code == "ConditionalCheckFailed",
+                    None => self.load_release_item(&release.id).await?.is_some(),
+                };
+                if release_taken {
+                    return Err(Error::ReleaseExists(release.id.clone()));
+                }
+                match self.lock_holder(&release.function, &release.alias).await? {
+                    Some(holder) => Err(Error::LockHeld {
+                        function: release.function.clone(),
+                        alias: release.alias.clone(),
+                        holder: holder.release_id,
+                        since: holder.acquired_at.to_rfc3339(),
+                    }),
+                    None => Err(Error::Aws(aws_err)),
+                }
+            }
+        }
+    }
+
+    /// The writes that store a release's new state over the revision it was loaded at: the
+    /// release item, its new log entries, its lock given up (if `release_lock`) and its guards
+    /// kept for the bake window or dropped once it is terminal.
+    pub(super) fn update_items(
+        &self,
+        tracked: &Tracked,
+        release_lock: bool,
+    ) -> Result<Vec<TransactWriteItem>> {
+        let release = &tracked.release;
+        let expected = release.revision;
+        let mut items = vec![TransactWriteItem::builder()
+            .put(built(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(self.release_item(release, expected + 1)?))
+                    .condition_expression("revision = :expected")
+                    .expression_attribute_values(":expected", n(expected))
+                    .build(),
+            )?)
+            .build()];
+        items.extend(self.event_puts(release, tracked.stored_log_len)?);
+        if release_lock && release.phase.is_terminal() && tracked.holds_lock {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(built(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .key("pk", s(lock_pk(&release.function, &release.alias)))
+                            .key("sk", s("LOCK"))
+                            // Only our own lock. A release that lost its lock was moved to a
+                            // new revision when it was broken, so its stale save fails above.
+                            .condition_expression("attribute_not_exists(pk) OR release_id = :id")
+                            .expression_attribute_values(":id", s(&release.id))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+        }
+        if release.phase.is_terminal() {
+            for alarm in &release.alarms {
+                let key = HashMap::from([
+                    ("pk".to_string(), s(alarm_pk(alarm))),
+                    ("sk".to_string(), s(release_pk(&release.id))),
+                ]);
+                let item = if release.guard_until().is_some() {
+                    TransactWriteItem::builder()
+                        .put(built(
+                            Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(self.guard_item(release, alarm)))
+                                .build(),
+                        )?)
+                        .build()
+                } else {
+                    TransactWriteItem::builder()
+                        .delete(built(
+                            Delete::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key))
+                                .build(),
+                        )?)
+                        .build()
+                };
+                items.push(item);
+            }
+        }
+        Ok(items)
+    }
+
+    /// Stores a release's new state and log entries, only over the revision it was loaded at.
+    /// A terminal release gives up its lock; a succeeded one keeps its alarm guards for the
+    /// bake window; any other terminal release drops them.
+    pub async fn save(&self, tracked: &mut Tracked) -> Result<()> {
+        let expected = tracked.release.revision;
+        let next = expected + 1;
+        let items = self.update_items(tracked, true)?;
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(request_token())
+            .send()
+            .await
+        {
+            Ok(_) => {
+                tracked.release.revision = next;
+                tracked.stored_log_len = tracked.release.log.len();
+                tracked.holds_lock = tracked.release.holds_alias_lock();
+                Ok(())
+            }
+            Err(err) => {
+                let reasons = cancellation_codes(&err);
+                let aws_err = AwsError::from_transaction(err, &reasons);
+                if aws_err.kind == AwsErrorKind::Conflict {
+                    Err(Error::StaleRelease {
+                        id: tracked.release.id.clone(),
+                        expected,
+                    })
+                } else {
+                    Err(Error::Aws(aws_err))
+                }
+            }
+        }
+    }
+
+    pub(super) async fn load_release_item(&self, id: &str) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(release_pk(id)))
+            .key("sk", s("REL"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws("GetItem"))?;
+        Ok(out.item)
+    }
+
+    pub(super) fn parse_release(item: &Item) -> Result<Release> {
+        let doc = get_s(item, "doc")?;
+        let mut release: Release =
+            serde_json::from_str(doc).map_err(|e| Error::Corrupt(format!("release: {e}")))?;
+        release.revision = get_n(item, "revision")? as u64;
+        Ok(release)
+    }
+
+    /// The release without its log: one strongly consistent read.
+    pub async fn load_summary(&self, id: &str) -> Result<Release> {
+        let item = self
+            .load_release_item(id)
+            .await?
+            .ok_or_else(|| Error::ReleaseNotFound(id.to_string()))?;
+        Self::parse_release(&item)
+    }
+
+    /// The release with its whole log, ready to change and save.
+    pub async fn load(&self, id: &str) -> Result<Tracked> {
+        let mut release_item = None;
+        let mut log = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(release_pk(id)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(aws("Query"))?;
+            for item in out.items() {
+                let sk = get_s(item, "sk")?;
+                if sk == "REL" {
+                    release_item = Some(item.clone());
+                } else if sk.starts_with("EV#") {
+                    let entry: LogEntry = serde_json::from_str(get_s(item, "doc")?)
+                        .map_err(|e| Error::Corrupt(format!("log entry {sk}: {e}")))?;
+                    log.push(entry);
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let item = release_item.ok_or_else(|| Error::ReleaseNotFound(id.to_string()))?;
+        let mut release = Self::parse_release(&item)?;
+        let stored_log_len = log.len();
+        release.log = log;
+        Ok(Tracked {
+            holds_lock: release.holds_alias_lock(),
+            release,
+            stored_log_len,
+        })
+    }
+}
+
+/// A token that makes the SDK's own retry of one commit (after a lost answer) the same commit
+/// to DynamoDB for 10 minutes, instead of a second attempt that finds its own write and fails
+/// its condition. One per call: a new call is a new decision.
+fn request_token() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Vec<String> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None").to_string())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
