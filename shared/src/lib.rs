@@ -4,12 +4,12 @@
 //! - [`adapters`]: one small type per AWS service, each owning its SDK client.
 
 pub mod adapters;
-pub mod alarm;
 pub mod alarm_event;
 pub mod domain;
 pub mod error;
-pub mod preflight;
 pub mod runtime;
 pub mod service;
 
 pub use error::{Error, Result};
+/// The use cases by their own names too: `shiftback::alarm::AlarmResponder`.
+pub use service::{alarm, preflight};

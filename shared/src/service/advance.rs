@@ -1,0 +1,64 @@
+//! Advance: check health, then record and apply the next step (or the rollback).
+
+use super::*;
+use crate::domain::health::verdict;
+use crate::domain::{Action, Input, Phase, Verdict};
+use crate::error::{Error, Result};
+
+impl ReleaseService {
+    /// One look: health first, then the next decision, recorded, then applied.
+    pub async fn advance(&self, input: StepInput) -> Result<StepOutcome> {
+        let id = input
+            .release_id
+            .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
+        let mut tracked = self.store.load(&id).await?;
+        let release = &tracked.release;
+        if release.phase.is_terminal() {
+            self.announce(release).await;
+            return Ok(StepOutcome::of(release, &Action::Nothing));
+        }
+        if release.holds_alias_lock() {
+            self.store.renew_lock(release, now()).await?;
+        }
+        if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
+            // An earlier attempt recorded this step and died before applying it: apply it now
+            // and observe it for its whole bake before deciding anything on its health.
+            let moved = match self.converge_from(release, false).await {
+                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                    return self.hands_off(&id, WORKFLOW_ACTOR).await
+                }
+                other => other?,
+            };
+            if moved {
+                let bake = release.schedule.steps[step].bake_secs;
+                self.announce(release).await;
+                return Ok(StepOutcome::of(release, &Action::Wait { secs: bake }));
+            }
+        }
+        let verdict = match self.health.statuses(&release.alarms).await {
+            Ok(statuses) => verdict(&statuses, &release.alarm_overrides, release.created_at),
+            // A guard that vanished mid-release cannot vouch for it.
+            Err(Error::AlarmsMissing(missing)) => Verdict::Unhealthy {
+                reason: format!("alarm(s) no longer exist: {}", missing.join(", ")),
+            },
+            Err(e) => return Err(e),
+        };
+        let before = tracked.release.clone();
+        let action = tracked
+            .release
+            .apply(Input::Check(verdict), now(), WORKFLOW_ACTOR)?;
+        if tracked.release != before {
+            self.store.save(&mut tracked).await?;
+        }
+        if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
+            match self.converge_from(&tracked.release, false).await {
+                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                    return self.hands_off(&id, WORKFLOW_ACTOR).await
+                }
+                other => other?,
+            };
+        }
+        self.announce(&tracked.release).await;
+        Ok(StepOutcome::of(&tracked.release, &action))
+    }
+}

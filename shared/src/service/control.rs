@@ -1,0 +1,60 @@
+//! Control: an operator's pause, resume, promote or abort of a running release.
+
+use super::converge::reverted;
+use super::*;
+use crate::domain::{check_release_id, Action, Input, Phase};
+use crate::error::{Error, Result};
+
+/// Attempts at an operator command when the workflow keeps moving the release's revision.
+const CONTROL_ATTEMPTS: usize = 5;
+
+impl ReleaseService {
+    /// Applies an operator's command, recorded with who asked.
+    pub async fn control(
+        &self,
+        release_id: &str,
+        control: Control,
+        by: &str,
+    ) -> Result<StepOutcome> {
+        check_release_id(release_id)?;
+        let mut attempt = 0;
+        let mut tracked = loop {
+            attempt += 1;
+            let mut tracked = self.store.load(release_id).await?;
+            let input = match &control {
+                Control::Pause => Input::Pause,
+                Control::Resume => Input::Resume,
+                Control::Promote => Input::Promote,
+                Control::Abort { reason } => Input::Abort {
+                    reason: format!("aborted by {by}: {reason}"),
+                },
+            };
+            tracked.release.apply(input, now(), by)?;
+            match self.store.save(&mut tracked).await {
+                Ok(()) => break tracked,
+                Err(Error::StaleRelease { .. }) if attempt < CONTROL_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        let completion = match tracked.release.phase {
+            Phase::Promoting => {
+                match self.converge(&tracked.release).await {
+                    Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                        return self.hands_off(release_id, by).await
+                    }
+                    other => other?,
+                };
+                Input::Promoted
+            }
+            Phase::RollingBack { .. } => reverted(self.revert(&tracked.release).await)?,
+            _ => {
+                self.announce(&tracked.release).await;
+                return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
+            }
+        };
+        tracked.release.apply(completion, now(), by)?;
+        self.store.save(&mut tracked).await?;
+        self.announce(&tracked.release).await;
+        Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
+    }
+}

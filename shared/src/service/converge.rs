@@ -1,0 +1,230 @@
+//! Converge: make the alias match what the release recorded, from the routings this release
+//! may find it in; what to do when someone else moved it (hands off).
+
+use super::*;
+use crate::adapters::AliasRouting;
+use crate::domain::{Action, AliasTarget, Input, Phase, Release, ReleaseKind, Weight};
+use crate::error::{AwsErrorKind, Error, Result};
+
+/// How long a release that finds its alias on the stable version waits for a revert by the
+/// alarm handler (which reverts first and records right after) to be recorded, before it
+/// counts the revert as done by hand.
+const REVERT_RECORD_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl ReleaseService {
+    /// Puts the alias back on the stable version, whatever weight it carries: a revert must
+    /// win, so it does not compare revisions. It refuses only an alias this release never
+    /// routed (someone moved it elsewhere), which is not ours to overwrite.
+    pub async fn revert(&self, release: &Release) -> Result<()> {
+        let current = self.router.read(&release.function, &release.alias).await?;
+        let stable = AliasRouting::single(&release.stable_version);
+        if current.routing == stable {
+            return Ok(());
+        }
+        if current
+            .routing
+            .weight_towards(&release.stable_version, &release.target_version)
+            .is_none()
+        {
+            return Err(unexpected(release, &stable, &current.routing));
+        }
+        self.router
+            .set(&release.function, &release.alias, &stable, None)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes the alias match the release's recorded decision for a forward move.
+    ///
+    /// The alias must be where this release left it: at the desired routing already (a
+    /// retry), or at the previous step's. Anything else (notably the stable version after
+    /// the first step, which is what a revert leaves) means someone else acted, and a forward
+    /// shift must not undo that. The write is a compare-and-swap on the revision read here,
+    /// after the release is re-read, so a revert landing in between makes it fail.
+    /// Returns whether it had to move the alias.
+    pub async fn converge(&self, release: &Release) -> Result<bool> {
+        self.converge_from(release, true).await
+    }
+
+    /// [`Self::converge`], where `from_stable` says whether the alias may be moved to the first
+    /// step from the stable version. Only `start` applies the first step; after it, an alias
+    /// found on the stable version was reverted by someone, and stays so.
+    pub(super) async fn converge_from(&self, release: &Release, from_stable: bool) -> Result<bool> {
+        let Some(desired) = release.desired_alias() else {
+            return Ok(false);
+        };
+        let routing =
+            AliasRouting::for_release(&release.stable_version, &release.target_version, desired);
+        let current = self.router.read(&release.function, &release.alias).await?;
+        if current.routing == routing {
+            return Ok(false);
+        }
+        let mut acceptable_previous = self.previous_routing(release, desired);
+        if !from_stable {
+            let stable = AliasRouting::single(&release.stable_version);
+            acceptable_previous.retain(|routing| *routing != stable);
+        }
+        // An operator's revert holds the alias lock and names a recorded-good version: it
+        // repairs whatever routing it finds (a split left by a failed release, say); the
+        // write below is still a compare-and-swap on the revision read here.
+        let repair = release.kind == ReleaseKind::Revert && desired == AliasTarget::Target;
+        if !repair && !acceptable_previous.contains(&current.routing) {
+            return Err(unexpected(release, &routing, &current.routing));
+        }
+        // Re-read the release: if a revert was recorded since we decided, stand down.
+        let fresh = self.store.load_summary(&release.id).await?;
+        if fresh.phase != release.phase || fresh.revision != release.revision {
+            return Err(Error::StaleRelease {
+                id: release.id.clone(),
+                expected: release.revision,
+            });
+        }
+        self.router
+            .set(
+                &release.function,
+                &release.alias,
+                &routing,
+                current.revision_id.as_deref(),
+            )
+            .await
+            .map_err(|e| match e {
+                Error::Aws(aws) if aws.kind == AwsErrorKind::Conflict => Error::UnexpectedAlias {
+                    function: release.function.clone(),
+                    alias: release.alias.clone(),
+                    release: release.id.clone(),
+                    expected: format!(
+                        "revision {}",
+                        current.revision_id.clone().unwrap_or_default()
+                    ),
+                    actual: "a newer revision (changed concurrently)".to_string(),
+                },
+                other => other,
+            })?;
+        Ok(true)
+    }
+
+    /// Where the alias may legitimately be before moving to `desired`.
+    pub(super) fn previous_routing(
+        &self,
+        release: &Release,
+        desired: AliasTarget,
+    ) -> Vec<AliasRouting> {
+        let (stable, target) = (&release.stable_version, &release.target_version);
+        match desired {
+            AliasTarget::Weighted(w) => {
+                let weights: Vec<Weight> =
+                    release.schedule.steps.iter().map(|s| s.weight).collect();
+                let index = weights.iter().position(|x| *x == w).unwrap_or(0);
+                let previous = if index == 0 {
+                    Weight::ZERO
+                } else {
+                    weights[index - 1]
+                };
+                vec![AliasRouting::for_release(
+                    stable,
+                    target,
+                    AliasTarget::Weighted(previous),
+                )]
+            }
+            // Promotion moves on from where this release put the alias: the last weight it
+            // recorded, or the one before when that was recorded but not yet applied. Only a
+            // release that applied no weight at all (all at once, or promoted while pending)
+            // may start from the stable version; after any step, an alias found there was
+            // reverted by someone, and promoting would undo that revert.
+            AliasTarget::Target => {
+                let applied = release.applied_weights();
+                let from: Vec<Weight> = match applied.as_slice() {
+                    [] => vec![Weight::ZERO],
+                    [.., previous, last] => vec![*previous, *last],
+                    [only] => vec![*only],
+                };
+                from.into_iter()
+                    .map(|w| AliasRouting::for_release(stable, target, AliasTarget::Weighted(w)))
+                    .collect()
+            }
+            AliasTarget::Stable => Vec::new(),
+        }
+    }
+
+    /// The alias is not where this release left it. From a fresh look: a revert someone
+    /// recorded meanwhile ends the step quietly; the alias still on one of this release's own
+    /// routings (a write that raced an unrelated change of the alias) is retried; on the
+    /// stable version it is a rollback by hand; anywhere else someone took the alias over.
+    /// The last two are recorded and announced, and the alias is left exactly as found.
+    pub(super) async fn hands_off(&self, release_id: &str, actor: &str) -> Result<StepOutcome> {
+        let mut tracked = self.store.load(release_id).await?;
+        for attempt in 0..2 {
+            let release = &tracked.release;
+            if release.phase.is_terminal() || matches!(release.phase, Phase::RollingBack { .. }) {
+                self.announce(release).await;
+                return Ok(StepOutcome::of(release, &Action::Nothing));
+            }
+            let current = self.router.read(&release.function, &release.alias).await?;
+            let stable = AliasRouting::single(&release.stable_version);
+            if self.own_routings(release).contains(&current.routing) {
+                return Err(Error::StaleRelease {
+                    id: release.id.clone(),
+                    expected: release.revision,
+                });
+            }
+            if current.routing == stable && attempt == 0 {
+                tokio::time::sleep(REVERT_RECORD_GRACE).await;
+                tracked = self.store.load(release_id).await?;
+                continue;
+            }
+            let found = Input::HandsOff {
+                found: current.routing.to_string(),
+                to_stable: current.routing == stable,
+            };
+            tracing::warn!(release = %release.id, alias = %current.routing, "alias changed outside the release; hands off");
+            tracked.release.apply(found, now(), actor)?;
+            self.store.save(&mut tracked).await?;
+            break;
+        }
+        self.announce(&tracked.release).await;
+        Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
+    }
+
+    /// Every routing this release may have put the alias in, the stable version aside.
+    pub(super) fn own_routings(&self, release: &Release) -> Vec<AliasRouting> {
+        let (stable, target) = (&release.stable_version, &release.target_version);
+        release
+            .applied_weights()
+            .into_iter()
+            .map(AliasTarget::Weighted)
+            .chain(matches!(release.phase, Phase::Promoting).then_some(AliasTarget::Target))
+            .map(|t| AliasRouting::for_release(stable, target, t))
+            .filter(|r| *r != AliasRouting::single(stable))
+            .collect()
+    }
+}
+
+/// What a revert's outcome records: done; the alias taken over by someone else (left as
+/// found); or, beyond retries, failed.
+pub(super) fn reverted(outcome: Result<()>) -> Result<Input> {
+    match outcome {
+        Ok(()) => Ok(Input::RolledBack),
+        Err(e) if e.is_retryable() => Err(e),
+        Err(Error::UnexpectedAlias { actual, .. }) => Ok(Input::HandsOff {
+            found: actual,
+            to_stable: false,
+        }),
+        Err(e) => Ok(Input::RollbackFailed {
+            error: e.to_string(),
+        }),
+    }
+}
+
+pub(super) fn unexpected(
+    release: &Release,
+    expected: &AliasRouting,
+    actual: &AliasRouting,
+) -> Error {
+    Error::UnexpectedAlias {
+        function: release.function.clone(),
+        alias: release.alias.clone(),
+        release: release.id.clone(),
+        expected: expected.to_string(),
+        actual: actual.to_string(),
+    }
+}

@@ -1,0 +1,39 @@
+//! Finalize: promote the alias wholly to the target and record success.
+
+use super::*;
+use crate::domain::{Action, Input, Phase};
+use crate::error::{Error, Result};
+
+impl ReleaseService {
+    /// Moves the alias wholly to the target and records success, giving up the lock.
+    pub async fn finalize(&self, input: StepInput) -> Result<StepOutcome> {
+        let id = input
+            .release_id
+            .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
+        let mut tracked = self.store.load(&id).await?;
+        if tracked.release.phase.is_terminal() {
+            self.announce(&tracked.release).await;
+            return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
+        }
+        if tracked.release.phase != Phase::Promoting {
+            // Only a recorded promotion decision leads here; anything else is refused with the
+            // illegal-transition error, and the release stays as it is.
+            tracked
+                .release
+                .clone()
+                .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
+        }
+        match self.converge(&tracked.release).await {
+            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                return self.hands_off(&id, WORKFLOW_ACTOR).await
+            }
+            other => other?,
+        };
+        tracked
+            .release
+            .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
+        self.store.save(&mut tracked).await?;
+        self.announce(&tracked.release).await;
+        Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
+    }
+}

@@ -1,0 +1,274 @@
+//! The release workflow's steps, as the Step Functions tasks call them: start, advance,
+//! finalize and roll back. Each records its decision before it touches the alias, and each is
+//! safe to run again with the same input (Step Functions retries, events arrive twice).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
+use crate::domain::{function_ref, Action, Phase, Release, ReleaseKind, SpecError, Weight};
+use crate::error::{Error, Result};
+
+mod advance;
+pub mod alarm;
+mod control;
+mod converge;
+mod finalize;
+pub mod preflight;
+mod revert_to;
+mod rollback;
+mod start;
+
+pub use preflight::Preflight;
+
+/// Who the workflow's own steps are recorded as.
+pub const WORKFLOW_ACTOR: &str = "workflow";
+
+/// What `start` accepts: the workflow's input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// Also the Step Functions execution name, so a start repeated is the same release.
+    pub release_id: Option<String>,
+    pub function: String,
+    pub alias: String,
+    /// Defaults to the version the alias points at now.
+    pub stable_version: Option<String>,
+    pub target_version: String,
+    pub strategy: String,
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    #[serde(default)]
+    pub alarm_overrides: Vec<String>,
+    #[serde(default)]
+    pub bake_after_secs: u64,
+    #[serde(default)]
+    pub started_by: String,
+    #[serde(default)]
+    pub kind: ReleaseKind,
+}
+
+/// What `advance`, `finalize` and `rollback` accept: the previous step's output, possibly
+/// with the error a Catch attached.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StepInput {
+    pub release_id: Option<String>,
+    #[serde(default)]
+    pub error: Option<StepError>,
+}
+
+/// The `{Error, Cause}` object Step Functions puts in `$.error` on a Catch.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StepError {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// What the workflow does after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Next {
+    Wait,
+    Promote,
+    Rollback,
+    Done,
+}
+
+/// Every task's output: all the Choice state needs, and what a person reads in the console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    pub release_id: String,
+    pub next: Next,
+    pub wait_seconds: u64,
+    pub phase: String,
+    pub weight: Weight,
+    pub reason: Option<String>,
+}
+
+impl StepOutcome {
+    fn of(release: &Release, action: &Action) -> StepOutcome {
+        let (next, wait_seconds) = match action {
+            _ if release.phase.is_terminal() => (Next::Done, 0),
+            Action::SetWeight { step, .. } => (Next::Wait, release.schedule.steps[*step].bake_secs),
+            Action::Wait { secs } => (Next::Wait, *secs),
+            Action::Promote => (Next::Promote, 0),
+            Action::RollBack { .. } => (Next::Rollback, 0),
+            Action::Nothing => match release.phase {
+                Phase::Promoting => (Next::Promote, 0),
+                Phase::RollingBack { .. } => (Next::Rollback, 0),
+                _ => (Next::Wait, 0),
+            },
+        };
+        StepOutcome {
+            release_id: release.id.clone(),
+            next,
+            wait_seconds,
+            phase: release.phase.name().to_string(),
+            weight: release.weight,
+            reason: release.reason.clone(),
+        }
+    }
+
+    fn not_started(release_id: Option<String>, reason: String) -> StepOutcome {
+        StepOutcome {
+            release_id: release_id.unwrap_or_default(),
+            next: Next::Done,
+            wait_seconds: 0,
+            phase: "not_started".to_string(),
+            weight: Weight::ZERO,
+            reason: Some(reason),
+        }
+    }
+}
+
+/// An operator's command on a running release. Promote and abort act on the alias at once;
+/// the workflow finds the release finished at its next look.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Control {
+    Pause,
+    Resume,
+    Promote,
+    Abort { reason: String },
+}
+
+/// What the state machine's Start task receives: the execution's name, which is the release
+/// id, and the workflow's input as given.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartTask {
+    release_id: String,
+    request: serde_json::Value,
+}
+
+/// Reads the start handler's input: the state machine's `{release_id, request}` (the id being
+/// the execution name, which the request may repeat but not contradict), or a bare request.
+pub fn parse_start(value: serde_json::Value) -> Result<StartRequest> {
+    let is_task = value
+        .as_object()
+        .is_some_and(|o| o.len() == 2 && o.contains_key("request") && o.contains_key("release_id"));
+    if !is_task {
+        return parse_input(value);
+    }
+    let task: StartTask = parse_input(value)?;
+    let mut request: StartRequest = parse_input(task.request)?;
+    match &request.release_id {
+        Some(id) if *id != task.release_id => Err(Error::BadRequest(format!(
+            "release_id '{id}' differs from the execution name '{}': the execution name is the release id, so leave release_id out or make them equal",
+            task.release_id
+        ))),
+        _ => {
+            request.release_id = Some(task.release_id);
+            Ok(request)
+        }
+    }
+}
+
+/// Parses a task's JSON input with an error that names what is wrong.
+pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Result<T> {
+    // serde would also read a struct from an array of its fields in order: refuse that shape.
+    if !value.is_object() {
+        return Err(Error::BadRequest(format!(
+            "expected a JSON object, got {}",
+            value.to_string().chars().take(80).collect::<String>()
+        )));
+    }
+    serde_json::from_value(value).map_err(|e| Error::BadRequest(e.to_string()))
+}
+
+/// The release workflow's logic over its three adapters. Built once per cold start.
+#[derive(Clone, Debug)]
+pub struct ReleaseService {
+    pub router: TrafficRouter,
+    pub store: ReleaseStore,
+    pub health: AlarmHealth,
+    pub notifier: Option<Notifier>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl ReleaseService {
+    pub fn new(router: TrafficRouter, store: ReleaseStore, health: AlarmHealth) -> Self {
+        ReleaseService {
+            router,
+            store,
+            health,
+            notifier: None,
+        }
+    }
+
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// Announces what the release's log holds that was not announced yet. A failure is
+    /// logged, never returned: telling people must not block or undo a release step, and the
+    /// next step of the same release sends what this one could not.
+    pub async fn announce(&self, release: &Release) {
+        if let Some(notifier) = &self.notifier {
+            if let Err(e) = notifier.announce(release).await {
+                tracing::error!(release = %release.id, error = %e, "notification not sent yet; the next step retries it");
+            }
+        }
+    }
+}
+
+impl ReleaseService {
+    /// A function's one spelling (its bare name), refusing an ARN of another region: this
+    /// stack's calls and permissions are for its own region. (The account is not known here;
+    /// the role's permissions confine calls to the stack's own account.)
+    pub fn canonical(&self, function: &str) -> Result<String> {
+        let reference = function_ref(function)
+            .ok_or_else(|| SpecError::FunctionName(function.chars().take(160).collect()))?;
+        if let (Some(theirs), Some(ours)) = (reference.region, self.router.region()) {
+            if theirs != ours {
+                return Err(SpecError::FunctionElsewhere {
+                    function: function.to_string(),
+                    region: theirs.to_string(),
+                    ours,
+                }
+                .into());
+            }
+        }
+        Ok(reference.name.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request() -> serde_json::Value {
+        json!({"function": "orders", "alias": "live", "target_version": "2", "strategy": "AllAtOnce"})
+    }
+
+    #[test]
+    fn the_execution_name_is_the_release_id() {
+        let task = json!({"release_id": "r-exec-1", "request": request()});
+        assert_eq!(
+            parse_start(task).unwrap().release_id.as_deref(),
+            Some("r-exec-1")
+        );
+        let mut same = request();
+        same["release_id"] = json!("r-exec-1");
+        let task = json!({"release_id": "r-exec-1", "request": same});
+        assert_eq!(
+            parse_start(task).unwrap().release_id.as_deref(),
+            Some("r-exec-1")
+        );
+        let mut other = request();
+        other["release_id"] = json!("r-other");
+        let err = parse_start(json!({"release_id": "r-exec-1", "request": other})).unwrap_err();
+        assert!(err.to_string().contains("execution name"), "{err}");
+        // A bare request (a direct invocation) is read as it is.
+        assert_eq!(parse_start(request()).unwrap().release_id, None);
+        let err = parse_start(json!({"release_id": "r-1", "request": "x"})).unwrap_err();
+        assert!(matches!(err, Error::BadRequest(_)), "{err}");
+    }
+}

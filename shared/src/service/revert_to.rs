@@ -1,0 +1,71 @@
+//! Revert-to: put an alias on any version its history records as good.
+
+use super::*;
+use crate::domain::{check_names, check_version, Phase, ReleaseKind, Strategy};
+use crate::error::{Error, Result};
+
+impl ReleaseService {
+    /// Reverts an alias to any version its history records as good, as a release of its own
+    /// (kind `revert`, all at once), so it takes the alias lock and leaves a record.
+    pub async fn revert_to(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        by: &str,
+        release_id: Option<String>,
+    ) -> Result<StepOutcome> {
+        check_names(function, alias, release_id.as_deref())?;
+        check_version("rollback", version)?;
+        let function = &self.canonical(function)?;
+        if !self.was_good(function, alias, version).await? {
+            return Err(Error::NotKnownGood {
+                function: function.to_string(),
+                version: version.to_string(),
+            });
+        }
+        let started = self
+            .start(StartRequest {
+                release_id,
+                function: function.to_string(),
+                alias: alias.to_string(),
+                stable_version: None,
+                target_version: version.to_string(),
+                strategy: Strategy::AllAtOnce.to_string(),
+                alarms: Vec::new(),
+                alarm_overrides: Vec::new(),
+                bake_after_secs: 0,
+                started_by: by.to_string(),
+                kind: ReleaseKind::Revert,
+            })
+            .await?;
+        self.finalize(StepInput {
+            release_id: Some(started.release_id),
+            error: None,
+        })
+        .await
+    }
+
+    /// Was `version` ever live on this alias by shiftback's records?
+    async fn was_good(&self, function: &str, alias: &str, version: &str) -> Result<bool> {
+        let mut page = None;
+        loop {
+            let history = self.store.history(function, 100, page.as_deref()).await?;
+            let found = history
+                .releases
+                .iter()
+                .filter(|r| r.alias == alias)
+                .any(|r| {
+                    (r.phase == Phase::Succeeded && r.target_version == version)
+                        || r.stable_version == version
+                });
+            if found {
+                return Ok(true);
+            }
+            match history.next {
+                Some(next) => page = Some(next),
+                None => return Ok(false),
+            }
+        }
+    }
+}

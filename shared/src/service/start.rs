@@ -1,0 +1,97 @@
+//! Start: validate a request, record the release with its alias lock and first decision,
+//! then apply it. Safe to run again for the same release id.
+
+use super::*;
+use crate::adapters::{Takeover, Tracked};
+use crate::domain::{Action, Input, Phase, Release};
+use crate::error::{Error, Result};
+
+impl ReleaseService {
+    /// Validates the request, checks what it names exists and is healthy (the shared
+    /// [`Self::preflight`]), records the release (taking the alias lock) with its first
+    /// decision, then applies that decision.
+    pub async fn start(&self, request: StartRequest) -> Result<StepOutcome> {
+        // Refuse what the request itself gets wrong before asking AWS anything.
+        let (request, _) = self.validate(request)?;
+        if let Some(id) = &request.release_id {
+            // A retried start finds its own release and simply continues it.
+            match self.store.load(id).await {
+                Ok(tracked) => return self.resume_started(tracked).await,
+                Err(Error::ReleaseNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let Preflight {
+            spec, expired_lock, ..
+        } = self.preflight(request).await?;
+        let started_at = now();
+        let mut release = Release::new(spec, started_at)?;
+
+        // An expired lock is broken on the record: the release that held it (if it still ran)
+        // ends as failed with who took the alias over, in the same transaction as this one.
+        let mut broken = None;
+        if let Some(holder) = &expired_lock {
+            match self.store.load(&holder.release_id).await {
+                Ok(mut old) if old.release.holds_alias_lock() => {
+                    let lost = Input::LockBroken {
+                        by: release.id.clone(),
+                        expired_at: holder.expires_at,
+                    };
+                    old.release.apply(lost, started_at, &release.started_by)?;
+                    broken = Some(old);
+                }
+                // A lock left behind by a finished or vanished release: nothing to record there.
+                Ok(_) | Err(Error::ReleaseNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+            let take_over = Input::TakeOverLock {
+                from: holder.release_id.clone(),
+                expired_at: holder.expires_at,
+            };
+            release.apply(take_over, started_at, WORKFLOW_ACTOR)?;
+        }
+        let takeover = expired_lock.as_ref().map(|holder| Takeover {
+            holder: &holder.release_id,
+            broken: broken.as_ref(),
+        });
+        let action = release.apply(Input::Begin, started_at, WORKFLOW_ACTOR)?;
+        let tracked = match self.store.create(&release, started_at, takeover).await {
+            Ok(tracked) => tracked,
+            // Two identical starts raced; the other one recorded it first.
+            Err(Error::ReleaseExists(id)) => {
+                return self.resume_started(self.store.load(&id).await?).await
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(old) = &broken {
+            self.announce(&old.release).await;
+        }
+        match self.converge(&tracked.release).await {
+            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
+            }
+            other => other?,
+        };
+        self.announce(&tracked.release).await;
+        Ok(StepOutcome::of(&tracked.release, &action))
+    }
+
+    pub(super) async fn resume_started(&self, tracked: Tracked) -> Result<StepOutcome> {
+        let release = tracked.release;
+        match self.converge(&release).await {
+            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                return self.hands_off(&release.id, WORKFLOW_ACTOR).await
+            }
+            other => other?,
+        };
+        self.announce(&release).await;
+        let action = match release.phase {
+            Phase::Shifting { step } => Action::SetWeight {
+                step,
+                weight: release.weight,
+            },
+            _ => Action::Nothing,
+        };
+        Ok(StepOutcome::of(&release, &action))
+    }
+}
