@@ -3,7 +3,7 @@
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
 use shiftback::adapters::AlarmHealth;
-use shiftback::domain::health::verdict;
+use shiftback::domain::analysis::verdict;
 use shiftback::domain::{AlarmState, Verdict};
 use shiftback::Error;
 use shiftback_integration_tests::{alarm_in_state, emulator, Emulator};

@@ -1,6 +1,6 @@
 //! Prints the messages a rolled-back release publishes (as shown in the README).
 use chrono::DateTime;
-use shiftback::domain::notification::notification;
+use shiftback::adapters::notifier::format::notification;
 use shiftback::domain::{Input, Release, ReleaseKind, ReleaseSpec};
 
 fn main() {

@@ -1,65 +1,14 @@
 //! The traffic router: moves a Lambda alias's traffic between two published versions.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use aws_sdk_lambda::Client;
 
 use crate::adapters::RateLimiter;
-use crate::domain::release::valid_version;
-use crate::domain::{AliasTarget, Weight};
+pub use crate::domain::routing::AliasRouting;
+use crate::domain::Weight;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
-
-/// What an alias routes to: one version, optionally with a share on a second version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AliasRouting {
-    pub version: String,
-    pub extra: Option<(String, Weight)>,
-}
-
-impl AliasRouting {
-    pub fn single(version: &str) -> AliasRouting {
-        AliasRouting {
-            version: version.to_string(),
-            extra: None,
-        }
-    }
-
-    /// The routing a release wants: `stable` carries the rest of the traffic while weighted.
-    pub fn for_release(stable: &str, target: &str, desired: AliasTarget) -> AliasRouting {
-        match desired {
-            AliasTarget::Stable => AliasRouting::single(stable),
-            AliasTarget::Target => AliasRouting::single(target),
-            AliasTarget::Weighted(w) if w == Weight::ZERO => AliasRouting::single(stable),
-            AliasTarget::Weighted(w) if w == Weight::FULL => AliasRouting::single(target),
-            AliasTarget::Weighted(w) => AliasRouting {
-                version: stable.to_string(),
-                extra: Some((target.to_string(), w)),
-            },
-        }
-    }
-
-    /// The target's share of traffic when this routing is read as a move from stable to target,
-    /// or None when it is not such a routing at all.
-    pub fn weight_towards(&self, stable: &str, target: &str) -> Option<Weight> {
-        match &self.extra {
-            None if self.version == stable => Some(Weight::ZERO),
-            None if self.version == target => Some(Weight::FULL),
-            Some((extra, w)) if self.version == stable && extra == target => Some(*w),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for AliasRouting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.extra {
-            None => write!(f, "version {}", self.version),
-            Some((extra, w)) => write!(f, "version {} with {w} on version {extra}", self.version),
-        }
-    }
-}
 
 /// An alias as read: its routing and the revision that a compare-and-swap names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,95 +302,12 @@ fn not_found_as(err: AwsError, function: &str, what: String) -> Error {
     }
 }
 
-/// Lambda's rules for a weighted alias, checked before the call so the error says which.
+/// Lambda's rules for a weighted alias ([`AliasRouting::check`]), before the call, so the error
+/// says which.
 fn check_routable(function: &str, alias: &str, routing: &AliasRouting) -> Result<()> {
-    let invalid = |reason: String| Error::InvalidRouting {
+    routing.check().map_err(|reason| Error::InvalidRouting {
         function: function.to_string(),
         alias: alias.to_string(),
         reason,
-    };
-    if routing.version.is_empty()
-        || (routing.version != "$LATEST" && !valid_version(&routing.version))
-    {
-        return Err(invalid(format!("'{}' is not a version", routing.version)));
-    }
-    if let Some((extra, weight)) = &routing.extra {
-        if !valid_version(&routing.version) || !valid_version(extra) {
-            return Err(invalid(
-                "a weighted alias can only split traffic between two published versions, not $LATEST"
-                    .to_string(),
-            ));
-        }
-        if extra == &routing.version {
-            return Err(invalid(format!(
-                "both sides of the split are version {extra}"
-            )));
-        }
-        if !weight.is_partial() {
-            return Err(invalid(format!("weight {weight} is outside (0%, 100%)")));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routing_for_release_and_back() {
-        let w = Weight::from_percent(10.0).unwrap();
-        let r = AliasRouting::for_release("3", "4", AliasTarget::Weighted(w));
-        assert_eq!(r.extra, Some(("4".to_string(), w)));
-        assert_eq!(r.weight_towards("3", "4"), Some(w));
-        assert_eq!(
-            AliasRouting::single("3").weight_towards("3", "4"),
-            Some(Weight::ZERO)
-        );
-        assert_eq!(
-            AliasRouting::single("4").weight_towards("3", "4"),
-            Some(Weight::FULL)
-        );
-        assert_eq!(AliasRouting::single("7").weight_towards("3", "4"), None);
-        assert_eq!(
-            AliasRouting::for_release("3", "4", AliasTarget::Weighted(Weight::ZERO)),
-            AliasRouting::single("3")
-        );
-        assert_eq!(r.to_string(), "version 3 with 10% on version 4");
-    }
-
-    #[test]
-    fn two_version_rule_is_checked_before_calling() {
-        let w = Weight::from_percent(10.0).unwrap();
-        let bad = [
-            AliasRouting {
-                version: "$LATEST".into(),
-                extra: Some(("4".into(), w)),
-            },
-            AliasRouting {
-                version: "3".into(),
-                extra: Some(("$LATEST".into(), w)),
-            },
-            AliasRouting {
-                version: "3".into(),
-                extra: Some(("3".into(), w)),
-            },
-            AliasRouting {
-                version: "3".into(),
-                extra: Some(("4".into(), Weight::FULL)),
-            },
-            AliasRouting {
-                version: "".into(),
-                extra: None,
-            },
-        ];
-        for routing in bad {
-            let err = check_routable("f", "live", &routing).unwrap_err();
-            assert!(
-                matches!(err, Error::InvalidRouting { .. }),
-                "{routing:?}: {err}"
-            );
-        }
-        assert!(check_routable("f", "live", &AliasRouting::single("$LATEST")).is_ok());
-    }
+    })
 }

@@ -1,16 +1,18 @@
 //! Pure domain logic: strategies, schedules, releases and their transitions. No AWS here.
 
-pub mod health;
+pub mod analysis;
 pub mod notification;
 pub mod release;
+pub mod routing;
 pub mod strategy;
 pub mod weight;
 
-pub use health::{AlarmState, AlarmStatus};
+pub use analysis::{firing, AlarmState, AlarmStatus};
 pub use release::{
     canonical_function, check_function_name, check_names, check_release_id, check_version,
     function_ref, Action, AliasTarget, Input, LogEntry, Phase, Release, ReleaseEvent, ReleaseKind,
     ReleaseSpec, RollbackCause, SpecError, TransitionError, Verdict,
 };
+pub use routing::AliasRouting;
 pub use strategy::{Schedule, Step, Strategy, StrategyError};
 pub use weight::Weight;

@@ -1,7 +1,7 @@
 //! Advance: check health, then record and apply the next step (or the rollback).
 
 use super::*;
-use crate::domain::health::verdict;
+use crate::domain::analysis::verdict;
 use crate::domain::{Action, Input, Phase, Verdict};
 use crate::error::{Error, Result};
 

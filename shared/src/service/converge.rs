@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::adapters::AliasRouting;
-use crate::domain::{Action, AliasTarget, Input, Phase, Release, ReleaseKind, Weight};
+use crate::domain::{Action, AliasTarget, Input, Phase, Release, ReleaseKind};
 use crate::error::{AwsErrorKind, Error, Result};
 
 /// How long a release that finds its alias on the stable version waits for a revert by the
@@ -59,7 +59,7 @@ impl ReleaseService {
         if current.routing == routing {
             return Ok(false);
         }
-        let mut acceptable_previous = self.previous_routing(release, desired);
+        let mut acceptable_previous = release.routings_before(desired);
         if !from_stable {
             let stable = AliasRouting::single(&release.stable_version);
             acceptable_previous.retain(|routing| *routing != stable);
@@ -103,49 +103,6 @@ impl ReleaseService {
         Ok(true)
     }
 
-    /// Where the alias may legitimately be before moving to `desired`.
-    pub(super) fn previous_routing(
-        &self,
-        release: &Release,
-        desired: AliasTarget,
-    ) -> Vec<AliasRouting> {
-        let (stable, target) = (&release.stable_version, &release.target_version);
-        match desired {
-            AliasTarget::Weighted(w) => {
-                let weights: Vec<Weight> =
-                    release.schedule.steps.iter().map(|s| s.weight).collect();
-                let index = weights.iter().position(|x| *x == w).unwrap_or(0);
-                let previous = if index == 0 {
-                    Weight::ZERO
-                } else {
-                    weights[index - 1]
-                };
-                vec![AliasRouting::for_release(
-                    stable,
-                    target,
-                    AliasTarget::Weighted(previous),
-                )]
-            }
-            // Promotion moves on from where this release put the alias: the last weight it
-            // recorded, or the one before when that was recorded but not yet applied. Only a
-            // release that applied no weight at all (all at once, or promoted while pending)
-            // may start from the stable version; after any step, an alias found there was
-            // reverted by someone, and promoting would undo that revert.
-            AliasTarget::Target => {
-                let applied = release.applied_weights();
-                let from: Vec<Weight> = match applied.as_slice() {
-                    [] => vec![Weight::ZERO],
-                    [.., previous, last] => vec![*previous, *last],
-                    [only] => vec![*only],
-                };
-                from.into_iter()
-                    .map(|w| AliasRouting::for_release(stable, target, AliasTarget::Weighted(w)))
-                    .collect()
-            }
-            AliasTarget::Stable => Vec::new(),
-        }
-    }
-
     /// The alias is not where this release left it. From a fresh look: a revert someone
     /// recorded meanwhile ends the step quietly; the alias still on one of this release's own
     /// routings (a write that raced an unrelated change of the alias) is retried; on the
@@ -161,7 +118,7 @@ impl ReleaseService {
             }
             let current = self.router.read(&release.function, &release.alias).await?;
             let stable = AliasRouting::single(&release.stable_version);
-            if self.own_routings(release).contains(&current.routing) {
+            if release.own_routings().contains(&current.routing) {
                 return Err(Error::StaleRelease {
                     id: release.id.clone(),
                     expected: release.revision,
@@ -183,19 +140,6 @@ impl ReleaseService {
         }
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
-    }
-
-    /// Every routing this release may have put the alias in, the stable version aside.
-    pub(super) fn own_routings(&self, release: &Release) -> Vec<AliasRouting> {
-        let (stable, target) = (&release.stable_version, &release.target_version);
-        release
-            .applied_weights()
-            .into_iter()
-            .map(AliasTarget::Weighted)
-            .chain(matches!(release.phase, Phase::Promoting).then_some(AliasTarget::Target))
-            .map(|t| AliasRouting::for_release(stable, target, t))
-            .filter(|r| *r != AliasRouting::single(stable))
-            .collect()
     }
 }
 

@@ -5,7 +5,7 @@
 use chrono::Utc;
 
 use crate::adapters::{AliasRouting, LockInfo};
-use crate::domain::{AlarmState, Release, ReleaseKind, ReleaseSpec, Strategy};
+use crate::domain::{firing, Release, ReleaseKind, ReleaseSpec, Strategy};
 use crate::error::{Error, Result};
 use crate::service::{ReleaseService, StartRequest};
 
@@ -182,12 +182,12 @@ impl ReleaseService {
         })
     }
 
-    /// Refuses alarms that do not exist, or are in ALARM and not overridden.
+    /// Refuses alarms that do not exist, or that are [`firing`] now (the rule every later
+    /// health check of the release applies too).
     async fn refuse_firing(&self, alarms: &[String], overrides: &[String]) -> Result<()> {
         let statuses = self.health.statuses(alarms).await?;
-        let firing: Vec<String> = statuses
-            .iter()
-            .filter(|s| s.state == AlarmState::Alarm && !overrides.contains(&s.name))
+        let firing: Vec<String> = firing(&statuses, overrides, Utc::now())
+            .into_iter()
             .map(|s| s.name.clone())
             .collect();
         if firing.is_empty() {

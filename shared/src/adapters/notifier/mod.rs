@@ -1,16 +1,18 @@
 //! The notifier: publishes release events to SNS, once each.
 //!
 //! The release's own log is the outbox. A watermark item (`REL#<id>`, `NOTIFIED`, kept by the
-//! store's [`Outbox`]) records how many log entries were announced (`upto`). Each entry is claimed by a conditional update
-//! with a short lease before it is published and confirmed after, so concurrent publishers (a
-//! retried step, a duplicated alarm) announce it once. A publish that fails gives its claim
+//! store's [`Outbox`]) records how many log entries were announced (`upto`). Each entry is
+//! claimed by a conditional update with a short lease before it is published and confirmed
+//! after, so concurrent publishers (a retried step, a duplicated alarm) announce it once. A publish that fails gives its claim
 //! back and reports the error, so the next call to [`Notifier::announce`] sends it. While its
 //! publish is under way the holder renews the claim every third of a lease, so a publish slower
 //! than the lease (each SNS call may take up to 20 s) is never taken over and sent twice. A
 //! publisher that dies holding a claim stops renewing it and loses it when the lease runs out;
-//! whoever announces next waits that long at most, then sends the entry. Dying between the publish and its
-//! confirmation is the one case where an entry is sent twice: SNS has no transaction to join,
-//! and twice is better than never for an alert.
+//! whoever announces next waits that long at most, then sends the entry. Dying between the
+//! publish and its confirmation is the one case where an entry is sent twice: SNS has no
+//! transaction to join, and twice is better than never for an alert.
+
+pub mod format;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,9 +20,9 @@ use std::time::Duration;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::store::Outbox;
-use crate::domain::notification::{notification, Notification};
 use crate::domain::Release;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use format::{notification, Notification};
 
 #[derive(Clone, Debug)]
 pub struct Notifier {

@@ -1,4 +1,5 @@
-//! Health analysis: from the states of a release's alarms to a verdict.
+//! Analysis: from the states of a release's alarms to a verdict, the one rule that both the
+//! start's preflight and every later health check apply.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,15 +35,17 @@ pub struct AlarmStatus {
     pub since: Option<DateTime<Utc>>,
 }
 
-/// Unhealthy if any alarm is in ALARM, except an overridden alarm that has been in ALARM since
-/// before the release started: the requester saw that very episode and deployed through it
-/// (typically to ship its fix). A new transition into ALARM after the start counts.
-pub fn verdict(
-    alarms: &[AlarmStatus],
+/// The alarms that count against a release started at `release_started`: every alarm in
+/// ALARM, except an overridden alarm that has been in ALARM since before the start: the
+/// requester saw that very episode and deployed through it (typically to ship its fix). A new
+/// transition into ALARM after the start counts. Before a release starts, pass the time of
+/// the check as its start.
+pub fn firing<'a>(
+    alarms: &'a [AlarmStatus],
     overrides: &[String],
     release_started: DateTime<Utc>,
-) -> Verdict {
-    let firing: Vec<String> = alarms
+) -> Vec<&'a AlarmStatus> {
+    alarms
         .iter()
         .filter(|a| a.state == AlarmState::Alarm)
         .filter(|a| {
@@ -50,6 +53,17 @@ pub fn verdict(
             let same_episode = a.since.is_some_and(|since| since <= release_started);
             !(overridden && same_episode)
         })
+        .collect()
+}
+
+/// Unhealthy if any alarm is [`firing`], naming each with CloudWatch's reason.
+pub fn verdict(
+    alarms: &[AlarmStatus],
+    overrides: &[String],
+    release_started: DateTime<Utc>,
+) -> Verdict {
+    let firing: Vec<String> = firing(alarms, overrides, release_started)
+        .into_iter()
         .map(|a| format!("alarm {} is in ALARM: {}", a.name, a.reason))
         .collect();
     if firing.is_empty() {

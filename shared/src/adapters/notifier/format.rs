@@ -1,0 +1,524 @@
+//! How a release event is shown: the domain says what happened and how loudly
+//! ([`crate::domain::notification::announced`]); this module composes the messages, and the
+//! notifier only sends them.
+//!
+//! One message per event serves both audiences: the body is an AWS Chatbot custom
+//! notification (rendered in Slack or Teams as is), and the structured facts ride in its
+//! `metadata.additionalContext` and in SNS message attributes for filter policies. Rollbacks
+//! and failures also produce an incident in the CloudWatch-alarm shape PagerDuty accepts; a
+//! later success on the same alias produces the matching `OK`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::domain::notification::announced;
+use crate::domain::release::{LogEntry, Phase, Release, ReleaseEvent};
+
+pub const SCHEMA_VERSION: &str = "1";
+/// SNS subjects: at most 100 printable ASCII characters, no line breaks.
+const SUBJECT_MAX: usize = 100;
+/// Generous for people, far inside SNS's 256 KB for any number of alarms.
+const TEXT_MAX: usize = 2_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// `<release>#<log index>`: the same for every retry of the same event.
+    pub dedup_id: String,
+    pub event_type: &'static str,
+    pub subject: String,
+    pub body: Value,
+    pub attributes: BTreeMap<&'static str, String>,
+    /// For the incident topic: `ALARM` on rollback or failure, `OK` on success.
+    pub incident: Option<Incident>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub subject: String,
+    pub body: Value,
+}
+
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut clipped: String = text.chars().take(max.saturating_sub(1)).collect();
+        clipped.push('…');
+        clipped
+    }
+}
+
+fn subject(text: &str) -> String {
+    let ascii: String = text
+        .replace('→', "->")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    clip(&ascii, SUBJECT_MAX).replace('…', "")
+}
+
+/// The incident name PagerDuty groups by: one per function alias, so a success resolves it.
+pub fn incident_name(release: &Release) -> String {
+    clip(
+        &format!("shiftback {}:{}", release.function, release.alias),
+        255,
+    )
+}
+
+/// The notification for log entry `index` of `release`, or None for events not announced.
+pub fn notification(
+    release: &Release,
+    index: usize,
+    account: &str,
+    region: &str,
+) -> Option<Notification> {
+    let entry: &LogEntry = release.log.get(index)?;
+    let (event_type, severity) = announced(release, &entry.event)?;
+    let target = format!("{}:{}", release.function, release.alias);
+    let versions = format!("v{} → v{}", release.stable_version, release.target_version);
+    let reason = release.reason.as_deref().map(|r| clip(r, TEXT_MAX));
+    let (emoji, title, outcome) = match &entry.event {
+        ReleaseEvent::Started { strategy, .. } => (
+            ":rocket:",
+            format!("{target} release started {versions} ({strategy})"),
+            "in_progress",
+        ),
+        ReleaseEvent::WeightSet {
+            step,
+            steps,
+            weight,
+        } => (
+            ":arrow_right:",
+            format!(
+                "{target} {versions}: step {} of {steps}, {weight} on v{}",
+                step + 1,
+                release.target_version
+            ),
+            "in_progress",
+        ),
+        ReleaseEvent::Paused => (
+            ":double_vertical_bar:",
+            format!("{target} release paused at {}", release.weight),
+            "in_progress",
+        ),
+        ReleaseEvent::Resumed => (
+            ":arrow_forward:",
+            format!("{target} release resumed at {}", release.weight),
+            "in_progress",
+        ),
+        ReleaseEvent::PromoteRequested => (
+            ":fast_forward:",
+            format!("{target} promoted early to v{}", release.target_version),
+            "in_progress",
+        ),
+        ReleaseEvent::Promoted => (
+            ":white_check_mark:",
+            format!(
+                "{target} now on v{} ({versions} succeeded)",
+                release.target_version
+            ),
+            "succeeded",
+        ),
+        ReleaseEvent::RolledBack { .. } if release.phase == Phase::Aborted => (
+            ":octagonal_sign:",
+            format!(
+                "{target} release aborted, back on v{}",
+                release.stable_version
+            ),
+            "aborted",
+        ),
+        ReleaseEvent::RolledBack { .. } => (
+            ":rotating_light:",
+            format!(
+                "{target} ROLLED BACK to v{} ({versions})",
+                release.stable_version
+            ),
+            "rolled_back",
+        ),
+        ReleaseEvent::Failed { .. } => (
+            ":x:",
+            format!("{target} release FAILED ({versions}); check the alias"),
+            "failed",
+        ),
+        ReleaseEvent::LockBroken { by, .. } => (
+            ":x:",
+            format!(
+                "{target} release ABANDONED ({versions}): its lock expired and {by} took the alias"
+            ),
+            "failed",
+        ),
+        ReleaseEvent::ManualRollback { .. } => (
+            ":leftwards_arrow_with_hook:",
+            format!(
+                "{target} rolled back BY HAND to v{} ({versions})",
+                release.stable_version
+            ),
+            "rolled_back",
+        ),
+        ReleaseEvent::Interrupted { found } => (
+            ":warning:",
+            format!("{target} release INTERRUPTED ({versions}): the alias was changed outside shiftback to {found}; left as found"),
+            "interrupted",
+        ),
+        ReleaseEvent::AlarmSuppressed {
+            alarm,
+            suppressed_by,
+            ..
+        } => (
+            ":mute:",
+            format!("{target}: alarm {alarm} fired while its actions were suppressed by {suppressed_by}; not reverted"),
+            if release.phase.is_terminal() {
+                release.phase.name()
+            } else {
+                "in_progress"
+            },
+        ),
+        _ => return None,
+    };
+
+    let mut description = format!(
+        "*Release* `{}` by {}\n*Versions* {versions}, strategy `{}`\n*Traffic on v{}* {}",
+        release.id, release.started_by, release.strategy, release.target_version, release.weight
+    );
+    if let Some(reason) = &reason {
+        description.push_str(&format!("\n*Reason* {reason}"));
+    }
+    let alarms = clip(&release.alarms.join(", "), TEXT_MAX);
+    if !alarms.is_empty() {
+        description.push_str(&format!("\n*Alarms* {alarms}"));
+    }
+    let next_steps: Vec<String> = match outcome {
+        "rolled_back" => vec![
+            format!("Look at the alarm: {}", reason.clone().unwrap_or_default()),
+            format!("Fix, publish a new version, then retry: `shiftback start {} --alias {} --to NEW_VERSION`", release.function, release.alias),
+            format!("History: `shiftback history {}`", release.function),
+        ],
+        "failed" => vec![
+            format!("Check where the alias points: `shiftback status {}`", release.id),
+            format!("Put it on a known-good version: `shiftback rollback {} --alias {} --to {}`", release.function, release.alias, release.stable_version),
+        ],
+        _ => Vec::new(),
+    };
+    let (cause, alarm) = match (&release.phase, &entry.event) {
+        (Phase::RolledBack | Phase::Aborted | Phase::Failed | Phase::Interrupted, event) => {
+            let cause = match (release.phase, event) {
+                (Phase::Aborted, _) => "aborted",
+                (Phase::Failed, _) => "failed",
+                (Phase::Interrupted, _) => "interrupted",
+                (_, ReleaseEvent::ManualRollback { .. }) => "manual",
+                _ => "unhealthy",
+            };
+            let alarm = entry.actor.strip_prefix("alarm:").map(str::to_string);
+            (Some(cause), alarm)
+        }
+        _ => (None, None),
+    };
+    let function_arn = if release.function.starts_with("arn:") {
+        release.function.clone()
+    } else {
+        format!(
+            "arn:aws:lambda:{region}:{account}:function:{}",
+            release.function
+        )
+    };
+    let mut context: BTreeMap<&str, String> = BTreeMap::from([
+        ("schema_version", SCHEMA_VERSION.to_string()),
+        ("release_id", release.id.clone()),
+        ("event_type", event_type.to_string()),
+        ("function", release.function.clone()),
+        ("alias", release.alias.clone()),
+        ("stable_version", release.stable_version.clone()),
+        ("target_version", release.target_version.clone()),
+        ("weight_percent", release.weight.percent_text()),
+        ("phase", release.phase.name().to_string()),
+        ("strategy", release.strategy.to_string()),
+        ("started_by", release.started_by.clone()),
+        ("actor", entry.actor.clone()),
+        ("event_time", entry.at.to_rfc3339()),
+        ("release_started", release.created_at.to_rfc3339()),
+    ]);
+    if let Some(reason) = &reason {
+        context.insert("reason", reason.clone());
+    }
+    if let Some(alarm) = &alarm {
+        context.insert("alarm", alarm.clone());
+    }
+    if let Some(cause) = cause {
+        context.insert("cause", cause.to_string());
+    }
+    let dedup_id = format!("{}#{index}", release.id);
+    let body = json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": dedup_id,
+        "content": {
+            "textType": "client-markdown",
+            "title": clip(&format!("{emoji} {title}"), 250),
+            "description": clip(&description, 8_000),
+            "nextSteps": next_steps,
+            "keywords": ["shiftback", release.function, release.alias, event_type]
+        },
+        "metadata": {
+            "threadId": release.id,
+            "summary": clip(&title, 250),
+            "eventType": event_type,
+            "relatedResources": [function_arn],
+            "additionalContext": context
+        }
+    });
+    let attributes = BTreeMap::from([
+        ("event_type", event_type.to_string()),
+        ("function", release.function.clone()),
+        ("alias", release.alias.clone()),
+        ("outcome", outcome.to_string()),
+        ("severity", severity.to_string()),
+    ]);
+    let incident = match outcome {
+        "rolled_back" | "failed" if severity == "critical" => Some(incident(
+            release,
+            "ALARM",
+            &title,
+            reason.as_deref().unwrap_or(&title),
+            entry.at,
+            account,
+            region,
+        )),
+        "succeeded" => Some(incident(
+            release, "OK", &title, &title, entry.at, account, region,
+        )),
+        _ => None,
+    };
+    Some(Notification {
+        dedup_id,
+        event_type,
+        subject: subject(&format!("shiftback: {title}")),
+        body,
+        attributes,
+        incident,
+    })
+}
+
+/// The CloudWatch alarm notification shape, as PagerDuty's CloudWatch integration reads it.
+fn incident(
+    release: &Release,
+    state: &str,
+    title: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+    account: &str,
+    region: &str,
+) -> Incident {
+    let name = incident_name(release);
+    let old = if state == "OK" { "ALARM" } else { "OK" };
+    Incident {
+        subject: subject(&format!("{state}: \"{name}\" in {region}")),
+        body: json!({
+            "AlarmName": name,
+            "AlarmDescription": clip(title, 1024),
+            "AWSAccountId": account,
+            "NewStateValue": state,
+            "NewStateReason": clip(reason, TEXT_MAX),
+            "StateChangeTime": at.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string(),
+            "Region": region,
+            "AlarmArn": format!("arn:aws:cloudwatch:{region}:{account}:alarm:{name}"),
+            "OldStateValue": old,
+            "Trigger": {
+                "MetricName": "ReleaseHealth", "Namespace": "shiftback",
+                "Dimensions": [
+                    {"name": "Function", "value": release.function},
+                    {"name": "Alias", "value": release.alias}
+                ]
+            },
+            "shiftback": {"release_id": release.id, "stable_version": release.stable_version, "target_version": release.target_version}
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Input, ReleaseKind, ReleaseSpec, Verdict};
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    fn release() -> Release {
+        Release::new(
+            ReleaseSpec {
+                release_id: Some("r-9".into()),
+                function: "orders".into(),
+                alias: "live".into(),
+                stable_version: "6".into(),
+                target_version: "7".into(),
+                strategy: "linear:50:1m".parse().unwrap(),
+                alarms: vec!["orders-errors".into()],
+                alarm_overrides: vec![],
+                bake_after_secs: 0,
+                started_by: "alice".into(),
+                kind: ReleaseKind::Deploy,
+            },
+            t(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rollback_notifies_people_machines_and_pagerduty() {
+        let mut r = release();
+        r.apply(Input::Begin, t(0), "workflow").unwrap();
+        let long = "x".repeat(100_000);
+        r.apply(
+            Input::Alarm {
+                alarm: "orders-errors".into(),
+                reason: long,
+            },
+            t(5),
+            "alarm:orders-errors",
+        )
+        .unwrap();
+        r.apply(Input::RolledBack, t(5), "alarm:orders-errors")
+            .unwrap();
+        let index = r.log.len() - 1;
+        let n = notification(&r, index, "123456789012", "us-east-1").unwrap();
+        assert_eq!(n.event_type, "rolled_back");
+        assert_eq!(n.dedup_id, format!("r-9#{index}"));
+        assert_eq!(n.attributes["severity"], "critical");
+        assert_eq!(n.attributes["outcome"], "rolled_back");
+        assert!(
+            n.subject.len() <= 100 && n.subject.is_ascii(),
+            "{}",
+            n.subject
+        );
+        let title = n.body["content"]["title"].as_str().unwrap();
+        assert!(
+            title.contains("orders:live") && title.contains("v6"),
+            "{title}"
+        );
+        assert_eq!(
+            n.body["metadata"]["additionalContext"]["alarm"],
+            "orders-errors"
+        );
+        assert_eq!(n.body["metadata"]["additionalContext"]["release_id"], "r-9");
+        assert!(!n.body["content"]["nextSteps"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        assert!(
+            n.body.to_string().len() < 64 * 1024,
+            "bounded whatever the reason's length"
+        );
+        let incident = n.incident.unwrap();
+        assert!(
+            incident.subject.starts_with("ALARM: "),
+            "{}",
+            incident.subject
+        );
+        assert_eq!(incident.body["NewStateValue"], "ALARM");
+        assert_eq!(incident.body["AlarmName"], "shiftback orders:live");
+    }
+
+    #[test]
+    fn success_resolves_the_incident_and_quiet_events_are_not_announced() {
+        let mut r = release();
+        r.apply(Input::Begin, t(0), "workflow").unwrap();
+        r.apply(Input::Check(Verdict::Healthy), t(60), "workflow")
+            .unwrap();
+        r.apply(Input::Promoted, t(61), "workflow").unwrap();
+        let names: Vec<_> = (0..r.log.len())
+            .filter_map(|i| notification(&r, i, "1", "us-east-1"))
+            .map(|n| n.event_type)
+            .collect();
+        assert_eq!(names, ["started", "step_applied", "succeeded"]);
+        let done = notification(&r, r.log.len() - 1, "1", "us-east-1").unwrap();
+        let ok = done.incident.unwrap();
+        assert!(ok.subject.starts_with("OK: "));
+        assert_eq!(ok.body["NewStateValue"], "OK");
+        assert_eq!(ok.body["AlarmName"], incident_name(&r));
+        let started = notification(&r, 0, "1", "us-east-1").unwrap();
+        assert!(started.incident.is_none());
+        assert_eq!(started.attributes["severity"], "info");
+    }
+
+    #[test]
+    fn changes_by_hand_are_announced_as_warnings_and_do_not_page() {
+        for (to_stable, event_type, words) in [
+            (true, "rolled_back", "rolled back BY HAND to v6"),
+            (false, "interrupted", "INTERRUPTED"),
+        ] {
+            let mut r = release();
+            r.apply(
+                Input::HandsOff {
+                    found: "version 9".into(),
+                    to_stable,
+                },
+                t(100),
+                "workflow",
+            )
+            .unwrap();
+            let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+            assert_eq!(n.event_type, event_type);
+            assert_eq!(n.attributes["severity"], "warning");
+            assert!(n.incident.is_none(), "no page for a change by hand");
+            assert!(
+                n.subject.contains(words.split(' ').next().unwrap()),
+                "{}",
+                n.subject
+            );
+            assert!(n.body["content"]["title"].as_str().unwrap().contains(words));
+        }
+    }
+
+    #[test]
+    fn a_suppressed_alarm_is_announced_as_a_warning_that_nothing_was_reverted() {
+        let mut r = release();
+        r.apply(
+            Input::AlarmSuppressed {
+                alarm: "orders-composite".into(),
+                by: "maintenance (Alarm)".into(),
+                changed_at: t(100),
+            },
+            t(101),
+            "alarm:orders-composite",
+        )
+        .unwrap();
+        let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+        assert_eq!(n.event_type, "alarm_suppressed");
+        assert_eq!(n.attributes["severity"], "warning");
+        assert!(n.incident.is_none());
+        let title = n.body["content"]["title"].as_str().unwrap();
+        assert!(
+            title.contains("alarm orders-composite fired while its actions were suppressed by maintenance (Alarm); not reverted"),
+            "{title}"
+        );
+    }
+
+    #[test]
+    fn aborts_warn_but_do_not_page() {
+        let mut r = release();
+        r.apply(Input::Begin, t(0), "workflow").unwrap();
+        r.apply(
+            Input::Abort {
+                reason: "wrong build".into(),
+            },
+            t(1),
+            "bob",
+        )
+        .unwrap();
+        r.apply(Input::RolledBack, t(2), "bob").unwrap();
+        let n = notification(&r, r.log.len() - 1, "1", "us-east-1").unwrap();
+        assert_eq!(
+            (n.event_type, n.attributes["severity"].as_str()),
+            ("aborted", "warning")
+        );
+        assert!(n.incident.is_none());
+    }
+}
