@@ -18,14 +18,23 @@ pub struct Resources {
     incident_topic: Option<String>,
 }
 
-/// `stack_name` from samconfig.toml in the working directory, as `sam deploy` would use.
+/// `stack_name` from samconfig.toml in the working directory, as `sam deploy` would use it:
+/// the deploy command's own parameters first, then the global ones (default environment).
 fn samconfig_stack() -> Option<String> {
-    let text = std::fs::read_to_string("samconfig.toml").ok()?;
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("stack_name"))
-        .filter_map(|rest| rest.trim().strip_prefix('='))
-        .map(|v| v.trim().trim_matches('"').to_string())
-        .next()
+    stack_in_samconfig(&std::fs::read_to_string("samconfig.toml").ok()?)
+}
+
+fn stack_in_samconfig(text: &str) -> Option<String> {
+    let config: toml::Table = text.parse().ok()?;
+    let environment = config.get("default")?;
+    ["deploy", "global"].iter().find_map(|section| {
+        environment
+            .get(section)?
+            .get("parameters")?
+            .get("stack_name")?
+            .as_str()
+            .map(str::to_string)
+    })
 }
 
 impl Resources {
@@ -120,5 +129,23 @@ impl Resources {
             aws_sdk_sfn::Client::new(&self.config),
             arn,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stack_in_samconfig;
+
+    #[test]
+    fn the_stack_name_is_read_as_sam_deploy_reads_it() {
+        let ours = include_str!("../../samconfig.toml");
+        assert_eq!(stack_in_samconfig(ours).as_deref(), Some("shiftback"));
+        let both = "[default.global.parameters]\nstack_name = \"g\"\n\
+                    [default.deploy.parameters]\nstack_name = \"d\"\n";
+        assert_eq!(stack_in_samconfig(both).as_deref(), Some("d"));
+        // A stack_name in a comment or another environment is not the default's.
+        let elsewhere = "# stack_name = \"c\"\n[prod.deploy.parameters]\nstack_name = \"p\"\n";
+        assert_eq!(stack_in_samconfig(elsewhere), None);
+        assert_eq!(stack_in_samconfig("stack_name = "), None);
     }
 }

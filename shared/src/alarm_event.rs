@@ -68,8 +68,7 @@ fn state(value: &str) -> Result<AlarmState> {
 }
 
 fn account_of(arn: Option<&str>) -> Option<String> {
-    arn.and_then(|a| a.split(':').nth(4))
-        .filter(|a| !a.is_empty())
+    arn.and_then(crate::domain::arn::Arn::account_of)
         .map(str::to_string)
 }
 

@@ -145,7 +145,7 @@ fn notifier(clients: &HandlerClients, settings: &HandlerSettings) -> Option<Noti
 
 /// The account in a function ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
 pub fn account_of(function_arn: &str) -> Option<&str> {
-    function_arn.split(':').nth(4).filter(|a| !a.is_empty())
+    crate::domain::arn::Arn::account_of(function_arn)
 }
 
 /// Runs `handler` for every invocation, with `service` built once and shared.

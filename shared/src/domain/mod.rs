@@ -1,6 +1,7 @@
 //! Pure domain logic: strategies, schedules, releases and their transitions. No AWS here.
 
 pub mod analysis;
+pub mod arn;
 pub mod notification;
 pub mod release;
 pub mod routing;

@@ -48,16 +48,12 @@ impl Notifier {
         incident_topic: Option<String>,
     ) -> Self {
         let release_topic = release_topic.into();
-        let part = |i: usize| {
-            release_topic
-                .split(':')
-                .nth(i)
-                .unwrap_or_default()
-                .to_string()
-        };
+        let topic = crate::domain::arn::Arn::parse(&release_topic);
+        let region = topic.map(|t| t.region.to_string()).unwrap_or_default();
+        let account = topic.map(|t| t.account.to_string()).unwrap_or_default();
         Notifier {
-            region: part(3),
-            account: part(4),
+            region,
+            account,
             sns,
             outbox: Outbox::new(dynamodb, table),
             release_topic,

@@ -22,15 +22,23 @@ pub struct FunctionRef<'a> {
 
 /// Reads a function reference by Lambda's naming rules, or None when it breaks them.
 pub fn function_ref(name: &str) -> Option<FunctionRef<'_>> {
-    let parts: Vec<&str> = name.split(':').collect();
-    let (bare, region, account) = match parts.as_slice() {
-        [bare] => (*bare, None, None),
-        [account, "function", bare] => (*bare, None, Some(*account)),
-        ["arn", _partition, "lambda", region, account, "function", bare] => {
-            (*bare, Some(*region), Some(*account))
+    let (bare, region, account) = match crate::domain::arn::Arn::parse(name) {
+        Some(arn) if arn.service == "lambda" => {
+            let bare = arn.resource.strip_prefix("function:")?;
+            (bare, Some(arn.region), Some(arn.account))
         }
-        _ => return None,
+        Some(_) => return None,
+        // A partial ARN (`ACCOUNT:function:NAME`) or the bare name.
+        None => match name.split(':').collect::<Vec<_>>().as_slice() {
+            [bare] => (*bare, None, None),
+            [account, "function", bare] => (*bare, None, Some(*account)),
+            _ => return None,
+        },
     };
+    if bare.contains(':') {
+        // A qualified ARN (`...:function:NAME:VERSION`) names a version, not the function.
+        return None;
+    }
     let valid = name.len() <= 140
         && !bare.is_empty()
         && bare.len() <= 64
