@@ -199,19 +199,7 @@ mod tests {
     }
 
     fn release(strategy: &str) -> Release {
-        let spec = crate::domain::ReleaseSpec {
-            release_id: Some("r-1".into()),
-            function: "orders".into(),
-            alias: "live".into(),
-            stable_version: "3".into(),
-            target_version: "4".into(),
-            strategy: strategy.parse().unwrap(),
-            alarms: vec![],
-            alarm_overrides: vec![],
-            bake_after_secs: 0,
-            started_by: "alice".into(),
-            kind: crate::domain::ReleaseKind::Deploy,
-        };
+        let spec = crate::domain::release::tests::spec(strategy);
         Release::new(spec, chrono::Utc::now()).unwrap()
     }
 

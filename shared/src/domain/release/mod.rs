@@ -10,7 +10,7 @@ mod names;
 mod phase;
 mod spec;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod transition;
 
 pub use log::*;

@@ -7,7 +7,8 @@ fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
 }
 
-fn spec(strategy: &str) -> ReleaseSpec {
+/// A spec on orders:live from version 3 to 4, for tests here and in sibling modules.
+pub(crate) fn spec(strategy: &str) -> ReleaseSpec {
     ReleaseSpec {
         release_id: Some("r-1".into()),
         function: "orders".into(),
