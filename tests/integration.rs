@@ -1,0 +1,28 @@
+//! The integration tests, one module per concern, in one test binary. Run them through
+//! `make test` (or `scripts/with-moto cargo test --test integration`), which starts the local
+//! emulator they talk to; `cargo test --test integration alarm::` runs one module.
+
+#[path = "alarm.rs"]
+mod alarm;
+#[path = "corpus.rs"]
+mod corpus;
+#[path = "crash.rs"]
+mod crash;
+#[path = "faults.rs"]
+mod faults;
+#[path = "health.rs"]
+mod health;
+#[path = "notify.rs"]
+mod notify;
+#[path = "roles.rs"]
+mod roles;
+#[path = "router.rs"]
+mod router;
+#[path = "service_faults.rs"]
+mod service_faults;
+#[path = "statemachine.rs"]
+mod statemachine;
+#[path = "store.rs"]
+mod store;
+#[path = "workflow.rs"]
+mod workflow;
