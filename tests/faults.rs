@@ -626,7 +626,7 @@ mod limits {
     //! DynamoDB refuses a transaction of more than 100 items (ValidationException) every
     //! time; moto does not. The largest transaction shiftback writes is a lock takeover.
     use super::*;
-    use shiftback::adapters::Takeover;
+    use shiftback::adapters::LockTakeover;
     use shiftback::domain::release::MAX_ALARMS;
     use std::sync::{Arc, Mutex};
 
@@ -676,7 +676,7 @@ mod limits {
         )
         .unwrap();
         new.apply(Input::Begin, now, "wf").unwrap();
-        let takeover = Takeover {
+        let takeover = LockTakeover {
             holder: "r-old",
             broken: Some(&broken),
         };

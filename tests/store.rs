@@ -1,7 +1,7 @@
 //! The release store against moto's DynamoDB: conditional writes, transactions and queries.
 
 use chrono::{DateTime, Duration, Utc};
-use shiftback::adapters::{ReleaseStore, Takeover};
+use shiftback::adapters::{LockTakeover, ReleaseStore};
 use shiftback::domain::{Input, Phase, Release, ReleaseKind, ReleaseSpec, Verdict};
 use shiftback::Error;
 use shiftback_integration_tests::{emulator, release_store, unique};
@@ -213,7 +213,7 @@ async fn an_expired_lock_is_taken_over_on_the_record_of_both_releases() {
     };
     next.apply(take_over, much_later, "workflow").unwrap();
     // A takeover naming the wrong holder takes nothing.
-    let wrong = Takeover {
+    let wrong = LockTakeover {
         holder: "r-zz",
         broken: None,
     };
@@ -221,7 +221,7 @@ async fn an_expired_lock_is_taken_over_on_the_record_of_both_releases() {
         store.create(&next, much_later, Some(wrong)).await,
         Err(Error::LockHeld { .. })
     ));
-    let takeover = Takeover {
+    let takeover = LockTakeover {
         holder: "r-f",
         broken: Some(&broken),
     };

@@ -124,7 +124,7 @@ pub fn parse_alarm_event(event: Value) -> Result<Vec<AlarmSignal>> {
             )));
         }
         let alarm = event.resources.as_ref().and_then(|r| r.first()).cloned();
-        let detail: DetailOf = serde_json::from_value(event.detail)
+        let detail: AlarmDetail = serde_json::from_value(event.detail)
             .map_err(|e| bad(format!("malformed alarm state change detail: {e}")))?;
         let current = detail
             .state
@@ -178,7 +178,7 @@ pub fn parse_alarm_event(event: Value) -> Result<Vec<AlarmSignal>> {
 /// EventBridge's `detail` for an alarm: the same fields as an alarm action's `alarmData`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DetailOf {
+struct AlarmDetail {
     alarm_name: String,
     state: Option<DetailState>,
     #[serde(default)]

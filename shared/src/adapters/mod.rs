@@ -12,7 +12,7 @@ pub use health::AlarmHealth;
 pub use notifier::Notifier;
 pub use rate::RateLimiter;
 pub use router::{AliasRouting, AliasState, Readiness, TrafficRouter, VersionInfo};
-pub use store::{Guard, HistoryPage, LockInfo, ReleaseStore, Takeover, Tracked};
+pub use store::{Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover, ReleaseStore};
 pub use workflow::WorkflowControl;
 
 /// The SDK configuration every adapter is built from: the standard AWS environment (region,

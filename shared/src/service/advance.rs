@@ -1,5 +1,6 @@
 //! Advance: check health, then record and apply the next step (or the rollback).
 
+use super::converge::FirstStep;
 use super::*;
 use crate::domain::analysis::verdict;
 use crate::domain::{Action, Input, Phase, Verdict};
@@ -23,7 +24,7 @@ impl ReleaseService {
         if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
             // An earlier attempt recorded this step and died before applying it: apply it now
             // and observe it for its whole bake before deciding anything on its health.
-            let moved = match self.converge_from(release, false).await {
+            let moved = match self.converge_from(release, FirstStep::NotFromStable).await {
                 Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                     return self.hands_off(&id, WORKFLOW_ACTOR).await
                 }
@@ -51,7 +52,10 @@ impl ReleaseService {
             self.store.save(&mut tracked).await?;
         }
         if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
-            match self.converge_from(&tracked.release, false).await {
+            match self
+                .converge_from(&tracked.release, FirstStep::NotFromStable)
+                .await
+            {
                 Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                     return self.hands_off(&id, WORKFLOW_ACTOR).await
                 }

@@ -11,6 +11,15 @@ use crate::error::{AwsErrorKind, Error, Result};
 /// counts the revert as done by hand.
 const REVERT_RECORD_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Whether a forward move may take the alias from the stable version to the first step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FirstStep {
+    /// `start`, which applies the first step.
+    FromStable,
+    /// Every later move: an alias found on the stable version was reverted by someone.
+    NotFromStable,
+}
+
 impl ReleaseService {
     /// Puts the alias back on the stable version, whatever weight it carries: a revert must
     /// win, so it does not compare revisions. It refuses only an alias this release never
@@ -43,13 +52,17 @@ impl ReleaseService {
     /// after the release is re-read, so a revert landing in between makes it fail.
     /// Returns whether it had to move the alias.
     pub async fn converge(&self, release: &Release) -> Result<bool> {
-        self.converge_from(release, true).await
+        self.converge_from(release, FirstStep::FromStable).await
     }
 
-    /// [`Self::converge`], where `from_stable` says whether the alias may be moved to the first
+    /// [`Self::converge`], where `first_step` says whether the alias may be moved to the first
     /// step from the stable version. Only `start` applies the first step; after it, an alias
     /// found on the stable version was reverted by someone, and stays so.
-    pub(super) async fn converge_from(&self, release: &Release, from_stable: bool) -> Result<bool> {
+    pub(super) async fn converge_from(
+        &self,
+        release: &Release,
+        first_step: FirstStep,
+    ) -> Result<bool> {
         let Some(desired) = release.desired_alias() else {
             return Ok(false);
         };
@@ -60,7 +73,7 @@ impl ReleaseService {
             return Ok(false);
         }
         let mut acceptable_previous = release.routings_before(desired);
-        if !from_stable {
+        if first_step == FirstStep::NotFromStable {
             let stable = AliasRouting::single(&release.stable_version);
             acceptable_previous.retain(|routing| *routing != stable);
         }

@@ -2,7 +2,7 @@
 //! then apply it. Safe to run again for the same release id.
 
 use super::*;
-use crate::adapters::{Takeover, Tracked};
+use crate::adapters::{LoadedRelease, LockTakeover};
 use crate::domain::{Action, Input, Phase, Release};
 use crate::error::{Error, Result};
 
@@ -50,7 +50,7 @@ impl ReleaseService {
             };
             release.apply(take_over, started_at, WORKFLOW_ACTOR)?;
         }
-        let takeover = expired_lock.as_ref().map(|holder| Takeover {
+        let takeover = expired_lock.as_ref().map(|holder| LockTakeover {
             holder: &holder.release_id,
             broken: broken.as_ref(),
         });
@@ -76,7 +76,7 @@ impl ReleaseService {
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 
-    pub(super) async fn resume_started(&self, tracked: Tracked) -> Result<StepOutcome> {
+    pub(super) async fn resume_started(&self, tracked: LoadedRelease) -> Result<StepOutcome> {
         let release = tracked.release;
         match self.converge(&release).await {
             Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {

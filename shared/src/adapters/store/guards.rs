@@ -28,22 +28,28 @@ pub struct Guard {
 impl ReleaseStore {
     pub(super) fn guard_item(&self, release: &Release, alarm: &str) -> Item {
         let mut item = HashMap::from([
-            ("pk".to_string(), s(alarm_pk(alarm))),
-            ("sk".to_string(), s(release_pk(&release.id))),
-            ("release_id".to_string(), s(&release.id)),
-            ("function".to_string(), s(&release.function)),
-            ("alias".to_string(), s(&release.alias)),
-            ("stable_version".to_string(), s(&release.stable_version)),
-            ("target_version".to_string(), s(&release.target_version)),
+            ("pk".to_string(), string(alarm_pk(alarm))),
+            ("sk".to_string(), string(release_pk(&release.id))),
+            ("release_id".to_string(), string(&release.id)),
+            ("function".to_string(), string(&release.function)),
+            ("alias".to_string(), string(&release.alias)),
+            (
+                "stable_version".to_string(),
+                string(&release.stable_version),
+            ),
+            (
+                "target_version".to_string(),
+                string(&release.target_version),
+            ),
             (
                 "started_at_ms".to_string(),
-                n(release.created_at.timestamp_millis()),
+                number(release.created_at.timestamp_millis()),
             ),
         ]);
         if let Some(until) = release.guard_until() {
-            item.insert("guard_until".to_string(), n(until.timestamp()));
+            item.insert("guard_until".to_string(), number(until.timestamp()));
             // DynamoDB's TTL removes guards whose window closed (a day later, to be safe).
-            item.insert("expires_at".to_string(), n(until.timestamp() + 86_400));
+            item.insert("expires_at".to_string(), number(until.timestamp() + 86_400));
         }
         item
     }
@@ -55,7 +61,7 @@ impl ReleaseStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(alarm_pk(alarm)))
+            .expression_attribute_values(":pk", string(alarm_pk(alarm)))
             .consistent_read(true)
             .send()
             .await

@@ -30,10 +30,10 @@ impl ReleaseStore {
                     .rsplit_once('#')
                     .ok_or_else(|| Error::BadRequest(format!("invalid page token '{token}'")))?;
                 Some(HashMap::from([
-                    ("pk".to_string(), s(release_pk(id))),
-                    ("sk".to_string(), s("REL")),
-                    ("gsi1pk".to_string(), s(format!("FN#{function}"))),
-                    ("gsi1sk".to_string(), s(format!("{gsi1sk}#{id}"))),
+                    ("pk".to_string(), string(release_pk(id))),
+                    ("sk".to_string(), string("REL")),
+                    ("gsi1pk".to_string(), string(format!("FN#{function}"))),
+                    ("gsi1sk".to_string(), string(format!("{gsi1sk}#{id}"))),
                 ]))
             }
         };
@@ -43,7 +43,7 @@ impl ReleaseStore {
             .table_name(&self.table)
             .index_name(HISTORY_INDEX)
             .key_condition_expression("gsi1pk = :fn")
-            .expression_attribute_values(":fn", s(format!("FN#{function}")))
+            .expression_attribute_values(":fn", string(format!("FN#{function}")))
             .scan_index_forward(false)
             .limit(limit.clamp(1, 100))
             .set_exclusive_start_key(start)

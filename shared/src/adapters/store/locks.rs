@@ -44,12 +44,12 @@ impl ReleaseStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(lock_pk(&release.function, &release.alias)))
-            .key("sk", s("LOCK"))
+            .key("pk", string(lock_pk(&release.function, &release.alias)))
+            .key("sk", string("LOCK"))
             .update_expression("SET lock_expires_at = :expires")
             .condition_expression("release_id = :id AND lock_expires_at < :expires")
-            .expression_attribute_values(":id", s(&release.id))
-            .expression_attribute_values(":expires", n(expires.timestamp()))
+            .expression_attribute_values(":id", string(&release.id))
+            .expression_attribute_values(":expires", number(expires.timestamp()))
             .send()
             .await;
         match out {
@@ -71,8 +71,8 @@ impl ReleaseStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(lock_pk(function, alias)))
-            .key("sk", s("LOCK"))
+            .key("pk", string(lock_pk(function, alias)))
+            .key("sk", string("LOCK"))
             .consistent_read(true)
             .send()
             .await

@@ -12,7 +12,7 @@ pub use guards::Guard;
 pub use history::HistoryPage;
 pub use locks::{LockInfo, LOCK_CLOCK_SKEW_SECS};
 pub use outbox::{Outbox, Watermark};
-pub use releases::{Takeover, Tracked};
+pub use releases::{LoadedRelease, LockTakeover};
 pub use schema::HISTORY_INDEX;
 
 use std::collections::HashMap;
@@ -35,11 +35,13 @@ pub struct ReleaseStore {
     table: String,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+/// A DynamoDB string attribute.
+fn string(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: impl ToString) -> AttributeValue {
+/// A DynamoDB number attribute.
+fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 

@@ -15,14 +15,14 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 /// A release as loaded, remembering how much of its log is already stored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tracked {
+pub struct LoadedRelease {
     pub release: Release,
     stored_log_len: usize,
     /// Whether the stored release still holds its alias lock (it was not yet terminal).
     holds_lock: bool,
 }
 
-impl Tracked {
+impl LoadedRelease {
     pub fn stored_log_len(&self) -> usize {
         self.stored_log_len
     }
@@ -31,9 +31,9 @@ impl Tracked {
 /// Taking over an alias lock that expired: whose it was, and that release (already moved to
 /// its lock-broken state) when it was still running, so both are recorded in one transaction.
 #[derive(Debug, Clone, Copy)]
-pub struct Takeover<'a> {
+pub struct LockTakeover<'a> {
     pub holder: &'a str,
-    pub broken: Option<&'a Tracked>,
+    pub broken: Option<&'a LoadedRelease>,
 }
 
 impl ReleaseStore {
@@ -43,23 +43,26 @@ impl ReleaseStore {
         doc.revision = revision;
         let json = serde_json::to_string(&doc).map_err(|e| Error::Corrupt(e.to_string()))?;
         Ok(HashMap::from([
-            ("pk".to_string(), s(release_pk(&release.id))),
-            ("sk".to_string(), s("REL")),
-            ("gsi1pk".to_string(), s(format!("FN#{}", release.function))),
+            ("pk".to_string(), string(release_pk(&release.id))),
+            ("sk".to_string(), string("REL")),
+            (
+                "gsi1pk".to_string(),
+                string(format!("FN#{}", release.function)),
+            ),
             (
                 "gsi1sk".to_string(),
-                s(format!(
+                string(format!(
                     "{}#{}",
                     release.created_at.to_rfc3339(),
                     release.id
                 )),
             ),
-            ("function".to_string(), s(&release.function)),
-            ("alias".to_string(), s(&release.alias)),
-            ("phase".to_string(), s(release.phase.name())),
-            ("revision".to_string(), n(revision)),
-            ("event_count".to_string(), n(release.log.len())),
-            ("doc".to_string(), s(json)),
+            ("function".to_string(), string(&release.function)),
+            ("alias".to_string(), string(&release.alias)),
+            ("phase".to_string(), string(release.phase.name())),
+            ("revision".to_string(), number(revision)),
+            ("event_count".to_string(), number(release.log.len())),
+            ("doc".to_string(), string(json)),
         ]))
     }
 
@@ -75,9 +78,9 @@ impl ReleaseStore {
                 let json =
                     serde_json::to_string(entry).map_err(|e| Error::Corrupt(e.to_string()))?;
                 let item = HashMap::from([
-                    ("pk".to_string(), s(release_pk(&release.id))),
-                    ("sk".to_string(), s(format!("EV#{:05}", from + offset))),
-                    ("doc".to_string(), s(json)),
+                    ("pk".to_string(), string(release_pk(&release.id))),
+                    ("sk".to_string(), string(format!("EV#{:05}", from + offset))),
+                    ("doc".to_string(), string(json)),
                 ]);
                 let put = built(
                     Put::builder()
@@ -100,26 +103,29 @@ impl ReleaseStore {
         &self,
         release: &Release,
         now: DateTime<Utc>,
-        takeover: Option<Takeover<'_>>,
-    ) -> Result<Tracked> {
+        takeover: Option<LockTakeover<'_>>,
+    ) -> Result<LoadedRelease> {
         let expires = lock_expiry(release, release.created_at);
         let lock = HashMap::from([
             (
                 "pk".to_string(),
-                s(lock_pk(&release.function, &release.alias)),
+                string(lock_pk(&release.function, &release.alias)),
             ),
-            ("sk".to_string(), s("LOCK")),
-            ("release_id".to_string(), s(&release.id)),
-            ("acquired_at".to_string(), n(now.timestamp())),
-            ("lock_expires_at".to_string(), n(expires.timestamp())),
+            ("sk".to_string(), string("LOCK")),
+            ("release_id".to_string(), string(&release.id)),
+            ("acquired_at".to_string(), number(now.timestamp())),
+            ("lock_expires_at".to_string(), number(expires.timestamp())),
         ]);
         let lock_put = Put::builder().table_name(&self.table).set_item(Some(lock));
         let lock_put = match takeover {
             None => lock_put.condition_expression("attribute_not_exists(pk)"),
             Some(takeover) => lock_put
                 .condition_expression("release_id = :holder AND lock_expires_at < :now")
-                .expression_attribute_values(":holder", s(takeover.holder))
-                .expression_attribute_values(":now", n(now.timestamp() - LOCK_CLOCK_SKEW_SECS)),
+                .expression_attribute_values(":holder", string(takeover.holder))
+                .expression_attribute_values(
+                    ":now",
+                    number(now.timestamp() - LOCK_CLOCK_SKEW_SECS),
+                ),
         };
         let mut items = vec![
             TransactWriteItem::builder()
@@ -164,7 +170,7 @@ impl ReleaseStore {
                 let mut release = release.clone();
                 release.revision = 1;
                 let stored_log_len = release.log.len();
-                Ok(Tracked {
+                Ok(LoadedRelease {
                     release,
                     stored_log_len,
                     holds_lock: true,
@@ -203,7 +209,7 @@ impl ReleaseStore {
     /// kept for the bake window or dropped once it is terminal.
     pub(super) fn update_items(
         &self,
-        tracked: &Tracked,
+        tracked: &LoadedRelease,
         release_lock: bool,
     ) -> Result<Vec<TransactWriteItem>> {
         let release = &tracked.release;
@@ -214,7 +220,7 @@ impl ReleaseStore {
                     .table_name(&self.table)
                     .set_item(Some(self.release_item(release, expected + 1)?))
                     .condition_expression("revision = :expected")
-                    .expression_attribute_values(":expected", n(expected))
+                    .expression_attribute_values(":expected", number(expected))
                     .build(),
             )?)
             .build()];
@@ -225,12 +231,12 @@ impl ReleaseStore {
                     .delete(built(
                         Delete::builder()
                             .table_name(&self.table)
-                            .key("pk", s(lock_pk(&release.function, &release.alias)))
-                            .key("sk", s("LOCK"))
+                            .key("pk", string(lock_pk(&release.function, &release.alias)))
+                            .key("sk", string("LOCK"))
                             // Only our own lock. A release that lost its lock was moved to a
                             // new revision when it was broken, so its stale save fails above.
                             .condition_expression("attribute_not_exists(pk) OR release_id = :id")
-                            .expression_attribute_values(":id", s(&release.id))
+                            .expression_attribute_values(":id", string(&release.id))
                             .build(),
                     )?)
                     .build(),
@@ -239,8 +245,8 @@ impl ReleaseStore {
         if release.phase.is_terminal() {
             for alarm in &release.alarms {
                 let key = HashMap::from([
-                    ("pk".to_string(), s(alarm_pk(alarm))),
-                    ("sk".to_string(), s(release_pk(&release.id))),
+                    ("pk".to_string(), string(alarm_pk(alarm))),
+                    ("sk".to_string(), string(release_pk(&release.id))),
                 ]);
                 let item = if release.guard_until().is_some() {
                     TransactWriteItem::builder()
@@ -270,7 +276,7 @@ impl ReleaseStore {
     /// Stores a release's new state and log entries, only over the revision it was loaded at.
     /// A terminal release gives up its lock; a succeeded one keeps its alarm guards for the
     /// bake window; any other terminal release drops them.
-    pub async fn save(&self, tracked: &mut Tracked) -> Result<()> {
+    pub async fn save(&self, tracked: &mut LoadedRelease) -> Result<()> {
         let expected = tracked.release.revision;
         let next = expected + 1;
         let items = self.update_items(tracked, true)?;
@@ -308,8 +314,8 @@ impl ReleaseStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(release_pk(id)))
-            .key("sk", s("REL"))
+            .key("pk", string(release_pk(id)))
+            .key("sk", string("REL"))
             .consistent_read(true)
             .send()
             .await
@@ -335,7 +341,7 @@ impl ReleaseStore {
     }
 
     /// The release with its whole log, ready to change and save.
-    pub async fn load(&self, id: &str) -> Result<Tracked> {
+    pub async fn load(&self, id: &str) -> Result<LoadedRelease> {
         let mut release_item = None;
         let mut log = Vec::new();
         let mut start = None;
@@ -345,7 +351,7 @@ impl ReleaseStore {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(release_pk(id)))
+                .expression_attribute_values(":pk", string(release_pk(id)))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -370,7 +376,7 @@ impl ReleaseStore {
         let mut release = Self::parse_release(&item)?;
         let stored_log_len = log.len();
         release.log = log;
-        Ok(Tracked {
+        Ok(LoadedRelease {
             holds_lock: release.holds_alias_lock(),
             release,
             stored_log_len,
