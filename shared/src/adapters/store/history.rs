@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::*;
 use crate::domain::Release;
-use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use crate::error::{Error, Result};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
 /// One page of a function's history, newest first.
@@ -82,24 +82,16 @@ impl ReleaseStore {
         let mut puts = puts.into_iter().peekable();
         let release_item = puts.next().expect("the release item is first");
         // The release item first and conditionally, so an existing release is never touched.
-        match self
+        let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(release_item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) => {
-                let err = AwsError::from_sdk("PutItem", e);
-                return if err.kind == AwsErrorKind::Conflict {
-                    Ok(())
-                } else {
-                    Err(Error::Aws(err))
-                };
-            }
+            .await;
+        if !applied("PutItem", put)? {
+            return Ok(());
         }
         while puts.peek().is_some() {
             let batch: Vec<_> = puts

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::*;
 use crate::domain::Release;
-use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use crate::error::Result;
 
 /// A lock outlives its release's schedule by this much, counted from its last renewal (every
 /// look of the workflow renews it, paused or not), before a later release may break it.
@@ -52,18 +52,9 @@ impl ReleaseStore {
             .expression_attribute_values(":expires", number(expires.timestamp()))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = AwsError::from_sdk("UpdateItem", e);
-                // Not ours any more, or already later: nothing to renew.
-                if err.kind == AwsErrorKind::Conflict {
-                    Ok(())
-                } else {
-                    Err(Error::Aws(err))
-                }
-            }
-        }
+        // Not applied: not ours any more, or already later. Nothing to renew either way.
+        applied("UpdateItem", out)?;
+        Ok(())
     }
 
     pub async fn lock_holder(&self, function: &str, alias: &str) -> Result<Option<LockInfo>> {

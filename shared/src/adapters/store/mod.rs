@@ -24,7 +24,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use chrono::{DateTime, Utc};
 
-use crate::error::{AwsError, Error, Result};
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use schema::{alarm_pk, lock_pk, release_pk};
 
 type Item = HashMap<String, AttributeValue>;
@@ -68,6 +68,28 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     move |e| Error::Aws(AwsError::from_sdk(operation, e))
+}
+
+/// A conditional write's outcome: `true` when it was applied, `false` when its condition did
+/// not hold (someone else's write came first, or there was nothing to do), an error otherwise.
+fn applied<O, E>(
+    operation: &'static str,
+    result: std::result::Result<O, SdkError<E, HttpResponse>>,
+) -> Result<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let err = AwsError::from_sdk(operation, e);
+            if err.kind == AwsErrorKind::Conflict {
+                Ok(false)
+            } else {
+                Err(Error::Aws(err))
+            }
+        }
+    }
 }
 
 fn built<T>(result: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
-use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use crate::error::{AwsError, Error, Result};
 
 /// How long a claim on an entry keeps others off it: far longer than one publish takes.
 pub const CLAIM_LEASE: Duration = Duration::from_secs(5);
@@ -54,6 +54,17 @@ impl Outbox {
 
     pub fn lease(&self) -> Duration {
         self.lease
+    }
+
+    /// An update of `release_id`'s mark.
+    fn update(
+        &self,
+        release_id: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(release_id)))
     }
 
     fn key(release_id: &str) -> HashMap<String, AttributeValue> {
@@ -104,10 +115,7 @@ impl Outbox {
         };
         let until = epoch_ms() + self.lease.as_millis() as i64;
         let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(release_id)))
+            .update(release_id)
             .update_expression("SET claimed_until = :until")
             .condition_expression(format!("{at_index} AND {free}"))
             .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
@@ -116,17 +124,14 @@ impl Outbox {
             update = update
                 .expression_attribute_values(":expired", AttributeValue::N(expired.to_string()));
         }
-        Ok(Self::conditional(update.send().await)?.then_some(until))
+        Ok(super::applied("UpdateItem", update.send().await)?.then_some(until))
     }
 
     /// Extends our claim `claim` on entry `index` by one lease, if it is still ours.
     pub async fn renew(&self, release_id: &str, index: usize, claim: i64) -> Result<Option<i64>> {
         let until = epoch_ms() + self.lease.as_millis() as i64;
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(release_id)))
+            .update(release_id)
             .update_expression("SET claimed_until = :until")
             .condition_expression(format!(
                 "{} AND claimed_until = :claim",
@@ -135,61 +140,29 @@ impl Outbox {
             .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
             .expression_attribute_values(":claim", AttributeValue::N(claim.to_string()))
             .expression_attribute_values(":until", AttributeValue::N(until.to_string()));
-        Ok(Self::conditional(update.send().await)?.then_some(until))
+        Ok(super::applied("UpdateItem", update.send().await)?.then_some(until))
     }
 
     /// Entry `index` was sent: move the watermark past it and drop the claim.
     pub async fn confirm(&self, release_id: &str, index: usize) -> Result<bool> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(release_id)))
+            .update(release_id)
             .update_expression("SET upto = :next REMOVE claimed_until")
             .condition_expression(watermark_at(index))
             .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
             .expression_attribute_values(":next", AttributeValue::N((index + 1).to_string()));
-        Self::conditional(update.send().await)
+        super::applied("UpdateItem", update.send().await)
     }
 
     /// The entry claimed could not be sent: drop the claim (if still ours) so the next
     /// announcer sends it.
     pub async fn release_claim(&self, release_id: &str, claim: i64) -> Result<bool> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(release_id)))
+            .update(release_id)
             .update_expression("REMOVE claimed_until")
             .condition_expression("claimed_until = :claim")
             .expression_attribute_values(":claim", AttributeValue::N(claim.to_string()));
-        Self::conditional(update.send().await)
-    }
-
-    /// A conditional write's outcome: done, or lost to someone else's write.
-    fn conditional<O, E>(
-        result: std::result::Result<
-            O,
-            aws_smithy_runtime_api::client::result::SdkError<
-                E,
-                aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-            >,
-        >,
-    ) -> Result<bool>
-    where
-        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = AwsError::from_sdk("UpdateItem", e);
-                if err.kind == AwsErrorKind::Conflict {
-                    Ok(false)
-                } else {
-                    Err(Error::Aws(err))
-                }
-            }
-        }
+        super::applied("UpdateItem", update.send().await)
     }
 }
 

@@ -11,6 +11,7 @@ use crate::domain::{LogEntry, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
 /// A release as loaded, remembering how much of its log is already stored.
@@ -158,14 +159,7 @@ impl ReleaseStore {
             // The lock item is written above; this release must not also delete it.
             items.extend(self.update_items(broken, false)?);
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .client_request_token(request_token())
-            .send()
-            .await
-        {
+        match self.commit(items).await {
             Ok(_) => {
                 let mut release = release.clone();
                 release.revision = 1;
@@ -273,6 +267,20 @@ impl ReleaseStore {
         Ok(items)
     }
 
+    /// Writes `items` in one transaction, all or nothing, under a fresh request token.
+    async fn commit(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> std::result::Result<(), SdkError<TransactWriteItemsError, HttpResponse>> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(request_token())
+            .send()
+            .await
+            .map(|_| ())
+    }
+
     /// Stores a release's new state and log entries, only over the revision it was loaded at.
     /// A terminal release gives up its lock; a succeeded one keeps its alarm guards for the
     /// bake window; any other terminal release drops them.
@@ -280,14 +288,7 @@ impl ReleaseStore {
         let expected = tracked.release.revision;
         let next = expected + 1;
         let items = self.update_items(tracked, true)?;
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .client_request_token(request_token())
-            .send()
-            .await
-        {
+        match self.commit(items).await {
             Ok(_) => {
                 tracked.release.revision = next;
                 tracked.stored_log_len = tracked.release.log.len();
