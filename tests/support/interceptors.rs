@@ -6,8 +6,6 @@ use crate::{iam_requests, IamRequest};
 /// One AWS call as the SDK made it.
 #[derive(Debug, Clone)]
 pub struct Call {
-    /// The SDK's service name (`Lambda`, `DynamoDB`, `SNS`, ...).
-    pub service: String,
     pub operation: String,
     /// What IAM authorizes for this call (see [`iam_requests`]).
     pub iam: Vec<IamRequest>,
@@ -100,7 +98,6 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
         let (service, operation) = service_and_operation(cfg);
         self.0.lock().unwrap().push(Call {
             iam: iam_requests(&service, &operation, context.input()),
-            service,
             operation,
             started: std::time::Instant::now(),
             finished: None,
