@@ -10,8 +10,8 @@ use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Control, Next, ReleaseService, StartRequest, StepInput};
 use shiftback::Error;
 use shiftback_integration_tests::{
-    alarm_in_state, block_on, emulator, function_with_versions, release_request, release_store,
-    unique, AfterCall, CallLog, Clients, Emulator,
+    alarm_in_state, alarm_state_change, block_on, emulator, function_with_versions,
+    release_request, release_store, unique, AfterCall, CallLog, Clients, Emulator,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -86,21 +86,6 @@ impl Fixture {
     }
 }
 
-fn eventbridge(alarm: &str, state: &str, account: &str) -> Value {
-    json!({
-        "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
-        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
-        "account": account, "time": Utc::now().to_rfc3339(), "region": "us-east-1",
-        "resources": [format!("arn:aws:cloudwatch:us-east-1:{account}:alarm:{alarm}")],
-        "detail": {
-            "alarmName": alarm,
-            "state": {"value": state, "reason": "Threshold Crossed: 3 errors", "timestamp": Utc::now().to_rfc3339()},
-            "previousState": {"value": "OK", "reason": "", "timestamp": Utc::now().to_rfc3339()},
-            "configuration": {"metrics": []}
-        }
-    })
-}
-
 fn direct(alarm: &str, composite: bool) -> Value {
     let configuration = if composite {
         json!({"alarmRule": "ALARM(a)", "actionsSuppressor": "", "actionsSuppressorWaitPeriod": 0, "actionsSuppressorExtensionPeriod": 0})
@@ -167,7 +152,7 @@ async fn every_event_shape_reverts_and_records() {
         let f = fixture().await;
         let id = f.release_in_progress(0).await;
         let event = match shape {
-            "eventbridge" => eventbridge(&f.alarm, "ALARM", ACCOUNT),
+            "eventbridge" => alarm_state_change(&f.alarm, "ALARM", ACCOUNT),
             "metric" => direct(&f.alarm, false),
             "composite" => direct(&f.alarm, true),
             _ => sns(&f.alarm),
@@ -196,7 +181,7 @@ async fn ok_and_insufficient_data_change_nothing() {
     for state in ["OK", "INSUFFICIENT_DATA"] {
         let outcomes = f
             .responder
-            .handle(eventbridge(&f.alarm, state, ACCOUNT), Some(ACCOUNT))
+            .handle(alarm_state_change(&f.alarm, state, ACCOUNT), Some(ACCOUNT))
             .await
             .unwrap();
         assert!(outcomes[0].reverted.is_empty());
@@ -219,7 +204,10 @@ async fn untrusted_events_revert_nothing() {
     // An alarm that guards nothing, even one named like the function.
     let stray = f
         .responder
-        .handle(eventbridge(&f.function, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .handle(
+            alarm_state_change(&f.function, "ALARM", ACCOUNT),
+            Some(ACCOUNT),
+        )
         .await
         .unwrap();
     assert!(stray[0].reverted.is_empty());
@@ -227,7 +215,7 @@ async fn untrusted_events_revert_nothing() {
     let foreign = f
         .responder
         .handle(
-            eventbridge(&f.alarm, "ALARM", "999999999999"),
+            alarm_state_change(&f.alarm, "ALARM", "999999999999"),
             Some(ACCOUNT),
         )
         .await
@@ -258,7 +246,7 @@ async fn untrusted_events_revert_nothing() {
 async fn fifty_concurrent_copies_record_one_revert_and_late_copies_do_nothing() {
     let f = fixture().await;
     let id = f.release_in_progress(0).await;
-    let event = eventbridge(&f.alarm, "ALARM", ACCOUNT);
+    let event = alarm_state_change(&f.alarm, "ALARM", ACCOUNT);
     let copies = (0..50).map(|_| f.responder.handle(event.clone(), Some(ACCOUNT)));
     let results = futures::future::join_all(copies).await;
     let recorded = results
@@ -296,7 +284,7 @@ async fn the_bake_window_guards_a_succeeded_release_until_it_closes() {
     assert_eq!(f.alias().await, AliasRouting::single("2"));
 
     // After the window: nothing happens.
-    let mut late = eventbridge(&f.alarm, "ALARM", ACCOUNT);
+    let mut late = alarm_state_change(&f.alarm, "ALARM", ACCOUNT);
     late["detail"]["state"]["timestamp"] =
         json!((Utc::now() + Duration::seconds(700)).to_rfc3339());
     let outcomes = f.responder.handle(late, Some(ACCOUNT)).await.unwrap();
@@ -306,7 +294,10 @@ async fn the_bake_window_guards_a_succeeded_release_until_it_closes() {
     // Inside it: reverted to the previous version and recorded against that release.
     let outcomes = f
         .responder
-        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .handle(
+            alarm_state_change(&f.alarm, "ALARM", ACCOUNT),
+            Some(ACCOUNT),
+        )
         .await
         .unwrap();
     assert_eq!(outcomes[0].reverted.len(), 1);
@@ -332,7 +323,10 @@ async fn a_bake_window_alarm_never_undoes_a_newer_release() {
         .unwrap();
     let outcomes = f
         .responder
-        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .handle(
+            alarm_state_change(&f.alarm, "ALARM", ACCOUNT),
+            Some(ACCOUNT),
+        )
         .await
         .unwrap();
     assert!(outcomes[0].reverted.is_empty());
@@ -356,7 +350,10 @@ async fn at_most_one_read_precedes_the_revert() {
         None,
     );
     responder
-        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .handle(
+            alarm_state_change(&f.alarm, "ALARM", ACCOUNT),
+            Some(ACCOUNT),
+        )
         .await
         .unwrap();
     let operations = log.operations();
@@ -382,7 +379,10 @@ async fn one_alarm_reverts_forty_aliases_within_the_control_plane_rate() {
     }
     let outcomes = f
         .responder
-        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .handle(
+            alarm_state_change(&f.alarm, "ALARM", ACCOUNT),
+            Some(ACCOUNT),
+        )
         .await
         .expect("no unhandled throttle");
     assert_eq!(outcomes[0].reverted.len(), 40);
@@ -436,7 +436,10 @@ async fn a_promotion_landing_after_the_revert_is_reverted_again() {
         None,
     );
     responder
-        .handle(eventbridge(&f.alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .handle(
+            alarm_state_change(&f.alarm, "ALARM", ACCOUNT),
+            Some(ACCOUNT),
+        )
         .await
         .unwrap();
     assert!(promote.fired(), "the promotion was interleaved");
@@ -449,7 +452,7 @@ async fn an_alarm_state_change_from_before_the_release_started_reverts_nothing()
     // an alarm overridden at start changed state before the release too.
     let f = fixture().await;
     let id = f.release_in_progress(0).await;
-    let mut old = eventbridge(&f.alarm, "ALARM", ACCOUNT);
+    let mut old = alarm_state_change(&f.alarm, "ALARM", ACCOUNT);
     old["detail"]["state"]["timestamp"] = json!((Utc::now() - Duration::hours(1)).to_rfc3339());
     let outcomes = f.responder.handle(old, Some(ACCOUNT)).await.unwrap();
     assert!(outcomes[0].reverted.is_empty());
@@ -467,7 +470,7 @@ async fn an_alarm_state_change_from_before_the_release_started_reverts_nothing()
 async fn a_suppressed_composite_alarm_is_recorded_once_not_reverted() {
     let f = fixture().await;
     let id = f.release_in_progress(0).await;
-    let mut event = eventbridge(&f.alarm, "ALARM", ACCOUNT);
+    let mut event = alarm_state_change(&f.alarm, "ALARM", ACCOUNT);
     event["detail"]["state"]["actionsSuppressedBy"] = json!("Alarm");
     event["detail"]["configuration"] =
         json!({"alarmRule": "ALARM(a)", "actionsSuppressor": "maintenance-window"});
@@ -537,7 +540,7 @@ async fn guards_on_one_alias_act_newest_first() {
     assert_eq!(store.guards_for_alarm(&alarm).await.unwrap().len(), 2);
 
     responder
-        .handle(eventbridge(&alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+        .handle(alarm_state_change(&alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
         .await
         .unwrap();
     let alias = router.read(&function, "live").await.unwrap().routing;

@@ -8,15 +8,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use chrono::Utc;
-use serde_json::{json, Value};
 use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Release, Weight};
 use shiftback::service::{Next, ReleaseService, StepError, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, drain_queue, emulator, function_with_versions, release_request, release_store,
-    subscribed_queue, topic, Crash, Emulator,
+    alarm_in_state, alarm_state_change, drain_queue, emulator, function_with_versions,
+    release_request, release_store, subscribed_queue, topic, Crash, Emulator,
 };
 
 struct World {
@@ -280,27 +278,12 @@ async fn rollback_completes_once_after_a_crash_after_any_write() {
     covers(&crashed);
 }
 
-fn alarm_event(alarm: &str) -> Value {
-    json!({
-        "version": "0", "id": "1f0ce1a0-4fb0-4bd1-8c6f-6c2f4a3c2d10",
-        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
-        "account": "123456789012", "time": Utc::now().to_rfc3339(), "region": "us-east-1",
-        "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}")],
-        "detail": {
-            "alarmName": alarm,
-            "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": Utc::now().to_rfc3339()},
-            "previousState": {"value": "OK", "reason": "", "timestamp": Utc::now().to_rfc3339()},
-            "configuration": {"metrics": []}
-        }
-    })
-}
-
 #[tokio::test]
 async fn an_alarm_revert_completes_once_after_a_crash_after_any_write() {
     let crashed = at_every_write(|k| async move {
         let w = world().await;
         let id = w.started("canary:10:10m").await;
-        let event = alarm_event(&w.alarm);
+        let event = alarm_state_change(&w.alarm, "ALARM", "123456789012");
         let crashed = w
             .crash_then_retry(k, || w.responder.handle(event.clone(), None))
             .await?;

@@ -5,14 +5,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use chrono::Utc;
 use serde_json::{json, Value};
 use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store,
-    subscribed_queue, topic, unique, Emulator,
+    alarm_in_state, alarm_state_change, emulator, function_with_versions, release_request,
+    release_store, subscribed_queue, topic, Emulator,
 };
 
 struct Queues {
@@ -89,15 +88,6 @@ fn request(function: &str, alarm: &str, target: &str, strategy: &str) -> StartRe
     }
 }
 
-fn alarm_event(alarm: &str) -> Value {
-    json!({
-        "version": "0", "id": unique("ev"), "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch", "account": "123456789012", "time": Utc::now().to_rfc3339(),
-        "region": "us-east-1", "resources": [],
-        "detail": {"alarmName": alarm, "state": {"value": "ALARM", "reason": "Threshold Crossed: 12 errors", "timestamp": Utc::now().to_rfc3339()}}
-    })
-}
-
 fn event_types(messages: &[Value]) -> Vec<String> {
     messages
         .iter()
@@ -142,7 +132,10 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
     // An alarm delivered twice notifies once.
     for _ in 0..2 {
         responder
-            .handle(alarm_event(&guard), Some("123456789012"))
+            .handle(
+                alarm_state_change(&guard, "ALARM", "123456789012"),
+                Some("123456789012"),
+            )
             .await
             .unwrap();
     }
@@ -286,7 +279,10 @@ async fn a_failed_publish_never_blocks_the_rollback_and_is_sent_later() {
         .unwrap();
 
     let outcome = responder
-        .handle(alarm_event(&guard), Some("123456789012"))
+        .handle(
+            alarm_state_change(&guard, "ALARM", "123456789012"),
+            Some("123456789012"),
+        )
         .await
         .unwrap();
     assert!(

@@ -10,13 +10,12 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use chrono::Utc;
 use serde_json::{json, Value};
 use shiftback::runtime::{alarm_responder_with, release_service_with, HandlerSettings};
 use shiftback::service::{Next, StepInput, StepOutcome};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store,
-    set_alarm_state, topic, unique, CallLog,
+    alarm_in_state, alarm_state_change, emulator, function_with_versions, release_request,
+    release_store, set_alarm_state, topic, unique, CallLog,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -34,21 +33,6 @@ fn step(outcome: &StepOutcome) -> StepInput {
         release_id: Some(outcome.release_id.clone()),
         error: None,
     }
-}
-
-fn alarm_event(alarm: &str) -> Value {
-    json!({
-        "version": "0", "id": unique("event"),
-        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
-        "account": ACCOUNT, "time": Utc::now().to_rfc3339(), "region": "us-east-1",
-        "resources": [format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{alarm}")],
-        "detail": {
-            "alarmName": alarm,
-            "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": Utc::now().to_rfc3339()},
-            "previousState": {"value": "OK", "reason": "", "timestamp": Utc::now().to_rfc3339()},
-            "configuration": {"metrics": []}
-        }
-    })
 }
 
 /// Drives every handler through the paths a release takes: one that succeeds, one the
@@ -109,7 +93,7 @@ async fn record_every_handler() -> Recorded {
     let reverted_at_once = release_request(&function, &alarm, "3", "canary:10:10m");
     start.start(reverted_at_once).await.unwrap();
     responder
-        .handle(alarm_event(&alarm), Some(ACCOUNT))
+        .handle(alarm_state_change(&alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
         .await
         .unwrap();
 

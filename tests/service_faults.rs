@@ -12,7 +12,6 @@ use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
-use chrono::Utc;
 use serde_json::json;
 use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter, WorkflowControl};
 use shiftback::alarm::AlarmResponder;
@@ -21,8 +20,8 @@ use shiftback::error::AwsErrorKind;
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback::Error;
 use shiftback_integration_tests::{
-    alarm_in_state, drain_queue, emulator, function_with_versions, release_request, release_store,
-    subscribed_queue, topic,
+    alarm_in_state, alarm_state_change, drain_queue, emulator, function_with_versions,
+    release_request, release_store, subscribed_queue, topic,
 };
 
 fn response(status: u16, body: String) -> Response {
@@ -278,13 +277,7 @@ async fn a_revert_lands_and_is_recorded_even_when_stopping_the_workflow_fails() 
         .await
         .unwrap()
         .release_id;
-    let event = json!({
-        "source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
-        "account": "123456789012", "region": "us-east-1", "time": Utc::now().to_rfc3339(),
-        "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}")],
-        "detail": {"alarmName": alarm, "state": {"value": "ALARM", "reason": "errors",
-            "timestamp": Utc::now().to_rfc3339()}, "configuration": {"metrics": []}}
-    });
+    let event = alarm_state_change(&alarm, "ALARM", "123456789012");
     let outcomes = responder.handle(event, None).await.unwrap();
     assert_eq!(outcomes[0].reverted.len(), 1);
     assert_eq!(

@@ -133,3 +133,21 @@ pub fn release_request(
         kind: Default::default(),
     }
 }
+
+/// An alarm's state change as EventBridge delivers it to the alarm function (the rule in
+/// template.yaml), in account `account`.
+pub fn alarm_state_change(alarm: &str, state: &str, account: &str) -> serde_json::Value {
+    let now = chrono::Utc::now().to_rfc3339();
+    serde_json::json!({
+        "version": "0", "id": unique("event"),
+        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "account": account, "time": now, "region": "us-east-1",
+        "resources": [format!("arn:aws:cloudwatch:us-east-1:{account}:alarm:{alarm}")],
+        "detail": {
+            "alarmName": alarm,
+            "state": {"value": state, "reason": "Threshold Crossed: 3 errors", "timestamp": now},
+            "previousState": {"value": "OK", "reason": "", "timestamp": now},
+            "configuration": {"metrics": []}
+        }
+    })
+}

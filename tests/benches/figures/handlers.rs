@@ -7,11 +7,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
-use chrono::Utc;
 use serde_json::{json, Value};
 use shiftback::service::ReleaseService;
 use shiftback_integration_tests::{
-    alarm_in_state, function_with_versions, release_request, topic, Emulator,
+    alarm_in_state, alarm_state_change, function_with_versions, release_request, topic, Emulator,
 };
 
 use crate::{percentile, Row};
@@ -44,12 +43,7 @@ async fn event_for(handler: &str, env: &Emulator, service: &ReleaseService) -> V
         }),
         "alarm" => {
             started("canary:10:10m").await;
-            json!({
-                "version": "0", "id": "bench", "detail-type": "CloudWatch Alarm State Change",
-                "source": "aws.cloudwatch", "account": "123456789012", "time": Utc::now().to_rfc3339(),
-                "region": "us-east-1", "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}")],
-                "detail": {"alarmName": alarm, "state": {"value": "ALARM", "reason": "bench", "timestamp": Utc::now().to_rfc3339()}}
-            })
+            alarm_state_change(&alarm, "ALARM", "123456789012")
         }
         other => panic!("unknown handler {other}"),
     }

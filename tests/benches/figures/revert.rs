@@ -4,14 +4,12 @@
 use std::time::Instant;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use chrono::Utc;
-use serde_json::json;
 use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{ReleaseService, StartRequest};
 use shiftback_integration_tests::{
-    alarm_in_state, function_with_versions, release_request, release_store, unique, CallLog,
-    Clients, Emulator,
+    alarm_in_state, alarm_state_change, function_with_versions, release_request, release_store,
+    CallLog, Clients, Emulator,
 };
 
 use crate::{ms, percentile, Row};
@@ -52,12 +50,7 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
             })
             .await
             .unwrap();
-        let event = json!({
-            "version": "0", "id": unique("ev"), "detail-type": "CloudWatch Alarm State Change",
-            "source": "aws.cloudwatch", "account": "123456789012", "time": Utc::now().to_rfc3339(),
-            "region": "us-east-1", "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}")],
-            "detail": {"alarmName": alarm, "state": {"value": "ALARM", "reason": "bench", "timestamp": Utc::now().to_rfc3339()}}
-        });
+        let event = alarm_state_change(&alarm, "ALARM", "123456789012");
 
         log.clear();
         let entered = Instant::now();
