@@ -367,10 +367,13 @@ async fn a_publish_slower_than_the_claim_lease_is_announced_once() {
     let function = function_with_versions(&env, 2, "live").await;
     let guard = alarm(&env).await;
     let store = release_store(&env).await;
-    let lease = Duration::from_millis(300);
+    // A lease of a second, renewed every third of it: a renewal may take up to 2/3 s before the
+    // claim lapses, room for moto answering every integration test at once. The publish takes
+    // well over two leases.
+    let lease = Duration::from_millis(1000);
     let slow_sns = aws_sdk_sns::Client::from_conf(
         aws_sdk_sns::config::Builder::from(&env.config)
-            .endpoint_url(slow_proxy(Duration::from_millis(700)).await)
+            .endpoint_url(slow_proxy(Duration::from_millis(2500)).await)
             .build(),
     );
     let announcer = |sns: aws_sdk_sns::Client| {
