@@ -116,6 +116,12 @@ async fn record_every_handler() -> Recorded {
     }
 }
 
+/// The calls, recorded once for every test here: both tests check the same run.
+async fn recorded() -> &'static Recorded {
+    static RECORDED: tokio::sync::OnceCell<Recorded> = tokio::sync::OnceCell::const_new();
+    RECORDED.get_or_init(record_every_handler).await
+}
+
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -190,7 +196,7 @@ fn operations(recorded: &Recorded, function: &str) -> std::collections::BTreeSet
 
 #[tokio::test]
 async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
-    let recorded = record_every_handler().await;
+    let recorded = recorded().await;
     // The paths ran: each function made the calls that matter most to it, so the check below
     // cannot pass on a scenario that quietly stopped exercising a handler.
     let expected: &[(&str, &[&str])] = &[
@@ -222,19 +228,19 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
         ),
     ];
     for (function, needed) in expected {
-        let made = operations(&recorded, function);
+        let made = operations(recorded, function);
         for op in *needed {
             assert!(made.contains(*op), "{function} made no {op}: {made:?}");
         }
     }
-    let (output, text) = check(&recorded, &[]);
+    let (output, text) = check(recorded, &[]);
     assert!(output.status.success(), "{text}");
 }
 
 #[tokio::test]
 async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
-    let recorded = record_every_handler().await;
-    let (output, text) = check(&recorded, &["AdvanceFunction=cloudwatch:DescribeAlarms"]);
+    let recorded = recorded().await;
+    let (output, text) = check(recorded, &["AdvanceFunction=cloudwatch:DescribeAlarms"]);
     assert!(!output.status.success(), "{text}");
     let expected = format!(
         "AdvanceFunction: DescribeAlarms needs cloudwatch:DescribeAlarms on \
