@@ -5,6 +5,7 @@
 //! then make the alias match it, so a crash between the two leaves a record that says what to
 //! finish or undo, never an alias shifted without one.
 
+mod input;
 mod log;
 mod names;
 mod phase;
@@ -13,11 +14,11 @@ mod spec;
 pub(crate) mod tests;
 mod transition;
 
+pub use input::*;
 pub use log::*;
 pub use names::*;
 pub use phase::*;
 pub use spec::*;
-pub use transition::*;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
