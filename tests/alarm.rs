@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Weight};
+use shiftback::ports::AliasRouter as _;
 use shiftback::service::{Control, Next, ReleaseService, StartRequest, StepInput};
 use shiftback::Error;
 use shiftback_integration_tests::{

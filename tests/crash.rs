@@ -4,6 +4,7 @@
 //! where it should be, and every notification arrives. Each scenario is run with the crash
 //! after its 1st write, its 2nd, and so on, until a run needs none.
 
+use shiftback::ports::AliasRouter as _;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //! conflicts, throttling and 5xx. Responses are raw HTTP, so the SDK's real deserialisers,
 //! error classification and retry loop are what is tested.
 
+use shiftback::ports::AliasRouter as _;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;

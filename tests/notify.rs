@@ -1,6 +1,7 @@
 //! Notifications against moto: SNS topics with SQS queues subscribed (raw and enveloped
 //! delivery, one with a filter policy), read back and checked.
 
+use shiftback::ports::AliasRouter as _;
 use std::collections::HashMap;
 use std::time::Duration;
 

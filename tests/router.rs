@@ -2,6 +2,7 @@
 
 use shiftback::adapters::{AliasRouting, TrafficRouter};
 use shiftback::domain::{AliasTarget, Weight};
+use shiftback::ports::AliasRouter as _;
 use shiftback::Error;
 use shiftback_integration_tests::{emulator, function_with_versions};
 

@@ -3,6 +3,7 @@
 //! services are aws-smithy-mocks clients answering with raw HTTP, so the SDK's own error
 //! parsing and retry loop run; the rest is moto.
 
+use shiftback::ports::AliasRouter as _;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::config::retry::RetryConfig;

@@ -2,6 +2,7 @@
 //! statemachine/release.asl.json and dispatches each Task to the real handler binaries, each
 //! invocation a cold process behind `local-lambda`'s Invoke API, talking to moto.
 
+use shiftback::ports::AliasRouter as _;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;

@@ -3,6 +3,7 @@
 use aws_sdk_cloudwatch::types::StateValue;
 use shiftback::adapters::{AlarmHealth, AliasRouting, TrafficRouter};
 use shiftback::domain::{Phase, Weight};
+use shiftback::ports::AliasRouter as _;
 use shiftback::service::{
     Control, Next, ReleaseService, StartRequest, StepError, StepInput, StepOutcome,
 };

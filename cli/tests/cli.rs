@@ -1,5 +1,6 @@
 //! The `shiftback` binary against moto: human and `--json` output, and exit codes.
 
+use shiftback::ports::AliasRouter as _;
 use std::process::Output;
 
 use aws_sdk_cloudwatch::types::StateValue;

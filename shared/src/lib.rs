@@ -1,12 +1,15 @@
 //! shiftback: progressive delivery and immediate, alarm-driven rollback for AWS Lambda.
 //!
 //! - [`domain`]: strategies and the release state machine, free of AWS.
-//! - [`adapters`]: one small type per AWS service, each owning its SDK client.
+//! - [`ports`]: what the use cases need of AWS, as small traits.
+//! - [`adapters`]: one small type per AWS service, each owning its SDK client, implementing a port.
+//! - [`service`]: the use cases, one per file, over the ports.
 
 pub mod adapters;
 pub mod alarm_event;
 pub mod domain;
 pub mod error;
+pub mod ports;
 pub mod runtime;
 pub mod service;
 

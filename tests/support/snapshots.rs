@@ -1,6 +1,7 @@
 //! What a refused input could have changed, captured to compare before and after.
 
 use crate::Emulator;
+use shiftback::ports::AliasRouter as _;
 
 /// Everything a refused input could have changed: the table's items, the alias, and how many
 /// messages wait in `queue`. Compare two of them to prove nothing moved.

@@ -1,5 +1,6 @@
 //! `shiftback status`: a release's progress, once or followed until it ends.
 
+use shiftback::ports::AliasRouter as _;
 use std::time::Duration;
 
 use shiftback::domain::{check_function_name, check_release_id, Phase};

@@ -1,11 +1,14 @@
 //! Health: the current state of a release's CloudWatch alarms.
 
+use std::future::Future;
+
 use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{AlarmState, AlarmStatus};
 use crate::error::{AwsError, Error, Result};
+use crate::ports::AlarmSource;
 
 /// DescribeAlarms accepts at most this many names per call.
 const NAMES_PER_CALL: usize = 100;
@@ -78,5 +81,11 @@ impl AlarmHealth {
             .iter()
             .filter_map(|name| found.iter().find(|a| &a.name == name).cloned())
             .collect())
+    }
+}
+
+impl AlarmSource for AlarmHealth {
+    fn statuses(&self, names: &[String]) -> impl Future<Output = Result<Vec<AlarmStatus>>> + Send {
+        AlarmHealth::statuses(self, names)
     }
 }

@@ -9,13 +9,7 @@ use crate::adapters::RateLimiter;
 pub use crate::domain::routing::AliasRouting;
 use crate::domain::Weight;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
-
-/// An alias as read: its routing and the revision that a compare-and-swap names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AliasState {
-    pub routing: AliasRouting,
-    pub revision_id: Option<String>,
-}
+pub use crate::ports::{AliasRouter, AliasState, Readiness, VersionInfo};
 
 #[derive(Clone, Debug)]
 pub struct TrafficRouter {
@@ -24,44 +18,6 @@ pub struct TrafficRouter {
     limiter: RateLimiter,
     /// How long to wait for a pending version before handing the retry to Step Functions.
     version_wait: std::time::Duration,
-}
-
-/// A published version as `GetFunctionConfiguration` describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionInfo {
-    pub version: String,
-    pub role: String,
-    pub dead_letter: Option<String>,
-    pub state: Option<String>,
-    pub state_reason: Option<String>,
-    pub last_update: Option<String>,
-}
-
-/// Whether a version can take traffic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Readiness {
-    Ready,
-    /// Pending, or its last update still in progress: what it says now.
-    NotYet(String),
-    /// It will never be ready: why.
-    Failed(String),
-}
-
-impl VersionInfo {
-    /// A version reports neither field only where an API (or an emulator) predates them.
-    pub fn readiness(&self) -> Readiness {
-        let reason = self.state_reason.clone().unwrap_or_default();
-        match (self.state.as_deref(), self.last_update.as_deref()) {
-            (Some("Failed" | "Inactive"), _) | (_, Some("Failed")) => Readiness::Failed(format!(
-                "version {} is {} ({reason})",
-                self.version,
-                self.state.as_deref().unwrap_or("failed")
-            )),
-            (Some("Pending"), _) => Readiness::NotYet(format!("State Pending ({reason})")),
-            (_, Some("InProgress")) => Readiness::NotYet("LastUpdateStatus InProgress".into()),
-            _ => Readiness::Ready,
-        }
-    }
 }
 
 fn not_routable(function: &str, version: &str, reason: String) -> Error {
@@ -81,12 +37,41 @@ impl TrafficRouter {
         }
     }
 
+    /// Publishes `$LATEST` as a new version and returns its number.
+    pub async fn publish(&self, function: &str) -> Result<String> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .publish_version()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| {
+                not_found_as(
+                    AwsError::from_sdk("PublishVersion", e),
+                    function,
+                    "$LATEST".to_string(),
+                )
+            })?;
+        out.version()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Corrupt("PublishVersion returned no version".into()))
+    }
+
+    /// Waits at most this long for a pending version (0: not at all).
+    pub fn with_version_wait(mut self, wait: std::time::Duration) -> Self {
+        self.version_wait = wait;
+        self
+    }
+}
+
+impl AliasRouter for TrafficRouter {
     /// The region the client calls, when configured.
-    pub fn region(&self) -> Option<String> {
+    fn region(&self) -> Option<String> {
         self.client.config().region().map(|r| r.to_string())
     }
 
-    pub async fn read(&self, function: &str, alias: &str) -> Result<AliasState> {
+    async fn read(&self, function: &str, alias: &str) -> Result<AliasState> {
         self.limiter.acquire().await;
         let out = self
             .client
@@ -137,7 +122,7 @@ impl TrafficRouter {
     /// since it was read, Lambda refuses (`PreconditionFailedException`, an
     /// [`AwsErrorKind::Conflict`]) and nothing is overwritten. Without it, the update wins
     /// over whatever is there: that is what a revert wants.
-    pub async fn set(
+    async fn set(
         &self,
         function: &str,
         alias: &str,
@@ -160,7 +145,7 @@ impl TrafficRouter {
 
     /// The bare `UpdateAlias` call, without read-back: the revert's critical path uses it so
     /// that nothing stands between the alarm and the revert.
-    pub async fn update(
+    async fn update(
         &self,
         function: &str,
         alias: &str,
@@ -199,7 +184,7 @@ impl TrafficRouter {
 
     /// One version's configuration: what a weighted alias needs both versions to share (the
     /// execution role, the dead-letter target), and whether it can take traffic yet.
-    pub async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo> {
+    async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo> {
         self.limiter.acquire().await;
         let out = self
             .client
@@ -232,7 +217,7 @@ impl TrafficRouter {
     /// `Active` (a SnapStart version stays `Pending` while its snapshot is made) and its last
     /// update succeeded. A pending version is waited for with the SDK's own waiter, up to this
     /// router's version wait; still pending then, it is [`Error::NotReady`] (retryable).
-    pub async fn ready_version(&self, function: &str, version: &str) -> Result<VersionInfo> {
+    async fn ready_version(&self, function: &str, version: &str) -> Result<VersionInfo> {
         let info = self.version_info(function, version).await?;
         match info.readiness() {
             Readiness::Ready => return Ok(info),
@@ -261,33 +246,6 @@ impl TrafficRouter {
                 state,
             }),
         }
-    }
-
-    /// Publishes `$LATEST` as a new version and returns its number.
-    pub async fn publish(&self, function: &str) -> Result<String> {
-        self.limiter.acquire().await;
-        let out = self
-            .client
-            .publish_version()
-            .function_name(function)
-            .send()
-            .await
-            .map_err(|e| {
-                not_found_as(
-                    AwsError::from_sdk("PublishVersion", e),
-                    function,
-                    "$LATEST".to_string(),
-                )
-            })?;
-        out.version()
-            .map(str::to_string)
-            .ok_or_else(|| Error::Corrupt("PublishVersion returned no version".into()))
-    }
-
-    /// Waits at most this long for a pending version (0: not at all).
-    pub fn with_version_wait(mut self, wait: std::time::Duration) -> Self {
-        self.version_wait = wait;
-        self
     }
 }
 

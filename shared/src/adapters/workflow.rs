@@ -1,8 +1,11 @@
 //! The release workflow's executions on Step Functions, named after their releases.
 
+use std::future::Future;
+
 use aws_sdk_sfn::Client;
 
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use crate::ports::ExecutionControl;
 
 #[derive(Clone, Debug)]
 pub struct WorkflowControl {
@@ -64,5 +67,11 @@ impl WorkflowControl {
                 }
             }
         }
+    }
+}
+
+impl ExecutionControl for WorkflowControl {
+    fn stop(&self, release_id: &str, cause: &str) -> impl Future<Output = Result<()>> + Send {
+        WorkflowControl::stop(self, release_id, cause)
     }
 }

@@ -5,8 +5,9 @@ use super::*;
 use crate::domain::analysis::verdict;
 use crate::domain::{Action, Input, Phase, Verdict};
 use crate::error::{Error, Result};
+use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
 
-impl ReleaseService {
+impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// One look: health first, then the next decision, recorded, then applied.
     pub async fn advance(&self, input: StepInput) -> Result<StepOutcome> {
         let id = input

@@ -19,6 +19,7 @@ use crate::alarm_event::{parse_alarm_event, AlarmSignal};
 use crate::domain::Release;
 use crate::domain::{AlarmState, Input, Weight};
 use crate::error::{Error, Result};
+use crate::ports::{AliasRouter, Announcer, ExecutionControl, ReleaseRecords};
 
 /// Aliases reverted at once for one alarm: well inside Lambda's control-plane rate.
 const REVERT_CONCURRENCY: usize = 10;
@@ -46,12 +47,14 @@ pub struct Reverted {
     pub recorded: bool,
 }
 
+/// The alarm's use case over its ports: by default the AWS adapters; in the unit tests, the
+/// in-memory fakes.
 #[derive(Clone, Debug)]
-pub struct AlarmResponder {
-    pub router: TrafficRouter,
-    pub store: ReleaseStore,
-    pub workflow: Option<WorkflowControl>,
-    pub notifier: Option<Notifier>,
+pub struct AlarmResponder<R = TrafficRouter, S = ReleaseStore, W = WorkflowControl, N = Notifier> {
+    pub router: R,
+    pub store: S,
+    pub workflow: Option<W>,
+    pub notifier: Option<N>,
 }
 
 impl AlarmResponder {
@@ -72,7 +75,11 @@ impl AlarmResponder {
         self.notifier = Some(notifier);
         self
     }
+}
 
+impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer>
+    AlarmResponder<R, S, W, N>
+{
     /// Handles one alarm event, in any of its shapes. `own_account` (from the function's own
     /// ARN) makes alarms of other accounts inert even if their names collide.
     pub async fn handle(

@@ -4,11 +4,12 @@ use super::converge::reverted;
 use super::*;
 use crate::domain::{check_release_id, Action, Input, Phase};
 use crate::error::{Error, Result};
+use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
 
 /// Attempts at an operator command when the workflow keeps moving the release's revision.
 const CONTROL_ATTEMPTS: usize = 5;
 
-impl ReleaseService {
+impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Applies an operator's command, recorded with who asked.
     pub async fn control(
         &self,

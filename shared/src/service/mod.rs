@@ -8,16 +8,21 @@ use serde::{Deserialize, Serialize};
 use crate::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
 use crate::domain::{function_ref, Action, Phase, Release, ReleaseKind, SpecError, Weight};
 use crate::error::{Error, Result};
+use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
 
 mod advance;
 pub mod alarm;
 mod control;
 mod converge;
+#[cfg(test)]
+mod fakes;
 mod finalize;
 pub mod preflight;
 mod revert_to;
 mod rollback;
 mod start;
+#[cfg(test)]
+mod tests;
 
 pub use preflight::Preflight;
 
@@ -178,13 +183,14 @@ pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Re
     serde_json::from_value(value).map_err(|e| Error::BadRequest(e.to_string()))
 }
 
-/// The release workflow's logic over its three adapters. Built once per cold start.
+/// The release workflow's logic over its ports: by default the AWS adapters, built once per
+/// cold start; in the unit tests, the in-memory fakes.
 #[derive(Clone, Debug)]
-pub struct ReleaseService {
-    pub router: TrafficRouter,
-    pub store: ReleaseStore,
-    pub health: AlarmHealth,
-    pub notifier: Option<Notifier>,
+pub struct ReleaseService<R = TrafficRouter, S = ReleaseStore, H = AlarmHealth, N = Notifier> {
+    pub router: R,
+    pub store: S,
+    pub health: H,
+    pub notifier: Option<N>,
 }
 
 fn now() -> DateTime<Utc> {
@@ -205,7 +211,9 @@ impl ReleaseService {
         self.notifier = Some(notifier);
         self
     }
+}
 
+impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Announces what the release's log holds that was not announced yet. A failure is
     /// logged, never returned: telling people must not block or undo a release step, and the
     /// next step of the same release sends what this one could not.
@@ -218,7 +226,7 @@ impl ReleaseService {
     }
 }
 
-impl ReleaseService {
+impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// A function's one spelling (its bare name), refusing an ARN of another region: this
     /// stack's calls and permissions are for its own region. (The account is not known here;
     /// the role's permissions confine calls to the stack's own account.)
@@ -236,39 +244,5 @@ impl ReleaseService {
             }
         }
         Ok(reference.name.to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn request() -> serde_json::Value {
-        json!({"function": "orders", "alias": "live", "target_version": "2", "strategy": "AllAtOnce"})
-    }
-
-    #[test]
-    fn the_execution_name_is_the_release_id() {
-        let task = json!({"release_id": "r-exec-1", "request": request()});
-        assert_eq!(
-            parse_start(task).unwrap().release_id.as_deref(),
-            Some("r-exec-1")
-        );
-        let mut same = request();
-        same["release_id"] = json!("r-exec-1");
-        let task = json!({"release_id": "r-exec-1", "request": same});
-        assert_eq!(
-            parse_start(task).unwrap().release_id.as_deref(),
-            Some("r-exec-1")
-        );
-        let mut other = request();
-        other["release_id"] = json!("r-other");
-        let err = parse_start(json!({"release_id": "r-exec-1", "request": other})).unwrap_err();
-        assert!(err.to_string().contains("execution name"), "{err}");
-        // A bare request (a direct invocation) is read as it is.
-        assert_eq!(parse_start(request()).unwrap().release_id, None);
-        let err = parse_start(json!({"release_id": "r-1", "request": "x"})).unwrap_err();
-        assert!(matches!(err, Error::BadRequest(_)), "{err}");
     }
 }

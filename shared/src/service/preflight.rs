@@ -7,6 +7,7 @@ use chrono::Utc;
 use crate::adapters::{AliasRouting, LockInfo};
 use crate::domain::{firing, Release, ReleaseKind, ReleaseSpec, Strategy};
 use crate::error::{Error, Result};
+use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
 use crate::service::{ReleaseService, StartRequest};
 
 /// A request that passed every check.
@@ -22,7 +23,7 @@ pub struct Preflight {
     pub findings: Vec<String>,
 }
 
-impl ReleaseService {
+impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// What the request itself says, checked without any AWS call. Returns it with its
     /// function in its one spelling, and its spec.
     pub fn validate(&self, request: StartRequest) -> Result<(StartRequest, ReleaseSpec)> {

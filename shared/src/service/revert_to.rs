@@ -3,8 +3,9 @@
 use super::*;
 use crate::domain::{check_names, check_version, Phase, ReleaseKind, Strategy};
 use crate::error::{Error, Result};
+use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
 
-impl ReleaseService {
+impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Reverts an alias to any version its history records as good, as a release of its own
     /// (kind `revert`, all at once), so it takes the alias lock and leaves a record.
     pub async fn revert_to(

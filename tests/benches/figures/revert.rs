@@ -1,6 +1,7 @@
 //! The alarm handler's revert critical path against moto, beside one bare `UpdateAlias` in
 //! the same run.
 
+use shiftback::ports::AliasRouter as _;
 use std::time::Instant;
 
 use aws_sdk_cloudwatch::types::StateValue;

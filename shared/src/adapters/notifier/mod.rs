@@ -12,6 +12,8 @@
 //! publish and its confirmation is the one case where an entry is sent twice: SNS has no
 //! transaction to join, and twice is better than never for an alert.
 
+use std::future::Future;
+
 pub mod format;
 
 use std::collections::HashMap;
@@ -22,6 +24,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use super::store::Outbox;
 use crate::domain::Release;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use crate::ports::Announcer;
 use format::{notification, Notification};
 
 #[derive(Clone, Debug)]
@@ -180,5 +183,11 @@ impl Notifier {
                 .map_err(|e| Error::Aws(AwsError::from_sdk("Publish", e)))?;
         }
         Ok(())
+    }
+}
+
+impl Announcer for Notifier {
+    fn announce(&self, release: &Release) -> impl Future<Output = Result<usize>> + Send {
+        Notifier::announce(self, release)
     }
 }

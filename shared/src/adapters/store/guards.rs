@@ -2,28 +2,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 
 use super::*;
 use crate::domain::Release;
 use crate::error::Result;
-
-/// What an alarm guards: enough to revert the alias without reading anything else.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Guard {
-    pub alarm: String,
-    pub release_id: String,
-    pub function: String,
-    pub alias: String,
-    pub stable_version: String,
-    pub target_version: String,
-    /// None while the release is in progress; the end of the bake window once it succeeded.
-    pub until: Option<DateTime<Utc>>,
-    /// When the release started: an alarm state change before it is not about this release,
-    /// and of two releases on one alias the newer decides where the alias goes. None on guards
-    /// written before this was recorded (they count as the oldest).
-    pub started_at: Option<DateTime<Utc>>,
-}
 
 impl ReleaseStore {
     pub(super) fn guard_item(&self, release: &Release, alarm: &str) -> Item {

@@ -7,14 +7,6 @@ use crate::domain::Release;
 use crate::error::{Error, Result};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
-/// One page of a function's history, newest first.
-#[derive(Debug, Clone)]
-pub struct HistoryPage {
-    pub releases: Vec<Release>,
-    /// Pass back to get the next page; None on the last page.
-    pub next: Option<String>,
-}
-
 impl ReleaseStore {
     /// A function's releases, newest first, `limit` at a time.
     pub async fn history(

@@ -1,38 +1,11 @@
 //! One release per alias: the lock, its expiry and renewal, and who holds it.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::domain::Release;
 use crate::error::Result;
-
-/// A lock outlives its release's schedule by this much, counted from its last renewal (every
-/// look of the workflow renews it, paused or not), before a later release may break it.
-const LOCK_GRACE_SECS: i64 = 6 * 3600;
-/// How far a caller's clock may be off (an operator's laptop running `shiftback rollback`):
-/// a lock counts as expired only this long after its expiry by the caller's clock.
-pub const LOCK_CLOCK_SKEW_SECS: i64 = 300;
-
-/// The holder of an alias lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockInfo {
-    pub release_id: String,
-    pub acquired_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl LockInfo {
-    /// Whether a release may break this lock at `now` by the caller's clock, allowing for
-    /// that clock to be off by [`LOCK_CLOCK_SKEW_SECS`].
-    pub fn expired_at(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at + Duration::seconds(LOCK_CLOCK_SKEW_SECS) < now
-    }
-}
-
-/// When a lock taken or renewed at `at` for `release` expires.
-pub(super) fn lock_expiry(release: &Release, at: DateTime<Utc>) -> DateTime<Utc> {
-    at + Duration::seconds(release.schedule.total_bake_secs() as i64 + LOCK_GRACE_SECS)
-}
+pub(crate) use crate::ports::lock_expiry;
 
 impl ReleaseStore {
     /// Pushes the expiry of `release`'s alias lock to a full schedule plus grace from `now`,

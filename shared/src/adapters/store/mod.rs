@@ -8,14 +8,14 @@ mod outbox;
 mod releases;
 mod schema;
 
-pub use guards::Guard;
-pub use history::HistoryPage;
-pub use locks::{LockInfo, LOCK_CLOCK_SKEW_SECS};
+pub use crate::ports::{
+    Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover, ReleaseRecords, LOCK_CLOCK_SKEW_SECS,
+};
 pub use outbox::{Outbox, Watermark};
-pub use releases::{LoadedRelease, LockTakeover};
 pub use schema::HISTORY_INDEX;
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -24,6 +24,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use chrono::{DateTime, Utc};
 
+use crate::domain::Release;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use schema::{alarm_pk, lock_pk, release_pk};
 
@@ -106,5 +107,58 @@ impl ReleaseStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+}
+
+/// The port, over the methods each of this module's files defines for what it keeps.
+impl ReleaseRecords for ReleaseStore {
+    fn create(
+        &self,
+        release: &Release,
+        now: DateTime<Utc>,
+        takeover: Option<LockTakeover<'_>>,
+    ) -> impl Future<Output = Result<LoadedRelease>> + Send {
+        ReleaseStore::create(self, release, now, takeover)
+    }
+
+    fn load(&self, id: &str) -> impl Future<Output = Result<LoadedRelease>> + Send {
+        ReleaseStore::load(self, id)
+    }
+
+    fn load_summary(&self, id: &str) -> impl Future<Output = Result<Release>> + Send {
+        ReleaseStore::load_summary(self, id)
+    }
+
+    fn save(&self, tracked: &mut LoadedRelease) -> impl Future<Output = Result<()>> + Send {
+        ReleaseStore::save(self, tracked)
+    }
+
+    fn lock_holder(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = Result<Option<LockInfo>>> + Send {
+        ReleaseStore::lock_holder(self, function, alias)
+    }
+
+    fn renew_lock(
+        &self,
+        release: &Release,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        ReleaseStore::renew_lock(self, release, now)
+    }
+
+    fn history(
+        &self,
+        function: &str,
+        limit: i32,
+        page: Option<&str>,
+    ) -> impl Future<Output = Result<HistoryPage>> + Send {
+        ReleaseStore::history(self, function, limit, page)
+    }
+
+    fn guards_for_alarm(&self, alarm: &str) -> impl Future<Output = Result<Vec<Guard>>> + Send {
+        ReleaseStore::guards_for_alarm(self, alarm)
     }
 }

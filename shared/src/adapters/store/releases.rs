@@ -14,29 +14,6 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-/// A release as loaded, remembering how much of its log is already stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadedRelease {
-    pub release: Release,
-    stored_log_len: usize,
-    /// Whether the stored release still holds its alias lock (it was not yet terminal).
-    holds_lock: bool,
-}
-
-impl LoadedRelease {
-    pub fn stored_log_len(&self) -> usize {
-        self.stored_log_len
-    }
-}
-
-/// Taking over an alias lock that expired: whose it was, and that release (already moved to
-/// its lock-broken state) when it was still running, so both are recorded in one transaction.
-#[derive(Debug, Clone, Copy)]
-pub struct LockTakeover<'a> {
-    pub holder: &'a str,
-    pub broken: Option<&'a LoadedRelease>,
-}
-
 impl ReleaseStore {
     pub(super) fn release_item(&self, release: &Release, revision: u64) -> Result<Item> {
         let mut doc = release.clone();
@@ -375,13 +352,8 @@ impl ReleaseStore {
         }
         let item = release_item.ok_or_else(|| Error::ReleaseNotFound(id.to_string()))?;
         let mut release = Self::parse_release(&item)?;
-        let stored_log_len = log.len();
         release.log = log;
-        Ok(LoadedRelease {
-            holds_lock: release.holds_alias_lock(),
-            release,
-            stored_log_len,
-        })
+        Ok(LoadedRelease::stored(release))
     }
 }
 

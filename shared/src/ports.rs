@@ -1,0 +1,245 @@
+//! Ports: what the use cases need of the outside world, as small traits. The AWS adapters
+//! implement them over one SDK client each; the services' unit tests implement them in memory
+//! (`service::fakes`), so the decisions (refusals, races, retries) are tested in
+//! milliseconds and the emulator tests are left with the wire.
+//!
+//! The futures are `Send` so a handler may run a use case on any runtime thread.
+
+use std::future::Future;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::routing::AliasRouting;
+use crate::domain::{AlarmStatus, Release};
+use crate::error::Result;
+
+/// The traffic router: reads and writes a Lambda alias's routing. Which routing may follow
+/// which is the domain's ([`crate::domain::routing`]); the router only reads and writes.
+pub trait AliasRouter: Send + Sync {
+    /// The region this router's calls go to, when known.
+    fn region(&self) -> Option<String>;
+
+    fn read(&self, function: &str, alias: &str) -> impl Future<Output = Result<AliasState>> + Send;
+
+    /// Sets the routing and reads it back to prove it took. With `expected_revision`, a
+    /// compare-and-swap: a changed alias fails as an [`crate::error::AwsErrorKind::Conflict`].
+    fn set(
+        &self,
+        function: &str,
+        alias: &str,
+        routing: &AliasRouting,
+        expected_revision: Option<&str>,
+    ) -> impl Future<Output = Result<AliasState>> + Send;
+
+    /// The bare write, without read-back: the revert's critical path.
+    fn update(
+        &self,
+        function: &str,
+        alias: &str,
+        routing: &AliasRouting,
+        expected_revision: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    fn version_info(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<VersionInfo>> + Send;
+
+    /// A version that can take traffic now, waiting a while for a pending one.
+    fn ready_version(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<VersionInfo>> + Send;
+}
+
+/// The release store: releases with their logs, the one-release-per-alias lock, and the
+/// alarm guards. Every write is conditional: a release is saved only over the revision it was
+/// loaded at ([`crate::Error::StaleRelease`] otherwise).
+pub trait ReleaseRecords: Send + Sync {
+    /// Records a new release with its lock and guards, all or nothing
+    /// ([`crate::Error::LockHeld`], [`crate::Error::ReleaseExists`]).
+    fn create(
+        &self,
+        release: &Release,
+        now: DateTime<Utc>,
+        takeover: Option<LockTakeover<'_>>,
+    ) -> impl Future<Output = Result<LoadedRelease>> + Send;
+
+    fn load(&self, id: &str) -> impl Future<Output = Result<LoadedRelease>> + Send;
+
+    /// The release without its log.
+    fn load_summary(&self, id: &str) -> impl Future<Output = Result<Release>> + Send;
+
+    fn save(&self, tracked: &mut LoadedRelease) -> impl Future<Output = Result<()>> + Send;
+
+    fn lock_holder(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = Result<Option<LockInfo>>> + Send;
+
+    fn renew_lock(
+        &self,
+        release: &Release,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    fn history(
+        &self,
+        function: &str,
+        limit: i32,
+        page: Option<&str>,
+    ) -> impl Future<Output = Result<HistoryPage>> + Send;
+
+    fn guards_for_alarm(&self, alarm: &str) -> impl Future<Output = Result<Vec<Guard>>> + Send;
+}
+
+/// The alarm source: each named alarm's state, in the order given; a missing alarm is
+/// [`crate::Error::AlarmsMissing`].
+pub trait AlarmSource: Send + Sync {
+    fn statuses(&self, names: &[String]) -> impl Future<Output = Result<Vec<AlarmStatus>>> + Send;
+}
+
+/// The notifier: announces what a release's log holds that was not announced yet, and says
+/// how many entries it sent.
+pub trait Announcer: Send + Sync {
+    fn announce(&self, release: &Release) -> impl Future<Output = Result<usize>> + Send;
+}
+
+/// Workflow control: stops a release's running workflow (a no-op once it ended).
+pub trait ExecutionControl: Send + Sync {
+    fn stop(&self, release_id: &str, cause: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// An alias as read: its routing and the revision that a compare-and-swap names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasState {
+    pub routing: AliasRouting,
+    pub revision_id: Option<String>,
+}
+
+/// A published version as `GetFunctionConfiguration` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    pub version: String,
+    pub role: String,
+    pub dead_letter: Option<String>,
+    pub state: Option<String>,
+    pub state_reason: Option<String>,
+    pub last_update: Option<String>,
+}
+
+/// Whether a version can take traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Pending, or its last update still in progress: what it says now.
+    NotYet(String),
+    /// It will never be ready: why.
+    Failed(String),
+}
+
+impl VersionInfo {
+    /// A version reports neither field only where an API (or an emulator) predates them.
+    pub fn readiness(&self) -> Readiness {
+        let reason = self.state_reason.clone().unwrap_or_default();
+        match (self.state.as_deref(), self.last_update.as_deref()) {
+            (Some("Failed" | "Inactive"), _) | (_, Some("Failed")) => Readiness::Failed(format!(
+                "version {} is {} ({reason})",
+                self.version,
+                self.state.as_deref().unwrap_or("failed")
+            )),
+            (Some("Pending"), _) => Readiness::NotYet(format!("State Pending ({reason})")),
+            (_, Some("InProgress")) => Readiness::NotYet("LastUpdateStatus InProgress".into()),
+            _ => Readiness::Ready,
+        }
+    }
+}
+
+/// A lock outlives its release's schedule by this much, counted from its last renewal (every
+/// look of the workflow renews it, paused or not), before a later release may break it.
+const LOCK_GRACE_SECS: i64 = 6 * 3600;
+
+/// When a lock taken or renewed at `at` for `release` expires.
+pub(crate) fn lock_expiry(release: &Release, at: DateTime<Utc>) -> DateTime<Utc> {
+    at + Duration::seconds(release.schedule.total_bake_secs() as i64 + LOCK_GRACE_SECS)
+}
+
+/// How far a caller's clock may be off (an operator's laptop running `shiftback rollback`):
+/// a lock counts as expired only this long after its expiry by the caller's clock.
+pub const LOCK_CLOCK_SKEW_SECS: i64 = 300;
+
+/// The holder of an alias lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockInfo {
+    pub release_id: String,
+    pub acquired_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl LockInfo {
+    /// Whether a release may break this lock at `now` by the caller's clock, allowing for
+    /// that clock to be off by [`LOCK_CLOCK_SKEW_SECS`].
+    pub fn expired_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at + Duration::seconds(LOCK_CLOCK_SKEW_SECS) < now
+    }
+}
+
+/// What an alarm guards: enough to revert the alias without reading anything else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub alarm: String,
+    pub release_id: String,
+    pub function: String,
+    pub alias: String,
+    pub stable_version: String,
+    pub target_version: String,
+    /// None while the release is in progress; the end of the bake window once it succeeded.
+    pub until: Option<DateTime<Utc>>,
+    /// When the release started: an alarm state change before it is not about this release,
+    /// and of two releases on one alias the newer decides where the alias goes. None on guards
+    /// written before this was recorded (they count as the oldest).
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+/// One page of a function's history, newest first.
+#[derive(Debug, Clone)]
+pub struct HistoryPage {
+    pub releases: Vec<Release>,
+    /// Pass back to get the next page; None on the last page.
+    pub next: Option<String>,
+}
+
+/// A release as loaded, remembering how much of its log is already stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedRelease {
+    pub release: Release,
+    pub(crate) stored_log_len: usize,
+    /// Whether the stored release still holds its alias lock (it was not yet terminal).
+    pub(crate) holds_lock: bool,
+}
+
+impl LoadedRelease {
+    /// A release as a store read it back: `release.log` is all stored.
+    pub(crate) fn stored(release: Release) -> LoadedRelease {
+        LoadedRelease {
+            stored_log_len: release.log.len(),
+            holds_lock: release.holds_alias_lock(),
+            release,
+        }
+    }
+
+    pub fn stored_log_len(&self) -> usize {
+        self.stored_log_len
+    }
+}
+
+/// Taking over an alias lock that expired: whose it was, and that release (already moved to
+/// its lock-broken state) when it was still running, so both are recorded in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct LockTakeover<'a> {
+    pub holder: &'a str,
+    pub broken: Option<&'a LoadedRelease>,
+}

@@ -1,0 +1,149 @@
+//! In-memory ports for the use cases' unit tests. Each fake keeps what its AWS service keeps,
+//! with the same conditions the adapters rely on: a release is saved only over the revision
+//! it was loaded at, a lock is taken only if free (or expired, on takeover), an alias write
+//! with a revision is a compare-and-swap. Every change of state goes to one shared journal,
+//! so a test can assert what happened in which order (the revert before its record, say).
+//!
+//! A race is staged with `interleave`: a closure that runs once, just before the named call
+//! of the fake, as another writer would (an alarm's revert landing between a step's read and
+//! its write).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{AlarmState, AlarmStatus, Release};
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use crate::ports::*;
+
+mod router;
+mod store;
+
+pub use router::FakeRouter;
+pub use store::FakeStore;
+
+/// What changed, in order, across every fake of one test.
+#[derive(Clone, Default, Debug)]
+pub struct Journal(Arc<Mutex<Vec<String>>>);
+
+impl Journal {
+    pub fn push(&self, entry: String) {
+        self.0.lock().unwrap().push(entry);
+    }
+
+    pub fn entries(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Where the first entry starting with `prefix` is, if any.
+    pub fn position(&self, prefix: &str) -> Option<usize> {
+        self.entries().iter().position(|e| e.starts_with(prefix))
+    }
+
+    pub fn count(&self, prefix: &str) -> usize {
+        self.entries()
+            .iter()
+            .filter(|e| e.starts_with(prefix))
+            .count()
+    }
+}
+
+type Hook<T> = Box<dyn FnOnce(&mut T) + Send>;
+
+/// Hooks by the name of the call they run before, each run once.
+pub(super) struct Hooks<T>(Mutex<Vec<(&'static str, Hook<T>)>>);
+
+impl<T> Default for Hooks<T> {
+    fn default() -> Self {
+        Hooks(Mutex::new(Vec::new()))
+    }
+}
+
+impl<T> Hooks<T> {
+    pub(super) fn add(&self, call: &'static str, hook: Hook<T>) {
+        self.0.lock().unwrap().push((call, hook));
+    }
+
+    pub(super) fn run(&self, call: &str, state: &mut T) {
+        let hook = {
+            let mut hooks = self.0.lock().unwrap();
+            let at = hooks.iter().position(|(name, _)| *name == call);
+            at.map(|i| hooks.remove(i).1)
+        };
+        if let Some(hook) = hook {
+            hook(state);
+        }
+    }
+}
+
+pub(super) fn aws(operation: &'static str, kind: AwsErrorKind, message: &str) -> Error {
+    Error::Aws(AwsError {
+        operation,
+        kind,
+        code: None,
+        message: message.to_string(),
+    })
+}
+
+/// CloudWatch alarms by name.
+#[derive(Default, Clone)]
+pub struct FakeAlarms(pub Arc<Mutex<HashMap<String, AlarmStatus>>>);
+
+impl FakeAlarms {
+    pub fn set(&self, name: &str, state: AlarmState, since: DateTime<Utc>) {
+        let status = AlarmStatus {
+            name: name.into(),
+            state,
+            reason: format!("{name} is {state:?}"),
+            since: Some(since),
+        };
+        self.0.lock().unwrap().insert(name.into(), status);
+    }
+
+    pub fn remove(&self, name: &str) {
+        self.0.lock().unwrap().remove(name);
+    }
+}
+
+impl AlarmSource for FakeAlarms {
+    async fn statuses(&self, names: &[String]) -> Result<Vec<AlarmStatus>> {
+        let alarms = self.0.lock().unwrap();
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|n| !alarms.contains_key(*n))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::AlarmsMissing(missing));
+        }
+        Ok(names.iter().map(|n| alarms[n].clone()).collect())
+    }
+}
+
+/// Notifications: what was announced, as "release-id: log length".
+#[derive(Default, Clone)]
+pub struct FakeAnnouncer {
+    pub journal: Journal,
+}
+
+impl Announcer for FakeAnnouncer {
+    async fn announce(&self, release: &Release) -> Result<usize> {
+        let entry = format!("announce {} {}", release.id, release.phase.name());
+        self.journal.push(entry);
+        Ok(release.log.len())
+    }
+}
+
+/// Step Functions executions: which were stopped.
+#[derive(Default, Clone)]
+pub struct FakeWorkflow {
+    pub journal: Journal,
+}
+
+impl ExecutionControl for FakeWorkflow {
+    async fn stop(&self, release_id: &str, _cause: &str) -> Result<()> {
+        self.journal.push(format!("stop {release_id}"));
+        Ok(())
+    }
+}

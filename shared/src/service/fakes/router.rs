@@ -1,0 +1,181 @@
+//! Lambda aliases and versions, in memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::{aws, Hooks, Journal};
+use crate::domain::routing::AliasRouting;
+use crate::error::{AwsErrorKind, Error, Result};
+use crate::ports::*;
+
+/// Lambda aliases and versions.
+#[derive(Default)]
+pub struct AliasTable {
+    /// (function, alias) → routing and revision.
+    pub aliases: HashMap<(String, String), (AliasRouting, u64)>,
+    /// (function, version) → configuration.
+    pub versions: HashMap<(String, String), VersionInfo>,
+    /// Errors the next writes fail with, first one first (throttling, say).
+    pub failing_writes: Vec<Error>,
+}
+
+impl AliasTable {
+    /// Moves an alias as someone else would: a new revision, nothing journaled.
+    pub fn move_alias(&mut self, function: &str, alias: &str, routing: AliasRouting) {
+        let entry = self
+            .aliases
+            .entry((function.into(), alias.into()))
+            .or_insert((routing.clone(), 0));
+        *entry = (routing, entry.1 + 1);
+    }
+}
+
+/// Clones share one table, as two handlers share one account.
+#[derive(Default, Clone)]
+pub struct FakeRouter {
+    pub table: Arc<Mutex<AliasTable>>,
+    hooks: Arc<Hooks<AliasTable>>,
+    pub journal: Journal,
+}
+
+impl FakeRouter {
+    pub fn new(journal: Journal) -> Self {
+        FakeRouter {
+            journal,
+            ..Default::default()
+        }
+    }
+
+    pub fn with_alias(self, function: &str, alias: &str, version: &str) -> Self {
+        let routing = AliasRouting::single(version);
+        self.table
+            .lock()
+            .unwrap()
+            .move_alias(function, alias, routing);
+        self
+    }
+
+    /// A published version, ready (`state` None) or in the given `State`.
+    pub fn with_version(self, function: &str, version: &str, state: Option<&str>) -> Self {
+        let info = VersionInfo {
+            version: version.into(),
+            role: "arn:aws:iam::123456789012:role/app".into(),
+            dead_letter: None,
+            state: state.map(str::to_string),
+            state_reason: None,
+            last_update: None,
+        };
+        let key = (function.to_string(), version.to_string());
+        self.table.lock().unwrap().versions.insert(key, info);
+        self
+    }
+
+    pub fn routing(&self, function: &str, alias: &str) -> AliasRouting {
+        let table = self.table.lock().unwrap();
+        table.aliases[&(function.to_string(), alias.to_string())]
+            .0
+            .clone()
+    }
+
+    /// Runs `hook` once, just before the next call named `call` ("read", "update").
+    pub fn interleave(
+        &self,
+        call: &'static str,
+        hook: impl FnOnce(&mut AliasTable) + Send + 'static,
+    ) {
+        self.hooks.add(call, Box::new(hook));
+    }
+}
+
+impl AliasRouter for FakeRouter {
+    fn region(&self) -> Option<String> {
+        Some("eu-west-1".into())
+    }
+
+    async fn read(&self, function: &str, alias: &str) -> Result<AliasState> {
+        let mut table = self.table.lock().unwrap();
+        self.hooks.run("read", &mut table);
+        let (routing, revision) = table
+            .aliases
+            .get(&(function.to_string(), alias.to_string()))
+            .ok_or_else(|| Error::NotFound {
+                function: function.into(),
+                what: format!("alias {alias}"),
+            })?;
+        Ok(AliasState {
+            routing: routing.clone(),
+            revision_id: Some(revision.to_string()),
+        })
+    }
+
+    async fn set(
+        &self,
+        function: &str,
+        alias: &str,
+        routing: &AliasRouting,
+        expected_revision: Option<&str>,
+    ) -> Result<AliasState> {
+        self.update(function, alias, routing, expected_revision)
+            .await?;
+        self.read(function, alias).await
+    }
+
+    async fn update(
+        &self,
+        function: &str,
+        alias: &str,
+        routing: &AliasRouting,
+        expected_revision: Option<&str>,
+    ) -> Result<()> {
+        let mut table = self.table.lock().unwrap();
+        self.hooks.run("update", &mut table);
+        if !table.failing_writes.is_empty() {
+            return Err(table.failing_writes.remove(0));
+        }
+        let key = (function.to_string(), alias.to_string());
+        let Some((_, revision)) = table.aliases.get(&key) else {
+            return Err(aws("UpdateAlias", AwsErrorKind::NotFound, "no such alias"));
+        };
+        if expected_revision.is_some_and(|expected| expected != revision.to_string()) {
+            // Lambda's PreconditionFailedException.
+            return Err(aws(
+                "UpdateAlias",
+                AwsErrorKind::Conflict,
+                "revision changed",
+            ));
+        }
+        table.move_alias(function, alias, routing.clone());
+        self.journal
+            .push(format!("alias {function}:{alias} -> {routing}"));
+        Ok(())
+    }
+
+    async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo> {
+        let table = self.table.lock().unwrap();
+        table
+            .versions
+            .get(&(function.to_string(), version.to_string()))
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                function: function.into(),
+                what: format!("version {version}"),
+            })
+    }
+
+    async fn ready_version(&self, function: &str, version: &str) -> Result<VersionInfo> {
+        let info = self.version_info(function, version).await?;
+        match info.readiness() {
+            Readiness::Ready => Ok(info),
+            Readiness::NotYet(state) => Err(Error::NotReady {
+                function: function.into(),
+                version: version.into(),
+                state,
+            }),
+            Readiness::Failed(reason) => Err(Error::InvalidRouting {
+                function: function.into(),
+                alias: format!("(version {version})"),
+                reason,
+            }),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The use cases' decisions (refusals, races, retries) against the in-memory ports, in
+//! milliseconds. The emulator tests in `tests/` keep what only the wire shows.
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use super::alarm::AlarmResponder;
+use super::fakes::*;
+use super::*;
+use crate::domain::AlarmState;
+
+mod alarm;
+mod input;
+mod operator;
+mod start;
+mod step;
+
+const FUNCTION: &str = "orders";
+const ALIAS: &str = "live";
+const ALARM: &str = "orders-errors";
+
+type Service = ReleaseService<FakeRouter, FakeStore, FakeAlarms, FakeAnnouncer>;
+type Responder = AlarmResponder<FakeRouter, FakeStore, FakeWorkflow, FakeAnnouncer>;
+
+/// One account: `orders:live` on version 1, versions 1 to 3 published, one alarm in OK;
+/// the workflow's service and the alarm's responder over the same fakes.
+struct World {
+    journal: Journal,
+    router: FakeRouter,
+    store: FakeStore,
+    alarms: FakeAlarms,
+    service: Service,
+    responder: Responder,
+}
+
+fn world() -> World {
+    let journal = Journal::default();
+    let router = FakeRouter::new(journal.clone())
+        .with_alias(FUNCTION, ALIAS, "1")
+        .with_version(FUNCTION, "1", None)
+        .with_version(FUNCTION, "2", None)
+        .with_version(FUNCTION, "3", None);
+    let store = FakeStore::new(journal.clone());
+    let alarms = FakeAlarms::default();
+    alarms.set(ALARM, AlarmState::Ok, Utc::now() - Duration::hours(1));
+    let announcer = FakeAnnouncer {
+        journal: journal.clone(),
+    };
+    let service = ReleaseService {
+        router: router.clone(),
+        store: store.clone(),
+        health: alarms.clone(),
+        notifier: Some(announcer.clone()),
+    };
+    let responder = AlarmResponder {
+        router: router.clone(),
+        store: store.clone(),
+        workflow: Some(FakeWorkflow {
+            journal: journal.clone(),
+        }),
+        notifier: Some(announcer),
+    };
+    World {
+        journal,
+        router,
+        store,
+        alarms,
+        service,
+        responder,
+    }
+}
+
+fn request(id: &str, strategy: &str) -> StartRequest {
+    StartRequest {
+        release_id: Some(id.into()),
+        function: FUNCTION.into(),
+        alias: ALIAS.into(),
+        stable_version: None,
+        target_version: "2".into(),
+        strategy: strategy.into(),
+        alarms: vec![ALARM.into()],
+        alarm_overrides: vec![],
+        bake_after_secs: 0,
+        started_by: "ci".into(),
+        kind: Default::default(),
+    }
+}
+
+fn step(id: &str) -> StepInput {
+    StepInput {
+        release_id: Some(id.into()),
+        error: None,
+    }
+}
+
+/// EventBridge's "CloudWatch Alarm State Change" into ALARM, timestamped now.
+fn alarm_fired(alarm: &str) -> Value {
+    let now = Utc::now().to_rfc3339();
+    json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "account": "123456789012", "time": now, "region": "eu-west-1",
+        "resources": [format!("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{alarm}")],
+        "detail": {
+            "alarmName": alarm,
+            "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": now},
+            "previousState": {"value": "OK", "reason": "", "timestamp": now},
+            "configuration": {"metrics": []}
+        }
+    })
+}
+
+impl World {
+    fn routing(&self) -> String {
+        self.router.routing(FUNCTION, ALIAS).to_string()
+    }
+
+    fn phase(&self, id: &str) -> &'static str {
+        self.store.release(id).phase.name()
+    }
+
+    /// A release started with `strategy` and left at its first step.
+    async fn started(&self, id: &str, strategy: &str) -> StepOutcome {
+        self.service.start(request(id, strategy)).await.unwrap()
+    }
+}
