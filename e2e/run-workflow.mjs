@@ -12,14 +12,14 @@ const input = JSON.parse(readFileSync(0, 'utf8'));
 const handlers = {
   Start: 'shiftback-start',
   Advance: 'shiftback-advance',
-  Promote: 'shiftback-finalize',
+  Promote: 'shiftback-promote',
   RollBack: 'shiftback-rollback',
 };
 
 // The template's DefinitionSubstitutions, with placeholder ARNs: the overrides below decide
 // where each Task really goes.
 let text = readFileSync(new URL('../statemachine/release.asl.json', import.meta.url), 'utf8');
-for (const [name, fn] of Object.entries({ Start: 'Start', Advance: 'Advance', Finalize: 'Finalize', Rollback: 'Rollback' })) {
+for (const [name, fn] of Object.entries({ Start: 'Start', Advance: 'Advance', Promote: 'Promote', Rollback: 'Rollback' })) {
   text = text.replaceAll('${' + fn + 'FunctionArn}', `arn:aws:lambda:us-east-1:123456789012:function:shiftback-${name.toLowerCase()}`);
 }
 const definition = JSON.parse(text);

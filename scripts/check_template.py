@@ -145,7 +145,7 @@ def task_timeout_problems(template, definitions):
     return found
 
 
-HANDLERS = ("start", "advance", "finalize", "rollback", "alarm")
+HANDLERS = ("start", "advance", "promote", "rollback", "alarm")
 
 
 def handler_problems(template):

@@ -529,7 +529,7 @@ async fn guards_on_one_alias_act_newest_first() {
     first.bake_after_secs = 600;
     let first = service.start(first).await.unwrap();
     service
-        .finalize(StepInput {
+        .promote(StepInput {
             release_id: Some(first.release_id.clone()),
             error: None,
         })

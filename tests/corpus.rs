@@ -85,9 +85,9 @@ async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
                     .map(|o| serde_json::to_value(o).unwrap()),
                 Err(e) => Err(e),
             },
-            "finalize" => match parse_input(input) {
+            "promote" => match parse_input(input) {
                 Ok(step) => service
-                    .finalize(step)
+                    .promote(step)
                     .await
                     .map(|o| serde_json::to_value(o).unwrap()),
                 Err(e) => Err(e),

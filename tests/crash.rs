@@ -224,7 +224,7 @@ async fn advance_completes_once_after_a_crash_after_any_write() {
 }
 
 #[tokio::test]
-async fn finalize_completes_once_after_a_crash_after_any_write() {
+async fn promote_completes_once_after_a_crash_after_any_write() {
     let crashed = at_every_write(|k| async move {
         let w = world().await;
         let id = w.started("steps:50@0s").await;
@@ -232,7 +232,7 @@ async fn finalize_completes_once_after_a_crash_after_any_write() {
         assert_eq!(promote.next, Next::Promote);
         w.announced().await;
         let crashed = w
-            .crash_then_retry(k, || w.service.finalize(step(&id)))
+            .crash_then_retry(k, || w.service.promote(step(&id)))
             .await?;
         assert_eq!(w.weight().await, Some(Weight::FULL));
         let release = w.release(&id).await;
@@ -240,7 +240,7 @@ async fn finalize_completes_once_after_a_crash_after_any_write() {
         let promoted = release.log.iter().filter(|e| e.event.name() == "promoted");
         assert_eq!(promoted.count(), 1, "crash after {crashed}");
         assert_eq!(w.lock().await, None, "crash after {crashed}");
-        w.assert_announced_once(&["succeeded"], &crashed).await;
+        w.assert_announced_once(&["promoted"], &crashed).await;
         Some(crashed)
     })
     .await;

@@ -163,7 +163,7 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
             .unwrap();
     }
     let done = service
-        .finalize(StepInput {
+        .promote(StepInput {
             release_id: Some(step.release_id.clone()),
             error: None,
         })
@@ -172,7 +172,7 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
     assert_eq!(done.phase, "succeeded");
     // A retried step re-announces nothing.
     service
-        .finalize(StepInput {
+        .promote(StepInput {
             release_id: Some(step.release_id.clone()),
             error: None,
         })
@@ -188,7 +188,7 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
             "rolled_back",
             "started",
             "step_applied",
-            "succeeded"
+            "promoted"
         ]
     );
     let rollback = &raw[2];

@@ -56,7 +56,7 @@ async fn record_every_handler() -> Recorded {
     let calls: BTreeMap<_, _> = [
         "StartFunction",
         "AdvanceFunction",
-        "FinalizeFunction",
+        "PromoteFunction",
         "RollbackFunction",
         "AlarmFunction",
     ]
@@ -64,10 +64,10 @@ async fn record_every_handler() -> Recorded {
     .map(|name| (name, CallLog::default()))
     .collect();
     let service = |name: &str| release_service_with(&env.clients_with(&calls[name]), &settings);
-    let (start, advance, finalize, rollback) = (
+    let (start, advance, promote, rollback) = (
         service("StartFunction"),
         service("AdvanceFunction"),
-        service("FinalizeFunction"),
+        service("PromoteFunction"),
         service("RollbackFunction"),
     );
     let responder = alarm_responder_with(&env.clients_with(&calls["AlarmFunction"]), &settings);
@@ -78,7 +78,7 @@ async fn record_every_handler() -> Recorded {
         outcome = advance.advance(step(&outcome)).await.unwrap();
     }
     assert_eq!(outcome.next, Next::Promote);
-    let done = finalize.finalize(step(&outcome)).await.unwrap();
+    let done = promote.promote(step(&outcome)).await.unwrap();
     assert_eq!(done.phase, "succeeded");
 
     let fails_its_check = release_request(&function, &alarm, "3", "canary:10:10m");
@@ -215,7 +215,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
             &["DescribeAlarms", "UpdateAlias", "Query", "Publish"],
         ),
         (
-            "FinalizeFunction",
+            "PromoteFunction",
             &["UpdateAlias", "TransactWriteItems", "Publish"],
         ),
         (

@@ -96,7 +96,7 @@ async fn a_linear_release_ends_wholly_on_the_target_with_a_complete_history() {
         seen.push(alias(&f).await.weight_towards("1", "2").unwrap());
     }
     assert_eq!(outcome.next, Next::Promote);
-    let done = f.service.finalize(step(&outcome)).await.unwrap();
+    let done = f.service.promote(step(&outcome)).await.unwrap();
     assert_eq!((done.next, done.phase.as_str()), (Next::Done, "succeeded"));
     assert_eq!(seen, [pct(10.), pct(25.), pct(50.), pct(50.)]);
     assert_eq!(alias(&f).await, AliasRouting::single("2"));
@@ -125,7 +125,7 @@ async fn a_linear_release_ends_wholly_on_the_target_with_a_complete_history() {
     );
     assert_eq!(lock_holder(&f).await, None);
     // Running the last step again changes nothing.
-    let again = f.service.finalize(step(&outcome)).await.unwrap();
+    let again = f.service.promote(step(&outcome)).await.unwrap();
     assert_eq!(again.phase, "succeeded");
 }
 
@@ -303,15 +303,15 @@ async fn an_alias_taken_over_mid_release_is_left_as_found_and_recorded() {
     // An operator ships a hotfix by hand mid-release: neither the release's weights nor its
     // stable version. The release ends interrupted, touching the alias no more, whichever
     // step finds it: the next look, the promotion, the operator's promote, or a rollback.
-    for moment in ["advance", "finalize", "promote", "rollback"] {
+    for moment in ["advance", "promote", "operator promote", "rollback"] {
         let f = fixture().await;
-        let strategy = if moment == "finalize" {
+        let strategy = if moment == "promote" {
             "steps:10@0s"
         } else {
             "steps:10@0s,25@0s"
         };
         let first = f.service.start(request(&f, strategy)).await.unwrap();
-        if moment == "finalize" {
+        if moment == "promote" {
             let next = f.service.advance(step(&first)).await.unwrap();
             assert_eq!(next.next, Next::Promote);
         }
@@ -323,8 +323,8 @@ async fn an_alias_taken_over_mid_release_is_left_as_found_and_recorded() {
             .unwrap();
         let outcome = match moment {
             "advance" => f.service.advance(step(&first)).await,
-            "finalize" => f.service.finalize(step(&first)).await,
-            "promote" => {
+            "promote" => f.service.promote(step(&first)).await,
+            "operator promote" => {
                 f.service
                     .control(&first.release_id, Control::Promote, "bob")
                     .await
@@ -387,7 +387,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
             .await
             .unwrap();
         service
-            .finalize(StepInput {
+            .promote(StepInput {
                 release_id: Some(outcome.release_id),
                 error: None,
             })
@@ -593,7 +593,7 @@ async fn a_rollback_repairs_a_split_alias() {
     let mut first = request(&f, "AllAtOnce");
     first.alarms.clear();
     let first = f.service.start(first).await.unwrap();
-    f.service.finalize(step(&first)).await.unwrap();
+    f.service.promote(step(&first)).await.unwrap();
     let split = AliasRouting {
         version: "2".into(),
         extra: Some(("3".into(), pct(10.0))),

@@ -244,7 +244,7 @@ async fn history_and_status_report_a_finished_release() {
         .unwrap();
     assert_eq!(step.next, Next::Promote);
     step = service
-        .finalize(StepInput {
+        .promote(StepInput {
             release_id: Some(id.clone()),
             error: None,
         })

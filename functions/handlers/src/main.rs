@@ -1,7 +1,7 @@
 //! Every shiftback function's handler. `SHIFTBACK_HANDLER` chooses the one this process serves:
 //! - `start`: validate a release request, record it, apply its first weight;
 //! - `advance`: check health, then record and apply the next step;
-//! - `finalize`: promote the alias wholly to the target and record success;
+//! - `promote`: move the alias wholly to the target and record success;
 //! - `rollback`: revert the alias to the stable version and record why;
 //! - `alarm`: revert the aliases an alarm guards, at once, then record it.
 use shiftback::runtime::{account_of, alarm_responder, release_service, serve};
@@ -23,9 +23,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             })
             .await
         }
-        "finalize" => {
+        "promote" => {
             serve(release_service().await?, |service, event| async move {
-                service.finalize(parse_input(event.payload)?).await
+                service.promote(parse_input(event.payload)?).await
             })
             .await
         }
@@ -43,7 +43,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .await
         }
         other => Err(format!(
-            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, finalize, rollback or alarm"
+            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, promote, rollback or alarm"
         )
         .into()),
     }

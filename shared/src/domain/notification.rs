@@ -12,8 +12,8 @@ pub fn announced(release: &Release, event: &ReleaseEvent) -> Option<(&'static st
         ReleaseEvent::WeightSet { .. } => ("step_applied", "info"),
         ReleaseEvent::Paused => ("paused", "info"),
         ReleaseEvent::Resumed => ("resumed", "info"),
-        ReleaseEvent::PromoteRequested => ("promoted", "info"),
-        ReleaseEvent::Promoted => ("succeeded", "info"),
+        ReleaseEvent::PromoteRequested => ("promote_requested", "info"),
+        ReleaseEvent::Promoted => ("promoted", "info"),
         ReleaseEvent::RolledBack { .. } if release.phase == Phase::Aborted => {
             ("aborted", "warning")
         }

@@ -1,5 +1,5 @@
 //! The release workflow's steps, as the Step Functions tasks call them: start, advance,
-//! finalize and roll back. Each records its decision before it touches the alias, and each is
+//! promote and roll back. Each records its decision before it touches the alias, and each is
 //! safe to run again with the same input (Step Functions retries, events arrive twice).
 
 use chrono::{DateTime, Utc};
@@ -16,8 +16,8 @@ mod control;
 mod converge;
 #[cfg(test)]
 mod fakes;
-mod finalize;
 pub mod preflight;
+mod promote;
 mod revert_to;
 mod rollback;
 mod start;
@@ -53,7 +53,7 @@ pub struct StartRequest {
     pub kind: ReleaseKind,
 }
 
-/// What `advance`, `finalize` and `rollback` accept: the previous step's output, possibly
+/// What `advance`, `promote` and `rollback` accept: the previous step's output, possibly
 /// with the error a Catch attached.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StepInput {

@@ -40,7 +40,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseSer
                 kind: ReleaseKind::Revert,
             })
             .await?;
-        self.finalize(StepInput {
+        self.promote(StepInput {
             release_id: Some(started.release_id),
             error: None,
         })

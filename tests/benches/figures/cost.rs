@@ -84,8 +84,8 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
                     service.start(parse_start(input).unwrap()).await
                 } else if resource.contains("AdvanceFunction") {
                     service.advance(parse_input(input).unwrap()).await
-                } else if resource.contains("FinalizeFunction") {
-                    service.finalize(parse_input(input).unwrap()).await
+                } else if resource.contains("PromoteFunction") {
+                    service.promote(parse_input(input).unwrap()).await
                 } else {
                     service.rollback(parse_input(input).unwrap()).await
                 };

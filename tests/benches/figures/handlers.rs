@@ -17,7 +17,7 @@ use crate::{percentile, Row};
 use shiftback_integration_tests::runtime_api::RuntimeApi;
 
 const RUNS: usize = 10;
-pub const HANDLERS: [&str; 5] = ["start", "advance", "finalize", "rollback", "alarm"];
+pub const HANDLERS: [&str; 5] = ["start", "advance", "promote", "rollback", "alarm"];
 
 /// The one binary every function runs (`SHIFTBACK_HANDLER` picks the handler).
 pub fn binary(dir: &Path) -> PathBuf {
@@ -36,7 +36,7 @@ async fn event_for(handler: &str, env: &Emulator, service: &ReleaseService) -> V
     match handler {
         "start" => serde_json::to_value(start("linear:50:1m")).unwrap(),
         "advance" => json!({"release_id": started("steps:10@0s,50@1m").await}),
-        "finalize" => json!({"release_id": started("AllAtOnce").await}),
+        "promote" => json!({"release_id": started("AllAtOnce").await}),
         "rollback" => json!({
             "release_id": started("canary:10:10m").await,
             "error": {"Error": "States.Timeout", "Cause": "bench"}

@@ -437,7 +437,7 @@ mod tests {
             .filter_map(|i| notification(&r, i, "1", "us-east-1"))
             .map(|n| n.event_type)
             .collect();
-        assert_eq!(names, ["started", "step_applied", "succeeded"]);
+        assert_eq!(names, ["started", "step_applied", "promoted"]);
         let done = notification(&r, r.log.len() - 1, "1", "us-east-1").unwrap();
         let ok = done.incident.unwrap();
         assert!(ok.subject.starts_with("OK: "));

@@ -95,7 +95,7 @@ async fn a_bake_window_alarm_never_undoes_a_newer_release() {
     let mut baked = request("r-1", "AllAtOnce");
     baked.bake_after_secs = 3600;
     w.service.start(baked).await.unwrap();
-    w.service.finalize(step("r-1")).await.unwrap();
+    w.service.promote(step("r-1")).await.unwrap();
     assert_eq!(w.phase("r-1"), "succeeded");
     // Someone else's release moved the alias on to version 3 since.
     w.router

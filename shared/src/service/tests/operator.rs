@@ -62,7 +62,7 @@ async fn a_revert_goes_only_to_a_version_recorded_as_good() {
     let w = world();
     // Version 3 was never a release's stable or succeeded target.
     w.started("r-1", "AllAtOnce").await;
-    w.service.finalize(step("r-1")).await.unwrap();
+    w.service.promote(step("r-1")).await.unwrap();
     let err = w
         .service
         .revert_to(FUNCTION, ALIAS, "3", "bob", Some("r-back".into()))

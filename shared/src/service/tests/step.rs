@@ -1,4 +1,4 @@
-//! The workflow's steps (advance, finalize, rollback) when someone else acts in between:
+//! The workflow's steps (advance, promote, rollback) when someone else acts in between:
 //! a forward move never undoes a revert, and a lost race is retried, never doubled.
 
 use super::*;
@@ -151,7 +151,7 @@ async fn a_promotion_never_lands_on_an_alias_reverted_under_it() {
     w.router.interleave("update", |table| {
         table.move_alias(FUNCTION, ALIAS, AliasRouting::single("1"));
     });
-    let outcome = w.service.finalize(step("r-1")).await.unwrap();
+    let outcome = w.service.promote(step("r-1")).await.unwrap();
     assert_eq!(outcome.phase, "rolled_back");
     assert_eq!(w.routing(), "version 1");
 }

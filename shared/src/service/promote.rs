@@ -1,4 +1,4 @@
-//! Finalize: promote the alias wholly to the target and record success.
+//! Promote: move the alias wholly to the target and record success.
 
 use super::*;
 use crate::domain::{Action, Input, Phase};
@@ -7,7 +7,7 @@ use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
 
 impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Moves the alias wholly to the target and records success, giving up the lock.
-    pub async fn finalize(&self, input: StepInput) -> Result<StepOutcome> {
+    pub async fn promote(&self, input: StepInput) -> Result<StepOutcome> {
         let id = input
             .release_id
             .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
