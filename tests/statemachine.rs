@@ -31,7 +31,25 @@ struct Handlers {
 /// dependency with this test build (`make test` has built them already: then this is a no-op).
 fn build_handlers() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
+    let mut build = std::process::Command::new(cargo);
+    // Without the variables cargo sets for this test binary: a build script that tracks one
+    // (ring's tracks CARGO_MANIFEST_DIR) would count as changed and rebuild everything above it.
+    for (name, _) in std::env::vars() {
+        let set_for_this_test = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ]
+            .contains(&name.as_str());
+        if set_for_this_test {
+            build.env_remove(name);
+        }
+    }
+    let status = build
         .args(["build", "--quiet", "--workspace", "--bins"])
         .current_dir(root())
         .status()

@@ -148,6 +148,32 @@ pub fn account_of(function_arn: &str) -> Option<&str> {
     crate::domain::arn::Arn::account_of(function_arn)
 }
 
+/// Logging as Lambda's advanced logging controls ask: the level from `AWS_LAMBDA_LOG_LEVEL`
+/// (else `RUST_LOG`, read as a bare level; INFO by default), JSON lines when
+/// `AWS_LAMBDA_LOG_FORMAT` is `JSON`. A level, not per-module directives: `tracing-subscriber`'s
+/// env-filter (which `lambda_runtime`'s own default subscriber uses) brings a regex engine into
+/// every binary for a feature Lambda's controls never set.
+fn init_logging() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|level| level.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let logs = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .with_max_level(level);
+    // Another subscriber already set (a test binary) is fine: keep it.
+    let _ = if json {
+        logs.json().try_init()
+    } else {
+        logs.try_init()
+    };
+}
+
 /// Runs `handler` for every invocation, with `service` built once and shared.
 pub async fn serve<S, F, Fut, O>(service: S, handler: F) -> Result<(), lambda_runtime::Error>
 where
@@ -156,7 +182,7 @@ where
     Fut: Future<Output = Result<O, Error>> + Send,
     O: Serialize + Send,
 {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let handler = &handler;
     let service = &service;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {

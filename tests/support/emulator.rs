@@ -17,6 +17,7 @@ pub async fn emulator() -> Emulator {
          (or scripts/with-moto cargo test), which starts the local emulator",
     );
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(shiftback::adapters::http_client())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_lambda::config::Credentials::new(

@@ -19,9 +19,20 @@ pub use workflow::WorkflowControl;
 /// credentials, `AWS_ENDPOINT_URL` for local emulators).
 pub async fn load_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client())
         .timeout_config(timeouts())
         .load()
         .await
+}
+
+/// The SDK's hyper client over rustls with ring: what `default-https-client` would give, but
+/// without aws-lc (a C library that adds build time and binary size, for TLS that ring does
+/// as well here).
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Bounds on every AWS call. Without them a connection that stops answering holds a handler

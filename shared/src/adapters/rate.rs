@@ -1,36 +1,55 @@
 //! A token bucket for Lambda's control plane, which allows about 15 requests per second per
-//! region: bulk reverts pace themselves instead of meeting throttles.
+//! region: bulk reverts pace themselves instead of meeting throttles. The bucket is
+//! `governor`'s (GCRA); it reads tokio's clock, so a wait is tokio's sleep and paused time in
+//! tests paces it too.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use tokio::sync::Mutex;
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::Quota;
 use tokio::time::{sleep, Duration, Instant};
 
 pub const LAMBDA_CONTROL_PLANE_RPS: f64 = 15.0;
 
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    last: Instant,
+/// Time since the limiter was made, on tokio's clock.
+#[derive(Clone, Debug)]
+struct TokioClock {
+    origin: Instant,
 }
+
+impl Clock for TokioClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+}
+
+type Bucket = governor::RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
 
 /// Shared by every clone: one budget per process.
 #[derive(Clone, Debug)]
 pub struct RateLimiter {
-    rate: f64,
-    burst: f64,
-    bucket: Arc<Mutex<Bucket>>,
+    bucket: Arc<Bucket>,
+    clock: TokioClock,
 }
 
 impl RateLimiter {
+    /// `rate_per_sec` requests a second on average, up to `burst` at once (at least one).
     pub fn new(rate_per_sec: f64, burst: f64) -> Self {
+        let burst = NonZeroU32::new(burst.max(1.0) as u32).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rate_per_sec))
+            .expect("a positive rate")
+            .allow_burst(burst);
+        let clock = TokioClock {
+            origin: Instant::now(),
+        };
         RateLimiter {
-            rate: rate_per_sec,
-            burst,
-            bucket: Arc::new(Mutex::new(Bucket {
-                tokens: burst,
-                last: Instant::now(),
-            })),
+            bucket: Arc::new(Bucket::direct_with_clock(quota, clock.clone())),
+            clock,
         }
     }
 
@@ -40,20 +59,8 @@ impl RateLimiter {
 
     /// Waits for one request's worth of budget.
     pub async fn acquire(&self) {
-        loop {
-            let wait = {
-                let mut bucket = self.bucket.lock().await;
-                let now = Instant::now();
-                let earned = now.duration_since(bucket.last).as_secs_f64() * self.rate;
-                bucket.tokens = (bucket.tokens + earned).min(self.burst);
-                bucket.last = now;
-                if bucket.tokens >= 1.0 {
-                    bucket.tokens -= 1.0;
-                    return;
-                }
-                Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate)
-            };
-            sleep(wait).await;
+        while let Err(not_until) = self.bucket.check() {
+            sleep(not_until.wait_time_from(self.clock.now())).await;
         }
     }
 }

@@ -1,0 +1,179 @@
+//! What each event looks like in Chatbot, PagerDuty and the SNS attributes.
+
+use super::*;
+use crate::domain::{Input, ReleaseKind, ReleaseSpec, Verdict};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+}
+
+fn release() -> Release {
+    Release::new(
+        ReleaseSpec {
+            release_id: Some("r-9".into()),
+            function: "orders".into(),
+            alias: "live".into(),
+            stable_version: "6".into(),
+            target_version: "7".into(),
+            strategy: "linear:50:1m".parse().unwrap(),
+            alarms: vec!["orders-errors".into()],
+            alarm_overrides: vec![],
+            bake_after_secs: 0,
+            started_by: "alice".into(),
+            kind: ReleaseKind::Deploy,
+        },
+        t(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn rollback_notifies_people_machines_and_pagerduty() {
+    let mut r = release();
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    let long = "x".repeat(100_000);
+    r.apply(
+        Input::Alarm {
+            alarm: "orders-errors".into(),
+            reason: long,
+        },
+        t(5),
+        "alarm:orders-errors",
+    )
+    .unwrap();
+    r.apply(Input::RolledBack, t(5), "alarm:orders-errors")
+        .unwrap();
+    let index = r.log.len() - 1;
+    let n = notification(&r, index, "123456789012", "us-east-1").unwrap();
+    assert_eq!(n.event_type, "rolled_back");
+    assert_eq!(n.dedup_id, format!("r-9#{index}"));
+    assert_eq!(n.attributes["severity"], "critical");
+    assert_eq!(n.attributes["outcome"], "rolled_back");
+    assert!(
+        n.subject.len() <= 100 && n.subject.is_ascii(),
+        "{}",
+        n.subject
+    );
+    let title = n.body["content"]["title"].as_str().unwrap();
+    assert!(
+        title.contains("orders:live") && title.contains("v6"),
+        "{title}"
+    );
+    assert_eq!(
+        n.body["metadata"]["additionalContext"]["alarm"],
+        "orders-errors"
+    );
+    assert_eq!(n.body["metadata"]["additionalContext"]["release_id"], "r-9");
+    assert!(!n.body["content"]["nextSteps"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(
+        n.body.to_string().len() < 64 * 1024,
+        "bounded whatever the reason's length"
+    );
+    let incident = n.incident.unwrap();
+    assert!(
+        incident.subject.starts_with("ALARM: "),
+        "{}",
+        incident.subject
+    );
+    assert_eq!(incident.body["NewStateValue"], "ALARM");
+    assert_eq!(incident.body["AlarmName"], "shiftback orders:live");
+}
+
+#[test]
+fn success_resolves_the_incident_and_quiet_events_are_not_announced() {
+    let mut r = release();
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    r.apply(Input::Check(Verdict::Healthy), t(60), "workflow")
+        .unwrap();
+    r.apply(Input::Promoted, t(61), "workflow").unwrap();
+    let names: Vec<_> = (0..r.log.len())
+        .filter_map(|i| notification(&r, i, "1", "us-east-1"))
+        .map(|n| n.event_type)
+        .collect();
+    assert_eq!(names, ["started", "step_applied", "promoted"]);
+    let done = notification(&r, r.log.len() - 1, "1", "us-east-1").unwrap();
+    let ok = done.incident.unwrap();
+    assert!(ok.subject.starts_with("OK: "));
+    assert_eq!(ok.body["NewStateValue"], "OK");
+    assert_eq!(ok.body["AlarmName"], incident_name(&r));
+    let started = notification(&r, 0, "1", "us-east-1").unwrap();
+    assert!(started.incident.is_none());
+    assert_eq!(started.attributes["severity"], "info");
+}
+
+#[test]
+fn changes_by_hand_are_announced_as_warnings_and_do_not_page() {
+    for (to_stable, event_type, words) in [
+        (true, "rolled_back", "rolled back BY HAND to v6"),
+        (false, "interrupted", "INTERRUPTED"),
+    ] {
+        let mut r = release();
+        r.apply(
+            Input::HandsOff {
+                found: "version 9".into(),
+                to_stable,
+            },
+            t(100),
+            "workflow",
+        )
+        .unwrap();
+        let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+        assert_eq!(n.event_type, event_type);
+        assert_eq!(n.attributes["severity"], "warning");
+        assert!(n.incident.is_none(), "no page for a change by hand");
+        assert!(
+            n.subject.contains(words.split(' ').next().unwrap()),
+            "{}",
+            n.subject
+        );
+        assert!(n.body["content"]["title"].as_str().unwrap().contains(words));
+    }
+}
+
+#[test]
+fn a_suppressed_alarm_is_announced_as_a_warning_that_nothing_was_reverted() {
+    let mut r = release();
+    r.apply(
+        Input::AlarmSuppressed {
+            alarm: "orders-composite".into(),
+            by: "maintenance (Alarm)".into(),
+            changed_at: t(100),
+        },
+        t(101),
+        "alarm:orders-composite",
+    )
+    .unwrap();
+    let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+    assert_eq!(n.event_type, "alarm_suppressed");
+    assert_eq!(n.attributes["severity"], "warning");
+    assert!(n.incident.is_none());
+    let title = n.body["content"]["title"].as_str().unwrap();
+    assert!(
+        title.contains("alarm orders-composite fired while its actions were suppressed by maintenance (Alarm); not reverted"),
+        "{title}"
+    );
+}
+
+#[test]
+fn aborts_warn_but_do_not_page() {
+    let mut r = release();
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    r.apply(
+        Input::Abort {
+            reason: "wrong build".into(),
+        },
+        t(1),
+        "bob",
+    )
+    .unwrap();
+    r.apply(Input::RolledBack, t(2), "bob").unwrap();
+    let n = notification(&r, r.log.len() - 1, "1", "us-east-1").unwrap();
+    assert_eq!(
+        (n.event_type, n.attributes["severity"].as_str()),
+        ("aborted", "warning")
+    );
+    assert!(n.incident.is_none());
+}

@@ -1,0 +1,156 @@
+//! The alarm's bookkeeping, once every alias is safe: the revert recorded exactly once, the
+//! workflow stopped, the alias checked for a forward move that slipped in, people told.
+
+use chrono::{DateTime, Utc};
+
+use super::{AlarmResponder, RECORD_ATTEMPTS};
+use crate::adapters::{AliasRouting, Guard};
+use crate::alarm_event::AlarmSignal;
+use crate::domain::{Input, Release, Weight};
+use crate::error::{Error, Result};
+use crate::ports::{AliasRouter, Announcer, ExecutionControl, ReleaseRecords};
+
+impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer>
+    AlarmResponder<R, S, W, N>
+{
+    /// Records the revert on the release, exactly once however many copies of the event
+    /// arrive; then stops its workflow and makes sure no forward shift slipped in.
+    pub(super) async fn record(
+        &self,
+        guard: &Guard,
+        signal: &AlarmSignal,
+        reverted_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let actor = format!("alarm:{}", signal.alarm);
+        let reason = format!(
+            "{} (state changed {}, alias reverted {})",
+            signal.reason,
+            signal.changed_at.to_rfc3339(),
+            reverted_at.to_rfc3339()
+        );
+        let recorded = self
+            .change_release(guard, |release| {
+                let input = Input::Alarm {
+                    alarm: signal.alarm.clone(),
+                    reason: reason.clone(),
+                };
+                // The rollback started when the alarm changed state: a bake window is judged
+                // by that moment, not by when the event happened to arrive.
+                if let Err(refused) = release.apply(input, signal.changed_at, &actor) {
+                    // Already rolled back (a duplicate event) or finished long ago (a late one).
+                    tracing::info!(release = %guard.release_id, %refused, "revert already recorded or not needed");
+                    return Ok(false);
+                }
+                release.apply(Input::RolledBack, reverted_at, &actor)?;
+                Ok(true)
+            })
+            .await?;
+        match recorded {
+            Some(release) => {
+                self.after_record(guard, &release).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Records, once per state change, that a suppressed alarm fired, and announces it.
+    pub(super) async fn record_suppressed(
+        &self,
+        guard: &Guard,
+        signal: &AlarmSignal,
+        by: &str,
+    ) -> Result<()> {
+        let actor = format!("alarm:{}", signal.alarm);
+        let recorded = self
+            .change_release(guard, |release| {
+                let input = Input::AlarmSuppressed {
+                    alarm: signal.alarm.clone(),
+                    by: by.to_string(),
+                    changed_at: signal.changed_at,
+                };
+                // Refused: recorded by an earlier copy of this event, or the release is over.
+                Ok(release.apply(input, Utc::now(), &actor).is_ok())
+            })
+            .await?;
+        if let Some(release) = recorded {
+            self.notify(&release).await;
+        }
+        Ok(())
+    }
+
+    /// Loads the guarded release, lets `change` decide and change it, and stores it over the
+    /// revision it was loaded at, again from a fresh load when another writer moved it first.
+    /// Returns the stored release, or None when it is gone or `change` declined.
+    async fn change_release(
+        &self,
+        guard: &Guard,
+        mut change: impl FnMut(&mut Release) -> Result<bool>,
+    ) -> Result<Option<Release>> {
+        for _ in 0..RECORD_ATTEMPTS {
+            let mut tracked = match self.store.load(&guard.release_id).await {
+                Ok(t) => t,
+                Err(Error::ReleaseNotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            if !change(&mut tracked.release)? {
+                return Ok(None);
+            }
+            match self.store.save(&mut tracked).await {
+                Ok(()) => return Ok(Some(tracked.release)),
+                Err(Error::StaleRelease { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::StaleRelease {
+            id: guard.release_id.clone(),
+            expected: 0,
+        })
+    }
+
+    async fn notify(&self, release: &Release) {
+        if let Some(notifier) = &self.notifier {
+            if let Err(e) = notifier.announce(release).await {
+                tracing::error!(release = %release.id, error = %e, "notification not sent");
+            }
+        }
+    }
+
+    async fn after_record(&self, guard: &Guard, release: &Release) {
+        let reason = release.reason.clone().unwrap_or_default();
+        if let Some(workflow) = &self.workflow {
+            if let Err(e) = workflow.stop(&guard.release_id, &reason).await {
+                tracing::warn!(release = %guard.release_id, error = %e, "could not stop the workflow; it ends at its next look");
+            }
+        }
+        // A forward move (a step or a promotion) that read the alias before our revert and
+        // wrote after it would be caught here: the release is recorded as rolled back now, so
+        // nothing moves it forward again. A bake-window release has no forward move left, and
+        // its alias may belong to a newer release by now: it is not re-checked.
+        match self.router.read(&guard.function, &guard.alias).await {
+            Ok(state)
+                if guard.until.is_none()
+                    && state
+                        .routing
+                        .weight_towards(&guard.stable_version, &guard.target_version)
+                        .is_some_and(|w| w > Weight::ZERO) =>
+            {
+                tracing::warn!(release = %guard.release_id, "a forward shift landed after the revert; reverting again");
+                let stable = AliasRouting::single(&guard.stable_version);
+                if let Err(e) = self
+                    .router
+                    .update(&guard.function, &guard.alias, &stable, None)
+                    .await
+                {
+                    tracing::error!(release = %guard.release_id, error = %e, "second revert failed");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(release = %guard.release_id, error = %e, "could not verify the revert")
+            }
+        }
+        // Last: telling people never delays or blocks the revert.
+        self.notify(release).await;
+    }
+}
