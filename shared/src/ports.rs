@@ -158,8 +158,9 @@ impl VersionInfo {
     }
 }
 
-/// A lock outlives its release's schedule by this much, counted from its last renewal (every
-/// look of the workflow renews it, paused or not), before a later release may break it.
+/// A lock outlives its release's schedule by this much, counted from its last renewal (a look
+/// at a paused release or one behind its schedule renews it: `Release::renews_lock_at`),
+/// before a later release may break it.
 const LOCK_GRACE_SECS: i64 = 6 * 3600;
 
 /// When a lock taken or renewed at `at` for `release` expires.

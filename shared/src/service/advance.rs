@@ -19,8 +19,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseSer
             self.announce(release).await;
             return Ok(StepOutcome::of(release, &Action::Nothing));
         }
-        if release.holds_alias_lock() {
-            self.store.renew_lock(release, now()).await?;
+        let looked_at = now();
+        if release.holds_alias_lock() && release.renews_lock_at(looked_at) {
+            self.store.renew_lock(release, looked_at).await?;
         }
         if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
             // An earlier attempt recorded this step and died before applying it: apply it now

@@ -147,6 +147,16 @@ impl Release {
                 .any(|e| matches!(e.event, ReleaseEvent::Promoted))
     }
 
+    /// Whether a look at `now` pushes the alias lock's expiry out: while paused (the schedule
+    /// stands still, for days perhaps) or once behind its schedule (retries, a pause since
+    /// resumed). On schedule, the expiry the lock was taken with (the whole schedule plus
+    /// grace, from the start) still covers the release, and a look writes nothing for it.
+    pub fn renews_lock_at(&self, now: DateTime<Utc>) -> bool {
+        let schedule_end =
+            self.created_at + Duration::seconds(self.schedule.total_bake_secs() as i64);
+        matches!(self.phase, Phase::Paused { .. }) || now > schedule_end
+    }
+
     /// Until when alarms keep guarding a succeeded release.
     pub fn guard_until(&self) -> Option<DateTime<Utc>> {
         match self.phase {

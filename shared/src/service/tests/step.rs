@@ -178,3 +178,38 @@ async fn a_rollback_wins_over_a_weight_written_under_it() {
     assert_eq!(done.phase, "rolled_back");
     assert_eq!(w.routing(), "version 1");
 }
+
+#[tokio::test]
+async fn only_a_paused_release_or_one_behind_schedule_renews_its_lock() {
+    let w = world();
+    w.started("r-1", "linear:50:1m").await;
+    let soon = Utc::now() + Duration::minutes(1);
+    let expiry = || w.store.lock(FUNCTION, ALIAS).unwrap().expires_at;
+    let set_expiry = |at| {
+        let mut records = w.store.records.lock().unwrap();
+        let key = (FUNCTION.to_string(), ALIAS.to_string());
+        records.locks.get_mut(&key).unwrap().expires_at = at;
+    };
+    // On schedule: the lock taken at the start covers it; the look writes nothing.
+    set_expiry(soon);
+    w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(expiry(), soon);
+    // Paused: every look pushes the expiry out.
+    w.service
+        .control("r-1", Control::Pause, "bob")
+        .await
+        .unwrap();
+    w.service.advance(step("r-1")).await.unwrap();
+    assert!(expiry() > soon + Duration::hours(1), "{}", expiry());
+    // Resumed but behind its schedule (it started a day ago): renewed too.
+    w.service
+        .control("r-1", Control::Resume, "bob")
+        .await
+        .unwrap();
+    w.store.records.lock().unwrap().change("r-1", |release| {
+        release.created_at -= Duration::days(1);
+    });
+    set_expiry(soon);
+    w.service.advance(step("r-1")).await.unwrap();
+    assert!(expiry() > soon + Duration::hours(1), "{}", expiry());
+}
