@@ -158,16 +158,6 @@ impl VersionInfo {
     }
 }
 
-/// A lock outlives its release's schedule by this much, counted from its last renewal (a look
-/// at a paused release or one behind its schedule renews it: `Release::renews_lock_at`),
-/// before a later release may break it.
-const LOCK_GRACE_SECS: i64 = 6 * 3600;
-
-/// When a lock taken or renewed at `at` for `release` expires.
-pub(crate) fn lock_expiry(release: &Release, at: DateTime<Utc>) -> DateTime<Utc> {
-    at + Duration::seconds(release.schedule.total_bake_secs() as i64 + LOCK_GRACE_SECS)
-}
-
 /// How far a caller's clock may be off (an operator's laptop running `shiftback rollback`):
 /// a lock counts as expired only this long after its expiry by the caller's clock.
 pub const LOCK_CLOCK_SKEW_SECS: i64 = 300;

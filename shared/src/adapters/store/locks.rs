@@ -5,14 +5,13 @@ use chrono::{DateTime, Utc};
 use super::*;
 use crate::domain::Release;
 use crate::error::Result;
-pub(crate) use crate::ports::lock_expiry;
 
 impl ReleaseStore {
     /// Pushes the expiry of `release`'s alias lock to a full schedule plus grace from `now`,
     /// if the lock is still its own and would expire sooner. A release that makes progress,
     /// or sits paused for days, keeps its alias.
     pub async fn renew_lock(&self, release: &Release, now: DateTime<Utc>) -> Result<()> {
-        let expires = lock_expiry(release, now);
+        let expires = release.lock_expiry(now);
         let out = self
             .client
             .update_item()

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::locks::lock_expiry;
 use super::*;
 use crate::domain::{LogEntry, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
@@ -83,7 +82,7 @@ impl ReleaseStore {
         now: DateTime<Utc>,
         takeover: Option<LockTakeover<'_>>,
     ) -> Result<LoadedRelease> {
-        let expires = lock_expiry(release, release.created_at);
+        let expires = release.lock_expiry(release.created_at);
         let lock = HashMap::from([
             (
                 "pk".to_string(),

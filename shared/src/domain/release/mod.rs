@@ -26,6 +26,10 @@ use serde::{Deserialize, Serialize};
 use super::strategy::{Schedule, Strategy};
 use super::weight::Weight;
 
+/// A lock outlives its release's schedule by this much, counted from the start or its last
+/// renewal ([`Release::renews_lock_at`]), before a later release may break it.
+pub const LOCK_GRACE_SECS: i64 = 6 * 3600;
+
 /// How long a paused release waits between looks at its state and health, at first. Later
 /// looks come at a tenth of the time it has been paused, up to [`MAX_PAUSE_POLL_SECS`]: each
 /// look adds about 9 events to the execution's history, which Step Functions caps at 25,000.
@@ -147,14 +151,23 @@ impl Release {
                 .any(|e| matches!(e.event, ReleaseEvent::Promoted))
     }
 
+    /// When this release's alias lock, taken or renewed at `at`, expires: its whole schedule
+    /// plus [`LOCK_GRACE_SECS`] later.
+    pub fn lock_expiry(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        at + Duration::seconds(self.schedule.total_bake_secs() as i64 + LOCK_GRACE_SECS)
+    }
+
     /// Whether a look at `now` pushes the alias lock's expiry out: while paused (the schedule
-    /// stands still, for days perhaps) or once behind its schedule (retries, a pause since
-    /// resumed). On schedule, the expiry the lock was taken with (the whole schedule plus
-    /// grace, from the start) still covers the release, and a look writes nothing for it.
+    /// stands still, for days perhaps), or when the expiry the lock was taken with at the
+    /// start might not outlast the next wait by half the grace (the release fell hours behind
+    /// its schedule: retries, a pause since resumed). Otherwise that expiry covers the
+    /// release, and a look writes nothing for it.
     pub fn renews_lock_at(&self, now: DateTime<Utc>) -> bool {
-        let schedule_end =
-            self.created_at + Duration::seconds(self.schedule.total_bake_secs() as i64);
-        matches!(self.phase, Phase::Paused { .. }) || now > schedule_end
+        let longest_wait = self.schedule.steps.iter().map(|s| s.bake_secs).max();
+        let next_look = now + Duration::seconds(longest_wait.unwrap_or(0) as i64);
+        let covered_until =
+            self.lock_expiry(self.created_at) - Duration::seconds(LOCK_GRACE_SECS / 2);
+        matches!(self.phase, Phase::Paused { .. }) || next_look > covered_until
     }
 
     /// Until when alarms keep guarding a succeeded release.

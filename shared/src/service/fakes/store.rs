@@ -156,7 +156,7 @@ impl ReleaseRecords for FakeStore {
         let lock = LockInfo {
             release_id: release.id.clone(),
             acquired_at: now,
-            expires_at: lock_expiry(release, release.created_at),
+            expires_at: release.lock_expiry(release.created_at),
         };
         records.locks.insert(key, lock);
         records.store(release, 1);
@@ -205,7 +205,7 @@ impl ReleaseRecords for FakeStore {
     async fn renew_lock(&self, release: &Release, now: DateTime<Utc>) -> Result<()> {
         let mut records = self.records.lock().unwrap();
         let key = (release.function.clone(), release.alias.clone());
-        let expires = lock_expiry(release, now);
+        let expires = release.lock_expiry(now);
         if let Some(lock) = records.locks.get_mut(&key) {
             if lock.release_id == release.id && lock.expires_at < expires {
                 lock.expires_at = expires;
