@@ -21,15 +21,33 @@ pub trait AliasRouter: Send + Sync {
 
     fn read(&self, function: &str, alias: &str) -> impl Future<Output = Result<AliasState>> + Send;
 
-    /// Sets the routing and reads it back to prove it took. With `expected_revision`, a
-    /// compare-and-swap: a changed alias fails as an [`crate::error::AwsErrorKind::Conflict`].
+    /// Sets the routing, then reads it back to prove it took ([`crate::Error::VerifyFailed`]
+    /// otherwise). With `expected_revision`, the update is a compare-and-swap: if anyone
+    /// changed the alias since it was read, it fails as a
+    /// [`crate::error::AwsErrorKind::Conflict`] and nothing is overwritten. Without it, the
+    /// update wins over whatever is there: that is what a revert wants.
     fn set(
         &self,
         function: &str,
         alias: &str,
         routing: &AliasRouting,
         expected_revision: Option<&str>,
-    ) -> impl Future<Output = Result<AliasState>> + Send;
+    ) -> impl Future<Output = Result<AliasState>> + Send {
+        async move {
+            self.update(function, alias, routing, expected_revision)
+                .await?;
+            let state = self.read(function, alias).await?;
+            if &state.routing != routing {
+                return Err(crate::Error::VerifyFailed {
+                    function: function.to_string(),
+                    alias: alias.to_string(),
+                    expected: routing.to_string(),
+                    actual: state.routing.to_string(),
+                });
+            }
+            Ok(state)
+        }
+    }
 
     /// The bare write, without read-back: the revert's critical path.
     fn update(

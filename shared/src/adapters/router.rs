@@ -116,33 +116,6 @@ impl AliasRouter for TrafficRouter {
         })
     }
 
-    /// Sets the alias's routing, then reads it back to prove it took.
-    ///
-    /// With `expected_revision`, the update is a compare-and-swap: if anyone changed the alias
-    /// since it was read, Lambda refuses (`PreconditionFailedException`, an
-    /// [`AwsErrorKind::Conflict`]) and nothing is overwritten. Without it, the update wins
-    /// over whatever is there: that is what a revert wants.
-    async fn set(
-        &self,
-        function: &str,
-        alias: &str,
-        routing: &AliasRouting,
-        expected_revision: Option<&str>,
-    ) -> Result<AliasState> {
-        self.update(function, alias, routing, expected_revision)
-            .await?;
-        let state = self.read(function, alias).await?;
-        if &state.routing != routing {
-            return Err(Error::VerifyFailed {
-                function: function.to_string(),
-                alias: alias.to_string(),
-                expected: routing.to_string(),
-                actual: state.routing.to_string(),
-            });
-        }
-        Ok(state)
-    }
-
     /// The bare `UpdateAlias` call, without read-back: the revert's critical path uses it so
     /// that nothing stands between the alarm and the revert.
     async fn update(

@@ -108,18 +108,6 @@ impl AliasRouter for FakeRouter {
         })
     }
 
-    async fn set(
-        &self,
-        function: &str,
-        alias: &str,
-        routing: &AliasRouting,
-        expected_revision: Option<&str>,
-    ) -> Result<AliasState> {
-        self.update(function, alias, routing, expected_revision)
-            .await?;
-        self.read(function, alias).await
-    }
-
     async fn update(
         &self,
         function: &str,
