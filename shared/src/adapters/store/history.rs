@@ -6,6 +6,7 @@ use super::*;
 use crate::domain::Release;
 use crate::error::{Error, Result};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 impl ReleaseStore {
     /// A function's releases, newest first, `limit` at a time.
@@ -95,6 +96,15 @@ impl ReleaseStore {
                 })
                 .collect::<Result<_>>()?;
             let mut pending = Some(HashMap::from([(self.table.clone(), batch)]));
+            // What DynamoDB could not take now (throttled), it takes after an exponentially
+            // longer pause, as AWS advises for UnprocessedItems; past the last, the import fails
+            // as retryable instead of looping for ever.
+            let mut pauses = ExponentialBuilder::default()
+                .with_min_delay(std::time::Duration::from_millis(50))
+                .with_max_delay(std::time::Duration::from_secs(5))
+                .with_max_times(8)
+                .with_jitter()
+                .build();
             while let Some(requests) = pending.filter(|r| !r.is_empty()) {
                 let out = self
                     .client
@@ -105,8 +115,15 @@ impl ReleaseStore {
                     .map_err(aws("BatchWriteItem"))?;
                 pending = out.unprocessed_items;
                 if pending.as_ref().is_some_and(|r| !r.is_empty()) {
-                    // What DynamoDB could not take now, it takes after a breath.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    let Some(pause) = pauses.next() else {
+                        return Err(Error::Aws(AwsError {
+                            operation: "BatchWriteItem",
+                            kind: AwsErrorKind::Throttled,
+                            code: None,
+                            message: format!("items of release {} still unprocessed", release.id),
+                        }));
+                    };
+                    tokio::time::sleep(pause).await;
                 }
             }
         }
