@@ -174,6 +174,24 @@ impl VersionInfo {
             _ => Readiness::Ready,
         }
     }
+
+    /// This version if it can take traffic now; [`crate::Error::NotReady`] (retryable) while
+    /// it is pending, [`crate::Error::InvalidRouting`] once it never will.
+    pub fn into_ready(self, function: &str) -> Result<VersionInfo> {
+        match self.readiness() {
+            Readiness::Ready => Ok(self),
+            Readiness::NotYet(state) => Err(crate::Error::NotReady {
+                function: function.to_string(),
+                version: self.version,
+                state,
+            }),
+            Readiness::Failed(reason) => Err(crate::Error::InvalidRouting {
+                function: function.to_string(),
+                alias: format!("(version {})", self.version),
+                reason: format!("{reason}; it cannot take traffic"),
+            }),
+        }
+    }
 }
 
 /// How far a caller's clock may be off (an operator's laptop running `shiftback rollback`):

@@ -20,14 +20,6 @@ pub struct TrafficRouter {
     version_wait: std::time::Duration,
 }
 
-fn not_routable(function: &str, version: &str, reason: String) -> Error {
-    Error::InvalidRouting {
-        function: function.to_string(),
-        alias: format!("(version {version})"),
-        reason: format!("{reason}; it cannot take traffic"),
-    }
-}
-
 impl TrafficRouter {
     pub fn new(client: Client) -> Self {
         TrafficRouter {
@@ -192,33 +184,22 @@ impl AliasRouter for TrafficRouter {
     /// router's version wait; still pending then, it is [`Error::NotReady`] (retryable).
     async fn ready_version(&self, function: &str, version: &str) -> Result<VersionInfo> {
         let info = self.version_info(function, version).await?;
-        match info.readiness() {
-            Readiness::Ready => return Ok(info),
-            Readiness::Failed(reason) => return Err(not_routable(function, version, reason)),
-            Readiness::NotYet(_) if self.version_wait.is_zero() => {}
-            Readiness::NotYet(_) => {
-                use aws_sdk_lambda::client::Waiters;
-                self.limiter.acquire().await;
-                // Gives up quietly: the version is read once more below.
-                let _ = self
-                    .client
-                    .wait_until_published_version_active()
-                    .function_name(function)
-                    .qualifier(version)
-                    .wait(self.version_wait)
-                    .await;
-            }
+        if !matches!(info.readiness(), Readiness::NotYet(_)) || self.version_wait.is_zero() {
+            return info.into_ready(function);
         }
-        let info = self.version_info(function, version).await?;
-        match info.readiness() {
-            Readiness::Ready => Ok(info),
-            Readiness::Failed(reason) => Err(not_routable(function, version, reason)),
-            Readiness::NotYet(state) => Err(Error::NotReady {
-                function: function.to_string(),
-                version: version.to_string(),
-                state,
-            }),
-        }
+        use aws_sdk_lambda::client::Waiters;
+        self.limiter.acquire().await;
+        // Gives up quietly: the version is read once more below.
+        let _ = self
+            .client
+            .wait_until_published_version_active()
+            .function_name(function)
+            .qualifier(version)
+            .wait(self.version_wait)
+            .await;
+        self.version_info(function, version)
+            .await?
+            .into_ready(function)
     }
 }
 

@@ -151,19 +151,8 @@ impl AliasRouter for FakeRouter {
     }
 
     async fn ready_version(&self, function: &str, version: &str) -> Result<VersionInfo> {
-        let info = self.version_info(function, version).await?;
-        match info.readiness() {
-            Readiness::Ready => Ok(info),
-            Readiness::NotYet(state) => Err(Error::NotReady {
-                function: function.into(),
-                version: version.into(),
-                state,
-            }),
-            Readiness::Failed(reason) => Err(Error::InvalidRouting {
-                function: function.into(),
-                alias: format!("(version {version})"),
-                reason,
-            }),
-        }
+        self.version_info(function, version)
+            .await?
+            .into_ready(function)
     }
 }
