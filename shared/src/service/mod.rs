@@ -218,10 +218,16 @@ impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseSer
     /// logged, never returned: telling people must not block or undo a release step, and the
     /// next step of the same release sends what this one could not.
     pub async fn announce(&self, release: &Release) {
-        if let Some(notifier) = &self.notifier {
-            if let Err(e) = notifier.announce(release).await {
-                tracing::error!(release = %release.id, error = %e, "notification not sent yet; the next step retries it");
-            }
+        announce_logged(self.notifier.as_ref(), release).await;
+    }
+}
+
+/// Announces through `notifier`, if there is one; a failure is logged, never returned (the
+/// release's next write announces what this one could not).
+pub(crate) async fn announce_logged<N: Announcer>(notifier: Option<&N>, release: &Release) {
+    if let Some(notifier) = notifier {
+        if let Err(e) = notifier.announce(release).await {
+            tracing::error!(release = %release.id, error = %e, "notification not sent yet; the release's next step retries it");
         }
     }
 }

@@ -74,7 +74,7 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer>
             })
             .await?;
         if let Some(release) = recorded {
-            self.notify(&release).await;
+            crate::service::announce_logged(self.notifier.as_ref(), &release).await;
         }
         Ok(())
     }
@@ -106,14 +106,6 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer>
             id: guard.release_id.clone(),
             expected: 0,
         })
-    }
-
-    async fn notify(&self, release: &Release) {
-        if let Some(notifier) = &self.notifier {
-            if let Err(e) = notifier.announce(release).await {
-                tracing::error!(release = %release.id, error = %e, "notification not sent");
-            }
-        }
     }
 
     async fn after_record(&self, guard: &Guard, release: &Release) {
@@ -151,6 +143,6 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer>
             }
         }
         // Last: telling people never delays or blocks the revert.
-        self.notify(release).await;
+        crate::service::announce_logged(self.notifier.as_ref(), release).await;
     }
 }
