@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::schema::{to_item, HistoryKey};
 use super::*;
 use crate::domain::Release;
 use crate::error::{Error, Result};
@@ -22,12 +23,12 @@ impl ReleaseStore {
                 let (gsi1sk, id) = token
                     .rsplit_once('#')
                     .ok_or_else(|| Error::BadRequest(format!("invalid page token '{token}'")))?;
-                Some(HashMap::from([
-                    ("pk".to_string(), string(release_pk(id))),
-                    ("sk".to_string(), string("REL")),
-                    ("gsi1pk".to_string(), string(format!("FN#{function}"))),
-                    ("gsi1sk".to_string(), string(format!("{gsi1sk}#{id}"))),
-                ]))
+                Some(to_item(&HistoryKey {
+                    pk: &release_pk(id),
+                    sk: "REL",
+                    gsi1pk: &format!("FN#{function}"),
+                    gsi1sk: &format!("{gsi1sk}#{id}"),
+                })?)
             }
         };
         let out = self
@@ -44,12 +45,13 @@ impl ReleaseStore {
             .await
             .map_err(aws("Query"))?;
         let releases = out
-            .items()
-            .iter()
+            .items
+            .unwrap_or_default()
+            .into_iter()
             .map(Self::parse_release)
             .collect::<Result<Vec<_>>>()?;
-        let next = match out.last_evaluated_key() {
-            Some(key) => Some(get_s(key, "gsi1sk")?.to_string()),
+        let next = match out.last_evaluated_key {
+            Some(key) => Some(get_s(&key, "gsi1sk")?.to_string()),
             None => None,
         };
         Ok(HistoryPage { releases, next })

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::schema::{from_item, LockItem};
 use super::*;
 use crate::domain::Release;
 use crate::error::Result;
@@ -42,10 +43,11 @@ impl ReleaseStore {
             .map_err(aws("GetItem"))?;
         out.item
             .map(|item| {
+                let lock: LockItem = from_item(item, "lock")?;
                 Ok(LockInfo {
-                    release_id: get_s(&item, "release_id")?.to_string(),
-                    acquired_at: time(get_n(&item, "acquired_at")?),
-                    expires_at: time(get_n(&item, "lock_expires_at")?),
+                    release_id: lock.release_id,
+                    acquired_at: time(lock.acquired_at),
+                    expires_at: time(lock.lock_expires_at),
                 })
             })
             .transpose()

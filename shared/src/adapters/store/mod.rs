@@ -53,13 +53,6 @@ fn get_s<'a>(item: &'a Item, key: &str) -> Result<&'a str> {
         .ok_or_else(|| Error::Corrupt(format!("item lacks string attribute {key}")))
 }
 
-fn get_n(item: &Item, key: &str) -> Result<i64> {
-    item.get(key)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| Error::Corrupt(format!("item lacks number attribute {key}")))
-}
-
 fn time(epoch: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(epoch, 0).unwrap_or_default()
 }

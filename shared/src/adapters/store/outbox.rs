@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
+use super::schema::{from_item, release_pk, OutboxMarkItem};
 use crate::error::{AwsError, Error, Result};
 
 /// How long a claim on an entry keeps others off it: far longer than one publish takes.
@@ -69,10 +70,7 @@ impl Outbox {
 
     fn key(release_id: &str) -> HashMap<String, AttributeValue> {
         HashMap::from([
-            (
-                "pk".to_string(),
-                AttributeValue::S(format!("REL#{release_id}")),
-            ),
+            ("pk".to_string(), AttributeValue::S(release_pk(release_id))),
             ("sk".to_string(), AttributeValue::S("NOTIFIED".into())),
         ])
     }
@@ -87,16 +85,13 @@ impl Outbox {
             .send()
             .await
             .map_err(|e| Error::Aws(AwsError::from_sdk("GetItem", e)))?;
-        let number = |name: &str| {
-            out.item
-                .as_ref()
-                .and_then(|i| i.get(name))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<i64>().ok())
+        let mark: OutboxMarkItem = match out.item {
+            Some(item) => from_item(item, "outbox mark")?,
+            None => OutboxMarkItem::default(),
         };
         Ok(Watermark {
-            upto: number("upto").unwrap_or(0) as usize,
-            claimed_until: number("claimed_until"),
+            upto: mark.upto,
+            claimed_until: mark.claimed_until,
         })
     }
 

@@ -1,10 +1,9 @@
 //! Releases and their logs: created with their lock and guards in one transaction, saved
 //! only over the revision they were read at, loaded whole.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
+use super::schema::{from_item, to_item, LockItem, LogItem, ReleaseDoc, ReleaseItem};
 use super::*;
 use crate::domain::{LogEntry, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
@@ -18,29 +17,18 @@ impl ReleaseStore {
         let mut doc = release.clone();
         doc.log.clear();
         doc.revision = revision;
-        let json = serde_json::to_string(&doc).map_err(|e| Error::Corrupt(e.to_string()))?;
-        Ok(HashMap::from([
-            ("pk".to_string(), string(release_pk(&release.id))),
-            ("sk".to_string(), string("REL")),
-            (
-                "gsi1pk".to_string(),
-                string(format!("FN#{}", release.function)),
-            ),
-            (
-                "gsi1sk".to_string(),
-                string(format!(
-                    "{}#{}",
-                    release.created_at.to_rfc3339(),
-                    release.id
-                )),
-            ),
-            ("function".to_string(), string(&release.function)),
-            ("alias".to_string(), string(&release.alias)),
-            ("phase".to_string(), string(release.phase.name())),
-            ("revision".to_string(), number(revision)),
-            ("event_count".to_string(), number(release.log.len())),
-            ("doc".to_string(), string(json)),
-        ]))
+        to_item(&ReleaseItem {
+            pk: release_pk(&release.id),
+            sk: "REL".into(),
+            gsi1pk: format!("FN#{}", release.function),
+            gsi1sk: format!("{}#{}", release.created_at.to_rfc3339(), release.id),
+            function: release.function.clone(),
+            alias: release.alias.clone(),
+            phase: release.phase.name().into(),
+            revision,
+            event_count: release.log.len(),
+            doc: serde_json::to_string(&doc).map_err(|e| Error::Corrupt(e.to_string()))?,
+        })
     }
 
     pub(super) fn event_puts(
@@ -52,13 +40,11 @@ impl ReleaseStore {
             .iter()
             .enumerate()
             .map(|(offset, entry)| {
-                let json =
-                    serde_json::to_string(entry).map_err(|e| Error::Corrupt(e.to_string()))?;
-                let item = HashMap::from([
-                    ("pk".to_string(), string(release_pk(&release.id))),
-                    ("sk".to_string(), string(format!("EV#{:05}", from + offset))),
-                    ("doc".to_string(), string(json)),
-                ]);
+                let item = to_item(&LogItem {
+                    pk: release_pk(&release.id),
+                    sk: format!("EV#{:05}", from + offset),
+                    doc: serde_json::to_string(entry).map_err(|e| Error::Corrupt(e.to_string()))?,
+                })?;
                 let put = built(
                     Put::builder()
                         .table_name(&self.table)
@@ -83,16 +69,13 @@ impl ReleaseStore {
         takeover: Option<LockTakeover<'_>>,
     ) -> Result<LoadedRelease> {
         let expires = release.lock_expiry(release.created_at);
-        let lock = HashMap::from([
-            (
-                "pk".to_string(),
-                string(lock_pk(&release.function, &release.alias)),
-            ),
-            ("sk".to_string(), string("LOCK")),
-            ("release_id".to_string(), string(&release.id)),
-            ("acquired_at".to_string(), number(now.timestamp())),
-            ("lock_expires_at".to_string(), number(expires.timestamp())),
-        ]);
+        let lock = to_item(&LockItem {
+            pk: lock_pk(&release.function, &release.alias),
+            sk: "LOCK".into(),
+            release_id: release.id.clone(),
+            acquired_at: now.timestamp(),
+            lock_expires_at: expires.timestamp(),
+        })?;
         let lock_put = Put::builder().table_name(&self.table).set_item(Some(lock));
         let lock_put = match takeover {
             None => lock_put.condition_expression("attribute_not_exists(pk)"),
@@ -124,7 +107,7 @@ impl ReleaseStore {
                     .put(built(
                         Put::builder()
                             .table_name(&self.table)
-                            .set_item(Some(self.guard_item(release, alarm)))
+                            .set_item(Some(self.guard_item(release, alarm)?))
                             .build(),
                     )?)
                     .build(),
@@ -214,16 +197,12 @@ impl ReleaseStore {
         }
         if release.phase.is_terminal() {
             for alarm in &release.alarms {
-                let key = HashMap::from([
-                    ("pk".to_string(), string(alarm_pk(alarm))),
-                    ("sk".to_string(), string(release_pk(&release.id))),
-                ]);
                 let item = if release.guard_until().is_some() {
                     TransactWriteItem::builder()
                         .put(built(
                             Put::builder()
                                 .table_name(&self.table)
-                                .set_item(Some(self.guard_item(release, alarm)))
+                                .set_item(Some(self.guard_item(release, alarm)?))
                                 .build(),
                         )?)
                         .build()
@@ -232,7 +211,8 @@ impl ReleaseStore {
                         .delete(built(
                             Delete::builder()
                                 .table_name(&self.table)
-                                .set_key(Some(key))
+                                .key("pk", string(alarm_pk(alarm)))
+                                .key("sk", string(release_pk(&release.id)))
                                 .build(),
                         )?)
                         .build()
@@ -300,11 +280,11 @@ impl ReleaseStore {
         Ok(out.item)
     }
 
-    pub(super) fn parse_release(item: &Item) -> Result<Release> {
-        let doc = get_s(item, "doc")?;
+    pub(super) fn parse_release(item: Item) -> Result<Release> {
+        let item: ReleaseDoc = from_item(item, "release")?;
         let mut release: Release =
-            serde_json::from_str(doc).map_err(|e| Error::Corrupt(format!("release: {e}")))?;
-        release.revision = get_n(item, "revision")? as u64;
+            serde_json::from_str(&item.doc).map_err(|e| Error::Corrupt(format!("release: {e}")))?;
+        release.revision = item.revision;
         Ok(release)
     }
 
@@ -314,7 +294,7 @@ impl ReleaseStore {
             .load_release_item(id)
             .await?
             .ok_or_else(|| Error::ReleaseNotFound(id.to_string()))?;
-        Self::parse_release(&item)
+        Self::parse_release(item)
     }
 
     /// The release with its whole log, ready to change and save.
@@ -334,13 +314,14 @@ impl ReleaseStore {
                 .send()
                 .await
                 .map_err(aws("Query"))?;
-            for item in out.items() {
-                let sk = get_s(item, "sk")?;
+            for item in out.items.unwrap_or_default() {
+                let sk = get_s(&item, "sk")?;
                 if sk == "REL" {
-                    release_item = Some(item.clone());
+                    release_item = Some(item);
                 } else if sk.starts_with("EV#") {
-                    let entry: LogEntry = serde_json::from_str(get_s(item, "doc")?)
-                        .map_err(|e| Error::Corrupt(format!("log entry {sk}: {e}")))?;
+                    let item: LogItem = from_item(item, "log entry")?;
+                    let entry: LogEntry = serde_json::from_str(&item.doc)
+                        .map_err(|e| Error::Corrupt(format!("log entry {}: {e}", item.sk)))?;
                     log.push(entry);
                 }
             }
@@ -350,7 +331,7 @@ impl ReleaseStore {
             }
         }
         let item = release_item.ok_or_else(|| Error::ReleaseNotFound(id.to_string()))?;
-        let mut release = Self::parse_release(&item)?;
+        let mut release = Self::parse_release(item)?;
         release.log = log;
         Ok(LoadedRelease::stored(release))
     }
