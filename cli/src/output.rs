@@ -1,10 +1,13 @@
 //! What the CLI prints: short text for people, or one JSON document with `--json`.
 
 use chrono::Utc;
+use comfy_table::{presets, CellAlignment, Table};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use shiftback::adapters::{AliasRouting, HistoryPage};
 use shiftback::domain::{AlarmState, AlarmStatus, Phase, Release, Schedule, Weight};
 use shiftback::service::StartRequest;
+use std::io::IsTerminal;
 
 const BAR: usize = 20;
 
@@ -26,6 +29,28 @@ fn duration(secs: i64) -> String {
         s if s < 120 => format!("{s}s"),
         s if s < 7200 => format!("{}m{:02}s", s / 60, s % 60),
         s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A borderless table, columns left-aligned unless `right` names them.
+fn table(header: &[&str], right: &[usize]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::NOTHING)
+        .set_header(header.to_vec());
+    for &index in right {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+/// Prints `table` indented by `indent` (beyond its one column of padding), without the
+/// trailing spaces of its padding.
+fn print_table(table: &Table, indent: &str) {
+    for line in table.lines() {
+        println!("{indent}{}", line.trim_end());
     }
 }
 
@@ -61,22 +86,101 @@ pub fn plan(as_json: bool, request: &StartRequest, schedule: &Schedule, findings
         request.target_version,
         request.strategy
     );
+    let mut rows = table(&["", "weight", "bake", "from"], &[1, 2]);
     for (i, (weight, bake, at)) in steps.iter().enumerate() {
-        println!(
-            "  step {}/{}  {:>6}  bake {:>7}  from {}",
-            i + 1,
-            steps.len(),
+        rows.add_row(vec![
+            format!("step {}/{}", i + 1, steps.len()),
             weight.to_string(),
             duration(*bake as i64),
-            at.format("%H:%M:%S %Z")
-        );
+            at.format("%H:%M:%S %Z").to_string(),
+        ]);
     }
-    println!(
-        "  promote      100%                  at   {}",
-        at.format("%H:%M:%S %Z")
-    );
+    rows.add_row(vec![
+        "promote".to_string(),
+        "100%".to_string(),
+        String::new(),
+        at.format("%H:%M:%S %Z").to_string(),
+    ]);
+    print_table(&rows, " ");
     for finding in findings {
         println!("  ok: {finding}");
+    }
+}
+
+/// What one look at a release shows: who and which versions, where it is (step, next step,
+/// health), and the closing line once it has ended.
+struct Look {
+    who: String,
+    progress: String,
+    ended: Option<String>,
+}
+
+fn firing(health: Option<&[AlarmStatus]>) -> Vec<&str> {
+    health
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| a.state == AlarmState::Alarm)
+        .map(|a| a.name.as_str())
+        .collect()
+}
+
+fn current_step(release: &Release) -> Option<usize> {
+    match release.phase {
+        Phase::Shifting { step } | Phase::Paused { step } => Some(step),
+        _ => None,
+    }
+}
+
+fn next_step_in(release: &Release) -> Option<i64> {
+    let step = current_step(release)?;
+    let started = release.step_started_at?;
+    let due = started + chrono::Duration::seconds(release.schedule.steps[step].bake_secs as i64);
+    Some((due - Utc::now()).num_seconds().max(0))
+}
+
+fn look(release: &Release, alias: Option<&AliasRouting>, health: Option<&[AlarmStatus]>) -> Look {
+    let steps = release.schedule.steps.len();
+    let firing = firing(health);
+    let mut progress = match current_step(release) {
+        Some(s) => format!("step {}/{steps}", s + 1),
+        None => release.phase.name().replace('_', " "),
+    };
+    match (release.phase, next_step_in(release)) {
+        (Phase::Paused { .. }, _) => progress.push_str("  paused"),
+        (_, Some(n)) => progress.push_str(&format!("  next in {}", duration(n))),
+        _ => {}
+    }
+    match health {
+        None => {}
+        Some(_) if firing.is_empty() => progress.push_str("  health ok"),
+        Some(_) => progress.push_str(&format!("  ALARM: {}", firing.join(", "))),
+    }
+    let ended = release.phase.is_terminal().then(|| {
+        let alias = alias
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        format!(
+            "{} {}: alias on {alias}{}",
+            release.id,
+            release.phase.name().replace('_', " ").to_uppercase(),
+            release
+                .reason
+                .as_deref()
+                .map(|r| format!("; reason: {}", clip(r, 300)))
+                .unwrap_or_default()
+        )
+    });
+    Look {
+        who: format!(
+            "{} {}:{} v{}->v{}",
+            release.id,
+            release.function,
+            release.alias,
+            release.stable_version,
+            release.target_version
+        ),
+        progress,
+        ended,
     }
 }
 
@@ -86,74 +190,70 @@ pub fn status(
     alias: Option<&AliasRouting>,
     health: Option<&[AlarmStatus]>,
 ) {
-    let steps = release.schedule.steps.len();
-    let step = match release.phase {
-        Phase::Shifting { step } | Phase::Paused { step } => Some(step),
-        _ => None,
-    };
-    let next_in = step.and_then(|s| {
-        let started = release.step_started_at?;
-        let due = started + chrono::Duration::seconds(release.schedule.steps[s].bake_secs as i64);
-        Some((due - Utc::now()).num_seconds().max(0))
-    });
-    let firing: Vec<&str> = health
-        .unwrap_or_default()
-        .iter()
-        .filter(|a| a.state == AlarmState::Alarm)
-        .map(|a| a.name.as_str())
-        .collect();
     if as_json {
         println!(
             "{}",
             json!({
                 "release": release_json(release),
                 "alias": alias.map(|a| a.to_string()),
-                "step": step.map(|s| s + 1),
-                "steps": steps,
-                "next_step_in_seconds": next_in,
-                "alarms_firing": firing,
+                "step": current_step(release).map(|s| s + 1),
+                "steps": release.schedule.steps.len(),
+                "next_step_in_seconds": next_step_in(release),
+                "alarms_firing": firing(health),
             })
         );
         return;
     }
-    let progress = match step {
-        Some(s) => format!("step {}/{steps}", s + 1),
-        None => release.phase.name().replace('_', " "),
-    };
-    let next = match (release.phase, next_in) {
-        (Phase::Paused { .. }, _) => "  paused".to_string(),
-        (_, Some(n)) => format!("  next in {}", duration(n)),
-        _ => String::new(),
-    };
-    let health = match health {
-        None => String::new(),
-        Some(_) if firing.is_empty() => "  health ok".to_string(),
-        Some(_) => format!("  ALARM: {}", firing.join(", ")),
-    };
+    let look = look(release, alias, health);
     println!(
-        "{} {}:{} v{}->v{} {} {:>6} {progress}{next}{health}",
-        release.id,
-        release.function,
-        release.alias,
-        release.stable_version,
-        release.target_version,
+        "{} {} {:>6} {}",
+        look.who,
         bar(release.weight),
         release.weight.to_string(),
+        look.progress
     );
-    if release.phase.is_terminal() {
-        let alias = alias
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "unknown".into());
-        println!(
-            "{} {}: alias on {alias}{}",
-            release.id,
-            release.phase.name().replace('_', " ").to_uppercase(),
-            release
-                .reason
-                .as_deref()
-                .map(|r| format!("; reason: {}", clip(r, 300)))
-                .unwrap_or_default()
-        );
+    if let Some(ended) = look.ended {
+        println!("{ended}");
+    }
+}
+
+/// `status --watch` on a terminal: one line redrawn in place, where scripts and logs get a
+/// line per look (`status`).
+pub struct LiveStatus(ProgressBar);
+
+impl LiveStatus {
+    /// A live line if standard output is a terminal, none otherwise.
+    pub fn on_terminal() -> Option<Self> {
+        if !std::io::stdout().is_terminal() {
+            return None;
+        }
+        let style = ProgressStyle::with_template("{prefix} [{bar:20}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("#-");
+        let line = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stdout());
+        line.set_style(style);
+        Some(LiveStatus(line))
+    }
+
+    pub fn show(
+        &self,
+        release: &Release,
+        alias: Option<&AliasRouting>,
+        health: Option<&[AlarmStatus]>,
+    ) {
+        let look = look(release, alias, health);
+        self.0.set_prefix(look.who);
+        self.0
+            .set_position((release.weight.as_fraction() * 100.0).round() as u64);
+        self.0.set_message(format!(
+            "{:>6} {}",
+            release.weight.to_string(),
+            look.progress
+        ));
+        if let Some(ended) = look.ended {
+            self.0.finish();
+            println!("{ended}");
+        }
     }
 }
 
@@ -166,24 +266,33 @@ pub fn history(as_json: bool, function: &str, page: &HistoryPage) {
         );
         return;
     }
-    println!(
-        "{:<26} {:<10} {:<9} {:<24} {:<12} {:>9}  {:<14} reason",
-        "release", "alias", "versions", "strategy", "outcome", "duration", "started by"
+    let mut rows = table(
+        &[
+            "release",
+            "alias",
+            "versions",
+            "strategy",
+            "outcome",
+            "duration",
+            "started by",
+            "reason",
+        ],
+        &[5],
     );
     for r in &page.releases {
         let end = r.finished_at.unwrap_or_else(Utc::now);
-        println!(
-            "{:<26} {:<10} {:<9} {:<24} {:<12} {:>9}  {:<14} {}",
-            clip(&r.id, 26),
-            clip(&r.alias, 10),
+        rows.add_row(vec![
+            r.id.clone(),
+            clip(&r.alias, 20),
             format!("{}->{}", r.stable_version, r.target_version),
             clip(&r.strategy.to_string(), 24),
-            r.phase.name(),
+            r.phase.name().to_string(),
             duration((end - r.created_at).num_seconds()),
-            clip(&r.started_by, 14),
-            clip(r.reason.as_deref().unwrap_or(""), 60)
-        );
+            clip(&r.started_by, 20),
+            clip(r.reason.as_deref().unwrap_or(""), 60),
+        ]);
     }
+    print_table(&rows, "");
     if let Some(next) = &page.next {
         println!("more: shiftback history {function} --page '{next}'");
     }

@@ -43,6 +43,11 @@ pub async fn run(
         }
         Err(e) => return Err(e.into()),
     };
+    let live = if watch && !cli.json {
+        output::LiveStatus::on_terminal()
+    } else {
+        None
+    };
     loop {
         let release = service.store.load(&id).await?.release;
         let alias = service
@@ -55,12 +60,11 @@ pub async fn run(
         } else {
             service.health.statuses(&release.alarms).await.ok()
         };
-        output::status(
-            cli.json,
-            &release,
-            alias.as_ref().map(|a| &a.routing),
-            health.as_deref(),
-        );
+        let alias = alias.as_ref().map(|a| &a.routing);
+        match &live {
+            Some(live) => live.show(&release, alias, health.as_deref()),
+            None => output::status(cli.json, &release, alias, health.as_deref()),
+        }
         if !watch || release.phase.is_terminal() {
             let failed = watch && release.phase != Phase::Succeeded;
             return Ok(if failed { 5 } else { 0 });
