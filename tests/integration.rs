@@ -8,7 +8,7 @@ mod alarm;
 mod corpus;
 #[path = "crash.rs"]
 mod crash;
-#[path = "faults.rs"]
+#[path = "faults/mod.rs"]
 mod faults;
 #[path = "health.rs"]
 mod health;
