@@ -2,7 +2,7 @@
 //! `make test` (or `scripts/with-moto cargo test --test integration`), which starts the local
 //! emulator they talk to; `cargo test --test integration alarm::` runs one module.
 
-#[path = "alarm.rs"]
+#[path = "alarm/mod.rs"]
 mod alarm;
 #[path = "corpus.rs"]
 mod corpus;
@@ -24,5 +24,5 @@ mod service_faults;
 mod statemachine;
 #[path = "store.rs"]
 mod store;
-#[path = "workflow.rs"]
+#[path = "workflow/mod.rs"]
 mod workflow;

@@ -1,0 +1,169 @@
+//! Operator commands on a running release: recorded with who asked, announced when they happen,
+//! and a bad command line refused with its specific error and nothing changed.
+
+use super::*;
+use shiftback::ports::AliasRouter as _;
+use shiftback_integration_tests::{drain_queue, snapshot, subscribed_queue, topic};
+
+#[tokio::test]
+async fn pause_resume_abort_promote_are_recorded_with_who_asked() {
+    let s = setup().await;
+    let id = s.started("linear:25:10m", "2").await;
+    let out = s.run(&["pause", &id]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("paused at 25%"));
+    let out = s.run(&["--json", "status", &id]);
+    assert_eq!(json(&out)["release"]["phase_name"], "paused");
+    let out = s.run(&["pause", &id]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "pausing twice is refused: {}",
+        text(&out)
+    );
+    assert_eq!(s.run(&["resume", &id]).status.code(), Some(0));
+
+    let out = s.run(&["abort", &id, "--reason", "latency regression"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let router = TrafficRouter::new(s.env.lambda.clone());
+    assert_eq!(
+        router
+            .read(&s.function, "live")
+            .await
+            .unwrap()
+            .routing
+            .to_string(),
+        "version 1"
+    );
+    let release = s.store.load(&id).await.unwrap().release;
+    assert_eq!(release.phase.name(), "aborted");
+    assert!(release
+        .log
+        .iter()
+        .any(|e| e.actor == "cli:carol" && e.event.name() == "paused"));
+    assert!(release.reason.unwrap().contains("latency regression"));
+    let out = s.run(&["promote", &id]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out).contains("aborted"), "{}", text(&out));
+    let out = s.run(&["status", &id, "--watch"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "a watched release that did not promote exits 5"
+    );
+
+    // Promote takes effect at once.
+    let next = s.started("linear:10:10m", "3").await;
+    let out = s.run(&["promote", &next]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        router
+            .read(&s.function, "live")
+            .await
+            .unwrap()
+            .routing
+            .to_string(),
+        "version 3"
+    );
+
+    // Rollback to a recorded version, and not to one never live.
+    let out = s.run(&["rollback", &s.function, "--alias", "live", "--to", "2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "version 2 was aborted, never good: {}",
+        text(&out)
+    );
+    let out = s.run(&["rollback", &s.function, "--alias", "live", "--to", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        router
+            .read(&s.function, "live")
+            .await
+            .unwrap()
+            .routing
+            .to_string(),
+        "version 1"
+    );
+}
+
+#[tokio::test]
+async fn every_bad_command_line_gets_its_specific_error_and_changes_nothing() {
+    let s = setup().await;
+    let release = s.started("canary:10:10m", "2").await;
+    let before = snapshot(&s.env, s.store.table(), &s.function, None).await;
+    let corpus: Value =
+        serde_json::from_str(include_str!("../../../tests/corpus/cli-inputs.json")).unwrap();
+    let cases = corpus["cases"].as_array().unwrap();
+    assert!(cases.len() >= 30);
+    let mut wrong = Vec::new();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let args: Vec<String> = case["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                a.as_str()
+                    .unwrap()
+                    .replace("{{function}}", &s.function)
+                    .replace("{{alarm}}", &s.alarm)
+                    .replace("{{release}}", &release)
+            })
+            .collect();
+        let expected = case["error"]
+            .as_str()
+            .unwrap()
+            .replace("{{release}}", &release);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = s.run(&args);
+        let printed = text(&out);
+        if out.status.code() != case["exit"].as_i64().map(|c| c as i32)
+            || !printed.contains(&expected)
+        {
+            wrong.push(format!(
+                "{name}: expected exit {} and '{expected}', got {:?}: {printed}",
+                case["exit"],
+                out.status.code()
+            ));
+        }
+        // No panic, no backtrace: a person reads this.
+        assert!(!printed.contains("panicked"), "{name}: {printed}");
+        assert_eq!(
+            snapshot(&s.env, s.store.table(), &s.function, None).await,
+            before,
+            "{name} changed state"
+        );
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn operator_actions_are_announced_when_they_happen() {
+    // Not at the workflow's next look, which for a paused release may be minutes away.
+    let s = setup().await;
+    let topic = topic(&s.env, "releases").await;
+    let queue = subscribed_queue(&s.env, &topic, true, None).await;
+    let id = s.started("linear:10:10m", "2").await;
+    for command in ["pause", "resume", "abort"] {
+        let mut args = vec!["--release-topic", topic.as_str(), command, id.as_str()];
+        if command == "abort" {
+            args.extend(["--reason", "latency"]);
+        }
+        let out = s.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", text(&out));
+    }
+    let sent: Vec<String> = drain_queue(&s.env, &queue)
+        .await
+        .iter()
+        .map(|m| {
+            m["metadata"]["eventType"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    for event in ["paused", "resumed", "aborted"] {
+        assert!(sent.iter().any(|e| e == event), "{event} not in {sent:?}");
+    }
+}
