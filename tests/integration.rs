@@ -4,6 +4,8 @@
 
 #[path = "alarm/mod.rs"]
 mod alarm;
+#[path = "analysis.rs"]
+mod analysis;
 #[path = "corpus.rs"]
 mod corpus;
 #[path = "crash.rs"]

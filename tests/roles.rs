@@ -11,6 +11,8 @@ use std::process::Output;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
+use shiftback::domain::analysis::WhenInconclusive;
+use shiftback::domain::AnalysisSettings;
 use shiftback::runtime::{alarm_responder_with, release_service_with, HandlerSettings};
 use shiftback::service::{Next, StepInput, StepOutcome};
 use shiftback_integration_tests::{
@@ -72,7 +74,14 @@ async fn record_every_handler() -> Recorded {
     );
     let responder = alarm_responder_with(&env.clients_with(&calls["AlarmFunction"]), &settings);
 
-    let succeeds = release_request(&function, &alarm, "2", "steps:10@0s,50@0s");
+    let mut succeeds = release_request(&function, &alarm, "2", "steps:10@0s,50@0s");
+    // Analysis on, so that its GetMetricData is made and checked; no traffic is published,
+    // and an inconclusive step passes at once.
+    succeeds.analysis = AnalysisSettings {
+        max_extension_secs: 0,
+        when_inconclusive: WhenInconclusive::Pass,
+        ..AnalysisSettings::default()
+    };
     let mut outcome = start.start(succeeds).await.unwrap();
     while outcome.next == Next::Wait {
         outcome = advance.advance(step(&outcome)).await.unwrap();
@@ -212,7 +221,13 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
         ),
         (
             "AdvanceFunction",
-            &["DescribeAlarms", "UpdateAlias", "Query", "Publish"],
+            &[
+                "DescribeAlarms",
+                "GetMetricData",
+                "UpdateAlias",
+                "Query",
+                "Publish",
+            ],
         ),
         (
             "PromoteFunction",

@@ -134,6 +134,7 @@ impl Scenario {
         let input = json!({
             "function": self.function, "alias": "live",
             "target_version": "2", "strategy": strategy, "alarms": [self.alarm],
+            "analysis": {"enabled": false},
             "started_by": "e2e"
         });
         (id, input)

@@ -19,6 +19,7 @@ fn spec(function: &str, id: &str) -> ReleaseSpec {
         bake_after_secs: 300,
         started_by: "ci".into(),
         kind: ReleaseKind::Deploy,
+        analysis: shiftback::domain::AnalysisSettings::off(),
     }
 }
 

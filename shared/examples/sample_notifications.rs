@@ -18,6 +18,7 @@ fn main() {
             bake_after_secs: 0,
             started_by: "ci@github".into(),
             kind: ReleaseKind::Deploy,
+            analysis: Default::default(),
         },
         at(0),
     )

@@ -9,6 +9,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::analysis::Comparison;
 use crate::domain::routing::AliasRouting;
 use crate::domain::{AlarmStatus, Release};
 use crate::error::Result;
@@ -114,10 +115,29 @@ pub trait ReleaseRecords: Send + Sync {
     fn guards_for_alarm(&self, alarm: &str) -> impl Future<Output = Result<Vec<Guard>>> + Send;
 }
 
-/// The alarm source: each named alarm's state, in the order given; a missing alarm is
-/// [`crate::Error::AlarmsMissing`].
-pub trait AlarmSource: Send + Sync {
+/// The health source: what CloudWatch says of a release's health.
+pub trait HealthSource: Send + Sync {
+    /// Each named alarm's state, in the order given; a missing alarm is
+    /// [`crate::Error::AlarmsMissing`].
     fn statuses(&self, names: &[String]) -> impl Future<Output = Result<Vec<AlarmStatus>>> + Send;
+
+    /// Both versions' traffic through the alias, minute by minute, from Lambda's own metrics
+    /// (`ExecutedVersion`).
+    fn compare_versions(
+        &self,
+        query: &VersionsQuery,
+    ) -> impl Future<Output = Result<Comparison>> + Send;
+}
+
+/// Which minutes of which two versions, behind one alias of one function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionsQuery {
+    pub function: String,
+    pub alias: String,
+    pub target_version: String,
+    pub stable_version: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
 }
 
 /// The notifier: announces what a release's log holds that was not announced yet, and says

@@ -66,6 +66,7 @@ impl Fixture {
                 bake_after_secs,
                 started_by: "ci".into(),
                 kind: Default::default(),
+                analysis: shiftback::domain::AnalysisSettings::off(),
             })
             .await
             .unwrap();

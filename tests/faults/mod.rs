@@ -191,6 +191,7 @@ fn release() -> Release {
         bake_after_secs: 0,
         started_by: "ci".into(),
         kind: ReleaseKind::Deploy,
+        analysis: shiftback::domain::AnalysisSettings::off(),
     };
     Release::new(spec, DateTime::from_timestamp(1_800_000_000, 0).unwrap()).unwrap()
 }

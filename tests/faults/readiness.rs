@@ -52,6 +52,7 @@ fn request() -> StartRequest {
         bake_after_secs: 0,
         started_by: "ci".into(),
         kind: Default::default(),
+        analysis: shiftback::domain::AnalysisSettings::off(),
     }
 }
 

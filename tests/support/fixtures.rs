@@ -112,7 +112,8 @@ pub async fn set_alarm_state(
 }
 
 /// A release request on alias `live` with the stable version read from the alias, a fresh
-/// release id, and one guarding alarm.
+/// release id, and one guarding alarm; canary analysis off (the analysis tests switch it on:
+/// the others publish no metrics, and would wait for traffic).
 pub fn release_request(
     function: &str,
     alarm: &str,
@@ -131,6 +132,7 @@ pub fn release_request(
         bake_after_secs: 0,
         started_by: "ci".into(),
         kind: Default::default(),
+        analysis: shiftback::domain::AnalysisSettings::off(),
     }
 }
 

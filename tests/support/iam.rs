@@ -136,10 +136,12 @@ fn dynamodb(operation: &str, input: &Input) -> Vec<IamRequest> {
 
 fn cloudwatch(operation: &str, input: &Input) -> Vec<IamRequest> {
     use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsInput;
-    let Some(i) = input.downcast_ref::<DescribeAlarmsInput>() else {
-        return Vec::new();
-    };
     let action = format!("cloudwatch:{operation}");
+    let Some(i) = input.downcast_ref::<DescribeAlarmsInput>() else {
+        // Every other call (GetMetricData, ...) checked as IAM authorizes one with no
+        // resource-level permissions: on "*". A role must then allow it on "*".
+        return vec![request(&action, "*".to_string())];
+    };
     let alarm = |name: &str| format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}");
     if i.alarm_names().is_empty() {
         // Listing by prefix or all alarms is authorized on every alarm.

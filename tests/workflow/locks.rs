@@ -99,6 +99,7 @@ async fn recorded_at(
         bake_after_secs: 0,
         started_by: "old-pipeline".into(),
         kind: Default::default(),
+        analysis: shiftback::domain::AnalysisSettings::off(),
     };
     let mut release = shiftback::domain::Release::new(spec, at).unwrap();
     release

@@ -120,6 +120,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
                 bake_after_secs: 0,
                 started_by: "ci".into(),
                 kind: Default::default(),
+                analysis: shiftback::domain::AnalysisSettings::off(),
             })
             .await
             .unwrap();

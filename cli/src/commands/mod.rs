@@ -11,8 +11,8 @@ pub mod start;
 pub mod status;
 
 use chrono::Utc;
-use shiftback::domain::check_version;
 use shiftback::domain::release::new_release_id;
+use shiftback::domain::{check_version, AnalysisSettings};
 use shiftback::service::{ReleaseService, StartRequest};
 
 use crate::args::ReleaseArgs;
@@ -30,6 +30,12 @@ pub async fn preflight(
     if let Some(from) = &args.from {
         check_version("stable", from).map_err(|e| usage(e.to_string()))?;
     }
+    let mut analysis = AnalysisSettings::default();
+    for option in &args.analysis {
+        analysis
+            .set(option)
+            .map_err(|e| usage(format!("--analysis {option}: {e}")))?;
+    }
     let request = StartRequest {
         release_id: Some(new_release_id(Utc::now())),
         function: args.function.clone(),
@@ -42,6 +48,7 @@ pub async fn preflight(
         bake_after_secs,
         started_by: String::new(),
         kind: Default::default(),
+        analysis,
     };
     let preflight = service.preflight(request).await?;
     Ok((preflight.request, preflight.findings))

@@ -8,7 +8,7 @@ pub mod routing;
 pub mod strategy;
 pub mod weight;
 
-pub use analysis::{firing, AlarmState, AlarmStatus};
+pub use analysis::{firing, AlarmState, AlarmStatus, AnalysisSettings, CanaryVerdict};
 pub use release::{
     canonical_function, check_function_name, check_names, check_release_id, check_version,
     function_ref, Action, AliasTarget, Input, LogEntry, Phase, Release, ReleaseEvent, ReleaseKind,

@@ -23,7 +23,10 @@ pub fn announced(release: &Release, event: &ReleaseEvent) -> Option<(&'static st
         // Someone acted by hand: worth knowing, not a page (shiftback broke nothing).
         ReleaseEvent::ManualRollback { .. } => ("rolled_back", "warning"),
         ReleaseEvent::Interrupted { .. } => ("interrupted", "warning"),
+        // Stopped for a person: they must act, though nothing is broken.
+        ReleaseEvent::Held { .. } => ("held", "warning"),
         ReleaseEvent::HealthChecked { .. }
+        | ReleaseEvent::Analysed { .. }
         | ReleaseEvent::RollbackStarted { .. }
         | ReleaseEvent::LockTakenOver { .. } => return None,
     })

@@ -2,12 +2,14 @@
 
 use super::converge::FirstStep;
 use super::*;
-use crate::domain::analysis::verdict;
-use crate::domain::{Action, Input, Phase, Verdict};
-use crate::error::{Error, Result};
-use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
+use chrono::{DateTime, Utc};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
+use crate::domain::analysis::{self, combine, verdict, CanaryVerdict};
+use crate::domain::{Action, Input, Phase, Release, Verdict};
+use crate::error::{Error, Result};
+use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords, VersionsQuery};
+
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// One look: health first, then the next decision, recorded, then applied.
     pub async fn advance(&self, input: StepInput) -> Result<StepOutcome> {
         let id = input
@@ -38,7 +40,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseSer
                 return Ok(StepOutcome::of(release, &Action::Wait { secs: bake }));
             }
         }
-        let verdict = match self.health.statuses(&release.alarms).await {
+        let alarms = match self.health.statuses(&release.alarms).await {
             Ok(statuses) => verdict(&statuses, &release.alarm_overrides, release.created_at),
             // A guard that vanished mid-release cannot vouch for it.
             Err(Error::AlarmsMissing(missing)) => Verdict::Unhealthy {
@@ -46,10 +48,18 @@ impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseSer
             },
             Err(e) => return Err(e),
         };
+        let checked_at = now();
+        let canary = self.analyse(release, checked_at).await?;
+        let verdict = combine(alarms, canary.as_ref());
         let before = tracked.release.clone();
+        if let Some(canary) = canary {
+            tracked
+                .release
+                .apply(Input::Analysed(canary), checked_at, WORKFLOW_ACTOR)?;
+        }
         let action = tracked
             .release
-            .apply(Input::Check(verdict), now(), WORKFLOW_ACTOR)?;
+            .apply(Input::Check(verdict), checked_at, WORKFLOW_ACTOR)?;
         if tracked.release != before {
             self.store.save(&mut tracked).await?;
         }
@@ -66,5 +76,34 @@ impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseSer
         }
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
+    }
+
+    /// The canary analysis of a step that has baked (none before, none while paused: the
+    /// alarms guard a paused release), over the minutes since the target took traffic.
+    async fn analyse(
+        &self,
+        release: &Release,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CanaryVerdict>> {
+        let since = match release.target_traffic_since() {
+            Some(since) if release.analysis.enabled && release.step_baked(now) => since,
+            _ => return Ok(None),
+        };
+        let (start, end) = analysis::window(&release.analysis, since, now);
+        let query = VersionsQuery {
+            function: release.function.clone(),
+            alias: release.alias.clone(),
+            target_version: release.target_version.clone(),
+            stable_version: release.stable_version.clone(),
+            start,
+            end,
+        };
+        let comparison = self.health.compare_versions(&query).await?;
+        Ok(Some(analysis::judge(
+            &release.analysis,
+            release.weight,
+            since,
+            &comparison,
+        )))
     }
 }

@@ -4,12 +4,12 @@ use super::converge::reverted;
 use super::*;
 use crate::domain::{check_release_id, Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
 
 /// Attempts at an operator command when the workflow keeps moving the release's revision.
 const CONTROL_ATTEMPTS: usize = 5;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Applies an operator's command, recorded with who asked.
     pub async fn control(
         &self,

@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
-use crate::domain::{function_ref, Action, Phase, Release, ReleaseKind, SpecError, Weight};
+use crate::domain::{
+    function_ref, Action, AnalysisSettings, Phase, Release, ReleaseKind, SpecError, Weight,
+};
 use crate::error::{Error, Result};
-use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
 
 mod advance;
 pub mod alarm;
@@ -51,6 +53,9 @@ pub struct StartRequest {
     pub started_by: String,
     #[serde(default)]
     pub kind: ReleaseKind,
+    /// Canary analysis settings; on, with its defaults, unless given.
+    #[serde(default)]
+    pub analysis: AnalysisSettings,
 }
 
 /// What `advance`, `promote` and `rollback` accept: the previous step's output, possibly
@@ -213,7 +218,7 @@ impl ReleaseService {
     }
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Announces what the release's log holds that was not announced yet. A failure is
     /// logged, never returned: telling people must not block or undo a release step, and the
     /// next step of the same release sends what this one could not.
@@ -232,7 +237,7 @@ pub(crate) async fn announce_logged<N: Announcer>(notifier: Option<&N>, release:
     }
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// A function's one spelling (its bare name), refusing an ARN of another region: this
     /// stack's calls and permissions are for its own region. (The account is not known here;
     /// the role's permissions confine calls to the stack's own account.)

@@ -7,7 +7,7 @@ use chrono::Utc;
 use crate::adapters::{AliasRouting, LockInfo};
 use crate::domain::{firing, Release, ReleaseKind, ReleaseSpec, Strategy};
 use crate::error::{Error, Result};
-use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
 use crate::service::{ReleaseService, StartRequest};
 
 /// A request that passed every check.
@@ -23,7 +23,7 @@ pub struct Preflight {
     pub findings: Vec<String>,
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// What the request itself says, checked without any AWS call. Returns it with its
     /// function in its one spelling, and its spec.
     pub fn validate(&self, request: StartRequest) -> Result<(StartRequest, ReleaseSpec)> {
@@ -40,6 +40,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseSer
             bake_after_secs: request.bake_after_secs,
             started_by: request.started_by.clone(),
             kind: request.kind,
+            analysis: request.analysis.clone(),
         };
         spec.validate_without_stable()?;
         // One spelling per function from here on: locks, guards and history meet there.

@@ -3,9 +3,9 @@
 use super::*;
 use crate::domain::{Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Moves the alias wholly to the target and records success, giving up the lock.
     pub async fn promote(&self, input: StepInput) -> Result<StepOutcome> {
         let id = input

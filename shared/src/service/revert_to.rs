@@ -3,9 +3,9 @@
 use super::*;
 use crate::domain::{check_names, check_version, Phase, ReleaseKind, Strategy};
 use crate::error::{Error, Result};
-use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Reverts an alias to any version its history records as good, as a release of its own
     /// (kind `revert`, all at once), so it takes the alias lock and leaves a record.
     pub async fn revert_to(
@@ -38,6 +38,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseSer
                 bake_after_secs: 0,
                 started_by: by.to_string(),
                 kind: ReleaseKind::Revert,
+                // All at once to a version already proven: nothing to compare it with.
+                analysis: AnalysisSettings::off(),
             })
             .await?;
         self.promote(StepInput {

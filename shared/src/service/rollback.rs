@@ -4,9 +4,9 @@ use super::converge::reverted;
 use super::*;
 use crate::domain::{Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Reverts the alias to the stable version and records why; the workflow's Catch sends
     /// every unrecoverable failure here.
     pub async fn rollback(&self, input: StepInput) -> Result<StepOutcome> {

@@ -5,9 +5,9 @@ use super::*;
 use crate::adapters::{LoadedRelease, LockTakeover};
 use crate::domain::{Action, Input, Phase, Release};
 use crate::error::{Error, Result};
-use crate::ports::{AlarmSource, AliasRouter, Announcer, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: AlarmSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Validates the request, checks what it names exists and is healthy (the shared
     /// [`Self::preflight`]), records the release (taking the alias lock) with its first
     /// decision, then applies that decision.

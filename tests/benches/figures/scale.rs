@@ -31,6 +31,7 @@ fn spec(function: &str, n: usize) -> ReleaseSpec {
         bake_after_secs: 0,
         started_by: "bench".into(),
         kind: ReleaseKind::Deploy,
+        analysis: shiftback::domain::AnalysisSettings::off(),
     }
 }
 

@@ -109,6 +109,15 @@ pub fn notification(
             format!("{target} release paused at {}", release.weight),
             "in_progress",
         ),
+        ReleaseEvent::Held { reason } => (
+            ":hourglass:",
+            format!(
+                "{target} release HELD at {} ({versions}): {}",
+                release.weight,
+                clip(reason, TEXT_MAX)
+            ),
+            "in_progress",
+        ),
         ReleaseEvent::Resumed => (
             ":arrow_forward:",
             format!("{target} release resumed at {}", release.weight),

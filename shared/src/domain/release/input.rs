@@ -12,6 +12,9 @@ pub enum Input {
     Begin,
     /// The workflow looks again, with the current health verdict.
     Check(Verdict),
+    /// A canary analysis judged the current step: recorded with its numbers. Its verdict
+    /// reaches the release through the `Check` that follows.
+    Analysed(CanaryVerdict),
     Pause,
     Resume,
     /// Skip the remaining steps.

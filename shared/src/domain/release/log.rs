@@ -34,6 +34,15 @@ pub enum ReleaseEvent {
     HealthChecked {
         verdict: Verdict,
     },
+    /// The target compared with the stable version at the end of a step, with the numbers.
+    Analysed {
+        weight: Weight,
+        verdict: CanaryVerdict,
+    },
+    /// The release stopped for a person: its analysis stayed inconclusive past the extension.
+    Held {
+        reason: String,
+    },
     Paused,
     Resumed,
     PromoteRequested,
@@ -80,6 +89,8 @@ impl ReleaseEvent {
             ReleaseEvent::Started { .. } => "started",
             ReleaseEvent::WeightSet { .. } => "weight_set",
             ReleaseEvent::HealthChecked { .. } => "health_checked",
+            ReleaseEvent::Analysed { .. } => "analysed",
+            ReleaseEvent::Held { .. } => "held",
             ReleaseEvent::Paused => "paused",
             ReleaseEvent::Resumed => "resumed",
             ReleaseEvent::PromoteRequested => "promote_requested",

@@ -12,6 +12,8 @@ mod phase;
 mod spec;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_analysis;
 mod transition;
 
 pub use input::*;
@@ -23,6 +25,7 @@ pub use spec::*;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::analysis::{AnalysisSettings, CanaryVerdict, WhenInconclusive};
 use super::strategy::{Schedule, Strategy};
 use super::weight::Weight;
 
@@ -35,6 +38,8 @@ pub const LOCK_GRACE_SECS: i64 = 6 * 3600;
 /// look adds about 9 events to the execution's history, which Step Functions caps at 25,000.
 pub const PAUSE_POLL_SECS: u64 = 60;
 pub const MAX_PAUSE_POLL_SECS: u64 = 900;
+/// How often an inconclusive step looks again for enough traffic: CloudWatch's resolution.
+pub const INCONCLUSIVE_RETRY_SECS: u64 = 60;
 /// A release paused longer than this is aborted (back to its stable version, recorded and
 /// announced), so its workflow always ends within the history cap: about 1,400 looks.
 pub const MAX_PAUSE_SECS: u64 = 14 * 24 * 3600;
@@ -60,6 +65,9 @@ pub struct Release {
     pub alarms: Vec<String>,
     pub alarm_overrides: Vec<String>,
     pub bake_after_secs: u64,
+    /// Read as off for a release stored before analysis existed: it finishes as it started.
+    #[serde(default = "AnalysisSettings::off")]
+    pub analysis: AnalysisSettings,
     pub started_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -100,6 +108,7 @@ impl Release {
             alarms,
             alarm_overrides: spec.alarm_overrides,
             bake_after_secs: spec.bake_after_secs,
+            analysis: spec.analysis,
             started_by: started_by.clone(),
             created_at: now,
             updated_at: now,
@@ -120,6 +129,14 @@ impl Release {
         };
         release.record(now, &started_by, started);
         Ok(release)
+    }
+
+    /// When the target version first took traffic: its first step.
+    pub fn target_traffic_since(&self) -> Option<DateTime<Utc>> {
+        self.log
+            .iter()
+            .find(|entry| matches!(entry.event, ReleaseEvent::WeightSet { .. }))
+            .map(|entry| entry.at)
     }
 
     /// What the alias should look like now.

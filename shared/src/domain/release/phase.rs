@@ -72,7 +72,13 @@ impl Phase {
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     Healthy,
-    Unhealthy { reason: String },
+    Unhealthy {
+        reason: String,
+    },
+    /// Nothing wrong seen, but not enough seen to say so (a canary with too little traffic).
+    Inconclusive {
+        reason: String,
+    },
 }
 
 /// What the alias should look like for a release in a given phase.

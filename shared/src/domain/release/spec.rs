@@ -34,6 +34,8 @@ pub enum SpecError {
     BakeAfterTooLong(u64),
     #[error("invalid release id '{0}': 1-64 letters, digits, '-' or '_'")]
     ReleaseId(String),
+    #[error("invalid analysis settings: {0}")]
+    Analysis(String),
 }
 
 /// Is this release moving traffic forward, or an operator's revert to a recorded version?
@@ -68,6 +70,9 @@ pub struct ReleaseSpec {
     pub started_by: String,
     #[serde(default)]
     pub kind: ReleaseKind,
+    /// Canary analysis: on unless switched off.
+    #[serde(default)]
+    pub analysis: AnalysisSettings,
 }
 
 impl ReleaseSpec {
@@ -113,6 +118,9 @@ impl ReleaseSpec {
             return Err(SpecError::OverrideNotGuarding(
                 stray.chars().take(80).collect(),
             ));
+        }
+        if self.analysis.enabled {
+            self.analysis.check().map_err(SpecError::Analysis)?;
         }
         if self.bake_after_secs > MAX_BAKE_AFTER_SECS {
             return Err(SpecError::BakeAfterTooLong(self.bake_after_secs));

@@ -21,6 +21,7 @@ pub(crate) fn spec(strategy: &str) -> ReleaseSpec {
         bake_after_secs: 600,
         started_by: "alice".into(),
         kind: ReleaseKind::Deploy,
+        analysis: Default::default(),
     }
 }
 

@@ -23,6 +23,7 @@ impl Release {
             input: match input {
                 Input::Begin => "begin",
                 Input::Check(_) => "check health",
+                Input::Analysed(_) => "record an analysis",
                 Input::Pause => "pause",
                 Input::Resume => "resume",
                 Input::Promote => "promote",
@@ -73,6 +74,84 @@ impl Release {
             },
         );
         Action::SetWeight { step, weight }
+    }
+
+    /// Seconds left of the current step's bake, if any.
+    fn bake_remaining(&self, now: DateTime<Utc>) -> Option<u64> {
+        let Phase::Shifting { step } = self.phase else {
+            return None;
+        };
+        let bake = self.schedule.steps[step].bake_secs as i64;
+        let started = self.step_started_at.unwrap_or(now);
+        let remaining = (started + Duration::seconds(bake) - now).num_seconds();
+        (remaining > 0).then_some(remaining as u64)
+    }
+
+    /// Whether the current step has baked its full time: when its health decides what next
+    /// (and so when a canary analysis is due).
+    pub fn step_baked(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.phase, Phase::Shifting { .. }) && self.bake_remaining(now).is_none()
+    }
+
+    /// Seconds left of an inconclusive step's extension (past its bake), if any.
+    fn extension_remaining(&self, now: DateTime<Utc>) -> Option<u64> {
+        let Phase::Shifting { step } = self.phase else {
+            return None;
+        };
+        let bake = self.schedule.steps[step].bake_secs + self.analysis.max_extension_secs;
+        let started = self.step_started_at.unwrap_or(now);
+        let remaining = (started + Duration::seconds(bake as i64) - now).num_seconds();
+        (remaining > 0).then_some(remaining as u64)
+    }
+
+    /// The step baked with this verdict: on to the next step, or to promotion after the last.
+    fn next_step(
+        &mut self,
+        step: usize,
+        verdict: Verdict,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Action {
+        self.record(now, actor, ReleaseEvent::HealthChecked { verdict });
+        if step + 1 < self.schedule.steps.len() {
+            self.set_step(step + 1, now, actor)
+        } else {
+            self.start_promotion()
+        }
+    }
+
+    /// The analysis stayed inconclusive past the extension: what the release says to do.
+    fn when_inconclusive(
+        &mut self,
+        step: usize,
+        reason: &str,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Action {
+        let waited = self.analysis.max_extension_secs;
+        match self.analysis.when_inconclusive {
+            WhenInconclusive::Hold => {
+                self.phase = Phase::Paused { step };
+                let reason = format!(
+                    "{reason}, {waited}s past the step's bake: held for a person (shiftback resume, promote or abort {})",
+                    self.id
+                );
+                self.record(now, actor, ReleaseEvent::Held { reason });
+                Action::Wait {
+                    secs: PAUSE_POLL_SECS,
+                }
+            }
+            WhenInconclusive::Fail => {
+                let reason = format!("{reason}, {waited}s past the step's bake");
+                self.start_rollback(RollbackCause::Unhealthy, reason, now, actor)
+            }
+            WhenInconclusive::Pass => {
+                let verdict = Verdict::Inconclusive {
+                    reason: reason.to_string(),
+                };
+                self.next_step(step, verdict, now, actor)
+            }
+        }
     }
 
     fn start_promotion(&mut self) -> Action {
@@ -147,7 +226,9 @@ impl Release {
                 self.record(now, actor, ReleaseEvent::HealthChecked { verdict });
                 self.start_rollback(RollbackCause::Unhealthy, reason.clone(), now, actor)
             }
-            (Paused { .. }, Input::Check(Verdict::Healthy)) => {
+            // A paused release waits for a person (its alarms still guard it): nothing but an
+            // unhealthy verdict moves it.
+            (Paused { .. }, Input::Check(Verdict::Healthy | Verdict::Inconclusive { .. })) => {
                 let paused_for = (now - self.paused_since().unwrap_or(now))
                     .num_seconds()
                     .max(0) as u64;
@@ -163,28 +244,29 @@ impl Release {
                     }
                 }
             }
-            (Shifting { step }, Input::Check(Verdict::Healthy)) => {
-                let bake = self.schedule.steps[step].bake_secs as i64;
-                let started = self.step_started_at.unwrap_or(now);
-                let remaining = (started + Duration::seconds(bake) - now).num_seconds();
-                if remaining > 0 {
-                    Action::Wait {
-                        secs: remaining as u64,
-                    }
-                } else {
-                    self.record(
-                        now,
-                        actor,
-                        ReleaseEvent::HealthChecked {
-                            verdict: Verdict::Healthy,
-                        },
-                    );
-                    if step + 1 < self.schedule.steps.len() {
-                        self.set_step(step + 1, now, actor)
-                    } else {
-                        self.start_promotion()
-                    }
+            (Shifting { step }, Input::Check(Verdict::Healthy)) => match self.bake_remaining(now) {
+                Some(remaining) => Action::Wait { secs: remaining },
+                None => self.next_step(step, Verdict::Healthy, now, actor),
+            },
+            (Shifting { step }, Input::Check(Verdict::Inconclusive { reason })) => {
+                if let Some(remaining) = self.bake_remaining(now) {
+                    return Ok(Action::Wait { secs: remaining });
                 }
+                match self.extension_remaining(now) {
+                    // Wait for more traffic, a minute at a time, within the extension.
+                    Some(left) => Action::Wait {
+                        secs: left.min(INCONCLUSIVE_RETRY_SECS),
+                    },
+                    None => self.when_inconclusive(step, reason, now, actor),
+                }
+            }
+            (Shifting { .. } | Paused { .. }, Input::Analysed(verdict)) => {
+                let event = ReleaseEvent::Analysed {
+                    weight: self.weight,
+                    verdict: verdict.clone(),
+                };
+                self.record(now, actor, event);
+                Action::Nothing
             }
 
             (Shifting { step }, Input::Pause) => {

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::analysis::Comparison;
 use crate::domain::{AlarmState, AlarmStatus, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::*;
@@ -86,9 +87,14 @@ pub(super) fn aws(operation: &'static str, kind: AwsErrorKind, message: &str) ->
     })
 }
 
-/// CloudWatch alarms by name.
+/// CloudWatch: alarms by name, and the versions' minutes every comparison returns (with the
+/// queries asked, in order).
 #[derive(Default, Clone)]
-pub struct FakeAlarms(pub Arc<Mutex<HashMap<String, AlarmStatus>>>);
+pub struct FakeAlarms {
+    alarms: Arc<Mutex<HashMap<String, AlarmStatus>>>,
+    pub metrics: Arc<Mutex<Comparison>>,
+    pub queries: Arc<Mutex<Vec<VersionsQuery>>>,
+}
 
 impl FakeAlarms {
     pub fn set(&self, name: &str, state: AlarmState, since: DateTime<Utc>) {
@@ -98,17 +104,17 @@ impl FakeAlarms {
             reason: format!("{name} is {state:?}"),
             since: Some(since),
         };
-        self.0.lock().unwrap().insert(name.into(), status);
+        self.alarms.lock().unwrap().insert(name.into(), status);
     }
 
     pub fn remove(&self, name: &str) {
-        self.0.lock().unwrap().remove(name);
+        self.alarms.lock().unwrap().remove(name);
     }
 }
 
-impl AlarmSource for FakeAlarms {
+impl HealthSource for FakeAlarms {
     async fn statuses(&self, names: &[String]) -> Result<Vec<AlarmStatus>> {
-        let alarms = self.0.lock().unwrap();
+        let alarms = self.alarms.lock().unwrap();
         let missing: Vec<String> = names
             .iter()
             .filter(|n| !alarms.contains_key(*n))
@@ -118,6 +124,11 @@ impl AlarmSource for FakeAlarms {
             return Err(Error::AlarmsMissing(missing));
         }
         Ok(names.iter().map(|n| alarms[n].clone()).collect())
+    }
+
+    async fn compare_versions(&self, query: &VersionsQuery) -> Result<Comparison> {
+        self.queries.lock().unwrap().push(query.clone());
+        Ok(self.metrics.lock().unwrap().clone())
     }
 }
 

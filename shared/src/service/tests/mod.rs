@@ -7,9 +7,10 @@ use serde_json::{json, Value};
 use super::alarm::AlarmResponder;
 use super::fakes::*;
 use super::*;
-use crate::domain::AlarmState;
+use crate::domain::{AlarmState, AnalysisSettings};
 
 mod alarm;
+mod analysis;
 mod input;
 mod operator;
 mod start;
@@ -83,6 +84,8 @@ fn request(id: &str, strategy: &str) -> StartRequest {
         bake_after_secs: 0,
         started_by: "ci".into(),
         kind: Default::default(),
+        // Switched on by the analysis tests; the others are about something else.
+        analysis: AnalysisSettings::off(),
     }
 }
 

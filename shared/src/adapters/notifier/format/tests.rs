@@ -21,6 +21,7 @@ fn release() -> Release {
             bake_after_secs: 0,
             started_by: "alice".into(),
             kind: ReleaseKind::Deploy,
+            analysis: Default::default(),
         },
         t(0),
     )
@@ -176,4 +177,26 @@ fn aborts_warn_but_do_not_page() {
         ("aborted", "warning")
     );
     assert!(n.incident.is_none());
+}
+
+#[test]
+fn a_release_held_for_a_person_says_why_and_what_to_run_without_paging() {
+    let mut r = release();
+    r.analysis.max_extension_secs = 0;
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    let unsure = Verdict::Inconclusive {
+        reason: "canary analysis inconclusive: the target had 12 invocations".into(),
+    };
+    r.apply(Input::Check(unsure), t(60), "workflow").unwrap();
+    let n = notification(&r, r.log.len() - 1, "1", "us-east-1").unwrap();
+    assert_eq!(n.event_type, "held");
+    assert_eq!(n.attributes["severity"], "warning");
+    assert!(n.incident.is_none());
+    let title = n.body["content"]["title"].as_str().unwrap();
+    assert!(
+        title.contains("release HELD at 50%")
+            && title.contains("the target had 12 invocations")
+            && title.contains("shiftback resume, promote or abort r-9"),
+        "{title}"
+    );
 }

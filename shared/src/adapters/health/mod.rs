@@ -1,4 +1,7 @@
-//! Health: the current state of a release's CloudWatch alarms.
+//! Health from CloudWatch: the current state of a release's alarms, and (metrics.rs) its two
+//! versions' traffic for canary analysis.
+
+mod metrics;
 
 use std::future::Future;
 
@@ -6,9 +9,10 @@ use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Utc};
 
+use crate::domain::analysis::Comparison;
 use crate::domain::{AlarmState, AlarmStatus};
 use crate::error::{AwsError, Error, Result};
-use crate::ports::AlarmSource;
+use crate::ports::{HealthSource, VersionsQuery};
 
 /// DescribeAlarms accepts at most this many names per call.
 const NAMES_PER_CALL: usize = 100;
@@ -84,8 +88,15 @@ impl AlarmHealth {
     }
 }
 
-impl AlarmSource for AlarmHealth {
+impl HealthSource for AlarmHealth {
     fn statuses(&self, names: &[String]) -> impl Future<Output = Result<Vec<AlarmStatus>>> + Send {
         AlarmHealth::statuses(self, names)
+    }
+
+    fn compare_versions(
+        &self,
+        query: &VersionsQuery,
+    ) -> impl Future<Output = Result<Comparison>> + Send {
+        AlarmHealth::compare_versions(self, query)
     }
 }

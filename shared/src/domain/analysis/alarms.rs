@@ -1,10 +1,10 @@
-//! Analysis: from the states of a release's alarms to a verdict, the one rule that both the
-//! start's preflight and every later health check apply.
+//! Alarm verdicts: from the states of a release's alarms to a verdict, the one rule that both
+//! the start's preflight and every later health check apply.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::release::Verdict;
+use crate::domain::release::Verdict;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

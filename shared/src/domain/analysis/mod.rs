@@ -1,0 +1,49 @@
+//! Analysis: every health verdict a release acts on. Alarm verdicts (the alarms a team wrote)
+//! and canary analysis (the target version against the stable one on Lambda's per-version
+//! metrics) combine here, in one place.
+
+mod alarms;
+pub mod canary;
+pub mod settings;
+#[cfg(test)]
+mod tests;
+
+pub use alarms::{firing, verdict, AlarmState, AlarmStatus};
+pub use canary::{judge, window, CanaryVerdict, Comparison, Minute};
+pub use settings::{AnalysisSettings, Thresholds, WhenInconclusive};
+
+use crate::domain::release::Verdict;
+
+/// The verdict a release acts on: unhealthy if its alarms or its analysis say so (every
+/// reason named), inconclusive if the analysis could not judge, healthy otherwise.
+pub fn combine(alarms: Verdict, canary: Option<&CanaryVerdict>) -> Verdict {
+    let mut reasons = Vec::new();
+    if let Verdict::Unhealthy { reason } = &alarms {
+        reasons.push(reason.clone());
+    }
+    match canary {
+        Some(CanaryVerdict::Unhealthy {
+            reasons: failed, ..
+        }) => reasons.push(format!("canary analysis failed: {}", failed.join("; "))),
+        Some(CanaryVerdict::Inconclusive { why }) if reasons.is_empty() => {
+            return Verdict::Inconclusive {
+                reason: format!("canary analysis inconclusive: {why}"),
+            }
+        }
+        _ => {}
+    }
+    if let Verdict::Inconclusive { reason } = &alarms {
+        if reasons.is_empty() {
+            return Verdict::Inconclusive {
+                reason: reason.clone(),
+            };
+        }
+    }
+    if reasons.is_empty() {
+        Verdict::Healthy
+    } else {
+        Verdict::Unhealthy {
+            reason: reasons.join("; "),
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! A release's canary-analysis settings: on by default, every threshold tunable, recorded on
+//! the release.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::weight::Weight;
+
+/// How far the target may fall behind the stable version before it is judged unhealthy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// The target's error rate may exceed the stable version's by this many percentage points.
+    pub error_rate_margin_pct: f64,
+    /// The same for the share of requests throttled.
+    pub throttle_rate_margin_pct: f64,
+    /// The target's p99 duration may be at most this factor of the stable version's (plus
+    /// the settings' `latency_slack_ms`).
+    pub p99_factor: f64,
+}
+
+impl Thresholds {
+    /// While the target carries little traffic: tight, as a canary exists to fail early.
+    pub const CANARY: Thresholds = Thresholds {
+        error_rate_margin_pct: 1.0,
+        throttle_rate_margin_pct: 1.0,
+        p99_factor: 1.5,
+    };
+    /// Once it carries more: relaxed, as more traffic means more noise, not more risk.
+    pub const ROLLOUT: Thresholds = Thresholds {
+        error_rate_margin_pct: 2.0,
+        throttle_rate_margin_pct: 2.0,
+        p99_factor: 2.0,
+    };
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds::CANARY
+    }
+}
+
+/// What to do when a step's analysis stays inconclusive past its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenInconclusive {
+    /// Pause the release and say so: a person decides (`resume`, `promote`, `abort`).
+    #[default]
+    Hold,
+    /// Roll back.
+    Fail,
+    /// Go on as if healthy (the alarms still guard it).
+    Pass,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnalysisSettings {
+    pub enabled: bool,
+    /// Fewer target invocations than this in the window: no verdict, never a pass.
+    pub min_invocations: u64,
+    /// How far back each analysis looks (it never looks before the target's first traffic).
+    pub window_secs: u64,
+    /// The target's first seconds of traffic are left out of the latency check (cold starts).
+    pub warmup_secs: u64,
+    /// p99 differences below this many milliseconds never count (fast functions jitter).
+    pub latency_slack_ms: f64,
+    /// The canary thresholds apply up to this share of traffic on the target, the rollout
+    /// thresholds above it.
+    pub canary_until: Weight,
+    pub canary: Thresholds,
+    pub rollout: Thresholds,
+    /// An inconclusive step's bake is extended by up to this much before `when_inconclusive`.
+    pub max_extension_secs: u64,
+    pub when_inconclusive: WhenInconclusive,
+}
+
+/// The longest look-back (CloudWatch keeps one-minute datapoints for 15 days, but an analysis
+/// of more than a day says little about a step).
+pub const MAX_WINDOW_SECS: u64 = 86_400;
+/// The longest extension of one step's bake for want of traffic.
+pub const MAX_EXTENSION_SECS: u64 = 86_400;
+
+impl Default for AnalysisSettings {
+    fn default() -> Self {
+        AnalysisSettings {
+            enabled: true,
+            min_invocations: 50,
+            window_secs: 600,
+            warmup_secs: 60,
+            latency_slack_ms: 25.0,
+            canary_until: Weight::from_basis_points(2_500).expect("25% is a weight"),
+            canary: Thresholds::CANARY,
+            rollout: Thresholds::ROLLOUT,
+            max_extension_secs: 600,
+            when_inconclusive: WhenInconclusive::Hold,
+        }
+    }
+}
+
+// Settings are checked finite before any release carries them (and JSON has no NaN), so
+// equality is an equivalence on every value a release can hold.
+impl Eq for AnalysisSettings {}
+
+impl AnalysisSettings {
+    /// No analysis: the release is guarded by its alarms only. Also what a release stored
+    /// before analysis existed reads as, so that it finishes as it started.
+    pub fn off() -> Self {
+        AnalysisSettings {
+            enabled: false,
+            ..Default::default()
+        }
+    }
+
+    pub fn thresholds_at(&self, weight: Weight) -> &Thresholds {
+        if weight <= self.canary_until {
+            &self.canary
+        } else {
+            &self.rollout
+        }
+    }
+
+    /// Applies one command-line option: `off`, `on`, or `KEY=VALUE` where KEY is a field
+    /// (`min_invocations`, `when_inconclusive`, `canary.p99_factor`, ...; `-` for `_` too).
+    /// Ranges are checked afterwards, by [`AnalysisSettings::check`].
+    pub fn set(&mut self, option: &str) -> Result<(), String> {
+        match option.trim() {
+            "off" => self.enabled = false,
+            "on" => self.enabled = true,
+            option => {
+                let (key, value) = option
+                    .split_once('=')
+                    .ok_or_else(|| format!("'{option}': use off, on or KEY=VALUE"))?;
+                let key = key.trim().replace('-', "_");
+                let value = value.trim();
+                let number = || {
+                    value
+                        .parse::<f64>()
+                        .map_err(|_| format!("{key}: '{value}' is not a number"))
+                };
+                let whole = || {
+                    value
+                        .parse::<u64>()
+                        .map_err(|_| format!("{key}: '{value}' is not a whole number"))
+                };
+                let seconds = || {
+                    crate::domain::strategy::parse_duration(value)
+                        .map_err(|e| format!("{key}: {e}"))
+                };
+                match key.as_str() {
+                    "min_invocations" => self.min_invocations = whole()?,
+                    "window" | "window_secs" => self.window_secs = seconds()?,
+                    "warmup" | "warmup_secs" => self.warmup_secs = seconds()?,
+                    "max_extension" | "max_extension_secs" => self.max_extension_secs = seconds()?,
+                    "latency_slack_ms" => self.latency_slack_ms = number()?,
+                    "canary_until" => {
+                        self.canary_until = Weight::from_percent(number()?)
+                            .ok_or_else(|| format!("canary_until: '{value}' is not 0-100%"))?
+                    }
+                    "when_inconclusive" => {
+                        self.when_inconclusive = match value {
+                            "hold" => WhenInconclusive::Hold,
+                            "fail" => WhenInconclusive::Fail,
+                            "pass" => WhenInconclusive::Pass,
+                            _ => {
+                                return Err(format!(
+                                    "when_inconclusive: '{value}' is not hold, fail or pass"
+                                ))
+                            }
+                        }
+                    }
+                    _ => {
+                        let (phase, field) = key.split_once('.').unwrap_or(("", &key));
+                        const FIELDS: [&str; 3] = [
+                            "error_rate_margin_pct",
+                            "throttle_rate_margin_pct",
+                            "p99_factor",
+                        ];
+                        if !FIELDS.contains(&field) {
+                            return Err(format!("unknown analysis setting '{key}'"));
+                        }
+                        let value = number()?;
+                        let phases: Vec<&mut Thresholds> = match phase {
+                            "canary" => vec![&mut self.canary],
+                            "rollout" => vec![&mut self.rollout],
+                            // Unqualified: both phases.
+                            "" => vec![&mut self.canary, &mut self.rollout],
+                            _ => return Err(format!("unknown analysis setting '{key}'")),
+                        };
+                        for t in phases {
+                            match field {
+                                "error_rate_margin_pct" => t.error_rate_margin_pct = value,
+                                "throttle_rate_margin_pct" => t.throttle_rate_margin_pct = value,
+                                "p99_factor" => t.p99_factor = value,
+                                _ => return Err(format!("unknown analysis setting '{key}'")),
+                            }
+                        }
+                    }
+                }
+                self.enabled = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every setting in range, or what is wrong with the first that is not.
+    pub fn check(&self) -> Result<(), String> {
+        let margin = |name: &str, value: f64| {
+            if value.is_finite() && (0.0..=100.0).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} must be 0-100 percentage points, not {value}"
+                ))
+            }
+        };
+        for (phase, t) in [("canary", &self.canary), ("rollout", &self.rollout)] {
+            margin(
+                &format!("{phase}.error_rate_margin_pct"),
+                t.error_rate_margin_pct,
+            )?;
+            margin(
+                &format!("{phase}.throttle_rate_margin_pct"),
+                t.throttle_rate_margin_pct,
+            )?;
+            if !(t.p99_factor.is_finite() && t.p99_factor >= 1.0) {
+                return Err(format!(
+                    "{phase}.p99_factor must be at least 1 (the stable version's p99), not {}",
+                    t.p99_factor
+                ));
+            }
+        }
+        if self.min_invocations == 0 {
+            return Err("min_invocations must be at least 1: no traffic is no verdict".into());
+        }
+        if !(60..=MAX_WINDOW_SECS).contains(&self.window_secs) {
+            return Err(format!(
+                "window_secs must be 60-{MAX_WINDOW_SECS} (one-minute metrics), not {}",
+                self.window_secs
+            ));
+        }
+        if self.max_extension_secs > MAX_EXTENSION_SECS {
+            return Err(format!(
+                "max_extension_secs must be at most {MAX_EXTENSION_SECS}, not {}",
+                self.max_extension_secs
+            ));
+        }
+        if !(self.latency_slack_ms.is_finite() && self.latency_slack_ms >= 0.0) {
+            return Err(format!(
+                "latency_slack_ms must be 0 or more, not {}",
+                self.latency_slack_ms
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! Canary analysis in the workflow's look: judged once a step has baked, over the minutes
+//! since the target took traffic, recorded with its numbers, and acted on with the alarms.
+
+use chrono::{DateTime, DurationRound, Utc};
+
+use super::*;
+use crate::domain::analysis::{Comparison, Minute};
+use crate::domain::{AnalysisSettings, CanaryVerdict, ReleaseEvent};
+
+/// Five minutes up to now: the target with `target_errors` of 40 invocations a minute, the
+/// stable version error-free at 400 a minute.
+fn traffic(target_errors: f64) -> Comparison {
+    let minute = chrono::Duration::minutes(1);
+    let now: DateTime<Utc> = Utc::now().duration_trunc(minute).unwrap();
+    let series = |invocations: f64, errors: f64| -> Vec<Minute> {
+        (0..5)
+            .map(|i| Minute {
+                at: now - minute * i,
+                invocations,
+                errors,
+                throttles: 0.0,
+                p99_ms: Some(100.0),
+            })
+            .collect()
+    };
+    Comparison {
+        target: series(40.0, target_errors),
+        stable: series(400.0, 0.0),
+    }
+}
+
+async fn started_with_analysis(w: &World, strategy: &str) {
+    let request = StartRequest {
+        analysis: AnalysisSettings::default(),
+        ..request("r-1", strategy)
+    };
+    w.service.start(request).await.unwrap();
+}
+
+fn analyses(w: &World) -> Vec<ReleaseEvent> {
+    w.store
+        .release("r-1")
+        .log
+        .into_iter()
+        .filter(|e| matches!(e.event, ReleaseEvent::Analysed { .. }))
+        .map(|e| e.event)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_erroring_canary_rolls_back_with_the_numbers_and_no_alarm_firing() {
+    let w = world();
+    started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    *w.alarms.metrics.lock().unwrap() = traffic(4.0);
+    let outcome = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(outcome.phase, "rolling_back");
+    let reason = w.store.release("r-1").reason.unwrap();
+    assert_eq!(
+        reason,
+        "canary analysis failed: target 10.0% errors over 200 invocations vs stable 0.0% over 2,000; threshold 1.0%"
+    );
+    assert_eq!(analyses(&w).len(), 1, "the numbers are on the record");
+    // The query: this alias, both versions, from the target's first traffic's minute.
+    let queries = w.alarms.queries.lock().unwrap().clone();
+    let release = w.store.release("r-1");
+    let since = release.target_traffic_since().unwrap();
+    assert_eq!(
+        (
+            queries[0].function.as_str(),
+            queries[0].alias.as_str(),
+            queries[0].target_version.as_str(),
+            queries[0].stable_version.as_str()
+        ),
+        (FUNCTION, ALIAS, "2", "1")
+    );
+    assert!(queries[0].start <= since && since < queries[0].end);
+}
+
+#[tokio::test]
+async fn a_healthy_canary_moves_on_with_its_verdict_recorded() {
+    let w = world();
+    started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    *w.alarms.metrics.lock().unwrap() = traffic(0.0);
+    let outcome = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(w.routing(), "version 1 with 50% on version 2");
+    assert_eq!(outcome.phase, "shifting");
+    match &analyses(&w)[..] {
+        [ReleaseEvent::Analysed { weight, verdict }] => {
+            assert_eq!(weight.to_string(), "10%");
+            assert!(
+                matches!(verdict, CanaryVerdict::Healthy { .. }),
+                "{verdict:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_silent_canary_waits_for_traffic_instead_of_passing() {
+    let w = world();
+    started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    let outcome = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(
+        w.routing(),
+        "version 1 with 10% on version 2",
+        "not a step further"
+    );
+    assert_eq!(outcome.phase, "shifting");
+    assert_eq!((outcome.next, outcome.wait_seconds), (Next::Wait, 60));
+}
+
+#[tokio::test]
+async fn a_release_without_analysis_asks_cloudwatch_for_no_metrics() {
+    let w = world();
+    w.started("r-1", "steps:10@0s,50@0s").await;
+    w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(w.routing(), "version 1 with 50% on version 2");
+    assert!(w.alarms.queries.lock().unwrap().is_empty());
+}

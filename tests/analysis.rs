@@ -1,0 +1,161 @@
+//! Canary analysis against moto: Lambda's per-version metrics published under `AWS/Lambda`
+//! with the dimensions a weighted alias gives them (FunctionName, Resource, ExecutedVersion),
+//! read back with GetMetricData. moto computes sums, not percentiles: p99 is covered by the
+//! domain's tables and the adapter's query test, not here.
+
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StateValue};
+use shiftback::adapters::{AlarmHealth, TrafficRouter};
+use shiftback::domain::analysis::WhenInconclusive;
+use shiftback::domain::{AnalysisSettings, Phase, ReleaseEvent};
+use shiftback::ports::AliasRouter as _;
+use shiftback::service::{Next, ReleaseService, StepInput};
+use shiftback_integration_tests::{
+    alarm_in_state, emulator, function_with_versions, release_request, release_store, Emulator,
+};
+
+/// Publishes `value` of `metric` for `version` behind `function:live`, now, as Lambda does.
+async fn publish(env: &Emulator, function: &str, version: &str, metric: &str, value: f64) {
+    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    env.cloudwatch
+        .put_metric_data()
+        .namespace("AWS/Lambda")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name(metric)
+                .dimensions(dimension("FunctionName", function))
+                .dimensions(dimension("Resource", &format!("{function}:live")))
+                .dimensions(dimension("ExecutedVersion", version))
+                .timestamp(aws_smithy_types::DateTime::from_secs(
+                    chrono::Utc::now().timestamp(),
+                ))
+                .value(value)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put metric data");
+}
+
+struct Canary {
+    env: Emulator,
+    service: ReleaseService,
+    function: String,
+    release_id: String,
+}
+
+/// A release of version 2 at its first step (10% for 0 s), analysis on with `settings`.
+async fn canary(settings: AnalysisSettings) -> Canary {
+    let env = emulator().await;
+    let function = function_with_versions(&env, 2, "live").await;
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
+    let service = ReleaseService::new(
+        TrafficRouter::new(env.lambda.clone()),
+        release_store(&env).await,
+        AlarmHealth::new(env.cloudwatch.clone()),
+    );
+    let mut request = release_request(&function, &alarm, "2", "steps:10@0s,50@0s");
+    request.analysis = settings;
+    let release_id = service.start(request).await.unwrap().release_id;
+    Canary {
+        env,
+        service,
+        function,
+        release_id,
+    }
+}
+
+impl Canary {
+    async fn look(&self) -> shiftback::service::StepOutcome {
+        self.service
+            .advance(StepInput {
+                release_id: Some(self.release_id.clone()),
+                error: None,
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn routing(&self) -> String {
+        self.service
+            .router
+            .read(&self.function, "live")
+            .await
+            .unwrap()
+            .routing
+            .to_string()
+    }
+}
+
+#[tokio::test]
+async fn an_erroring_canary_rolls_back_with_its_numbers_though_no_alarm_fires() {
+    let c = canary(AnalysisSettings::default()).await;
+    publish(&c.env, &c.function, "2", "Invocations", 120.0).await;
+    publish(&c.env, &c.function, "2", "Errors", 9.0).await;
+    publish(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
+    publish(&c.env, &c.function, "1", "Errors", 1.0).await;
+    let outcome = c.look().await;
+    assert_eq!(outcome.next, Next::Rollback);
+    assert_eq!(
+        outcome.reason.as_deref(),
+        Some(
+            "canary analysis failed: target 7.5% errors over 120 invocations vs stable 0.1% \
+             over 1,080; threshold 1.1%"
+        )
+    );
+    assert_eq!(
+        c.routing().await,
+        "version 1 with 10% on version 2",
+        "the rollback task reverts"
+    );
+}
+
+#[tokio::test]
+async fn a_healthy_canary_moves_to_the_next_step_with_its_verdict_on_the_record() {
+    let c = canary(AnalysisSettings::default()).await;
+    publish(&c.env, &c.function, "2", "Invocations", 120.0).await;
+    publish(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
+    publish(&c.env, &c.function, "1", "Errors", 3.0).await;
+    let outcome = c.look().await;
+    assert_eq!(
+        (outcome.next, outcome.phase.as_str()),
+        (Next::Wait, "shifting")
+    );
+    assert_eq!(c.routing().await, "version 1 with 50% on version 2");
+    let release = c.service.store.load(&c.release_id).await.unwrap().release;
+    let analysed = release
+        .log
+        .iter()
+        .find(|e| matches!(e.event, ReleaseEvent::Analysed { .. }));
+    assert!(analysed.is_some(), "{:?}", release.log);
+}
+
+#[tokio::test]
+async fn a_silent_canary_is_held_for_a_person_not_passed() {
+    let settings = AnalysisSettings {
+        max_extension_secs: 0,
+        when_inconclusive: WhenInconclusive::Hold,
+        ..AnalysisSettings::default()
+    };
+    let c = canary(settings).await;
+    // Traffic on the stable version only: the target has too little to judge.
+    publish(&c.env, &c.function, "2", "Invocations", 12.0).await;
+    publish(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
+    let outcome = c.look().await;
+    assert_eq!(outcome.phase, "paused");
+    assert_eq!(
+        c.routing().await,
+        "version 1 with 10% on version 2",
+        "held where it was"
+    );
+    let release = c.service.store.load(&c.release_id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::Paused { step: 0 });
+    let held = release.log.iter().find_map(|e| match &e.event {
+        ReleaseEvent::Held { reason } => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(
+        held.as_deref()
+            .is_some_and(|r| r.contains("the target had 12 invocations")),
+        "{held:?}"
+    );
+}
