@@ -47,6 +47,17 @@ elif command == "fire":
         "detail": {"alarmName": "orders-errors", "state": {
             "value": "ALARM", "reason": alarm["StateReason"],
             "timestamp": alarm["StateUpdatedTimestamp"].isoformat()}}}))
+elif command == "traffic":
+    # What Lambda publishes for an alias with weighted routing: each version's invocations and
+    # errors under FunctionName, Resource (function:alias) and ExecutedVersion.
+    for version, invocations, errors in (("2", 120, 9), ("1", 1080, 1)):
+        dims = [{"Name": "FunctionName", "Value": "orders"},
+                {"Name": "Resource", "Value": "orders:live"},
+                {"Name": "ExecutedVersion", "Value": version}]
+        cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[
+            {"MetricName": "Invocations", "Dimensions": dims, "Value": invocations},
+            {"MetricName": "Errors", "Dimensions": dims, "Value": errors}])
+        print(f"   version {version}: {invocations} invocations, {errors} failed")
 elif command == "reverted":
     for outcome in json.load(sys.stdin):
         for r in outcome["reverted"]:

@@ -5,7 +5,9 @@ use comfy_table::{presets, CellAlignment, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use shiftback::adapters::{AliasRouting, HistoryPage};
-use shiftback::domain::{AlarmState, AlarmStatus, Phase, Release, Schedule, Weight};
+use shiftback::domain::{
+    AlarmState, AlarmStatus, CanaryVerdict, Phase, Release, ReleaseEvent, Schedule, Weight,
+};
 use shiftback::service::StartRequest;
 use std::io::IsTerminal;
 
@@ -124,6 +126,32 @@ fn firing(health: Option<&[AlarmStatus]>) -> Vec<&str> {
         .collect()
 }
 
+/// The newest canary analysis of the release: the weight it judged, and its verdict.
+fn last_analysis(release: &Release) -> Option<(Weight, &CanaryVerdict)> {
+    release
+        .log
+        .iter()
+        .rev()
+        .find_map(|entry| match &entry.event {
+            ReleaseEvent::Analysed { weight, verdict } => Some((*weight, verdict)),
+            _ => None,
+        })
+}
+
+/// The newest analysis in one line, with its numbers.
+fn analysis_line(release: &Release) -> Option<String> {
+    let (weight, verdict) = last_analysis(release)?;
+    Some(match verdict {
+        CanaryVerdict::Healthy { summary } => format!("analysis at {weight}: healthy: {summary}"),
+        CanaryVerdict::Unhealthy { reasons, .. } => {
+            format!("analysis at {weight}: FAILED: {}", reasons.join("; "))
+        }
+        CanaryVerdict::Inconclusive { why } => {
+            format!("analysis at {weight}: inconclusive: {why}")
+        }
+    })
+}
+
 fn current_step(release: &Release) -> Option<usize> {
     match release.phase {
         Phase::Shifting { step } | Phase::Paused { step } => Some(step),
@@ -154,6 +182,14 @@ fn look(release: &Release, alias: Option<&AliasRouting>, health: Option<&[AlarmS
         None => {}
         Some(_) if firing.is_empty() => progress.push_str("  health ok"),
         Some(_) => progress.push_str(&format!("  ALARM: {}", firing.join(", "))),
+    }
+    match last_analysis(release) {
+        Some((_, CanaryVerdict::Healthy { .. })) => progress.push_str("  analysis ok"),
+        Some((_, CanaryVerdict::Unhealthy { .. })) => progress.push_str("  analysis FAILED"),
+        Some((_, CanaryVerdict::Inconclusive { .. })) => {
+            progress.push_str("  analysis waiting for traffic")
+        }
+        None => {}
     }
     let ended = release.phase.is_terminal().then(|| {
         let alias = alias
@@ -200,6 +236,8 @@ pub fn status(
                 "steps": release.schedule.steps.len(),
                 "next_step_in_seconds": next_step_in(release),
                 "alarms_firing": firing(health),
+                "analysis": last_analysis(release)
+                    .map(|(weight, verdict)| json!({"weight": weight, "verdict": verdict})),
             })
         );
         return;
@@ -212,6 +250,9 @@ pub fn status(
         release.weight.to_string(),
         look.progress
     );
+    if let Some(analysis) = analysis_line(release) {
+        println!("  {}", clip(&analysis, 300));
+    }
     if let Some(ended) = look.ended {
         println!("{ended}");
     }

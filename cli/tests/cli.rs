@@ -114,6 +114,17 @@ async fn plan_shows_the_schedule_and_every_check() {
         "{printed}"
     );
     assert!(printed.contains("no release holds the alias"), "{printed}");
+    assert!(
+        printed.contains("canary analysis after each step's bake")
+            && printed.contains("under 50 target invocations"),
+        "what the analysis will check: {printed}"
+    );
+    let off = s.run(&[&args[..], &["--analysis", "off"][..]].concat());
+    assert!(
+        text(&off).contains("canary analysis is off"),
+        "{}",
+        text(&off)
+    );
     let out = s.run(&[&["--json"][..], &args[..]].concat());
     let plan = json(&out);
     assert_eq!(plan["steps"].as_array().unwrap().len(), 3);

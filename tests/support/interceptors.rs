@@ -13,6 +13,8 @@ pub struct Call {
     pub finished: Option<std::time::Instant>,
     /// For DynamoDB writes: the approximate size in bytes of each item written.
     pub written: Vec<usize>,
+    /// For GetMetricData: how many metrics it requests (what CloudWatch bills it by).
+    pub metrics_requested: usize,
 }
 
 /// DynamoDB's item size, approximately: attribute names plus values.
@@ -102,6 +104,11 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
             started: std::time::Instant::now(),
             finished: None,
             written: written_items(context.input()),
+            metrics_requested: context
+                .input()
+                .downcast_ref::<aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataInput>(
+                )
+                .map_or(0, |i| i.metric_data_queries().len()),
         });
         Ok(())
     }

@@ -74,8 +74,11 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
 
         self.refuse_firing(&spec.alarms, &spec.alarm_overrides)
             .await?;
-        findings.push(if spec.alarms.is_empty() {
-            "no alarms guard this release: only operators can stop it".to_string()
+        findings.push(if spec.alarms.is_empty() && spec.analysis.enabled {
+            "no alarms guard this release: canary analysis alone judges it".to_string()
+        } else if spec.alarms.is_empty() {
+            "no alarms guard this release and analysis is off: only operators can stop it"
+                .to_string()
         } else {
             format!(
                 "alarms exist and are not firing: {}",
@@ -176,6 +179,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         findings.push(
             "both versions share the execution role and dead-letter configuration".to_string(),
         );
+        findings.push(spec.analysis.describe());
         Ok(Preflight {
             request,
             spec,

@@ -26,6 +26,8 @@ const DYNAMODB_PER_WRITE_UNIT: f64 = 0.625 / 1_000_000.0;
 const DYNAMODB_PER_READ_UNIT: f64 = 0.125 / 1_000_000.0;
 const SNS_PER_PUBLISH: f64 = 0.50 / 1_000_000.0;
 const CLOUDWATCH_PER_API_REQUEST: f64 = 0.01 / 1_000.0;
+// GetMetricData is billed by the metric requested, not by the call.
+const CLOUDWATCH_PER_METRIC_REQUESTED: f64 = 0.01 / 1_000.0;
 const MEMORY_GB: f64 = 128.0 / 1024.0;
 
 fn write_units(operation: &str, sizes: &[usize]) -> u64 {
@@ -42,6 +44,38 @@ fn write_units(operation: &str, sizes: &[usize]) -> u64 {
 }
 
 pub async fn measure(env: &Emulator) -> Vec<Row> {
+    let mut rows = release_cost(env, false).await;
+    rows.extend(release_cost(env, true).await);
+    rows
+}
+
+/// What Lambda publishes for an alias with weighted routing, so that every step's analysis
+/// has traffic to judge (and judges it healthy).
+async fn publish_traffic(env: &Emulator, function: &str) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    for (version, invocations) in [("2", 500.0), ("1", 5_000.0)] {
+        let dimension =
+            |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+        env.cloudwatch
+            .put_metric_data()
+            .namespace("AWS/Lambda")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("Invocations")
+                    .dimensions(dimension("FunctionName", function))
+                    .dimensions(dimension("Resource", &format!("{function}:live")))
+                    .dimensions(dimension("ExecutedVersion", version))
+                    .value(invocations)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("put metric data");
+    }
+}
+
+/// One 10-step release, with canary analysis at every step or without.
+async fn release_cost(env: &Emulator, analysis: bool) -> Vec<Row> {
     let log = CallLog::default();
     let Clients {
         lambda,
@@ -65,7 +99,11 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
 
     let asl: Value = serde_json::from_str(include_str!("../../../statemachine/release.asl.json"))
         .expect("ASL parses");
-    let request = release_request(&function, &alarm, "2", "linear:10:0s");
+    let mut request = release_request(&function, &alarm, "2", "linear:10:0s");
+    if analysis {
+        request.analysis = shiftback::domain::AnalysisSettings::default();
+        publish_traffic(env, &function).await;
+    }
     let mut data = serde_json::to_value(&request).unwrap();
     log.clear();
     let mut state = asl["StartAt"].as_str().unwrap().to_string();
@@ -145,6 +183,11 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
     }
     let publishes = by_operation.get("Publish").copied().unwrap_or(0);
     let describes = by_operation.get("DescribeAlarms").copied().unwrap_or(0);
+    let metrics_requested: usize = calls
+        .iter()
+        .filter(|c| c.operation == "GetMetricData")
+        .map(|c| c.metrics_requested)
+        .sum();
     let lambda_cost = invocations as f64 * LAMBDA_PER_REQUEST
         + task_time.as_secs_f64() * MEMORY_GB * LAMBDA_ARM_PER_GB_SECOND;
     let parts = [
@@ -162,10 +205,21 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
             "CloudWatch DescribeAlarms",
             describes as f64 * CLOUDWATCH_PER_API_REQUEST,
         ),
+        (
+            "CloudWatch GetMetricData (per metric requested)",
+            metrics_requested as f64 * CLOUDWATCH_PER_METRIC_REQUESTED,
+        ),
     ];
     let total: f64 = parts.iter().map(|(_, c)| c).sum();
 
-    println!("\na 10-step linear release (linear:10, zero bakes) walked through the real ASL");
+    let with = if analysis {
+        "with canary analysis"
+    } else {
+        "without analysis"
+    };
+    println!(
+        "\na 10-step linear release (linear:10, zero bakes, {with}) walked through the real ASL"
+    );
     println!(
         "AWS calls: {} in all: {}",
         calls.len(),
@@ -186,18 +240,37 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
     }
     println!("| total | {total:.7} |");
     println!("(Lambda control-plane calls such as UpdateAlias and GetAlias are not billed.)");
+    let steps = 10.0;
+    let control_plane = ["GetAlias", "UpdateAlias", "GetFunctionConfiguration"]
+        .iter()
+        .map(|op| by_operation.get(*op).copied().unwrap_or(0))
+        .sum::<usize>();
     vec![
         Row::new(
-            "10-step release: AWS calls / SFN transitions / DynamoDB items written",
+            &format!(
+                "10-step release {with}: AWS calls / SFN transitions / DynamoDB items written"
+            ),
             format!("{} / {transitions} / {ddb_writes}", calls.len()),
             "-",
             None,
         ),
         Row::new(
-            "10-step release: cost at list prices",
+            &format!(
+                "10-step release {with}: calls per step (Lambda control plane / GetMetricData)"
+            ),
+            format!(
+                "{:.1} / {:.1}",
+                control_plane as f64 / steps,
+                by_operation.get("GetMetricData").copied().unwrap_or(0) as f64 / steps
+            ),
+            "-",
+            None,
+        ),
+        Row::new(
+            &format!("10-step release {with}: cost at list prices"),
             format!("${total:.6}"),
-            "< $0.001",
-            Some(total < 0.001),
+            if analysis { "-" } else { "< $0.001" },
+            (!analysis).then_some(total < 0.001),
         ),
     ]
 }

@@ -119,6 +119,38 @@ impl AnalysisSettings {
         }
     }
 
+    /// What the analysis will check, in words (for `plan`).
+    pub fn describe(&self) -> String {
+        if !self.enabled {
+            return "canary analysis is off: the release's alarms alone judge it".to_string();
+        }
+        let (canary, rollout) = (&self.canary, &self.rollout);
+        let inconclusive = match self.when_inconclusive {
+            WhenInconclusive::Hold => "hold for a person",
+            WhenInconclusive::Fail => "roll back",
+            WhenInconclusive::Pass => "go on",
+        };
+        format!(
+            "canary analysis after each step's bake, over the last {}s at most: up to {} of \
+             traffic, error rate and throttled share at most the stable version's + {} and + {} \
+             points, p99 at most {}x + {} ms; above it, + {} and + {} points, {}x; p99 only \
+             after a {}s warm-up; under {} target invocations, wait up to {}s more, then \
+             {inconclusive}",
+            self.window_secs,
+            self.canary_until,
+            canary.error_rate_margin_pct,
+            canary.throttle_rate_margin_pct,
+            canary.p99_factor,
+            self.latency_slack_ms,
+            rollout.error_rate_margin_pct,
+            rollout.throttle_rate_margin_pct,
+            rollout.p99_factor,
+            self.warmup_secs,
+            self.min_invocations,
+            self.max_extension_secs,
+        )
+    }
+
     /// Applies one command-line option: `off`, `on`, or `KEY=VALUE` where KEY is a field
     /// (`min_invocations`, `when_inconclusive`, `canary.p99_factor`, ...; `-` for `_` too).
     /// Ranges are checked afterwards, by [`AnalysisSettings::check`].
