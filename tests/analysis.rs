@@ -5,7 +5,7 @@
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StateValue};
 use shiftback::adapters::{AlarmHealth, TrafficRouter};
-use shiftback::domain::analysis::WhenInconclusive;
+use shiftback::domain::analysis::{analysis_alarm, WhenInconclusive};
 use shiftback::domain::{AnalysisSettings, Phase, ReleaseEvent};
 use shiftback::ports::AliasRouter as _;
 use shiftback::service::{Next, ReleaseService, StepInput};
@@ -158,4 +158,61 @@ async fn a_silent_canary_is_held_for_a_person_not_passed() {
             .is_some_and(|r| r.contains("the target had 12 invocations")),
         "{held:?}"
     );
+}
+
+#[tokio::test]
+async fn a_releases_own_alarm_is_created_with_its_metric_math_and_deleted_twice_harmlessly() {
+    let env = emulator().await;
+    let health = AlarmHealth::new(env.cloudwatch.clone());
+    let release_id = shiftback_integration_tests::unique("r");
+    let action = "arn:aws:lambda:us-east-1:123456789012:function:shiftback-alarm";
+    let alarm = analysis_alarm(
+        &release_id,
+        "orders",
+        "live",
+        "7",
+        "6",
+        &AnalysisSettings::default(),
+        action,
+    );
+    health.put_analysis_alarm(&alarm).await.unwrap();
+    // The same again (a retried start) replaces it.
+    health.put_analysis_alarm(&alarm).await.unwrap();
+    let found = env
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names(&alarm.name)
+        .send()
+        .await
+        .unwrap();
+    let stored = &found.metric_alarms()[0];
+    assert_eq!(stored.alarm_actions(), [action]);
+    assert_eq!(stored.threshold(), Some(1.0));
+    let queries = stored.metrics();
+    assert_eq!(queries.len(), 5, "four series and the expression");
+    let expression = queries
+        .iter()
+        .find(|q| q.return_data() == Some(true))
+        .unwrap();
+    assert_eq!(expression.expression(), Some(alarm.expression.as_str()));
+    let versions: Vec<_> = queries
+        .iter()
+        .filter_map(|q| q.metric_stat()?.metric())
+        .flat_map(|m| m.dimensions())
+        .filter(|d| d.name() == Some("ExecutedVersion"))
+        .filter_map(|d| d.value())
+        .collect();
+    assert_eq!(versions, ["7", "7", "6", "6"]);
+
+    let names = [alarm.name.clone()];
+    health.delete_alarms(&names).await.unwrap();
+    health.delete_alarms(&names).await.unwrap();
+    let left = env
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names(&alarm.name)
+        .send()
+        .await
+        .unwrap();
+    assert!(left.metric_alarms().is_empty());
 }

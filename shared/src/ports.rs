@@ -9,7 +9,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::analysis::Comparison;
+use crate::domain::analysis::{AnalysisAlarm, Comparison};
 use crate::domain::routing::AliasRouting;
 use crate::domain::{AlarmStatus, Release};
 use crate::error::Result;
@@ -127,6 +127,12 @@ pub trait HealthSource: Send + Sync {
         &self,
         query: &VersionsQuery,
     ) -> impl Future<Output = Result<Comparison>> + Send;
+
+    /// Creates (or, the same name again, replaces) a release's own alarm.
+    fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> impl Future<Output = Result<()>> + Send;
+
+    /// Deletes alarms by name; names that do not exist (any more) are not an error.
+    fn delete_alarms(&self, names: &[String]) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Which minutes of which two versions, behind one alias of one function.

@@ -137,3 +137,31 @@ async fn a_commit_retried_after_a_lost_answer_is_the_same_commit() {
     );
     assert_ne!(tokens[0], tokens[1], "each commit has a token of its own");
 }
+
+/// CloudWatch answers DeleteAlarms naming an alarm that is gone with ResourceNotFound (it
+/// deletes the others all the same); moto does not. For a release's own alarm, deleted by
+/// whichever of its clean-ups runs first, that is success.
+#[tokio::test]
+async fn deleting_an_alarm_already_gone_is_success_and_other_errors_are_not() {
+    use aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError;
+    use aws_sdk_cloudwatch::types::error::ResourceNotFound;
+    let gone = mock!(aws_sdk_cloudwatch::Client::delete_alarms).then_error(|| {
+        DeleteAlarmsError::ResourceNotFound(ResourceNotFound::builder().message("gone").build())
+    });
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&gone]);
+    let health = shiftback::adapters::AlarmHealth::new(client);
+    health
+        .delete_alarms(&["shiftback-analysis-r-1".to_string()])
+        .await
+        .unwrap();
+
+    let refused = mock!(aws_sdk_cloudwatch::Client::delete_alarms)
+        .then_http_response(|| json_response(400, r#"{"__type":"AccessDenied","message":"no"}"#));
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&refused]);
+    let health = shiftback::adapters::AlarmHealth::new(client);
+    let err = health
+        .delete_alarms(&["shiftback-analysis-r-1".to_string()])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("DeleteAlarms"), "{err}");
+}

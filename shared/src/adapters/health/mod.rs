@@ -1,6 +1,7 @@
 //! Health from CloudWatch: the current state of a release's alarms, and (metrics.rs) its two
 //! versions' traffic for canary analysis.
 
+mod analysis_alarm;
 mod metrics;
 
 use std::future::Future;
@@ -9,7 +10,7 @@ use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Utc};
 
-use crate::domain::analysis::Comparison;
+use crate::domain::analysis::{AnalysisAlarm, Comparison};
 use crate::domain::{AlarmState, AlarmStatus};
 use crate::error::{AwsError, Error, Result};
 use crate::ports::{HealthSource, VersionsQuery};
@@ -98,5 +99,13 @@ impl HealthSource for AlarmHealth {
         query: &VersionsQuery,
     ) -> impl Future<Output = Result<Comparison>> + Send {
         AlarmHealth::compare_versions(self, query)
+    }
+
+    fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> impl Future<Output = Result<()>> + Send {
+        AlarmHealth::put_analysis_alarm(self, alarm)
+    }
+
+    fn delete_alarms(&self, names: &[String]) -> impl Future<Output = Result<()>> + Send {
+        AlarmHealth::delete_alarms(self, names)
     }
 }

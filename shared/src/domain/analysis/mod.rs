@@ -2,12 +2,14 @@
 //! and canary analysis (the target version against the stable one on Lambda's per-version
 //! metrics) combine here, in one place.
 
+pub mod alarm;
 mod alarms;
 pub mod canary;
 pub mod settings;
 #[cfg(test)]
 mod tests;
 
+pub use alarm::{alarm_name, analysis_alarm, is_analysis_alarm, AnalysisAlarm};
 pub use alarms::{firing, verdict, AlarmState, AlarmStatus};
 pub use canary::{judge, window, CanaryVerdict, Comparison, Minute};
 pub use settings::{AnalysisSettings, Thresholds, WhenInconclusive};

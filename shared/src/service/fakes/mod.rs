@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::analysis::Comparison;
+use crate::domain::analysis::{AnalysisAlarm, Comparison};
 use crate::domain::{AlarmState, AlarmStatus, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::*;
@@ -94,6 +94,8 @@ pub struct FakeAlarms {
     alarms: Arc<Mutex<HashMap<String, AlarmStatus>>>,
     pub metrics: Arc<Mutex<Comparison>>,
     pub queries: Arc<Mutex<Vec<VersionsQuery>>>,
+    /// The releases' own alarms that exist now.
+    pub analysis_alarms: Arc<Mutex<HashMap<String, AnalysisAlarm>>>,
 }
 
 impl FakeAlarms {
@@ -129,6 +131,20 @@ impl HealthSource for FakeAlarms {
     async fn compare_versions(&self, query: &VersionsQuery) -> Result<Comparison> {
         self.queries.lock().unwrap().push(query.clone());
         Ok(self.metrics.lock().unwrap().clone())
+    }
+
+    async fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> Result<()> {
+        let mut alarms = self.analysis_alarms.lock().unwrap();
+        alarms.insert(alarm.name.clone(), alarm.clone());
+        Ok(())
+    }
+
+    async fn delete_alarms(&self, names: &[String]) -> Result<()> {
+        let mut alarms = self.analysis_alarms.lock().unwrap();
+        for name in names {
+            alarms.remove(name);
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,99 @@
+//! A release's own alarm in CloudWatch: created with metric math over both versions'
+//! per-version metrics, its action the alarm function; deleted when the release is done.
+
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat,
+};
+
+use super::AlarmHealth;
+use crate::domain::analysis::alarm::{Role, ALARM_METRICS};
+use crate::domain::analysis::AnalysisAlarm;
+use crate::error::{AwsError, Error, Result};
+
+/// DeleteAlarms takes at most this many names a call.
+const NAMES_PER_DELETE: usize = 100;
+
+fn metric_queries(alarm: &AnalysisAlarm) -> Vec<MetricDataQuery> {
+    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    let mut queries: Vec<MetricDataQuery> = ALARM_METRICS
+        .iter()
+        .map(|(id, metric, role)| {
+            let version = match role {
+                Role::Target => &alarm.target_version,
+                Role::Stable => &alarm.stable_version,
+            };
+            let metric = Metric::builder()
+                .namespace("AWS/Lambda")
+                .metric_name(*metric)
+                .dimensions(dimension("FunctionName", &alarm.function))
+                .dimensions(dimension(
+                    "Resource",
+                    &format!("{}:{}", alarm.function, alarm.alias),
+                ))
+                .dimensions(dimension("ExecutedVersion", version))
+                .build();
+            MetricDataQuery::builder()
+                .id(*id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric)
+                        .period(60)
+                        .stat("Sum")
+                        .build(),
+                )
+                .return_data(false)
+                .build()
+        })
+        .collect();
+    queries.push(
+        MetricDataQuery::builder()
+            .id("points_worse")
+            .expression(&alarm.expression)
+            .label("target error rate minus stable error rate (points)")
+            .return_data(true)
+            .build(),
+    );
+    queries
+}
+
+impl AlarmHealth {
+    pub async fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> Result<()> {
+        self.client
+            .put_metric_alarm()
+            .alarm_name(&alarm.name)
+            .alarm_description(&alarm.description)
+            .set_metrics(Some(metric_queries(alarm)))
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .threshold(alarm.threshold_points)
+            .evaluation_periods(alarm.evaluation_minutes)
+            .datapoints_to_alarm(alarm.evaluation_minutes)
+            // No traffic is no regression: the step-end analysis says what too little means.
+            .treat_missing_data("notBreaching")
+            .alarm_actions(&alarm.action_arn)
+            .actions_enabled(true)
+            .send()
+            .await
+            .map_err(|e| Error::Aws(AwsError::from_sdk("PutMetricAlarm", e)))?;
+        Ok(())
+    }
+
+    pub async fn delete_alarms(&self, names: &[String]) -> Result<()> {
+        for batch in names.chunks(NAMES_PER_DELETE) {
+            let out = self
+                .client
+                .delete_alarms()
+                .set_alarm_names(Some(batch.to_vec()))
+                .send()
+                .await;
+            match out {
+                Ok(_) => {}
+                // The names that exist are deleted all the same; the others are already gone.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found()) => {}
+                Err(e) => return Err(Error::Aws(AwsError::from_sdk("DeleteAlarms", e))),
+            }
+        }
+        Ok(())
+    }
+}
