@@ -173,7 +173,7 @@ async fn a_releases_own_alarm_is_created_with_its_metric_math_and_deleted_twice_
         "7",
         "6",
         &AnalysisSettings::default(),
-        action,
+        Some(action),
     );
     health.put_analysis_alarm(&alarm).await.unwrap();
     // The same again (a retried start) replaces it.

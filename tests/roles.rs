@@ -214,6 +214,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
             &[
                 "GetFunctionConfiguration",
                 "DescribeAlarms",
+                "PutMetricAlarm",
                 "UpdateAlias",
                 "TransactWriteItems",
                 "Publish",
@@ -231,7 +232,12 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
         ),
         (
             "PromoteFunction",
-            &["UpdateAlias", "TransactWriteItems", "Publish"],
+            &[
+                "UpdateAlias",
+                "TransactWriteItems",
+                "Publish",
+                "DeleteAlarms",
+            ],
         ),
         (
             "RollbackFunction",
@@ -266,4 +272,11 @@ async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
     assert!(text.contains(&expected), "{text}");
     // Only that permission is missing: the other functions' reads of the alarm still pass.
     assert!(!text.contains("StartFunction:"), "{text}");
+    // The same for the release's own alarm, scoped to shiftback's alarm names.
+    let (output, text) = check(recorded, &["StartFunction=cloudwatch:PutMetricAlarm"]);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("StartFunction: PutMetricAlarm needs cloudwatch:PutMetricAlarm on arn:aws:cloudwatch:us-east-1:123456789012:alarm:shiftback-analysis-"),
+        "{text}"
+    );
 }

@@ -135,14 +135,26 @@ fn dynamodb(operation: &str, input: &Input) -> Vec<IamRequest> {
 }
 
 fn cloudwatch(operation: &str, input: &Input) -> Vec<IamRequest> {
+    use aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsInput;
     use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsInput;
+    use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmInput;
     let action = format!("cloudwatch:{operation}");
+    let alarm = |name: &str| format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}");
+    if let Some(i) = input.downcast_ref::<PutMetricAlarmInput>() {
+        return vec![request(&action, alarm(i.alarm_name().unwrap_or_default()))];
+    }
+    if let Some(i) = input.downcast_ref::<DeleteAlarmsInput>() {
+        return i
+            .alarm_names()
+            .iter()
+            .map(|name| request(&action, alarm(name)))
+            .collect();
+    }
     let Some(i) = input.downcast_ref::<DescribeAlarmsInput>() else {
         // Every other call (GetMetricData, ...) checked as IAM authorizes one with no
         // resource-level permissions: on "*". A role must then allow it on "*".
         return vec![request(&action, "*".to_string())];
     };
-    let alarm = |name: &str| format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}");
     if i.alarm_names().is_empty() {
         // Listing by prefix or all alarms is authorized on every alarm.
         return vec![request(&action, alarm("*"))];

@@ -40,7 +40,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
                 return Ok(StepOutcome::of(release, &Action::Wait { secs: bake }));
             }
         }
-        let alarms = match self.health.statuses(&release.alarms).await {
+        let alarms = match self.health.statuses(&release.guarding_alarms()).await {
             Ok(statuses) => verdict(&statuses, &release.alarm_overrides, release.created_at),
             // A guard that vanished mid-release cannot vouch for it.
             Err(Error::AlarmsMissing(missing)) => Verdict::Unhealthy {

@@ -14,6 +14,7 @@ use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
 
 mod advance;
 pub mod alarm;
+mod analysis_alarm;
 mod control;
 mod converge;
 #[cfg(test)]
@@ -224,6 +225,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
     /// next step of the same release sends what this one could not.
     pub async fn announce(&self, release: &Release) {
         announce_logged(self.notifier.as_ref(), release).await;
+        self.retire_analysis_alarm(release).await;
     }
 }
 

@@ -27,6 +27,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         } = self.preflight(request).await?;
         let started_at = now();
         let mut release = Release::new(spec, started_at)?;
+        // Before the release is recorded, so that its guard is written with the others.
+        self.open_analysis_alarm(&mut release).await?;
 
         // An expired lock is broken on the record: the release that held it (if it still ran)
         // ends as failed with who took the alias over, in the same transaction as this one.
@@ -58,12 +60,20 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         let action = release.apply(Input::Begin, started_at, WORKFLOW_ACTOR)?;
         let tracked = match self.store.create(&release, started_at, takeover).await {
             Ok(tracked) => tracked,
-            // Two identical starts raced; the other one recorded it first.
+            // Two identical starts raced; the other one recorded it first (and its alarm is
+            // this one, by name).
             Err(Error::ReleaseExists(id)) => {
                 return self.resume_started(self.store.load(&id).await?).await
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                // Nothing recorded: no alarm left behind either.
+                if let Some(name) = &release.analysis_alarm {
+                    self.delete_alarms_logged(std::slice::from_ref(name)).await;
+                }
+                return Err(e);
+            }
         };
+        self.clean_up_analysis_alarms(&tracked.release).await;
         if let Some(old) = &broken {
             self.announce(&old.release).await;
         }

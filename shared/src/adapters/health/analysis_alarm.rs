@@ -69,8 +69,7 @@ impl AlarmHealth {
             .datapoints_to_alarm(alarm.evaluation_minutes)
             // No traffic is no regression: the step-end analysis says what too little means.
             .treat_missing_data("notBreaching")
-            .alarm_actions(&alarm.action_arn)
-            .actions_enabled(true)
+            .set_alarm_actions(alarm.action_arn.clone().map(|arn| vec![arn]))
             .send()
             .await
             .map_err(|e| Error::Aws(AwsError::from_sdk("PutMetricAlarm", e)))?;

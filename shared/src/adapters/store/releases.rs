@@ -101,7 +101,7 @@ impl ReleaseStore {
                 .put(built(lock_put.build())?)
                 .build(),
         ];
-        for alarm in &release.alarms {
+        for alarm in &release.guarding_alarms() {
             items.push(
                 TransactWriteItem::builder()
                     .put(built(
@@ -196,7 +196,7 @@ impl ReleaseStore {
             );
         }
         if release.phase.is_terminal() {
-            for alarm in &release.alarms {
+            for alarm in &release.guarding_alarms() {
                 let item = if release.guard_until().is_some() {
                     TransactWriteItem::builder()
                         .put(built(

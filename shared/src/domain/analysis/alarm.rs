@@ -1,7 +1,8 @@
 //! The release's own CloudWatch alarm: canary analysis made event-driven. CloudWatch evaluates
-//! the target's error rate against the stable version's every minute and invokes the alarm
-//! function the moment it crosses, as any guarding alarm does; the step-end analysis stays
-//! for what an alarm cannot judge (latency against a warm baseline, the minimum sample).
+//! the target's error rate against the stable version's every minute; the moment it crosses,
+//! its state change reaches the alarm function like any guarding alarm's (the stack's
+//! EventBridge rule delivers every alarm's ALARM), which reverts at once. The step-end analysis
+//! stays for what an alarm cannot judge (latency against a warm baseline, the minimum sample).
 
 use super::settings::AnalysisSettings;
 
@@ -43,8 +44,9 @@ pub struct AnalysisAlarm {
     pub threshold_points: f64,
     /// Two minutes in a row: one bad minute of a handful of invocations is not a regression.
     pub evaluation_minutes: i32,
-    /// What the alarm invokes: the alarm function.
-    pub action_arn: String,
+    /// A direct action (the alarm function's ARN), if any; without one, EventBridge delivers
+    /// the state change.
+    pub action_arn: Option<String>,
 }
 
 /// The alarm name of release `release_id`.
@@ -62,7 +64,7 @@ pub fn analysis_alarm(
     target_version: &str,
     stable_version: &str,
     settings: &AnalysisSettings,
-    action_arn: &str,
+    action_arn: Option<&str>,
 ) -> AnalysisAlarm {
     let floor = (settings.min_invocations / 5).max(MIN_INVOCATIONS_PER_MINUTE);
     let margin = settings.canary.error_rate_margin_pct;
@@ -81,7 +83,7 @@ pub fn analysis_alarm(
         ),
         threshold_points: margin,
         evaluation_minutes: 2,
-        action_arn: action_arn.to_string(),
+        action_arn: action_arn.map(str::to_string),
     }
 }
 
@@ -117,7 +119,7 @@ mod tests {
             "7",
             "6",
             &AnalysisSettings::default(),
-            "arn:aws:lambda:us-east-1:1:function:shiftback-alarm",
+            None,
         );
         assert_eq!(alarm.name, "shiftback-analysis-r-42");
         assert!(is_analysis_alarm(&alarm.name) && !is_analysis_alarm("orders-errors"));
@@ -165,7 +167,7 @@ mod tests {
             min_invocations: 500,
             ..Default::default()
         };
-        let alarm = analysis_alarm("r-1", "f", "live", "2", "1", &settings, "arn");
+        let alarm = analysis_alarm("r-1", "f", "live", "2", "1", &settings, None);
         assert!(alarm
             .expression
             .starts_with("IF(target_invocations >= 100,"));

@@ -47,8 +47,9 @@ pub const MAX_PAUSE_SECS: u64 = 14 * 24 * 3600;
 pub const MAX_BAKE_AFTER_SECS: u64 = 7 * 24 * 3600;
 /// Alarms one release may name. Bound by DynamoDB's 100 items per transaction: the start that
 /// takes over an expired lock writes, in one transaction, the new release, its lock, its log
-/// (at most 3 entries), a guard per alarm, and the broken release with its new log entry and
-/// a guard deletion per alarm: 7 + 2 x 40 = 87 items, with room to spare. (CodeDeploy allows
+/// (at most 3 entries), a guard per alarm (its own analysis alarm too), and the broken release
+/// with its new log entry and a guard deletion per alarm: 7 + 2 x 41 = 89 items, with room to
+/// spare. (CodeDeploy allows
 /// 50, which would make that transaction 107 items: DynamoDB refuses it, every time.)
 pub const MAX_ALARMS: usize = 40;
 
@@ -68,6 +69,10 @@ pub struct Release {
     /// Read as off for a release stored before analysis existed: it finishes as it started.
     #[serde(default = "AnalysisSettings::off")]
     pub analysis: AnalysisSettings,
+    /// The release's own analysis alarm (CloudWatch), while it has one: it guards the release
+    /// as its other alarms do.
+    #[serde(default)]
+    pub analysis_alarm: Option<String>,
     pub started_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -109,6 +114,7 @@ impl Release {
             alarm_overrides: spec.alarm_overrides,
             bake_after_secs: spec.bake_after_secs,
             analysis: spec.analysis,
+            analysis_alarm: None,
             started_by: started_by.clone(),
             created_at: now,
             updated_at: now,
@@ -129,6 +135,15 @@ impl Release {
         };
         release.record(now, &started_by, started);
         Ok(release)
+    }
+
+    /// Every alarm that guards the release: its own analysis alarm with the ones it names.
+    pub fn guarding_alarms(&self) -> Vec<String> {
+        self.alarms
+            .iter()
+            .chain(self.analysis_alarm.as_ref())
+            .cloned()
+            .collect()
     }
 
     /// When the target version first took traffic: its first step.

@@ -133,7 +133,18 @@ impl HealthSource for FakeAlarms {
         Ok(self.metrics.lock().unwrap().clone())
     }
 
+    /// A new alarm is in INSUFFICIENT_DATA until CloudWatch first evaluates it.
     async fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> Result<()> {
+        let status = AlarmStatus {
+            name: alarm.name.clone(),
+            state: AlarmState::InsufficientData,
+            reason: "Unchecked: Initial alarm creation".into(),
+            since: Some(Utc::now()),
+        };
+        self.alarms
+            .lock()
+            .unwrap()
+            .insert(alarm.name.clone(), status);
         let mut alarms = self.analysis_alarms.lock().unwrap();
         alarms.insert(alarm.name.clone(), alarm.clone());
         Ok(())
@@ -143,6 +154,7 @@ impl HealthSource for FakeAlarms {
         let mut alarms = self.analysis_alarms.lock().unwrap();
         for name in names {
             alarms.remove(name);
+            self.alarms.lock().unwrap().remove(name);
         }
         Ok(())
     }

@@ -118,3 +118,76 @@ async fn a_release_without_analysis_asks_cloudwatch_for_no_metrics() {
     assert_eq!(w.routing(), "version 1 with 50% on version 2");
     assert!(w.alarms.queries.lock().unwrap().is_empty());
 }
+
+fn own_alarms(w: &World) -> Vec<String> {
+    let mut names: Vec<String> = w
+        .alarms
+        .analysis_alarms
+        .lock()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_releases_own_alarm_guards_it_and_its_firing_reverts_at_once() {
+    let w = world();
+    started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    let release = w.store.release("r-1");
+    assert_eq!(
+        release.analysis_alarm.as_deref(),
+        Some("shiftback-analysis-r-1")
+    );
+    assert_eq!(own_alarms(&w), ["shiftback-analysis-r-1"]);
+    let outcomes = w
+        .responder
+        .handle(alarm_fired("shiftback-analysis-r-1"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes[0].reverted.len(),
+        1,
+        "its guard was written at the start"
+    );
+    assert_eq!(w.routing(), "version 1");
+    // The alarm function has no CloudWatch client: the next release on the alias deletes it.
+    assert_eq!(own_alarms(&w), ["shiftback-analysis-r-1"]);
+    let next = StartRequest {
+        analysis: AnalysisSettings::default(),
+        ..request("r-2", "steps:10@0s,50@0s")
+    };
+    w.service.start(next).await.unwrap();
+    assert_eq!(own_alarms(&w), ["shiftback-analysis-r-2"]);
+}
+
+#[tokio::test]
+async fn a_release_that_ends_in_the_workflow_deletes_its_own_alarm() {
+    let w = world();
+    started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    *w.alarms.metrics.lock().unwrap() = traffic(4.0);
+    w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(
+        own_alarms(&w),
+        ["shiftback-analysis-r-1"],
+        "rolling back, not done"
+    );
+    let done = w.service.rollback(step("r-1")).await.unwrap();
+    assert_eq!(done.phase, "rolled_back");
+    assert!(own_alarms(&w).is_empty());
+}
+
+#[tokio::test]
+async fn a_start_refused_leaves_no_alarm_behind() {
+    let w = world();
+    started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    let second = StartRequest {
+        analysis: AnalysisSettings::default(),
+        ..request("r-2", "steps:10@0s,50@0s")
+    };
+    let err = w.service.start(second).await.unwrap_err();
+    assert!(matches!(err, Error::LockHeld { .. }), "{err}");
+    assert_eq!(own_alarms(&w), ["shiftback-analysis-r-1"]);
+}

@@ -1,0 +1,86 @@
+//! A release's own analysis alarm over its life: created before the release is recorded (so
+//! its guard is written with the others), deleted once the release is done (its bake window
+//! closed), and, for alarms whose release ended where nothing deleted them (the alarm
+//! function's revert), by the next release on the alias.
+
+use chrono::Utc;
+
+use super::*;
+use crate::domain::analysis::analysis_alarm;
+use crate::domain::Release;
+use crate::error::Result;
+use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+
+/// How many of the alias's newest releases the clean-up looks at.
+const CLEAN_UP_LOOKS_BACK: i32 = 20;
+
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+    /// Creates the release's own alarm if its analysis is on, and names it on the release.
+    pub(super) async fn open_analysis_alarm(&self, release: &mut Release) -> Result<()> {
+        if !release.analysis.enabled {
+            return Ok(());
+        }
+        let alarm = analysis_alarm(
+            &release.id,
+            &release.function,
+            &release.alias,
+            &release.target_version,
+            &release.stable_version,
+            &release.analysis,
+            None,
+        );
+        self.health.put_analysis_alarm(&alarm).await?;
+        release.analysis_alarm = Some(alarm.name);
+        Ok(())
+    }
+
+    /// Deletes `names`, logging a failure: a leftover alarm costs a little until the next
+    /// release on the alias deletes it, and must never fail the step that ended a release.
+    pub(super) async fn delete_alarms_logged(&self, names: &[String]) {
+        if names.is_empty() {
+            return;
+        }
+        if let Err(e) = self.health.delete_alarms(names).await {
+            tracing::warn!(alarms = ?names, error = %e, "analysis alarms not deleted; the next release on the alias retries");
+        }
+    }
+
+    /// The release's own alarm, once the release is done with it.
+    pub(super) async fn retire_analysis_alarm(&self, release: &Release) {
+        if let Some(name) = &release.analysis_alarm {
+            if done_with_alarm(release) {
+                self.delete_alarms_logged(std::slice::from_ref(name)).await;
+            }
+        }
+    }
+
+    /// The alarms of the alias's recent releases that are done with them.
+    pub(super) async fn clean_up_analysis_alarms(&self, release: &Release) {
+        let history = match self
+            .store
+            .history(&release.function, CLEAN_UP_LOOKS_BACK, None)
+            .await
+        {
+            Ok(history) => history,
+            Err(e) => {
+                tracing::warn!(error = %e, "history not read; analysis alarms left for the next release");
+                return;
+            }
+        };
+        let names: Vec<String> = history
+            .releases
+            .iter()
+            .filter(|r| r.alias == release.alias && r.id != release.id && done_with_alarm(r))
+            .filter_map(|r| r.analysis_alarm.clone())
+            .collect();
+        self.delete_alarms_logged(&names).await;
+    }
+}
+
+/// Ended, and past the bake window in which its alarms still guard it.
+fn done_with_alarm(release: &Release) -> bool {
+    release.phase.is_terminal()
+        && release
+            .guard_until()
+            .is_none_or(|until| until <= Utc::now())
+}
