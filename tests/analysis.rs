@@ -5,12 +5,14 @@
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StateValue};
 use shiftback::adapters::{AlarmHealth, TrafficRouter};
+use shiftback::alarm::AlarmResponder;
 use shiftback::domain::analysis::{analysis_alarm, WhenInconclusive};
 use shiftback::domain::{AnalysisSettings, Phase, ReleaseEvent};
 use shiftback::ports::AliasRouter as _;
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store, Emulator,
+    alarm_in_state, alarm_state_change, emulator, function_with_versions, release_request,
+    release_store, set_alarm_state, Emulator,
 };
 
 /// Publishes `value` of `metric` for `version` behind `function:live`, now, as Lambda does.
@@ -65,14 +67,27 @@ async fn canary(settings: AnalysisSettings) -> Canary {
 }
 
 impl Canary {
+    fn step(&self) -> StepInput {
+        StepInput {
+            release_id: Some(self.release_id.clone()),
+            error: None,
+        }
+    }
+
     async fn look(&self) -> shiftback::service::StepOutcome {
-        self.service
-            .advance(StepInput {
-                release_id: Some(self.release_id.clone()),
-                error: None,
-            })
+        self.service.advance(self.step()).await.unwrap()
+    }
+
+    async fn own_alarm_exists(&self) -> bool {
+        let found = self
+            .env
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(format!("shiftback-analysis-{}", self.release_id))
+            .send()
             .await
-            .unwrap()
+            .unwrap();
+        !found.metric_alarms().is_empty()
     }
 
     async fn routing(&self) -> String {
@@ -127,6 +142,18 @@ async fn a_healthy_canary_moves_to_the_next_step_with_its_verdict_on_the_record(
         .iter()
         .find(|e| matches!(e.event, ReleaseEvent::Analysed { .. }));
     assert!(analysed.is_some(), "{:?}", release.log);
+    assert!(
+        c.own_alarm_exists().await,
+        "guarding while the release runs"
+    );
+    let last = c.look().await;
+    assert_eq!(last.next, Next::Promote);
+    let done = c.service.promote(c.step()).await.unwrap();
+    assert_eq!(done.phase, "succeeded");
+    assert!(
+        !c.own_alarm_exists().await,
+        "gone once the release is (no bake window)"
+    );
 }
 
 #[tokio::test]
@@ -211,6 +238,63 @@ async fn a_releases_own_alarm_is_created_with_its_metric_math_and_deleted_twice_
         .cloudwatch
         .describe_alarms()
         .alarm_names(&alarm.name)
+        .send()
+        .await
+        .unwrap();
+    assert!(left.metric_alarms().is_empty());
+}
+
+#[tokio::test]
+async fn the_releases_own_alarm_reverts_at_once_through_the_alarm_function() {
+    let c = canary(AnalysisSettings::default()).await;
+    let own = format!("shiftback-analysis-{}", c.release_id);
+    let exists = c
+        .env
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names(&own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exists.metric_alarms().len(), 1, "created at the start");
+    // CloudWatch crossed it: the state change EventBridge delivers to the alarm function.
+    set_alarm_state(
+        &c.env,
+        &own,
+        StateValue::Alarm,
+        "Threshold Crossed: 2 datapoints",
+    )
+    .await;
+    let responder = AlarmResponder::new(c.service.router.clone(), c.service.store.clone(), None);
+    let outcomes = responder
+        .handle(
+            alarm_state_change(&own, "ALARM", "123456789012"),
+            Some("123456789012"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].reverted.len(), 1);
+    assert_eq!(c.routing().await, "version 1");
+    let release = c.service.store.load(&c.release_id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::RolledBack);
+    assert!(
+        release
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with(&format!("alarm {own} is in ALARM"))),
+        "{:?}",
+        release.reason
+    );
+    // The next release on the alias deletes what the alarm function could not.
+    let alarm = alarm_in_state(&c.env, StateValue::Ok).await;
+    let mut next = release_request(&c.function, &alarm, "2", "steps:10@0s");
+    next.analysis = AnalysisSettings::default();
+    c.service.start(next).await.unwrap();
+    let left = c
+        .env
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names(&own)
         .send()
         .await
         .unwrap();

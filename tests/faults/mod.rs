@@ -4,6 +4,7 @@
 
 mod error_classes;
 mod limits;
+mod percentiles;
 mod readiness;
 mod revert_race;
 
