@@ -94,6 +94,15 @@ pub enum Command {
         #[arg(long, default_value = "2")]
         interval: f64,
     },
+    /// Create or update the alias's CloudWatch dashboard: invocations, error rate, p99 and
+    /// throttles per version, with the releases' steps and rollbacks as annotations.
+    Dashboard {
+        /// The function's name or ARN.
+        function: String,
+        /// The alias whose traffic it shows.
+        #[arg(long)]
+        alias: String,
+    },
     /// A function's releases, newest first.
     History {
         /// The function's name or ARN.

@@ -89,6 +89,7 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
             watch,
             interval,
         } => status::run(cli, r, target, *watch, *interval).await,
+        Command::Dashboard { function, alias } => dashboard::run(cli, r, function, alias).await,
         Command::History {
             function,
             limit,

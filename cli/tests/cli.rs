@@ -323,3 +323,33 @@ async fn a_table_given_by_flag_needs_no_stack_for_the_topics() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+#[tokio::test]
+async fn dashboard_puts_the_aliass_versions_and_release_steps() {
+    let s = setup().await;
+    let id = s.started("steps:50@0s", "2").await;
+    let out = s.run(&["--json", "dashboard", &s.function, "--alias", "live"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let printed = json(&out);
+    let name = printed["dashboard"].as_str().unwrap();
+    assert_eq!(printed["releases"], 1);
+    let stored = s
+        .env
+        .cloudwatch
+        .get_dashboard()
+        .dashboard_name(name)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(stored.dashboard_body().unwrap()).unwrap();
+    let widget = &body["widgets"][0]["properties"];
+    let labels: Vec<&str> = widget["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m[8]["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["v2", "v1"]);
+    let marks = widget["annotations"]["vertical"].as_array().unwrap();
+    assert_eq!(marks[0]["label"], format!("{id}: 50% on v2"));
+}

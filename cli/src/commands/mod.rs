@@ -4,6 +4,7 @@
 pub mod completions;
 pub mod control;
 pub mod create_table;
+pub mod dashboard;
 pub mod history;
 pub mod plan;
 pub mod rollback;

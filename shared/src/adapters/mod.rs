@@ -1,6 +1,7 @@
 //! Adapters: one small type per AWS service, each owning its SDK client. Build them once per
 //! cold start (see [`Clients`]) and share them across invocations.
 
+pub mod dashboard;
 pub mod health;
 pub mod notifier;
 pub mod rate;

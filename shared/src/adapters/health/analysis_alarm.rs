@@ -76,6 +76,29 @@ impl AlarmHealth {
         Ok(())
     }
 
+    /// Creates or replaces a dashboard (the CLI's `dashboard`).
+    pub async fn put_dashboard(&self, name: &str, body: &serde_json::Value) -> Result<()> {
+        let out = self
+            .client
+            .put_dashboard()
+            .dashboard_name(name)
+            .dashboard_body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| Error::Aws(AwsError::from_sdk("PutDashboard", e)))?;
+        match out.dashboard_validation_messages() {
+            [] => Ok(()),
+            problems => Err(Error::BadRequest(format!(
+                "CloudWatch took dashboard {name} with problems: {}",
+                problems
+                    .iter()
+                    .filter_map(|m| m.message())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))),
+        }
+    }
+
     pub async fn delete_alarms(&self, names: &[String]) -> Result<()> {
         for batch in names.chunks(NAMES_PER_DELETE) {
             let out = self
