@@ -93,7 +93,7 @@ pub fn release_service_with(
 ) -> ReleaseService {
     let service = ReleaseService::new(
         TrafficRouter::new(clients.lambda.clone()),
-        ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table),
+        ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
         AlarmHealth::new(clients.cloudwatch.clone()),
     );
     match notifier(clients, settings) {
@@ -123,7 +123,7 @@ pub fn alarm_responder_with(
         .map(|arn| WorkflowControl::new(clients.sfn.clone(), arn));
     let responder = AlarmResponder::new(
         TrafficRouter::new(clients.lambda.clone()),
-        ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table),
+        ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
         workflow,
     );
     match notifier(clients, settings) {

@@ -287,6 +287,28 @@ mod tests {
         assert_eq!(widgets[2]["properties"]["stat"], "p99");
     }
 
+    /// The stack's own operations dashboard (template.yaml) keeps the same rules.
+    #[test]
+    fn the_stacks_operations_dashboard_is_a_valid_body() {
+        let template = include_str!("../../../template.yaml");
+        let start = template
+            .find("DashboardBody: !Sub |")
+            .expect("the template has a dashboard");
+        let body: String = template[start..]
+            .lines()
+            .skip(1)
+            .take_while(|line| !line.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("${AWS::Region}", "us-east-1");
+        let body: Value = serde_json::from_str(&body).expect("the dashboard body is JSON");
+        check_body(&body).unwrap();
+        let shown = body.to_string();
+        for metric in ["ReleasesRolledBack", "AlarmToRevert", "AnalysisUnhealthy"] {
+            assert!(shown.contains(metric), "{metric}");
+        }
+    }
+
     #[test]
     fn the_body_check_catches_what_cloudwatch_refuses() {
         let good = dashboard_body("orders", "live", "eu-west-1", &releases());

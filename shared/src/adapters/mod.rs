@@ -2,6 +2,7 @@
 //! cold start (see [`Clients`]) and share them across invocations.
 
 pub mod dashboard;
+pub mod emf;
 pub mod health;
 pub mod notifier;
 pub mod rate;

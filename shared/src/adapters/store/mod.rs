@@ -34,6 +34,9 @@ type Item = HashMap<String, AttributeValue>;
 pub struct ReleaseStore {
     client: Client,
     table: String,
+    /// Whether what it stores is also published as shiftback's own metrics (the handlers do;
+    /// the CLI, whose standard output is its answer, does not).
+    publish_metrics: bool,
 }
 
 /// A DynamoDB string attribute.
@@ -95,6 +98,22 @@ impl ReleaseStore {
         ReleaseStore {
             client,
             table: table.into(),
+            publish_metrics: false,
+        }
+    }
+
+    /// Publishes the metrics of every log entry it stores (embedded metric format, on
+    /// standard output): for the handlers, whose output CloudWatch Logs reads.
+    pub fn with_metrics(self) -> Self {
+        ReleaseStore {
+            publish_metrics: true,
+            ..self
+        }
+    }
+
+    fn publish_metrics(&self, release: &Release, from: usize) {
+        if self.publish_metrics {
+            crate::adapters::emf::publish(release, from);
         }
     }
 

@@ -120,6 +120,10 @@ impl ReleaseStore {
         }
         match self.commit(items).await {
             Ok(_) => {
+                self.publish_metrics(release, 0);
+                if let Some(broken) = takeover.and_then(|t| t.broken) {
+                    self.publish_metrics(&broken.release, broken.stored_log_len);
+                }
                 let mut release = release.clone();
                 release.revision = 1;
                 let stored_log_len = release.log.len();
@@ -246,6 +250,8 @@ impl ReleaseStore {
         let items = self.update_items(tracked, true)?;
         match self.commit(items).await {
             Ok(_) => {
+                // Each entry is stored once (the write is conditional), so counts once.
+                self.publish_metrics(&tracked.release, tracked.stored_log_len);
                 tracked.release.revision = next;
                 tracked.stored_log_len = tracked.release.log.len();
                 tracked.holds_lock = tracked.release.holds_alias_lock();
