@@ -80,6 +80,7 @@ async fn record_every_handler() -> Recorded {
     succeeds.analysis = AnalysisSettings {
         max_extension_secs: 0,
         when_inconclusive: WhenInconclusive::Pass,
+        keep_dashboard: true,
         ..AnalysisSettings::default()
     };
     let mut outcome = start.start(succeeds).await.unwrap();
@@ -215,6 +216,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
                 "GetFunctionConfiguration",
                 "DescribeAlarms",
                 "PutMetricAlarm",
+                "PutDashboard",
                 "UpdateAlias",
                 "TransactWriteItems",
                 "Publish",
@@ -237,6 +239,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
                 "TransactWriteItems",
                 "Publish",
                 "DeleteAlarms",
+                "PutDashboard",
             ],
         ),
         (

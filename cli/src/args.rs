@@ -71,7 +71,8 @@ pub struct ReleaseArgs {
     pub bake_after: String,
     /// Canary analysis (on by default): `off`, or KEY=VALUE to tune it (repeat for several):
     /// min_invocations, window, warmup, max_extension, when_inconclusive=hold|fail|pass,
-    /// canary_until (percent), latency_slack_ms, and [canary.|rollout.]error_rate_margin_pct,
+    /// canary_until (percent), latency_slack_ms, keep_dashboard=on|off (the alias's
+    /// dashboard updated at start and end), and [canary.|rollout.]error_rate_margin_pct,
     /// throttle_rate_margin_pct, p99_factor.
     #[arg(long = "analysis", value_name = "off|KEY=VALUE")]
     pub analysis: Vec<String>,

@@ -131,6 +131,15 @@ pub trait HealthSource: Send + Sync {
     /// Creates (or, the same name again, replaces) a release's own alarm.
     fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> impl Future<Output = Result<()>> + Send;
 
+    /// Creates or replaces the dashboard of `function:alias` from its recent releases (newest
+    /// first, with their logs where their steps are to be shown); returns its name.
+    fn put_dashboard(
+        &self,
+        function: &str,
+        alias: &str,
+        releases: &[Release],
+    ) -> impl Future<Output = Result<String>> + Send;
+
     /// Deletes alarms by name; names that do not exist (any more) are not an error.
     fn delete_alarms(&self, names: &[String]) -> impl Future<Output = Result<()>> + Send;
 }

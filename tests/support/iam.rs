@@ -137,11 +137,20 @@ fn dynamodb(operation: &str, input: &Input) -> Vec<IamRequest> {
 fn cloudwatch(operation: &str, input: &Input) -> Vec<IamRequest> {
     use aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsInput;
     use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsInput;
+    use aws_sdk_cloudwatch::operation::put_dashboard::PutDashboardInput;
     use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmInput;
     let action = format!("cloudwatch:{operation}");
     let alarm = |name: &str| format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}");
     if let Some(i) = input.downcast_ref::<PutMetricAlarmInput>() {
         return vec![request(&action, alarm(i.alarm_name().unwrap_or_default()))];
+    }
+    if let Some(i) = input.downcast_ref::<PutDashboardInput>() {
+        // Dashboards are global: their ARNs have no region.
+        let name = i.dashboard_name().unwrap_or_default();
+        return vec![request(
+            &action,
+            format!("arn:aws:cloudwatch::{ACCOUNT}:dashboard/{name}"),
+        )];
     }
     if let Some(i) = input.downcast_ref::<DeleteAlarmsInput>() {
         return i

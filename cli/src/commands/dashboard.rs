@@ -1,7 +1,6 @@
 //! `shiftback dashboard`: the alias's CloudWatch dashboard, made from its release history.
 
 use serde_json::json;
-use shiftback::adapters::dashboard::{dashboard_body, dashboard_name};
 use shiftback::domain::{check_function_name, check_names};
 use shiftback::ports::AliasRouter as _;
 
@@ -36,9 +35,10 @@ pub async fn run(
     for release in &mut releases {
         *release = service.store.load(&release.id).await?.release;
     }
-    let name = dashboard_name(&function, alias);
-    let body = dashboard_body(&function, alias, &region, &releases);
-    service.health.put_dashboard(&name, &body).await?;
+    let name = service
+        .health
+        .put_dashboard(&function, alias, &releases)
+        .await?;
     let url = format!(
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={name}"
     );

@@ -77,6 +77,41 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
     }
 }
 
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+    /// Updates the alias's dashboard if the release keeps it current: its recent releases'
+    /// versions, this release's steps as annotations. Logged, never returned: a dashboard
+    /// must not fail a release step.
+    pub(super) async fn refresh_dashboard(&self, release: &Release) {
+        if !release.analysis.keep_dashboard {
+            return;
+        }
+        let mut releases = match self
+            .store
+            .history(&release.function, CLEAN_UP_LOOKS_BACK, None)
+            .await
+        {
+            Ok(history) => history.releases,
+            Err(e) => {
+                tracing::warn!(error = %e, "dashboard not updated: history not read");
+                return;
+            }
+        };
+        releases.retain(|r| r.alias == release.alias);
+        // The history holds summaries; this release (with its log) is the one to annotate.
+        match releases.iter_mut().find(|r| r.id == release.id) {
+            Some(summary) => *summary = release.clone(),
+            None => releases.insert(0, release.clone()),
+        }
+        let put = self
+            .health
+            .put_dashboard(&release.function, &release.alias, &releases)
+            .await;
+        if let Err(e) = put {
+            tracing::warn!(release = %release.id, error = %e, "dashboard not updated");
+        }
+    }
+}
+
 /// Ended, and past the bake window in which its alarms still guard it.
 fn done_with_alarm(release: &Release) -> bool {
     release.phase.is_terminal()

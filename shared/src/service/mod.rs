@@ -226,6 +226,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
     pub async fn announce(&self, release: &Release) {
         announce_logged(self.notifier.as_ref(), release).await;
         self.retire_analysis_alarm(release).await;
+        if release.phase.is_terminal() {
+            self.refresh_dashboard(release).await;
+        }
     }
 }
 

@@ -74,6 +74,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
             }
         };
         self.clean_up_analysis_alarms(&tracked.release).await;
+        self.refresh_dashboard(&tracked.release).await;
         if let Some(old) = &broken {
             self.announce(&old.release).await;
         }

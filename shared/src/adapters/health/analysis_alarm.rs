@@ -6,8 +6,10 @@ use aws_sdk_cloudwatch::types::{
 };
 
 use super::AlarmHealth;
+use crate::adapters::dashboard::{dashboard_body, dashboard_name};
 use crate::domain::analysis::alarm::{Role, ALARM_METRICS};
 use crate::domain::analysis::AnalysisAlarm;
+use crate::domain::Release;
 use crate::error::{AwsError, Error, Result};
 
 /// DeleteAlarms takes at most this many names a call.
@@ -76,18 +78,31 @@ impl AlarmHealth {
         Ok(())
     }
 
-    /// Creates or replaces a dashboard (the CLI's `dashboard`).
-    pub async fn put_dashboard(&self, name: &str, body: &serde_json::Value) -> Result<()> {
+    /// Creates or replaces the dashboard of `function:alias` from its releases (newest first);
+    /// returns its name.
+    pub async fn put_dashboard(
+        &self,
+        function: &str,
+        alias: &str,
+        releases: &[Release],
+    ) -> Result<String> {
+        let region = self
+            .client
+            .config()
+            .region()
+            .map_or_else(|| "us-east-1".to_string(), |r| r.to_string());
+        let name = dashboard_name(function, alias);
+        let body = dashboard_body(function, alias, &region, releases);
         let out = self
             .client
             .put_dashboard()
-            .dashboard_name(name)
+            .dashboard_name(&name)
             .dashboard_body(body.to_string())
             .send()
             .await
             .map_err(|e| Error::Aws(AwsError::from_sdk("PutDashboard", e)))?;
         match out.dashboard_validation_messages() {
-            [] => Ok(()),
+            [] => Ok(name),
             problems => Err(Error::BadRequest(format!(
                 "CloudWatch took dashboard {name} with problems: {}",
                 problems

@@ -11,7 +11,7 @@ use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Utc};
 
 use crate::domain::analysis::{AnalysisAlarm, Comparison};
-use crate::domain::{AlarmState, AlarmStatus};
+use crate::domain::{AlarmState, AlarmStatus, Release};
 use crate::error::{AwsError, Error, Result};
 use crate::ports::{HealthSource, VersionsQuery};
 
@@ -103,6 +103,15 @@ impl HealthSource for AlarmHealth {
 
     fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> impl Future<Output = Result<()>> + Send {
         AlarmHealth::put_analysis_alarm(self, alarm)
+    }
+
+    fn put_dashboard(
+        &self,
+        function: &str,
+        alias: &str,
+        releases: &[Release],
+    ) -> impl Future<Output = Result<String>> + Send {
+        AlarmHealth::put_dashboard(self, function, alias, releases)
     }
 
     fn delete_alarms(&self, names: &[String]) -> impl Future<Output = Result<()>> + Send {

@@ -72,6 +72,9 @@ pub struct AnalysisSettings {
     /// An inconclusive step's bake is extended by up to this much before `when_inconclusive`.
     pub max_extension_secs: u64,
     pub when_inconclusive: WhenInconclusive,
+    /// Keep the alias's CloudWatch dashboard (`shiftback dashboard`) current: updated when the
+    /// release starts and when it ends.
+    pub keep_dashboard: bool,
 }
 
 /// The longest look-back (CloudWatch keeps one-minute datapoints for 15 days, but an analysis
@@ -93,6 +96,7 @@ impl Default for AnalysisSettings {
             rollout: Thresholds::ROLLOUT,
             max_extension_secs: 600,
             when_inconclusive: WhenInconclusive::Hold,
+            keep_dashboard: false,
         }
     }
 }
@@ -184,6 +188,13 @@ impl AnalysisSettings {
                     "warmup" | "warmup_secs" => self.warmup_secs = seconds()?,
                     "max_extension" | "max_extension_secs" => self.max_extension_secs = seconds()?,
                     "latency_slack_ms" => self.latency_slack_ms = number()?,
+                    "keep_dashboard" => {
+                        self.keep_dashboard = match value {
+                            "true" | "on" => true,
+                            "false" | "off" => false,
+                            _ => return Err(format!("keep_dashboard: '{value}' is not on or off")),
+                        }
+                    }
                     "canary_until" => {
                         self.canary_until = Weight::from_percent(number()?)
                             .ok_or_else(|| format!("canary_until: '{value}' is not 0-100%"))?

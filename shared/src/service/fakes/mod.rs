@@ -87,6 +87,9 @@ pub(super) fn aws(operation: &'static str, kind: AwsErrorKind, message: &str) ->
     })
 }
 
+/// A dashboard put: `function:alias`, and the ids of the releases it showed.
+pub type DashboardPut = (String, Vec<String>);
+
 /// CloudWatch: alarms by name, and the versions' minutes every comparison returns (with the
 /// queries asked, in order).
 #[derive(Default, Clone)]
@@ -96,6 +99,8 @@ pub struct FakeAlarms {
     pub queries: Arc<Mutex<Vec<VersionsQuery>>>,
     /// The releases' own alarms that exist now.
     pub analysis_alarms: Arc<Mutex<HashMap<String, AnalysisAlarm>>>,
+    /// Every dashboard put, in order.
+    pub dashboards: Arc<Mutex<Vec<DashboardPut>>>,
 }
 
 impl FakeAlarms {
@@ -148,6 +153,18 @@ impl HealthSource for FakeAlarms {
         let mut alarms = self.analysis_alarms.lock().unwrap();
         alarms.insert(alarm.name.clone(), alarm.clone());
         Ok(())
+    }
+
+    async fn put_dashboard(
+        &self,
+        function: &str,
+        alias: &str,
+        releases: &[Release],
+    ) -> Result<String> {
+        let ids = releases.iter().map(|r| r.id.clone()).collect();
+        let mut dashboards = self.dashboards.lock().unwrap();
+        dashboards.push((format!("{function}:{alias}"), ids));
+        Ok(format!("shiftback-{function}-{alias}"))
     }
 
     async fn delete_alarms(&self, names: &[String]) -> Result<()> {

@@ -191,3 +191,38 @@ async fn a_start_refused_leaves_no_alarm_behind() {
     assert!(matches!(err, Error::LockHeld { .. }), "{err}");
     assert_eq!(own_alarms(&w), ["shiftback-analysis-r-1"]);
 }
+
+#[tokio::test]
+async fn a_release_that_keeps_the_dashboard_current_updates_it_at_start_and_end() {
+    let w = world();
+    let request = StartRequest {
+        analysis: AnalysisSettings {
+            keep_dashboard: true,
+            ..AnalysisSettings::default()
+        },
+        ..request("r-1", "steps:10@0s")
+    };
+    w.service.start(request).await.unwrap();
+    let puts = || w.alarms.dashboards.lock().unwrap().clone();
+    assert_eq!(
+        puts(),
+        [("orders:live".to_string(), vec!["r-1".to_string()])]
+    );
+    *w.alarms.metrics.lock().unwrap() = traffic(0.0);
+    let baked = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(baked.next, Next::Promote);
+    assert_eq!(puts().len(), 1, "not at every step");
+    w.service.promote(step("r-1")).await.unwrap();
+    assert_eq!(puts().len(), 2, "and once it ended");
+    // A release that does not ask for it leaves the dashboard alone.
+    w.service.start(request_with_analysis("r-2")).await.unwrap();
+    assert_eq!(puts().len(), 2);
+}
+
+fn request_with_analysis(id: &str) -> StartRequest {
+    StartRequest {
+        analysis: AnalysisSettings::default(),
+        target_version: "3".into(),
+        ..request(id, "steps:10@0s")
+    }
+}
