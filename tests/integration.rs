@@ -16,6 +16,8 @@ mod faults;
 mod health;
 #[path = "notify.rs"]
 mod notify;
+#[path = "outbox.rs"]
+mod outbox;
 #[path = "roles.rs"]
 mod roles;
 #[path = "router.rs"]

@@ -101,6 +101,16 @@ impl Notifier {
                 tokio::time::sleep(left.min(CLAIM_POLL)).await;
                 continue;
             }
+            let Some(message) = notification(release, index, &self.account, &self.region) else {
+                // A run of entries nobody is told about (health checks, analyses): past all of
+                // them in one write. Nothing is sent, so no claim is needed; a racing
+                // announcer's write simply finds the watermark moved.
+                let next = (index..release.log.len())
+                    .find(|&i| notification(release, i, &self.account, &self.region).is_some())
+                    .unwrap_or(release.log.len());
+                self.outbox.confirm(&release.id, index, next).await?;
+                continue;
+            };
             let Some(claim) = self
                 .outbox
                 .claim(&release.id, index, mark.claimed_until)
@@ -108,17 +118,15 @@ impl Notifier {
             else {
                 continue;
             };
-            if let Some(message) = notification(release, index, &self.account, &self.region) {
-                let (published, claim) = self
-                    .publish_holding(&release.id, index, claim, &message)
-                    .await;
-                if let Err(e) = published {
-                    self.outbox.release_claim(&release.id, claim).await.ok();
-                    return Err(e);
-                }
-                sent += 1;
+            let (published, claim) = self
+                .publish_holding(&release.id, index, claim, &message)
+                .await;
+            if let Err(e) = published {
+                self.outbox.release_claim(&release.id, claim).await.ok();
+                return Err(e);
             }
-            self.outbox.confirm(&release.id, index).await?;
+            sent += 1;
+            self.outbox.confirm(&release.id, index, index + 1).await?;
         }
     }
 

@@ -138,14 +138,15 @@ impl Outbox {
         Ok(super::applied("UpdateItem", update.send().await)?.then_some(until))
     }
 
-    /// Entry `index` was sent: move the watermark past it and drop the claim.
-    pub async fn confirm(&self, release_id: &str, index: usize) -> Result<bool> {
+    /// Entries `index` up to `next` (exclusive) are done (sent, or never to be sent): move the
+    /// watermark to `next` and drop the claim.
+    pub async fn confirm(&self, release_id: &str, index: usize, next: usize) -> Result<bool> {
         let update = self
             .update(release_id)
             .update_expression("SET upto = :next REMOVE claimed_until")
             .condition_expression(watermark_at(index))
             .expression_attribute_values(":index", AttributeValue::N(index.to_string()))
-            .expression_attribute_values(":next", AttributeValue::N((index + 1).to_string()));
+            .expression_attribute_values(":next", AttributeValue::N(next.to_string()));
         super::applied("UpdateItem", update.send().await)
     }
 
