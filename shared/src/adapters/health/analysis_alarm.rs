@@ -1,10 +1,9 @@
 //! A release's own alarm in CloudWatch: created with metric math over both versions'
 //! per-version metrics, its action the alarm function; deleted when the release is done.
 
-use aws_sdk_cloudwatch::types::{
-    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat,
-};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricDataQuery};
 
+use super::metrics::version_query;
 use super::AlarmHealth;
 use crate::adapters::dashboard::{dashboard_body, dashboard_name};
 use crate::domain::analysis::alarm::{Role, ALARM_METRICS};
@@ -16,7 +15,6 @@ use crate::error::{AwsError, Error, Result};
 const NAMES_PER_DELETE: usize = 100;
 
 fn metric_queries(alarm: &AnalysisAlarm) -> Vec<MetricDataQuery> {
-    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
     let mut queries: Vec<MetricDataQuery> = ALARM_METRICS
         .iter()
         .map(|(id, metric, role)| {
@@ -24,27 +22,12 @@ fn metric_queries(alarm: &AnalysisAlarm) -> Vec<MetricDataQuery> {
                 Role::Target => &alarm.target_version,
                 Role::Stable => &alarm.stable_version,
             };
-            let metric = Metric::builder()
-                .namespace("AWS/Lambda")
-                .metric_name(*metric)
-                .dimensions(dimension("FunctionName", &alarm.function))
-                .dimensions(dimension(
-                    "Resource",
-                    &format!("{}:{}", alarm.function, alarm.alias),
-                ))
-                .dimensions(dimension("ExecutedVersion", version))
-                .build();
-            MetricDataQuery::builder()
-                .id(*id)
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(metric)
-                        .period(60)
-                        .stat("Sum")
-                        .build(),
-                )
-                .return_data(false)
-                .build()
+            let target = (
+                alarm.function.as_str(),
+                alarm.alias.as_str(),
+                version.as_str(),
+            );
+            version_query(id, target, metric, "Sum", false)
         })
         .collect();
     queries.push(

@@ -19,29 +19,43 @@ const SERIES: [(&str, &str, &str); 4] = [
     ("p99", "Duration", "p99"),
 ];
 
-fn query(function: &str, alias: &str, version: &str, role: &str) -> Vec<MetricDataQuery> {
+/// One version's metric `name` through `function:alias`, a `stat` a minute, as query `id`:
+/// the dimensions Lambda publishes for an alias with weighted routing.
+pub(super) fn version_query(
+    id: &str,
+    target: (&str, &str, &str),
+    name: &str,
+    stat: &str,
+    return_data: bool,
+) -> MetricDataQuery {
+    let (function, alias, version) = target;
     let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    let metric = Metric::builder()
+        .namespace("AWS/Lambda")
+        .metric_name(name)
+        .dimensions(dimension("FunctionName", function))
+        .dimensions(dimension("Resource", &format!("{function}:{alias}")))
+        .dimensions(dimension("ExecutedVersion", version))
+        .build();
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(metric)
+                .period(60)
+                .stat(stat)
+                .build(),
+        )
+        .return_data(return_data)
+        .build()
+}
+
+fn query(function: &str, alias: &str, version: &str, role: &str) -> Vec<MetricDataQuery> {
     SERIES
         .iter()
         .map(|(id, metric, stat)| {
-            let metric = Metric::builder()
-                .namespace("AWS/Lambda")
-                .metric_name(*metric)
-                .dimensions(dimension("FunctionName", function))
-                .dimensions(dimension("Resource", &format!("{function}:{alias}")))
-                .dimensions(dimension("ExecutedVersion", version))
-                .build();
-            MetricDataQuery::builder()
-                .id(format!("{role}_{id}"))
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(metric)
-                        .period(60)
-                        .stat(*stat)
-                        .build(),
-                )
-                .return_data(true)
-                .build()
+            let id = format!("{role}_{id}");
+            version_query(&id, (function, alias, version), metric, stat, true)
         })
         .collect()
 }
