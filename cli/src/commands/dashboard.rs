@@ -8,9 +8,6 @@ use crate::args::Cli;
 use crate::resources::Resources;
 use crate::{usage, Failure};
 
-/// The releases it looks at for versions and annotations.
-const RELEASES_SHOWN: i32 = 20;
-
 pub async fn run(
     cli: &Cli,
     resources: &Resources,
@@ -25,12 +22,7 @@ pub async fn run(
         .router
         .region()
         .unwrap_or_else(|| "us-east-1".to_string());
-    let mut releases = service
-        .store
-        .history(&function, RELEASES_SHOWN, None)
-        .await?
-        .releases;
-    releases.retain(|r| r.alias == alias);
+    let mut releases = service.recent_releases_on(&function, alias).await?;
     // The log (for the annotations) is not in the history page.
     for release in &mut releases {
         *release = service.store.load(&release.id).await?.release;

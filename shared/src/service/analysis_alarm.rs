@@ -11,8 +11,8 @@ use crate::domain::Release;
 use crate::error::Result;
 use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
 
-/// How many of the alias's newest releases the clean-up looks at.
-const CLEAN_UP_LOOKS_BACK: i32 = 20;
+/// How many of the function's newest releases the clean-up and the dashboard look at.
+const RECENT_RELEASES: i32 = 20;
 
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
     /// Creates the release's own alarm if its analysis is on, and names it on the release.
@@ -54,57 +54,70 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         }
     }
 
-    /// The alarms of the alias's recent releases that are done with them.
-    pub(super) async fn clean_up_analysis_alarms(&self, release: &Release) {
-        let history = match self
+    /// The alias's recent releases, newest first (summaries, without their logs): where the
+    /// clean-up finds alarms left behind and the dashboard its versions. Shared by the CLI's
+    /// `dashboard`.
+    pub async fn recent_releases_on(&self, function: &str, alias: &str) -> Result<Vec<Release>> {
+        let mut releases = self
             .store
-            .history(&release.function, CLEAN_UP_LOOKS_BACK, None)
+            .history(function, RECENT_RELEASES, None)
+            .await?
+            .releases;
+        releases.retain(|r| r.alias == alias);
+        Ok(releases)
+    }
+
+    /// After a start is recorded: one read of the alias's recent releases serves both the
+    /// clean-up of their alarms and the dashboard. Logged, never returned.
+    pub(super) async fn after_start(&self, release: &Release) {
+        match self
+            .recent_releases_on(&release.function, &release.alias)
             .await
         {
-            Ok(history) => history,
-            Err(e) => {
-                tracing::warn!(error = %e, "history not read; analysis alarms left for the next release");
-                return;
+            Ok(recent) => {
+                let names: Vec<String> = recent
+                    .iter()
+                    .filter(|r| r.id != release.id && done_with_alarm(r))
+                    .filter_map(|r| r.analysis_alarm.clone())
+                    .collect();
+                self.delete_alarms_logged(&names).await;
+                self.refresh_dashboard(release, recent).await;
             }
-        };
-        let names: Vec<String> = history
-            .releases
-            .iter()
-            .filter(|r| r.alias == release.alias && r.id != release.id && done_with_alarm(r))
-            .filter_map(|r| r.analysis_alarm.clone())
-            .collect();
-        self.delete_alarms_logged(&names).await;
+            Err(e) => {
+                tracing::warn!(error = %e, "history not read; alarms and dashboard left for later")
+            }
+        }
     }
-}
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
-    /// Updates the alias's dashboard if the release keeps it current: its recent releases'
-    /// versions, this release's steps as annotations. Logged, never returned: a dashboard
-    /// must not fail a release step.
-    pub(super) async fn refresh_dashboard(&self, release: &Release) {
+    /// After a release ended: its dashboard, if it keeps it current.
+    pub(super) async fn after_end(&self, release: &Release) {
         if !release.analysis.keep_dashboard {
             return;
         }
-        let mut releases = match self
-            .store
-            .history(&release.function, CLEAN_UP_LOOKS_BACK, None)
+        match self
+            .recent_releases_on(&release.function, &release.alias)
             .await
         {
-            Ok(history) => history.releases,
-            Err(e) => {
-                tracing::warn!(error = %e, "dashboard not updated: history not read");
-                return;
-            }
-        };
-        releases.retain(|r| r.alias == release.alias);
+            Ok(recent) => self.refresh_dashboard(release, recent).await,
+            Err(e) => tracing::warn!(error = %e, "dashboard not updated: history not read"),
+        }
+    }
+
+    /// Updates the alias's dashboard if the release keeps it current: its recent releases'
+    /// versions, this release's steps as annotations. Logged, never returned: a dashboard
+    /// must not fail a release step.
+    async fn refresh_dashboard(&self, release: &Release, mut recent: Vec<Release>) {
+        if !release.analysis.keep_dashboard {
+            return;
+        }
         // The history holds summaries; this release (with its log) is the one to annotate.
-        match releases.iter_mut().find(|r| r.id == release.id) {
+        match recent.iter_mut().find(|r| r.id == release.id) {
             Some(summary) => *summary = release.clone(),
-            None => releases.insert(0, release.clone()),
+            None => recent.insert(0, release.clone()),
         }
         let put = self
             .health
-            .put_dashboard(&release.function, &release.alias, &releases)
+            .put_dashboard(&release.function, &release.alias, &recent)
             .await;
         if let Err(e) = put {
             tracing::warn!(release = %release.id, error = %e, "dashboard not updated");

@@ -227,7 +227,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         announce_logged(self.notifier.as_ref(), release).await;
         self.retire_analysis_alarm(release).await;
         if release.phase.is_terminal() {
-            self.refresh_dashboard(release).await;
+            self.after_end(release).await;
         }
     }
 }

@@ -73,8 +73,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
                 return Err(e);
             }
         };
-        self.clean_up_analysis_alarms(&tracked.release).await;
-        self.refresh_dashboard(&tracked.release).await;
+        self.after_start(&tracked.release).await;
         if let Some(old) = &broken {
             self.announce(&old.release).await;
         }
