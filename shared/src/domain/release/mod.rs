@@ -10,6 +10,7 @@ mod log;
 mod names;
 mod phase;
 mod spec;
+mod step_time;
 #[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]
@@ -25,7 +26,7 @@ pub use spec::*;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::analysis::{AnalysisSettings, CanaryVerdict, WhenInconclusive};
+use super::analysis::{AnalysisSettings, CanaryVerdict};
 use super::strategy::{Schedule, Strategy};
 use super::weight::Weight;
 

@@ -1,7 +1,7 @@
 //! The one transition function: an input, applied to a release, gives the next phase, the
 //! log entries that record it, and the action that makes the alias match.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::domain::weight::Weight;
@@ -58,7 +58,7 @@ impl Release {
         })
     }
 
-    fn set_step(&mut self, step: usize, now: DateTime<Utc>, actor: &str) -> Action {
+    pub(super) fn set_step(&mut self, step: usize, now: DateTime<Utc>, actor: &str) -> Action {
         let weight = self.schedule.steps[step].weight;
         self.phase = Phase::Shifting { step };
         self.weight = weight;
@@ -76,90 +76,12 @@ impl Release {
         Action::SetWeight { step, weight }
     }
 
-    /// Seconds left of the current step's bake, if any.
-    fn bake_remaining(&self, now: DateTime<Utc>) -> Option<u64> {
-        let Phase::Shifting { step } = self.phase else {
-            return None;
-        };
-        let bake = self.schedule.steps[step].bake_secs as i64;
-        let started = self.step_started_at.unwrap_or(now);
-        let remaining = (started + Duration::seconds(bake) - now).num_seconds();
-        (remaining > 0).then_some(remaining as u64)
-    }
-
-    /// Whether the current step has baked its full time: when its health decides what next
-    /// (and so when a canary analysis is due).
-    pub fn step_baked(&self, now: DateTime<Utc>) -> bool {
-        matches!(self.phase, Phase::Shifting { .. }) && self.bake_remaining(now).is_none()
-    }
-
-    /// Seconds left of an inconclusive step's extension (past its bake), if any.
-    fn extension_remaining(&self, now: DateTime<Utc>) -> Option<u64> {
-        let Phase::Shifting { step } = self.phase else {
-            return None;
-        };
-        let bake = self.schedule.steps[step].bake_secs + self.analysis.max_extension_secs;
-        let started = self.step_started_at.unwrap_or(now);
-        let remaining = (started + Duration::seconds(bake as i64) - now).num_seconds();
-        (remaining > 0).then_some(remaining as u64)
-    }
-
-    /// The step baked with this verdict: on to the next step, or to promotion after the last.
-    fn next_step(
-        &mut self,
-        step: usize,
-        verdict: Verdict,
-        now: DateTime<Utc>,
-        actor: &str,
-    ) -> Action {
-        self.record(now, actor, ReleaseEvent::HealthChecked { verdict });
-        if step + 1 < self.schedule.steps.len() {
-            self.set_step(step + 1, now, actor)
-        } else {
-            self.start_promotion()
-        }
-    }
-
-    /// The analysis stayed inconclusive past the extension: what the release says to do.
-    fn when_inconclusive(
-        &mut self,
-        step: usize,
-        reason: &str,
-        now: DateTime<Utc>,
-        actor: &str,
-    ) -> Action {
-        let waited = self.analysis.max_extension_secs;
-        match self.analysis.when_inconclusive {
-            WhenInconclusive::Hold => {
-                self.phase = Phase::Paused { step };
-                let reason = format!(
-                    "{reason}, {waited}s past the step's bake: held for a person (shiftback resume, promote or abort {})",
-                    self.id
-                );
-                self.record(now, actor, ReleaseEvent::Held { reason });
-                Action::Wait {
-                    secs: PAUSE_POLL_SECS,
-                }
-            }
-            WhenInconclusive::Fail => {
-                let reason = format!("{reason}, {waited}s past the step's bake");
-                self.start_rollback(RollbackCause::Unhealthy, reason, now, actor)
-            }
-            WhenInconclusive::Pass => {
-                let verdict = Verdict::Inconclusive {
-                    reason: reason.to_string(),
-                };
-                self.next_step(step, verdict, now, actor)
-            }
-        }
-    }
-
-    fn start_promotion(&mut self) -> Action {
+    pub(super) fn start_promotion(&mut self) -> Action {
         self.phase = Phase::Promoting;
         Action::Promote
     }
 
-    fn start_rollback(
+    pub(super) fn start_rollback(
         &mut self,
         cause: RollbackCause,
         reason: String,
