@@ -3,7 +3,7 @@
 //! read back with GetMetricData. moto computes sums, not percentiles: p99 is covered by the
 //! domain's tables and the adapter's query test, not here.
 
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StateValue};
+use aws_sdk_cloudwatch::types::StateValue;
 use shiftback::adapters::{AlarmHealth, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::analysis::{analysis_alarm, WhenInconclusive};
@@ -11,32 +11,9 @@ use shiftback::domain::{AnalysisSettings, Phase, ReleaseEvent};
 use shiftback::ports::AliasRouter as _;
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, alarm_state_change, emulator, function_with_versions, release_request,
-    release_store, set_alarm_state, Emulator,
+    alarm_in_state, alarm_state_change, emulator, function_with_versions, metric_alarm,
+    publish_version_metric, release_request, release_store, set_alarm_state, Emulator,
 };
-
-/// Publishes `value` of `metric` for `version` behind `function:live`, now, as Lambda does.
-async fn publish(env: &Emulator, function: &str, version: &str, metric: &str, value: f64) {
-    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
-    env.cloudwatch
-        .put_metric_data()
-        .namespace("AWS/Lambda")
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name(metric)
-                .dimensions(dimension("FunctionName", function))
-                .dimensions(dimension("Resource", &format!("{function}:live")))
-                .dimensions(dimension("ExecutedVersion", version))
-                .timestamp(aws_smithy_types::DateTime::from_secs(
-                    chrono::Utc::now().timestamp(),
-                ))
-                .value(value)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("put metric data");
-}
 
 struct Canary {
     env: Emulator,
@@ -79,15 +56,8 @@ impl Canary {
     }
 
     async fn own_alarm_exists(&self) -> bool {
-        let found = self
-            .env
-            .cloudwatch
-            .describe_alarms()
-            .alarm_names(format!("shiftback-analysis-{}", self.release_id))
-            .send()
-            .await
-            .unwrap();
-        !found.metric_alarms().is_empty()
+        let own = format!("shiftback-analysis-{}", self.release_id);
+        metric_alarm(&self.env, &own).await.is_some()
     }
 
     async fn routing(&self) -> String {
@@ -104,10 +74,10 @@ impl Canary {
 #[tokio::test]
 async fn an_erroring_canary_rolls_back_with_its_numbers_though_no_alarm_fires() {
     let c = canary(AnalysisSettings::default()).await;
-    publish(&c.env, &c.function, "2", "Invocations", 120.0).await;
-    publish(&c.env, &c.function, "2", "Errors", 9.0).await;
-    publish(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
-    publish(&c.env, &c.function, "1", "Errors", 1.0).await;
+    publish_version_metric(&c.env, &c.function, "2", "Invocations", 120.0).await;
+    publish_version_metric(&c.env, &c.function, "2", "Errors", 9.0).await;
+    publish_version_metric(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
+    publish_version_metric(&c.env, &c.function, "1", "Errors", 1.0).await;
     let outcome = c.look().await;
     assert_eq!(outcome.next, Next::Rollback);
     assert_eq!(
@@ -127,9 +97,9 @@ async fn an_erroring_canary_rolls_back_with_its_numbers_though_no_alarm_fires() 
 #[tokio::test]
 async fn a_healthy_canary_moves_to_the_next_step_with_its_verdict_on_the_record() {
     let c = canary(AnalysisSettings::default()).await;
-    publish(&c.env, &c.function, "2", "Invocations", 120.0).await;
-    publish(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
-    publish(&c.env, &c.function, "1", "Errors", 3.0).await;
+    publish_version_metric(&c.env, &c.function, "2", "Invocations", 120.0).await;
+    publish_version_metric(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
+    publish_version_metric(&c.env, &c.function, "1", "Errors", 3.0).await;
     let outcome = c.look().await;
     assert_eq!(
         (outcome.next, outcome.phase.as_str()),
@@ -165,8 +135,8 @@ async fn a_silent_canary_is_held_for_a_person_not_passed() {
     };
     let c = canary(settings).await;
     // Traffic on the stable version only: the target has too little to judge.
-    publish(&c.env, &c.function, "2", "Invocations", 12.0).await;
-    publish(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
+    publish_version_metric(&c.env, &c.function, "2", "Invocations", 12.0).await;
+    publish_version_metric(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
     let outcome = c.look().await;
     assert_eq!(outcome.phase, "paused");
     assert_eq!(
@@ -205,14 +175,7 @@ async fn a_releases_own_alarm_is_created_with_its_metric_math_and_deleted_twice_
     health.put_analysis_alarm(&alarm).await.unwrap();
     // The same again (a retried start) replaces it.
     health.put_analysis_alarm(&alarm).await.unwrap();
-    let found = env
-        .cloudwatch
-        .describe_alarms()
-        .alarm_names(&alarm.name)
-        .send()
-        .await
-        .unwrap();
-    let stored = &found.metric_alarms()[0];
+    let stored = metric_alarm(&env, &alarm.name).await.expect("created");
     assert_eq!(stored.alarm_actions(), [action]);
     assert_eq!(stored.threshold(), Some(1.0));
     let queries = stored.metrics();
@@ -234,29 +197,17 @@ async fn a_releases_own_alarm_is_created_with_its_metric_math_and_deleted_twice_
     let names = [alarm.name.clone()];
     health.delete_alarms(&names).await.unwrap();
     health.delete_alarms(&names).await.unwrap();
-    let left = env
-        .cloudwatch
-        .describe_alarms()
-        .alarm_names(&alarm.name)
-        .send()
-        .await
-        .unwrap();
-    assert!(left.metric_alarms().is_empty());
+    assert!(metric_alarm(&env, &alarm.name).await.is_none());
 }
 
 #[tokio::test]
 async fn the_releases_own_alarm_reverts_at_once_through_the_alarm_function() {
     let c = canary(AnalysisSettings::default()).await;
     let own = format!("shiftback-analysis-{}", c.release_id);
-    let exists = c
-        .env
-        .cloudwatch
-        .describe_alarms()
-        .alarm_names(&own)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(exists.metric_alarms().len(), 1, "created at the start");
+    assert!(
+        metric_alarm(&c.env, &own).await.is_some(),
+        "created at the start"
+    );
     // CloudWatch crossed it: the state change EventBridge delivers to the alarm function.
     set_alarm_state(
         &c.env,
@@ -290,13 +241,5 @@ async fn the_releases_own_alarm_reverts_at_once_through_the_alarm_function() {
     let mut next = release_request(&c.function, &alarm, "2", "steps:10@0s");
     next.analysis = AnalysisSettings::default();
     c.service.start(next).await.unwrap();
-    let left = c
-        .env
-        .cloudwatch
-        .describe_alarms()
-        .alarm_names(&own)
-        .send()
-        .await
-        .unwrap();
-    assert!(left.metric_alarms().is_empty());
+    assert!(metric_alarm(&c.env, &own).await.is_none());
 }

@@ -153,3 +153,49 @@ pub fn alarm_state_change(alarm: &str, state: &str, account: &str) -> serde_json
         }
     })
 }
+
+/// Publishes `value` of Lambda's `metric` for `version` through `function:live`, now, with
+/// the dimensions Lambda gives an alias with weighted routing.
+pub async fn publish_version_metric(
+    env: &Emulator,
+    function: &str,
+    version: &str,
+    metric: &str,
+    value: f64,
+) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    env.cloudwatch
+        .put_metric_data()
+        .namespace("AWS/Lambda")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name(metric)
+                .dimensions(dimension("FunctionName", function))
+                .dimensions(dimension("Resource", &format!("{function}:live")))
+                .dimensions(dimension("ExecutedVersion", version))
+                .timestamp(aws_smithy_types::DateTime::from_secs(
+                    chrono::Utc::now().timestamp(),
+                ))
+                .value(value)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put metric data");
+}
+
+/// The metric alarm named `name`, if it exists.
+pub async fn metric_alarm(
+    env: &Emulator,
+    name: &str,
+) -> Option<aws_sdk_cloudwatch::types::MetricAlarm> {
+    let found = env
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names(name)
+        .send()
+        .await
+        .expect("describe alarms");
+    found.metric_alarms().first().cloned()
+}

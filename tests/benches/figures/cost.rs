@@ -12,8 +12,8 @@ use serde_json::Value;
 use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
 use shiftback::service::{parse_input, parse_start, ReleaseService};
 use shiftback_integration_tests::{
-    alarm_in_state, function_with_versions, release_request, subscribed_queue, topic, CallLog,
-    Clients, Emulator,
+    alarm_in_state, function_with_versions, publish_version_metric, release_request,
+    subscribed_queue, topic, CallLog, Clients, Emulator,
 };
 
 use crate::Row;
@@ -52,25 +52,8 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
 /// What Lambda publishes for an alias with weighted routing, so that every step's analysis
 /// has traffic to judge (and judges it healthy).
 async fn publish_traffic(env: &Emulator, function: &str) {
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     for (version, invocations) in [("2", 500.0), ("1", 5_000.0)] {
-        let dimension =
-            |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
-        env.cloudwatch
-            .put_metric_data()
-            .namespace("AWS/Lambda")
-            .metric_data(
-                MetricDatum::builder()
-                    .metric_name("Invocations")
-                    .dimensions(dimension("FunctionName", function))
-                    .dimensions(dimension("Resource", &format!("{function}:live")))
-                    .dimensions(dimension("ExecutedVersion", version))
-                    .value(invocations)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("put metric data");
+        publish_version_metric(env, function, version, "Invocations", invocations).await;
     }
 }
 
