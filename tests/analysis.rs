@@ -7,7 +7,7 @@ use aws_sdk_cloudwatch::types::StateValue;
 use shiftback::adapters::{AlarmHealth, TrafficRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::analysis::{analysis_alarm, WhenInconclusive};
-use shiftback::domain::{AnalysisSettings, Phase, ReleaseEvent};
+use shiftback::domain::{AnalysisSettings, Phase, Release, ReleaseEvent, ReleaseSpec};
 use shiftback::ports::AliasRouter as _;
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
@@ -161,17 +161,14 @@ async fn a_silent_canary_is_held_for_a_person_not_passed() {
 async fn a_releases_own_alarm_is_created_with_its_metric_math_and_deleted_twice_harmlessly() {
     let env = emulator().await;
     let health = AlarmHealth::new(env.cloudwatch.clone());
-    let release_id = shiftback_integration_tests::unique("r");
     let action = "arn:aws:lambda:us-east-1:123456789012:function:shiftback-alarm";
-    let alarm = analysis_alarm(
-        &release_id,
-        "orders",
-        "live",
-        "7",
-        "6",
-        &AnalysisSettings::default(),
-        Some(action),
-    );
+    let spec: ReleaseSpec = serde_json::from_value(serde_json::json!({
+        "release_id": shiftback_integration_tests::unique("r"), "function": "orders",
+        "alias": "live", "stable_version": "6", "target_version": "7", "strategy": "linear:50:1m"
+    }))
+    .unwrap();
+    let release = Release::new(spec, chrono::Utc::now()).unwrap();
+    let alarm = analysis_alarm(&release, Some(action));
     health.put_analysis_alarm(&alarm).await.unwrap();
     // The same again (a retried start) replaces it.
     health.put_analysis_alarm(&alarm).await.unwrap();

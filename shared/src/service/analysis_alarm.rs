@@ -20,15 +20,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         if !release.analysis.enabled {
             return Ok(());
         }
-        let alarm = analysis_alarm(
-            &release.id,
-            &release.function,
-            &release.alias,
-            &release.target_version,
-            &release.stable_version,
-            &release.analysis,
-            None,
-        );
+        let alarm = analysis_alarm(release, None);
         self.health.put_analysis_alarm(&alarm).await?;
         release.analysis_alarm = Some(alarm.name);
         Ok(())

@@ -4,7 +4,7 @@
 //! EventBridge rule delivers every alarm's ALARM), which reverts at once. The step-end analysis
 //! stays for what an alarm cannot judge (latency against a warm baseline, the minimum sample).
 
-use super::settings::AnalysisSettings;
+use crate::domain::Release;
 
 /// The prefix that marks an alarm as a release's own (and scopes the stack's permission to
 /// create and delete alarms to these).
@@ -54,18 +54,18 @@ pub fn alarm_name(release_id: &str) -> String {
     format!("{ALARM_PREFIX}{release_id}")
 }
 
-/// The release's own alarm, with the canary thresholds (the strict ones: the alarm matters
+/// The release's own alarm, with its canary thresholds (the strict ones: the alarm matters
 /// most while the target is new).
-#[allow(clippy::too_many_arguments)]
-pub fn analysis_alarm(
-    release_id: &str,
-    function: &str,
-    alias: &str,
-    target_version: &str,
-    stable_version: &str,
-    settings: &AnalysisSettings,
-    action_arn: Option<&str>,
-) -> AnalysisAlarm {
+pub fn analysis_alarm(release: &Release, action_arn: Option<&str>) -> AnalysisAlarm {
+    let Release {
+        id: release_id,
+        function,
+        alias,
+        target_version,
+        stable_version,
+        analysis: settings,
+        ..
+    } = release;
     let floor = (settings.min_invocations / 5).max(MIN_INVOCATIONS_PER_MINUTE);
     let margin = settings.canary.error_rate_margin_pct;
     AnalysisAlarm {
@@ -73,10 +73,10 @@ pub fn analysis_alarm(
         description: format!(
             "shiftback release {release_id}: {function}:{alias} version {target_version}'s error rate more than {margin} points above version {stable_version}'s; deleted when the release ends"
         ),
-        function: function.to_string(),
-        alias: alias.to_string(),
-        target_version: target_version.to_string(),
-        stable_version: stable_version.to_string(),
+        function: function.clone(),
+        alias: alias.clone(),
+        target_version: target_version.clone(),
+        stable_version: stable_version.clone(),
         expression: format!(
             "IF(target_invocations >= {floor}, 100 * target_errors / target_invocations - \
              IF(stable_invocations > 0, 100 * stable_errors / stable_invocations, 0), 0)"
@@ -95,6 +95,17 @@ pub fn is_analysis_alarm(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::release::tests::spec;
+    use crate::domain::AnalysisSettings;
+
+    /// A release of orders:live from version 6 to 7, with these analysis settings.
+    fn release(id: &str, settings: AnalysisSettings) -> Release {
+        let mut spec = spec("linear:50:1m");
+        spec.release_id = Some(id.into());
+        (spec.stable_version, spec.target_version) = ("6".into(), "7".into());
+        spec.analysis = settings;
+        Release::new(spec, chrono::Utc::now()).unwrap()
+    }
 
     /// The expression evaluated as CloudWatch would for one minute.
     fn evaluate(floor: f64, t_err: f64, t_inv: f64, s_err: f64, s_inv: f64) -> f64 {
@@ -112,15 +123,7 @@ mod tests {
 
     #[test]
     fn the_alarm_compares_the_versions_with_a_traffic_floor_and_the_canary_margin() {
-        let alarm = analysis_alarm(
-            "r-42",
-            "orders",
-            "live",
-            "7",
-            "6",
-            &AnalysisSettings::default(),
-            None,
-        );
+        let alarm = analysis_alarm(&release("r-42", AnalysisSettings::default()), None);
         assert_eq!(alarm.name, "shiftback-analysis-r-42");
         assert!(is_analysis_alarm(&alarm.name) && !is_analysis_alarm("orders-errors"));
         assert_eq!(
@@ -167,7 +170,7 @@ mod tests {
             min_invocations: 500,
             ..Default::default()
         };
-        let alarm = analysis_alarm("r-1", "f", "live", "2", "1", &settings, None);
+        let alarm = analysis_alarm(&release("r-1", settings), None);
         assert!(alarm
             .expression
             .starts_with("IF(target_invocations >= 100,"));
