@@ -365,3 +365,42 @@ async fn a_service_that_stops_answering_times_out_as_retryable() {
     assert!(production.operation_attempt_timeout().is_some());
     assert!(production.operation_timeout().is_some());
 }
+
+/// CloudWatch throttles GetMetricData (a per-account rate, shared with every dashboard and
+/// tool in it); moto never does. A throttled analysis is retried by the SDK, and when
+/// exhausted is a retryable error: the step decides nothing and Step Functions runs it again.
+#[tokio::test]
+async fn a_throttled_analysis_is_retried_and_when_exhausted_is_retryable() {
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+    use shiftback::ports::VersionsQuery;
+    let exhausted = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .sequence()
+        .http_response(|| query_error(400, CLOUDWATCH, "Throttling"))
+        .times(3)
+        .build();
+    let absorbed = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .sequence()
+        .http_response(|| query_error(400, CLOUDWATCH, "Throttling"))
+        .output(|| GetMetricDataOutput::builder().build())
+        .build();
+    let health = AlarmHealth::new(cloudwatch(&[&exhausted, &absorbed]));
+    let now = chrono::Utc::now();
+    let query = VersionsQuery {
+        function: "orders".into(),
+        alias: "live".into(),
+        target_version: "2".into(),
+        stable_version: "1".into(),
+        start: now - chrono::Duration::minutes(5),
+        end: now,
+    };
+    let err = health.compare_versions(&query).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Aws(e) if e.kind == AwsErrorKind::Throttled && e.operation == "GetMetricData"),
+        "{err}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(exhausted.num_calls(), 3);
+    let comparison = health.compare_versions(&query).await.unwrap();
+    assert!(comparison.target.is_empty() && comparison.stable.is_empty());
+    assert_eq!(absorbed.num_calls(), 2);
+}
