@@ -100,7 +100,9 @@ async fn record_every_handler() -> Recorded {
     assert_eq!(reverted.phase, "rolled_back");
 
     set_alarm_state(&env, &alarm, StateValue::Ok, "recovered").await;
-    let reverted_at_once = release_request(&function, &alarm, "3", "canary:10:10m");
+    let mut reverted_at_once = release_request(&function, &alarm, "3", "canary:10:10m");
+    // With its own alarm, which the alarm function deletes once it has reverted.
+    reverted_at_once.analysis = AnalysisSettings::default();
     start.start(reverted_at_once).await.unwrap();
     responder
         .handle(alarm_state_change(&alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
@@ -248,7 +250,13 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
         ),
         (
             "AlarmFunction",
-            &["Query", "UpdateAlias", "StopExecution", "Publish"],
+            &[
+                "Query",
+                "UpdateAlias",
+                "StopExecution",
+                "Publish",
+                "DeleteAlarms",
+            ],
         ),
     ];
     for (function, needed) in expected {

@@ -125,7 +125,8 @@ pub fn alarm_responder_with(
         TrafficRouter::new(clients.lambda.clone()),
         ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
         workflow,
-    );
+    )
+    .with_alarm_cleanup(AlarmHealth::new(clients.cloudwatch.clone()));
     match notifier(clients, settings) {
         Some(notifier) => responder.with_notifier(notifier),
         None => responder,

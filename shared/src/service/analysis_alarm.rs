@@ -1,7 +1,7 @@
 //! A release's own analysis alarm over its life: created before the release is recorded (so
 //! its guard is written with the others), deleted once the release is done (its bake window
-//! closed), and, for alarms whose release ended where nothing deleted them (the alarm
-//! function's revert), by the next release on the alias.
+//! closed; after an alarm's revert, by the alarm function), and, where that deletion failed,
+//! by the next release on the alias.
 
 use chrono::Utc;
 
@@ -118,7 +118,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
 }
 
 /// Ended, and past the bake window in which its alarms still guard it.
-fn done_with_alarm(release: &Release) -> bool {
+pub(crate) fn done_with_alarm(release: &Release) -> bool {
     release.phase.is_terminal()
         && release
             .guard_until()

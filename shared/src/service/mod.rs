@@ -27,6 +27,7 @@ mod start;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use analysis_alarm::done_with_alarm;
 pub use preflight::Preflight;
 
 /// Who the workflow's own steps are recorded as.

@@ -13,12 +13,12 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::adapters::{
-    AliasRouting, Guard, Notifier, ReleaseStore, TrafficRouter, WorkflowControl,
+    AlarmHealth, AliasRouting, Guard, Notifier, ReleaseStore, TrafficRouter, WorkflowControl,
 };
 use crate::alarm_event::{parse_alarm_event, AlarmSignal};
 use crate::domain::AlarmState;
 use crate::error::Result;
-use crate::ports::{AliasRouter, Announcer, ExecutionControl, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, ExecutionControl, HealthSource, ReleaseRecords};
 
 mod record;
 
@@ -51,11 +51,20 @@ pub struct Reverted {
 /// The alarm's use case over its ports: by default the AWS adapters; in the unit tests, the
 /// in-memory fakes.
 #[derive(Clone, Debug)]
-pub struct AlarmResponder<R = TrafficRouter, S = ReleaseStore, W = WorkflowControl, N = Notifier> {
+pub struct AlarmResponder<
+    R = TrafficRouter,
+    S = ReleaseStore,
+    W = WorkflowControl,
+    N = Notifier,
+    H = AlarmHealth,
+> {
     pub router: R,
     pub store: S,
     pub workflow: Option<W>,
     pub notifier: Option<N>,
+    /// Deletes a reverted release's own analysis alarm, last of all (no release may follow
+    /// on the alias to clean it up, and it costs while it exists).
+    pub alarms: Option<H>,
 }
 
 impl AlarmResponder {
@@ -69,6 +78,7 @@ impl AlarmResponder {
             store,
             workflow,
             notifier: None,
+            alarms: None,
         }
     }
 
@@ -76,10 +86,15 @@ impl AlarmResponder {
         self.notifier = Some(notifier);
         self
     }
+
+    pub fn with_alarm_cleanup(mut self, alarms: AlarmHealth) -> Self {
+        self.alarms = Some(alarms);
+        self
+    }
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer>
-    AlarmResponder<R, S, W, N>
+impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: HealthSource>
+    AlarmResponder<R, S, W, N, H>
 {
     /// Handles one alarm event, in any of its shapes. `own_account` (from the function's own
     /// ARN) makes alarms of other accounts inert even if their names collide.

@@ -8,10 +8,10 @@ use crate::adapters::{AliasRouting, Guard};
 use crate::alarm_event::AlarmSignal;
 use crate::domain::{Input, Release, Weight};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, ExecutionControl, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, ExecutionControl, HealthSource, ReleaseRecords};
 
-impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer>
-    AlarmResponder<R, S, W, N>
+impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: HealthSource>
+    AlarmResponder<R, S, W, N, H>
 {
     /// Records the revert on the release, exactly once however many copies of the event
     /// arrive; then stops its workflow and makes sure no forward shift slipped in.
@@ -144,5 +144,20 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer>
         }
         // Last: telling people never delays or blocks the revert.
         crate::service::announce_logged(self.notifier.as_ref(), release).await;
+        self.retire_analysis_alarm(release).await;
+    }
+
+    /// Deletes the reverted release's own alarm: it has done its work, and no release may
+    /// follow on the alias to clean it up. A failure is logged; the next release retries.
+    async fn retire_analysis_alarm(&self, release: &Release) {
+        let (Some(alarms), Some(name)) = (&self.alarms, &release.analysis_alarm) else {
+            return;
+        };
+        if !crate::service::done_with_alarm(release) {
+            return;
+        }
+        if let Err(e) = alarms.delete_alarms(std::slice::from_ref(name)).await {
+            tracing::warn!(release = %release.id, alarm = %name, error = %e, "analysis alarm not deleted; the next release on the alias retries");
+        }
     }
 }

@@ -153,7 +153,23 @@ async fn a_releases_own_alarm_guards_it_and_its_firing_reverts_at_once() {
         "its guard was written at the start"
     );
     assert_eq!(w.routing(), "version 1");
-    // The alarm function has no CloudWatch client: the next release on the alias deletes it.
+    // Its work done, the alarm is deleted by the alarm function itself, after the revert.
+    assert!(own_alarms(&w).is_empty());
+}
+
+#[tokio::test]
+async fn an_own_alarm_the_alarm_function_left_is_deleted_by_the_next_release() {
+    let w = world();
+    started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    // A responder that cannot delete (its DeleteAlarms failed, or an older stack's).
+    let responder = Responder {
+        alarms: None,
+        ..w.responder.clone()
+    };
+    responder
+        .handle(alarm_fired("shiftback-analysis-r-1"), None)
+        .await
+        .unwrap();
     assert_eq!(own_alarms(&w), ["shiftback-analysis-r-1"]);
     let next = StartRequest {
         analysis: AnalysisSettings::default(),

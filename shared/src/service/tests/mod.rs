@@ -21,7 +21,7 @@ const ALIAS: &str = "live";
 const ALARM: &str = "orders-errors";
 
 type Service = ReleaseService<FakeRouter, FakeStore, FakeAlarms, FakeAnnouncer>;
-type Responder = AlarmResponder<FakeRouter, FakeStore, FakeWorkflow, FakeAnnouncer>;
+type Responder = AlarmResponder<FakeRouter, FakeStore, FakeWorkflow, FakeAnnouncer, FakeAlarms>;
 
 /// One account: `orders:live` on version 1, versions 1 to 3 published, one alarm in OK;
 /// the workflow's service and the alarm's responder over the same fakes.
@@ -60,6 +60,7 @@ fn world() -> World {
             journal: journal.clone(),
         }),
         notifier: Some(announcer),
+        alarms: Some(alarms.clone()),
     };
     World {
         journal,
