@@ -165,3 +165,53 @@ async fn deleting_an_alarm_already_gone_is_success_and_other_errors_are_not() {
         .unwrap_err();
     assert!(err.to_string().contains("DeleteAlarms"), "{err}");
 }
+
+/// CloudWatch takes a dashboard body with warnings in `DashboardValidationMessages` (a 200),
+/// and refuses an invalid one with `InvalidParameterInput` listing the same messages. moto
+/// validates nothing; both answers are modelled here, and both are reported with CloudWatch's
+/// words, never taken as a dashboard made.
+#[tokio::test]
+async fn a_dashboard_cloudwatch_finds_fault_with_is_reported_with_its_messages() {
+    use aws_sdk_cloudwatch::operation::put_dashboard::{PutDashboardError, PutDashboardOutput};
+    use aws_sdk_cloudwatch::types::error::DashboardInvalidInputError;
+    use aws_sdk_cloudwatch::types::DashboardValidationMessage;
+    let warned = mock!(aws_sdk_cloudwatch::Client::put_dashboard).then_output(|| {
+        PutDashboardOutput::builder()
+            .dashboard_validation_messages(
+                DashboardValidationMessage::builder()
+                    .data_path("/widgets/0/properties/metrics")
+                    .message("Should NOT have more than 500 items")
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&warned]);
+    let health = shiftback::adapters::AlarmHealth::new(client);
+    let err = health
+        .put_dashboard("orders", "live", &[])
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("shiftback-orders-live"), "{text}");
+    assert!(
+        text.contains("Should NOT have more than 500 items"),
+        "{text}"
+    );
+
+    let refused = mock!(aws_sdk_cloudwatch::Client::put_dashboard).then_error(|| {
+        PutDashboardError::DashboardInvalidInputError(
+            DashboardInvalidInputError::builder()
+                .message("The field DashboardBody must be a valid JSON object")
+                .build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&refused]);
+    let health = shiftback::adapters::AlarmHealth::new(client);
+    let err = health
+        .put_dashboard("orders", "live", &[])
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("PutDashboard"), "{text}");
+    assert!(text.contains("must be a valid JSON object"), "{text}");
+}
