@@ -189,6 +189,8 @@ pub enum Error {
     ReleaseNotFound(String),
     #[error("release {id} was changed by someone else (expected revision {expected}); reload and decide again")]
     StaleRelease { id: String, expected: u64 },
+    #[error("function {0} does not exist in this account and region")]
+    FunctionNotFound(String),
     #[error("function {function} has no {what}")]
     NotFound { function: String, what: String },
     #[error("cannot route {function}:{alias}: {reason}")]

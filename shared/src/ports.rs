@@ -10,6 +10,7 @@ use std::future::Future;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::analysis::{AnalysisAlarm, Comparison};
+use crate::domain::retention::{PublishedVersion, VersionUses};
 use crate::domain::routing::AliasRouting;
 use crate::domain::{AlarmStatus, Release};
 use crate::error::Result;
@@ -159,6 +160,45 @@ pub struct VersionsQuery {
 /// how many entries it sent.
 pub trait Announcer: Send + Sync {
     fn announce(&self, release: &Release) -> impl Future<Output = Result<usize>> + Send;
+}
+
+/// The function's published versions, what uses them, and their deletion: what retention
+/// needs of Lambda.
+pub trait VersionCatalog: Send + Sync {
+    /// Every published version (not `$LATEST`), all pages.
+    fn versions(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<Vec<PublishedVersion>>> + Send;
+    /// Aliases, event source mappings, provisioned concurrency, function URLs and the
+    /// unqualified resource policy's service grants.
+    fn uses(&self, function: &str) -> impl Future<Output = Result<VersionUses>> + Send;
+    /// Deletes one published version; one still in use or already gone is an answer, not
+    /// an error.
+    fn delete_version(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<Deletion>> + Send;
+    /// The account's code storage in this region.
+    fn code_storage(&self) -> impl Future<Output = Result<CodeStorage>> + Send;
+}
+
+/// What became of one version's deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// Lambda refused: something (an alias made since the listing) uses it. Kept.
+    Refused(String),
+    /// Someone else deleted it first.
+    AlreadyGone,
+}
+
+/// Bytes of code stored in the region, and the quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeStorage {
+    pub used: i64,
+    pub limit: i64,
 }
 
 /// Workflow control: stops a release's running workflow (a no-op once it ended).

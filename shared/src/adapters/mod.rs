@@ -8,6 +8,7 @@ pub mod notifier;
 pub mod rate;
 pub mod router;
 pub mod store;
+pub mod versions;
 pub mod workflow;
 
 pub use health::AlarmHealth;
@@ -15,6 +16,7 @@ pub use notifier::Notifier;
 pub use rate::RateLimiter;
 pub use router::{AliasRouting, AliasState, Readiness, TrafficRouter, VersionInfo};
 pub use store::{Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover, ReleaseStore};
+pub use versions::LambdaVersions;
 pub use workflow::WorkflowControl;
 
 /// The SDK configuration every adapter is built from: the standard AWS environment (region,

@@ -5,6 +5,7 @@ pub mod arn;
 pub mod metrics;
 pub mod notification;
 pub mod release;
+pub mod retention;
 pub mod routing;
 pub mod strategy;
 pub mod weight;

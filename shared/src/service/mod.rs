@@ -21,6 +21,7 @@ mod converge;
 mod fakes;
 pub mod preflight;
 mod promote;
+pub mod retention;
 mod revert_to;
 mod rollback;
 mod start;

@@ -18,9 +18,11 @@ use crate::domain::{AlarmState, AlarmStatus, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::*;
 
+mod catalog;
 mod router;
 mod store;
 
+pub use catalog::FakeCatalog;
 pub use router::FakeRouter;
 pub use store::FakeStore;
 

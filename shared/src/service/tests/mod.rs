@@ -13,6 +13,7 @@ mod alarm;
 mod analysis;
 mod input;
 mod operator;
+mod retention;
 mod start;
 mod step;
 

@@ -1,0 +1,333 @@
+//! A function's published versions and everything that refers to them, for retention.
+//! Every call takes a token from a budget of its own, well under Lambda's control-plane rate
+//! (about 15 a second, shared by the account): a prune must leave room for a revert.
+
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use chrono::{DateTime, Utc};
+
+use crate::adapters::RateLimiter;
+use crate::domain::arn::Arn;
+use crate::domain::retention::{PublishedVersion, VersionUses};
+use crate::domain::{AliasRouting, Weight};
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+pub use crate::ports::{CodeStorage, Deletion, VersionCatalog};
+
+/// Requests a second a prune may make: a third of the account's control-plane rate.
+pub const PRUNE_RPS: f64 = 5.0;
+
+#[derive(Clone, Debug)]
+pub struct LambdaVersions {
+    client: Client,
+    limiter: RateLimiter,
+}
+
+impl LambdaVersions {
+    pub fn new(client: Client) -> Self {
+        LambdaVersions {
+            client,
+            limiter: RateLimiter::new(PRUNE_RPS, PRUNE_RPS),
+        }
+    }
+}
+
+/// An SDK error, with "function not found" said as such.
+fn aws<E>(operation: &'static str, function: &str, e: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let err = AwsError::from_sdk(operation, e);
+    if err.kind == AwsErrorKind::NotFound {
+        Error::FunctionNotFound(function.to_string())
+    } else {
+        Error::Aws(err)
+    }
+}
+
+/// The qualifier of a function ARN, if it names `function` (None: another function).
+fn qualifier_of(function_arn: &str, function: &str) -> Option<Option<String>> {
+    let resource = Arn::parse(function_arn)?
+        .resource
+        .strip_prefix("function:")?;
+    match resource.split_once(':') {
+        Some((name, qualifier)) if name == function => Some(Some(qualifier.to_string())),
+        None if resource == function => Some(None),
+        _ => None,
+    }
+}
+
+/// Lambda's `LastModified` (`2026-11-23T10:00:00.000+0000`).
+fn last_modified(text: Option<&str>) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(text?, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The AWS services the unqualified function's resource policy lets invoke it, by statement.
+fn service_grants(policy: &str) -> Vec<(String, String)> {
+    let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return Vec::new();
+    };
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        one @ serde_json::Value::Object(_) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let mut grants = Vec::new();
+    for statement in statements {
+        if statement["Effect"] != "Allow" {
+            continue;
+        }
+        let sid = statement["Sid"].as_str().unwrap_or("(no Sid)").to_string();
+        let services = match &statement["Principal"]["Service"] {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(list) => list
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        grants.extend(services.into_iter().map(|s| (sid.clone(), s)));
+    }
+    grants
+}
+
+impl VersionCatalog for LambdaVersions {
+    async fn versions(&self, function: &str) -> Result<Vec<PublishedVersion>> {
+        let mut pages = self
+            .client
+            .list_versions_by_function()
+            .function_name(function)
+            .into_paginator()
+            .send();
+        let mut versions = Vec::new();
+        let mut has_latest = false;
+        loop {
+            self.limiter.acquire().await;
+            let Some(page) = pages
+                .try_next()
+                .await
+                .map_err(|e| aws("ListVersionsByFunction", function, e))?
+            else {
+                break;
+            };
+            for v in page.versions() {
+                match v.version() {
+                    Some("$LATEST") => has_latest = true,
+                    Some(version) => versions.push(PublishedVersion {
+                        version: version.to_string(),
+                        code_size: v.code_size(),
+                        last_modified: last_modified(v.last_modified()),
+                    }),
+                    None => {}
+                }
+            }
+        }
+        // Lambda lists $LATEST for every function; an empty answer is a function that does
+        // not exist (moto answers so rather than with ResourceNotFound).
+        if !has_latest {
+            return Err(Error::FunctionNotFound(function.to_string()));
+        }
+        Ok(versions)
+    }
+
+    async fn uses(&self, function: &str) -> Result<VersionUses> {
+        let mut uses = VersionUses::default();
+
+        let mut pages = self
+            .client
+            .list_aliases()
+            .function_name(function)
+            .into_paginator()
+            .send();
+        loop {
+            self.limiter.acquire().await;
+            let page = pages.try_next().await;
+            let Some(page) = page.map_err(|e| aws("ListAliases", function, e))? else {
+                break;
+            };
+            for alias in page.aliases() {
+                let name = alias.name().unwrap_or_default().to_string();
+                let primary = alias.function_version().unwrap_or_default().to_string();
+                uses.aliases
+                    .push((name.clone(), AliasRouting::single(&primary)));
+                let weights = alias
+                    .routing_config()
+                    .and_then(|r| r.additional_version_weights());
+                // Every weighted version is kept, whatever its weight reads as.
+                for (version, fraction) in weights.into_iter().flatten() {
+                    let weight = Weight::from_fraction(*fraction).unwrap_or(Weight::ZERO);
+                    let routing = AliasRouting {
+                        version: primary.clone(),
+                        extra: Some((version.clone(), weight)),
+                    };
+                    uses.aliases.push((name.clone(), routing));
+                }
+            }
+        }
+
+        // Listed for the whole region and matched by ARN: listing by function name may not
+        // show mappings made on a version or an alias.
+        let mut pages = self
+            .client
+            .list_event_source_mappings()
+            .into_paginator()
+            .send();
+        loop {
+            self.limiter.acquire().await;
+            let page = pages.try_next().await;
+            let Some(page) = page.map_err(|e| aws("ListEventSourceMappings", function, e))? else {
+                break;
+            };
+            for mapping in page.event_source_mappings() {
+                let arn = mapping.function_arn().unwrap_or_default();
+                if let Some(qualifier) = qualifier_of(arn, function) {
+                    let id = mapping.uuid().unwrap_or_default().to_string();
+                    uses.mappings.push((id, qualifier));
+                }
+            }
+        }
+
+        let mut pages = self
+            .client
+            .list_provisioned_concurrency_configs()
+            .function_name(function)
+            .into_paginator()
+            .send();
+        loop {
+            self.limiter.acquire().await;
+            let page = pages.try_next().await;
+            let Some(page) =
+                page.map_err(|e| aws("ListProvisionedConcurrencyConfigs", function, e))?
+            else {
+                break;
+            };
+            for config in page.provisioned_concurrency_configs() {
+                let arn = config.function_arn().unwrap_or_default();
+                if let Some(Some(qualifier)) = qualifier_of(arn, function) {
+                    uses.provisioned.push(qualifier);
+                }
+            }
+        }
+
+        let mut pages = self
+            .client
+            .list_function_url_configs()
+            .function_name(function)
+            .into_paginator()
+            .send();
+        loop {
+            self.limiter.acquire().await;
+            let page = pages.try_next().await;
+            let Some(page) = page.map_err(|e| aws("ListFunctionUrlConfigs", function, e))? else {
+                break;
+            };
+            for url in page.function_url_configs() {
+                if let Some(qualifier) = qualifier_of(url.function_arn(), function) {
+                    uses.urls.push(qualifier);
+                }
+            }
+        }
+
+        self.limiter.acquire().await;
+        match self
+            .client
+            .get_policy()
+            .function_name(function)
+            .send()
+            .await
+        {
+            Ok(out) => uses.latest_invokers = service_grants(out.policy().unwrap_or("{}")),
+            // No policy at all.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(aws("GetPolicy", function, e)),
+        }
+        Ok(uses)
+    }
+
+    async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .delete_function()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Deletion::Deleted),
+            Err(e) => {
+                let err = AwsError::from_sdk("DeleteFunction", e);
+                match err.code.as_deref().unwrap_or_default() {
+                    // An alias routes to it, or the function is mid-update: either way, kept.
+                    "ResourceConflictException" => Ok(Deletion::Refused(err.message)),
+                    "ResourceNotFoundException" => Ok(Deletion::AlreadyGone),
+                    _ => Err(Error::Aws(err)),
+                }
+            }
+        }
+    }
+
+    async fn code_storage(&self) -> Result<CodeStorage> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .get_account_settings()
+            .send()
+            .await
+            .map_err(|e| Error::Aws(AwsError::from_sdk("GetAccountSettings", e)))?;
+        Ok(CodeStorage {
+            used: out.account_usage().map_or(0, |u| u.total_code_size()),
+            limit: out.account_limit().map_or(0, |l| l.total_code_size()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_function_arn_is_matched_to_its_function_and_qualifier() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:orders";
+        assert_eq!(qualifier_of(arn, "orders"), Some(None));
+        assert_eq!(
+            qualifier_of(&format!("{arn}:live"), "orders"),
+            Some(Some("live".into()))
+        );
+        assert_eq!(
+            qualifier_of(&format!("{arn}:7"), "orders"),
+            Some(Some("7".into()))
+        );
+        assert_eq!(qualifier_of(&format!("{arn}-v2:7"), "orders"), None);
+        assert_eq!(qualifier_of("not an arn", "orders"), None);
+    }
+
+    #[test]
+    fn lambdas_last_modified_is_read() {
+        let t = last_modified(Some("2026-11-23T10:00:00.000+0000")).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-23T10:00:00+00:00");
+        assert_eq!(last_modified(Some("yesterday")), None);
+    }
+
+    #[test]
+    fn only_allowed_service_principals_count_as_invokers() {
+        let policy = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"api","Effect":"Allow","Principal":{"Service":"apigateway.amazonaws.com"},"Action":"lambda:InvokeFunction"},
+            {"Sid":"both","Effect":"Allow","Principal":{"Service":["events.amazonaws.com","scheduler.amazonaws.com"]},"Action":"lambda:InvokeFunction"},
+            {"Sid":"account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"lambda:InvokeFunction"},
+            {"Sid":"denied","Effect":"Deny","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction"}]}"#;
+        assert_eq!(
+            service_grants(policy),
+            [
+                ("api".to_string(), "apigateway.amazonaws.com".to_string()),
+                ("both".into(), "events.amazonaws.com".into()),
+                ("both".into(), "scheduler.amazonaws.com".into()),
+            ]
+        );
+        assert!(service_grants("not json").is_empty());
+    }
+}

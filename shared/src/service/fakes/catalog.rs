@@ -1,0 +1,121 @@
+//! A function's versions and their uses, in memory: deleting a version an alias routes to is
+//! refused as Lambda refuses it; anything else in use is the caller's to protect.
+
+use std::sync::{Arc, Mutex};
+
+use super::Journal;
+use crate::domain::retention::{PublishedVersion, VersionUses};
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use crate::ports::{CodeStorage, Deletion, VersionCatalog};
+
+#[derive(Clone, Default)]
+pub struct FakeCatalog {
+    pub journal: Journal,
+    pub function: String,
+    pub versions: Arc<Mutex<Vec<PublishedVersion>>>,
+    pub uses: Arc<Mutex<VersionUses>>,
+    /// Versions whose delete fails with a throttle, as an exhausted retry would.
+    pub throttled: Arc<Mutex<Vec<String>>>,
+    /// Versions an alias was pointed at after the listing: Lambda refuses their delete.
+    pub aliased_since_listing: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeCatalog {
+    /// `function` with versions 1..=n, version k of k MB.
+    pub fn new(journal: Journal, function: &str, n: u64) -> FakeCatalog {
+        let versions = (1..=n)
+            .map(|k| PublishedVersion {
+                version: k.to_string(),
+                code_size: k as i64 * 1_048_576,
+                last_modified: None,
+            })
+            .collect();
+        FakeCatalog {
+            journal,
+            function: function.to_string(),
+            versions: Arc::new(Mutex::new(versions)),
+            ..FakeCatalog::default()
+        }
+    }
+
+    pub fn remaining(&self) -> Vec<String> {
+        let versions = self.versions.lock().unwrap();
+        versions.iter().map(|v| v.version.clone()).collect()
+    }
+
+    fn known(&self, function: &str) -> Result<()> {
+        if function == self.function {
+            Ok(())
+        } else {
+            Err(Error::FunctionNotFound(function.to_string()))
+        }
+    }
+}
+
+impl VersionCatalog for FakeCatalog {
+    async fn versions(&self, function: &str) -> Result<Vec<PublishedVersion>> {
+        self.known(function)?;
+        Ok(self.versions.lock().unwrap().clone())
+    }
+
+    async fn uses(&self, function: &str) -> Result<VersionUses> {
+        self.known(function)?;
+        Ok(self.uses.lock().unwrap().clone())
+    }
+
+    async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {
+        self.known(function)?;
+        if self.throttled.lock().unwrap().iter().any(|v| v == version) {
+            return Err(Error::Aws(AwsError {
+                operation: "DeleteFunction",
+                kind: AwsErrorKind::Throttled,
+                code: Some("TooManyRequestsException".into()),
+                message: "Rate exceeded".into(),
+            }));
+        }
+        let aliased = self
+            .uses
+            .lock()
+            .unwrap()
+            .aliases
+            .iter()
+            .any(|(_, routing)| {
+                routing.version == version
+                    || routing.extra.as_ref().is_some_and(|(v, _)| v == version)
+            })
+            || self
+                .aliased_since_listing
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|v| v == version);
+        if aliased {
+            return Ok(Deletion::Refused(format!(
+                "Unable to delete version because the following aliases reference it: [{version}]"
+            )));
+        }
+        let mut versions = self.versions.lock().unwrap();
+        let before = versions.len();
+        versions.retain(|v| v.version != version);
+        if versions.len() == before {
+            return Ok(Deletion::AlreadyGone);
+        }
+        self.journal
+            .push(format!("DeleteFunction {function}:{version}"));
+        Ok(Deletion::Deleted)
+    }
+
+    async fn code_storage(&self) -> Result<CodeStorage> {
+        let used = self
+            .versions
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|v| v.code_size)
+            .sum();
+        Ok(CodeStorage {
+            used,
+            limit: 75 * 1024 * 1024 * 1024,
+        })
+    }
+}

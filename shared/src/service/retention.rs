@@ -1,0 +1,156 @@
+//! Version retention as a use case: list what a function's versions are used for, decide by
+//! the domain's rules, and (when asked) delete the rest, oldest first, pacing the deletes.
+//! A version Lambda refuses to delete (an alias made since the listing) is kept, not an
+//! error; a run stopped by an error reports what it had done, and running it again resumes.
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::adapters::{LambdaVersions, ReleaseStore};
+use crate::domain::retention::{
+    bypassing_triggers, plan_retention, Retention, RetentionPlan, DEFAULT_ROLLBACK_DEPTH,
+};
+use crate::domain::{function_ref, Release};
+use crate::error::{Error, Result};
+use crate::ports::{CodeStorage, Deletion, ReleaseRecords, VersionCatalog};
+
+/// Releases of the function read for the rules (in-progress ones and rollback targets are
+/// among the newest): five history pages.
+const HISTORY_READ: usize = 500;
+
+/// Retention over its ports: Lambda's versions and the release history.
+#[derive(Clone, Debug)]
+pub struct VersionRetention<C = LambdaVersions, S = ReleaseStore> {
+    pub catalog: C,
+    pub store: S,
+}
+
+/// What `prune` is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneRequest {
+    pub function: String,
+    pub keep_newest: usize,
+    pub rollback_depth: usize,
+    /// False: a dry run, nothing deleted.
+    pub apply: bool,
+}
+
+impl PruneRequest {
+    pub fn dry_run(function: &str, keep_newest: usize) -> PruneRequest {
+        PruneRequest {
+            function: function.to_string(),
+            keep_newest,
+            rollback_depth: DEFAULT_ROLLBACK_DEPTH,
+            apply: false,
+        }
+    }
+}
+
+/// What a prune found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneReport {
+    pub function: String,
+    pub plan: RetentionPlan,
+    /// The account's code storage, or why it could not be read.
+    pub storage: std::result::Result<CodeStorage, String>,
+    pub applied: bool,
+    pub outcome: DeleteOutcome,
+}
+
+/// What the deletes did: each version in one list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeleteOutcome {
+    pub deleted: Vec<String>,
+    /// Lambda refused (in use since the listing): kept, with Lambda's reason.
+    pub refused: Vec<(String, String)>,
+    pub already_gone: Vec<String>,
+    /// Not attempted: the error that stopped the run.
+    pub not_attempted: Vec<String>,
+    pub stopped_by: Option<String>,
+}
+
+impl<C: VersionCatalog, S: ReleaseRecords> VersionRetention<C, S> {
+    /// Lists, decides and, if `request.apply`, deletes.
+    pub async fn prune(&self, request: &PruneRequest) -> Result<PruneReport> {
+        let function = whole_function(&request.function)?;
+        let retention = Retention::new(request.keep_newest, request.rollback_depth)
+            .map_err(|e| Error::BadRequest(format!("--keep {}: {e}", request.keep_newest)))?;
+        let versions = self.catalog.versions(&function).await?;
+        let uses = self.catalog.uses(&function).await?;
+        let releases = self.recent_releases(&function).await?;
+        let plan = plan_retention(&versions, &uses, &releases, retention, Utc::now());
+        let storage = self.catalog.code_storage().await.map_err(|e| e.to_string());
+        let outcome = if request.apply {
+            self.delete(&function, &plan).await
+        } else {
+            DeleteOutcome::default()
+        };
+        Ok(PruneReport {
+            function,
+            plan,
+            storage,
+            applied: request.apply,
+            outcome,
+        })
+    }
+
+    /// Triggers of `function` that do not go through `alias` (see [`bypassing_triggers`]).
+    pub async fn bypassing(&self, function: &str, alias: &str) -> Result<Vec<String>> {
+        let function = whole_function(function)?;
+        let uses = self.catalog.uses(&function).await?;
+        Ok(bypassing_triggers(&uses, alias))
+    }
+
+    /// Oldest first, so a run cut short has freed the versions least likely to be wanted.
+    async fn delete(&self, function: &str, plan: &RetentionPlan) -> DeleteOutcome {
+        let mut outcome = DeleteOutcome::default();
+        let mut doomed = plan.to_delete();
+        doomed.reverse();
+        let mut doomed = doomed.into_iter();
+        for version in doomed.by_ref() {
+            match self.catalog.delete_version(function, &version).await {
+                Ok(Deletion::Deleted) => outcome.deleted.push(version),
+                Ok(Deletion::Refused(why)) => outcome.refused.push((version, why)),
+                Ok(Deletion::AlreadyGone) => outcome.already_gone.push(version),
+                Err(e) => {
+                    tracing::warn!(%function, %version, error = %e, "prune stopped");
+                    outcome.not_attempted.push(version);
+                    outcome.stopped_by = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        outcome.not_attempted.extend(doomed);
+        outcome
+    }
+
+    async fn recent_releases(&self, function: &str) -> Result<Vec<Release>> {
+        let mut releases = Vec::new();
+        let mut page = None;
+        while releases.len() < HISTORY_READ {
+            let history = self.store.history(function, 100, page.as_deref()).await?;
+            releases.extend(history.releases);
+            match history.next {
+                Some(next) => page = Some(next),
+                None => break,
+            }
+        }
+        Ok(releases)
+    }
+}
+
+/// The function's bare name; a qualified name (a version or an alias) is refused by name.
+fn whole_function(function: &str) -> Result<String> {
+    if let Some(reference) = function_ref(function) {
+        return Ok(reference.name.to_string());
+    }
+    let qualified = function
+        .rsplit_once(':')
+        .is_some_and(|(unqualified, _)| function_ref(unqualified).is_some());
+    if qualified {
+        return Err(Error::BadRequest(format!(
+            "{function} names one version or alias; retention works on the whole function: pass its name without the qualifier"
+        )));
+    }
+    Err(crate::domain::SpecError::FunctionName(function.chars().take(160).collect()).into())
+}
