@@ -1,4 +1,5 @@
-"""moto's server, with DynamoDB's writes made atomic as DynamoDB's are.
+"""moto's server, with DynamoDB's writes made atomic as DynamoDB's are, and the Lambda
+behaviour retention needs that moto lacks (moto_lambda.py).
 
 moto serves each request on its own thread and checks a write's condition and applies it in
 separate steps, with no lock: two concurrent TransactWriteItems whose conditions exclude each
@@ -12,6 +13,8 @@ import threading
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import main
+
+import moto_lambda
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 _lock = threading.RLock()
@@ -28,6 +31,8 @@ def _serialized(method):
 
 for name in WRITES:
     setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
+
+moto_lambda.install()
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -18,6 +18,8 @@ mod health;
 mod notify;
 #[path = "outbox.rs"]
 mod outbox;
+#[path = "retention.rs"]
+mod retention;
 #[path = "roles.rs"]
 mod roles;
 #[path = "router.rs"]

@@ -153,6 +153,22 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// List a function's published versions and why each is kept or would be deleted;
+    /// with --apply, delete the ones not kept (oldest first). A dry run by default.
+    Prune {
+        /// The function's name or ARN (not a qualified ARN: retention is per function).
+        function: String,
+        /// The newest published versions kept whatever else holds.
+        // A negative number is read as this flag's value, to be refused as a count.
+        #[arg(long, default_value = "10", allow_negative_numbers = true)]
+        keep: usize,
+        /// Succeeded releases per alias whose versions stay as rollback targets.
+        #[arg(long, default_value = "3", allow_negative_numbers = true)]
+        rollback_depth: usize,
+        /// Delete the versions the listing marks for deletion.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Print a completion script for a shell (e.g. `shiftback completions bash`).
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.

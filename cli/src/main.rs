@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use serde_json::json;
+use shiftback::service::retention::PruneRequest;
 use shiftback::service::Control;
 use shiftback::Error;
 
@@ -110,6 +111,20 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
             alias,
             to,
         } => rollback::run(cli, r, function, alias, to).await,
+        Command::Prune {
+            function,
+            keep,
+            rollback_depth,
+            apply,
+        } => {
+            let request = PruneRequest {
+                function: function.clone(),
+                keep_newest: *keep,
+                rollback_depth: *rollback_depth,
+                apply: *apply,
+            };
+            prune::run(cli, r, &request).await
+        }
         Command::Completions { .. } => unreachable!("answered above"),
     }
 }

@@ -26,7 +26,7 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
-fn duration(secs: i64) -> String {
+pub fn duration(secs: i64) -> String {
     match secs {
         s if s < 120 => format!("{s}s"),
         s if s < 7200 => format!("{}m{:02}s", s / 60, s % 60),
@@ -35,7 +35,7 @@ fn duration(secs: i64) -> String {
 }
 
 /// A borderless table, columns left-aligned unless `right` names them.
-fn table(header: &[&str], right: &[usize]) -> Table {
+pub fn table(header: &[&str], right: &[usize]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::NOTHING)
@@ -50,7 +50,7 @@ fn table(header: &[&str], right: &[usize]) -> Table {
 
 /// Prints `table` indented by `indent` (beyond its one column of padding), without the
 /// trailing spaces of its padding.
-fn print_table(table: &Table, indent: &str) {
+pub fn print_table(table: &Table, indent: &str) {
     for line in table.lines() {
         println!("{indent}{}", line.trim_end());
     }
@@ -62,7 +62,13 @@ fn release_json(release: &Release) -> serde_json::Value {
     value
 }
 
-pub fn plan(as_json: bool, request: &StartRequest, schedule: &Schedule, findings: &[String]) {
+pub fn plan(
+    as_json: bool,
+    request: &StartRequest,
+    schedule: &Schedule,
+    findings: &[String],
+    warnings: &[String],
+) {
     let mut at = Utc::now();
     let mut steps = Vec::new();
     for step in &schedule.steps {
@@ -76,7 +82,7 @@ pub fn plan(as_json: bool, request: &StartRequest, schedule: &Schedule, findings
             .collect();
         println!(
             "{}",
-            json!({"request": request, "steps": steps, "promote_at": at, "checks": findings, "ok": true})
+            json!({"request": request, "steps": steps, "promote_at": at, "checks": findings, "warnings": warnings, "ok": true})
         );
         return;
     }
@@ -106,6 +112,9 @@ pub fn plan(as_json: bool, request: &StartRequest, schedule: &Schedule, findings
     print_table(&rows, " ");
     for finding in findings {
         println!("  ok: {finding}");
+    }
+    for warning in warnings {
+        println!("  warning: {warning}");
     }
 }
 

@@ -2,8 +2,10 @@
 
 use aws_config::SdkConfig;
 use shiftback::adapters::{
-    load_config, AlarmHealth, Notifier, ReleaseStore, TrafficRouter, WorkflowControl,
+    load_config, AlarmHealth, LambdaVersions, Notifier, ReleaseStore, TrafficRouter,
+    WorkflowControl,
 };
+use shiftback::service::retention::VersionRetention;
 use shiftback::service::ReleaseService;
 
 use crate::args::Cli;
@@ -118,6 +120,19 @@ impl Resources {
                 .ok(),
         };
         Ok((Some(release), incident))
+    }
+
+    /// Version retention: Lambda's versions and the release history (for what is in
+    /// progress and what is a rollback target).
+    pub async fn retention(&self) -> Result<VersionRetention, Failure> {
+        let table = match &self.table {
+            Some(t) => t.clone(),
+            None => self.output("ReleaseTableName", "--table").await?,
+        };
+        Ok(VersionRetention {
+            catalog: LambdaVersions::new(aws_sdk_lambda::Client::new(&self.config)),
+            store: ReleaseStore::new(aws_sdk_dynamodb::Client::new(&self.config), &table),
+        })
     }
 
     pub async fn workflow(&self) -> Result<WorkflowControl, Failure> {

@@ -2,6 +2,8 @@
 
 #[path = "cli/operator.rs"]
 mod operator;
+#[path = "cli/prune.rs"]
+mod prune;
 
 use std::process::Output;
 

@@ -6,6 +6,7 @@ mod error_classes;
 mod limits;
 mod percentiles;
 mod readiness;
+mod retention;
 mod revert_race;
 
 use shiftback::ports::AliasRouter as _;

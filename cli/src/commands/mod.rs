@@ -7,6 +7,7 @@ pub mod create_table;
 pub mod dashboard;
 pub mod history;
 pub mod plan;
+pub mod prune;
 pub mod rollback;
 pub mod start;
 pub mod status;
@@ -17,6 +18,7 @@ use shiftback::domain::{check_version, AnalysisSettings};
 use shiftback::service::{ReleaseService, StartRequest};
 
 use crate::args::ReleaseArgs;
+use crate::resources::Resources;
 use crate::{usage, Failure};
 
 /// The checks `plan` and `start` share, which are the start handler's own
@@ -53,4 +55,20 @@ pub async fn preflight(
     };
     let preflight = service.preflight(request).await?;
     Ok((preflight.request, preflight.findings))
+}
+
+/// Triggers of the function that do not go through the alias being released: their traffic is
+/// neither shifted nor reverted. A listing that fails is a warning too, never a refusal.
+pub async fn bypass_warnings(resources: &Resources, function: &str, alias: &str) -> Vec<String> {
+    let found = match resources.retention().await {
+        Ok(retention) => retention.bypassing(function, alias).await,
+        Err(failure) => return vec![format!("triggers not checked: {}", failure.message)],
+    };
+    match found {
+        Ok(found) => found
+            .into_iter()
+            .map(|f| format!("{f}: a release does not shift or revert that traffic"))
+            .collect(),
+        Err(e) => vec![format!("triggers not checked: {e}")],
+    }
 }

@@ -20,11 +20,13 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
     }
     let (request, findings) = super::preflight(&service, args, &target).await?;
     let strategy: Strategy = request.strategy.parse().expect("checked");
+    let warnings = super::bypass_warnings(resources, &request.function, &request.alias).await;
     output::plan(
         cli.json,
         &request,
         &strategy.schedule().expect("checked"),
         &findings,
+        &warnings,
     );
     Ok(0)
 }

@@ -20,6 +20,7 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
         (None, false) => return Err(usage("name the version to release with --to, or --publish")),
     };
     let (mut request, _) = super::preflight(&service, args, &target).await?;
+    let warnings = super::bypass_warnings(resources, &request.function, &request.alias).await;
     request.started_by = actor(cli);
     let id = request.release_id.clone().expect("generated");
     let input = serde_json::to_value(&request).expect("serialisable");
@@ -27,13 +28,16 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
     if cli.json {
         println!(
             "{}",
-            json!({"release_id": id, "execution_arn": execution, "target_version": target})
+            json!({"release_id": id, "execution_arn": execution, "target_version": target, "warnings": warnings})
         );
     } else {
         println!(
             "started release {id}: {}:{} -> version {target} ({})",
             args.function, args.alias, request.strategy
         );
+        for warning in &warnings {
+            println!("warning: {warning}");
+        }
         println!("follow it:   shiftback status {id} --watch");
         println!("stop it:     shiftback abort {id}");
     }

@@ -1,0 +1,143 @@
+//! Retention's Lambda calls where moto cannot answer as Lambda does: provisioned concurrency
+//! and function URLs on aliases (moto holds neither), versions across pages (Lambda pages at
+//! 50; moto never pages), and the delete's answers: refused for an alias, gone, throttled.
+
+use super::*;
+use shiftback::adapters::versions::{Deletion, VersionCatalog};
+use shiftback::adapters::LambdaVersions;
+use shiftback::domain::retention::{plan_retention, Retention};
+
+fn catalog(rules: &[&Rule]) -> LambdaVersions {
+    LambdaVersions::new(mock_client!(
+        aws_sdk_lambda,
+        RuleMode::MatchAny,
+        rules,
+        fast_retries
+    ))
+}
+
+const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:orders";
+
+#[tokio::test]
+async fn provisioned_concurrency_and_alias_urls_keep_what_they_use() {
+    let aliases = mock!(LambdaClient::list_aliases).then_http_response(|| {
+        json_response(
+            200,
+            r#"{"Aliases":[{"Name":"live","FunctionVersion":"4"}]}"#,
+        )
+    });
+    let mappings = mock!(LambdaClient::list_event_source_mappings)
+        .then_http_response(|| json_response(200, r#"{"EventSourceMappings":[]}"#));
+    let provisioned = mock!(LambdaClient::list_provisioned_concurrency_configs).then_http_response(|| {
+        json_response(
+            200,
+            &format!(
+                r#"{{"ProvisionedConcurrencyConfigs":[{{"FunctionArn":"{ARN}:2","RequestedProvisionedConcurrentExecutions":5}},{{"FunctionArn":"{ARN}:live","RequestedProvisionedConcurrentExecutions":5}}]}}"#
+            ),
+        )
+    });
+    let urls = mock!(LambdaClient::list_function_url_configs).then_http_response(|| {
+        json_response(
+            200,
+            &format!(
+                r#"{{"FunctionUrlConfigs":[{{"FunctionUrl":"https://x.lambda-url.us-east-1.on.aws/","FunctionArn":"{ARN}:live","AuthType":"AWS_IAM","CreationTime":"2026-11-23T10:00:00.000+0000","LastModifiedTime":"2026-11-23T10:00:00.000+0000"}}]}}"#
+            ),
+        )
+    });
+    let policy = mock!(LambdaClient::get_policy)
+        .then_http_response(|| lambda_error(404, "ResourceNotFoundException"));
+    let catalog = catalog(&[&aliases, &mappings, &provisioned, &urls, &policy]);
+    let uses = catalog.uses("orders").await.unwrap();
+    assert_eq!(uses.provisioned, ["2", "live"]);
+    assert_eq!(uses.urls, [Some("live".to_string())]);
+    assert!(uses.latest_invokers.is_empty(), "no policy is no grant");
+
+    let versions: Vec<_> = (1..=5)
+        .map(|k| shiftback::domain::retention::PublishedVersion {
+            version: k.to_string(),
+            code_size: 1,
+            last_modified: None,
+        })
+        .collect();
+    let plan = plan_retention(
+        &versions,
+        &uses,
+        &[],
+        Retention::new(1, 0).unwrap(),
+        chrono::Utc::now(),
+    );
+    assert_eq!(plan.to_delete(), ["3", "1"]);
+    let kept_2: Vec<String> = plan.fates[3]
+        .kept_for
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(kept_2, ["provisioned concurrency on 2"]);
+}
+
+#[tokio::test]
+async fn versions_are_read_across_every_page() {
+    let page = |from: u32, to: u32, next: Option<&str>| {
+        let versions: Vec<String> = (from..=to)
+            .map(|v| format!(r#"{{"Version":"{v}","CodeSize":100,"LastModified":"2026-11-23T10:00:00.000+0000"}}"#))
+            .collect();
+        let latest = if from == 1 {
+            r#"{"Version":"$LATEST","CodeSize":100},"#
+        } else {
+            ""
+        };
+        let marker = next
+            .map(|m| format!(r#","NextMarker":"{m}""#))
+            .unwrap_or_default();
+        format!(r#"{{"Versions":[{latest}{}]{marker}}}"#, versions.join(","))
+    };
+    let first = page(1, 49, Some("page-2"));
+    let second = page(50, 60, None);
+    let one = mock!(LambdaClient::list_versions_by_function)
+        .match_requests(|r| r.marker().is_none())
+        .then_http_response(move || json_response(200, &first));
+    let two = mock!(LambdaClient::list_versions_by_function)
+        .match_requests(|r| r.marker() == Some("page-2"))
+        .then_http_response(move || json_response(200, &second));
+    let versions = catalog(&[&one, &two]).versions("orders").await.unwrap();
+    assert_eq!(versions.len(), 60);
+    assert_eq!(versions[59].version, "60");
+    assert!(versions.iter().all(|v| v.version != "$LATEST"));
+}
+
+#[tokio::test]
+async fn a_refused_or_vanished_delete_is_an_answer_and_exhausted_throttling_an_error() {
+    let refused = mock!(LambdaClient::delete_function)
+        .match_requests(|r| r.qualifier() == Some("3"))
+        .then_http_response(|| {
+            let mut response = json_response(
+                409,
+                r#"{"message":"Unable to delete version because the following aliases reference it: [live]"}"#,
+            );
+            response
+                .headers_mut()
+                .insert("x-amzn-errortype", "ResourceConflictException");
+            response
+        });
+    let gone = mock!(LambdaClient::delete_function)
+        .match_requests(|r| r.qualifier() == Some("4"))
+        .then_http_response(|| lambda_error(404, "ResourceNotFoundException"));
+    let throttled = mock!(LambdaClient::delete_function)
+        .match_requests(|r| r.qualifier() == Some("5"))
+        .sequence()
+        .http_response(|| lambda_error(429, "TooManyRequestsException"))
+        .repeatedly()
+        .build();
+    let catalog = catalog(&[&refused, &gone, &throttled]);
+    match catalog.delete_version("orders", "3").await.unwrap() {
+        Deletion::Refused(why) => assert!(why.contains("aliases reference it"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        catalog.delete_version("orders", "4").await.unwrap(),
+        Deletion::AlreadyGone
+    );
+    let err = catalog.delete_version("orders", "5").await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(throttled.num_calls(), 3, "the SDK retried before giving up");
+}
