@@ -14,12 +14,13 @@ const handlers = {
   Advance: 'shiftback-advance',
   Promote: 'shiftback-promote',
   RollBack: 'shiftback-rollback',
+  Retain: 'shiftback-retain',
 };
 
 // The template's DefinitionSubstitutions, with placeholder ARNs: the overrides below decide
 // where each Task really goes.
 let text = readFileSync(new URL('../statemachine/release.asl.json', import.meta.url), 'utf8');
-for (const [name, fn] of Object.entries({ Start: 'Start', Advance: 'Advance', Promote: 'Promote', Rollback: 'Rollback' })) {
+for (const [name, fn] of Object.entries({ Start: 'Start', Advance: 'Advance', Promote: 'Promote', Rollback: 'Rollback', Retain: 'Retain' })) {
   text = text.replaceAll('${' + fn + 'FunctionArn}', `arn:aws:lambda:us-east-1:123456789012:function:shiftback-${name.toLowerCase()}`);
 }
 const definition = JSON.parse(text);

@@ -145,7 +145,7 @@ def task_timeout_problems(template, definitions):
     return found
 
 
-HANDLERS = ("start", "advance", "promote", "rollback", "alarm")
+HANDLERS = ("start", "advance", "promote", "rollback", "retain", "alarm")
 
 
 def handler_problems(template):

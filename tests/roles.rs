@@ -13,7 +13,9 @@ use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
 use shiftback::domain::analysis::WhenInconclusive;
 use shiftback::domain::AnalysisSettings;
-use shiftback::runtime::{alarm_responder_with, release_service_with, HandlerSettings};
+use shiftback::runtime::{
+    alarm_responder_with, release_service_with, retention_service_with, HandlerSettings,
+};
 use shiftback::service::{Next, StepInput, StepOutcome};
 use shiftback_integration_tests::{
     alarm_in_state, alarm_state_change, emulator, function_with_versions, release_request,
@@ -41,7 +43,8 @@ fn step(outcome: &StepOutcome) -> StepInput {
 /// workflow rolls back on a failed health check, one the alarm function reverts at once.
 async fn record_every_handler() -> Recorded {
     let env = emulator().await;
-    let function = function_with_versions(&env, 3, "live").await;
+    // Five versions: the succeeding release's retention deletes 3 and 4, the later ones use 5.
+    let function = function_with_versions(&env, 5, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let store = release_store(&env).await;
     let settings = HandlerSettings {
@@ -60,6 +63,7 @@ async fn record_every_handler() -> Recorded {
         "AdvanceFunction",
         "PromoteFunction",
         "RollbackFunction",
+        "RetainFunction",
         "AlarmFunction",
     ]
     .into_iter()
@@ -73,6 +77,8 @@ async fn record_every_handler() -> Recorded {
         service("RollbackFunction"),
     );
     let responder = alarm_responder_with(&env.clients_with(&calls["AlarmFunction"]), &settings);
+    let (retain, catalog) =
+        retention_service_with(&env.clients_with(&calls["RetainFunction"]), &settings);
 
     let mut succeeds = release_request(&function, &alarm, "2", "steps:10@0s,50@0s");
     // Analysis on, so that its GetMetricData is made and checked; no traffic is published,
@@ -83,6 +89,7 @@ async fn record_every_handler() -> Recorded {
         keep_dashboard: true,
         ..AnalysisSettings::default()
     };
+    succeeds.retain_versions = Some(1);
     let mut outcome = start.start(succeeds).await.unwrap();
     while outcome.next == Next::Wait {
         outcome = advance.advance(step(&outcome)).await.unwrap();
@@ -90,8 +97,11 @@ async fn record_every_handler() -> Recorded {
     assert_eq!(outcome.next, Next::Promote);
     let done = promote.promote(step(&outcome)).await.unwrap();
     assert_eq!(done.phase, "succeeded");
+    assert_eq!(done.next, Next::Retain);
+    let pruned = retain.retain(&catalog, step(&done)).await.unwrap();
+    assert_eq!(pruned.next, Next::Done);
 
-    let fails_its_check = release_request(&function, &alarm, "3", "canary:10:10m");
+    let fails_its_check = release_request(&function, &alarm, "5", "canary:10:10m");
     let started = start.start(fails_its_check).await.unwrap();
     set_alarm_state(&env, &alarm, StateValue::Alarm, "errors").await;
     let checked = advance.advance(step(&started)).await.unwrap();
@@ -100,7 +110,7 @@ async fn record_every_handler() -> Recorded {
     assert_eq!(reverted.phase, "rolled_back");
 
     set_alarm_state(&env, &alarm, StateValue::Ok, "recovered").await;
-    let mut reverted_at_once = release_request(&function, &alarm, "3", "canary:10:10m");
+    let mut reverted_at_once = release_request(&function, &alarm, "5", "canary:10:10m");
     // With its own alarm, which the alarm function deletes once it has reverted.
     reverted_at_once.analysis = AnalysisSettings::default();
     start.start(reverted_at_once).await.unwrap();
@@ -249,6 +259,21 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
             &["UpdateAlias", "TransactWriteItems", "Publish"],
         ),
         (
+            "RetainFunction",
+            &[
+                "ListVersionsByFunction",
+                "ListAliases",
+                "ListEventSourceMappings",
+                "ListProvisionedConcurrencyConfigs",
+                "ListFunctionUrlConfigs",
+                "GetPolicy",
+                "GetAccountSettings",
+                "DeleteFunction",
+                "TransactWriteItems",
+                "Publish",
+            ],
+        ),
+        (
             "AlarmFunction",
             &[
                 "Query",
@@ -288,6 +313,14 @@ async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
     assert!(!output.status.success(), "{text}");
     assert!(
         text.contains("StartFunction: PutMetricAlarm needs cloudwatch:PutMetricAlarm on arn:aws:cloudwatch:us-east-1:123456789012:alarm:shiftback-analysis-"),
+        "{text}"
+    );
+    // Retention deletes versions by their qualified ARN, the only ones its role names.
+    let (output, text) = check(recorded, &["RetainFunction=lambda:DeleteFunction"]);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("RetainFunction: DeleteFunction needs lambda:DeleteFunction on arn:aws:lambda:us-east-1:123456789012:function:fn-")
+            && text.contains(":3, which its role RetainFunctionRole does not allow"),
         "{text}"
     );
 }

@@ -247,6 +247,43 @@ async fn an_alias_changed_by_hand_is_left_as_found(handlers: &Handlers, store: &
     assert_eq!(store.lock_holder(&s.function, "live").await.unwrap(), None);
 }
 
+async fn retention_runs_after_the_bake_window(handlers: &Handlers, store: &ReleaseStore) {
+    let env = emulator().await;
+    let function = function_with_versions(&env, 5, "live").await;
+    let id = unique("r");
+    let input = json!({
+        "function": function, "alias": "live", "target_version": "2",
+        "strategy": "steps:50@1s", "bake_after_secs": 2, "retain_versions": 1,
+        "analysis": {"enabled": false}, "started_by": "e2e"
+    });
+    let report = execute(handlers, &id, input).await;
+    assert_eq!(report["status"], "SUCCEEDED", "{report}");
+    let states: Vec<&str> = report["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(states.last(), Some(&"Retain"), "{report}");
+    let release = store.load(&id).await.unwrap().release;
+    let pruned = release.log.last().unwrap();
+    assert_eq!(pruned.event.name(), "versions_pruned", "{:?}", release.log);
+    // Kept: 5 (the newest), 2 (the alias), 1 (the rollback target).
+    let versions = env
+        .lambda
+        .list_versions_by_function()
+        .function_name(&function)
+        .send()
+        .await
+        .unwrap();
+    let left: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter_map(|v| v.version())
+        .collect();
+    assert_eq!(left, ["$LATEST", "1", "2", "5"]);
+}
+
 #[tokio::test]
 async fn the_release_state_machine_runs_end_to_end() {
     let env = emulator().await;
@@ -259,5 +296,6 @@ async fn the_release_state_machine_runs_end_to_end() {
         linear_release_promotes(&handlers, &store),
         alarm_before_step_three_rolls_back(&handlers, &store),
         an_alias_changed_by_hand_is_left_as_found(&handlers, &store),
+        retention_runs_after_the_bake_window(&handlers, &store),
     );
 }

@@ -20,6 +20,7 @@ fn spec(function: &str, id: &str) -> ReleaseSpec {
         started_by: "ci".into(),
         kind: ReleaseKind::Deploy,
         analysis: shiftback::domain::AnalysisSettings::off(),
+        retain_versions: None,
     }
 }
 

@@ -76,6 +76,10 @@ pub struct ReleaseArgs {
     /// throttle_rate_margin_pct, p99_factor.
     #[arg(long = "analysis", value_name = "off|KEY=VALUE")]
     pub analysis: Vec<String>,
+    /// Once the release succeeds and its bake window closes, prune the function's versions,
+    /// keeping the newest N and every version in use (as `shiftback prune --apply` would).
+    #[arg(long, value_name = "N")]
+    pub retain: Option<u32>,
 }
 
 #[derive(Subcommand)]

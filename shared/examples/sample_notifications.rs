@@ -19,6 +19,7 @@ fn main() {
             started_by: "ci@github".into(),
             kind: ReleaseKind::Deploy,
             analysis: Default::default(),
+            retain_versions: None,
         },
         at(0),
     )

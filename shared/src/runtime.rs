@@ -11,11 +11,12 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::Serialize;
 
 use crate::adapters::{
-    load_config, AlarmHealth, Notifier, ReleaseStore, TrafficRouter, WorkflowControl,
+    load_config, AlarmHealth, LambdaVersions, Notifier, ReleaseStore, TrafficRouter,
+    WorkflowControl,
 };
 use crate::alarm::AlarmResponder;
 use crate::error::Error;
-use crate::service::ReleaseService;
+use crate::service::{ReleaseService, StartRequest};
 
 impl From<Error> for Diagnostic {
     fn from(error: Error) -> Diagnostic {
@@ -100,6 +101,36 @@ pub fn release_service_with(
         Some(notifier) => service.with_notifier(notifier),
         None => service,
     }
+}
+
+/// The release service and the version catalog the retention step runs on.
+pub async fn retention_service() -> Result<(ReleaseService, LambdaVersions), lambda_runtime::Error>
+{
+    let clients = HandlerClients::new(&load_config().await);
+    Ok(retention_service_with(
+        &clients,
+        &HandlerSettings::from_env()?,
+    ))
+}
+
+/// The retention step's service and catalog, from its clients and settings.
+pub fn retention_service_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+) -> (ReleaseService, LambdaVersions) {
+    let service = release_service_with(clients, settings);
+    (service, LambdaVersions::new(clients.lambda.clone()))
+}
+
+/// A start request with the stack's default retention (`DEFAULT_RETAIN_VERSIONS`, 0 or unset
+/// for none) when the request names none.
+pub fn with_default_retention(mut request: StartRequest) -> StartRequest {
+    let default = std::env::var("DEFAULT_RETAIN_VERSIONS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|&n| n > 0);
+    request.retain_versions = request.retain_versions.or(default);
+    request
 }
 
 /// Builds the alarm responder from the environment; `STATE_MACHINE_ARN`, when set, lets it

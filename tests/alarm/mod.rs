@@ -67,6 +67,7 @@ impl Fixture {
                 started_by: "ci".into(),
                 kind: Default::default(),
                 analysis: shiftback::domain::AnalysisSettings::off(),
+                retain_versions: None,
             })
             .await
             .unwrap();

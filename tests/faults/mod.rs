@@ -194,6 +194,7 @@ fn release() -> Release {
         started_by: "ci".into(),
         kind: ReleaseKind::Deploy,
         analysis: shiftback::domain::AnalysisSettings::off(),
+        retain_versions: None,
     };
     Release::new(spec, DateTime::from_timestamp(1_800_000_000, 0).unwrap()).unwrap()
 }

@@ -53,6 +53,7 @@ fn request() -> StartRequest {
         started_by: "ci".into(),
         kind: Default::default(),
         analysis: shiftback::domain::AnalysisSettings::off(),
+        retain_versions: None,
     }
 }
 

@@ -133,6 +133,7 @@ pub fn release_request(
         started_by: "ci".into(),
         kind: Default::default(),
         analysis: shiftback::domain::AnalysisSettings::off(),
+        retain_versions: None,
     }
 }
 

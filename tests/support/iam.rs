@@ -56,10 +56,18 @@ pub fn iam_requests(service: &str, operation: &str, input: &Input) -> Vec<IamReq
 
 fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
     use aws_sdk_lambda::operation::{
-        get_alias::GetAliasInput, get_function_configuration::GetFunctionConfigurationInput,
+        delete_function::DeleteFunctionInput, get_alias::GetAliasInput,
+        get_function_configuration::GetFunctionConfigurationInput, get_policy::GetPolicyInput,
+        list_aliases::ListAliasesInput, list_function_url_configs::ListFunctionUrlConfigsInput,
+        list_provisioned_concurrency_configs::ListProvisionedConcurrencyConfigsInput,
+        list_versions_by_function::ListVersionsByFunctionInput,
         publish_version::PublishVersionInput, update_alias::UpdateAliasInput,
     };
     let action = format!("lambda:{operation}");
+    // Neither takes a resource ARN: IAM authorizes them on "*".
+    if matches!(operation, "ListEventSourceMappings" | "GetAccountSettings") {
+        return vec![request(&action, "*".to_string())];
+    }
     let arn = if let Some(i) = input.downcast_ref::<GetAliasInput>() {
         function_arn(i.function_name().unwrap_or_default(), None)
     } else if let Some(i) = input.downcast_ref::<UpdateAliasInput>() {
@@ -68,6 +76,19 @@ fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
         function_arn(i.function_name().unwrap_or_default(), i.qualifier())
     } else if let Some(i) = input.downcast_ref::<PublishVersionInput>() {
         function_arn(i.function_name().unwrap_or_default(), None)
+    } else if let Some(i) = input.downcast_ref::<ListVersionsByFunctionInput>() {
+        function_arn(i.function_name().unwrap_or_default(), None)
+    } else if let Some(i) = input.downcast_ref::<ListAliasesInput>() {
+        function_arn(i.function_name().unwrap_or_default(), None)
+    } else if let Some(i) = input.downcast_ref::<ListProvisionedConcurrencyConfigsInput>() {
+        function_arn(i.function_name().unwrap_or_default(), None)
+    } else if let Some(i) = input.downcast_ref::<ListFunctionUrlConfigsInput>() {
+        function_arn(i.function_name().unwrap_or_default(), None)
+    } else if let Some(i) = input.downcast_ref::<GetPolicyInput>() {
+        function_arn(i.function_name().unwrap_or_default(), i.qualifier())
+    } else if let Some(i) = input.downcast_ref::<DeleteFunctionInput>() {
+        // A version's delete is authorized on the version's ARN.
+        function_arn(i.function_name().unwrap_or_default(), i.qualifier())
     } else {
         return Vec::new();
     };

@@ -100,6 +100,7 @@ async fn recorded_at(
         started_by: "old-pipeline".into(),
         kind: Default::default(),
         analysis: shiftback::domain::AnalysisSettings::off(),
+        retain_versions: None,
     };
     let mut release = shiftback::domain::Release::new(spec, at).unwrap();
     release

@@ -121,6 +121,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
                 started_by: "ci".into(),
                 kind: Default::default(),
                 analysis: shiftback::domain::AnalysisSettings::off(),
+                retain_versions: None,
             })
             .await
             .unwrap();

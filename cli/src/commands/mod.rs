@@ -52,6 +52,7 @@ pub async fn preflight(
         started_by: String::new(),
         kind: Default::default(),
         analysis,
+        retain_versions: args.retain,
     };
     let preflight = service.preflight(request).await?;
     Ok((preflight.request, preflight.findings))

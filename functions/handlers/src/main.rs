@@ -3,8 +3,11 @@
 //! - `advance`: check health, then record and apply the next step;
 //! - `promote`: move the alias wholly to the target and record success;
 //! - `rollback`: revert the alias to the stable version and record why;
+//! - `retain`: after success and the bake window, prune the function's old versions;
 //! - `alarm`: revert the aliases an alarm guards, at once, then record it.
-use shiftback::runtime::{account_of, alarm_responder, release_service, serve};
+use shiftback::runtime::{
+    account_of, alarm_responder, release_service, retention_service, serve, with_default_retention,
+};
 use shiftback::service::{parse_input, parse_start};
 
 #[tokio::main]
@@ -13,7 +16,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     match handler.as_str() {
         "start" => {
             serve(release_service().await?, |service, event| async move {
-                service.start(parse_start(event.payload)?).await
+                service
+                    .start(with_default_retention(parse_start(event.payload)?))
+                    .await
             })
             .await
         }
@@ -35,6 +40,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             })
             .await
         }
+        "retain" => {
+            serve(retention_service().await?, |(service, catalog), event| async move {
+                service.retain(&catalog, parse_input(event.payload)?).await
+            })
+            .await
+        }
         "alarm" => {
             serve(alarm_responder().await?, |responder, event| async move {
                 let account = account_of(&event.context.invoked_function_arn).map(str::to_string);
@@ -43,7 +54,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .await
         }
         other => Err(format!(
-            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, promote, rollback or alarm"
+            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, promote, rollback, retain or alarm"
         )
         .into()),
     }

@@ -25,6 +25,10 @@ pub fn announced(release: &Release, event: &ReleaseEvent) -> Option<(&'static st
         ReleaseEvent::Interrupted { .. } => ("interrupted", "warning"),
         // Stopped for a person: they must act, though nothing is broken.
         ReleaseEvent::Held { .. } => ("held", "warning"),
+        ReleaseEvent::VersionsPruned { summary } if summary.error.is_some() => {
+            ("versions_pruned", "warning")
+        }
+        ReleaseEvent::VersionsPruned { .. } => ("versions_pruned", "info"),
         ReleaseEvent::HealthChecked { .. }
         | ReleaseEvent::Analysed { .. }
         | ReleaseEvent::RollbackStarted { .. }

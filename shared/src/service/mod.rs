@@ -21,6 +21,7 @@ mod converge;
 mod fakes;
 pub mod preflight;
 mod promote;
+mod retain;
 pub mod retention;
 mod revert_to;
 mod rollback;
@@ -59,6 +60,10 @@ pub struct StartRequest {
     /// Canary analysis settings; on, with its defaults, unless given.
     #[serde(default)]
     pub analysis: AnalysisSettings,
+    /// Automatic retention once the bake window closes: the newest versions kept (with
+    /// everything in use). Absent: the stack's default, if it has one.
+    #[serde(default)]
+    pub retain_versions: Option<u32>,
 }
 
 /// What `advance`, `promote` and `rollback` accept: the previous step's output, possibly
@@ -86,6 +91,9 @@ pub enum Next {
     Wait,
     Promote,
     Rollback,
+    /// Succeeded, with automatic retention to run once the bake window (`wait_seconds`) is
+    /// over.
+    Retain,
     Done,
 }
 
@@ -103,6 +111,12 @@ pub struct StepOutcome {
 impl StepOutcome {
     fn of(release: &Release, action: &Action) -> StepOutcome {
         let (next, wait_seconds) = match action {
+            _ if release.retention_due() => {
+                let left = release
+                    .guard_until()
+                    .map_or(0, |until| (until - now()).num_seconds().max(0) as u64);
+                (Next::Retain, left)
+            }
             _ if release.phase.is_terminal() => (Next::Done, 0),
             Action::SetWeight { step, .. } => (Next::Wait, release.schedule.steps[*step].bake_secs),
             Action::Wait { secs } => (Next::Wait, *secs),

@@ -41,6 +41,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
             started_by: request.started_by.clone(),
             kind: request.kind,
             analysis: request.analysis.clone(),
+            retain_versions: request.retain_versions,
         };
         spec.validate_without_stable()?;
         // One spelling per function from here on: locks, guards and history meet there.
@@ -180,6 +181,11 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
             "both versions share the execution role and dead-letter configuration".to_string(),
         );
         findings.push(spec.analysis.describe());
+        if let Some(keep) = spec.retain_versions {
+            findings.push(format!(
+                "once it succeeds and its bake window closes, {function}'s versions are pruned: the newest {keep} and every version in use or a rollback target stay"
+            ));
+        }
         Ok(Preflight {
             request,
             spec,

@@ -72,26 +72,7 @@ pub struct DeleteOutcome {
 impl<C: VersionCatalog, S: ReleaseRecords> VersionRetention<C, S> {
     /// Lists, decides and, if `request.apply`, deletes.
     pub async fn prune(&self, request: &PruneRequest) -> Result<PruneReport> {
-        let function = whole_function(&request.function)?;
-        let retention = Retention::new(request.keep_newest, request.rollback_depth)
-            .map_err(|e| Error::BadRequest(format!("--keep {}: {e}", request.keep_newest)))?;
-        let versions = self.catalog.versions(&function).await?;
-        let uses = self.catalog.uses(&function).await?;
-        let releases = self.recent_releases(&function).await?;
-        let plan = plan_retention(&versions, &uses, &releases, retention, Utc::now());
-        let storage = self.catalog.code_storage().await.map_err(|e| e.to_string());
-        let outcome = if request.apply {
-            self.delete(&function, &plan).await
-        } else {
-            DeleteOutcome::default()
-        };
-        Ok(PruneReport {
-            function,
-            plan,
-            storage,
-            applied: request.apply,
-            outcome,
-        })
+        prune_with(&self.catalog, &self.store, request).await
     }
 
     /// Triggers of `function` that do not go through `alias` (see [`bypassing_triggers`]).
@@ -100,43 +81,76 @@ impl<C: VersionCatalog, S: ReleaseRecords> VersionRetention<C, S> {
         let uses = self.catalog.uses(&function).await?;
         Ok(bypassing_triggers(&uses, alias))
     }
+}
 
-    /// Oldest first, so a run cut short has freed the versions least likely to be wanted.
-    async fn delete(&self, function: &str, plan: &RetentionPlan) -> DeleteOutcome {
-        let mut outcome = DeleteOutcome::default();
-        let mut doomed = plan.to_delete();
-        doomed.reverse();
-        let mut doomed = doomed.into_iter();
-        for version in doomed.by_ref() {
-            match self.catalog.delete_version(function, &version).await {
-                Ok(Deletion::Deleted) => outcome.deleted.push(version),
-                Ok(Deletion::Refused(why)) => outcome.refused.push((version, why)),
-                Ok(Deletion::AlreadyGone) => outcome.already_gone.push(version),
-                Err(e) => {
-                    tracing::warn!(%function, %version, error = %e, "prune stopped");
-                    outcome.not_attempted.push(version);
-                    outcome.stopped_by = Some(e.to_string());
-                    break;
-                }
+/// [`VersionRetention::prune`] over borrowed ports: the workflow's automatic retention runs
+/// it with the release service's own store.
+pub async fn prune_with<C: VersionCatalog, S: ReleaseRecords>(
+    catalog: &C,
+    store: &S,
+    request: &PruneRequest,
+) -> Result<PruneReport> {
+    let function = whole_function(&request.function)?;
+    let retention = Retention::new(request.keep_newest, request.rollback_depth)
+        .map_err(|e| Error::BadRequest(format!("--keep {}: {e}", request.keep_newest)))?;
+    let versions = catalog.versions(&function).await?;
+    let uses = catalog.uses(&function).await?;
+    let releases = recent_releases(store, &function).await?;
+    let plan = plan_retention(&versions, &uses, &releases, retention, Utc::now());
+    let storage = catalog.code_storage().await.map_err(|e| e.to_string());
+    let outcome = if request.apply {
+        delete(catalog, &function, &plan).await
+    } else {
+        DeleteOutcome::default()
+    };
+    Ok(PruneReport {
+        function,
+        plan,
+        storage,
+        applied: request.apply,
+        outcome,
+    })
+}
+
+/// Oldest first, so a run cut short has freed the versions least likely to be wanted.
+async fn delete<C: VersionCatalog>(
+    catalog: &C,
+    function: &str,
+    plan: &RetentionPlan,
+) -> DeleteOutcome {
+    let mut outcome = DeleteOutcome::default();
+    let mut doomed = plan.to_delete();
+    doomed.reverse();
+    let mut doomed = doomed.into_iter();
+    for version in doomed.by_ref() {
+        match catalog.delete_version(function, &version).await {
+            Ok(Deletion::Deleted) => outcome.deleted.push(version),
+            Ok(Deletion::Refused(why)) => outcome.refused.push((version, why)),
+            Ok(Deletion::AlreadyGone) => outcome.already_gone.push(version),
+            Err(e) => {
+                tracing::warn!(%function, %version, error = %e, "prune stopped");
+                outcome.not_attempted.push(version);
+                outcome.stopped_by = Some(e.to_string());
+                break;
             }
         }
-        outcome.not_attempted.extend(doomed);
-        outcome
     }
+    outcome.not_attempted.extend(doomed);
+    outcome
+}
 
-    async fn recent_releases(&self, function: &str) -> Result<Vec<Release>> {
-        let mut releases = Vec::new();
-        let mut page = None;
-        while releases.len() < HISTORY_READ {
-            let history = self.store.history(function, 100, page.as_deref()).await?;
-            releases.extend(history.releases);
-            match history.next {
-                Some(next) => page = Some(next),
-                None => break,
-            }
+async fn recent_releases<S: ReleaseRecords>(store: &S, function: &str) -> Result<Vec<Release>> {
+    let mut releases = Vec::new();
+    let mut page = None;
+    while releases.len() < HISTORY_READ {
+        let history = store.history(function, 100, page.as_deref()).await?;
+        releases.extend(history.releases);
+        match history.next {
+            Some(next) => page = Some(next),
+            None => break,
         }
-        Ok(releases)
     }
+    Ok(releases)
 }
 
 /// The function's bare name; a qualified name (a version or an alias) is refused by name.

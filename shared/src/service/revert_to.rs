@@ -40,6 +40,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
                 kind: ReleaseKind::Revert,
                 // All at once to a version already proven: nothing to compare it with.
                 analysis: AnalysisSettings::off(),
+                retain_versions: None,
             })
             .await?;
         self.promote(StepInput {

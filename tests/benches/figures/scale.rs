@@ -32,6 +32,7 @@ fn spec(function: &str, n: usize) -> ReleaseSpec {
         started_by: "bench".into(),
         kind: ReleaseKind::Deploy,
         analysis: shiftback::domain::AnalysisSettings::off(),
+        retain_versions: None,
     }
 }
 

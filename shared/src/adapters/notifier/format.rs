@@ -190,6 +190,11 @@ pub fn notification(
                 "in_progress"
             },
         ),
+        ReleaseEvent::VersionsPruned { summary } => (
+            ":broom:",
+            format!("{target}: version retention {}", clip(&summary.describe(), TEXT_MAX)),
+            release.phase.name(),
+        ),
         _ => return None,
     };
 

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::domain::retention::PruneSummary;
 use crate::domain::weight::Weight;
 
 /// Inputs to the transition function.
@@ -42,6 +43,8 @@ pub enum Input {
     },
     /// The alias was made wholly the target.
     Promoted,
+    /// The automatic retention ran, once, after success.
+    Pruned(PruneSummary),
     /// The alias was made wholly the stable version.
     RolledBack,
     /// Rolling back itself failed beyond retries: the alias may be anywhere.

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::domain::retention::PruneSummary;
 use crate::domain::strategy::Strategy;
 use crate::domain::weight::Weight;
 
@@ -75,6 +76,10 @@ pub enum ReleaseEvent {
     Interrupted {
         found: String,
     },
+    /// The automatic retention ran for the function, after success and the bake window.
+    VersionsPruned {
+        summary: PruneSummary,
+    },
     /// A guarding alarm fired while its actions were suppressed; nothing was reverted.
     AlarmSuppressed {
         alarm: String,
@@ -103,6 +108,7 @@ impl ReleaseEvent {
             ReleaseEvent::AlarmSuppressed { .. } => "alarm_suppressed",
             ReleaseEvent::ManualRollback { .. } => "manual_rollback",
             ReleaseEvent::Interrupted { .. } => "interrupted",
+            ReleaseEvent::VersionsPruned { .. } => "versions_pruned",
         }
     }
 }

@@ -74,6 +74,9 @@ pub struct Release {
     /// as its other alarms do.
     #[serde(default)]
     pub analysis_alarm: Option<String>,
+    /// Versions kept by the automatic retention that runs once the bake window closes.
+    #[serde(default)]
+    pub retain_versions: Option<u32>,
     pub started_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -116,6 +119,7 @@ impl Release {
             bake_after_secs: spec.bake_after_secs,
             analysis: spec.analysis,
             analysis_alarm: None,
+            retain_versions: spec.retain_versions,
             started_by: started_by.clone(),
             created_at: now,
             updated_at: now,

@@ -32,6 +32,10 @@ pub enum SpecError {
     OverrideNotGuarding(String),
     #[error("bake-after window of {0}s is longer than the {MAX_BAKE_AFTER_SECS}s allowed")]
     BakeAfterTooLong(u64),
+    #[error(
+        "retain_versions must keep at least 1 version (leave it out for no automatic retention)"
+    )]
+    RetainNothing,
     #[error("invalid release id '{0}': 1-64 letters, digits, '-' or '_'")]
     ReleaseId(String),
     #[error("invalid analysis settings: {0}")]
@@ -73,6 +77,10 @@ pub struct ReleaseSpec {
     /// Canary analysis: on unless switched off.
     #[serde(default)]
     pub analysis: AnalysisSettings,
+    /// After success and the bake window, prune the function's versions keeping this many
+    /// newest (and everything in use); None: no automatic retention.
+    #[serde(default)]
+    pub retain_versions: Option<u32>,
 }
 
 impl ReleaseSpec {
@@ -124,6 +132,9 @@ impl ReleaseSpec {
         }
         if self.bake_after_secs > MAX_BAKE_AFTER_SECS {
             return Err(SpecError::BakeAfterTooLong(self.bake_after_secs));
+        }
+        if self.retain_versions == Some(0) {
+            return Err(SpecError::RetainNothing);
         }
         Ok(self.strategy.schedule()?)
     }

@@ -22,6 +22,7 @@ pub(crate) fn spec(strategy: &str) -> ReleaseSpec {
         started_by: "alice".into(),
         kind: ReleaseKind::Deploy,
         analysis: Default::default(),
+        retain_versions: None,
     }
 }
 

@@ -31,6 +31,7 @@ impl Release {
                 Input::Fail { .. } => "fail",
                 Input::Alarm { .. } => "roll back on an alarm",
                 Input::Promoted => "record a promotion",
+                Input::Pruned(_) => "record a version pruning",
                 Input::RolledBack => "record a rollback",
                 Input::RollbackFailed { .. } => "record a failed rollback",
                 Input::LockBroken { .. } => "record a broken lock",
@@ -39,6 +40,18 @@ impl Release {
                 Input::HandsOff { .. } => "record an alias changed outside it",
             },
         }
+    }
+
+    /// Whether its automatic retention has run (it runs once).
+    pub fn pruned(&self) -> bool {
+        self.log
+            .iter()
+            .any(|e| matches!(e.event, ReleaseEvent::VersionsPruned { .. }))
+    }
+
+    /// Whether its automatic retention is still to run: it succeeded and asked for one.
+    pub fn retention_due(&self) -> bool {
+        self.phase == Phase::Succeeded && self.retain_versions.is_some() && !self.pruned()
     }
 
     /// When the current pause began.
@@ -236,6 +249,16 @@ impl Release {
                 let reason = format!("alarm {alarm} is in ALARM during the bake window: {reason}");
                 self.finished_at = None;
                 self.start_rollback(RollbackCause::Unhealthy, reason, now, actor)
+            }
+            (Succeeded, Input::Pruned(summary)) if !self.pruned() => {
+                self.record(
+                    now,
+                    actor,
+                    ReleaseEvent::VersionsPruned {
+                        summary: summary.clone(),
+                    },
+                );
+                Action::Nothing
             }
             (Promoting, Input::Promoted) => {
                 self.weight = Weight::FULL;

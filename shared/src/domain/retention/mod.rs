@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::release::valid_version;
 use super::{AliasRouting, Phase, Release, Weight};
@@ -149,6 +150,46 @@ impl RetentionPlan {
             .filter(|f| f.deleted())
             .map(|f| f.version.code_size)
             .sum()
+    }
+}
+
+/// What an automatic retention did, for the release's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneSummary {
+    pub kept: usize,
+    pub deleted: Vec<String>,
+    /// Lambda refused (in use since the listing): kept.
+    pub refused: Vec<String>,
+    /// Bytes of code the deletes freed.
+    pub freed: i64,
+    /// What stopped it before it was done, if anything.
+    pub error: Option<String>,
+}
+
+impl PruneSummary {
+    /// One line for the log's reader and the announcement.
+    pub fn describe(&self) -> String {
+        let mut text = if self.deleted.is_empty() {
+            format!("no version to delete; {} kept", self.kept)
+        } else {
+            format!(
+                "deleted {} old version(s) ({}), freeing {:.1} MB; {} kept",
+                self.deleted.len(),
+                self.deleted.join(", "),
+                self.freed as f64 / 1e6,
+                self.kept
+            )
+        };
+        if !self.refused.is_empty() {
+            text += &format!(
+                "; Lambda refused {} (in use since the listing), kept",
+                self.refused.join(", ")
+            );
+        }
+        if let Some(error) = &self.error {
+            text += &format!("; stopped: {error}");
+        }
+        text
     }
 }
 

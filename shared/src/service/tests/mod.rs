@@ -88,6 +88,7 @@ fn request(id: &str, strategy: &str) -> StartRequest {
         kind: Default::default(),
         // Switched on by the analysis tests; the others are about something else.
         analysis: AnalysisSettings::off(),
+        retain_versions: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::AliasRouting;
+use crate::domain::ReleaseEvent;
 use crate::service::retention::{PruneRequest, VersionRetention};
 
 type Retention = VersionRetention<FakeCatalog, FakeStore>;
@@ -162,4 +163,113 @@ async fn bad_input_is_refused_by_name_and_nothing_is_deleted() {
     }
     assert_eq!(w.journal.count("DeleteFunction"), 0);
     assert_eq!(retention.catalog.remaining().len(), 8);
+}
+
+/// r-1 releases version 2 all at once with automatic retention keeping `keep`, and promotes.
+async fn promoted_with_retention(w: &World, keep: u32) -> (FakeCatalog, StepOutcome) {
+    let catalog = FakeCatalog::new(w.journal.clone(), FUNCTION, 8);
+    let request = StartRequest {
+        retain_versions: Some(keep),
+        ..super::request("r-1", "AllAtOnce")
+    };
+    let started = w.service.start(request).await.unwrap();
+    assert_eq!(started.next, Next::Promote);
+    let promoted = w.service.promote(step("r-1")).await.unwrap();
+    catalog.uses.lock().unwrap().aliases = vec![(ALIAS.into(), AliasRouting::single("2"))];
+    (catalog, promoted)
+}
+
+fn pruned_entries(w: &World) -> Vec<String> {
+    let release = w.store.release("r-1");
+    release
+        .log
+        .iter()
+        .filter_map(|e| match &e.event {
+            ReleaseEvent::VersionsPruned { summary } => Some(summary.describe()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn after_success_the_workflow_prunes_once_and_records_it() {
+    let w = world();
+    let (catalog, promoted) = promoted_with_retention(&w, 2).await;
+    assert_eq!(promoted.phase, "succeeded");
+    assert_eq!(
+        promoted.next,
+        Next::Retain,
+        "the workflow waits out the bake window"
+    );
+    let done = w.service.retain(&catalog, step("r-1")).await.unwrap();
+    assert_eq!((done.next, done.phase.as_str()), (Next::Done, "succeeded"));
+    // Kept: 8 and 7 (newest), 2 (the alias), 1 and 2 (r-1's rollback targets).
+    assert_eq!(catalog.remaining(), ["1", "2", "7", "8"]);
+    assert_eq!(
+        pruned_entries(&w),
+        ["deleted 4 old version(s) (3, 4, 5, 6), freeing 18.9 MB; 4 kept"]
+    );
+    assert_eq!(
+        w.journal.count("announce r-1 succeeded"),
+        2,
+        "at the promotion, and for the pruning"
+    );
+    // A retried step does nothing more.
+    let again = w.service.retain(&catalog, step("r-1")).await.unwrap();
+    assert_eq!(again.next, Next::Done);
+    assert_eq!(pruned_entries(&w).len(), 1);
+    assert_eq!(w.journal.count("DeleteFunction"), 4);
+}
+
+#[tokio::test]
+async fn a_release_reverted_in_its_bake_window_prunes_nothing() {
+    let w = world();
+    let catalog = FakeCatalog::new(w.journal.clone(), FUNCTION, 8);
+    let request = StartRequest {
+        retain_versions: Some(1),
+        bake_after_secs: 600,
+        ..super::request("r-1", "AllAtOnce")
+    };
+    w.service.start(request).await.unwrap();
+    let promoted = w.service.promote(step("r-1")).await.unwrap();
+    assert_eq!(promoted.next, Next::Retain);
+    assert!(promoted.wait_seconds > 590, "{}", promoted.wait_seconds);
+    w.responder.handle(alarm_fired(ALARM), None).await.unwrap();
+    let outcome = w.service.retain(&catalog, step("r-1")).await.unwrap();
+    assert_eq!(outcome.phase, "rolled_back");
+    assert_eq!(outcome.next, Next::Done);
+    assert_eq!(w.journal.count("DeleteFunction"), 0);
+    assert!(pruned_entries(&w).is_empty());
+}
+
+#[tokio::test]
+async fn a_retention_that_cannot_run_is_recorded_and_the_release_stays_succeeded() {
+    let w = world();
+    let (_, _) = promoted_with_retention(&w, 2).await;
+    // Lambda no longer knows the function (deleted since): not retryable, so on the record.
+    let elsewhere = FakeCatalog::new(w.journal.clone(), "payments", 3);
+    let outcome = w.service.retain(&elsewhere, step("r-1")).await.unwrap();
+    assert_eq!(outcome.phase, "succeeded");
+    let entries = pruned_entries(&w);
+    assert_eq!(entries.len(), 1);
+    assert!(
+        entries[0].contains("stopped: function orders does not exist"),
+        "{entries:?}"
+    );
+}
+
+#[tokio::test]
+async fn retaining_no_version_is_refused_at_start() {
+    let w = world();
+    let request = StartRequest {
+        retain_versions: Some(0),
+        ..super::request("r-1", "AllAtOnce")
+    };
+    let err = w.service.start(request).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("retain_versions must keep at least 1"),
+        "{err}"
+    );
+    assert_eq!(w.journal.count("UpdateAlias"), 0);
 }

@@ -22,6 +22,7 @@ fn release() -> Release {
             started_by: "alice".into(),
             kind: ReleaseKind::Deploy,
             analysis: Default::default(),
+            retain_versions: None,
         },
         t(0),
     )
