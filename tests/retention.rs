@@ -175,7 +175,11 @@ async fn a_dry_run_keeps_every_version_in_use_for_its_reason_and_deletes_nothing
     );
     assert_eq!(reasons(&report, "10"), ["one of the newest 2"]);
     assert!(report.plan.frees() > 0);
-    let storage = report.storage.as_ref().expect("GetAccountSettings read");
+    let storage = report
+        .storage
+        .clone()
+        .expect("asked")
+        .expect("GetAccountSettings read");
     assert!(
         storage.used > 0 && storage.limit > storage.used,
         "{storage:?}"
@@ -199,9 +203,9 @@ async fn applied_it_deletes_exactly_the_listed_versions() {
 async fn a_version_aliased_between_the_listing_and_its_delete_is_kept() {
     let r = retained().await;
     let (env, function) = (r.env.config.clone(), r.function.clone());
-    // Someone points a new alias at version 7 after shiftback listed every use (the last
-    // read before the deletes is the account's code storage).
-    let aliased = AfterCall::new("GetAccountSettings", move || {
+    // Someone points a new alias at version 7 just after shiftback listed every use (function
+    // URLs are its last Lambda listing before the deletes).
+    let aliased = AfterCall::new("ListFunctionUrlConfigs", move || {
         block_on(async {
             aws_sdk_lambda::Client::new(&env)
                 .create_alias()

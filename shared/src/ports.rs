@@ -170,9 +170,14 @@ pub trait VersionCatalog: Send + Sync {
         &self,
         function: &str,
     ) -> impl Future<Output = Result<Vec<PublishedVersion>>> + Send;
-    /// Aliases, event source mappings, provisioned concurrency, function URLs and the
-    /// unqualified resource policy's service grants.
+    /// Aliases, event source mappings, provisioned concurrency and function URLs.
     fn uses(&self, function: &str) -> impl Future<Output = Result<VersionUses>> + Send;
+    /// The unqualified resource policy's grants to AWS services (statement, service): what
+    /// may invoke `$LATEST`. Only the bypass warnings need it.
+    fn latest_invokers(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
     /// Deletes one published version; one still in use or already gone is an answer, not
     /// an error.
     fn delete_version(

@@ -50,7 +50,9 @@ async fn provisioned_concurrency_and_alias_urls_keep_what_they_use() {
     let uses = catalog.uses("orders").await.unwrap();
     assert_eq!(uses.provisioned, ["2", "live"]);
     assert_eq!(uses.urls, [Some("live".to_string())]);
-    assert!(uses.latest_invokers.is_empty(), "no policy is no grant");
+    assert_eq!(policy.num_calls(), 0, "retention needs no policy");
+    let invokers = catalog.latest_invokers("orders").await.unwrap();
+    assert!(invokers.is_empty(), "no policy is no grant");
 
     let versions: Vec<_> = (1..=5)
         .map(|k| shiftback::domain::retention::PublishedVersion {

@@ -47,8 +47,9 @@ fn print_json(report: &PruneReport) {
         })
         .collect();
     let storage = match &report.storage {
-        Ok(s) => json!({"used": s.used, "limit": s.limit}),
-        Err(e) => json!({"error": e}),
+        Some(Ok(s)) => json!({"used": s.used, "limit": s.limit}),
+        Some(Err(e)) => json!({"error": e}),
+        None => json!(null),
     };
     println!(
         "{}",
@@ -91,14 +92,15 @@ fn print_text(report: &PruneReport) {
     );
     print_table(&rows, "");
     match &report.storage {
-        Ok(s) => println!(
+        None => {}
+        Some(Ok(s)) => println!(
             "code storage in this region: {} of {} used ({:.1}%); pruning frees {}",
             size(s.used),
             size(s.limit),
             s.used as f64 * 100.0 / s.limit.max(1) as f64,
             size(report.plan.frees())
         ),
-        Err(e) => println!("code storage not read: {e}"),
+        Some(Err(e)) => println!("code storage not read: {e}"),
     }
     if !report.applied {
         if !doomed.is_empty() {

@@ -230,6 +230,10 @@ impl VersionCatalog for LambdaVersions {
             }
         }
 
+        Ok(uses)
+    }
+
+    async fn latest_invokers(&self, function: &str) -> Result<Vec<(String, String)>> {
         self.limiter.acquire().await;
         match self
             .client
@@ -238,14 +242,16 @@ impl VersionCatalog for LambdaVersions {
             .send()
             .await
         {
-            Ok(out) => uses.latest_invokers = service_grants(out.policy().unwrap_or("{}")),
+            Ok(out) => Ok(service_grants(out.policy().unwrap_or("{}"))),
             // No policy at all.
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) => {}
-            Err(e) => return Err(aws("GetPolicy", function, e)),
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(aws("GetPolicy", function, e)),
         }
-        Ok(uses)
     }
 
     async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {

@@ -51,8 +51,9 @@ impl PruneRequest {
 pub struct PruneReport {
     pub function: String,
     pub plan: RetentionPlan,
-    /// The account's code storage, or why it could not be read.
-    pub storage: std::result::Result<CodeStorage, String>,
+    /// The account's code storage, or why it could not be read (None: not asked; the
+    /// workflow's retention does not ask).
+    pub storage: Option<std::result::Result<CodeStorage, String>>,
     pub applied: bool,
     pub outcome: DeleteOutcome,
 }
@@ -72,13 +73,16 @@ pub struct DeleteOutcome {
 impl<C: VersionCatalog, S: ReleaseRecords> VersionRetention<C, S> {
     /// Lists, decides and, if `request.apply`, deletes.
     pub async fn prune(&self, request: &PruneRequest) -> Result<PruneReport> {
-        prune_with(&self.catalog, &self.store, request).await
+        let mut report = prune_with(&self.catalog, &self.store, request).await?;
+        report.storage = Some(self.catalog.code_storage().await.map_err(|e| e.to_string()));
+        Ok(report)
     }
 
     /// Triggers of `function` that do not go through `alias` (see [`bypassing_triggers`]).
     pub async fn bypassing(&self, function: &str, alias: &str) -> Result<Vec<String>> {
         let function = whole_function(function)?;
-        let uses = self.catalog.uses(&function).await?;
+        let mut uses = self.catalog.uses(&function).await?;
+        uses.latest_invokers = self.catalog.latest_invokers(&function).await?;
         Ok(bypassing_triggers(&uses, alias))
     }
 }
@@ -97,7 +101,6 @@ pub async fn prune_with<C: VersionCatalog, S: ReleaseRecords>(
     let uses = catalog.uses(&function).await?;
     let releases = recent_releases(store, &function).await?;
     let plan = plan_retention(&versions, &uses, &releases, retention, Utc::now());
-    let storage = catalog.code_storage().await.map_err(|e| e.to_string());
     let outcome = if request.apply {
         delete(catalog, &function, &plan).await
     } else {
@@ -106,7 +109,7 @@ pub async fn prune_with<C: VersionCatalog, S: ReleaseRecords>(
     Ok(PruneReport {
         function,
         plan,
-        storage,
+        storage: None,
         applied: request.apply,
         outcome,
     })

@@ -63,6 +63,11 @@ impl VersionCatalog for FakeCatalog {
         Ok(self.uses.lock().unwrap().clone())
     }
 
+    async fn latest_invokers(&self, function: &str) -> Result<Vec<(String, String)>> {
+        self.known(function)?;
+        Ok(self.uses.lock().unwrap().latest_invokers.clone())
+    }
+
     async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {
         self.known(function)?;
         if self.throttled.lock().unwrap().iter().any(|v| v == version) {
