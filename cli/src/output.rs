@@ -68,6 +68,7 @@ pub fn plan(
     schedule: &Schedule,
     findings: &[String],
     warnings: &[String],
+    storage: &str,
 ) {
     let mut at = Utc::now();
     let mut steps = Vec::new();
@@ -82,7 +83,7 @@ pub fn plan(
             .collect();
         println!(
             "{}",
-            json!({"request": request, "steps": steps, "promote_at": at, "checks": findings, "warnings": warnings, "ok": true})
+            json!({"request": request, "steps": steps, "promote_at": at, "checks": findings, "warnings": warnings, "storage": storage, "ok": true})
         );
         return;
     }
@@ -116,6 +117,12 @@ pub fn plan(
     for warning in warnings {
         println!("  warning: {warning}");
     }
+    println!("  note: {storage}");
+}
+
+/// Bytes as people read them (IEC units: what Lambda's quotas are in).
+pub fn bytes(n: i64) -> String {
+    bytesize::ByteSize::b(n.max(0) as u64).to_string()
 }
 
 /// What one look at a release shows: who and which versions, where it is (step, next step,

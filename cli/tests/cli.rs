@@ -132,6 +132,18 @@ async fn plan_shows_the_schedule_and_every_check() {
     assert_eq!(plan["steps"].as_array().unwrap().len(), 3);
     assert_eq!(plan["request"]["stable_version"], "1");
     assert_eq!(plan["ok"], true);
+    // Versions 1-3, live on 1, keeping 1: version 2 would go.
+    let retained = s.run(&[&args[..], &["--retain", "1"][..]].concat());
+    let printed = text(&retained);
+    assert!(
+        printed.contains("versions are pruned: the newest 1 and every version in use"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("code storage ")
+            && printed.contains(" --keep 1 --apply` would delete 1 version(s)"),
+        "{printed}"
+    );
 }
 
 #[tokio::test]

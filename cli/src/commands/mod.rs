@@ -15,6 +15,7 @@ pub mod status;
 use chrono::Utc;
 use shiftback::domain::release::new_release_id;
 use shiftback::domain::{check_version, AnalysisSettings};
+use shiftback::service::retention::PruneRequest;
 use shiftback::service::{ReleaseService, StartRequest};
 
 use crate::args::ReleaseArgs;
@@ -71,5 +72,32 @@ pub async fn bypass_warnings(resources: &Resources, function: &str, alias: &str)
             .map(|f| format!("{f}: a release does not shift or revert that traffic"))
             .collect(),
         Err(e) => vec![format!("triggers not checked: {e}")],
+    }
+}
+
+/// The account's code storage, and what pruning the function (keeping `keep`) would free.
+pub async fn storage_note(resources: &Resources, function: &str, keep: usize) -> String {
+    let retention = match resources.retention().await {
+        Ok(retention) => retention,
+        Err(failure) => return format!("code storage not checked: {}", failure.message),
+    };
+    let request = PruneRequest::dry_run(function, keep);
+    match retention.prune(&request).await {
+        Ok(report) => {
+            let doomed = report.plan.to_delete().len();
+            let frees = crate::output::bytes(report.plan.frees());
+            let storage = match &report.storage {
+                Some(Ok(s)) => format!(
+                    "code storage {} of {} used",
+                    crate::output::bytes(s.used),
+                    crate::output::bytes(s.limit)
+                ),
+                _ => "code storage not read".to_string(),
+            };
+            format!(
+                "{storage}; `shiftback prune {function} --keep {keep} --apply` would delete {doomed} version(s), freeing {frees}"
+            )
+        }
+        Err(e) => format!("code storage not checked: {e}"),
     }
 }

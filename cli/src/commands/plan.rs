@@ -21,12 +21,15 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
     let (request, findings) = super::preflight(&service, args, &target).await?;
     let strategy: Strategy = request.strategy.parse().expect("checked");
     let warnings = super::bypass_warnings(resources, &request.function, &request.alias).await;
+    let keep = args.retain.unwrap_or(10) as usize;
+    let storage = super::storage_note(resources, &request.function, keep.max(1)).await;
     output::plan(
         cli.json,
         &request,
         &strategy.schedule().expect("checked"),
         &findings,
         &warnings,
+        &storage,
     );
     Ok(0)
 }

@@ -1,7 +1,6 @@
 //! `shiftback prune`: each published version, why it is kept or deleted; with `--apply`,
 //! the deletes and what became of each.
 
-use bytesize::ByteSize;
 use chrono::Utc;
 use serde_json::json;
 use shiftback::service::retention::{PruneReport, PruneRequest};
@@ -27,9 +26,7 @@ pub async fn run(cli: &Cli, resources: &Resources, request: &PruneRequest) -> Re
     })
 }
 
-fn size(bytes: i64) -> String {
-    ByteSize::b(bytes.max(0) as u64).to_string()
-}
+use crate::output::bytes as size;
 
 fn print_json(report: &PruneReport) {
     let versions: Vec<_> = report
