@@ -58,6 +58,13 @@ elif command == "traffic":
             {"MetricName": "Invocations", "Dimensions": dims, "Value": invocations},
             {"MetricName": "Errors", "Dimensions": dims, "Value": errors}])
         print(f"   version {version}: {invocations} invocations, {errors} failed")
+elif command == "builds":
+    # Four more builds published over the weeks, and a second alias on one of them.
+    for v in (3, 4, 5, 6):
+        lam.update_function_configuration(FunctionName="orders", Description=f"build {v}")
+        lam.publish_version(FunctionName="orders")
+    lam.create_alias(FunctionName="orders", Name="beta", FunctionVersion="3")
+    print("   versions 3 to 6 published; alias beta on version 3")
 elif command == "reverted":
     for outcome in json.load(sys.stdin):
         for r in outcome["reverted"]:

@@ -63,7 +63,7 @@ fn print_json(report: &PruneReport) {
 
 fn print_text(report: &PruneReport) {
     let now = Utc::now();
-    let mut rows = table(&["version", "size", "age", "", "why"], &[0, 1, 2]);
+    let mut rows = table(&["version", "size", "age", "fate", "why"], &[0, 1, 2]);
     for fate in &report.plan.fates {
         let age = fate
             .version

@@ -57,9 +57,11 @@ fn qualifier_of(function_arn: &str, function: &str) -> Option<Option<String>> {
     }
 }
 
-/// Lambda's `LastModified` (`2026-11-23T10:00:00.000+0000`).
+/// Lambda's `LastModified` (`2026-11-23T10:00:00.000+0000`), or RFC 3339 (moto's).
 fn last_modified(text: Option<&str>) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_str(text?, "%Y-%m-%dT%H:%M:%S%.f%z")
+    let text = text?;
+    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(text))
         .ok()
         .map(|t| t.with_timezone(&Utc))
 }
@@ -316,6 +318,8 @@ mod tests {
     fn lambdas_last_modified_is_read() {
         let t = last_modified(Some("2026-11-23T10:00:00.000+0000")).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-11-23T10:00:00+00:00");
+        let moto = last_modified(Some("2026-11-23T10:00:00.123456000Z")).unwrap();
+        assert_eq!(moto.timestamp(), t.timestamp());
         assert_eq!(last_modified(Some("yesterday")), None);
     }
 
