@@ -15,8 +15,8 @@ use shiftback::service::retention::{PruneReport, PruneRequest, VersionRetention}
 use shiftback::service::ReleaseService;
 use shiftback::Error;
 use shiftback_integration_tests::{
-    alarm_in_state, block_on, emulator, function_with_versions, release_request, release_store,
-    unique, AfterCall, Emulator,
+    alarm_in_state, block_on, emulator, function_with_versions, queue, release_request,
+    release_store, unique, AfterCall, Emulator,
 };
 
 struct Retained {
@@ -45,28 +45,13 @@ async fn retained() -> Retained {
         .send()
         .await
         .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&env.config);
-    let queue = sqs
-        .create_queue()
-        .queue_name(unique("jobs"))
-        .send()
-        .await
-        .unwrap();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(queue.queue_url().unwrap())
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn =
-        &attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn];
+    let (_, queue_arn) = queue(&env).await;
     env.lambda
         .create_event_source_mapping()
         .function_name(format!(
             "arn:aws:lambda:us-east-1:123456789012:function:{function}:2"
         ))
-        .event_source_arn(queue_arn)
+        .event_source_arn(&queue_arn)
         .send()
         .await
         .unwrap();

@@ -110,6 +110,12 @@ async fn execute(handlers: &Handlers, name: &str, input: Value) -> Value {
         .unwrap_or_else(|e| panic!("runner printed no report ({e}): {text}"))
 }
 
+/// The Task states the execution ran, in order.
+fn states(report: &Value) -> Vec<&str> {
+    let states = report["states"].as_array().expect("states");
+    states.iter().filter_map(|s| s.as_str()).collect()
+}
+
 struct Scenario {
     env: Emulator,
     function: String,
@@ -233,12 +239,7 @@ async fn an_alias_changed_by_hand_is_left_as_found(handlers: &Handlers, store: &
     let (report, ()) = tokio::join!(run, interfere);
     assert_eq!(report["status"], "FAILED", "{report}");
     assert_eq!(report["error"], "Shiftback.NotPromoted", "{report}");
-    let states: Vec<&str> = report["states"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s.as_str())
-        .collect();
+    let states = states(&report);
     assert!(!states.contains(&"RollBack"), "{report}");
     assert_eq!(s.alias().await, by_hand, "left as found");
     let release = store.load(&id).await.unwrap().release;
@@ -258,12 +259,7 @@ async fn retention_runs_after_the_bake_window(handlers: &Handlers, store: &Relea
     });
     let report = execute(handlers, &id, input).await;
     assert_eq!(report["status"], "SUCCEEDED", "{report}");
-    let states: Vec<&str> = report["states"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s.as_str())
-        .collect();
+    let states = states(&report);
     assert_eq!(states.last(), Some(&"Retain"), "{report}");
     let release = store.load(&id).await.unwrap().release;
     let pruned = release.log.last().unwrap();

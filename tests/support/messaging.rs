@@ -14,14 +14,8 @@ pub async fn topic(env: &Emulator, prefix: &str) -> String {
         .expect("topic arn")
 }
 
-/// A fresh SQS queue subscribed to `topic` (raw or enveloped delivery, optionally filtered);
-/// returns its URL.
-pub async fn subscribed_queue(
-    env: &Emulator,
-    topic: &str,
-    raw: bool,
-    filter: Option<serde_json::Value>,
-) -> String {
+/// A fresh SQS queue: its URL and its ARN.
+pub async fn queue(env: &Emulator) -> (String, String) {
     use aws_sdk_sqs::types::QueueAttributeName;
     let sqs = aws_sdk_sqs::Client::new(&env.config);
     let url = sqs
@@ -42,6 +36,18 @@ pub async fn subscribed_queue(
         .attributes
         .expect("attributes")[&QueueAttributeName::QueueArn]
         .clone();
+    (url, arn)
+}
+
+/// A fresh SQS queue subscribed to `topic` (raw or enveloped delivery, optionally filtered);
+/// returns its URL.
+pub async fn subscribed_queue(
+    env: &Emulator,
+    topic: &str,
+    raw: bool,
+    filter: Option<serde_json::Value>,
+) -> String {
+    let (url, arn) = queue(env).await;
     let mut subscribe = aws_sdk_sns::Client::new(&env.config)
         .subscribe()
         .topic_arn(topic)

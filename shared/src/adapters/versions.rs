@@ -95,25 +95,31 @@ fn service_grants(policy: &str) -> Vec<(String, String)> {
     grants
 }
 
-impl VersionCatalog for LambdaVersions {
-    async fn versions(&self, function: &str) -> Result<Vec<PublishedVersion>> {
-        let mut pages = self
-            .client
-            .list_versions_by_function()
-            .function_name(function)
-            .into_paginator()
-            .send();
-        let mut versions = Vec::new();
-        let mut has_latest = false;
+/// Runs `$body` for every page of a listing (`$request`, a fluent builder), each page fetched
+/// after a token from the budget.
+macro_rules! each_page {
+    ($self:ident, $request:expr, $operation:literal, $function:expr, |$page:ident| $body:block) => {{
+        let mut pages = $request.into_paginator().send();
         loop {
-            self.limiter.acquire().await;
-            let Some(page) = pages
-                .try_next()
-                .await
-                .map_err(|e| aws("ListVersionsByFunction", function, e))?
-            else {
+            $self.limiter.acquire().await;
+            let next = pages.try_next().await;
+            let Some($page) = next.map_err(|e| aws($operation, $function, e))? else {
                 break;
             };
+            $body
+        }
+    }};
+}
+
+impl VersionCatalog for LambdaVersions {
+    async fn versions(&self, function: &str) -> Result<Vec<PublishedVersion>> {
+        let mut versions = Vec::new();
+        let mut has_latest = false;
+        let listing = self
+            .client
+            .list_versions_by_function()
+            .function_name(function);
+        each_page!(self, listing, "ListVersionsByFunction", function, |page| {
             for v in page.versions() {
                 match v.version() {
                     Some("$LATEST") => has_latest = true,
@@ -125,7 +131,7 @@ impl VersionCatalog for LambdaVersions {
                     None => {}
                 }
             }
-        }
+        });
         // Lambda lists $LATEST for every function; an empty answer is a function that does
         // not exist (moto answers so rather than with ResourceNotFound).
         if !has_latest {
@@ -136,19 +142,8 @@ impl VersionCatalog for LambdaVersions {
 
     async fn uses(&self, function: &str) -> Result<VersionUses> {
         let mut uses = VersionUses::default();
-
-        let mut pages = self
-            .client
-            .list_aliases()
-            .function_name(function)
-            .into_paginator()
-            .send();
-        loop {
-            self.limiter.acquire().await;
-            let page = pages.try_next().await;
-            let Some(page) = page.map_err(|e| aws("ListAliases", function, e))? else {
-                break;
-            };
+        let listing = self.client.list_aliases().function_name(function);
+        each_page!(self, listing, "ListAliases", function, |page| {
             for alias in page.aliases() {
                 let name = alias.name().unwrap_or_default().to_string();
                 let primary = alias.function_version().unwrap_or_default().to_string();
@@ -167,21 +162,12 @@ impl VersionCatalog for LambdaVersions {
                     uses.aliases.push((name.clone(), routing));
                 }
             }
-        }
+        });
 
         // Listed for the whole region and matched by ARN: listing by function name may not
         // show mappings made on a version or an alias.
-        let mut pages = self
-            .client
-            .list_event_source_mappings()
-            .into_paginator()
-            .send();
-        loop {
-            self.limiter.acquire().await;
-            let page = pages.try_next().await;
-            let Some(page) = page.map_err(|e| aws("ListEventSourceMappings", function, e))? else {
-                break;
-            };
+        let listing = self.client.list_event_source_mappings();
+        each_page!(self, listing, "ListEventSourceMappings", function, |page| {
             for mapping in page.event_source_mappings() {
                 let arn = mapping.function_arn().unwrap_or_default();
                 if let Some(qualifier) = qualifier_of(arn, function) {
@@ -189,49 +175,38 @@ impl VersionCatalog for LambdaVersions {
                     uses.mappings.push((id, qualifier));
                 }
             }
-        }
+        });
 
-        let mut pages = self
+        let listing = self
             .client
             .list_provisioned_concurrency_configs()
-            .function_name(function)
-            .into_paginator()
-            .send();
-        loop {
-            self.limiter.acquire().await;
-            let page = pages.try_next().await;
-            let Some(page) =
-                page.map_err(|e| aws("ListProvisionedConcurrencyConfigs", function, e))?
-            else {
-                break;
-            };
-            for config in page.provisioned_concurrency_configs() {
-                let arn = config.function_arn().unwrap_or_default();
-                if let Some(Some(qualifier)) = qualifier_of(arn, function) {
-                    uses.provisioned.push(qualifier);
+            .function_name(function);
+        each_page!(
+            self,
+            listing,
+            "ListProvisionedConcurrencyConfigs",
+            function,
+            |page| {
+                for config in page.provisioned_concurrency_configs() {
+                    let arn = config.function_arn().unwrap_or_default();
+                    if let Some(Some(qualifier)) = qualifier_of(arn, function) {
+                        uses.provisioned.push(qualifier);
+                    }
                 }
             }
-        }
+        );
 
-        let mut pages = self
+        let listing = self
             .client
             .list_function_url_configs()
-            .function_name(function)
-            .into_paginator()
-            .send();
-        loop {
-            self.limiter.acquire().await;
-            let page = pages.try_next().await;
-            let Some(page) = page.map_err(|e| aws("ListFunctionUrlConfigs", function, e))? else {
-                break;
-            };
+            .function_name(function);
+        each_page!(self, listing, "ListFunctionUrlConfigs", function, |page| {
             for url in page.function_url_configs() {
                 if let Some(qualifier) = qualifier_of(url.function_arn(), function) {
                     uses.urls.push(qualifier);
                 }
             }
-        }
-
+        });
         Ok(uses)
     }
 
