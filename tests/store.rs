@@ -389,3 +389,60 @@ async fn a_finished_release_imports_into_history_once_and_a_live_one_is_refused(
     store.import_finished(&other).await.unwrap();
     assert_eq!(store.load("r-m").await.unwrap().release.started_by, "ci");
 }
+
+/// `shiftback list`'s read: the releases running or in their bake window, from the sparse
+/// index, newest first; a release leaves it when it closes, and a baked one is past its key.
+#[tokio::test]
+async fn open_releases_are_those_running_or_in_their_bake_window_newest_first() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    assert!(store.open_releases(Utc::now()).await.unwrap().is_empty());
+    let now = Utc::now();
+    // Each on a function of its own, started a minute apart (the oldest first).
+    let mut started = Vec::new();
+    for (n, input) in ["run", "pause", "bake", "baked", "abort"]
+        .iter()
+        .enumerate()
+    {
+        let function = unique("fn");
+        let created = now - Duration::minutes(10 - n as i64);
+        let release = Release::new(spec(&function, &unique(input)), created).unwrap();
+        let mut tracked = store.create(&release, created, None).await.unwrap();
+        tracked.release.apply(Input::Begin, created, "ci").unwrap();
+        let steps: Vec<(Input, DateTime<Utc>)> = match *input {
+            "pause" => vec![(Input::Pause, created)],
+            // spec(): a 300 s bake window; this one's is open, the next one's closed.
+            "bake" => vec![(Input::Promote, created), (Input::Promoted, now)],
+            "baked" => vec![
+                (Input::Promote, created),
+                (Input::Promoted, now - Duration::seconds(301)),
+            ],
+            "abort" => vec![
+                (
+                    Input::Abort {
+                        reason: "no".into(),
+                    },
+                    created,
+                ),
+                (Input::RolledBack, created),
+            ],
+            _ => vec![],
+        };
+        for (input, at) in steps {
+            tracked.release.apply(input, at, "ci").unwrap();
+        }
+        store.save(&mut tracked).await.unwrap();
+        started.push(tracked.release.id.clone());
+    }
+    let open: Vec<String> = store
+        .open_releases(Utc::now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        open,
+        [started[2].clone(), started[1].clone(), started[0].clone()]
+    );
+}

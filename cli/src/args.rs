@@ -108,6 +108,9 @@ pub enum Command {
         #[arg(long)]
         alias: String,
     },
+    /// What is releasing: every release in progress, paused, held or in its bake window,
+    /// across all functions, newest first.
+    List,
     /// A function's releases, newest first.
     History {
         /// The function's name or ARN.

@@ -91,6 +91,7 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
             interval,
         } => status::run(cli, r, target, *watch, *interval).await,
         Command::Dashboard { function, alias } => dashboard::run(cli, r, function, alias).await,
+        Command::List => list::run(cli, r).await,
         Command::History {
             function,
             limit,

@@ -367,3 +367,28 @@ async fn dashboard_puts_the_aliass_versions_and_release_steps() {
     let marks = widget["annotations"]["vertical"].as_array().unwrap();
     assert_eq!(marks[0]["label"], format!("{id}: 50% on v2"));
 }
+
+#[tokio::test]
+async fn list_shows_what_is_releasing_and_says_so_when_nothing_is() {
+    let s = setup().await;
+    let out = s.run(&["list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("nothing is releasing"),
+        "{}",
+        text(&out)
+    );
+    let id = s.started("linear:25:10m", "2").await;
+    let out = s.run(&["list"]);
+    let shown = text(&out);
+    assert!(
+        shown.contains(&id) && shown.contains(&format!("{}:live", s.function)),
+        "{shown}"
+    );
+    assert!(shown.contains("step 1/3 bake"), "{shown}");
+    let out = s.run(&["--json", "list"]);
+    let listed = &json(&out)["releases"];
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["phase"], "shifting");
+    assert_eq!(listed[0]["weight"], 25.0);
+}

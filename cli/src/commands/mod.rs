@@ -6,6 +6,7 @@ pub mod control;
 pub mod create_table;
 pub mod dashboard;
 pub mod history;
+pub mod list;
 pub mod plan;
 pub mod prune;
 pub mod rollback;

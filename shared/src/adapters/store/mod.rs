@@ -4,6 +4,7 @@
 mod guards;
 mod history;
 mod locks;
+mod open;
 mod outbox;
 mod releases;
 mod schema;
@@ -12,7 +13,7 @@ pub use crate::ports::{
     Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover, ReleaseRecords, LOCK_CLOCK_SKEW_SECS,
 };
 pub use outbox::{Outbox, Watermark};
-pub use schema::HISTORY_INDEX;
+pub use schema::{HISTORY_INDEX, OPEN_INDEX};
 
 use std::collections::HashMap;
 use std::future::Future;

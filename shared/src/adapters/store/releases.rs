@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::schema::{from_item, to_item, LockItem, LogItem, ReleaseDoc, ReleaseItem};
+use super::open::open_key;
+use super::schema::{
+    from_item, to_item, LockItem, LogItem, ReleaseDoc, ReleaseItem, OPEN_PARTITION,
+};
 use super::*;
 use crate::domain::{LogEntry, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
@@ -17,11 +20,14 @@ impl ReleaseStore {
         let mut doc = release.clone();
         doc.log.clear();
         doc.revision = revision;
+        let open_until = release.open_until();
         to_item(&ReleaseItem {
             pk: release_pk(&release.id),
             sk: "REL".into(),
             gsi1pk: format!("FN#{}", release.function),
             gsi1sk: format!("{}#{}", release.created_at.to_rfc3339(), release.id),
+            gsi2pk: open_until.map(|_| OPEN_PARTITION.to_string()),
+            gsi2sk: open_until.map(|until| open_key(until.timestamp(), &release.id)),
             function: release.function.clone(),
             alias: release.alias.clone(),
             phase: release.phase.name().into(),

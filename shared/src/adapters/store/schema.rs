@@ -9,7 +9,9 @@
 //! | alarm guard     | `ALARM#<alarm>`     | `REL#<id>`    | guards.rs    | what to revert, until when   |
 //!
 //! GSI1 (`gsi1pk` = `FN#<function>`, `gsi1sk` = `<created_at>#<id>`) lists a function's
-//! releases newest first (history.rs). Guards carry `expires_at`, the table's TTL attribute.
+//! releases newest first (history.rs). GSI2 is sparse: a release is in it (`gsi2pk` = `OPEN`,
+//! `gsi2sk` = `<open until, epoch seconds, 12 digits>#<id>`) while it runs or its bake window
+//! is open, so "what is releasing?" is one query of the index, never a scan (open.rs). Guards carry `expires_at`, the table's TTL attribute.
 //! Every state change is conditional on the state it expects. Each item kind has its struct
 //! below, mapped to and from DynamoDB's attributes by `serde_dynamo`.
 
@@ -23,6 +25,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 pub const HISTORY_INDEX: &str = "gsi1";
+pub const OPEN_INDEX: &str = "gsi2";
+/// GSI2's one partition: open releases are few (one per alias at most, plus bake windows).
+pub(super) const OPEN_PARTITION: &str = "OPEN";
 
 pub(super) fn release_pk(id: &str) -> String {
     format!("REL#{id}")
@@ -44,6 +49,11 @@ pub(super) struct ReleaseItem {
     pub sk: String,
     pub gsi1pk: String,
     pub gsi1sk: String,
+    /// Only while the release is open: absent, the item leaves GSI2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
     pub function: String,
     pub alias: String,
     pub phase: String,
@@ -150,6 +160,8 @@ impl ReleaseStore {
             .attribute_definitions(built(attr("sk"))?)
             .attribute_definitions(built(attr("gsi1pk"))?)
             .attribute_definitions(built(attr("gsi1sk"))?)
+            .attribute_definitions(built(attr("gsi2pk"))?)
+            .attribute_definitions(built(attr("gsi2sk"))?)
             .key_schema(built(key("pk", KeyType::Hash))?)
             .key_schema(built(key("sk", KeyType::Range))?)
             .global_secondary_indexes(built(
@@ -157,6 +169,18 @@ impl ReleaseStore {
                     .index_name(HISTORY_INDEX)
                     .key_schema(built(key("gsi1pk", KeyType::Hash))?)
                     .key_schema(built(key("gsi1sk", KeyType::Range))?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build(),
+            )?)
+            .global_secondary_indexes(built(
+                GlobalSecondaryIndex::builder()
+                    .index_name(OPEN_INDEX)
+                    .key_schema(built(key("gsi2pk", KeyType::Hash))?)
+                    .key_schema(built(key("gsi2sk", KeyType::Range))?)
                     .projection(
                         Projection::builder()
                             .projection_type(ProjectionType::All)

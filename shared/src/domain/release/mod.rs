@@ -8,6 +8,7 @@
 mod input;
 mod log;
 mod names;
+mod open;
 mod phase;
 mod spec;
 mod step_time;

@@ -1,0 +1,62 @@
+//! `shiftback list`: what is releasing right now, across all functions (the on-call engineer's
+//! first question), from the table's index of open releases.
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::args::Cli;
+use crate::output::{duration, print_table, table};
+use crate::resources::Resources;
+use crate::Failure;
+
+pub async fn run(cli: &Cli, resources: &Resources) -> Result<u8, Failure> {
+    let service = resources.service().await?;
+    let now = Utc::now();
+    let open = service.store.open_releases(now).await?;
+    if cli.json {
+        let releases: Vec<_> = open
+            .iter()
+            .map(|r| {
+                let (waiting_on, since) = r.waiting_on(now);
+                json!({
+                    "release_id": r.id, "function": r.function, "alias": r.alias,
+                    "stable_version": r.stable_version, "target_version": r.target_version,
+                    "weight": r.weight, "phase": r.phase.name(),
+                    "waiting_on": waiting_on, "since": since,
+                })
+            })
+            .collect();
+        println!("{}", json!({ "releases": releases }));
+        return Ok(0);
+    }
+    if open.is_empty() {
+        println!("nothing is releasing: no release in progress or in its bake window");
+        return Ok(0);
+    }
+    let mut rows = table(
+        &[
+            "release",
+            "alias",
+            "versions",
+            "weight",
+            "phase",
+            "waiting on",
+            "since",
+        ],
+        &[3],
+    );
+    for r in &open {
+        let (waiting_on, since) = r.waiting_on(now);
+        rows.add_row(vec![
+            r.id.clone(),
+            format!("{}:{}", r.function, r.alias),
+            format!("{}->{}", r.stable_version, r.target_version),
+            r.weight.to_string(),
+            r.phase.name().to_string(),
+            waiting_on,
+            format!("{} ago", duration((now - since).num_seconds().max(0))),
+        ]);
+    }
+    print_table(&rows, "");
+    Ok(0)
+}
