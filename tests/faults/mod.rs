@@ -3,6 +3,7 @@
 //! error classification and retry loop are what is tested.
 
 mod error_classes;
+mod hooks;
 mod limits;
 mod percentiles;
 mod readiness;

@@ -4,6 +4,7 @@
 pub mod dashboard;
 pub mod emf;
 pub mod health;
+pub mod hooks;
 pub mod notifier;
 pub mod rate;
 pub mod router;
@@ -12,6 +13,7 @@ pub mod versions;
 pub mod workflow;
 
 pub use health::AlarmHealth;
+pub use hooks::LambdaHooks;
 pub use notifier::Notifier;
 pub use rate::RateLimiter;
 pub use router::{AliasRouting, AliasState, Readiness, TrafficRouter, VersionInfo};

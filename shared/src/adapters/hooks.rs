@@ -1,0 +1,90 @@
+//! Invokes a release's traffic hook (a Lambda function) synchronously and reads its answer.
+//! Whatever goes wrong on the hook's side (it raised, it timed out, it does not exist, it
+//! answered garbage) is the hook failing, with that reason; only Lambda's own throttling and
+//! 5xx are errors, for the step to be retried.
+
+use std::time::Duration;
+
+use aws_sdk_lambda::error::SdkError;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+use aws_sdk_lambda::Client;
+use serde_json::Value;
+
+use crate::domain::hooks::{read_answer, HookPayload, HookVerdict};
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+
+/// How long one call of a hook may take; longer work answers "not yet" and is asked again.
+pub const HOOK_CALL_SECS: u64 = 60;
+
+#[derive(Clone, Debug)]
+pub struct LambdaHooks {
+    client: Client,
+}
+
+impl LambdaHooks {
+    pub fn new(client: Client) -> Self {
+        LambdaHooks { client }
+    }
+
+    /// Calls `hook` with `payload` and says what its answer means.
+    pub async fn call(&self, hook: &str, payload: &HookPayload) -> Result<HookVerdict> {
+        let body = serde_json::to_vec(payload).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let out = self
+            .client
+            .invoke()
+            .function_name(hook)
+            .invocation_type(InvocationType::RequestResponse)
+            .payload(Blob::new(body))
+            .customize()
+            .config_override(
+                aws_sdk_lambda::config::Config::builder().timeout_config(
+                    aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+                        .operation_attempt_timeout(Duration::from_secs(HOOK_CALL_SECS))
+                        .operation_timeout(Duration::from_secs(HOOK_CALL_SECS))
+                        .build(),
+                ),
+            )
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            // The hook ran past the call's time: its failure, not Lambda's.
+            Err(SdkError::TimeoutError(_)) => {
+                return Ok(HookVerdict::Failed {
+                    reason: format!(
+                        "hook {hook} did not answer within {HOOK_CALL_SECS}s; a longer check answers {{\"ok\": null, \"retry_after_secs\": N}}"
+                    ),
+                })
+            }
+            Err(e) => {
+                let err = AwsError::from_sdk("Invoke", e);
+                return match err.kind {
+                    // Lambda's throttling, 5xx or a broken connection: the step is retried.
+                    AwsErrorKind::Throttled | AwsErrorKind::Transient => Err(Error::Aws(err)),
+                    _ => Ok(HookVerdict::Failed {
+                        reason: format!("hook {hook} could not be invoked: {err}"),
+                    }),
+                };
+            }
+        };
+        let answer = out.payload().map(|p| p.as_ref()).unwrap_or_default();
+        let answer: Option<Value> = serde_json::from_slice(answer).ok();
+        if let Some(kind) = out.function_error() {
+            let message = answer
+                .as_ref()
+                .and_then(|a| a.get("errorMessage"))
+                .and_then(Value::as_str)
+                .unwrap_or("no message");
+            return Ok(HookVerdict::Failed {
+                reason: format!("hook {hook} raised an error ({kind}): {message}"),
+            });
+        }
+        Ok(match answer {
+            Some(answer) => read_answer(&answer),
+            None => HookVerdict::Failed {
+                reason: format!("hook {hook} answered something that is not JSON"),
+            },
+        })
+    }
+}
