@@ -267,6 +267,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
                 "ListProvisionedConcurrencyConfigs",
                 "ListFunctionUrlConfigs",
                 "DeleteFunction",
+                "DeleteAlarms",
                 "TransactWriteItems",
                 "Publish",
             ],

@@ -122,11 +122,18 @@ pub fn retention_service_with(
     (service, LambdaVersions::new(clients.lambda.clone()))
 }
 
-/// A start request with the stack's default retention (`DEFAULT_RETAIN_VERSIONS`, 0 or unset
-/// for none) when the request names none.
-pub fn with_default_retention(mut request: StartRequest) -> StartRequest {
-    let default = std::env::var("DEFAULT_RETAIN_VERSIONS")
-        .ok()
+/// A start request with the stack's default retention (`DEFAULT_RETAIN_VERSIONS`) when the
+/// request names none.
+pub fn with_default_retention(request: StartRequest) -> StartRequest {
+    retention_default(
+        request,
+        std::env::var("DEFAULT_RETAIN_VERSIONS").ok().as_deref(),
+    )
+}
+
+/// The request's own retention wins; else the stack's `default` (0, unset or unreadable: none).
+fn retention_default(mut request: StartRequest, default: Option<&str>) -> StartRequest {
+    let default = default
         .and_then(|v| v.trim().parse::<u32>().ok())
         .filter(|&n| n > 0);
     request.retain_versions = request.retain_versions.or(default);
@@ -281,6 +288,31 @@ pub async fn within_deadline<O>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stacks_default_retention_applies_only_where_a_release_names_none() {
+        let request: StartRequest = serde_json::from_value(serde_json::json!({
+            "function": "orders", "alias": "live", "target_version": "2", "strategy": "AllAtOnce"
+        }))
+        .unwrap();
+        let named = StartRequest {
+            retain_versions: Some(3),
+            ..request.clone()
+        };
+        let cases = [
+            (request.clone(), Some("10"), Some(10)),
+            (request.clone(), Some(" 10 "), Some(10)),
+            (request.clone(), Some("0"), None),
+            (request.clone(), None, None),
+            (request.clone(), Some("ten"), None),
+            (named.clone(), Some("10"), Some(3)),
+            (named, None, Some(3)),
+        ];
+        for (request, default, expected) in cases {
+            let got = retention_default(request, default).retain_versions;
+            assert_eq!(got, expected, "default {default:?}");
+        }
+    }
 
     fn in_ms(ms: i64) -> u64 {
         (chrono::Utc::now().timestamp_millis() + ms) as u64

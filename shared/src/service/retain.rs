@@ -51,8 +51,10 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
             },
         };
         let release = self.record_pruning(&id, summary).await?;
-        // Only the announcement: the release's alarm and dashboard were settled when it ended.
         announce_logged(self.notifier.as_ref(), &release).await;
+        // Its bake window has closed: its own analysis alarm has nothing left to guard (the
+        // promotion could not delete it while the window was open).
+        self.retire_analysis_alarm(&release).await;
         Ok(StepOutcome::of(&release, &Action::Nothing))
     }
 

@@ -273,3 +273,31 @@ async fn retaining_no_version_is_refused_at_start() {
     );
     assert_eq!(w.journal.count("UpdateAlias"), 0);
 }
+
+#[tokio::test]
+async fn the_retention_step_retires_the_releases_own_alarm_once_its_window_has_closed() {
+    let w = world();
+    let catalog = FakeCatalog::new(w.journal.clone(), FUNCTION, 8);
+    let request = StartRequest {
+        retain_versions: Some(2),
+        bake_after_secs: 600,
+        analysis: AnalysisSettings::default(),
+        ..super::request("r-1", "AllAtOnce")
+    };
+    w.service.start(request).await.unwrap();
+    w.service.promote(step("r-1")).await.unwrap();
+    let own = || {
+        let alarms = w.alarms.analysis_alarms.lock().unwrap();
+        alarms.contains_key("shiftback-analysis-r-1")
+    };
+    assert!(own(), "its bake window is open: the alarm still guards it");
+    // The window has closed by the time the step runs.
+    w.store.interleave("load", |records| {
+        records.change("r-1", |r| {
+            r.finished_at = Some(Utc::now() - Duration::minutes(20))
+        })
+    });
+    w.service.retain(&catalog, step("r-1")).await.unwrap();
+    assert!(!own());
+    assert_eq!(pruned_entries(&w).len(), 1);
+}
