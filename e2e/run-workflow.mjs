@@ -2,7 +2,8 @@
 // dispatched to the real handler binary through Lambda's Invoke API (tests' local-lambda).
 //
 // usage: node run-workflow.mjs INVOKE_URL EXECUTION_NAME < input.json
-// prints: {"status": "SUCCEEDED"|"FAILED", "output"?, "error"?, "cause"?, "states": [...]}
+// prints: {"status": "SUCCEEDED"|"FAILED", "output"?, "error"?, "cause"?, "states": [...],
+//          "inputs": [...each Task's input, in order]}
 import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
 
@@ -26,6 +27,8 @@ for (const [name, fn] of Object.entries({ Start: 'Start', Advance: 'Advance', Pr
 const definition = JSON.parse(text);
 
 const states = [];
+// What each Task was given, in order: the Parameters the ASL built for it.
+const inputs = [];
 async function invoke(binary, payload) {
   const response = await fetch(`${invokeUrl}/2015-03-31/functions/${binary}/invocations`, {
     method: 'POST',
@@ -50,6 +53,7 @@ async function invoke(binary, payload) {
 const taskResourceLocalHandlers = Object.fromEntries(
   Object.entries(handlers).map(([state, binary]) => [state, async (payload) => {
     states.push(state);
+    inputs.push(payload);
     return invoke(binary, payload);
   }]),
 );
@@ -63,9 +67,9 @@ const execution = machine.run(input, {
 });
 try {
   const output = await execution.result;
-  console.log(JSON.stringify({ status: 'SUCCEEDED', output, states }));
+  console.log(JSON.stringify({ status: 'SUCCEEDED', output, states, inputs }));
 } catch (error) {
   // The library wraps the failing state's error; report the one Step Functions would.
   const failure = error.cause ?? error;
-  console.log(JSON.stringify({ status: 'FAILED', error: failure.name, cause: failure.message, states }));
+  console.log(JSON.stringify({ status: 'FAILED', error: failure.name, cause: failure.message, states, inputs }));
 }

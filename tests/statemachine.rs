@@ -286,8 +286,16 @@ async fn the_release_state_machine_runs_end_to_end() {
     let store = ReleaseStore::new(env.dynamodb.clone(), unique("releases"));
     store.create_table().await.unwrap();
     let handlers = serve_handlers(store.table()).await;
-    // Compile and warm the handlers before the clock matters.
-    execute(&handlers, "warm-up", json!({"function": "warm-up"})).await;
+    // Compile and warm the handlers before the clock matters. A request Start refuses goes to
+    // RollBack told the release id (the execution's name), through StartFailed.
+    let refused = execute(&handlers, "warm-up", json!({"function": "warm-up"})).await;
+    assert_eq!(refused["error"], "Shiftback.NotPromoted", "{refused}");
+    assert_eq!(states(&refused), ["Start", "RollBack"], "{refused}");
+    assert_eq!(refused["inputs"][1]["release_id"], "warm-up", "{refused}");
+    assert!(
+        refused["inputs"][1]["error"]["Error"].is_string(),
+        "{refused}"
+    );
     tokio::join!(
         linear_release_promotes(&handlers, &store),
         alarm_before_step_three_rolls_back(&handlers, &store),
