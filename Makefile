@@ -27,10 +27,12 @@ check:
 	cargo test --workspace --lib --bins
 
 # Every test target and every binary, with one feature set for the whole workspace: the
-# end-to-end test and the demo run these handler binaries, so nothing is compiled twice.
+# end-to-end test and the demo run these handler binaries. `--all-targets`, not `--bins`: a
+# build of the binaries alone leaves out the dev-dependencies' features (tokio's test-util),
+# and so compiled every dependency a second time (1 GB of target/, minutes of CI).
 compile: setup
 	cargo test --workspace --all-targets --no-run --quiet
-	cargo build --workspace --bins --quiet
+	cargo build --workspace --all-targets --quiet
 
 # Unit tests need no emulator; integration tests run against a moto server started (and
 # stopped, whatever happens) by scripts/with-moto.

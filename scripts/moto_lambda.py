@@ -10,6 +10,12 @@ moto does not make. Each is answered here as AWS answers it, within what moto ca
   concurrency, so none exists (the reason it gives is covered with aws-smithy-mocks).
 - GetAccountSettings reports the region's code storage (the sum of every version's code
   size) against the default 75 GB quota.
+
+And one stand-in for running code, which moto does in Docker (absent here): a function whose
+environment has MOTO_ANSWERS (a JSON list) answers its Nth Invoke with the Nth item (the last
+one from then on), as its code would. An item {"raise": MESSAGE} is an unhandled error
+(X-Amz-Function-Error, Lambda's errorMessage body); {"echo": true} answers
+{"ok": false, "reason": THE_PAYLOAD_RECEIVED}, so a test can read what a hook was sent.
 """
 import json
 import re
@@ -84,8 +90,37 @@ def delete_function(self, function_name, qualifier=None):
     return _delete_function(self, function_name, qualifier)
 
 
+_invocations = {}
+
+
+def _scripted(original):
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        fn = self.get_function(function_name, qualifier)  # ResourceNotFound, as Lambda's
+        script = (fn.environment_vars or {}).get("MOTO_ANSWERS")
+        if script is None:
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        answers = json.loads(script)
+        count = _invocations[fn.function_arn] = _invocations.get(fn.function_arn, 0) + 1
+        answer = answers[min(count, len(answers)) - 1]
+        if isinstance(answer, dict) and "raise" in answer:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            answer = {"errorMessage": answer["raise"], "errorType": "Error"}
+        elif isinstance(answer, dict) and answer.get("echo"):
+            received = body.decode() if isinstance(body, bytes) else str(body)
+            answer = {"ok": False, "reason": received}
+        payload = json.dumps(answer).encode()
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    return invoke
+
+
 def install():
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
     LambdaBackend.delete_function = delete_function
+    LambdaBackend.invoke = _scripted(LambdaBackend.invoke)
+    LambdaSimpleBackend.invoke = _scripted(LambdaSimpleBackend.invoke)
     api = r"{0}/(?P<api_version>[^/]+)"
     urls.url_paths[api + r"/functions/(?P<function_name>[\w_:%-]+)/urls/?$"] = list_function_url_configs
     urls.url_paths[

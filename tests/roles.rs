@@ -57,6 +57,8 @@ async fn record_every_handler() -> Recorded {
             "arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{}",
             unique("releases")
         )),
+        hook_functions: Some("hook-*".into()),
+        function_arn_prefix: Some(format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:")),
     };
     let calls: BTreeMap<_, _> = [
         "StartFunction",

@@ -11,7 +11,7 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::Serialize;
 
 use crate::adapters::{
-    load_config, AlarmHealth, LambdaVersions, Notifier, ReleaseStore, TrafficRouter,
+    load_config, AlarmHealth, LambdaHooks, LambdaVersions, Notifier, ReleaseStore, TrafficRouter,
     WorkflowControl,
 };
 use crate::alarm::AlarmResponder;
@@ -61,11 +61,16 @@ pub struct HandlerSettings {
     pub release_topic: Option<String>,
     pub incident_topic: Option<String>,
     pub state_machine_arn: Option<String>,
+    /// The stack's pattern of functions a release may call as hooks (`HookFunctionNames`).
+    pub hook_functions: Option<String>,
+    /// `arn:PARTITION:lambda:REGION:ACCOUNT:function:`, for the ARNs hooks are told.
+    pub function_arn_prefix: Option<String>,
 }
 
 impl HandlerSettings {
-    /// From `RELEASE_TABLE` (required), `RELEASE_TOPIC`, `INCIDENT_TOPIC` and
-    /// `STATE_MACHINE_ARN` (each optional; empty counts as unset).
+    /// From `RELEASE_TABLE` (required), `RELEASE_TOPIC`, `INCIDENT_TOPIC`,
+    /// `STATE_MACHINE_ARN`, `HOOK_FUNCTION_NAMES` and `FUNCTION_ARN_PREFIX` (each optional;
+    /// empty counts as unset).
     pub fn from_env() -> Result<Self, lambda_runtime::Error> {
         let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Ok(HandlerSettings {
@@ -73,6 +78,8 @@ impl HandlerSettings {
             release_topic: optional("RELEASE_TOPIC"),
             incident_topic: optional("INCIDENT_TOPIC"),
             state_machine_arn: optional("STATE_MACHINE_ARN"),
+            hook_functions: optional("HOOK_FUNCTION_NAMES"),
+            function_arn_prefix: optional("FUNCTION_ARN_PREFIX"),
         })
     }
 }
@@ -96,7 +103,12 @@ pub fn release_service_with(
         TrafficRouter::new(clients.lambda.clone()),
         ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
         AlarmHealth::new(clients.cloudwatch.clone()),
-    );
+    )
+    .with_hooks(LambdaHooks::new(
+        clients.lambda.clone(),
+        settings.hook_functions.as_deref(),
+        settings.function_arn_prefix.as_deref(),
+    ));
     match notifier(clients, settings) {
         Some(notifier) => service.with_notifier(notifier),
         None => service,

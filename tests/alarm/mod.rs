@@ -55,6 +55,7 @@ impl Fixture {
         let outcome = self
             .service
             .start(StartRequest {
+                hooks: Default::default(),
                 release_id: Some(unique("r")),
                 function: self.function.clone(),
                 alias: "live".into(),

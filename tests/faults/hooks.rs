@@ -6,6 +6,7 @@ use super::*;
 use chrono::Utc;
 use shiftback::adapters::LambdaHooks;
 use shiftback::domain::hooks::{HookPayload, HookPhase, HookVerdict};
+use shiftback::ports::HookCaller;
 
 fn payload() -> HookPayload {
     HookPayload {
@@ -40,7 +41,7 @@ fn answering(status: u16, function_error: Option<&'static str>, body: &'static s
 
 async fn verdict(rule: &Rule) -> shiftback::Result<HookVerdict> {
     let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &[rule], fast_retries);
-    LambdaHooks::new(client)
+    LambdaHooks::new(client, Some("*"), None)
         .call("orders-smoke", &payload())
         .await
 }

@@ -88,6 +88,7 @@ async fn recorded_at(
     alarms: Vec<String>,
 ) -> shiftback::domain::Release {
     let spec = shiftback::domain::ReleaseSpec {
+        hooks: Default::default(),
         release_id: Some(shiftback_integration_tests::unique("r-old")),
         function: f.function.clone(),
         alias: "live".into(),

@@ -109,6 +109,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
     for target in ["2", "3"] {
         let outcome = service
             .start(StartRequest {
+                hooks: Default::default(),
                 release_id: None,
                 function: function.clone(),
                 alias: "live".into(),

@@ -42,6 +42,7 @@ pub async fn preflight(
             .map_err(|e| usage(format!("--analysis {option}: {e}")))?;
     }
     let request = StartRequest {
+        hooks: Default::default(),
         release_id: Some(new_release_id(Utc::now())),
         function: args.function.clone(),
         alias: args.alias.clone(),

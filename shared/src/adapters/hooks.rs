@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::domain::hooks::{read_answer, HookPayload, HookVerdict};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
+use crate::ports::HookCaller;
 
 /// How long one call of a hook may take; longer work answers "not yet" and is asked again.
 pub const HOOK_CALL_SECS: u64 = 60;
@@ -20,15 +21,40 @@ pub const HOOK_CALL_SECS: u64 = 60;
 #[derive(Clone, Debug)]
 pub struct LambdaHooks {
     client: Client,
+    allowed: Option<String>,
+    function_arn_prefix: Option<String>,
 }
 
 impl LambdaHooks {
-    pub fn new(client: Client) -> Self {
-        LambdaHooks { client }
+    /// `allowed`: the stack's pattern of hook functions (empty: none);
+    /// `function_arn_prefix`: `arn:PARTITION:lambda:REGION:ACCOUNT:function:` of the managed
+    /// functions, for the target's qualified ARN.
+    pub fn new(client: Client, allowed: Option<&str>, function_arn_prefix: Option<&str>) -> Self {
+        let set = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+        LambdaHooks {
+            client,
+            allowed: set(allowed),
+            function_arn_prefix: set(function_arn_prefix),
+        }
+    }
+}
+
+impl HookCaller for LambdaHooks {
+    fn allowed(&self) -> Option<&str> {
+        self.allowed.as_deref()
+    }
+
+    fn target_arn(&self, function: &str, version: &str) -> String {
+        match &self.function_arn_prefix {
+            Some(prefix) if !function.starts_with("arn:") => {
+                format!("{prefix}{function}:{version}")
+            }
+            _ => format!("{function}:{version}"),
+        }
     }
 
     /// Calls `hook` with `payload` and says what its answer means.
-    pub async fn call(&self, hook: &str, payload: &HookPayload) -> Result<HookVerdict> {
+    async fn call(&self, hook: &str, payload: &HookPayload) -> Result<HookVerdict> {
         let body = serde_json::to_vec(payload).map_err(|e| Error::Corrupt(e.to_string()))?;
         let out = self
             .client

@@ -11,6 +11,12 @@ use serde_json::Value;
 pub const DEFAULT_HOOK_DEADLINE_SECS: u64 = 900;
 /// The longest "not yet" honoured at once: the release looks again at least this often.
 pub const MAX_RETRY_AFTER_SECS: u64 = 300;
+/// The shortest: every answer is a log entry, so a hook asking every second would flood the
+/// release's history (at most 90 entries in the default 15 minutes).
+pub const MIN_RETRY_AFTER_SECS: u64 = 10;
+/// The longest deadline a release may give its hooks: half its lock's grace, so that a hook
+/// still running never outlives the lock the release holds (the workflow renews it).
+pub const MAX_HOOK_DEADLINE_SECS: u64 = crate::domain::release::LOCK_GRACE_SECS as u64 / 2;
 
 /// The hooks a release names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,9 +46,28 @@ impl Default for Hooks {
 }
 
 impl Hooks {
+    /// Whether the release names any hook.
+    pub fn any(&self) -> bool {
+        self.pre_traffic.is_some() || self.post_traffic.is_some()
+    }
+
+    /// The hook that runs in `phase`, if the release names one.
+    pub fn for_phase(&self, phase: HookPhase) -> Option<&str> {
+        match phase {
+            HookPhase::PreTraffic => self.pre_traffic.as_deref(),
+            HookPhase::PostTraffic => self.post_traffic.as_deref(),
+        }
+    }
+
     /// Refuses hooks outside `allowed` (the stack's pattern, `*` and `?` wildcards) and
     /// deadlines beyond `max_secs`, naming which.
     pub fn check(&self, allowed: Option<&str>, max_secs: u64) -> Result<(), String> {
+        self.check_allowed(allowed)?;
+        self.check_deadline(max_secs)
+    }
+
+    /// Refuses hooks outside `allowed`, naming which (checked by whoever may invoke them).
+    pub fn check_allowed(&self, allowed: Option<&str>) -> Result<(), String> {
         for (which, hook) in self.named() {
             let permitted = allowed.is_some_and(|p| wildmatch::WildMatch::new(p).matches(hook));
             if !permitted {
@@ -55,6 +80,14 @@ impl Hooks {
                     ),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Refuses a deadline of zero or beyond `max_secs`, and a hook name that is blank.
+    pub fn check_deadline(&self, max_secs: u64) -> Result<(), String> {
+        if let Some((which, _)) = self.named().find(|(_, h)| h.trim().is_empty()) {
+            return Err(format!("the {which} hook is named by an empty string"));
         }
         if self.deadline_secs == 0 || self.deadline_secs > max_secs {
             return Err(format!(
@@ -79,6 +112,15 @@ pub enum HookPhase {
     PostTraffic,
 }
 
+impl std::fmt::Display for HookPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HookPhase::PreTraffic => "pre-traffic",
+            HookPhase::PostTraffic => "post-traffic",
+        })
+    }
+}
+
 /// What a hook is told: everything it needs, nothing to look up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HookPayload {
@@ -95,7 +137,8 @@ pub struct HookPayload {
 }
 
 /// What a hook's answer means for the release.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum HookVerdict {
     Passed,
     Failed {
@@ -121,7 +164,7 @@ pub fn read_answer(answer: &Value) -> HookVerdict {
         },
         Some(Value::Null) => match answer.get("retry_after_secs").and_then(Value::as_u64) {
             Some(secs) => HookVerdict::NotYet {
-                retry_after_secs: secs.clamp(1, MAX_RETRY_AFTER_SECS),
+                retry_after_secs: secs.clamp(MIN_RETRY_AFTER_SECS, MAX_RETRY_AFTER_SECS),
             },
             None => HookVerdict::Failed {
                 reason: format!(
@@ -193,6 +236,12 @@ mod tests {
                 json!({"ok": null, "retry_after_secs": 30}),
                 HookVerdict::NotYet {
                     retry_after_secs: 30,
+                },
+            ),
+            (
+                json!({"ok": null, "retry_after_secs": 1}),
+                HookVerdict::NotYet {
+                    retry_after_secs: MIN_RETRY_AFTER_SECS,
                 },
             ),
             (
@@ -277,6 +326,14 @@ mod tests {
         let parsed: Hooks = serde_json::from_value(json!({"pre_traffic": "orders-smoke"})).unwrap();
         assert_eq!(parsed.deadline_secs, DEFAULT_HOOK_DEADLINE_SECS);
         assert!(serde_json::from_value::<Hooks>(json!({"pre": "x"})).is_err());
+        let blank = Hooks {
+            post_traffic: Some(" ".into()),
+            ..Hooks::default()
+        };
+        assert!(blank
+            .check_deadline(3600)
+            .unwrap_err()
+            .contains("post-traffic hook is named by an empty string"));
     }
 
     #[test]

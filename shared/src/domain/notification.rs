@@ -2,6 +2,7 @@
 //! how loudly. How an announcement is shown (Chatbot, PagerDuty, SNS attributes) is the
 //! notifier adapter's business.
 
+use super::hooks::HookVerdict;
 use super::release::{Phase, Release, ReleaseEvent};
 
 /// Which log events are announced, and how loudly: (event type, severity), or None for the
@@ -29,6 +30,15 @@ pub fn announced(release: &Release, event: &ReleaseEvent) -> Option<(&'static st
             ("versions_pruned", "warning")
         }
         ReleaseEvent::VersionsPruned { .. } => ("versions_pruned", "info"),
+        ReleaseEvent::HookAnswered {
+            verdict: HookVerdict::Passed,
+            ..
+        } => ("hook_passed", "info"),
+        // Nothing moved, nothing to repair: the team must look, but no page.
+        ReleaseEvent::Refused { .. } => ("refused", "warning"),
+        // A failure is announced by what it leads to (the refusal, or the rollback with the
+        // hook's reason); "not yet" is the hook working.
+        ReleaseEvent::HookAnswered { .. } => return None,
         ReleaseEvent::HealthChecked { .. }
         | ReleaseEvent::Analysed { .. }
         | ReleaseEvent::RollbackStarted { .. }

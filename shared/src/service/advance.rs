@@ -2,14 +2,19 @@
 
 use super::converge::FirstStep;
 use super::*;
+use crate::adapters::LoadedRelease;
 use chrono::{DateTime, Utc};
 
 use crate::domain::analysis::{self, combine, verdict, CanaryVerdict};
 use crate::domain::{Action, Input, Phase, Release, Verdict};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords, VersionsQuery};
+use crate::ports::{
+    AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords, VersionsQuery,
+};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// One look: health first, then the next decision, recorded, then applied.
     pub async fn advance(&self, input: StepInput) -> Result<StepOutcome> {
         let id = input
@@ -25,10 +30,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         if release.holds_alias_lock() && release.renews_lock_at(looked_at) {
             self.store.renew_lock(release, looked_at).await?;
         }
+        if release.phase == Phase::Pending {
+            return self.begin_after_hook(tracked).await;
+        }
         if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
             // An earlier attempt recorded this step and died before applying it: apply it now
             // and observe it for its whole bake before deciding anything on its health.
-            let moved = match self.converge_from(release, FirstStep::NotFromStable).await {
+            let moved = match self.converge_from(release, first_step(release)).await {
                 Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                     return self.hands_off(&id, WORKFLOW_ACTOR).await
                 }
@@ -78,6 +86,29 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 
+    /// A pending release waits on its pre-traffic hook: call it, and on a pass apply the
+    /// first weight (from the stable version, as a start does).
+    async fn begin_after_hook(&self, mut tracked: LoadedRelease) -> Result<StepOutcome> {
+        let action = if tracked.release.hook_due().is_some() {
+            self.call_hook(&mut tracked).await?
+        } else {
+            // Nothing holds it back (a release recorded before its hook was known): begin.
+            let action = tracked.release.apply(Input::Begin, now(), WORKFLOW_ACTOR)?;
+            self.store.save(&mut tracked).await?;
+            action
+        };
+        if matches!(action, Action::SetWeight { .. } | Action::Promote) {
+            match self.converge(&tracked.release).await {
+                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                    return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
+                }
+                other => other?,
+            };
+        }
+        self.announce(&tracked.release).await;
+        Ok(StepOutcome::of(&tracked.release, &action))
+    }
+
     /// The canary analysis of a step that has baked (none before, none while paused: the
     /// alarms guard a paused release), over the minutes since the target took traffic.
     async fn analyse(
@@ -86,7 +117,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         now: DateTime<Utc>,
     ) -> Result<Option<CanaryVerdict>> {
         let since = match release.target_traffic_since() {
-            Some(since) if release.analysis.enabled && release.step_baked(now) => since,
+            Some(since)
+                if release.analysis.enabled
+                    && release.phase != Phase::Promoting
+                    && release.step_baked(now) =>
+            {
+                since
+            }
             _ => return Ok(None),
         };
         let (start, end) = analysis::window(&release.analysis, since, now);
@@ -105,5 +142,17 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
             since,
             &comparison,
         )))
+    }
+}
+
+/// How a look may move the alias to the recorded step: from the stable version only when the
+/// step is the first, just recorded by its pre-traffic hook's pass (a retry of the look that
+/// recorded it, as a retried start may); otherwise an alias found on the stable version was
+/// reverted by someone, and stays so.
+fn first_step(release: &Release) -> FirstStep {
+    if release.first_step_after_hook() {
+        FirstStep::FromStable
+    } else {
+        FirstStep::NotFromStable
     }
 }

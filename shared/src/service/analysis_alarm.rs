@@ -9,12 +9,14 @@ use super::*;
 use crate::domain::analysis::analysis_alarm;
 use crate::domain::Release;
 use crate::error::Result;
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
 /// How many of the function's newest releases the clean-up and the dashboard look at.
 const RECENT_RELEASES: i32 = 20;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// Creates the release's own alarm if its analysis is on, and names it on the release.
     pub(super) async fn open_analysis_alarm(&self, release: &mut Release) -> Result<()> {
         if !release.analysis.enabled {

@@ -4,12 +4,14 @@ use super::converge::reverted;
 use super::*;
 use crate::domain::{check_release_id, Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
 /// Attempts at an operator command when the workflow keeps moving the release's revision.
 const CONTROL_ATTEMPTS: usize = 5;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// Applies an operator's command, recorded with who asked.
     pub async fn control(
         &self,
@@ -45,6 +47,12 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
                     }
                     other => other?,
                 };
+                // An early promotion skips steps, not the post-traffic hook: the workflow's
+                // next look calls it, and records the promotion when it passes.
+                if tracked.release.hook_due().is_some() {
+                    self.announce(&tracked.release).await;
+                    return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
+                }
                 Input::Promoted
             }
             Phase::RollingBack { .. } => reverted(self.revert(&tracked.release).await)?,

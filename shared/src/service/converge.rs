@@ -5,7 +5,7 @@ use super::*;
 use crate::adapters::AliasRouting;
 use crate::domain::{Action, AliasTarget, Input, Phase, Release, ReleaseKind};
 use crate::error::{AwsErrorKind, Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
 /// How long a release that finds its alias on the stable version waits for a revert by the
 /// alarm handler (which reverts first and records right after) to be recorded, before it
@@ -21,7 +21,9 @@ pub(super) enum FirstStep {
     NotFromStable,
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// Puts the alias back on the stable version, whatever weight it carries: a revert must
     /// win, so it does not compare revisions. It refuses only an alias this release never
     /// routed (someone moved it elsewhere), which is not ours to overwrite.

@@ -5,12 +5,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
+use crate::adapters::{AlarmHealth, LambdaHooks, Notifier, ReleaseStore, TrafficRouter};
+use crate::domain::hooks::Hooks;
 use crate::domain::{
     function_ref, Action, AnalysisSettings, Phase, Release, ReleaseKind, SpecError, Weight,
 };
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
 mod advance;
 pub mod alarm;
@@ -19,6 +20,7 @@ mod control;
 mod converge;
 #[cfg(test)]
 mod fakes;
+mod hooks;
 pub mod preflight;
 mod promote;
 mod retain;
@@ -64,6 +66,9 @@ pub struct StartRequest {
     /// everything in use). Absent: the stack's default, if it has one.
     #[serde(default)]
     pub retain_versions: Option<u32>,
+    /// A pre-traffic and a post-traffic hook, each a Lambda function the stack may invoke.
+    #[serde(default)]
+    pub hooks: Hooks,
 }
 
 /// What `advance`, `promote` and `rollback` accept: the previous step's output, possibly
@@ -119,6 +124,8 @@ impl StepOutcome {
             }
             _ if release.phase.is_terminal() => (Next::Done, 0),
             Action::SetWeight { step, .. } => (Next::Wait, release.schedule.steps[*step].bake_secs),
+            // The next look (at once) calls it.
+            Action::CallHook { .. } => (Next::Wait, 0),
             Action::Wait { secs } => (Next::Wait, *secs),
             Action::Promote => (Next::Promote, 0),
             Action::RollBack { .. } => (Next::Rollback, 0),
@@ -208,11 +215,19 @@ pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Re
 /// The release workflow's logic over its ports: by default the AWS adapters, built once per
 /// cold start; in the unit tests, the in-memory fakes.
 #[derive(Clone, Debug)]
-pub struct ReleaseService<R = TrafficRouter, S = ReleaseStore, H = AlarmHealth, N = Notifier> {
+pub struct ReleaseService<
+    R = TrafficRouter,
+    S = ReleaseStore,
+    H = AlarmHealth,
+    N = Notifier,
+    K = LambdaHooks,
+> {
     pub router: R,
     pub store: S,
     pub health: H,
     pub notifier: Option<N>,
+    /// Only the handlers that call hooks (advance, promote) and check them (start) have one.
+    pub hooks: Option<K>,
 }
 
 fn now() -> DateTime<Utc> {
@@ -226,7 +241,13 @@ impl ReleaseService {
             store,
             health,
             notifier: None,
+            hooks: None,
         }
+    }
+
+    pub fn with_hooks(mut self, hooks: LambdaHooks) -> Self {
+        self.hooks = Some(hooks);
+        self
     }
 
     pub fn with_notifier(mut self, notifier: Notifier) -> Self {
@@ -235,7 +256,9 @@ impl ReleaseService {
     }
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// Announces what the release's log holds that was not announced yet. A failure is
     /// logged, never returned: telling people must not block or undo a release step, and the
     /// next step of the same release sends what this one could not.
@@ -258,7 +281,9 @@ pub(crate) async fn announce_logged<N: Announcer>(notifier: Option<&N>, release:
     }
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// A function's one spelling (its bare name), refusing an ARN of another region: this
     /// stack's calls and permissions are for its own region. (The account is not known here;
     /// the role's permissions confine calls to the stack's own account.)

@@ -5,9 +5,10 @@
 use chrono::Utc;
 
 use crate::adapters::{AliasRouting, LockInfo};
-use crate::domain::{firing, Release, ReleaseKind, ReleaseSpec, Strategy};
+use crate::domain::hooks::HookPhase;
+use crate::domain::{firing, Release, ReleaseKind, ReleaseSpec, SpecError, Strategy};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 use crate::service::{ReleaseService, StartRequest};
 
 /// A request that passed every check.
@@ -23,7 +24,9 @@ pub struct Preflight {
     pub findings: Vec<String>,
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// What the request itself says, checked without any AWS call. Returns it with its
     /// function in its one spelling, and its spec.
     pub fn validate(&self, request: StartRequest) -> Result<(StartRequest, ReleaseSpec)> {
@@ -42,8 +45,16 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
             kind: request.kind,
             analysis: request.analysis.clone(),
             retain_versions: request.retain_versions,
+            hooks: request.hooks.clone(),
         };
         spec.validate_without_stable()?;
+        // The handler that may invoke hooks knows which: the stack's pattern. (The CLI does
+        // not; the workflow's start refuses a hook the stack may not call.)
+        if let Some(hooks) = &self.hooks {
+            spec.hooks
+                .check_allowed(hooks.allowed())
+                .map_err(SpecError::Hooks)?;
+        }
         // One spelling per function from here on: locks, guards and history meet there.
         spec.function = self.canonical(&request.function)?;
         let request = StartRequest {
@@ -181,6 +192,20 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
             "both versions share the execution role and dead-letter configuration".to_string(),
         );
         findings.push(spec.analysis.describe());
+        for (phase, when) in [
+            (HookPhase::PreTraffic, "before any traffic moves"),
+            (
+                HookPhase::PostTraffic,
+                "at 100%, before the release succeeds",
+            ),
+        ] {
+            if let Some(hook) = spec.hooks.for_phase(phase) {
+                findings.push(format!(
+                    "{phase} hook {hook} is called {when}; it must pass within {}s",
+                    spec.hooks.deadline_secs
+                ));
+            }
+        }
         if let Some(keep) = spec.retain_versions {
             findings.push(format!(
                 "once it succeeds and its bake window closes, {function}'s versions are pruned: the newest {keep} and every version in use or a rollback target stay"

@@ -3,9 +3,11 @@
 use super::*;
 use crate::domain::{Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// Moves the alias wholly to the target and records success, giving up the lock.
     pub async fn promote(&self, input: StepInput) -> Result<StepOutcome> {
         let id = input
@@ -30,6 +32,15 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
             }
             other => other?,
         };
+        // At 100%, the post-traffic hook decides: a pass completes the promotion; "not yet"
+        // waits (the workflow looks at health meanwhile and comes back); a failure rolls back.
+        if tracked.release.hook_due().is_some() {
+            let action = self.call_hook(&mut tracked).await?;
+            if action != Action::Promote {
+                self.announce(&tracked.release).await;
+                return Ok(StepOutcome::of(&tracked.release, &action));
+            }
+        }
         tracked
             .release
             .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;

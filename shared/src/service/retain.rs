@@ -11,7 +11,9 @@ use crate::ports::VersionCatalog;
 /// Saves tried when another writer (a bake-window alarm) keeps moving the revision.
 const SAVE_ATTEMPTS: usize = 3;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// Prunes the release's function if its retention is due; a no-op otherwise (already
     /// done, never asked for, or the release rolled back in its bake window).
     pub async fn retain<C: VersionCatalog>(

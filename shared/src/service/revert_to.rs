@@ -3,9 +3,11 @@
 use super::*;
 use crate::domain::{check_names, check_version, Phase, ReleaseKind, Strategy};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// Reverts an alias to any version its history records as good, as a release of its own
     /// (kind `revert`, all at once), so it takes the alias lock and leaves a record.
     pub async fn revert_to(
@@ -27,6 +29,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseSe
         }
         let started = self
             .start(StartRequest {
+                hooks: Default::default(),
                 release_id,
                 function: function.to_string(),
                 alias: alias.to_string(),

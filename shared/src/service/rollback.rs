@@ -4,9 +4,11 @@ use super::converge::reverted;
 use super::*;
 use crate::domain::{Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// Reverts the alias to the stable version and records why; the workflow's Catch sends
     /// every unrecoverable failure here.
     pub async fn rollback(&self, input: StepInput) -> Result<StepOutcome> {

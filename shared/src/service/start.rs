@@ -5,9 +5,11 @@ use super::*;
 use crate::adapters::{LoadedRelease, LockTakeover};
 use crate::domain::{Action, Input, Phase, Release};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer> ReleaseService<R, S, H, N> {
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
     /// Validates the request, checks what it names exists and is healthy (the shared
     /// [`Self::preflight`]), records the release (taking the alias lock) with its first
     /// decision, then applies that decision.

@@ -195,6 +195,19 @@ pub fn notification(
             format!("{target}: version retention {}", clip(&summary.describe(), TEXT_MAX)),
             release.phase.name(),
         ),
+        ReleaseEvent::HookAnswered { phase, hook, .. } => (
+            ":white_check_mark:",
+            format!("{target} {versions}: {phase} hook {hook} passed"),
+            "in_progress",
+        ),
+        ReleaseEvent::Refused { .. } => (
+            ":no_entry:",
+            format!(
+                "{target} release REFUSED ({versions}): nothing shifted, still on v{}",
+                release.stable_version
+            ),
+            "refused",
+        ),
         _ => return None,
     };
 

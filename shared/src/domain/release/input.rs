@@ -41,6 +41,12 @@ pub enum Input {
         by: String,
         changed_at: DateTime<Utc>,
     },
+    /// The release's due traffic hook answered (the hook named, for the record).
+    HookAnswered {
+        phase: HookPhase,
+        hook: String,
+        verdict: HookVerdict,
+    },
     /// The alias was made wholly the target.
     Promoted,
     /// The automatic retention ran, once, after success.
@@ -75,10 +81,21 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    SetWeight { step: usize, weight: Weight },
-    Wait { secs: u64 },
+    SetWeight {
+        step: usize,
+        weight: Weight,
+    },
+    /// Call the release's due traffic hook (and apply its answer).
+    CallHook {
+        phase: HookPhase,
+    },
+    Wait {
+        secs: u64,
+    },
     Promote,
-    RollBack { reason: String },
+    RollBack {
+        reason: String,
+    },
     Nothing,
 }
 
@@ -98,6 +115,20 @@ pub enum TransitionError {
         alarm: String,
         changed_at: DateTime<Utc>,
         started_at: DateTime<Utc>,
+    },
+    #[error("release {id} is not waiting on its {phase} hook {hook}")]
+    HookNotDue {
+        id: String,
+        phase: HookPhase,
+        hook: String,
+    },
+    #[error(
+        "release {id} waits on its {phase} hook {hook}: it is not promoted before that passes"
+    )]
+    HookPending {
+        id: String,
+        phase: HookPhase,
+        hook: String,
     },
     #[error("release {id} finished at {finished_at}; its bake window closed at {closed_at}")]
     BakeWindowClosed {

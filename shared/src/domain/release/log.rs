@@ -80,6 +80,16 @@ pub enum ReleaseEvent {
     VersionsPruned {
         summary: PruneSummary,
     },
+    /// A traffic hook answered (or failed to): passed, failed with its reason, or not yet.
+    HookAnswered {
+        phase: HookPhase,
+        hook: String,
+        verdict: HookVerdict,
+    },
+    /// The release ended before any traffic moved (its pre-traffic hook failed).
+    Refused {
+        reason: String,
+    },
     /// A guarding alarm fired while its actions were suppressed; nothing was reverted.
     AlarmSuppressed {
         alarm: String,
@@ -109,6 +119,8 @@ impl ReleaseEvent {
             ReleaseEvent::ManualRollback { .. } => "manual_rollback",
             ReleaseEvent::Interrupted { .. } => "interrupted",
             ReleaseEvent::VersionsPruned { .. } => "versions_pruned",
+            ReleaseEvent::HookAnswered { .. } => "hook_answered",
+            ReleaseEvent::Refused { .. } => "refused",
         }
     }
 }

@@ -5,6 +5,7 @@
 //! then make the alias match it, so a crash between the two leaves a record that says what to
 //! finish or undo, never an alias shifted without one.
 
+mod hooked;
 mod input;
 mod log;
 mod names;
@@ -28,6 +29,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{AnalysisSettings, CanaryVerdict};
+use super::hooks::{HookPhase, HookVerdict, Hooks};
 use super::strategy::{Schedule, Strategy};
 use super::weight::Weight;
 
@@ -78,6 +80,9 @@ pub struct Release {
     /// Versions kept by the automatic retention that runs once the bake window closes.
     #[serde(default)]
     pub retain_versions: Option<u32>,
+    /// The functions called before any traffic moves and at 100% before success.
+    #[serde(default)]
+    pub hooks: Hooks,
     pub started_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -121,6 +126,7 @@ impl Release {
             analysis: spec.analysis,
             analysis_alarm: None,
             retain_versions: spec.retain_versions,
+            hooks: spec.hooks,
             started_by: started_by.clone(),
             created_at: now,
             updated_at: now,
@@ -175,6 +181,8 @@ impl Release {
             Phase::Failed => None,
             // Someone else owns the alias now.
             Phase::Interrupted => None,
+            // Refused before any weight moved: the alias was never this release's to set.
+            Phase::Refused => None,
         }
     }
 

@@ -36,6 +36,8 @@ pub enum Phase {
     /// Someone else moved the alias mid-release (a hotfix by hand): the release stopped and
     /// left the alias as it found it.
     Interrupted,
+    /// Its pre-traffic hook failed: it ended before any traffic moved.
+    Refused,
 }
 
 impl Phase {
@@ -51,6 +53,7 @@ impl Phase {
             Phase::Aborted => "aborted",
             Phase::Failed => "failed",
             Phase::Interrupted => "interrupted",
+            Phase::Refused => "refused",
         }
     }
 
@@ -63,6 +66,7 @@ impl Phase {
                 | Phase::Aborted
                 | Phase::Failed
                 | Phase::Interrupted
+                | Phase::Refused
         )
     }
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::domain::hooks::{Hooks, MAX_HOOK_DEADLINE_SECS};
 use crate::domain::strategy::{Schedule, Strategy, StrategyError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +41,8 @@ pub enum SpecError {
     ReleaseId(String),
     #[error("invalid analysis settings: {0}")]
     Analysis(String),
+    #[error("invalid hooks: {0}")]
+    Hooks(String),
 }
 
 /// Is this release moving traffic forward, or an operator's revert to a recorded version?
@@ -81,6 +84,9 @@ pub struct ReleaseSpec {
     /// newest (and everything in use); None: no automatic retention.
     #[serde(default)]
     pub retain_versions: Option<u32>,
+    /// Pre- and post-traffic hooks; none unless named.
+    #[serde(default)]
+    pub hooks: Hooks,
 }
 
 impl ReleaseSpec {
@@ -136,6 +142,9 @@ impl ReleaseSpec {
         if self.retain_versions == Some(0) {
             return Err(SpecError::RetainNothing);
         }
+        self.hooks
+            .check_deadline(MAX_HOOK_DEADLINE_SECS)
+            .map_err(SpecError::Hooks)?;
         Ok(self.strategy.schedule()?)
     }
 }

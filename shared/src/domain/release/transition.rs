@@ -31,6 +31,7 @@ impl Release {
                 Input::Fail { .. } => "fail",
                 Input::Alarm { .. } => "roll back on an alarm",
                 Input::Promoted => "record a promotion",
+                Input::HookAnswered { .. } => "record a hook's answer",
                 Input::Pruned(_) => "record a version pruning",
                 Input::RolledBack => "record a rollback",
                 Input::RollbackFailed { .. } => "record a failed rollback",
@@ -114,7 +115,7 @@ impl Release {
         Action::RollBack { reason }
     }
 
-    fn finish(&mut self, phase: Phase, now: DateTime<Utc>) {
+    pub(super) fn finish(&mut self, phase: Phase, now: DateTime<Utc>) {
         self.phase = phase;
         self.finished_at = Some(now);
     }
@@ -139,13 +140,18 @@ impl Release {
             }
         }
         let action = match (self.phase, &input) {
-            (Pending, Input::Begin) => {
-                if self.schedule.steps.is_empty() {
-                    self.start_promotion()
-                } else {
-                    self.set_step(0, now, actor)
-                }
-            }
+            (Pending, Input::Begin) => match self.hook_due() {
+                Some((phase, _)) => Action::CallHook { phase },
+                None => self.first_move(now, actor),
+            },
+            (
+                _,
+                Input::HookAnswered {
+                    phase,
+                    hook,
+                    verdict,
+                },
+            ) => return self.answer_hook(*phase, hook, verdict, now, actor),
 
             // A workflow that looks at a finished release (rolled back by the alarm handler,
             // say) simply ends.
@@ -153,6 +159,17 @@ impl Release {
             (RollingBack { .. }, Input::Check(_)) => Action::RollBack {
                 reason: self.reason.clone().unwrap_or_default(),
             },
+            // At 100% waiting on its post-traffic hook, the target carries everything: a
+            // guard that fires now rolls it back rather than letting the promotion finish.
+            (Promoting, Input::Check(Verdict::Unhealthy { reason }))
+                if self.hook_due().is_some() =>
+            {
+                let verdict = Verdict::Unhealthy {
+                    reason: reason.clone(),
+                };
+                self.record(now, actor, ReleaseEvent::HealthChecked { verdict });
+                self.start_rollback(RollbackCause::Unhealthy, reason.clone(), now, actor)
+            }
             (Promoting, Input::Check(_)) => Action::Promote,
             (Shifting { .. } | Paused { .. }, Input::Check(Verdict::Unhealthy { reason })) => {
                 let verdict = Verdict::Unhealthy {
@@ -259,6 +276,14 @@ impl Release {
                     },
                 );
                 Action::Nothing
+            }
+            (Promoting, Input::Promoted) if self.hook_due().is_some() => {
+                let (phase, hook) = self.hook_due().unwrap_or((HookPhase::PostTraffic, ""));
+                return Err(TransitionError::HookPending {
+                    id: self.id.clone(),
+                    phase,
+                    hook: hook.to_string(),
+                });
             }
             (Promoting, Input::Promoted) => {
                 self.weight = Weight::FULL;

@@ -19,10 +19,12 @@ use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::*;
 
 mod catalog;
+mod hook_calls;
 mod router;
 mod store;
 
 pub use catalog::FakeCatalog;
+pub use hook_calls::FakeHooks;
 pub use router::FakeRouter;
 pub use store::FakeStore;
 

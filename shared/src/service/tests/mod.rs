@@ -11,6 +11,7 @@ use crate::domain::{AlarmState, AnalysisSettings};
 
 mod alarm;
 mod analysis;
+mod hooks;
 mod input;
 mod operator;
 mod retention;
@@ -21,7 +22,7 @@ const FUNCTION: &str = "orders";
 const ALIAS: &str = "live";
 const ALARM: &str = "orders-errors";
 
-type Service = ReleaseService<FakeRouter, FakeStore, FakeAlarms, FakeAnnouncer>;
+type Service = ReleaseService<FakeRouter, FakeStore, FakeAlarms, FakeAnnouncer, FakeHooks>;
 type Responder = AlarmResponder<FakeRouter, FakeStore, FakeWorkflow, FakeAnnouncer, FakeAlarms>;
 
 /// One account: `orders:live` on version 1, versions 1 to 3 published, one alarm in OK;
@@ -31,6 +32,7 @@ struct World {
     router: FakeRouter,
     store: FakeStore,
     alarms: FakeAlarms,
+    hooks: FakeHooks,
     service: Service,
     responder: Responder,
 }
@@ -45,6 +47,7 @@ fn world() -> World {
     let store = FakeStore::new(journal.clone());
     let alarms = FakeAlarms::default();
     alarms.set(ALARM, AlarmState::Ok, Utc::now() - Duration::hours(1));
+    let hooks = FakeHooks::default();
     let announcer = FakeAnnouncer {
         journal: journal.clone(),
     };
@@ -53,6 +56,7 @@ fn world() -> World {
         store: store.clone(),
         health: alarms.clone(),
         notifier: Some(announcer.clone()),
+        hooks: Some(hooks.clone()),
     };
     let responder = AlarmResponder {
         router: router.clone(),
@@ -68,6 +72,7 @@ fn world() -> World {
         router,
         store,
         alarms,
+        hooks,
         service,
         responder,
     }
@@ -75,6 +80,7 @@ fn world() -> World {
 
 fn request(id: &str, strategy: &str) -> StartRequest {
     StartRequest {
+        hooks: Default::default(),
         release_id: Some(id.into()),
         function: FUNCTION.into(),
         alias: ALIAS.into(),
