@@ -14,6 +14,8 @@ mod crash;
 mod faults;
 #[path = "health.rs"]
 mod health;
+#[path = "hooks.rs"]
+mod hooks;
 #[path = "notify.rs"]
 mod notify;
 #[path = "outbox.rs"]

@@ -12,14 +12,15 @@ use std::process::Output;
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
 use shiftback::domain::analysis::WhenInconclusive;
+use shiftback::domain::hooks::Hooks;
 use shiftback::domain::AnalysisSettings;
 use shiftback::runtime::{
     alarm_responder_with, release_service_with, retention_service_with, HandlerSettings,
 };
 use shiftback::service::{Next, StepInput, StepOutcome};
 use shiftback_integration_tests::{
-    alarm_in_state, alarm_state_change, emulator, function_with_versions, release_request,
-    release_store, set_alarm_state, topic, unique, CallLog,
+    alarm_in_state, alarm_state_change, emulator, function_with_versions, hook_function,
+    release_request, release_store, set_alarm_state, topic, unique, CallLog,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -92,6 +93,12 @@ async fn record_every_handler() -> Recorded {
         ..AnalysisSettings::default()
     };
     succeeds.retain_versions = Some(1);
+    // Both hooks: advance calls the pre-traffic one, promote the post-traffic one.
+    succeeds.hooks = Hooks {
+        pre_traffic: Some(hook_function(&env, json!([{"ok": true}])).await),
+        post_traffic: Some(hook_function(&env, json!([{"ok": true}])).await),
+        ..Hooks::default()
+    };
     let mut outcome = start.start(succeeds).await.unwrap();
     while outcome.next == Next::Wait {
         outcome = advance.advance(step(&outcome)).await.unwrap();
@@ -194,7 +201,9 @@ fn check(recorded: &Recorded, without: &[&str]) -> (Output, String) {
         .arg("--calls")
         .arg(&file)
         .arg("--parameter")
-        .arg("ManagedFunctionNames=fn-*");
+        .arg("ManagedFunctionNames=fn-*")
+        .arg("--parameter")
+        .arg("HookFunctionNames=hook-*");
     for (logical_id, value) in &recorded.physical {
         command
             .arg("--physical")
@@ -239,6 +248,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
         (
             "AdvanceFunction",
             &[
+                "Invoke",
                 "DescribeAlarms",
                 "GetMetricData",
                 "UpdateAlias",
@@ -249,6 +259,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
         (
             "PromoteFunction",
             &[
+                "Invoke",
                 "UpdateAlias",
                 "TransactWriteItems",
                 "Publish",
@@ -322,6 +333,13 @@ async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
     assert!(
         text.contains("RetainFunction: DeleteFunction needs lambda:DeleteFunction on arn:aws:lambda:us-east-1:123456789012:function:fn-")
             && text.contains(":3, which its role RetainFunctionRole does not allow"),
+        "{text}"
+    );
+    // A hook is invoked only under the stack's HookFunctionNames.
+    let (output, text) = check(recorded, &["PromoteFunction=lambda:InvokeFunction"]);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("PromoteFunction: Invoke needs lambda:InvokeFunction on arn:aws:lambda:us-east-1:123456789012:function:hook-"),
         "{text}"
     );
 }

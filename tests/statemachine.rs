@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use shiftback::adapters::{AliasRouting, ReleaseStore, TrafficRouter};
 use shiftback::domain::{Phase, Weight};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, unique, Emulator,
+    alarm_in_state, emulator, function_with_versions, hook_function, unique, Emulator,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
@@ -27,8 +27,9 @@ struct Handlers {
     url: String,
 }
 
-/// Builds the handler binaries with the workspace's own features, so they share every compiled
-/// dependency with this test build (`make test` has built them already: then this is a no-op).
+/// Builds the handler binaries with the workspace's own features (`--all-targets`: with the
+/// dev-dependencies' too), so they share every compiled dependency with this test build
+/// (`make test` has built them already: then this is a no-op).
 fn build_handlers() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = std::process::Command::new(cargo);
@@ -50,7 +51,7 @@ fn build_handlers() {
         }
     }
     let status = build
-        .args(["build", "--quiet", "--workspace", "--bins"])
+        .args(["build", "--quiet", "--workspace", "--all-targets"])
         .current_dir(root())
         .status()
         .expect("run cargo build");
@@ -67,6 +68,7 @@ async fn serve_handlers(table: &str) -> Handlers {
     let child = Command::new(env!("CARGO_BIN_EXE_local-lambda"))
         .args(["--port", &port.to_string()])
         .env("RELEASE_TABLE", table)
+        .env("HOOK_FUNCTION_NAMES", "hook-*")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)
@@ -280,6 +282,38 @@ async fn retention_runs_after_the_bake_window(handlers: &Handlers, store: &Relea
     assert_eq!(left, ["$LATEST", "1", "2", "5"]);
 }
 
+/// A pre-traffic hook answers "not yet" once, then passes; at 100% the post-traffic hook fails:
+/// the workflow waits between hook calls, and rolls back from Promote.
+async fn hooks_hold_the_release_and_a_failing_post_hook_rolls_back(
+    handlers: &Handlers,
+    store: &ReleaseStore,
+) {
+    let s = Scenario::new().await;
+    let smoke = hook_function(
+        &s.env,
+        json!([{"ok": null, "retry_after_secs": 10}, {"ok": true}]),
+    )
+    .await;
+    let e2e = hook_function(&s.env, json!([{"ok": false, "reason": "checkout broken"}])).await;
+    let (id, mut input) = s.input("steps:50@1s");
+    input["hooks"] = json!({"pre_traffic": smoke, "post_traffic": e2e});
+    let report = execute(handlers, &id, input).await;
+    assert_eq!(report["error"], "Shiftback.NotPromoted", "{report}");
+    assert_eq!(
+        states(&report),
+        ["Start", "Advance", "Advance", "Advance", "Promote", "RollBack"],
+        "{report}"
+    );
+    assert_eq!(s.alias().await, AliasRouting::single("1"));
+    let release = store.load(&id).await.unwrap().release;
+    assert_eq!(release.phase, Phase::RolledBack);
+    let reason = release.reason.unwrap();
+    assert!(
+        reason.contains(&format!("post-traffic hook {e2e} failed: checkout broken")),
+        "{reason}"
+    );
+}
+
 #[tokio::test]
 async fn the_release_state_machine_runs_end_to_end() {
     let env = emulator().await;
@@ -301,5 +335,6 @@ async fn the_release_state_machine_runs_end_to_end() {
         alarm_before_step_three_rolls_back(&handlers, &store),
         an_alias_changed_by_hand_is_left_as_found(&handlers, &store),
         retention_runs_after_the_bake_window(&handlers, &store),
+        hooks_hold_the_release_and_a_failing_post_hook_rolls_back(&handlers, &store),
     );
 }

@@ -80,6 +80,16 @@ pub struct ReleaseArgs {
     /// keeping the newest N and every version in use (as `shiftback prune --apply` would).
     #[arg(long, value_name = "N")]
     pub retain: Option<u32>,
+    /// A Lambda function called before any traffic moves; it answers {"ok": true|false|null}
+    /// (null: not yet). It must match the stack's HookFunctionNames.
+    #[arg(long, value_name = "FUNCTION")]
+    pub pre_traffic_hook: Option<String>,
+    /// A Lambda function called at 100% before the release succeeds; a failure rolls back.
+    #[arg(long, value_name = "FUNCTION")]
+    pub post_traffic_hook: Option<String>,
+    /// How long each hook may keep answering "not yet" (e.g. 15m).
+    #[arg(long, default_value = "15m")]
+    pub hook_deadline: String,
 }
 
 #[derive(Subcommand)]

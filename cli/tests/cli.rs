@@ -8,7 +8,7 @@ mod prune;
 use std::process::Output;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use serde_json::Value;
+use serde_json::{json, Value};
 use shiftback::adapters::{AlarmHealth, ReleaseStore, TrafficRouter};
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
@@ -144,6 +144,33 @@ async fn plan_shows_the_schedule_and_every_check() {
             && printed.contains(" --keep 1 --apply` would delete 1 version(s)"),
         "{printed}"
     );
+    let hooked = [
+        "--pre-traffic-hook",
+        "orders-smoke",
+        "--post-traffic-hook",
+        "orders-e2e",
+        "--hook-deadline",
+        "20m",
+    ];
+    let printed = text(&s.run(&[&args[..], &hooked[..]].concat()));
+    assert!(
+        printed.contains("pre-traffic hook orders-smoke is called before any traffic moves; it must pass within 1200s")
+            && printed.contains("post-traffic hook orders-e2e is called at 100%"),
+        "{printed}"
+    );
+    let bad = s.run(
+        &[
+            &args[..],
+            &["--pre-traffic-hook", "x", "--hook-deadline", "4h"][..],
+        ]
+        .concat(),
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("hook deadline of 14400s must be between 1s and 10800s"),
+        "{}",
+        text(&bad)
+    );
 }
 
 #[tokio::test]
@@ -239,6 +266,8 @@ async fn start_hands_the_release_to_the_state_machine_and_returns() {
         "Linear10PercentEvery1Minute",
         "--alarm",
         &s.alarm,
+        "--pre-traffic-hook",
+        "orders-smoke",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let started = json(&out);
@@ -255,6 +284,10 @@ async fn start_hands_the_release_to_the_state_machine_and_returns() {
     assert_eq!(input["target_version"], "2");
     assert_eq!(input["started_by"], "cli:carol");
     assert_eq!(input["strategy"], "linear:10:1m");
+    assert_eq!(
+        input["hooks"],
+        json!({"pre_traffic": "orders-smoke", "deadline_secs": 900})
+    );
 }
 
 #[tokio::test]

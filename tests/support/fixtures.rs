@@ -201,3 +201,30 @@ pub async fn metric_alarm(
         .expect("describe alarms");
     found.metric_alarms().first().cloned()
 }
+
+/// A hook function (named `hook-…`) whose Nth call answers `answers[N]`, the last one from
+/// then on: scripts/moto_lambda.py plays its code, which moto would run in Docker.
+pub async fn hook_function(env: &Emulator, answers: serde_json::Value) -> String {
+    use aws_sdk_lambda::types::Environment;
+    let name = unique("hook");
+    env.lambda
+        .create_function()
+        .function_name(&name)
+        .runtime(Runtime::Providedal2023)
+        .role(ROLE_ARN)
+        .handler("bootstrap")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_with("bootstrap", b"#!/bin/sh\n")))
+                .build(),
+        )
+        .environment(
+            Environment::builder()
+                .variables("MOTO_ANSWERS", answers.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create hook function");
+    name
+}

@@ -58,12 +58,17 @@ fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
     use aws_sdk_lambda::operation::{
         delete_function::DeleteFunctionInput, get_alias::GetAliasInput,
         get_function_configuration::GetFunctionConfigurationInput, get_policy::GetPolicyInput,
-        list_aliases::ListAliasesInput, list_function_url_configs::ListFunctionUrlConfigsInput,
+        invoke::InvokeInput, list_aliases::ListAliasesInput,
+        list_function_url_configs::ListFunctionUrlConfigsInput,
         list_provisioned_concurrency_configs::ListProvisionedConcurrencyConfigsInput,
         list_versions_by_function::ListVersionsByFunctionInput,
         publish_version::PublishVersionInput, update_alias::UpdateAliasInput,
     };
-    let action = format!("lambda:{operation}");
+    // The one Lambda operation whose IAM action has another name.
+    let action = match operation {
+        "Invoke" => "lambda:InvokeFunction".to_string(),
+        _ => format!("lambda:{operation}"),
+    };
     // Neither takes a resource ARN: IAM authorizes them on "*".
     if matches!(operation, "ListEventSourceMappings" | "GetAccountSettings") {
         return vec![request(&action, "*".to_string())];
@@ -85,6 +90,8 @@ fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
     } else if let Some(i) = input.downcast_ref::<ListFunctionUrlConfigsInput>() {
         function_arn(i.function_name().unwrap_or_default(), None)
     } else if let Some(i) = input.downcast_ref::<GetPolicyInput>() {
+        function_arn(i.function_name().unwrap_or_default(), i.qualifier())
+    } else if let Some(i) = input.downcast_ref::<InvokeInput>() {
         function_arn(i.function_name().unwrap_or_default(), i.qualifier())
     } else if let Some(i) = input.downcast_ref::<DeleteFunctionInput>() {
         // A version's delete is authorized on the version's ARN.

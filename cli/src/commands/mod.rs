@@ -14,6 +14,7 @@ pub mod start;
 pub mod status;
 
 use chrono::Utc;
+use shiftback::domain::hooks::Hooks;
 use shiftback::domain::release::new_release_id;
 use shiftback::domain::{check_version, AnalysisSettings};
 use shiftback::service::retention::PruneRequest;
@@ -41,8 +42,15 @@ pub async fn preflight(
             .set(option)
             .map_err(|e| usage(format!("--analysis {option}: {e}")))?;
     }
+    let deadline_secs = shiftback::domain::strategy::parse_duration(&args.hook_deadline)
+        .map_err(|e| usage(format!("--hook-deadline: {e}")))?;
+    let hooks = Hooks {
+        pre_traffic: args.pre_traffic_hook.clone(),
+        post_traffic: args.post_traffic_hook.clone(),
+        deadline_secs,
+    };
     let request = StartRequest {
-        hooks: Default::default(),
+        hooks,
         release_id: Some(new_release_id(Utc::now())),
         function: args.function.clone(),
         alias: args.alias.clone(),

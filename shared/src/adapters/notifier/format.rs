@@ -228,6 +228,10 @@ pub fn notification(
             format!("Fix, publish a new version, then retry: `shiftback start {} --alias {} --to NEW_VERSION`", release.function, release.alias),
             format!("History: `shiftback history {}`", release.function),
         ],
+        "refused" => vec![
+            format!("Nothing was shifted. The hook said: {}", reason.clone().unwrap_or_default()),
+            format!("Fix, then start again: `shiftback start {} --alias {} --to {}`", release.function, release.alias, release.target_version),
+        ],
         "failed" => vec![
             format!("Check where the alias points: `shiftback status {}`", release.id),
             format!("Put it on a known-good version: `shiftback rollback {} --alias {} --to {}`", release.function, release.alias, release.stable_version),

@@ -17,6 +17,8 @@ mod step_time;
 pub(crate) mod tests;
 #[cfg(test)]
 mod tests_analysis;
+#[cfg(test)]
+mod tests_hooks;
 mod transition;
 
 pub use input::*;

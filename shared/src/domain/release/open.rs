@@ -23,6 +23,16 @@ impl Release {
     /// What an open release is waiting on, and since when: for people on call.
     pub fn waiting_on(&self, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
         let since = self.step_started_at.unwrap_or(self.updated_at);
+        if let Some((phase, hook)) = self.hook_due() {
+            let deadline = self.hook_deadline(phase, now);
+            return (
+                format!(
+                    "its {phase} hook {hook} (deadline {})",
+                    deadline.format("%H:%M:%S UTC")
+                ),
+                self.updated_at,
+            );
+        }
         match self.phase {
             Phase::Pending => ("its first step".into(), self.created_at),
             Phase::Shifting { step } => {
@@ -110,5 +120,26 @@ mod tests {
         assert!(aborted.open_until().is_some(), "rolling back is still open");
         aborted.apply(Input::RolledBack, t(6), "wf").unwrap();
         assert_eq!(aborted.open_until(), None);
+    }
+
+    #[test]
+    fn a_release_waiting_on_its_hook_says_which_until_when_and_closes_when_refused() {
+        let mut spec = spec("linear:50:60s");
+        spec.hooks.pre_traffic = Some("orders-smoke".into());
+        let mut release = Release::new(spec, t(0)).unwrap();
+        release.apply(Input::Begin, t(0), "wf").unwrap();
+        assert_eq!(
+            release.waiting_on(t(20)).0,
+            "its pre-traffic hook orders-smoke (deadline 08:15:20 UTC)"
+        );
+        let failed = Input::HookAnswered {
+            phase: HookPhase::PreTraffic,
+            hook: "orders-smoke".into(),
+            verdict: HookVerdict::Failed {
+                reason: "no".into(),
+            },
+        };
+        release.apply(failed, t(30), "wf").unwrap();
+        assert_eq!(release.open_until(), None, "refused: closed at once");
     }
 }

@@ -202,3 +202,42 @@ fn a_release_held_for_a_person_says_why_and_what_to_run_without_paging() {
         "{title}"
     );
 }
+
+#[test]
+fn a_refusal_by_the_pre_traffic_hook_says_nothing_shifted_and_pages_no_one() {
+    use crate::domain::hooks::{HookPhase, HookVerdict, Hooks};
+    let mut r = release();
+    r.hooks = Hooks {
+        pre_traffic: Some("orders-smoke".into()),
+        ..Hooks::default()
+    };
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    let failed = Input::HookAnswered {
+        phase: HookPhase::PreTraffic,
+        hook: "orders-smoke".into(),
+        verdict: HookVerdict::Failed {
+            reason: "GET /health answered 500".into(),
+        },
+    };
+    r.apply(failed, t(5), "workflow").unwrap();
+    let announced: Vec<Notification> = (0..r.log.len())
+        .filter_map(|i| notification(&r, i, "123456789012", "us-east-1"))
+        .collect();
+    let kinds: Vec<&str> = announced.iter().map(|n| n.event_type).collect();
+    assert_eq!(
+        kinds,
+        ["started", "refused"],
+        "a failed answer is told by the refusal"
+    );
+    let refused = &announced[1];
+    assert_eq!(refused.attributes["severity"], "warning");
+    assert_eq!(refused.attributes["outcome"], "refused");
+    assert!(refused.incident.is_none(), "nothing to repair: no page");
+    let title = refused.body["content"]["title"].as_str().unwrap();
+    assert!(
+        title.contains("REFUSED") && title.contains("still on v6"),
+        "{title}"
+    );
+    let steps = refused.body["content"]["nextSteps"].to_string();
+    assert!(steps.contains("GET /health answered 500"), "{steps}");
+}
