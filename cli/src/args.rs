@@ -155,6 +155,28 @@ pub enum Command {
         #[arg(long, default_value = "aborted by operator")]
         reason: String,
     },
+    /// Stop one guard from reverting a release for a while (a known spike): recorded,
+    /// announced, shown in `status`, and over by itself. Never every guard at once.
+    Ignore {
+        /// The release id.
+        release: String,
+        /// The guarding alarm to ignore.
+        #[arg(
+            long,
+            conflicts_with = "analysis",
+            required_unless_present = "analysis"
+        )]
+        alarm: Option<String>,
+        /// Ignore the release's canary analysis (its verdicts and its own alarm) instead.
+        #[arg(long)]
+        analysis: bool,
+        /// For how long (e.g. 10m; at most 4h).
+        #[arg(long = "for", value_name = "DURATION")]
+        for_: String,
+        /// Why, for the record and the announcement.
+        #[arg(long)]
+        reason: String,
+    },
     /// Create the release table with shiftback's schema, for local emulators (a deployed
     /// stack's table comes from template.yaml).
     #[command(hide = true)]

@@ -106,6 +106,26 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
             };
             control::run(cli, r, release, abort).await
         }
+        Command::Ignore {
+            release,
+            alarm,
+            analysis,
+            for_,
+            reason,
+        } => {
+            let for_secs = shiftback::domain::strategy::parse_duration(for_)
+                .map_err(|e| usage(format!("--for: {e}")))?;
+            let guard = match (alarm, analysis) {
+                (Some(alarm), _) => alarm.clone(),
+                _ => shiftback::domain::ANALYSIS_GUARD.to_string(),
+            };
+            let ignore = Control::Ignore {
+                guard,
+                for_secs,
+                reason: reason.clone(),
+            };
+            control::run(cli, r, release, ignore).await
+        }
         Command::CreateTable => create_table::run(cli, r).await,
         Command::Rollback {
             function,

@@ -254,6 +254,9 @@ pub fn status(
                 "alarms_firing": firing(health),
                 "analysis": last_analysis(release)
                     .map(|(weight, verdict)| json!({"weight": weight, "verdict": verdict})),
+                "ignored": release.active_ignores(Utc::now()).iter().map(|(guard, until, by, why)| {
+                    json!({"guard": guard, "until": until, "by": by, "reason": why})
+                }).collect::<Vec<_>>(),
             })
         );
         return;
@@ -268,6 +271,13 @@ pub fn status(
     );
     if let Some(analysis) = analysis_line(release) {
         println!("  {}", clip(&analysis, 300));
+    }
+    for (guard, until, by, why) in release.active_ignores(Utc::now()) {
+        let until = until.format("%H:%M:%S UTC");
+        println!(
+            "  ignoring {guard} until {until} ({by}: {})",
+            clip(why, 200)
+        );
     }
     if let Some(ended) = look.ended {
         println!("{ended}");

@@ -331,6 +331,9 @@ pub struct Guard {
     /// and of two releases on one alias the newer decides where the alias goes. None on guards
     /// written before this was recorded (they count as the oldest).
     pub started_at: Option<DateTime<Utc>>,
+    /// An operator's ignore of this alarm for this release: a state change before this time
+    /// is recorded, not acted on.
+    pub ignored_until: Option<DateTime<Utc>>,
 }
 
 /// One page of a function's history, newest first.

@@ -308,3 +308,51 @@ async fn a_suppressed_composite_alarm_is_recorded_once_not_reverted() {
         .count();
     assert_eq!(suppressed, 1, "recorded once however often it arrives");
 }
+
+/// An operator's ignore reaches the alarm function through the guard item its one Query reads
+/// (no load of the release on the critical path): the firing is recorded, nothing reverted;
+/// the other alarm still reverts.
+#[tokio::test]
+async fn an_ignored_alarm_is_recorded_from_its_guard_item_and_the_other_still_reverts() {
+    let f = fixture().await;
+    let latency = alarm_in_state(&f.env, StateValue::Ok).await;
+    let mut request = release_request(&f.function, &f.alarm, "2", "canary:10:10m");
+    request.alarms.push(latency.clone());
+    let id = f.service.start(request).await.unwrap().release_id;
+    let ignore = Control::Ignore {
+        guard: f.alarm.clone(),
+        for_secs: 600,
+        reason: "batch import spike".into(),
+    };
+    f.service.control(&id, ignore, "bob").await.unwrap();
+    let guards = f.store().guards_for_alarm(&f.alarm).await.unwrap();
+    let until = guards[0]
+        .ignored_until
+        .expect("the guard item carries the ignore");
+    assert!(until > Utc::now() + Duration::minutes(9), "{until}");
+
+    let outcome = f
+        .responder
+        .handle(
+            alarm_state_change(&f.alarm, "ALARM", ACCOUNT),
+            Some(ACCOUNT),
+        )
+        .await
+        .unwrap();
+    assert!(outcome[0].reverted.is_empty(), "{outcome:?}");
+    assert_eq!(
+        f.alias().await.weight_towards("1", "2"),
+        Some(Weight::from_percent(10.0).unwrap())
+    );
+    let release = f.store().load(&id).await.unwrap().release;
+    assert_eq!(release.log.last().unwrap().event.name(), "alarm_suppressed");
+
+    f.responder
+        .handle(
+            alarm_state_change(&latency, "ALARM", ACCOUNT),
+            Some(ACCOUNT),
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.alias().await, AliasRouting::single("1"));
+}

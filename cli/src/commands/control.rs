@@ -1,4 +1,5 @@
-//! `shiftback promote | pause | resume | abort`: an operator's say over a running release.
+//! `shiftback promote | pause | resume | abort | ignore`: an operator's say over a running
+//! release.
 
 use shiftback::service::Control;
 
@@ -27,6 +28,10 @@ pub async fn run(
         Control::Abort { .. } => {
             format!("aborted: alias back on version {}", record.stable_version)
         }
+        Control::Ignore { guard, .. } => match record.ignore_of(&guard) {
+            Some(until) => format!("{guard} ignored until {}", until.to_rfc3339()),
+            None => format!("{guard} ignored"),
+        },
     };
     output::done(cli.json, &record, &what);
     Ok(0)

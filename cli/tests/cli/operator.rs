@@ -167,3 +167,49 @@ async fn operator_actions_are_announced_when_they_happen() {
         assert!(sent.iter().any(|e| e == event), "{event} not in {sent:?}");
     }
 }
+
+#[tokio::test]
+async fn ignore_silences_one_guard_for_a_while_and_never_the_last() {
+    let s = setup().await;
+    let only_guard = s.started("linear:25:10m", "2").await;
+    let ignore = |id: &str, guard: &[&str]| {
+        let mut args = vec!["ignore", id];
+        args.extend_from_slice(guard);
+        args.extend_from_slice(&["--for", "10m", "--reason", "batch import spike"]);
+        s.run(&args)
+    };
+    let out = ignore(&only_guard, &["--alarm", &s.alarm]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("the last guard not ignored"),
+        "{}",
+        text(&out)
+    );
+    s.run(&["abort", &only_guard]);
+
+    // Guarded by its alarm and its canary analysis: one of the two may be ignored.
+    let mut request = release_request(&s.function, &s.alarm, "2", "linear:25:10m");
+    request.analysis = shiftback::domain::AnalysisSettings::default();
+    let id = s.service().start(request).await.unwrap().release_id;
+    let out = ignore(&id, &["--alarm", &s.alarm]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("{} ignored until", s.alarm)),
+        "{}",
+        text(&out)
+    );
+    let shown = text(&s.run(&["status", &id]));
+    assert!(
+        shown.contains(&format!("ignoring {} until", s.alarm))
+            && shown.contains("(cli:carol: batch import spike)"),
+        "{shown}"
+    );
+    let status = json(&s.run(&["--json", "status", &id]));
+    assert_eq!(status["ignored"][0]["guard"], s.alarm.as_str());
+    let out = ignore(&id, &["--analysis"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let out = s.run(&[
+        "ignore", &id, "--alarm", &s.alarm, "--for", "1d", "--reason", "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

@@ -36,6 +36,8 @@ pub fn announced(release: &Release, event: &ReleaseEvent) -> Option<(&'static st
         } => ("hook_passed", "info"),
         // Nothing moved, nothing to repair: the team must look, but no page.
         ReleaseEvent::Refused { .. } => ("refused", "warning"),
+        // A guard switched off by hand: everyone watching should know.
+        ReleaseEvent::GuardIgnored { .. } => ("guard_ignored", "warning"),
         // A failure is announced by what it leads to (the refusal, or the rollback with the
         // hook's reason); "not yet" is the hook working.
         ReleaseEvent::HookAnswered { .. } => return None,

@@ -6,7 +6,7 @@ use crate::adapters::LoadedRelease;
 use chrono::{DateTime, Utc};
 
 use crate::domain::analysis::{self, combine, verdict, CanaryVerdict};
-use crate::domain::{Action, Input, Phase, Release, Verdict};
+use crate::domain::{Action, Input, Phase, Release, Verdict, ANALYSIS_GUARD};
 use crate::error::{Error, Result};
 use crate::ports::{
     AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords, VersionsQuery,
@@ -48,7 +48,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 return Ok(StepOutcome::of(release, &Action::Wait { secs: bake }));
             }
         }
-        let alarms = match self.health.statuses(&release.guarding_alarms()).await {
+        // A guard an operator ignores for now is not asked (its firing reverts nothing).
+        let watched: Vec<String> = release
+            .guarding_alarms()
+            .into_iter()
+            .filter(|alarm| release.ignored_until(alarm, looked_at).is_none())
+            .collect();
+        let alarms = match self.health.statuses(&watched).await {
             Ok(statuses) => verdict(&statuses, &release.alarm_overrides, release.created_at),
             // A guard that vanished mid-release cannot vouch for it.
             Err(Error::AlarmsMissing(missing)) => Verdict::Unhealthy {
@@ -58,7 +64,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         };
         let checked_at = now();
         let canary = self.analyse(release, checked_at).await?;
-        let verdict = combine(alarms, canary.as_ref());
+        // An ignored analysis is still recorded, with its numbers; it decides nothing.
+        let analysis_ignored = release.ignored_until(ANALYSIS_GUARD, checked_at).is_some();
+        let verdict = combine(alarms, canary.as_ref().filter(|_| !analysis_ignored));
         let before = tracked.release.clone();
         if let Some(canary) = canary {
             tracked

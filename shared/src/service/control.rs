@@ -2,7 +2,7 @@
 
 use super::converge::reverted;
 use super::*;
-use crate::domain::{check_release_id, Action, Input, Phase};
+use crate::domain::{check_release_id, ignore_until, Action, Input, Phase};
 use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
@@ -30,6 +30,15 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 Control::Promote => Input::Promote,
                 Control::Abort { reason } => Input::Abort {
                     reason: format!("aborted by {by}: {reason}"),
+                },
+                Control::Ignore {
+                    guard,
+                    for_secs,
+                    reason,
+                } => Input::Ignore {
+                    guard: guard.clone(),
+                    until: ignore_until(now(), *for_secs),
+                    reason: reason.clone(),
                 },
             };
             tracked.release.apply(input, now(), by)?;

@@ -165,7 +165,15 @@ pub enum Control {
     Pause,
     Resume,
     Promote,
-    Abort { reason: String },
+    Abort {
+        reason: String,
+    },
+    /// Stop one guard (an alarm, or `analysis`) from reverting the release for `for_secs`.
+    Ignore {
+        guard: String,
+        for_secs: u64,
+        reason: String,
+    },
 }
 
 /// What the state machine's Start task receives: the execution's name, which is the release

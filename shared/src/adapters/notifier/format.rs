@@ -200,6 +200,25 @@ pub fn notification(
             format!("{target} {versions}: {phase} hook {hook} passed"),
             "in_progress",
         ),
+        ReleaseEvent::GuardIgnored {
+            guard,
+            until,
+            reason,
+        } => (
+            ":mute:",
+            format!(
+                "{target} {versions}: {} ignores {guard} until {} ({})",
+                entry.actor,
+                until.format("%H:%M UTC"),
+                clip(reason, TEXT_MAX)
+            ),
+            // In the bake window, the release has its outcome already.
+            if release.phase.is_terminal() {
+                release.phase.name()
+            } else {
+                "in_progress"
+            },
+        ),
         ReleaseEvent::Refused { .. } => (
             ":no_entry:",
             format!(

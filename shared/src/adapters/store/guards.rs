@@ -20,6 +20,7 @@ impl ReleaseStore {
             target_version: release.target_version.clone(),
             started_at_ms: Some(release.created_at.timestamp_millis()),
             guard_until: until,
+            ignored_until: release.ignore_of(alarm).map(|t| t.timestamp()),
             // DynamoDB's TTL removes guards whose window closed (a day later, to be safe).
             expires_at: until.map(|until| until + 86_400),
         })
@@ -51,6 +52,7 @@ impl ReleaseStore {
                     target_version: item.target_version,
                     until: item.guard_until.map(time),
                     started_at: item.started_at_ms.and_then(DateTime::from_timestamp_millis),
+                    ignored_until: item.ignored_until.map(time),
                 })
             })
             .collect()

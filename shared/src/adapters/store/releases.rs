@@ -205,6 +205,21 @@ impl ReleaseStore {
                     .build(),
             );
         }
+        if !release.phase.is_terminal() {
+            // An operator's ignore reaches the alarm function through the guard it queries.
+            for alarm in release.alarms_ignored_since(tracked.stored_log_len) {
+                items.push(
+                    TransactWriteItem::builder()
+                        .put(built(
+                            Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(self.guard_item(release, &alarm)?))
+                                .build(),
+                        )?)
+                        .build(),
+                );
+            }
+        }
         if release.phase.is_terminal() {
             for alarm in &release.guarding_alarms() {
                 let item = if release.guard_until().is_some() {

@@ -104,6 +104,9 @@ pub(super) struct GuardItem {
     /// Epoch seconds; absent while the release runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard_until: Option<i64>,
+    /// Epoch seconds: an operator's ignore of the alarm for this release ends then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored_until: Option<i64>,
     /// The table's TTL attribute (epoch seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
@@ -220,6 +223,7 @@ mod tests {
     #[test]
     fn items_keep_their_stored_attribute_names_and_types() {
         let guard = GuardItem {
+            ignored_until: None,
             pk: "ALARM#a".into(),
             sk: "REL#r".into(),
             release_id: "r".into(),

@@ -47,6 +47,12 @@ pub enum Input {
         hook: String,
         verdict: HookVerdict,
     },
+    /// An operator ignores one guard until `until`, for `reason`.
+    Ignore {
+        guard: String,
+        until: DateTime<Utc>,
+        reason: String,
+    },
     /// The alias was made wholly the target.
     Promoted,
     /// The automatic retention ran, once, after success.
@@ -116,6 +122,8 @@ pub enum TransitionError {
         changed_at: DateTime<Utc>,
         started_at: DateTime<Utc>,
     },
+    #[error("release {id}: cannot ignore: {why}")]
+    IgnoreRefused { id: String, why: String },
     #[error("release {id} is not waiting on its {phase} hook {hook}")]
     HookNotDue {
         id: String,

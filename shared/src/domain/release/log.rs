@@ -90,6 +90,13 @@ pub enum ReleaseEvent {
     Refused {
         reason: String,
     },
+    /// An operator stopped one guard (an alarm, or `analysis`) from reverting the release
+    /// until `until`.
+    GuardIgnored {
+        guard: String,
+        until: DateTime<Utc>,
+        reason: String,
+    },
     /// A guarding alarm fired while its actions were suppressed; nothing was reverted.
     AlarmSuppressed {
         alarm: String,
@@ -121,6 +128,7 @@ impl ReleaseEvent {
             ReleaseEvent::VersionsPruned { .. } => "versions_pruned",
             ReleaseEvent::HookAnswered { .. } => "hook_answered",
             ReleaseEvent::Refused { .. } => "refused",
+            ReleaseEvent::GuardIgnored { .. } => "guard_ignored",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! finish or undo, never an alias shifted without one.
 
 mod hooked;
+mod ignore;
 mod input;
 mod log;
 mod names;
@@ -21,6 +22,7 @@ mod tests_analysis;
 mod tests_hooks;
 mod transition;
 
+pub use ignore::{ignore_until, ANALYSIS_GUARD, MAX_IGNORE_SECS};
 pub use input::*;
 pub use log::*;
 pub use names::*;

@@ -32,6 +32,7 @@ impl Release {
                 Input::Alarm { .. } => "roll back on an alarm",
                 Input::Promoted => "record a promotion",
                 Input::HookAnswered { .. } => "record a hook's answer",
+                Input::Ignore { .. } => "ignore a guard",
                 Input::Pruned(_) => "record a version pruning",
                 Input::RolledBack => "record a rollback",
                 Input::RollbackFailed { .. } => "record a failed rollback",
@@ -152,6 +153,14 @@ impl Release {
                     verdict,
                 },
             ) => return self.answer_hook(*phase, hook, verdict, now, actor),
+            (
+                _,
+                Input::Ignore {
+                    guard,
+                    until,
+                    reason,
+                },
+            ) => return self.ignore(guard, *until, reason, now, actor),
 
             // A workflow that looks at a finished release (rolled back by the alarm handler,
             // say) simply ends.

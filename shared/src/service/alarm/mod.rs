@@ -178,6 +178,23 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
             outcome.ignored = Some(note);
             return Ok(outcome);
         }
+        // An operator ignores this alarm for some releases: recorded, not reverted.
+        let (ignored, guards): (Vec<Guard>, Vec<Guard>) = guards
+            .into_iter()
+            .partition(|g| g.ignored_until.is_some_and(|u| signal.changed_at < u));
+        for guard in &ignored {
+            let until = guard.ignored_until.unwrap_or(signal.changed_at);
+            let by = format!("an ignore until {}", until.to_rfc3339());
+            tracing::warn!(alarm = %signal.alarm, release = %guard.release_id, %by, "alarm ignored by an operator; not reverted");
+            self.record_suppressed(guard, signal, &by).await?;
+        }
+        if guards.is_empty() {
+            outcome.ignored = Some(format!(
+                "alarm {} is ignored by an operator for every release it guards",
+                signal.alarm
+            ));
+            return Ok(outcome);
+        }
         let guards = newest_per_alias(guards);
 
         let limit = Arc::new(Semaphore::new(REVERT_CONCURRENCY));
@@ -278,6 +295,7 @@ mod tests {
             target_version: "2".into(),
             until: None,
             started_at: started.and_then(|s| DateTime::from_timestamp(s, 0)),
+            ignored_until: None,
         }
     }
 

@@ -53,6 +53,7 @@ fn guard(release: &Release, alarm: &str) -> Guard {
         target_version: release.target_version.clone(),
         until: release.guard_until(),
         started_at: Some(release.created_at),
+        ignored_until: release.ignore_of(alarm),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::domain::{AlarmState, AnalysisSettings};
 mod alarm;
 mod analysis;
 mod hooks;
+mod ignore;
 mod input;
 mod operator;
 mod retention;
