@@ -46,6 +46,8 @@ async fn canary(settings: AnalysisSettings) -> Canary {
 impl Canary {
     fn step(&self) -> StepInput {
         StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(self.release_id.clone()),
             error: None,
         }

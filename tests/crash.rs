@@ -62,6 +62,8 @@ async fn world() -> World {
 
 fn step(release_id: &str) -> StepInput {
     StepInput {
+        gate_expired: false,
+        task_token: None,
         release_id: Some(release_id.to_string()),
         error: None,
     }
@@ -253,6 +255,8 @@ async fn rollback_completes_once_after_a_crash_after_any_write() {
         let w = world().await;
         let id = w.started("steps:50@1m").await;
         let input = || StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(id.clone()),
             error: Some(StepError {
                 error: "States.Timeout".into(),

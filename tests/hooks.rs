@@ -75,6 +75,8 @@ impl Hooked {
 
 fn step(outcome: &StepOutcome) -> StepInput {
     StepInput {
+        gate_expired: false,
+        task_token: None,
         release_id: Some(outcome.release_id.clone()),
         error: None,
     }

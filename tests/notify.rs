@@ -156,6 +156,8 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
     while step.next == Next::Wait {
         step = service
             .advance(StepInput {
+                gate_expired: false,
+                task_token: None,
                 release_id: Some(step.release_id.clone()),
                 error: None,
             })
@@ -164,6 +166,8 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
     }
     let done = service
         .promote(StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(step.release_id.clone()),
             error: None,
         })
@@ -173,6 +177,8 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
     // A retried step re-announces nothing.
     service
         .promote(StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(step.release_id.clone()),
             error: None,
         })

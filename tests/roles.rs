@@ -35,6 +35,8 @@ struct Recorded {
 
 fn step(outcome: &StepOutcome) -> StepInput {
     StepInput {
+        gate_expired: false,
+        task_token: None,
         release_id: Some(outcome.release_id.clone()),
         error: None,
     }

@@ -103,6 +103,8 @@ async fn a_throttled_health_check_is_retried_and_when_exhausted_changes_nothing(
 
     let err = service
         .advance(StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(id.clone()),
             error: None,
         })
@@ -122,6 +124,8 @@ async fn a_throttled_health_check_is_retried_and_when_exhausted_changes_nothing(
     // Step Functions' Retry runs the task again; the SDK absorbs the next two failures.
     let outcome = service
         .advance(StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(id.clone()),
             error: None,
         })
@@ -179,6 +183,8 @@ async fn a_throttled_publish_is_retried_and_an_exhausted_one_is_sent_by_the_next
     assert_eq!(publish.num_calls(), 6, "3 attempts for each announcement");
     let outcome = service
         .advance(StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(started.release_id.clone()),
             error: None,
         })
@@ -306,6 +312,8 @@ async fn a_revert_lands_and_is_recorded_even_when_stopping_the_workflow_fails() 
     // The workflow that could not be stopped ends at its next look.
     let next = service
         .advance(StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(id),
             error: None,
         })

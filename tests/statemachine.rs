@@ -9,8 +9,11 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{AliasRouting, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{
+    AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter, WorkflowControl,
+};
 use shiftback::domain::{Phase, Weight};
+use shiftback::service::{Control, ReleaseService};
 use shiftback_integration_tests::{
     alarm_in_state, emulator, function_with_versions, hook_function, unique, Emulator,
 };
@@ -314,6 +317,83 @@ async fn hooks_hold_the_release_and_a_failing_post_hook_rolls_back(
     );
 }
 
+/// A gate holds the release at its weight, the workflow waiting on a task token, until
+/// approved (the approval hands the token back and the release goes on); another gate, with
+/// a two-second timeout, aborts the release.
+async fn a_gate_waits_for_approval_and_an_unanswered_one_aborts(
+    handlers: &Handlers,
+    store: &ReleaseStore,
+) {
+    let s = Scenario::new().await;
+    let (id, input) = s.input("steps:25@1s,gate,50@1s");
+    let run = execute(handlers, &id, input);
+    let approve = async {
+        for attempt in 0.. {
+            if attempt >= 600 {
+                let found = store.load(&id).await.map(|l| {
+                    (
+                        l.release.phase,
+                        l.release.gate_token,
+                        l.release
+                            .log
+                            .iter()
+                            .map(|e| e.event.name())
+                            .collect::<Vec<_>>(),
+                    )
+                });
+                panic!("release {id} never waited at its gate: {found:?}");
+            }
+            // Not recorded yet at first: Start is still running.
+            let at_gate = store.load(&id).await.is_ok_and(|loaded| {
+                matches!(loaded.release.phase, Phase::AtGate { .. })
+                    && loaded.release.gate_token.is_some()
+            });
+            if at_gate {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Longer than any bake of the schedule: the release really waits.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            s.alias().await.weight_towards("1", "2"),
+            Weight::from_percent(25.0)
+        );
+        let service = ReleaseService::new(
+            TrafficRouter::new(s.env.lambda.clone()),
+            store.clone(),
+            AlarmHealth::new(s.env.cloudwatch.clone()),
+        );
+        let workflow = WorkflowControl::new(aws_sdk_sfn::Client::new(&s.env.config), "");
+        service
+            .control_gate_aware(&id, Control::Approve, "cli:carol", &workflow)
+            .await
+            .unwrap();
+    };
+    let (report, ()) = tokio::join!(run, approve);
+    assert_eq!(report["status"], "SUCCEEDED", "{report}");
+    assert!(states(&report).contains(&"Gate"), "{report}");
+    assert_eq!(s.alias().await, AliasRouting::single("2"));
+    let release = store.load(&id).await.unwrap().release;
+    assert!(release
+        .log
+        .iter()
+        .any(|e| e.event.name() == "approved" && e.actor == "cli:carol"));
+
+    let s = Scenario::new().await;
+    let (id, mut input) = s.input("steps:25@1s,gate,50@1s");
+    input["gates"] = json!({"timeout_secs": 2});
+    let report = execute(handlers, &id, input).await;
+    assert_eq!(report["error"], "Shiftback.NotPromoted", "{report}");
+    let ran = states(&report);
+    assert!(
+        ran.ends_with(&["Gate", "GateExpired", "RollBack"]),
+        "{report}"
+    );
+    assert_eq!(s.alias().await, AliasRouting::single("1"));
+    assert_eq!(store.load(&id).await.unwrap().release.phase, Phase::Aborted);
+}
+
 #[tokio::test]
 async fn the_release_state_machine_runs_end_to_end() {
     let env = emulator().await;
@@ -336,5 +416,6 @@ async fn the_release_state_machine_runs_end_to_end() {
         an_alias_changed_by_hand_is_left_as_found(&handlers, &store),
         retention_runs_after_the_bake_window(&handlers, &store),
         hooks_hold_the_release_and_a_failing_post_hook_rolls_back(&handlers, &store),
+        a_gate_waits_for_approval_and_an_unanswered_one_aborts(&handlers, &store),
     );
 }

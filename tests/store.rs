@@ -8,6 +8,7 @@ use shiftback_integration_tests::{emulator, release_store, unique};
 
 fn spec(function: &str, id: &str) -> ReleaseSpec {
     ReleaseSpec {
+        gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(id.to_string()),
         function: function.to_string(),

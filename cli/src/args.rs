@@ -90,6 +90,16 @@ pub struct ReleaseArgs {
     /// How long each hook may keep answering "not yet" (e.g. 15m).
     #[arg(long, default_value = "15m")]
     pub hook_deadline: String,
+    /// Hold at a gate after the last step until someone runs `shiftback approve` (gates after
+    /// other steps: `--strategy steps:5@5m,gate,25@5m`).
+    #[arg(long)]
+    pub gate_before_promote: bool,
+    /// How long a gate waits for approval (e.g. 24h; at most 14 days).
+    #[arg(long, default_value = "168h")]
+    pub gate_timeout: String,
+    /// What a gate nobody answered does: abort (back to the stable version) or approve.
+    #[arg(long, default_value = "abort", value_parser = ["abort", "approve"])]
+    pub on_gate_timeout: String,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +141,11 @@ pub enum Command {
         /// The token a previous page printed.
         #[arg(long)]
         page: Option<String>,
+    },
+    /// Let a release waiting at a gate go on to its next step (recorded with who approved).
+    Approve {
+        /// The release id.
+        release: String,
     },
     /// Skip the remaining steps: the alias goes wholly to the target now.
     Promote {

@@ -97,6 +97,7 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
             limit,
             page,
         } => history::run(cli, r, function, *limit, page.as_deref()).await,
+        Command::Approve { release } => control::run(cli, r, release, Control::Approve).await,
         Command::Promote { release } => control::run(cli, r, release, Control::Promote).await,
         Command::Pause { release } => control::run(cli, r, release, Control::Pause).await,
         Command::Resume { release } => control::run(cli, r, release, Control::Resume).await,

@@ -135,6 +135,11 @@ impl Resources {
         })
     }
 
+    /// For handing task tokens back to Step Functions, which needs no state machine ARN.
+    pub fn task_tokens(&self) -> WorkflowControl {
+        WorkflowControl::new(aws_sdk_sfn::Client::new(&self.config), "")
+    }
+
     pub async fn workflow(&self) -> Result<WorkflowControl, Failure> {
         let arn = match &self.state_machine {
             Some(a) => a.clone(),

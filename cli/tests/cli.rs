@@ -297,6 +297,8 @@ async fn history_and_status_report_a_finished_release() {
     let service = s.service();
     let mut step = service
         .advance(StepInput {
+            task_token: None,
+            gate_expired: false,
             release_id: Some(id.clone()),
             error: None,
         })
@@ -305,6 +307,8 @@ async fn history_and_status_report_a_finished_release() {
     assert_eq!(step.next, Next::Promote);
     step = service
         .promote(StepInput {
+            task_token: None,
+            gate_expired: false,
             release_id: Some(id.clone()),
             error: None,
         })

@@ -224,6 +224,10 @@ pub enum Error {
     Corrupt(String),
     #[error("invalid request: {0}")]
     BadRequest(String),
+    /// The workflow came to wait at a gate the release has already left (approved, promoted
+    /// or aborted meanwhile): the wait ends at once and the next look finds the release.
+    #[error("release {0} is no longer at its gate")]
+    GateClosed(String),
     #[error("the step ran out of time after {budget_ms} ms (slow AWS answers); it is retried")]
     OutOfTime { budget_ms: u64 },
     #[error("the handler panicked: {0}")]
@@ -262,6 +266,7 @@ impl Error {
             Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. } => "Shiftback.Conflict",
             Error::Aws(_) => "Shiftback.AwsError",
             Error::Panicked(_) => "Shiftback.Panicked",
+            Error::GateClosed(_) => "Shiftback.GateClosed",
             _ => "Shiftback.Invalid",
         }
     }

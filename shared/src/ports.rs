@@ -228,9 +228,17 @@ pub struct CodeStorage {
     pub limit: i64,
 }
 
-/// Workflow control: stops a release's running workflow (a no-op once it ended).
+/// Workflow control: stops a release's running workflow (a no-op once it ended), and ends its
+/// wait at a gate.
 pub trait ExecutionControl: Send + Sync {
     fn stop(&self, release_id: &str, cause: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Hands a gate's task token back with `output`; false when nothing waits on it any more.
+    fn resume(
+        &self,
+        task_token: &str,
+        output: &serde_json::Value,
+    ) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// An alias as read: its routing and the revision that a compare-and-swap names.

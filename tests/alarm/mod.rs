@@ -55,6 +55,7 @@ impl Fixture {
         let outcome = self
             .service
             .start(StartRequest {
+                gates: Default::default(),
                 hooks: Default::default(),
                 release_id: Some(unique("r")),
                 function: self.function.clone(),
@@ -172,6 +173,8 @@ async fn every_event_shape_reverts_and_records() {
         let next = f
             .service
             .advance(StepInput {
+                gate_expired: false,
+                task_token: None,
                 release_id: Some(id.clone()),
                 error: None,
             })

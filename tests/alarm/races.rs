@@ -165,6 +165,8 @@ async fn guards_on_one_alias_act_newest_first() {
     let first = service.start(first).await.unwrap();
     service
         .promote(StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(first.release_id.clone()),
             error: None,
         })

@@ -183,6 +183,7 @@ fn store(rules: &[&Rule]) -> ReleaseStore {
 
 fn release() -> Release {
     let spec = ReleaseSpec {
+        gates: Default::default(),
         hooks: Default::default(),
         release_id: Some("r-1".into()),
         function: "orders".into(),

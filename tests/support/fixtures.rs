@@ -121,6 +121,7 @@ pub fn release_request(
     strategy: &str,
 ) -> shiftback::service::StartRequest {
     shiftback::service::StartRequest {
+        gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(unique("r")),
         function: function.to_string(),

@@ -36,6 +36,8 @@ async fn a_start_breaks_an_expired_lock_on_the_record_and_the_old_workflow_just_
 
 fn step_of(release_id: &str) -> StepInput {
     StepInput {
+        gate_expired: false,
+        task_token: None,
         release_id: Some(release_id.to_string()),
         error: None,
     }
@@ -88,6 +90,7 @@ async fn recorded_at(
     alarms: Vec<String>,
 ) -> shiftback::domain::Release {
     let spec = shiftback::domain::ReleaseSpec {
+        gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(shiftback_integration_tests::unique("r-old")),
         function: f.function.clone(),

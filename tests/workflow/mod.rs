@@ -57,6 +57,8 @@ fn request(f: &Fixture, strategy: &str) -> StartRequest {
 
 fn step(outcome: &StepOutcome) -> StepInput {
     StepInput {
+        gate_expired: false,
+        task_token: None,
         release_id: Some(outcome.release_id.clone()),
         error: None,
     }
@@ -173,6 +175,8 @@ async fn a_failure_mid_release_ends_rolled_back_never_half_shifted() {
         .unwrap();
     // The state machine's Catch hands the failed step's input and error to rollback.
     let failed = StepInput {
+        gate_expired: false,
+        task_token: None,
         release_id: Some(first.release_id.clone()),
         error: Some(StepError {
             error: "Shiftback.Retryable".into(),

@@ -69,6 +69,8 @@ async fn an_alias_taken_over_mid_release_is_left_as_found_and_recorded() {
             _ => {
                 f.service
                     .rollback(StepInput {
+                        gate_expired: false,
+                        task_token: None,
                         release_id: Some(first.release_id.clone()),
                         error: None,
                     })
@@ -109,6 +111,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
     for target in ["2", "3"] {
         let outcome = service
             .start(StartRequest {
+                gates: Default::default(),
                 hooks: Default::default(),
                 release_id: None,
                 function: function.clone(),
@@ -128,6 +131,8 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
             .unwrap();
         service
             .promote(StepInput {
+                gate_expired: false,
+                task_token: None,
                 release_id: Some(outcome.release_id),
                 error: None,
             })

@@ -15,12 +15,21 @@ pub async fn run(
 ) -> Result<u8, Failure> {
     let service = resources.service().await?;
     let outcome = service
-        .control(release, command.clone(), &actor(cli))
+        .control_gate_aware(
+            release,
+            command.clone(),
+            &actor(cli),
+            &resources.task_tokens(),
+        )
         .await?;
     let record = service.store.load(&outcome.release_id).await?.release;
     let what = match command {
         Control::Pause => format!("paused at {}", record.weight),
         Control::Resume => "resumed".to_string(),
+        Control::Approve => format!(
+            "approved: {} on version {}",
+            record.weight, record.target_version
+        ),
         Control::Promote => format!(
             "promoted: alias wholly on version {}",
             record.target_version

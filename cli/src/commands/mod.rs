@@ -14,6 +14,7 @@ pub mod start;
 pub mod status;
 
 use chrono::Utc;
+use shiftback::domain::gates::{Gates, OnGateTimeout};
 use shiftback::domain::hooks::Hooks;
 use shiftback::domain::release::new_release_id;
 use shiftback::domain::{check_version, AnalysisSettings};
@@ -49,7 +50,18 @@ pub async fn preflight(
         post_traffic: args.post_traffic_hook.clone(),
         deadline_secs,
     };
+    let gates = Gates {
+        before_promote: args.gate_before_promote,
+        timeout_secs: shiftback::domain::strategy::parse_duration(&args.gate_timeout)
+            .map_err(|e| usage(format!("--gate-timeout: {e}")))?,
+        on_timeout: if args.on_gate_timeout == "approve" {
+            OnGateTimeout::Approve
+        } else {
+            OnGateTimeout::Abort
+        },
+    };
     let request = StartRequest {
+        gates,
         hooks,
         release_id: Some(new_release_id(Utc::now())),
         function: args.function.clone(),

@@ -213,3 +213,56 @@ async fn ignore_silences_one_guard_for_a_while_and_never_the_last() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[tokio::test]
+async fn approve_needs_a_release_at_a_gate_and_plan_names_the_gates() {
+    let s = setup().await;
+    let id = s.started("linear:25:10m", "2").await;
+    let out = s.run(&["approve", &id]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot approve (it is not at a gate)"),
+        "{}",
+        text(&out)
+    );
+    let release = s.store.load(&id).await.unwrap().release;
+    assert!(!release.log.iter().any(|e| e.event.name() == "approved"));
+    s.run(&["abort", &id]);
+
+    let plan = s.run(&[
+        "plan",
+        &s.function,
+        "--alias",
+        "live",
+        "--to",
+        "2",
+        "--strategy",
+        "steps:10@5m,gate,50@5m",
+        "--gate-before-promote",
+        "--gate-timeout",
+        "24h",
+        "--alarm",
+        &s.alarm,
+    ]);
+    let printed = text(&plan);
+    assert!(
+        printed.contains("waits for `shiftback approve` after step(s) 1, 2; a gate unanswered for 86400s aborts the release"),
+        "{printed}"
+    );
+    let refused = s.run(&[
+        "plan",
+        &s.function,
+        "--alias",
+        "live",
+        "--to",
+        "2",
+        "--strategy",
+        "steps:gate,10@5m",
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("a gate holds the release after a step"),
+        "{}",
+        text(&refused)
+    );
+}

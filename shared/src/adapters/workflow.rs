@@ -45,6 +45,34 @@ impl WorkflowControl {
         Ok(out.execution_arn().to_string())
     }
 
+    /// Ends the workflow's wait at a gate with `output` (the release's outcome, which its
+    /// next state routes on). False when nothing waits on the token any more (the gate timed
+    /// out, the execution ended): not an error, the release's record already says what happened.
+    pub async fn resume(&self, task_token: &str, output: &serde_json::Value) -> Result<bool> {
+        match self
+            .client
+            .send_task_success()
+            .task_token(task_token)
+            .output(output.to_string())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = AwsError::from_sdk("SendTaskSuccess", e);
+                let gone = matches!(
+                    err.code.as_deref(),
+                    Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken")
+                );
+                if gone {
+                    Ok(false)
+                } else {
+                    Err(Error::Aws(err))
+                }
+            }
+        }
+    }
+
     /// Stops the release's execution, if it still runs.
     pub async fn stop(&self, release_id: &str, cause: &str) -> Result<()> {
         let cause: String = cause.chars().take(32_000).collect();
@@ -73,5 +101,13 @@ impl WorkflowControl {
 impl ExecutionControl for WorkflowControl {
     fn stop(&self, release_id: &str, cause: &str) -> impl Future<Output = Result<()>> + Send {
         WorkflowControl::stop(self, release_id, cause)
+    }
+
+    fn resume(
+        &self,
+        task_token: &str,
+        output: &serde_json::Value,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        WorkflowControl::resume(self, task_token, output)
     }
 }

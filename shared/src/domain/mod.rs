@@ -2,6 +2,7 @@
 
 pub mod analysis;
 pub mod arn;
+pub mod gates;
 pub mod hooks;
 pub mod metrics;
 pub mod notification;

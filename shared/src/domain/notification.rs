@@ -38,6 +38,10 @@ pub fn announced(release: &Release, event: &ReleaseEvent) -> Option<(&'static st
         ReleaseEvent::Refused { .. } => ("refused", "warning"),
         // A guard switched off by hand: everyone watching should know.
         ReleaseEvent::GuardIgnored { .. } => ("guard_ignored", "warning"),
+        // Waiting for a person: they must act.
+        ReleaseEvent::GateReached { .. } => ("waiting_for_approval", "warning"),
+        ReleaseEvent::Approved { .. } => ("approved", "info"),
+        ReleaseEvent::GateExpired { .. } => ("gate_expired", "warning"),
         // A failure is announced by what it leads to (the refusal, or the rollback with the
         // hook's reason); "not yet" is the hook working.
         ReleaseEvent::HookAnswered { .. } => return None,

@@ -7,7 +7,9 @@
 //!   `CodeDeployDefault.LambdaLinear10PercentEvery1Minute`, `AllAtOnce`, ...
 //! - `canary:PERCENT:BAKE` (e.g. `canary:5:10m`): PERCENT, then everything after BAKE;
 //! - `linear:PERCENT:BAKE` (e.g. `linear:20:2m`): PERCENT more every BAKE until 100;
-//! - `steps:W[@BAKE],W[@BAKE],...` (e.g. `steps:1@60s,5@2m,25@5m,50@5m`): any list.
+//! - `steps:W[@BAKE],W[@BAKE],...` (e.g. `steps:1@60s,5@2m,25@5m,50@5m`): any list; a
+//!   `gate` after a step (`steps:5@5m,gate,25@5m`) holds the release there until a person
+//!   approves.
 //!
 //! Durations are seconds unless suffixed `s`, `m` or `h`.
 
@@ -38,11 +40,17 @@ pub enum Strategy {
     Steps(Vec<Step>),
 }
 
-/// One partial weight held for a bake time.
+/// One partial weight held for a bake time, then (with `gate_after`) until a person approves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     pub weight: Weight,
     pub bake_secs: u64,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub gate_after: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// What a strategy expands to: the partial weights in order; after the last one has baked
@@ -79,6 +87,8 @@ pub enum StrategyError {
     TooManySteps(usize),
     #[error("the final 100% step cannot bake; watch the promoted version with a bake-after window instead")]
     BakeOnFinalStep,
+    #[error("a gate holds the release after a step: put it after a weight (steps:5@5m,gate,25@5m), once")]
+    GateWithoutStep,
 }
 
 impl Strategy {
@@ -89,6 +99,7 @@ impl Strategy {
             Strategy::Canary { percent, bake_secs } => vec![Step {
                 weight: *percent,
                 bake_secs: *bake_secs,
+                gate_after: false,
             }],
             Strategy::Linear { percent, bake_secs } => {
                 // A zero increment would never reach 100%.
@@ -104,6 +115,7 @@ impl Strategy {
                     .map(|bps| Step {
                         weight: Weight::from_basis_points(bps).expect("below 100%"),
                         bake_secs: *bake_secs,
+                        gate_after: false,
                     })
                     .collect()
             }
@@ -228,7 +240,24 @@ fn parse_step(text: &str) -> Result<Step, StrategyError> {
     Ok(Step {
         weight: parse_weight(weight)?,
         bake_secs: parse_duration(bake)?,
+        gate_after: false,
     })
+}
+
+/// A `steps:` list: weights, each `gate` marking the step before it.
+fn parse_steps(list: &str) -> Result<Vec<Step>, StrategyError> {
+    let mut steps: Vec<Step> = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if item.eq_ignore_ascii_case("gate") {
+            match steps.last_mut() {
+                Some(step) if !step.gate_after => step.gate_after = true,
+                _ => return Err(StrategyError::GateWithoutStep),
+            }
+        } else {
+            steps.push(parse_step(item)?);
+        }
+    }
+    Ok(steps)
 }
 
 impl FromStr for Strategy {
@@ -253,15 +282,15 @@ impl FromStr for Strategy {
                 }
             }
             "steps" => {
-                let mut steps = rest
-                    .split(',')
-                    .filter(|s| !s.trim().is_empty())
-                    .map(parse_step)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut steps = parse_steps(rest)?;
                 // A trailing 100 just restates promotion; it may not bake.
                 if steps.last().is_some_and(|s| s.weight == Weight::FULL) {
                     if steps.last().is_some_and(|s| s.bake_secs > 0) {
                         return Err(StrategyError::BakeOnFinalStep);
+                    }
+                    // After 100% there is nothing left to hold.
+                    if steps.last().is_some_and(|s| s.gate_after) {
+                        return Err(StrategyError::GateWithoutStep);
                     }
                     steps.pop();
                     if steps.is_empty() {
@@ -309,6 +338,9 @@ impl fmt::Display for Strategy {
                         step.weight.percent_text(),
                         format_duration(step.bake_secs)
                     )?;
+                    if step.gate_after {
+                        f.write_str(",gate")?;
+                    }
                 }
                 Ok(())
             }

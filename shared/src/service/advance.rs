@@ -20,7 +20,14 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         let id = input
             .release_id
             .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
-        let mut tracked = self.store.load(&id).await?;
+        let tracked = self.store.load(&id).await?;
+        if let Some(token) = input.task_token {
+            return self.register_gate(tracked, token).await;
+        }
+        if input.gate_expired && matches!(tracked.release.phase, Phase::AtGate { .. }) {
+            return self.apply_and_converge(tracked, Input::GateExpired).await;
+        }
+        let mut tracked = tracked;
         let release = &tracked.release;
         if release.phase.is_terminal() {
             self.announce(release).await;
@@ -86,6 +93,56 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             {
                 Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                     return self.hands_off(&id, WORKFLOW_ACTOR).await
+                }
+                other => other?,
+            };
+        }
+        self.announce(&tracked.release).await;
+        Ok(StepOutcome::of(&tracked.release, &action))
+    }
+
+    /// The workflow waits at the release's gate on `token`: kept on the release for whoever
+    /// answers the gate. A release that left the gate already (approved, promoted or aborted
+    /// before the workflow got here) ends the wait at once: `Shiftback.GateClosed`, which the
+    /// workflow catches to look again.
+    async fn register_gate(
+        &self,
+        mut tracked: LoadedRelease,
+        token: String,
+    ) -> Result<StepOutcome> {
+        let release = &tracked.release;
+        if !matches!(release.phase, Phase::AtGate { .. }) {
+            return Err(Error::GateClosed(release.id.clone()));
+        }
+        let registered_at = now();
+        let secs = release.gate_remaining(registered_at);
+        // Nobody looks while the workflow waits: the lock must outlast the gate's timeout.
+        self.store.renew_lock(release, registered_at).await?;
+        if release.gate_token.as_deref() != Some(token.as_str()) {
+            tracked.release.gate_token = Some(token);
+            self.store.save(&mut tracked).await?;
+        }
+        Ok(StepOutcome::of(
+            &tracked.release,
+            &Action::AwaitApproval { secs },
+        ))
+    }
+
+    /// Applies `input`, records it, and moves the alias as it decided.
+    async fn apply_and_converge(
+        &self,
+        mut tracked: LoadedRelease,
+        input: Input,
+    ) -> Result<StepOutcome> {
+        let action = tracked.release.apply(input, now(), WORKFLOW_ACTOR)?;
+        self.store.save(&mut tracked).await?;
+        if matches!(action, Action::SetWeight { .. }) {
+            match self
+                .converge_from(&tracked.release, FirstStep::NotFromStable)
+                .await
+            {
+                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                    return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
                 }
                 other => other?,
             };

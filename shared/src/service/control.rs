@@ -1,10 +1,12 @@
 //! Control: an operator's pause, resume, promote or abort of a running release.
 
-use super::converge::reverted;
+use super::converge::{reverted, FirstStep};
 use super::*;
 use crate::domain::{check_release_id, ignore_until, Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::{
+    AliasRouter, Announcer, ExecutionControl, HealthSource, HookCaller, ReleaseRecords,
+};
 
 /// Attempts at an operator command when the workflow keeps moving the release's revision.
 const CONTROL_ATTEMPTS: usize = 5;
@@ -12,6 +14,35 @@ const CONTROL_ATTEMPTS: usize = 5;
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>
 {
+    /// [`Self::control`], then, when the command took the release off its gate, hands the
+    /// workflow's task token back with the new outcome, so the workflow goes on from it at once.
+    /// A gate whose token is not registered yet needs nothing: the workflow finds it closed.
+    pub async fn control_gate_aware<W: ExecutionControl>(
+        &self,
+        release_id: &str,
+        control: Control,
+        by: &str,
+        workflow: &W,
+    ) -> Result<StepOutcome> {
+        check_release_id(release_id)?;
+        let before = self.store.load_summary(release_id).await?;
+        let outcome = self.control(release_id, control, by).await?;
+        if matches!(before.phase, Phase::AtGate { .. }) {
+            let after = self.store.load_summary(release_id).await?;
+            if let (false, Some(token)) = (
+                matches!(after.phase, Phase::AtGate { .. }),
+                after.gate_token.as_deref(),
+            ) {
+                let output =
+                    serde_json::to_value(&outcome).map_err(|e| Error::Corrupt(e.to_string()))?;
+                if !workflow.resume(token, &output).await? {
+                    tracing::info!(release = %release_id, "nothing waited on the gate's token any more");
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
     /// Applies an operator's command, recorded with who asked.
     pub async fn control(
         &self,
@@ -28,6 +59,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 Control::Pause => Input::Pause,
                 Control::Resume => Input::Resume,
                 Control::Promote => Input::Promote,
+                Control::Approve => Input::Approve,
                 Control::Abort { reason } => Input::Abort {
                     reason: format!("aborted by {by}: {reason}"),
                 },
@@ -65,6 +97,22 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 Input::Promoted
             }
             Phase::RollingBack { .. } => reverted(self.revert(&tracked.release).await)?,
+            // Approved at its gate: the next step's weight, now; its bake is the workflow's.
+            Phase::Shifting { step } if control == Control::Approve => {
+                let release = &tracked.release;
+                match self.converge_from(release, FirstStep::NotFromStable).await {
+                    Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
+                        return self.hands_off(release_id, by).await
+                    }
+                    other => other?,
+                };
+                self.announce(release).await;
+                let applied = Action::SetWeight {
+                    step,
+                    weight: release.weight,
+                };
+                return Ok(StepOutcome::of(release, &applied));
+            }
             _ => {
                 self.announce(&tracked.release).await;
                 return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::{AlarmHealth, LambdaHooks, Notifier, ReleaseStore, TrafficRouter};
+use crate::domain::gates::Gates;
 use crate::domain::hooks::Hooks;
 use crate::domain::{
     function_ref, Action, AnalysisSettings, Phase, Release, ReleaseKind, SpecError, Weight,
@@ -69,6 +70,9 @@ pub struct StartRequest {
     /// A pre-traffic and a post-traffic hook, each a Lambda function the stack may invoke.
     #[serde(default)]
     pub hooks: Hooks,
+    /// A gate before promotion, and every gate's timeout and what it does then.
+    #[serde(default)]
+    pub gates: Gates,
 }
 
 /// What `advance`, `promote` and `rollback` accept: the previous step's output, possibly
@@ -78,6 +82,12 @@ pub struct StepInput {
     pub release_id: Option<String>,
     #[serde(default)]
     pub error: Option<StepError>,
+    /// At a gate: the task token the workflow waits on (`$$.Task.Token`), to be registered.
+    #[serde(default)]
+    pub task_token: Option<String>,
+    /// The gate's wait timed out with no answer.
+    #[serde(default)]
+    pub gate_expired: bool,
 }
 
 /// The `{Error, Cause}` object Step Functions puts in `$.error` on a Catch.
@@ -99,6 +109,8 @@ pub enum Next {
     /// Succeeded, with automatic retention to run once the bake window (`wait_seconds`) is
     /// over.
     Retain,
+    /// At a gate: the workflow waits on a task token, at most `wait_seconds`.
+    Gate,
     Done,
 }
 
@@ -126,6 +138,7 @@ impl StepOutcome {
             Action::SetWeight { step, .. } => (Next::Wait, release.schedule.steps[*step].bake_secs),
             // The next look (at once) calls it.
             Action::CallHook { .. } => (Next::Wait, 0),
+            Action::AwaitApproval { secs } => (Next::Gate, *secs),
             Action::Wait { secs } => (Next::Wait, *secs),
             Action::Promote => (Next::Promote, 0),
             Action::RollBack { .. } => (Next::Rollback, 0),
@@ -165,6 +178,8 @@ pub enum Control {
     Pause,
     Resume,
     Promote,
+    /// Approve the gate the release waits at.
+    Approve,
     Abort {
         reason: String,
     },

@@ -5,6 +5,7 @@
 use chrono::Utc;
 
 use crate::adapters::{AliasRouting, LockInfo};
+use crate::domain::gates::OnGateTimeout;
 use crate::domain::hooks::HookPhase;
 use crate::domain::{firing, Release, ReleaseKind, ReleaseSpec, SpecError, Strategy};
 use crate::error::{Error, Result};
@@ -32,6 +33,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     pub fn validate(&self, request: StartRequest) -> Result<(StartRequest, ReleaseSpec)> {
         let strategy: Strategy = request.strategy.parse()?;
         let mut spec = ReleaseSpec {
+            gates: request.gates.clone(),
             release_id: request.release_id.clone(),
             function: request.function.clone(),
             alias: request.alias.clone(),
@@ -205,6 +207,25 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                     spec.hooks.deadline_secs
                 ));
             }
+        }
+        let gated: Vec<String> = Release::new(spec.clone(), Utc::now())
+            .map(|r| r.schedule.steps)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.gate_after)
+            .map(|(i, _)| (i + 1).to_string())
+            .collect();
+        if !gated.is_empty() {
+            findings.push(format!(
+                "waits for `shiftback approve` after step(s) {}; a gate unanswered for {}s {}",
+                gated.join(", "),
+                spec.gates.timeout_secs,
+                match spec.gates.on_timeout {
+                    OnGateTimeout::Abort => "aborts the release",
+                    OnGateTimeout::Approve => "lets it go on",
+                }
+            ));
         }
         if let Some(keep) = spec.retain_versions {
             findings.push(format!(

@@ -29,6 +29,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
         let started = self
             .start(StartRequest {
+                gates: Default::default(),
                 hooks: Default::default(),
                 release_id,
                 function: function.to_string(),
@@ -47,6 +48,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             })
             .await?;
         self.promote(StepInput {
+            gate_expired: false,
+            task_token: None,
             release_id: Some(started.release_id),
             error: None,
         })

@@ -20,6 +20,7 @@ const QUERIES: usize = 20;
 
 fn spec(function: &str, n: usize) -> ReleaseSpec {
     ReleaseSpec {
+        gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(format!("r-{function}-{n:05}")),
         function: function.to_string(),

@@ -219,6 +219,34 @@ pub fn notification(
                 "in_progress"
             },
         ),
+        ReleaseEvent::GateReached { step, timeout_secs } => (
+            ":raised_hand:",
+            format!(
+                "{target} {versions} WAITING FOR APPROVAL at {} (after step {}): `shiftback approve {}` (or promote, abort) within {}h",
+                release.weight,
+                step + 1,
+                release.id,
+                timeout_secs / 3600
+            ),
+            "in_progress",
+        ),
+        ReleaseEvent::Approved { step } => (
+            ":ok_hand:",
+            format!(
+                "{target} {versions}: gate after step {} approved by {}",
+                step + 1,
+                entry.actor
+            ),
+            "in_progress",
+        ),
+        ReleaseEvent::GateExpired { step } => (
+            ":hourglass:",
+            format!(
+                "{target} {versions}: nobody answered the gate after step {} in time",
+                step + 1
+            ),
+            "in_progress",
+        ),
         ReleaseEvent::Refused { .. } => (
             ":no_entry:",
             format!(

@@ -18,6 +18,10 @@ pub enum Input {
     Analysed(CanaryVerdict),
     Pause,
     Resume,
+    /// A person approves the gate the release waits at.
+    Approve,
+    /// The gate's time ran out with no answer.
+    GateExpired,
     /// Skip the remaining steps.
     Promote,
     Abort {
@@ -90,6 +94,10 @@ pub enum Action {
     SetWeight {
         step: usize,
         weight: Weight,
+    },
+    /// Wait at a gate for a person, at most `secs`.
+    AwaitApproval {
+        secs: u64,
     },
     /// Call the release's due traffic hook (and apply its answer).
     CallHook {

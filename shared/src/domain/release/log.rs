@@ -90,6 +90,19 @@ pub enum ReleaseEvent {
     Refused {
         reason: String,
     },
+    /// Step `step` baked healthy; its gate waits for a person until `timeout_secs` from now.
+    GateReached {
+        step: usize,
+        timeout_secs: u64,
+    },
+    /// The gate after step `step` was approved (the actor is who approved).
+    Approved {
+        step: usize,
+    },
+    /// Nobody answered the gate after step `step` in time.
+    GateExpired {
+        step: usize,
+    },
     /// An operator stopped one guard (an alarm, or `analysis`) from reverting the release
     /// until `until`.
     GuardIgnored {
@@ -129,6 +142,9 @@ impl ReleaseEvent {
             ReleaseEvent::HookAnswered { .. } => "hook_answered",
             ReleaseEvent::Refused { .. } => "refused",
             ReleaseEvent::GuardIgnored { .. } => "guard_ignored",
+            ReleaseEvent::GateReached { .. } => "gate_reached",
+            ReleaseEvent::Approved { .. } => "approved",
+            ReleaseEvent::GateExpired { .. } => "gate_expired",
         }
     }
 }

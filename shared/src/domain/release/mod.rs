@@ -5,6 +5,7 @@
 //! then make the alias match it, so a crash between the two leaves a record that says what to
 //! finish or undo, never an alias shifted without one.
 
+mod gate;
 mod hooked;
 mod ignore;
 mod input;
@@ -18,6 +19,8 @@ mod step_time;
 pub(crate) mod tests;
 #[cfg(test)]
 mod tests_analysis;
+#[cfg(test)]
+mod tests_gates;
 #[cfg(test)]
 mod tests_hooks;
 mod transition;
@@ -33,6 +36,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{AnalysisSettings, CanaryVerdict};
+use super::gates::Gates;
 use super::hooks::{HookPhase, HookVerdict, Hooks};
 use super::strategy::{Schedule, Strategy};
 use super::weight::Weight;
@@ -87,6 +91,13 @@ pub struct Release {
     /// The functions called before any traffic moves and at 100% before success.
     #[serde(default)]
     pub hooks: Hooks,
+    /// Its gates' settings (the gates themselves are on the schedule's steps).
+    #[serde(default)]
+    pub gates: Gates,
+    /// The task token the workflow waits on at a gate, once registered: what `approve`,
+    /// `promote` and `abort` hand back to Step Functions. Never logged or announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_token: Option<String>,
     pub started_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -106,7 +117,18 @@ pub struct Release {
 impl Release {
     /// Validates a request into a pending release whose log starts with who asked for what.
     pub fn new(spec: ReleaseSpec, now: DateTime<Utc>) -> Result<Release, SpecError> {
-        let schedule = spec.validate()?;
+        let mut schedule = spec.validate()?;
+        if spec.gates.before_promote {
+            match schedule.steps.last_mut() {
+                Some(last) => last.gate_after = true,
+                None => {
+                    return Err(SpecError::Gates(
+                        "a gate before promotion needs a step to hold at: AllAtOnce has none"
+                            .into(),
+                    ))
+                }
+            }
+        }
         let mut alarms = spec.alarms;
         alarms.sort();
         alarms.dedup();
@@ -131,6 +153,8 @@ impl Release {
             analysis_alarm: None,
             retain_versions: spec.retain_versions,
             hooks: spec.hooks,
+            gates: spec.gates,
+            gate_token: None,
             started_by: started_by.clone(),
             created_at: now,
             updated_at: now,
@@ -174,7 +198,7 @@ impl Release {
     pub fn desired_alias(&self) -> Option<AliasTarget> {
         match self.phase {
             Phase::Pending => None,
-            Phase::Shifting { .. } | Phase::Paused { .. } => {
+            Phase::Shifting { .. } | Phase::Paused { .. } | Phase::AtGate { .. } => {
                 Some(AliasTarget::Weighted(self.weight))
             }
             Phase::Promoting | Phase::Succeeded => Some(AliasTarget::Target),
@@ -204,7 +228,12 @@ impl Release {
     /// When this release's alias lock, taken or renewed at `at`, expires: its whole schedule
     /// plus [`LOCK_GRACE_SECS`] later.
     pub fn lock_expiry(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        at + Duration::seconds(self.schedule.total_bake_secs() as i64 + LOCK_GRACE_SECS)
+        // At a gate nobody looks until it is answered or times out: the lock covers that too.
+        let gate = match self.phase {
+            Phase::AtGate { .. } => self.gates.timeout_secs as i64,
+            _ => 0,
+        };
+        at + Duration::seconds(self.schedule.total_bake_secs() as i64 + gate + LOCK_GRACE_SECS)
     }
 
     /// Whether a look at `now` pushes the alias lock's expiry out: while paused (the schedule
@@ -217,7 +246,8 @@ impl Release {
         let next_look = now + Duration::seconds(longest_wait.unwrap_or(0) as i64);
         let covered_until =
             self.lock_expiry(self.created_at) - Duration::seconds(LOCK_GRACE_SECS / 2);
-        matches!(self.phase, Phase::Paused { .. }) || next_look > covered_until
+        matches!(self.phase, Phase::Paused { .. } | Phase::AtGate { .. })
+            || next_look > covered_until
     }
 
     /// Until when alarms keep guarding a succeeded release.

@@ -59,6 +59,19 @@ impl Release {
                     None => (format!("resume (paused at step {step})"), since),
                 }
             }
+            Phase::AtGate { step } => {
+                let reached = self.updated_at;
+                let until = now + Duration::seconds(self.gate_remaining(now) as i64);
+                (
+                    format!(
+                        "approval after step {} (shiftback approve {}), until {}",
+                        step + 1,
+                        self.id,
+                        until.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                    reached,
+                )
+            }
             Phase::Promoting => ("promotion".into(), self.updated_at),
             Phase::RollingBack { .. } => ("rollback".into(), self.updated_at),
             _ => {

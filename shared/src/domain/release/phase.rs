@@ -25,6 +25,10 @@ pub enum Phase {
     Paused {
         step: usize,
     },
+    /// Step `step` baked healthy and its gate waits for a person's approval.
+    AtGate {
+        step: usize,
+    },
     Promoting,
     Succeeded,
     RollingBack {
@@ -46,6 +50,7 @@ impl Phase {
             Phase::Pending => "pending",
             Phase::Shifting { .. } => "shifting",
             Phase::Paused { .. } => "paused",
+            Phase::AtGate { .. } => "at_gate",
             Phase::Promoting => "promoting",
             Phase::Succeeded => "succeeded",
             Phase::RollingBack { .. } => "rolling_back",

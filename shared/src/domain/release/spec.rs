@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::domain::gates::Gates;
 use crate::domain::hooks::{Hooks, MAX_HOOK_DEADLINE_SECS};
 use crate::domain::strategy::{Schedule, Strategy, StrategyError};
 
@@ -43,6 +44,8 @@ pub enum SpecError {
     Analysis(String),
     #[error("invalid hooks: {0}")]
     Hooks(String),
+    #[error("invalid gates: {0}")]
+    Gates(String),
 }
 
 /// Is this release moving traffic forward, or an operator's revert to a recorded version?
@@ -87,6 +90,8 @@ pub struct ReleaseSpec {
     /// Pre- and post-traffic hooks; none unless named.
     #[serde(default)]
     pub hooks: Hooks,
+    #[serde(default)]
+    pub gates: Gates,
 }
 
 impl ReleaseSpec {
@@ -145,6 +150,7 @@ impl ReleaseSpec {
         self.hooks
             .check_deadline(MAX_HOOK_DEADLINE_SECS)
             .map_err(SpecError::Hooks)?;
+        self.gates.check().map_err(SpecError::Gates)?;
         Ok(self.strategy.schedule()?)
     }
 }

@@ -43,11 +43,7 @@ impl Release {
         actor: &str,
     ) -> Action {
         self.record(now, actor, ReleaseEvent::HealthChecked { verdict });
-        if step + 1 < self.schedule.steps.len() {
-            self.set_step(step + 1, now, actor)
-        } else {
-            self.start_promotion()
-        }
+        self.after_bake(step, now, actor)
     }
 
     /// The analysis stayed inconclusive past the extension: what the release says to do.

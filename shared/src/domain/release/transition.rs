@@ -25,6 +25,8 @@ impl Release {
                 Input::Check(_) => "check health",
                 Input::Analysed(_) => "record an analysis",
                 Input::Pause => "pause",
+                Input::Approve => "approve (it is not at a gate)",
+                Input::GateExpired => "time out a gate (it is not at one)",
                 Input::Resume => "resume",
                 Input::Promote => "promote",
                 Input::Abort { .. } => "abort",
@@ -180,7 +182,10 @@ impl Release {
                 self.start_rollback(RollbackCause::Unhealthy, reason.clone(), now, actor)
             }
             (Promoting, Input::Check(_)) => Action::Promote,
-            (Shifting { .. } | Paused { .. }, Input::Check(Verdict::Unhealthy { reason })) => {
+            (
+                Shifting { .. } | Paused { .. } | AtGate { .. },
+                Input::Check(Verdict::Unhealthy { reason }),
+            ) => {
                 let verdict = Verdict::Unhealthy {
                     reason: reason.clone(),
                 };
@@ -221,7 +226,13 @@ impl Release {
                     None => self.when_inconclusive(step, reason, now, actor),
                 }
             }
-            (Shifting { .. } | Paused { .. }, Input::Analysed(verdict)) => {
+            // Alarms guard a release at its gate; the workflow waits on the approval.
+            (AtGate { .. }, Input::Check(_)) => Action::AwaitApproval {
+                secs: self.gate_remaining(now),
+            },
+            (AtGate { step }, Input::Approve) => self.approve(step, now, actor),
+            (AtGate { step }, Input::GateExpired) => self.gate_expired(step, now, actor),
+            (Shifting { .. } | Paused { .. } | AtGate { .. }, Input::Analysed(verdict)) => {
                 let event = ReleaseEvent::Analysed {
                     weight: self.weight,
                     verdict: verdict.clone(),
@@ -245,18 +256,20 @@ impl Release {
                     secs: self.schedule.steps[step].bake_secs,
                 }
             }
-            (Pending | Shifting { .. } | Paused { .. }, Input::Promote) => {
+            (Pending | Shifting { .. } | Paused { .. } | AtGate { .. }, Input::Promote) => {
                 self.record(now, actor, ReleaseEvent::PromoteRequested);
                 self.start_promotion()
             }
-            (Pending | Shifting { .. } | Paused { .. } | Promoting, Input::Abort { reason }) => {
-                self.start_rollback(RollbackCause::Aborted, reason.clone(), now, actor)
-            }
-            (Pending | Shifting { .. } | Paused { .. } | Promoting, Input::Fail { error }) => {
-                self.start_rollback(RollbackCause::Error, error.clone(), now, actor)
-            }
             (
-                Pending | Shifting { .. } | Paused { .. } | Promoting,
+                Pending | Shifting { .. } | Paused { .. } | AtGate { .. } | Promoting,
+                Input::Abort { reason },
+            ) => self.start_rollback(RollbackCause::Aborted, reason.clone(), now, actor),
+            (
+                Pending | Shifting { .. } | Paused { .. } | AtGate { .. } | Promoting,
+                Input::Fail { error },
+            ) => self.start_rollback(RollbackCause::Error, error.clone(), now, actor),
+            (
+                Pending | Shifting { .. } | Paused { .. } | AtGate { .. } | Promoting,
                 Input::Alarm { alarm, reason },
             ) => {
                 let reason = format!("alarm {alarm} is in ALARM: {reason}");

@@ -206,4 +206,12 @@ impl ExecutionControl for FakeWorkflow {
         self.journal.push(format!("stop {release_id}"));
         Ok(())
     }
+
+    async fn resume(&self, task_token: &str, output: &serde_json::Value) -> Result<bool> {
+        self.journal.push(format!(
+            "resume {task_token} next={}",
+            output["next"].as_str().unwrap_or("")
+        ));
+        Ok(true)
+    }
 }

@@ -11,6 +11,7 @@ use crate::domain::{AlarmState, AnalysisSettings};
 
 mod alarm;
 mod analysis;
+mod gates;
 mod hooks;
 mod ignore;
 mod input;
@@ -81,6 +82,7 @@ fn world() -> World {
 
 fn request(id: &str, strategy: &str) -> StartRequest {
     StartRequest {
+        gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(id.into()),
         function: FUNCTION.into(),
@@ -101,6 +103,8 @@ fn request(id: &str, strategy: &str) -> StartRequest {
 
 fn step(id: &str) -> StepInput {
     StepInput {
+        gate_expired: false,
+        task_token: None,
         release_id: Some(id.into()),
         error: None,
     }

@@ -10,6 +10,7 @@ fn t(secs: i64) -> DateTime<Utc> {
 fn release() -> Release {
     Release::new(
         ReleaseSpec {
+            gates: Default::default(),
             hooks: Default::default(),
             release_id: Some("r-9".into()),
             function: "orders".into(),
