@@ -95,3 +95,32 @@ async fn a_missing_hook_fails_the_hook_and_throttling_is_retried_by_the_step() {
     assert!(err.is_retryable(), "{err}");
     assert_eq!(throttled.num_calls(), 3, "the SDK retried first");
 }
+
+/// A hook that runs past the call's time fails with that reason (it should have answered "not
+/// yet"), on the wire: Lambda's endpoint here accepts the call and never answers.
+#[tokio::test]
+async fn a_hook_that_does_not_answer_in_time_fails() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    // The handlers' own configuration (HTTP client, credentials), sent to the silent endpoint.
+    let env = shiftback_integration_tests::emulator().await;
+    let config = aws_sdk_lambda::config::Builder::from(&env.config)
+        .endpoint_url(endpoint)
+        .build();
+    let verdict = LambdaHooks::new(aws_sdk_lambda::Client::from_conf(config), Some("*"), None)
+        .with_call_timeout(std::time::Duration::from_millis(500))
+        .call("orders-smoke", &payload())
+        .await
+        .unwrap();
+    held.abort();
+    assert!(
+        matches!(&verdict, HookVerdict::Failed { reason } if reason.contains("did not answer within 0.5s")),
+        "{verdict:?}"
+    );
+}

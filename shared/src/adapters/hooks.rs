@@ -23,6 +23,7 @@ pub struct LambdaHooks {
     client: Client,
     allowed: Option<String>,
     function_arn_prefix: Option<String>,
+    call_timeout: Duration,
 }
 
 impl LambdaHooks {
@@ -35,7 +36,14 @@ impl LambdaHooks {
             client,
             allowed: set(allowed),
             function_arn_prefix: set(function_arn_prefix),
+            call_timeout: Duration::from_secs(HOOK_CALL_SECS),
         }
+    }
+
+    /// How long one call may take (a test's seconds rather than a minute).
+    pub fn with_call_timeout(mut self, call_timeout: Duration) -> Self {
+        self.call_timeout = call_timeout;
+        self
     }
 }
 
@@ -66,8 +74,8 @@ impl HookCaller for LambdaHooks {
             .config_override(
                 aws_sdk_lambda::config::Config::builder().timeout_config(
                     aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
-                        .operation_attempt_timeout(Duration::from_secs(HOOK_CALL_SECS))
-                        .operation_timeout(Duration::from_secs(HOOK_CALL_SECS))
+                        .operation_attempt_timeout(self.call_timeout)
+                        .operation_timeout(self.call_timeout)
                         .build(),
                 ),
             )
@@ -79,7 +87,8 @@ impl HookCaller for LambdaHooks {
             Err(SdkError::TimeoutError(_)) => {
                 return Ok(HookVerdict::Failed {
                     reason: format!(
-                        "hook {hook} did not answer within {HOOK_CALL_SECS}s; a longer check answers {{\"ok\": null, \"retry_after_secs\": N}}"
+                        "hook {hook} did not answer within {}s; a longer check answers {{\"ok\": null, \"retry_after_secs\": N}}",
+                        self.call_timeout.as_secs_f64()
                     ),
                 })
             }
