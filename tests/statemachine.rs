@@ -328,31 +328,7 @@ async fn a_gate_waits_for_approval_and_an_unanswered_one_aborts(
     let (id, input) = s.input("steps:25@1s,gate,50@1s");
     let run = execute(handlers, &id, input);
     let approve = async {
-        for attempt in 0.. {
-            if attempt >= 600 {
-                let found = store.load(&id).await.map(|l| {
-                    (
-                        l.release.phase,
-                        l.release.gate_token,
-                        l.release
-                            .log
-                            .iter()
-                            .map(|e| e.event.name())
-                            .collect::<Vec<_>>(),
-                    )
-                });
-                panic!("release {id} never waited at its gate: {found:?}");
-            }
-            // Not recorded yet at first: Start is still running.
-            let at_gate = store.load(&id).await.is_ok_and(|loaded| {
-                matches!(loaded.release.phase, Phase::AtGate { .. })
-                    && loaded.release.gate_token.is_some()
-            });
-            if at_gate {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        until_waiting(store, &id).await;
         // Longer than any bake of the schedule: the release really waits.
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(
@@ -394,6 +370,63 @@ async fn a_gate_waits_for_approval_and_an_unanswered_one_aborts(
     assert_eq!(store.load(&id).await.unwrap().release.phase, Phase::Aborted);
 }
 
+/// Waits until the release's workflow waits on a person (at a gate or paused), its token
+/// registered.
+async fn until_waiting(store: &ReleaseStore, id: &str) {
+    for attempt in 0.. {
+        assert!(
+            attempt < 600,
+            "release {id} never came to wait for a person"
+        );
+        // Not recorded yet at first: Start may still be running.
+        let waiting = store.load(id).await.is_ok_and(|loaded| {
+            matches!(
+                loaded.release.phase,
+                Phase::AtGate { .. } | Phase::Paused { .. }
+            ) && loaded.release.gate_token.is_some()
+        });
+        if waiting {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A pause waits on a task token as a gate does; resume hands it back and the release goes on.
+async fn a_pause_waits_on_a_token_until_resumed(handlers: &Handlers, store: &ReleaseStore) {
+    let s = Scenario::new().await;
+    let (id, input) = s.input("steps:25@3s,50@1s");
+    let run = execute(handlers, &id, input);
+    let service = ReleaseService::new(
+        TrafficRouter::new(s.env.lambda.clone()),
+        store.clone(),
+        AlarmHealth::new(s.env.cloudwatch.clone()),
+    );
+    let workflow = WorkflowControl::new(aws_sdk_sfn::Client::new(&s.env.config), "");
+    let pause_then_resume = async {
+        s.wait_for_weight(25.0).await;
+        service
+            .control_gate_aware(&id, Control::Pause, "cli:dave", &workflow)
+            .await
+            .unwrap();
+        until_waiting(store, &id).await;
+        // Longer than the step's bake: the pause really holds it.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert_eq!(
+            s.alias().await.weight_towards("1", "2"),
+            Weight::from_percent(25.0)
+        );
+        service
+            .control_gate_aware(&id, Control::Resume, "cli:dave", &workflow)
+            .await
+            .unwrap();
+    };
+    let (report, ()) = tokio::join!(run, pause_then_resume);
+    assert_eq!(report["status"], "SUCCEEDED", "{report}");
+    assert!(states(&report).contains(&"Gate"), "{report}");
+    assert_eq!(s.alias().await, AliasRouting::single("2"));
+}
+
 #[tokio::test]
 async fn the_release_state_machine_runs_end_to_end() {
     let env = emulator().await;
@@ -417,5 +450,6 @@ async fn the_release_state_machine_runs_end_to_end() {
         retention_runs_after_the_bake_window(&handlers, &store),
         hooks_hold_the_release_and_a_failing_post_hook_rolls_back(&handlers, &store),
         a_gate_waits_for_approval_and_an_unanswered_one_aborts(&handlers, &store),
+        a_pause_waits_on_a_token_until_resumed(&handlers, &store),
     );
 }

@@ -24,7 +24,11 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         if let Some(token) = input.task_token {
             return self.register_gate(tracked, token).await;
         }
-        if input.gate_expired && matches!(tracked.release.phase, Phase::AtGate { .. }) {
+        let waiting = matches!(
+            tracked.release.phase,
+            Phase::AtGate { .. } | Phase::Paused { .. }
+        );
+        if input.gate_expired && waiting {
             return self.apply_and_converge(tracked, Input::GateExpired).await;
         }
         let mut tracked = tracked;
@@ -111,7 +115,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         token: String,
     ) -> Result<StepOutcome> {
         let release = &tracked.release;
-        if !matches!(release.phase, Phase::AtGate { .. }) {
+        if !matches!(release.phase, Phase::AtGate { .. } | Phase::Paused { .. }) {
             return Err(Error::GateClosed(release.id.clone()));
         }
         let registered_at = now();

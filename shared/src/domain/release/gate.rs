@@ -26,6 +26,9 @@ impl Release {
     /// Seconds left before the current gate times out (at least 1: the workflow's own timeout
     /// decides the end).
     pub fn gate_remaining(&self, now: DateTime<Utc>) -> u64 {
+        if let Phase::Paused { .. } = self.phase {
+            return MAX_PAUSE_SECS.saturating_sub(self.paused_for(now)).max(1);
+        }
         let waited = self
             .gate_reached_at()
             .map_or(0, |at| (now - at).num_seconds().max(0) as u64);

@@ -45,11 +45,6 @@ use super::weight::Weight;
 /// renewal ([`Release::renews_lock_at`]), before a later release may break it.
 pub const LOCK_GRACE_SECS: i64 = 6 * 3600;
 
-/// How long a paused release waits between looks at its state and health, at first. Later
-/// looks come at a tenth of the time it has been paused, up to [`MAX_PAUSE_POLL_SECS`]: each
-/// look adds about 9 events to the execution's history, which Step Functions caps at 25,000.
-pub const PAUSE_POLL_SECS: u64 = 60;
-pub const MAX_PAUSE_POLL_SECS: u64 = 900;
 /// How often an inconclusive step looks again for enough traffic: CloudWatch's resolution.
 pub const INCONCLUSIVE_RETRY_SECS: u64 = 60;
 /// A release paused longer than this is aborted (back to its stable version, recorded and
@@ -231,6 +226,7 @@ impl Release {
         // At a gate nobody looks until it is answered or times out: the lock covers that too.
         let gate = match self.phase {
             Phase::AtGate { .. } => self.gates.timeout_secs as i64,
+            Phase::Paused { .. } => MAX_PAUSE_SECS as i64,
             _ => 0,
         };
         at + Duration::seconds(self.schedule.total_bake_secs() as i64 + gate + LOCK_GRACE_SECS)

@@ -58,13 +58,14 @@ impl Release {
         match self.analysis.when_inconclusive {
             WhenInconclusive::Hold => {
                 self.phase = Phase::Paused { step };
+                self.gate_token = None;
                 let reason = format!(
                     "{reason}, {waited}s past the step's bake: held for a person (shiftback resume, promote or abort {})",
                     self.id
                 );
                 self.record(now, actor, ReleaseEvent::Held { reason });
-                Action::Wait {
-                    secs: PAUSE_POLL_SECS,
+                Action::AwaitApproval {
+                    secs: MAX_PAUSE_SECS,
                 }
             }
             WhenInconclusive::Fail => {

@@ -143,11 +143,13 @@ fn pause_holds_weight_until_resumed_and_bake_restarts() {
         Action::Nothing
     );
     assert_eq!(r.phase, Phase::Paused { step: 0 });
-    // However long the pause, healthy looks hold the weight (looking again after a tenth
-    // of the time paused so far: 990 s).
+    // However long the pause, healthy looks hold the weight: the workflow waits on a person
+    // (a task token), at most what is left of the 14 days a release may stay paused.
     assert_eq!(
         r.apply(healthy(), t(1000), "wf").unwrap(),
-        Action::Wait { secs: 99 }
+        Action::AwaitApproval {
+            secs: MAX_PAUSE_SECS - 990
+        }
     );
     assert_eq!(r.desired_alias(), Some(AliasTarget::Weighted(weight(50.0))));
     assert!(r.apply(Input::Pause, t(1001), "bob").is_err());
@@ -170,23 +172,18 @@ fn pause_holds_weight_until_resumed_and_bake_restarts() {
 }
 
 #[test]
-fn a_long_pause_backs_off_and_ends_within_the_history_limit() {
+fn a_pause_nobody_ends_aborts_after_fourteen_days() {
     let mut r = release("linear:50:60s");
     r.apply(Input::Begin, t(0), "wf").unwrap();
     r.apply(Input::Pause, t(10), "bob").unwrap();
-    // Walk the workflow's looks as Step Functions would, counting history events.
-    const EVENTS_PER_LOOK: u64 = 9;
-    let (mut now, mut looks) = (10, 0u64);
-    let aborted = loop {
-        looks += 1;
-        match r.apply(healthy(), t(now), "wf").unwrap() {
-            Action::Wait { secs } => {
-                assert!((PAUSE_POLL_SECS..=MAX_PAUSE_POLL_SECS).contains(&secs));
-                now += secs as i64;
-            }
-            action => break action,
-        }
+    // The workflow waits once, on a token, for what is left of the limit; then it times out.
+    let Action::AwaitApproval { secs } = r.apply(healthy(), t(20), "wf").unwrap() else {
+        panic!("a paused release waits for a person");
     };
+    assert_eq!(secs, MAX_PAUSE_SECS - 10);
+    let aborted = r
+        .apply(Input::GateExpired, t(20 + secs as i64), "wf")
+        .unwrap();
     assert!(matches!(aborted, Action::RollBack { .. }), "{aborted:?}");
     assert_eq!(
         r.phase,
@@ -198,12 +195,16 @@ fn a_long_pause_backs_off_and_ends_within_the_history_limit() {
         .reason
         .as_deref()
         .unwrap()
-        .contains("paused for more than"));
-    assert!(now as u64 >= MAX_PAUSE_SECS, "not before the limit");
-    assert!(
-        looks * EVENTS_PER_LOOK < 20_000,
-        "{looks} looks would fill the execution history"
-    );
+        .contains("paused for more than 14 days"));
+    // A look past the limit (a token lost, say) aborts too.
+    let mut late = release("linear:50:60s");
+    late.apply(Input::Begin, t(0), "wf").unwrap();
+    late.apply(Input::Pause, t(10), "bob").unwrap();
+    let past = t(20 + MAX_PAUSE_SECS as i64);
+    assert!(matches!(
+        late.apply(healthy(), past, "wf").unwrap(),
+        Action::RollBack { .. }
+    ));
 }
 
 #[test]

@@ -64,8 +64,8 @@ fn held_past_its_extension_it_waits_for_a_person_and_says_what_to_run() {
     let action = r.apply(unsure(), t(360), "wf").unwrap();
     assert_eq!(
         action,
-        Action::Wait {
-            secs: PAUSE_POLL_SECS
+        Action::AwaitApproval {
+            secs: MAX_PAUSE_SECS
         }
     );
     assert_eq!(r.phase, Phase::Paused { step: 0 });
@@ -80,7 +80,7 @@ fn held_past_its_extension_it_waits_for_a_person_and_says_what_to_run() {
     // Held, it stays put for inconclusive and healthy looks alike; a person resumes it.
     assert!(matches!(
         r.apply(unsure(), t(420), "wf"),
-        Ok(Action::Wait { .. })
+        Ok(Action::AwaitApproval { .. })
     ));
     assert_eq!(r.phase, Phase::Paused { step: 0 });
     r.apply(Input::Resume, t(500), "alice").unwrap();

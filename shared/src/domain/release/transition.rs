@@ -58,13 +58,29 @@ impl Release {
         self.phase == Phase::Succeeded && self.retain_versions.is_some() && !self.pruned()
     }
 
-    /// When the current pause began.
+    /// When the current pause (or hold for a person) began.
     fn paused_since(&self) -> Option<DateTime<Utc>> {
         self.log
             .iter()
             .rev()
-            .find(|e| matches!(e.event, ReleaseEvent::Paused))
+            .find(|e| matches!(e.event, ReleaseEvent::Paused | ReleaseEvent::Held { .. }))
             .map(|e| e.at)
+    }
+
+    /// Seconds the release has been paused, at `now`.
+    pub(super) fn paused_for(&self, now: DateTime<Utc>) -> u64 {
+        (now - self.paused_since().unwrap_or(now))
+            .num_seconds()
+            .max(0) as u64
+    }
+
+    /// Paused longer than a release may be: aborted, back to its stable version.
+    fn pause_expired(&mut self, now: DateTime<Utc>, actor: &str) -> Action {
+        let reason = format!(
+            "paused for more than {} days: aborted, so that its workflow ends within Step Functions' limits",
+            MAX_PAUSE_SECS / 86_400
+        );
+        self.start_rollback(RollbackCause::Aborted, reason, now, actor)
     }
 
     /// Whether this alarm's suppressed state change is on the record already (a duplicate).
@@ -192,24 +208,18 @@ impl Release {
                 self.record(now, actor, ReleaseEvent::HealthChecked { verdict });
                 self.start_rollback(RollbackCause::Unhealthy, reason.clone(), now, actor)
             }
-            // A paused release waits for a person (its alarms still guard it): nothing but an
-            // unhealthy verdict moves it.
+            // A paused (or held) release waits for a person as a gate does, on a task token (its
+            // alarms still guard it): nothing but an unhealthy verdict moves it.
             (Paused { .. }, Input::Check(Verdict::Healthy | Verdict::Inconclusive { .. })) => {
-                let paused_for = (now - self.paused_since().unwrap_or(now))
-                    .num_seconds()
-                    .max(0) as u64;
-                if paused_for > MAX_PAUSE_SECS {
-                    let reason = format!(
-                        "paused for more than {} days: aborted, so that its workflow ends before Step Functions' history limit",
-                        MAX_PAUSE_SECS / 86_400
-                    );
-                    self.start_rollback(RollbackCause::Aborted, reason, now, actor)
+                if self.paused_for(now) > MAX_PAUSE_SECS {
+                    self.pause_expired(now, actor)
                 } else {
-                    Action::Wait {
-                        secs: (paused_for / 10).clamp(PAUSE_POLL_SECS, MAX_PAUSE_POLL_SECS),
+                    Action::AwaitApproval {
+                        secs: self.gate_remaining(now),
                     }
                 }
             }
+            (Paused { .. }, Input::GateExpired) => self.pause_expired(now, actor),
             (Shifting { step }, Input::Check(Verdict::Healthy)) => match self.bake_remaining(now) {
                 Some(remaining) => Action::Wait { secs: remaining },
                 None => self.next_step(step, Verdict::Healthy, now, actor),
@@ -243,6 +253,8 @@ impl Release {
 
             (Shifting { step }, Input::Pause) => {
                 self.phase = Paused { step };
+                // The wait to come registers a token of its own.
+                self.gate_token = None;
                 self.record(now, actor, ReleaseEvent::Paused);
                 Action::Nothing
             }

@@ -154,3 +154,41 @@ async fn an_alarm_at_the_gate_reverts_at_once_and_stops_the_workflow() {
     assert_eq!(w.phase("r-1"), "rolled_back");
     assert_eq!(w.journal.count("stop r-1"), 1);
 }
+
+#[tokio::test]
+async fn a_pause_waits_on_a_token_as_a_gate_does_and_resume_hands_it_back() {
+    let w = world();
+    w.started("r-1", "steps:10@0s,25@0s").await;
+    w.service
+        .control_gate_aware("r-1", Control::Pause, "carol", &w.workflow())
+        .await
+        .unwrap();
+    let looked = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!((looked.phase.as_str(), looked.next), ("paused", Next::Gate));
+    let registered = StepInput {
+        task_token: Some("token-pause".into()),
+        ..step("r-1")
+    };
+    w.service.advance(registered).await.unwrap();
+    let lock = w.store.lock(FUNCTION, ALIAS).unwrap();
+    assert!(
+        lock.expires_at > Utc::now() + Duration::days(13),
+        "{lock:?}"
+    );
+    let resumed = w
+        .service
+        .control_gate_aware("r-1", Control::Resume, "carol", &w.workflow())
+        .await
+        .unwrap();
+    assert_eq!(
+        (resumed.phase.as_str(), resumed.next),
+        ("shifting", Next::Wait)
+    );
+    assert_eq!(
+        w.journal.count("resume token-pause next=wait"),
+        1,
+        "{:?}",
+        w.journal.entries()
+    );
+    assert_eq!(w.routing(), "version 1 with 10% on version 2");
+}
