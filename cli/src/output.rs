@@ -59,6 +59,10 @@ pub fn print_table(table: &Table, indent: &str) {
 fn release_json(release: &Release) -> serde_json::Value {
     let mut value = serde_json::to_value(release).expect("serialisable");
     value["phase_name"] = json!(release.phase.name());
+    // A task token resumes the workflow: not for logs and terminals (`approve` reads it).
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("gate_token");
+    }
     value
 }
 

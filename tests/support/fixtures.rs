@@ -21,17 +21,7 @@ pub fn zip_with(name: &str, body: &[u8]) -> Vec<u8> {
 /// version 1. Returns the function name.
 pub async fn function_with_versions(env: &Emulator, versions: u32, alias: &str) -> String {
     let name = unique("fn");
-    env.lambda
-        .create_function()
-        .function_name(&name)
-        .runtime(Runtime::Providedal2023)
-        .role(ROLE_ARN)
-        .handler("bootstrap")
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(zip_with("bootstrap", b"#!/bin/sh\n")))
-                .build(),
-        )
+    create_function(env, &name)
         .send()
         .await
         .expect("create function");
@@ -208,17 +198,7 @@ pub async fn metric_alarm(
 pub async fn hook_function(env: &Emulator, answers: serde_json::Value) -> String {
     use aws_sdk_lambda::types::Environment;
     let name = unique("hook");
-    env.lambda
-        .create_function()
-        .function_name(&name)
-        .runtime(Runtime::Providedal2023)
-        .role(ROLE_ARN)
-        .handler("bootstrap")
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(zip_with("bootstrap", b"#!/bin/sh\n")))
-                .build(),
-        )
+    create_function(env, &name)
         .environment(
             Environment::builder()
                 .variables("MOTO_ANSWERS", answers.to_string())
@@ -228,4 +208,22 @@ pub async fn hook_function(env: &Emulator, answers: serde_json::Value) -> String
         .await
         .expect("create hook function");
     name
+}
+
+/// CreateFunction of a function `name` with a stand-in bootstrap, for the caller to finish.
+fn create_function(
+    env: &Emulator,
+    name: &str,
+) -> aws_sdk_lambda::operation::create_function::builders::CreateFunctionFluentBuilder {
+    env.lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Providedal2023)
+        .role(ROLE_ARN)
+        .handler("bootstrap")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_with("bootstrap", b"#!/bin/sh\n")))
+                .build(),
+        )
 }

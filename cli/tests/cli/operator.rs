@@ -266,3 +266,76 @@ async fn approve_needs_a_release_at_a_gate_and_plan_names_the_gates() {
         text(&refused)
     );
 }
+
+#[tokio::test]
+async fn approve_at_a_gate_moves_on_and_hands_back_the_token_that_status_never_shows() {
+    let s = setup().await;
+    let service = s.service();
+    let started = service
+        .start(release_request(
+            &s.function,
+            &s.alarm,
+            "2",
+            "steps:10@0s,gate,50@0s",
+        ))
+        .await
+        .unwrap();
+    let step = |token: Option<&str>| shiftback::service::StepInput {
+        release_id: Some(started.release_id.clone()),
+        error: None,
+        task_token: token.map(String::from),
+        gate_expired: false,
+    };
+    assert_eq!(service.advance(step(None)).await.unwrap().phase, "at_gate");
+    // The workflow registers its token, as its Gate state does.
+    service.advance(step(Some("tok-secret-1"))).await.unwrap();
+    let id = started.release_id.as_str();
+    let shown = text(&s.run(&["--json", "status", id]));
+    assert!(
+        shown.contains("at_gate") && !shown.contains("tok-secret-1"),
+        "{shown}"
+    );
+
+    let out = s.run(&["approve", id]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("approved: 50% on version 2"),
+        "{}",
+        text(&out)
+    );
+    let release = s.store.load(id).await.unwrap().release;
+    assert!(release
+        .log
+        .iter()
+        .any(|e| e.event.name() == "approved" && e.actor == "cli:carol"));
+    // Step Functions got the token back (moto keeps it for the e2e runner; see moto_sfn.py).
+    let kept: Value = post_json(
+        &format!(
+            "{}/moto-api/shiftback/task-result",
+            std::env::var("AWS_ENDPOINT_URL").unwrap()
+        ),
+        r#"{"token": "tok-secret-1"}"#,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(kept["output"].as_str().unwrap()).unwrap()["next"],
+        "wait"
+    );
+}
+
+/// A POST with the standard library only (the tests have no HTTP client crate of their own).
+fn post_json(url: &str, body: &str) -> Value {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (_, json) = response.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(json).unwrap()
+}
