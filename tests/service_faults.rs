@@ -412,3 +412,34 @@ async fn a_throttled_analysis_is_retried_and_when_exhausted_is_retryable() {
     assert!(comparison.target.is_empty() && comparison.stable.is_empty());
     assert_eq!(absorbed.num_calls(), 2);
 }
+
+/// Handing a gate's token back: Step Functions' answers for a token nothing waits on any more
+/// (the gate timed out, the execution ended) mean the release's record already says what
+/// happened, and are not errors; anything else (throttling beyond retries) is one, for the
+/// operator to run the command again.
+#[tokio::test]
+async fn a_token_nothing_waits_on_is_not_an_error_and_throttling_is() {
+    for gone in ["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"] {
+        let send = mock!(aws_sdk_sfn::Client::send_task_success)
+            .then_http_response(move || sfn_error(400, gone));
+        let sfn = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&send], |b| b
+            .retry_config(retries(3)));
+        let resumed = WorkflowControl::new(sfn, "")
+            .resume("token-1", &json!({"next": "wait"}))
+            .await;
+        assert!(matches!(resumed, Ok(false)), "{gone}: {resumed:?}");
+    }
+    let throttled = mock!(aws_sdk_sfn::Client::send_task_success)
+        .sequence()
+        .http_response(|| sfn_error(400, "ThrottlingException"))
+        .repeatedly()
+        .build();
+    let sfn = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&throttled], |b| b
+        .retry_config(retries(3)));
+    let err = WorkflowControl::new(sfn, "")
+        .resume("token-1", &json!({"next": "wait"}))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(throttled.num_calls(), 3, "the SDK retried first");
+}
