@@ -24,10 +24,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         if let Some(token) = input.task_token {
             return self.register_gate(tracked, token).await;
         }
-        let waiting = matches!(
-            tracked.release.phase,
-            Phase::AtGate { .. } | Phase::Paused { .. }
-        );
+        let waiting = tracked.release.phase.waits_for_person();
         if input.gate_expired && waiting {
             return self.apply_and_converge(tracked, Input::GateExpired).await;
         }
@@ -115,7 +112,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         token: String,
     ) -> Result<StepOutcome> {
         let release = &tracked.release;
-        if !matches!(release.phase, Phase::AtGate { .. } | Phase::Paused { .. }) {
+        if !release.phase.waits_for_person() {
             return Err(Error::GateClosed(release.id.clone()));
         }
         let registered_at = now();

@@ -25,12 +25,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         workflow: &W,
     ) -> Result<StepOutcome> {
         check_release_id(release_id)?;
-        let waiting = |phase: Phase| matches!(phase, Phase::AtGate { .. } | Phase::Paused { .. });
         let before = self.store.load_summary(release_id).await?;
         let outcome = self.control(release_id, control, by).await?;
-        if waiting(before.phase) {
+        if before.phase.waits_for_person() {
             let after = self.store.load_summary(release_id).await?;
-            if let (false, Some(token)) = (waiting(after.phase), after.gate_token.as_deref()) {
+            if let (false, Some(token)) =
+                (after.phase.waits_for_person(), after.gate_token.as_deref())
+            {
                 let output =
                     serde_json::to_value(&outcome).map_err(|e| Error::Corrupt(e.to_string()))?;
                 if !workflow.resume(token, &output).await? {

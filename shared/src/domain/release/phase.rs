@@ -62,6 +62,11 @@ impl Phase {
         }
     }
 
+    /// Whether the workflow waits on a person here (a gate, a pause), on a task token.
+    pub fn waits_for_person(&self) -> bool {
+        matches!(self, Phase::AtGate { .. } | Phase::Paused { .. })
+    }
+
     /// Terminal phases hold no lock and take no further action from the workflow.
     pub fn is_terminal(&self) -> bool {
         matches!(
