@@ -45,8 +45,9 @@ pub trait AliasRouter: Send + Sync {
 
     fn read(&self, function: &str, alias: &str) -> impl Future<Output = Result<AliasState>> + Send;
 
-    /// Sets the routing, then reads it back to prove it took ([`crate::Error::VerifyFailed`]
-    /// otherwise). With `expected_revision`, the update is a compare-and-swap: if anyone
+    /// Sets the routing and checks, from the update's own answer, that it took
+    /// ([`crate::Error::VerifyFailed`] otherwise). `UpdateAlias` answers with the alias as
+    /// stored, so no read-back is needed: a step costs one read and one write. With `expected_revision`, the update is a compare-and-swap: if anyone
     /// changed the alias since it was read, it fails as a
     /// [`crate::error::AwsErrorKind::Conflict`] and nothing is overwritten. Without it, the
     /// update wins over whatever is there: that is what a revert wants.
@@ -58,9 +59,9 @@ pub trait AliasRouter: Send + Sync {
         expected_revision: Option<&str>,
     ) -> impl Future<Output = Result<AliasState>> + Send {
         async move {
-            self.update(function, alias, routing, expected_revision)
+            let state = self
+                .update(function, alias, routing, expected_revision)
                 .await?;
-            let state = self.read(function, alias).await?;
             if &state.routing != routing {
                 return Err(crate::Error::VerifyFailed {
                     function: function.to_string(),
@@ -73,14 +74,15 @@ pub trait AliasRouter: Send + Sync {
         }
     }
 
-    /// The bare write, without read-back: the revert's critical path.
+    /// The bare write, unchecked (the revert's critical path): the alias as its answer
+    /// describes it.
     fn update(
         &self,
         function: &str,
         alias: &str,
         routing: &AliasRouting,
         expected_revision: Option<&str>,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<AliasState>> + Send;
 
     fn version_info(
         &self,

@@ -148,12 +148,14 @@ async fn exhausted_throttling_and_5xx_surface_as_retryable() {
 }
 
 #[tokio::test]
-async fn a_write_that_reads_back_differently_is_a_verification_failure() {
-    // Someone else changed the alias between our write and our read-back.
+async fn a_write_that_lambda_stored_differently_is_a_verification_failure() {
+    // UpdateAlias answers with the alias as stored; that answer is the check, with no
+    // read-back (a step makes one read and one write). Lambda stored another routing than
+    // the one asked for (moto cannot be made to).
     let update = mock!(LambdaClient::update_alias)
-        .then_http_response(|| json_response(200, &alias_body("1", Some(0.1), "rev-2")));
-    let get = mock!(LambdaClient::get_alias)
         .then_http_response(|| json_response(200, &alias_body("3", None, "rev-3")));
+    let get = mock!(LambdaClient::get_alias)
+        .then_http_response(|| json_response(200, &alias_body("1", Some(0.1), "rev-2")));
     let router = router(&[&update, &get]);
     let err = router
         .set("orders", "live", &ten_percent(), None)
@@ -161,6 +163,7 @@ async fn a_write_that_reads_back_differently_is_a_verification_failure() {
         .unwrap_err();
     assert!(matches!(err, Error::VerifyFailed { .. }), "{err}");
     assert!(err.to_string().contains("version 3"), "{err}");
+    assert_eq!(get.num_calls(), 0, "no read-back");
 }
 
 fn dynamo_error(status: u16, code: &str) -> Response {

@@ -79,44 +79,24 @@ impl AliasRouter for TrafficRouter {
                     format!("alias {alias}"),
                 )
             })?;
-        let weights = out
-            .routing_config()
-            .and_then(|r| r.additional_version_weights())
-            .cloned()
-            .unwrap_or_default();
-        let extra = match weights.len() {
-            0 => None,
-            1 => {
-                let (version, fraction) = weights.into_iter().next().expect("one entry");
-                let weight = Weight::from_fraction(fraction).ok_or_else(|| {
-                    Error::Corrupt(format!("alias {function}:{alias} has weight {fraction}"))
-                })?;
-                Some((version, weight))
-            }
-            _ => {
-                return Err(Error::Corrupt(format!(
-                    "alias {function}:{alias} routes to more than two versions"
-                )))
-            }
-        };
-        Ok(AliasState {
-            routing: AliasRouting {
-                version: out.function_version().unwrap_or_default().to_string(),
-                extra,
-            },
-            revision_id: out.revision_id().map(str::to_string),
-        })
+        alias_state(
+            function,
+            alias,
+            out.function_version(),
+            out.routing_config(),
+            out.revision_id(),
+        )
     }
 
-    /// The bare `UpdateAlias` call, without read-back: the revert's critical path uses it so
-    /// that nothing stands between the alarm and the revert.
+    /// The bare `UpdateAlias` call, unchecked: the revert's critical path uses it so that
+    /// nothing stands between the alarm and the revert. Its answer is the alias as stored.
     async fn update(
         &self,
         function: &str,
         alias: &str,
         routing: &AliasRouting,
         expected_revision: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<AliasState> {
         check_routable(function, alias, routing)?;
         // An empty map is sent on purpose: UpdateAlias without RoutingConfig keeps the old one.
         let weights: HashMap<String, f64> = routing
@@ -128,7 +108,8 @@ impl AliasRouter for TrafficRouter {
             .set_additional_version_weights(Some(weights))
             .build();
         self.limiter.acquire().await;
-        self.client
+        let out = self
+            .client
             .update_alias()
             .function_name(function)
             .name(alias)
@@ -144,7 +125,13 @@ impl AliasRouter for TrafficRouter {
                     format!("alias {alias} or version {}", routing.version),
                 )
             })?;
-        Ok(())
+        alias_state(
+            function,
+            alias,
+            out.function_version(),
+            out.routing_config(),
+            out.revision_id(),
+        )
     }
 
     /// One version's configuration: what a weighted alias needs both versions to share (the
@@ -201,6 +188,42 @@ impl AliasRouter for TrafficRouter {
             .await?
             .into_ready(function)
     }
+}
+
+/// An alias as `GetAlias` or `UpdateAlias` describe it.
+fn alias_state(
+    function: &str,
+    alias: &str,
+    version: Option<&str>,
+    routing_config: Option<&AliasRoutingConfiguration>,
+    revision_id: Option<&str>,
+) -> Result<AliasState> {
+    let weights = routing_config
+        .and_then(|r| r.additional_version_weights())
+        .cloned()
+        .unwrap_or_default();
+    let extra = match weights.len() {
+        0 => None,
+        1 => {
+            let (version, fraction) = weights.into_iter().next().expect("one entry");
+            let weight = Weight::from_fraction(fraction).ok_or_else(|| {
+                Error::Corrupt(format!("alias {function}:{alias} has weight {fraction}"))
+            })?;
+            Some((version, weight))
+        }
+        _ => {
+            return Err(Error::Corrupt(format!(
+                "alias {function}:{alias} routes to more than two versions"
+            )))
+        }
+    };
+    Ok(AliasState {
+        routing: AliasRouting {
+            version: version.unwrap_or_default().to_string(),
+            extra,
+        },
+        revision_id: revision_id.map(str::to_string),
+    })
 }
 
 fn not_found_as(err: AwsError, function: &str, what: String) -> Error {

@@ -41,10 +41,18 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         if release.phase == Phase::Pending {
             return self.begin_after_hook(tracked).await;
         }
+        // The alias as this look found it: read once, and the step's write (if any) is a
+        // compare-and-swap on it.
+        let mut seen = None;
         if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
             // An earlier attempt recorded this step and died before applying it: apply it now
             // and observe it for its whole bake before deciding anything on its health.
-            let moved = match self.converge_from(release, first_step(release)).await {
+            let current = self.router.read(&release.function, &release.alias).await?;
+            seen = Some(current.clone());
+            let moved = match self
+                .converge_seen(release, first_step(release), current)
+                .await
+            {
                 Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                     return self.hands_off(&id, WORKFLOW_ACTOR).await
                 }
@@ -88,8 +96,15 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             self.store.save(&mut tracked).await?;
         }
         if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
+            let current = match seen {
+                Some(current) => current,
+                None => {
+                    let release = &tracked.release;
+                    self.router.read(&release.function, &release.alias).await?
+                }
+            };
             match self
-                .converge_from(&tracked.release, FirstStep::NotFromStable)
+                .converge_seen(&tracked.release, FirstStep::NotFromStable, current)
                 .await
             {
                 Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {

@@ -5,7 +5,7 @@ use super::*;
 use crate::adapters::AliasRouting;
 use crate::domain::{Action, AliasTarget, Input, Phase, Release, ReleaseKind};
 use crate::error::{AwsErrorKind, Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::{AliasRouter, AliasState, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
 /// How long a release that finds its alias on the stable version waits for a revert by the
 /// alarm handler (which reverts first and records right after) to be recorded, before it
@@ -66,12 +66,27 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         release: &Release,
         first_step: FirstStep,
     ) -> Result<bool> {
+        if release.desired_alias().is_none() {
+            return Ok(false);
+        }
+        let current = self.router.read(&release.function, &release.alias).await?;
+        self.converge_seen(release, first_step, current).await
+    }
+
+    /// [`Self::converge_from`] from the alias as read earlier in the same look, so a step
+    /// costs one read and one write. An alias changed since that read fails the write's
+    /// compare-and-swap, as it would have between a fresh read and the write.
+    pub(super) async fn converge_seen(
+        &self,
+        release: &Release,
+        first_step: FirstStep,
+        current: AliasState,
+    ) -> Result<bool> {
         let Some(desired) = release.desired_alias() else {
             return Ok(false);
         };
         let routing =
             AliasRouting::for_release(&release.stable_version, &release.target_version, desired);
-        let current = self.router.read(&release.function, &release.alias).await?;
         if current.routing == routing {
             return Ok(false);
         }

@@ -17,6 +17,9 @@ pub struct AliasTable {
     pub versions: HashMap<(String, String), VersionInfo>,
     /// Errors the next writes fail with, first one first (throttling, say).
     pub failing_writes: Vec<Error>,
+    /// Alias reads and writes made: what a step spends of the control-plane rate.
+    pub reads: usize,
+    pub writes: usize,
 }
 
 impl AliasTable {
@@ -70,6 +73,14 @@ impl FakeRouter {
         self
     }
 
+    /// Alias reads and writes so far, and counting from zero again.
+    pub fn take_calls(&self) -> (usize, usize) {
+        let mut table = self.table.lock().unwrap();
+        let calls = (table.reads, table.writes);
+        (table.reads, table.writes) = (0, 0);
+        calls
+    }
+
     pub fn routing(&self, function: &str, alias: &str) -> AliasRouting {
         let table = self.table.lock().unwrap();
         table.aliases[&(function.to_string(), alias.to_string())]
@@ -95,6 +106,7 @@ impl AliasRouter for FakeRouter {
     async fn read(&self, function: &str, alias: &str) -> Result<AliasState> {
         let mut table = self.table.lock().unwrap();
         self.hooks.run("read", &mut table);
+        table.reads += 1;
         let (routing, revision) = table
             .aliases
             .get(&(function.to_string(), alias.to_string()))
@@ -114,12 +126,13 @@ impl AliasRouter for FakeRouter {
         alias: &str,
         routing: &AliasRouting,
         expected_revision: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<AliasState> {
         let mut table = self.table.lock().unwrap();
         self.hooks.run("update", &mut table);
         if !table.failing_writes.is_empty() {
             return Err(table.failing_writes.remove(0));
         }
+        table.writes += 1;
         let key = (function.to_string(), alias.to_string());
         let Some((_, revision)) = table.aliases.get(&key) else {
             return Err(aws("UpdateAlias", AwsErrorKind::NotFound, "no such alias"));
@@ -135,7 +148,11 @@ impl AliasRouter for FakeRouter {
         table.move_alias(function, alias, routing.clone());
         self.journal
             .push(format!("alias {function}:{alias} -> {routing}"));
-        Ok(())
+        let (routing, revision) = &table.aliases[&key];
+        Ok(AliasState {
+            routing: routing.clone(),
+            revision_id: Some(revision.to_string()),
+        })
     }
 
     async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo> {

@@ -14,6 +14,30 @@ fn rolled_back(release: &mut crate::domain::Release) {
 }
 
 #[tokio::test]
+async fn a_step_makes_one_alias_read_and_one_write() {
+    // Every member of a group spends the same 15 requests/s of Lambda's control plane: a step
+    // reads the alias once (the crash check and the compare-and-swap share it) and writes it
+    // once, trusting UpdateAlias's answer over a read-back.
+    let w = world();
+    w.started("r-1", TWO_STEPS).await;
+    w.router.take_calls();
+    let outcome = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(outcome.phase, "shifting");
+    assert_eq!(w.routing(), "version 1 with 25% on version 2");
+    assert_eq!(w.router.take_calls(), (1, 1), "(reads, writes) of one step");
+    // The promotion: one read, one write.
+    w.service.advance(step("r-1")).await.unwrap();
+    w.service.promote(step("r-1")).await.unwrap();
+    assert_eq!(w.routing(), "version 2");
+    let (reads, writes) = w.router.take_calls();
+    assert_eq!(
+        (reads, writes),
+        (2, 1),
+        "the last look reads once, the promotion once"
+    );
+}
+
+#[tokio::test]
 async fn a_revert_recorded_while_a_step_was_decided_stops_the_forward_move() {
     let w = world();
     w.started("r-1", TWO_STEPS).await;
