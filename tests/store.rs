@@ -8,6 +8,7 @@ use shiftback_integration_tests::{emulator, release_store, unique};
 
 fn spec(function: &str, id: &str) -> ReleaseSpec {
     ReleaseSpec {
+        members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(id.to_string()),

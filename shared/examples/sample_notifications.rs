@@ -7,6 +7,7 @@ fn main() {
     let at = |s: i64| DateTime::from_timestamp(1_795_000_000 + s, 0).unwrap();
     let mut release = Release::new(
         ReleaseSpec {
+            members: Vec::new(),
             gates: Default::default(),
             hooks: Default::default(),
             release_id: Some("r-20261122T180000-3fa2c1".into()),

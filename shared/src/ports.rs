@@ -335,6 +335,8 @@ pub struct Guard {
     pub alias: String,
     pub stable_version: String,
     pub target_version: String,
+    /// A group's other members, reverted with the first.
+    pub members: Vec<crate::domain::Member>,
     /// None while the release is in progress; the end of the bake window once it succeeded.
     pub until: Option<DateTime<Utc>>,
     /// When the release started: an alarm state change before it is not about this release,
@@ -344,6 +346,26 @@ pub struct Guard {
     /// An operator's ignore of this alarm for this release: a state change before this time
     /// is recorded, not acted on.
     pub ignored_until: Option<DateTime<Utc>>,
+}
+
+impl Guard {
+    /// One guard per alias it reverts: a group's guard stands for each of its members.
+    pub fn per_member(self) -> Vec<Guard> {
+        let members = self.members.clone();
+        let mut guards = vec![Guard {
+            members: Vec::new(),
+            ..self.clone()
+        }];
+        guards.extend(members.into_iter().map(|m| Guard {
+            function: m.function,
+            alias: m.alias,
+            stable_version: m.stable_version,
+            target_version: m.target_version,
+            members: Vec::new(),
+            ..self.clone()
+        }));
+        guards
+    }
 }
 
 /// One page of a function's history, newest first.

@@ -55,6 +55,7 @@ impl Fixture {
         let outcome = self
             .service
             .start(StartRequest {
+                members: Vec::new(),
                 gates: Default::default(),
                 hooks: Default::default(),
                 release_id: Some(unique("r")),

@@ -10,6 +10,7 @@ use shiftback::ports::HookCaller;
 
 fn payload() -> HookPayload {
     HookPayload {
+        members: Vec::new(),
         release_id: "r-1".into(),
         phase: HookPhase::PreTraffic,
         function: "orders".into(),

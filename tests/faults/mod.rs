@@ -186,6 +186,7 @@ fn store(rules: &[&Rule]) -> ReleaseStore {
 
 fn release() -> Release {
     let spec = ReleaseSpec {
+        members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),
         release_id: Some("r-1".into()),

@@ -41,6 +41,7 @@ fn service(lambda: &[&Rule], version_wait: Duration) -> ReleaseService {
 
 fn request() -> StartRequest {
     StartRequest {
+        members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),
         release_id: Some("r-1".into()),

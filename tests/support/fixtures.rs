@@ -111,6 +111,7 @@ pub fn release_request(
     strategy: &str,
 ) -> shiftback::service::StartRequest {
     shiftback::service::StartRequest {
+        members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(unique("r")),

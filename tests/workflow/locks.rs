@@ -90,6 +90,7 @@ async fn recorded_at(
     alarms: Vec<String>,
 ) -> shiftback::domain::Release {
     let spec = shiftback::domain::ReleaseSpec {
+        members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(shiftback_integration_tests::unique("r-old")),

@@ -61,6 +61,7 @@ pub async fn preflight(
         },
     };
     let request = StartRequest {
+        members: Vec::new(),
         gates,
         hooks,
         release_id: Some(new_release_id(Utc::now())),

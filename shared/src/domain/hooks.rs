@@ -134,6 +134,10 @@ pub struct HookPayload {
     pub target_arn: String,
     /// After this, "not yet" is a failure.
     pub deadline: DateTime<Utc>,
+    /// A group's other members (the fields above are its first): one hook vouches for the
+    /// whole group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<crate::domain::Member>,
 }
 
 /// What a hook's answer means for the release.
@@ -339,6 +343,7 @@ mod tests {
     #[test]
     fn the_payload_says_everything_a_hook_needs() {
         let payload = HookPayload {
+            members: Vec::new(),
             release_id: "r-1".into(),
             phase: HookPhase::PreTraffic,
             function: "orders".into(),

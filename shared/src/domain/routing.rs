@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::release::{valid_version, AliasTarget, Phase, Release};
+use super::release::{valid_version, AliasTarget, Member, Phase, Release};
 use super::weight::Weight;
 
 /// What an alias routes to: one version, optionally with a share on a second version.
@@ -90,8 +90,9 @@ impl Release {
     /// Where the alias may be before this release moves it to `desired`: the routing of the
     /// step before (for a weighted step), or where this release put it (for a promotion).
     /// A move from anywhere else would undo someone's change (a revert above all).
-    pub fn routings_before(&self, desired: AliasTarget) -> Vec<AliasRouting> {
-        let (stable, target) = (&self.stable_version, &self.target_version);
+    /// For a group, each member's own versions (`member`); a single release is its lead.
+    pub fn routings_before(&self, member: &Member, desired: AliasTarget) -> Vec<AliasRouting> {
+        let (stable, target) = (&member.stable_version, &member.target_version);
         match desired {
             AliasTarget::Weighted(w) => {
                 let weights: Vec<Weight> = self.schedule.steps.iter().map(|s| s.weight).collect();
@@ -129,8 +130,8 @@ impl Release {
 
     /// Every routing this release has put the alias in, other than the stable version alone:
     /// finding the alias in one of them means nobody else has touched it.
-    pub fn own_routings(&self) -> Vec<AliasRouting> {
-        let (stable, target) = (&self.stable_version, &self.target_version);
+    pub fn own_routings(&self, member: &Member) -> Vec<AliasRouting> {
+        let (stable, target) = (&member.stable_version, &member.target_version);
         self.applied_weights()
             .into_iter()
             .map(AliasTarget::Weighted)
@@ -212,10 +213,13 @@ mod tests {
     fn a_step_moves_on_only_from_the_step_before_it() {
         let r = release("steps:10@1m,50@1m");
         let second = AliasTarget::Weighted(Weight::from_percent(50.0).unwrap());
-        assert_eq!(r.routings_before(second), vec![split(10.0)]);
+        assert_eq!(r.routings_before(&r.lead(), second), vec![split(10.0)]);
         let first = AliasTarget::Weighted(Weight::from_percent(10.0).unwrap());
-        assert_eq!(r.routings_before(first), vec![AliasRouting::single("3")]);
-        assert!(r.routings_before(AliasTarget::Stable).is_empty());
+        assert_eq!(
+            r.routings_before(&r.lead(), first),
+            vec![AliasRouting::single("3")]
+        );
+        assert!(r.routings_before(&r.lead(), AliasTarget::Stable).is_empty());
     }
 
     #[test]
@@ -223,12 +227,15 @@ mod tests {
         let now = chrono::Utc::now();
         let mut r = release("steps:10@0s,50@0s");
         assert_eq!(
-            r.routings_before(AliasTarget::Target),
+            r.routings_before(&r.lead(), AliasTarget::Target),
             vec![AliasRouting::single("3")]
         );
         r.apply(crate::domain::Input::Begin, now, "wf").unwrap();
         // After a step, an alias found on the stable version was reverted by someone.
-        assert_eq!(r.routings_before(AliasTarget::Target), vec![split(10.0)]);
-        assert_eq!(r.own_routings(), vec![split(10.0)]);
+        assert_eq!(
+            r.routings_before(&r.lead(), AliasTarget::Target),
+            vec![split(10.0)]
+        );
+        assert_eq!(r.own_routings(&r.lead()), vec![split(10.0)]);
     }
 }

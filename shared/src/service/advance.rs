@@ -41,13 +41,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         if release.phase == Phase::Pending {
             return self.begin_after_hook(tracked).await;
         }
-        // The alias as this look found it: read once, and the step's write (if any) is a
-        // compare-and-swap on it.
+        // Each member's alias as this look found it: read once, and the step's write (if any)
+        // is a compare-and-swap on it.
         let mut seen = None;
         if let Phase::Shifting { step } | Phase::Paused { step } = release.phase {
             // An earlier attempt recorded this step and died before applying it: apply it now
             // and observe it for its whole bake before deciding anything on its health.
-            let current = self.router.read(&release.function, &release.alias).await?;
+            let current = self.read_members(release).await?;
             seen = Some(current.clone());
             let moved = match self
                 .converge_seen(release, first_step(release), current)
@@ -96,13 +96,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             self.store.save(&mut tracked).await?;
         }
         if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
-            let current = match seen {
-                Some(current) => current,
-                None => {
-                    let release = &tracked.release;
-                    self.router.read(&release.function, &release.alias).await?
-                }
-            };
+            let current = seen.unwrap_or_default();
             match self
                 .converge_seen(&tracked.release, FirstStep::NotFromStable, current)
                 .await
@@ -208,21 +202,22 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             _ => return Ok(None),
         };
         let (start, end) = analysis::window(&release.analysis, since, now);
-        let query = VersionsQuery {
-            function: release.function.clone(),
-            alias: release.alias.clone(),
-            target_version: release.target_version.clone(),
-            stable_version: release.stable_version.clone(),
-            start,
-            end,
-        };
-        let comparison = self.health.compare_versions(&query).await?;
-        Ok(Some(analysis::judge(
-            &release.analysis,
-            release.weight,
-            since,
-            &comparison,
-        )))
+        // A group is judged member by member: any member failing fails the group.
+        let mut verdicts = Vec::new();
+        for member in release.all_members() {
+            let query = VersionsQuery {
+                function: member.function.clone(),
+                alias: member.alias.clone(),
+                target_version: member.target_version.clone(),
+                stable_version: member.stable_version.clone(),
+                start,
+                end,
+            };
+            let comparison = self.health.compare_versions(&query).await?;
+            let judged = analysis::judge(&release.analysis, release.weight, since, &comparison);
+            verdicts.push((member.name(), judged));
+        }
+        Ok(analysis::of_members(verdicts))
     }
 }
 

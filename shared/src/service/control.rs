@@ -1,6 +1,6 @@
 //! Control: an operator's pause, resume, promote or abort of a running release.
 
-use super::converge::{reverted, FirstStep};
+use super::converge::FirstStep;
 use super::*;
 use crate::domain::{check_release_id, ignore_until, Action, Input, Phase};
 use crate::error::{Error, Result};
@@ -95,7 +95,12 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 }
                 Input::Promoted
             }
-            Phase::RollingBack { .. } => reverted(self.revert(&tracked.release).await)?,
+            Phase::RollingBack { .. } => {
+                self.revert_recorded(&mut tracked.release, by).await?;
+                self.store.save(&mut tracked).await?;
+                self.announce(&tracked.release).await;
+                return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
+            }
             // Approved at its gate: the next step's weight, now; its bake is the workflow's.
             Phase::Shifting { step } if control == Control::Approve => {
                 let release = &tracked.release;

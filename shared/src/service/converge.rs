@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::adapters::AliasRouting;
-use crate::domain::{Action, AliasTarget, Input, Phase, Release, ReleaseKind};
+use crate::domain::{Action, AliasTarget, Input, Member, Phase, Release, ReleaseKind};
 use crate::error::{AwsErrorKind, Error, Result};
 use crate::ports::{AliasRouter, AliasState, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
@@ -24,41 +24,84 @@ pub(super) enum FirstStep {
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>
 {
-    /// Puts the alias back on the stable version, whatever weight it carries: a revert must
-    /// win, so it does not compare revisions. It refuses only an alias this release never
-    /// routed (someone moved it elsewhere), which is not ours to overwrite.
+    /// Puts every member's alias back on its stable version, whatever weight it carries: a
+    /// revert must win, so it does not compare revisions. It refuses only an alias this
+    /// release never routed (someone moved it elsewhere), which is not ours to overwrite; in
+    /// a group, the others are reverted first, all at once (the router's rate limiter paces
+    /// them), and the first such alias is the error.
     pub async fn revert(&self, release: &Release) -> Result<()> {
-        let current = self.router.read(&release.function, &release.alias).await?;
-        let stable = AliasRouting::single(&release.stable_version);
+        let reverts = release
+            .members_to_revert()
+            .into_iter()
+            .map(|member| self.revert_member(release, member));
+        let results = futures::future::join_all(reverts).await;
+        // A retryable failure first: the retry reverts what is left before anything is
+        // recorded of an alias found elsewhere.
+        let (retryable, other): (Vec<_>, Vec<_>) = results
+            .into_iter()
+            .filter_map(Result::err)
+            .partition(Error::is_retryable);
+        match retryable.into_iter().chain(other).next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    async fn revert_member(&self, release: &Release, member: Member) -> Result<()> {
+        let current = self.router.read(&member.function, &member.alias).await?;
+        let stable = AliasRouting::single(&member.stable_version);
         if current.routing == stable {
             return Ok(());
         }
         if current
             .routing
-            .weight_towards(&release.stable_version, &release.target_version)
+            .weight_towards(&member.stable_version, &member.target_version)
             .is_none()
         {
-            return Err(unexpected(release, &stable, &current.routing));
+            return Err(unexpected(release, &member, &stable, &current.routing));
         }
         self.router
-            .set(&release.function, &release.alias, &stable, None)
+            .set(&member.function, &member.alias, &stable, None)
             .await?;
         Ok(())
     }
 
-    /// Makes the alias match the release's recorded decision for a forward move.
+    /// Reverts and records it, until the release has left its rollback: in a group, each
+    /// alias found changed by someone else is recorded as left alone, and the others are
+    /// reverted again. The caller saves.
+    pub(super) async fn revert_recorded(&self, release: &mut Release, actor: &str) -> Result<()> {
+        for _ in 0..=release.members.len() {
+            let outcome = reverted(self.revert(release).await)?;
+            release.apply(outcome, now(), actor)?;
+            if !matches!(release.phase, Phase::RollingBack { .. }) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every member's alias, as read now (in member order).
+    pub(super) async fn read_members(&self, release: &Release) -> Result<Vec<AliasState>> {
+        let mut states = Vec::with_capacity(release.members.len() + 1);
+        for member in release.all_members() {
+            states.push(self.router.read(&member.function, &member.alias).await?);
+        }
+        Ok(states)
+    }
+
+    /// Makes every member's alias match the release's recorded decision for a forward move.
     ///
-    /// The alias must be where this release left it: at the desired routing already (a
+    /// Each alias must be where this release left it: at the desired routing already (a
     /// retry), or at the previous step's. Anything else (notably the stable version after
     /// the first step, which is what a revert leaves) means someone else acted, and a forward
-    /// shift must not undo that. The write is a compare-and-swap on the revision read here,
-    /// after the release is re-read, so a revert landing in between makes it fail.
-    /// Returns whether it had to move the alias.
+    /// shift must not undo that. Each write is a compare-and-swap on the revision read, and
+    /// the release is re-read before the first, so a revert landing in between makes it fail.
+    /// Returns whether it had to move any alias.
     pub async fn converge(&self, release: &Release) -> Result<bool> {
         self.converge_from(release, FirstStep::FromStable).await
     }
 
-    /// [`Self::converge`], where `first_step` says whether the alias may be moved to the first
+    /// [`Self::converge`], where `first_step` says whether an alias may be moved to the first
     /// step from the stable version. Only `start` applies the first step; after it, an alias
     /// found on the stable version was reverted by someone, and stays so.
     pub(super) async fn converge_from(
@@ -69,69 +112,84 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         if release.desired_alias().is_none() {
             return Ok(false);
         }
-        let current = self.router.read(&release.function, &release.alias).await?;
-        self.converge_seen(release, first_step, current).await
+        self.converge_seen(release, first_step, Vec::new()).await
     }
 
-    /// [`Self::converge_from`] from the alias as read earlier in the same look, so a step
-    /// costs one read and one write. An alias changed since that read fails the write's
-    /// compare-and-swap, as it would have between a fresh read and the write.
+    /// [`Self::converge_from`] from the aliases as read earlier in the same look (`seen`, in
+    /// member order; a member not in it is read now), so a step costs each member one read
+    /// and one write. An alias changed since that read fails the write's compare-and-swap, as
+    /// it would have between a fresh read and the write.
     pub(super) async fn converge_seen(
         &self,
         release: &Release,
         first_step: FirstStep,
-        current: AliasState,
+        seen: Vec<AliasState>,
     ) -> Result<bool> {
         let Some(desired) = release.desired_alias() else {
             return Ok(false);
         };
-        let routing =
-            AliasRouting::for_release(&release.stable_version, &release.target_version, desired);
-        if current.routing == routing {
-            return Ok(false);
-        }
-        let mut acceptable_previous = release.routings_before(desired);
-        if first_step == FirstStep::NotFromStable {
-            let stable = AliasRouting::single(&release.stable_version);
-            acceptable_previous.retain(|routing| *routing != stable);
-        }
         // An operator's revert holds the alias lock and names a recorded-good version: it
         // repairs whatever routing it finds (a split left by a failed release, say); the
         // write below is still a compare-and-swap on the revision read here.
         let repair = release.kind == ReleaseKind::Revert && desired == AliasTarget::Target;
-        if !repair && !acceptable_previous.contains(&current.routing) {
-            return Err(unexpected(release, &routing, &current.routing));
+        let mut seen = seen.into_iter();
+        let mut release_checked = false;
+        let mut moved = false;
+        for member in release.all_members() {
+            let current = match seen.next() {
+                Some(state) => state,
+                None => self.router.read(&member.function, &member.alias).await?,
+            };
+            let routing =
+                AliasRouting::for_release(&member.stable_version, &member.target_version, desired);
+            if current.routing == routing {
+                continue;
+            }
+            let mut acceptable_previous = release.routings_before(&member, desired);
+            if first_step == FirstStep::NotFromStable {
+                let stable = AliasRouting::single(&member.stable_version);
+                acceptable_previous.retain(|routing| *routing != stable);
+            }
+            if !repair && !acceptable_previous.contains(&current.routing) {
+                return Err(unexpected(release, &member, &routing, &current.routing));
+            }
+            // Re-read the release: if a revert was recorded since we decided, stand down.
+            if !release_checked {
+                let fresh = self.store.load_summary(&release.id).await?;
+                if fresh.phase != release.phase || fresh.revision != release.revision {
+                    return Err(Error::StaleRelease {
+                        id: release.id.clone(),
+                        expected: release.revision,
+                    });
+                }
+                release_checked = true;
+            }
+            self.router
+                .set(
+                    &member.function,
+                    &member.alias,
+                    &routing,
+                    current.revision_id.as_deref(),
+                )
+                .await
+                .map_err(|e| match e {
+                    Error::Aws(aws) if aws.kind == AwsErrorKind::Conflict => {
+                        Error::UnexpectedAlias {
+                            function: member.function.clone(),
+                            alias: member.alias.clone(),
+                            release: release.id.clone(),
+                            expected: format!(
+                                "revision {}",
+                                current.revision_id.clone().unwrap_or_default()
+                            ),
+                            actual: "a newer revision (changed concurrently)".to_string(),
+                        }
+                    }
+                    other => other,
+                })?;
+            moved = true;
         }
-        // Re-read the release: if a revert was recorded since we decided, stand down.
-        let fresh = self.store.load_summary(&release.id).await?;
-        if fresh.phase != release.phase || fresh.revision != release.revision {
-            return Err(Error::StaleRelease {
-                id: release.id.clone(),
-                expected: release.revision,
-            });
-        }
-        self.router
-            .set(
-                &release.function,
-                &release.alias,
-                &routing,
-                current.revision_id.as_deref(),
-            )
-            .await
-            .map_err(|e| match e {
-                Error::Aws(aws) if aws.kind == AwsErrorKind::Conflict => Error::UnexpectedAlias {
-                    function: release.function.clone(),
-                    alias: release.alias.clone(),
-                    release: release.id.clone(),
-                    expected: format!(
-                        "revision {}",
-                        current.revision_id.clone().unwrap_or_default()
-                    ),
-                    actual: "a newer revision (changed concurrently)".to_string(),
-                },
-                other => other,
-            })?;
-        Ok(true)
+        Ok(moved)
     }
 
     /// The alias is not where this release left it. From a fresh look: a revert someone
@@ -147,14 +205,23 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 self.announce(release).await;
                 return Ok(StepOutcome::of(release, &Action::Nothing));
             }
-            let current = self.router.read(&release.function, &release.alias).await?;
-            let stable = AliasRouting::single(&release.stable_version);
-            if release.own_routings().contains(&current.routing) {
+            // The first member not where this release put it (in a group, members after it
+            // may not have moved yet).
+            let mut changed = None;
+            for member in release.all_members() {
+                let current = self.router.read(&member.function, &member.alias).await?;
+                if !release.own_routings(&member).contains(&current.routing) {
+                    changed = Some((member, current));
+                    break;
+                }
+            }
+            let Some((member, current)) = changed else {
                 return Err(Error::StaleRelease {
                     id: release.id.clone(),
                     expected: release.revision,
                 });
-            }
+            };
+            let stable = AliasRouting::single(&member.stable_version);
             if current.routing == stable && attempt == 0 {
                 tokio::time::sleep(REVERT_RECORD_GRACE).await;
                 tracked = self.store.load(release_id).await?;
@@ -163,9 +230,15 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             let found = Input::HandsOff {
                 found: current.routing.to_string(),
                 to_stable: current.routing == stable,
+                member: Some(member.name()),
             };
-            tracing::warn!(release = %release.id, alias = %current.routing, "alias changed outside the release; hands off");
+            tracing::warn!(release = %release.id, member = %member.name(), alias = %current.routing, "alias changed outside the release; hands off");
             tracked.release.apply(found, now(), actor)?;
+            // A group's other members go back to their stable versions at once.
+            if matches!(tracked.release.phase, Phase::RollingBack { .. }) {
+                self.store.save(&mut tracked).await?;
+                self.revert_recorded(&mut tracked.release, actor).await?;
+            }
             self.store.save(&mut tracked).await?;
             break;
         }
@@ -180,9 +253,15 @@ pub(super) fn reverted(outcome: Result<()>) -> Result<Input> {
     match outcome {
         Ok(()) => Ok(Input::RolledBack),
         Err(e) if e.is_retryable() => Err(e),
-        Err(Error::UnexpectedAlias { actual, .. }) => Ok(Input::HandsOff {
+        Err(Error::UnexpectedAlias {
+            function,
+            alias,
+            actual,
+            ..
+        }) => Ok(Input::HandsOff {
             found: actual,
             to_stable: false,
+            member: Some(format!("{function}:{alias}")),
         }),
         Err(e) => Ok(Input::RollbackFailed {
             error: e.to_string(),
@@ -192,12 +271,13 @@ pub(super) fn reverted(outcome: Result<()>) -> Result<Input> {
 
 pub(super) fn unexpected(
     release: &Release,
+    member: &Member,
     expected: &AliasRouting,
     actual: &AliasRouting,
 ) -> Error {
     Error::UnexpectedAlias {
-        function: release.function.clone(),
-        alias: release.alias.clone(),
+        function: member.function.clone(),
+        alias: member.alias.clone(),
         release: release.id.clone(),
         expected: expected.to_string(),
         actual: actual.to_string(),

@@ -2,6 +2,7 @@
 //! promote and roll back. Each records its decision before it touches the alias, and each is
 //! safe to run again with the same input (Step Functions retries, events arrive twice).
 
+use crate::domain::Member;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -44,11 +45,20 @@ pub const WORKFLOW_ACTOR: &str = "workflow";
 pub struct StartRequest {
     /// Also the Step Functions execution name, so a start repeated is the same release.
     pub release_id: Option<String>,
+    /// The (first) member's function, alias and versions. A group may instead name every
+    /// member in `members` and leave these out.
+    #[serde(default)]
     pub function: String,
+    #[serde(default)]
     pub alias: String,
     /// Defaults to the version the alias points at now.
     pub stable_version: Option<String>,
+    #[serde(default)]
     pub target_version: String,
+    /// A group's other members (each `function`, `alias`, `target_version`, and optionally
+    /// `stable_version`), moved in step with the first and back together.
+    #[serde(default)]
+    pub members: Vec<Member>,
     pub strategy: String,
     #[serde(default)]
     pub alarms: Vec<String>,

@@ -7,7 +7,7 @@ use chrono::Utc;
 use crate::adapters::{AliasRouting, LockInfo};
 use crate::domain::gates::OnGateTimeout;
 use crate::domain::hooks::HookPhase;
-use crate::domain::{firing, Release, ReleaseKind, ReleaseSpec, SpecError, Strategy};
+use crate::domain::{firing, Member, Release, ReleaseKind, ReleaseSpec, SpecError, Strategy};
 use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 use crate::service::{ReleaseService, StartRequest};
@@ -21,6 +21,8 @@ pub struct Preflight {
     pub spec: ReleaseSpec,
     /// An expired lock the start will take over, on the record.
     pub expired_lock: Option<LockInfo>,
+    /// Expired locks on a group's other members, taken over by the start too.
+    pub expired_member_locks: Vec<LockInfo>,
     /// What was checked, in words (for `plan`).
     pub findings: Vec<String>,
 }
@@ -31,6 +33,18 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// What the request itself says, checked without any AWS call. Returns it with its
     /// function in its one spelling, and its spec.
     pub fn validate(&self, request: StartRequest) -> Result<(StartRequest, ReleaseSpec)> {
+        let request = lead_from_members(request);
+        for (field, value) in [
+            ("function", &request.function),
+            ("alias", &request.alias),
+            ("target_version", &request.target_version),
+        ] {
+            if value.is_empty() {
+                return Err(Error::BadRequest(format!(
+                    "missing field `{field}` (a group may name every member in `members` instead)"
+                )));
+            }
+        }
         let strategy: Strategy = request.strategy.parse()?;
         let mut spec = ReleaseSpec {
             gates: request.gates.clone(),
@@ -39,6 +53,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             alias: request.alias.clone(),
             stable_version: request.stable_version.clone().unwrap_or_default(),
             target_version: request.target_version.clone(),
+            members: request.members.clone(),
             strategy,
             alarms: request.alarms.clone(),
             alarm_overrides: request.alarm_overrides.clone(),
@@ -59,8 +74,14 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
         // One spelling per function from here on: locks, guards and history meet there.
         spec.function = self.canonical(&request.function)?;
+        for member in &mut spec.members {
+            member.function = self.canonical(&member.function)?;
+        }
+        // Spelled differently, one alias could be named twice.
+        spec.validate_without_stable()?;
         let request = StartRequest {
             function: spec.function.clone(),
+            members: spec.members.clone(),
             // A preset and its spelled-out steps are one strategy: recorded one way.
             strategy: spec.strategy.to_string(),
             ..request
@@ -153,6 +174,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         };
         spec.stable_version = stable.clone();
         request.stable_version = Some(stable.clone());
+        let mut expired_member_locks = Vec::new();
+        for member in &mut spec.members {
+            let (finding, expired) = self.preflight_member(member).await?;
+            findings.push(finding);
+            expired_member_locks.extend(expired);
+        }
+        request.members = spec.members.clone();
         // The rest of the spec's rules, now that the stable version is known.
         Release::new(spec.clone(), Utc::now())?;
 
@@ -167,6 +195,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 request,
                 spec,
                 expired_lock,
+                expired_member_locks,
                 findings,
             });
         }
@@ -236,8 +265,74 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             request,
             spec,
             expired_lock,
+            expired_member_locks,
             findings,
         })
+    }
+
+    /// A group member's own checks, as the first member's above: its target can take
+    /// traffic, no release holds its alias, the alias sits wholly on one version (its stable
+    /// version, found here when not given), and both versions can share a weighted alias.
+    /// An expired lock on a member is taken over by the start's transaction.
+    async fn preflight_member(&self, member: &mut Member) -> Result<(String, Option<LockInfo>)> {
+        let (function, alias) = (member.function.clone(), member.alias.clone());
+        let target = self
+            .router
+            .ready_version(&function, &member.target_version)
+            .await?;
+        let expired = self.store.lock_holder(&function, &alias).await?;
+        if let Some(holder) = expired.clone().filter(|h| !h.expired_at(Utc::now())) {
+            return Err(Error::LockHeld {
+                function,
+                alias,
+                holder: holder.release_id,
+                since: holder.acquired_at.to_rfc3339(),
+            });
+        }
+        let current = self.router.read(&function, &alias).await?;
+        if member.stable_version.is_empty() {
+            member.stable_version = current.routing.version.clone();
+        }
+        let refuse = |reason: String| Error::InvalidRouting {
+            function: function.clone(),
+            alias: alias.clone(),
+            reason,
+        };
+        if current.routing != AliasRouting::single(&member.stable_version) {
+            return Err(refuse(format!(
+                "it is on {}, not wholly on version {}: every member of a group starts from the version its alias carries",
+                current.routing, member.stable_version
+            )));
+        }
+        if member.stable_version == member.target_version {
+            return Err(SpecError::Group(format!(
+                "member {} is already on its target version {}: nothing to release",
+                member.name(),
+                member.target_version
+            ))
+            .into());
+        }
+        let from = self
+            .router
+            .version_info(&function, &member.stable_version)
+            .await?;
+        if from.role != target.role || from.dead_letter != target.dead_letter {
+            return Err(refuse(format!(
+                "versions {} and {} differ in execution role or dead-letter queue, which a weighted alias does not allow",
+                member.stable_version, target.version
+            )));
+        }
+        let finding = format!(
+            "member {}: v{} → v{}, {}, both versions compatible",
+            member.name(),
+            member.stable_version,
+            target.version,
+            match &expired {
+                None => "no release holds it".to_string(),
+                Some(lock) => format!("release {}'s expired lock taken over", lock.release_id),
+            }
+        );
+        Ok((finding, expired))
     }
 
     /// Refuses alarms that do not exist, or that are [`firing`] now (the rule every later
@@ -254,4 +349,19 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             Err(Error::AlarmsFiring(firing))
         }
     }
+}
+
+/// A group named wholly in `members`: its first member becomes the release's own function,
+/// alias and versions.
+fn lead_from_members(mut request: StartRequest) -> StartRequest {
+    if request.function.is_empty() && !request.members.is_empty() {
+        let lead = request.members.remove(0);
+        request.function = lead.function;
+        request.alias = lead.alias;
+        request.target_version = lead.target_version;
+        if !lead.stable_version.is_empty() {
+            request.stable_version = Some(lead.stable_version);
+        }
+    }
+    request
 }

@@ -1,6 +1,5 @@
 //! Rollback: revert the alias to the stable version and record why.
 
-use super::converge::reverted;
 use super::*;
 use crate::domain::{Action, Input, Phase};
 use crate::error::{Error, Result};
@@ -40,8 +39,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 .apply(Input::Fail { error }, now(), WORKFLOW_ACTOR)?;
             self.store.save(&mut tracked).await?;
         }
-        let outcome = reverted(self.revert(&tracked.release).await)?;
-        tracked.release.apply(outcome, now(), WORKFLOW_ACTOR)?;
+        self.revert_recorded(&mut tracked.release, WORKFLOW_ACTOR)
+            .await?;
         self.store.save(&mut tracked).await?;
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))

@@ -25,7 +25,10 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             }
         }
         let Preflight {
-            spec, expired_lock, ..
+            spec,
+            expired_lock,
+            expired_member_locks,
+            ..
         } = self.preflight(request).await?;
         let started_at = now();
         let mut release = Release::new(spec, started_at)?;
@@ -55,6 +58,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             };
             release.apply(take_over, started_at, WORKFLOW_ACTOR)?;
         }
+        // A group records the releases whose locks it broke after its own transaction: with
+        // every member's lock, theirs would not fit DynamoDB's 100 items.
+        let broken_after = if release.is_group() {
+            broken.take().into_iter().collect()
+        } else {
+            Vec::new()
+        };
         let takeover = expired_lock.as_ref().map(|holder| LockTakeover {
             holder: &holder.release_id,
             broken: broken.as_ref(),
@@ -79,6 +89,27 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         if let Some(old) = &broken {
             self.announce(&old.release).await;
         }
+        for old in broken_after {
+            self.record_broken(old, &tracked.release).await;
+        }
+        for holder in &expired_member_locks {
+            match self.store.load(&holder.release_id).await {
+                Ok(mut old) if old.release.holds_alias_lock() => {
+                    let lost = Input::LockBroken {
+                        by: tracked.release.id.clone(),
+                        expired_at: holder.expires_at,
+                    };
+                    if old
+                        .release
+                        .apply(lost, started_at, &release.started_by)
+                        .is_ok()
+                    {
+                        self.record_broken(old, &tracked.release).await;
+                    }
+                }
+                Ok(_) | Err(_) => {}
+            }
+        }
         match self.converge(&tracked.release).await {
             Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                 return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
@@ -87,6 +118,17 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         };
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
+    }
+
+    /// Stores and announces a release whose expired lock a group took over; a failure is
+    /// logged (its next look finds its lock gone).
+    async fn record_broken(&self, mut old: LoadedRelease, by: &Release) {
+        match self.store.save(&mut old).await {
+            Ok(()) => self.announce(&old.release).await,
+            Err(e) => {
+                tracing::warn!(release = %old.release.id, by = %by.id, error = %e, "could not record the lock taken over")
+            }
+        }
     }
 
     pub(super) async fn resume_started(&self, tracked: LoadedRelease) -> Result<StepOutcome> {

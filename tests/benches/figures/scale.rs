@@ -20,6 +20,7 @@ const QUERIES: usize = 20;
 
 fn spec(function: &str, n: usize) -> ReleaseSpec {
     ReleaseSpec {
+        members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(format!("r-{function}-{n:05}")),

@@ -82,8 +82,13 @@ pub fn notification(
 ) -> Option<Notification> {
     let entry: &LogEntry = release.log.get(index)?;
     let (event_type, severity) = announced(release, &entry.event)?;
-    let target = format!("{}:{}", release.function, release.alias);
-    let versions = format!("v{} → v{}", release.stable_version, release.target_version);
+    let target = release.subject();
+    let versions = release
+        .all_members()
+        .iter()
+        .map(|m| format!("v{} → v{}", m.stable_version, m.target_version))
+        .collect::<Vec<_>>()
+        .join(", ");
     let reason = release.reason.as_deref().map(|r| clip(r, TEXT_MAX));
     let (emoji, title, outcome) = match &entry.event {
         ReleaseEvent::Started { strategy, .. } => (
@@ -164,6 +169,14 @@ pub fn notification(
             ),
             "failed",
         ),
+        ReleaseEvent::ManualRollback {
+            member: Some(member),
+            ..
+        } => (
+            ":leftwards_arrow_with_hook:",
+            format!("{target} group: {member} rolled back BY HAND ({versions}); the other members go back to their stable versions"),
+            "interrupted",
+        ),
         ReleaseEvent::ManualRollback { .. } => (
             ":leftwards_arrow_with_hook:",
             format!(
@@ -172,9 +185,20 @@ pub fn notification(
             ),
             "rolled_back",
         ),
-        ReleaseEvent::Interrupted { found } => (
+        ReleaseEvent::Interrupted {
+            found,
+            member: None,
+        } => (
             ":warning:",
             format!("{target} release INTERRUPTED ({versions}): the alias was changed outside shiftback to {found}; left as found"),
+            "interrupted",
+        ),
+        ReleaseEvent::Interrupted {
+            found,
+            member: Some(member),
+        } => (
+            ":warning:",
+            format!("{target} group INTERRUPTED ({versions}): {member} was changed outside shiftback to {found} and is left as found; the other members go back to their stable versions"),
             "interrupted",
         ),
         ReleaseEvent::AlarmSuppressed {

@@ -2,12 +2,15 @@
 
 use std::collections::HashMap;
 
-use super::schema::{to_item, HistoryKey};
+use super::schema::{from_item, to_item, HistoryKey, MemberHistoryItem};
 use super::*;
 use crate::domain::Release;
 use crate::error::{Error, Result};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use backon::{BackoffBuilder, ExponentialBuilder};
+
+/// Marks a page token that resumes after a group's entry rather than a release item.
+const MEMBER_PAGE: &str = "#member";
 
 impl ReleaseStore {
     /// A function's releases, newest first, `limit` at a time.
@@ -17,15 +20,21 @@ impl ReleaseStore {
         limit: i32,
         page: Option<&str>,
     ) -> Result<HistoryPage> {
+        // A page ending on a group's entry for this function says so: `...#member`.
+        let member_sk = format!("FN#{function}");
         let start = match page {
             None => None,
             Some(token) => {
+                let (token, sk) = match token.strip_suffix(MEMBER_PAGE) {
+                    Some(rest) => (rest, member_sk.as_str()),
+                    None => (token, "REL"),
+                };
                 let (gsi1sk, id) = token
                     .rsplit_once('#')
                     .ok_or_else(|| Error::BadRequest(format!("invalid page token '{token}'")))?;
                 Some(to_item(&HistoryKey {
                     pk: &release_pk(id),
-                    sk: "REL",
+                    sk,
                     gsi1pk: &format!("FN#{function}"),
                     gsi1sk: &format!("{gsi1sk}#{id}"),
                 })?)
@@ -44,14 +53,25 @@ impl ReleaseStore {
             .send()
             .await
             .map_err(aws("Query"))?;
-        let releases = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(Self::parse_release)
-            .collect::<Result<Vec<_>>>()?;
+        let mut releases = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            if get_s(&item, "sk")? == "REL" {
+                releases.push(Self::parse_release(item)?);
+            } else {
+                // A group whose first member is another function's: its release item.
+                let item: MemberHistoryItem = from_item(item, "group history entry")?;
+                releases.push(self.load_summary(&item.release_id).await?);
+            }
+        }
         let next = match out.last_evaluated_key {
-            Some(key) => Some(get_s(&key, "gsi1sk")?.to_string()),
+            Some(key) => {
+                let resume = get_s(&key, "gsi1sk")?.to_string();
+                Some(if get_s(&key, "sk")? == "REL" {
+                    resume
+                } else {
+                    resume + MEMBER_PAGE
+                })
+            }
             None => None,
         };
         Ok(HistoryPage { releases, next })

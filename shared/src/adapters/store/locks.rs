@@ -11,13 +11,28 @@ impl ReleaseStore {
     /// Pushes the expiry of `release`'s alias lock to a full schedule plus grace from `now`,
     /// if the lock is still its own and would expire sooner. A release that makes progress,
     /// or sits paused for days, keeps its alias.
+    /// A group renews every member's lock.
     pub async fn renew_lock(&self, release: &Release, now: DateTime<Utc>) -> Result<()> {
+        for member in release.all_members() {
+            self.renew_member_lock(release, &member.function, &member.alias, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn renew_member_lock(
+        &self,
+        release: &Release,
+        function: &str,
+        alias: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let expires = release.lock_expiry(now);
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", string(lock_pk(&release.function, &release.alias)))
+            .key("pk", string(lock_pk(function, alias)))
             .key("sk", string("LOCK"))
             .update_expression("SET lock_expires_at = :expires")
             .condition_expression("release_id = :id AND lock_expires_at < :expires")

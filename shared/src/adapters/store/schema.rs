@@ -98,6 +98,9 @@ pub(super) struct GuardItem {
     pub alias: String,
     pub stable_version: String,
     pub target_version: String,
+    /// A group's other members: the alarm reverts them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<crate::domain::Member>,
     /// Epoch milliseconds; optional, as guards written before it was kept lack it.
     #[serde(default)]
     pub started_at_ms: Option<i64>,
@@ -120,6 +123,18 @@ pub(super) struct OutboxMarkItem {
     /// Epoch milliseconds.
     #[serde(default)]
     pub claimed_until: Option<i64>,
+}
+
+/// A group's entry in the history of a member's function other than the first's: `history`
+/// finds the release through it.
+#[derive(Serialize, Deserialize)]
+pub(super) struct MemberHistoryItem {
+    pub pk: String,
+    /// `FN#function`: one entry per function, however many of its aliases the group moves.
+    pub sk: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    pub release_id: String,
 }
 
 /// Where a page of the history index resumes: a release item's table and index keys.
@@ -223,6 +238,7 @@ mod tests {
     #[test]
     fn items_keep_their_stored_attribute_names_and_types() {
         let guard = GuardItem {
+            members: Vec::new(),
             ignored_until: None,
             pk: "ALARM#a".into(),
             sk: "REL#r".into(),

@@ -18,6 +18,42 @@ use crate::domain::release::Verdict;
 
 /// The verdict a release acts on: unhealthy if its alarms or its analysis say so (every
 /// reason named), inconclusive if the analysis could not judge, healthy otherwise.
+/// A group's verdict from each member's (named): unhealthy if any member is (every failing
+/// member's reasons, each named), else inconclusive if any is, else healthy. One member's
+/// verdict is its own, unnamed.
+pub fn of_members(mut verdicts: Vec<(String, CanaryVerdict)>) -> Option<CanaryVerdict> {
+    if verdicts.len() <= 1 {
+        return verdicts.pop().map(|(_, v)| v);
+    }
+    let mut failed = Vec::new();
+    let mut summaries = Vec::new();
+    let mut inconclusive = None;
+    for (member, verdict) in verdicts {
+        match verdict {
+            CanaryVerdict::Unhealthy { reasons, summary } => {
+                failed.extend(reasons.into_iter().map(|r| format!("{member}: {r}")));
+                summaries.push(format!("{member}: {summary}"));
+            }
+            CanaryVerdict::Inconclusive { why } => {
+                inconclusive.get_or_insert(format!("{member}: {why}"));
+            }
+            CanaryVerdict::Healthy { summary } => summaries.push(format!("{member}: {summary}")),
+        }
+    }
+    Some(if !failed.is_empty() {
+        CanaryVerdict::Unhealthy {
+            reasons: failed,
+            summary: summaries.join("; "),
+        }
+    } else if let Some(why) = inconclusive {
+        CanaryVerdict::Inconclusive { why }
+    } else {
+        CanaryVerdict::Healthy {
+            summary: summaries.join("; "),
+        }
+    })
+}
+
 pub fn combine(alarms: Verdict, canary: Option<&CanaryVerdict>) -> Verdict {
     let mut reasons = Vec::new();
     if let Verdict::Unhealthy { reason } = &alarms {

@@ -52,6 +52,7 @@ impl Release {
         now: DateTime<Utc>,
     ) -> HookPayload {
         HookPayload {
+            members: self.members.clone(),
             release_id: self.id.clone(),
             phase,
             function: self.function.clone(),

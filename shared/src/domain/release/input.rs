@@ -79,6 +79,8 @@ pub enum Input {
     HandsOff {
         found: String,
         to_stable: bool,
+        /// Which member's alias, in a group (whose others then go back to stable).
+        member: Option<String>,
     },
     /// A new release takes over the expired lock of release `from` before it begins.
     TakeOverLock {

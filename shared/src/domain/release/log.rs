@@ -71,10 +71,15 @@ pub enum ReleaseEvent {
     /// The alias was put back on the stable version outside shiftback.
     ManualRollback {
         found: String,
+        /// The group member whose alias it was (a group's others go back to stable).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member: Option<String>,
     },
     /// The alias was moved outside shiftback to something this release never set.
     Interrupted {
         found: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member: Option<String>,
     },
     /// The automatic retention ran for the function, after success and the bake window.
     VersionsPruned {

@@ -10,6 +10,7 @@ mod hooked;
 mod ignore;
 mod input;
 mod log;
+mod member;
 mod names;
 mod open;
 mod phase;
@@ -28,6 +29,7 @@ mod transition;
 pub use ignore::{ignore_until, ANALYSIS_GUARD, MAX_IGNORE_SECS};
 pub use input::*;
 pub use log::*;
+pub use member::{Member, MAX_MEMBERS};
 pub use names::*;
 pub use phase::*;
 pub use spec::*;
@@ -68,6 +70,9 @@ pub struct Release {
     pub alias: String,
     pub stable_version: String,
     pub target_version: String,
+    /// A group's other members, moved in step with the first (empty for a single release).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
     pub strategy: Strategy,
     pub schedule: Schedule,
     pub alarms: Vec<String>,
@@ -139,6 +144,7 @@ impl Release {
             alias: spec.alias,
             stable_version: spec.stable_version,
             target_version: spec.target_version,
+            members: spec.members,
             strategy: spec.strategy,
             schedule,
             alarms,

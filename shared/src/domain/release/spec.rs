@@ -46,6 +46,8 @@ pub enum SpecError {
     Hooks(String),
     #[error("invalid gates: {0}")]
     Gates(String),
+    #[error("invalid release group: {0}")]
+    Group(String),
 }
 
 /// Is this release moving traffic forward, or an operator's revert to a recorded version?
@@ -67,6 +69,9 @@ pub struct ReleaseSpec {
     pub alias: String,
     pub stable_version: String,
     pub target_version: String,
+    /// A group's other members, moved in step with the first.
+    #[serde(default)]
+    pub members: Vec<Member>,
     pub strategy: Strategy,
     #[serde(default)]
     pub alarms: Vec<String>,
@@ -102,6 +107,7 @@ impl ReleaseSpec {
                 value: self.stable_version.chars().take(40).collect(),
             });
         }
+        self.check_group(true)?;
         self.validate_without_stable()
     }
 
@@ -109,6 +115,7 @@ impl ReleaseSpec {
     /// lets a request be refused for what it says before any AWS call.
     pub fn validate_without_stable(&self) -> Result<Schedule, SpecError> {
         check_names(&self.function, &self.alias, self.release_id.as_deref())?;
+        self.check_group(false)?;
         if !valid_version(&self.target_version) {
             return Err(SpecError::Version {
                 role: "target",

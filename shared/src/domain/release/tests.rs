@@ -10,6 +10,7 @@ fn t(secs: i64) -> DateTime<Utc> {
 /// A spec on orders:live from version 3 to 4, for tests here and in sibling modules.
 pub(crate) fn spec(strategy: &str) -> ReleaseSpec {
     ReleaseSpec {
+        members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),
         release_id: Some("r-1".into()),
@@ -561,6 +562,7 @@ fn an_alias_taken_over_ends_the_release_hands_off() {
         let mut r = release("linear:25:60s");
         r.apply(Input::Begin, t(0), "wf").unwrap();
         let found = Input::HandsOff {
+            member: None,
             found: "version 9".into(),
             to_stable,
         };

@@ -389,7 +389,38 @@ impl Release {
                 );
                 Action::Nothing
             }
-            (phase, Input::HandsOff { found, to_stable }) if !phase.is_terminal() => {
+            (
+                phase,
+                Input::HandsOff {
+                    found,
+                    to_stable,
+                    member,
+                },
+            ) if !phase.is_terminal() => {
+                let member = member.clone().filter(|_| self.is_group());
+                let event = if *to_stable {
+                    ReleaseEvent::ManualRollback {
+                        found: found.clone(),
+                        member: member.clone(),
+                    }
+                } else {
+                    ReleaseEvent::Interrupted {
+                        found: found.clone(),
+                        member: member.clone(),
+                    }
+                };
+                if let Some(member) = member {
+                    // A group comes back together: the changed member is left as found, the
+                    // others go back to their stable versions.
+                    self.record(now, actor, event);
+                    if matches!(phase, RollingBack { .. }) {
+                        return Ok(Action::Nothing);
+                    }
+                    let reason = format!(
+                        "the alias {member} was changed outside shiftback to {found}; it is left as found and the group's other members go back to their stable versions"
+                    );
+                    return Ok(self.start_rollback(RollbackCause::Error, reason, now, actor));
+                }
                 if *to_stable {
                     self.weight = Weight::ZERO;
                     self.reason = Some(format!(
@@ -397,26 +428,13 @@ impl Release {
                         self.stable_version
                     ));
                     self.finish(RolledBack, now);
-                    self.record(
-                        now,
-                        actor,
-                        ReleaseEvent::ManualRollback {
-                            found: found.clone(),
-                        },
-                    );
                 } else {
                     self.reason = Some(format!(
                         "the alias was changed outside shiftback to {found}; the release stopped and left it as found"
                     ));
                     self.finish(Interrupted, now);
-                    self.record(
-                        now,
-                        actor,
-                        ReleaseEvent::Interrupted {
-                            found: found.clone(),
-                        },
-                    );
                 }
+                self.record(now, actor, event);
                 Action::Nothing
             }
             (Pending, Input::TakeOverLock { from, expired_at }) => {

@@ -195,7 +195,8 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
             ));
             return Ok(outcome);
         }
-        let guards = newest_per_alias(guards);
+        // A group's guard reverts every member, each alias as its own.
+        let guards = newest_per_alias(guards.into_iter().flat_map(Guard::per_member).collect());
 
         let limit = Arc::new(Semaphore::new(REVERT_CONCURRENCY));
         let reverts = guards.iter().map(|guard| {
@@ -207,12 +208,24 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
         });
         let results = join_all(reverts).await;
 
-        // Bookkeeping, once every alias is safe.
+        // Bookkeeping, once every alias is safe: a release recorded once (the first of a
+        // group's members), each other member's alias checked as the first's is.
         let mut first_error = None;
+        let mut recorded_now = std::collections::HashMap::new();
         for (guard, result) in guards.iter().zip(results) {
             match result {
                 Ok(Some(reverted_at)) => {
-                    let recorded = self.record(guard, signal, reverted_at).await?;
+                    let recorded = match recorded_now.get(&guard.release_id) {
+                        Some(recorded) => {
+                            self.recheck(guard).await;
+                            *recorded
+                        }
+                        None => {
+                            let recorded = self.record(guard, signal, reverted_at).await?;
+                            recorded_now.insert(guard.release_id.clone(), recorded);
+                            recorded
+                        }
+                    };
                     outcome.reverted.push(Reverted {
                         release_id: guard.release_id.clone(),
                         function: guard.function.clone(),
@@ -287,6 +300,7 @@ mod tests {
 
     fn guard(id: &str, alias: &str, started: Option<i64>) -> Guard {
         Guard {
+            members: Vec::new(),
             alarm: "errors".into(),
             release_id: id.into(),
             function: "orders".into(),

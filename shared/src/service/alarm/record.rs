@@ -115,6 +115,14 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
                 tracing::warn!(release = %guard.release_id, error = %e, "could not stop the workflow; it ends at its next look");
             }
         }
+        self.recheck(guard).await;
+        // Last: telling people never delays or blocks the revert.
+        crate::service::announce_logged(self.notifier.as_ref(), release).await;
+        self.retire_analysis_alarm(release).await;
+    }
+
+    /// Makes sure no forward shift slipped in after the revert of `guard`'s alias.
+    pub(super) async fn recheck(&self, guard: &Guard) {
         // A forward move (a step or a promotion) that read the alias before our revert and
         // wrote after it would be caught here: the release is recorded as rolled back now, so
         // nothing moves it forward again. A bake-window release has no forward move left, and
@@ -142,9 +150,6 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
                 tracing::warn!(release = %guard.release_id, error = %e, "could not verify the revert")
             }
         }
-        // Last: telling people never delays or blocks the revert.
-        crate::service::announce_logged(self.notifier.as_ref(), release).await;
-        self.retire_analysis_alarm(release).await;
     }
 
     /// Deletes the reverted release's own alarm: it has done its work, and no release may

@@ -45,6 +45,7 @@ impl Records {
 
 fn guard(release: &Release, alarm: &str) -> Guard {
     Guard {
+        members: release.members.clone(),
         alarm: alarm.into(),
         release_id: release.id.clone(),
         function: release.function.clone(),
@@ -95,15 +96,17 @@ impl FakeStore {
                 expected: release.revision,
             });
         }
-        let key = (release.function.clone(), release.alias.clone());
-        if release.phase.is_terminal()
-            && tracked.holds_lock
-            && records
-                .locks
-                .get(&key)
-                .is_some_and(|l| l.release_id == release.id)
-        {
-            records.locks.remove(&key);
+        for member in release.all_members() {
+            let key = (member.function, member.alias);
+            if release.phase.is_terminal()
+                && tracked.holds_lock
+                && records
+                    .locks
+                    .get(&key)
+                    .is_some_and(|l| l.release_id == release.id)
+            {
+                records.locks.remove(&key);
+            }
         }
         records.store(release, release.revision + 1);
         tracked.release.revision += 1;
@@ -149,6 +152,20 @@ impl ReleaseRecords for FakeStore {
                 )),
             };
         }
+        // A group's other members: each lock free or expired (as the store's condition says).
+        for member in &release.members {
+            let key = (member.function.clone(), member.alias.clone());
+            if let Some(held) = records.locks.get(&key) {
+                if held.expires_at.timestamp() >= now.timestamp() - LOCK_CLOCK_SKEW_SECS {
+                    return Err(Error::LockHeld {
+                        function: member.function.clone(),
+                        alias: member.alias.clone(),
+                        holder: held.release_id.clone(),
+                        since: held.acquired_at.to_rfc3339(),
+                    });
+                }
+            }
+        }
         // All or nothing: the broken release's save is checked before anything is written.
         if let Some(mut broken) = takeover.and_then(|t| t.broken).cloned() {
             broken.holds_lock = false;
@@ -159,6 +176,10 @@ impl ReleaseRecords for FakeStore {
             acquired_at: now,
             expires_at: release.lock_expiry(release.created_at),
         };
+        for member in &release.members {
+            let key = (member.function.clone(), member.alias.clone());
+            records.locks.insert(key, lock.clone());
+        }
         records.locks.insert(key, lock);
         records.store(release, 1);
         self.journal.push(format!("create {}", release.id));

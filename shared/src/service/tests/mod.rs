@@ -12,6 +12,7 @@ use crate::domain::{AlarmState, AnalysisSettings};
 mod alarm;
 mod analysis;
 mod gates;
+mod groups;
 mod hooks;
 mod ignore;
 mod input;
@@ -82,6 +83,7 @@ fn world() -> World {
 
 fn request(id: &str, strategy: &str) -> StartRequest {
     StartRequest {
+        members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),
         release_id: Some(id.into()),

@@ -10,6 +10,7 @@ fn t(secs: i64) -> DateTime<Utc> {
 fn release() -> Release {
     Release::new(
         ReleaseSpec {
+            members: Vec::new(),
             gates: Default::default(),
             hooks: Default::default(),
             release_id: Some("r-9".into()),
@@ -117,6 +118,7 @@ fn changes_by_hand_are_announced_as_warnings_and_do_not_page() {
         let mut r = release();
         r.apply(
             Input::HandsOff {
+                member: None,
                 found: "version 9".into(),
                 to_stable,
             },
