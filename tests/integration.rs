@@ -12,6 +12,8 @@ mod corpus;
 mod crash;
 #[path = "faults/mod.rs"]
 mod faults;
+#[path = "groups.rs"]
+mod groups;
 #[path = "health.rs"]
 mod health;
 #[path = "hooks.rs"]

@@ -57,6 +57,10 @@ pub struct ReleaseArgs {
     /// The version to start from (default: where the alias points now).
     #[arg(long)]
     pub from: Option<String>,
+    /// Another member of a group release, FUNCTION:ALIAS:VERSION (repeat for several): it
+    /// moves in step with FUNCTION and comes back with it.
+    #[arg(long = "member", value_name = "FUNCTION:ALIAS:VERSION")]
+    pub members: Vec<String>,
     /// A CodeDeploy preset, canary:P:BAKE, linear:P:BAKE or steps:W@BAKE,...
     #[arg(long, default_value = "Canary10Percent5Minutes")]
     pub strategy: String,

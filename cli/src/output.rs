@@ -273,6 +273,14 @@ pub fn status(
         release.weight.to_string(),
         look.progress
     );
+    for member in &release.members {
+        println!(
+            "  in step: {} v{}->v{}",
+            member.name(),
+            member.stable_version,
+            member.target_version
+        );
+    }
     if let Some(analysis) = analysis_line(release) {
         println!("  {}", clip(&analysis, 300));
     }
@@ -352,10 +360,21 @@ pub fn history(as_json: bool, function: &str, page: &HistoryPage) {
     );
     for r in &page.releases {
         let end = r.finished_at.unwrap_or_else(Utc::now);
+        // A group shows this function's member (the first one of it), and that it is a group.
+        let member = r
+            .all_members()
+            .into_iter()
+            .find(|m| m.function == function)
+            .unwrap_or_else(|| r.lead());
+        let alias = if r.is_group() {
+            format!("{} (group of {})", member.alias, r.members.len() + 1)
+        } else {
+            member.alias.clone()
+        };
         rows.add_row(vec![
             r.id.clone(),
-            clip(&r.alias, 20),
-            format!("{}->{}", r.stable_version, r.target_version),
+            clip(&alias, 30),
+            format!("{}->{}", member.stable_version, member.target_version),
             clip(&r.strategy.to_string(), 24),
             r.phase.name().to_string(),
             duration((end - r.created_at).num_seconds()),

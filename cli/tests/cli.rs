@@ -174,6 +174,46 @@ async fn plan_shows_the_schedule_and_every_check() {
 }
 
 #[tokio::test]
+async fn plan_checks_every_member_of_a_group() {
+    let s = setup().await;
+    let worker = function_with_versions(&s.env, 2, "live").await;
+    let member = format!("{worker}:live:2");
+    let args = [
+        "plan",
+        &s.function,
+        "--alias",
+        "live",
+        "--to",
+        "2",
+        "--member",
+        &member,
+        "--strategy",
+        "linear:50:1m",
+        "--alarm",
+        &s.alarm,
+    ];
+    let out = s.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let printed = text(&out);
+    assert!(
+        printed.contains(&format!("member {worker}:live: v1 → v2")),
+        "{printed}"
+    );
+    // A member that names no version: a usage error before any AWS call.
+    let bad = s.run(&[&args[..6], &["--member", "orders-worker"][..]].concat());
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("FUNCTION:ALIAS:VERSION"),
+        "{}",
+        text(&bad)
+    );
+    // A member whose version does not exist refuses the whole group.
+    let missing = format!("{worker}:live:9");
+    let refused = s.run(&[&args[..6], &["--member", &missing][..]].concat());
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+}
+
+#[tokio::test]
 async fn plan_refuses_with_the_reason_and_the_right_exit_code() {
     let s = setup().await;
     let plan = |to: &str, strategy: &str| {

@@ -60,8 +60,14 @@ pub async fn preflight(
             OnGateTimeout::Abort
         },
     };
+    let members = args
+        .members
+        .iter()
+        .map(|m| shiftback::domain::Member::parse(m))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| usage(format!("--member: {e}")))?;
     let request = StartRequest {
-        members: Vec::new(),
+        members,
         gates,
         hooks,
         release_id: Some(new_release_id(Utc::now())),

@@ -35,6 +35,14 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
             "started release {id}: {}:{} -> version {target} ({})",
             args.function, args.alias, request.strategy
         );
+        for member in &request.members {
+            println!(
+                "  in step with {} -> version {} (from {})",
+                member.name(),
+                member.target_version,
+                member.stable_version
+            );
+        }
         for warning in &warnings {
             println!("warning: {warning}");
         }
