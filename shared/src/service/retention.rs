@@ -147,7 +147,8 @@ async fn recent_releases<S: ReleaseRecords>(store: &S, function: &str) -> Result
     let mut page = None;
     while releases.len() < HISTORY_READ {
         let history = store.history(function, 100, page.as_deref()).await?;
-        releases.extend(history.releases);
+        // A group is judged by its member of this function.
+        releases.extend(history.releases.iter().flat_map(|r| r.views_of(function)));
         match history.next {
             Some(next) => page = Some(next),
             None => break,

@@ -65,6 +65,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             let found = history
                 .releases
                 .iter()
+                .flat_map(|r| r.views_of(function))
                 .filter(|r| r.alias == alias)
                 .any(|r| {
                     (r.phase == Phase::Succeeded && r.target_version == version)

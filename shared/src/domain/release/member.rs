@@ -174,6 +174,28 @@ impl Release {
             .collect()
     }
 
+    /// The release as seen from `function`'s history: for each of its members of that
+    /// function, a copy whose own function, alias and versions are that member's (a single
+    /// release of it: itself). What retention and rollback judge a function's versions by:
+    /// a group's first member's versions are another function's numbers.
+    pub fn views_of(&self, function: &str) -> Vec<Release> {
+        if !self.is_group() {
+            // Found in the function's history by its own function.
+            return vec![self.clone()];
+        }
+        self.all_members()
+            .into_iter()
+            .filter(|m| m.function == function)
+            .map(|m| Release {
+                function: m.function,
+                alias: m.alias,
+                stable_version: m.stable_version,
+                target_version: m.target_version,
+                ..self.clone()
+            })
+            .collect()
+    }
+
     /// The members a revert moves back to their stable versions.
     pub fn members_to_revert(&self) -> Vec<Member> {
         let left = self.left_alone();

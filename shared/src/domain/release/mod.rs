@@ -23,6 +23,8 @@ mod tests_analysis;
 #[cfg(test)]
 mod tests_gates;
 #[cfg(test)]
+mod tests_groups;
+#[cfg(test)]
 mod tests_hooks;
 mod transition;
 

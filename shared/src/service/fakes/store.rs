@@ -241,7 +241,8 @@ impl ReleaseRecords for FakeStore {
         let mut releases: Vec<Release> = records
             .releases
             .values()
-            .filter(|r| r.function == function)
+            // As the real index: a group through any of its members' functions.
+            .filter(|r| r.all_members().iter().any(|m| m.function == function))
             .cloned()
             .collect();
         releases.sort_by_key(|r| std::cmp::Reverse(r.created_at));

@@ -242,3 +242,61 @@ fn request_with_analysis(id: &str) -> StartRequest {
         ..request(id, "steps:10@0s")
     }
 }
+
+#[tokio::test]
+async fn one_group_member_failing_its_analysis_rolls_every_member_back() {
+    let w = world();
+    let _ = w
+        .router
+        .clone()
+        .with_alias("orders-worker", ALIAS, "7")
+        .with_version("orders-worker", "7", None)
+        .with_version("orders-worker", "8", None);
+    let request = StartRequest {
+        analysis: AnalysisSettings::default(),
+        members: vec![crate::domain::Member {
+            function: "orders-worker".into(),
+            alias: ALIAS.into(),
+            stable_version: String::new(),
+            target_version: "8".into(),
+        }],
+        ..request("r-1", "steps:10@0s,50@0s")
+    };
+    w.service.start(request).await.unwrap();
+    *w.alarms.metrics.lock().unwrap() = traffic(0.0);
+    w.alarms
+        .metrics_of
+        .lock()
+        .unwrap()
+        .insert("orders-worker".into(), traffic(4.0));
+    let outcome = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(outcome.phase, "rolling_back");
+    let queried: Vec<String> = w
+        .alarms
+        .queries
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|q| format!("{}:{}->{}", q.function, q.stable_version, q.target_version))
+        .collect();
+    assert_eq!(
+        queried,
+        ["orders:1->2", "orders-worker:7->8"],
+        "each member judged on its own versions"
+    );
+    let reason = w.store.release("r-1").reason.unwrap();
+    assert!(
+        reason.contains("orders-worker:live: target 10.0% errors"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains("orders:live:"),
+        "the healthy member is not blamed: {reason}"
+    );
+    w.service.rollback(step("r-1")).await.unwrap();
+    assert_eq!(w.routing(), "version 1");
+    assert_eq!(
+        w.router.routing("orders-worker", ALIAS).to_string(),
+        "version 7"
+    );
+}

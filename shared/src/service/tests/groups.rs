@@ -229,3 +229,51 @@ async fn a_group_named_wholly_in_members_takes_its_first_as_the_release_s_own() 
     assert_eq!(release.subject(), "orders:live + orders-worker:live");
     assert_eq!(release.members.len(), 1);
 }
+
+#[tokio::test]
+async fn a_split_member_alias_refuses_the_group_with_nothing_changed() {
+    let w = group_world();
+    let split = AliasRouting {
+        version: "7".into(),
+        extra: Some((
+            "8".into(),
+            crate::domain::Weight::from_percent(5.0).unwrap(),
+        )),
+    };
+    w.router
+        .table
+        .lock()
+        .unwrap()
+        .move_alias(WORKER, ALIAS, split);
+    let err = w.service.start(group_request("r-g")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRouting { function, .. } if function == WORKER),
+        "{err}"
+    );
+    assert_eq!(w.routing(), "version 1");
+    assert_eq!(w.store.lock(FUNCTION, ALIAS), None);
+}
+
+#[tokio::test]
+async fn a_members_alias_can_be_rolled_back_to_the_version_its_group_left() {
+    // The group's history entry for the worker names the worker's versions (7 -> 8), not
+    // the first member's (1 -> 2): rollback and retention judge the worker by them.
+    let w = group_world();
+    w.service.start(group_request("r-g")).await.unwrap();
+    w.service.advance(step("r-g")).await.unwrap();
+    w.service.advance(step("r-g")).await.unwrap();
+    w.service.promote(step("r-g")).await.unwrap();
+    let back = w
+        .service
+        .revert_to(WORKER, ALIAS, "7", "oncall", Some("r-back".into()))
+        .await
+        .unwrap();
+    assert_eq!(back.phase, "succeeded");
+    assert_eq!(worker_routing(&w), "version 7");
+    let err = w
+        .service
+        .revert_to(WORKER, ALIAS, "1", "oncall", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotKnownGood { .. }), "{err}");
+}
