@@ -24,6 +24,8 @@ struct World {
     service: ReleaseService,
     responder: AlarmResponder,
     function: String,
+    /// A second function on `live` at version 1, for the group scenarios.
+    worker: String,
     alarm: String,
     queue: String,
 }
@@ -31,6 +33,7 @@ struct World {
 async fn world() -> World {
     let env = emulator().await;
     let function = function_with_versions(&env, 2, "live").await;
+    let worker = function_with_versions(&env, 2, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let table = release_store(&env).await.table().to_string();
     let topic = topic(&env, "releases").await;
@@ -55,6 +58,7 @@ async fn world() -> World {
         service,
         responder,
         function,
+        worker,
         alarm,
         queue,
     }
@@ -85,6 +89,28 @@ impl World {
         let id = self.service.start(request).await.unwrap().release_id;
         self.announced().await;
         id
+    }
+
+    /// A group of the world's two functions started (uncrashed) with `strategy`.
+    async fn group_started(&self, strategy: &str) -> String {
+        let request = shiftback::service::StartRequest {
+            members: vec![shiftback::domain::Member {
+                function: self.worker.clone(),
+                alias: "live".into(),
+                stable_version: String::new(),
+                target_version: "2".into(),
+            }],
+            ..release_request(&self.function, &self.alarm, "2", strategy)
+        };
+        let id = self.service.start(request).await.unwrap().release_id;
+        self.announced().await;
+        id
+    }
+
+    /// The worker's weight towards version 2.
+    async fn worker_weight(&self) -> Option<Weight> {
+        let alias = self.service.router.read(&self.worker, "live").await;
+        alias.unwrap().routing.weight_towards("1", "2")
     }
 
     async fn events(&self, id: &str) -> Vec<&'static str> {
@@ -325,4 +351,74 @@ async fn a_step_recorded_but_never_applied_is_applied_and_observed_before_the_ne
     // Not promoted on the strength of a step no traffic ever saw.
     let next = w.service.advance(step(&id)).await.unwrap();
     assert_eq!(next.next, Next::Promote);
+}
+
+#[tokio::test]
+async fn a_group_step_completes_once_after_a_crash_after_any_write() {
+    // Among the writes: the first member's UpdateAlias, before the second member's.
+    let crashed = at_every_write(|k| async move {
+        let w = world().await;
+        let id = w.group_started("steps:10@0s,50@1m").await;
+        let crashed = w
+            .crash_then_retry(k, || w.service.advance(step(&id)))
+            .await?;
+        let fifty = Some(Weight::from_percent(50.0).unwrap());
+        assert_eq!(
+            (w.weight().await, w.worker_weight().await),
+            (fifty, fifty),
+            "crash after {crashed}"
+        );
+        assert_eq!(
+            w.events(&id).await,
+            ["started", "weight_set", "health_checked", "weight_set"],
+            "crash after {crashed}"
+        );
+        w.assert_announced_once(&["step_applied"], &crashed).await;
+        Some(crashed)
+    })
+    .await;
+    covers(&crashed);
+    let alias_writes = crashed.iter().filter(|c| *c == "UpdateAlias").count();
+    assert_eq!(
+        alias_writes, 2,
+        "a crash after each member's shift: {crashed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_group_alarm_revert_completes_once_after_a_crash_after_any_write() {
+    let crashed = at_every_write(|k| async move {
+        let w = world().await;
+        let id = w.group_started("canary:10:10m").await;
+        let event = alarm_state_change(&w.alarm, "ALARM", "123456789012");
+        let crashed = w
+            .crash_then_retry(k, || w.responder.handle(event.clone(), None))
+            .await?;
+        let zero = Some(Weight::ZERO);
+        assert_eq!(
+            (w.weight().await, w.worker_weight().await),
+            (zero, zero),
+            "crash after {crashed}"
+        );
+        let release = w.release(&id).await;
+        assert_eq!(release.phase, Phase::RolledBack, "crash after {crashed}");
+        let rolled_back = release
+            .log
+            .iter()
+            .filter(|e| e.event.name() == "rolled_back");
+        assert_eq!(rolled_back.count(), 1, "crash after {crashed}");
+        assert_eq!(w.lock().await, None);
+        let worker_lock = w
+            .service
+            .store
+            .lock_holder(&w.worker, "live")
+            .await
+            .unwrap();
+        assert_eq!(worker_lock, None, "crash after {crashed}");
+        assert_eq!(w.service.advance(step(&id)).await.unwrap().next, Next::Done);
+        w.assert_announced_once(&["rolled_back"], &crashed).await;
+        Some(crashed)
+    })
+    .await;
+    covers(&crashed);
 }

@@ -195,6 +195,38 @@ async fn linear_release_promotes(handlers: &Handlers, store: &ReleaseStore) {
     assert_eq!(history.releases.len(), 1);
 }
 
+/// A group named wholly in `members`, as a team's pipeline would start one: both aliases
+/// move in step through the real state machine and promote together.
+async fn a_two_member_group_promotes_together(handlers: &Handlers, store: &ReleaseStore) {
+    let s = Scenario::new().await;
+    let worker = function_with_versions(&s.env, 2, "live").await;
+    let (id, _) = s.input("unused");
+    let input = json!({
+        "members": [
+            {"function": s.function, "alias": "live", "target_version": "2"},
+            {"function": worker, "alias": "live", "target_version": "2"}
+        ],
+        "strategy": "steps:50@1s", "alarms": [s.alarm],
+        "analysis": {"enabled": false}, "started_by": "e2e"
+    });
+    let report = execute(handlers, &id, input).await;
+    assert_eq!(report["status"], "SUCCEEDED", "{report}");
+    let router = TrafficRouter::new(s.env.lambda.clone());
+    for function in [&s.function, &worker] {
+        let alias = router.read(function, "live").await.unwrap().routing;
+        assert_eq!(alias, AliasRouting::single("2"), "{function}");
+        assert_eq!(store.lock_holder(function, "live").await.unwrap(), None);
+    }
+    let release = store.load(&id).await.unwrap().release;
+    assert_eq!(release.members.len(), 1);
+    assert_eq!(release.members[0].stable_version, "1");
+    let history = store.history(&worker, 10, None).await.unwrap();
+    assert_eq!(
+        history.releases[0].id, id,
+        "found through its second member"
+    );
+}
+
 async fn alarm_before_step_three_rolls_back(handlers: &Handlers, store: &ReleaseStore) {
     let s = Scenario::new().await;
     let (id, input) = s.input("steps:10@1s,25@3s,50@3s");
@@ -445,6 +477,7 @@ async fn the_release_state_machine_runs_end_to_end() {
     );
     tokio::join!(
         linear_release_promotes(&handlers, &store),
+        a_two_member_group_promotes_together(&handlers, &store),
         alarm_before_step_three_rolls_back(&handlers, &store),
         an_alias_changed_by_hand_is_left_as_found(&handlers, &store),
         retention_runs_after_the_bake_window(&handlers, &store),
