@@ -123,6 +123,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// Stores and announces a release whose expired lock a group took over; a failure is
     /// logged (its next look finds its lock gone).
     async fn record_broken(&self, mut old: LoadedRelease, by: &Release) {
+        // Its locks are the group's now: its save must not give them up.
+        old.holds_lock = false;
         match self.store.save(&mut old).await {
             Ok(()) => self.announce(&old.release).await,
             Err(e) => {

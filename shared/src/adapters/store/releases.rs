@@ -363,29 +363,39 @@ impl ReleaseStore {
     pub async fn save(&self, tracked: &mut LoadedRelease) -> Result<()> {
         let expected = tracked.release.revision;
         let next = expected + 1;
-        let items = self.update_items(tracked, true)?;
-        match self.commit(items).await {
-            Ok(_) => {
-                // Each entry is stored once (the write is conditional), so counts once.
-                self.publish_metrics(&tracked.release, tracked.stored_log_len);
-                tracked.release.revision = next;
-                tracked.stored_log_len = tracked.release.log.len();
-                tracked.holds_lock = tracked.release.holds_alias_lock();
-                Ok(())
+        let mut release_lock = true;
+        loop {
+            let items = self.update_items(tracked, release_lock)?;
+            let err = match self.commit(items).await {
+                Ok(_) => break,
+                Err(err) => err,
+            };
+            let reasons = cancellation_codes(&err);
+            let aws_err = AwsError::from_transaction(err, &reasons);
+            if aws_err.kind != AwsErrorKind::Conflict {
+                return Err(Error::Aws(aws_err));
             }
-            Err(err) => {
-                let reasons = cancellation_codes(&err);
-                let aws_err = AwsError::from_transaction(err, &reasons);
-                if aws_err.kind == AwsErrorKind::Conflict {
-                    Err(Error::StaleRelease {
-                        id: tracked.release.id.clone(),
-                        expected,
-                    })
-                } else {
-                    Err(Error::Aws(aws_err))
-                }
+            // The release's own revision held (reasons come in item order, the release
+            // first): what failed is giving up a lock a later release broke and holds now.
+            // Store the release without touching that lock, rather than fail for ever.
+            let lock_lost = reasons.first().is_some_and(|c| c == "None")
+                && reasons.iter().any(|c| c == "ConditionalCheckFailed");
+            if release_lock && lock_lost {
+                tracing::warn!(release = %tracked.release.id, "its lock was taken over; stored without giving it up");
+                release_lock = false;
+                continue;
             }
+            return Err(Error::StaleRelease {
+                id: tracked.release.id.clone(),
+                expected,
+            });
         }
+        // Each entry is stored once (the write is conditional), so counts once.
+        self.publish_metrics(&tracked.release, tracked.stored_log_len);
+        tracked.release.revision = next;
+        tracked.stored_log_len = tracked.release.log.len();
+        tracked.holds_lock = tracked.release.holds_alias_lock();
+        Ok(())
     }
 
     pub(super) async fn load_release_item(&self, id: &str) -> Result<Option<Item>> {

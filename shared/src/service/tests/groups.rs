@@ -277,3 +277,37 @@ async fn a_members_alias_can_be_rolled_back_to_the_version_its_group_left() {
         .unwrap_err();
     assert!(matches!(err, Error::NotKnownGood { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_group_takes_over_a_members_expired_lock_on_the_record() {
+    let w = group_world();
+    let single = StartRequest {
+        function: WORKER.into(),
+        target_version: "8".into(),
+        ..request("r-worker", "steps:10@1h")
+    };
+    w.service.start(single).await.unwrap();
+    // It died days ago: its lock expired. (The worker's alias is left at 10%: put it back
+    // on 7, as an operator would have, so the group may start from it.)
+    {
+        let mut records = w.store.records.lock().unwrap();
+        let lock = records
+            .locks
+            .get_mut(&(WORKER.into(), ALIAS.into()))
+            .unwrap();
+        lock.expires_at = Utc::now() - Duration::days(1);
+    }
+    w.router
+        .table
+        .lock()
+        .unwrap()
+        .move_alias(WORKER, ALIAS, AliasRouting::single("7"));
+    w.service.start(group_request("r-g")).await.unwrap();
+    assert_eq!(w.store.lock(WORKER, ALIAS).unwrap().release_id, "r-g");
+    let old = w.store.release("r-worker");
+    assert!(old.phase.is_terminal(), "{:?}", old.phase);
+    assert!(
+        old.log.iter().any(|e| e.event.name() == "lock_broken"),
+        "recorded on the release that lost it"
+    );
+}
