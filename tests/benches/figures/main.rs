@@ -2,10 +2,12 @@
 //! table at the end (details above it). Nothing here asserts a time: these are measurements.
 //!
 //! Sections: the revert critical path; each handler's cold start, peak memory and binary
-//! size; the calls, transitions, writes and cost of a 10-step release; history at scale.
+//! size; the calls, transitions, writes and cost of a 10-step release; a group's calls per
+//! member per step; history at scale.
 //! `SHIFTBACK_HANDLERS_DIR` names the release binaries (`make bench` builds them).
 
 mod cost;
+mod group;
 mod handlers;
 mod revert;
 mod scale;
@@ -75,6 +77,9 @@ async fn main() {
     }
     if wanted("cost") {
         rows.extend(cost::measure(&env).await);
+    }
+    if wanted("group") {
+        rows.extend(group::measure(&env).await);
     }
     if wanted("scale") {
         rows.extend(scale::measure(&env).await);
