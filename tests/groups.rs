@@ -180,3 +180,55 @@ async fn a_twenty_member_group_steps_within_the_control_plane_rate() {
     // limiter, none of them met a throttle (each would have been retried and counted here).
     assert_eq!((g.calls("GetAlias"), g.calls("UpdateAlias")), (40, 20));
 }
+
+#[tokio::test]
+async fn a_team_filtering_on_its_own_function_hears_of_the_group() {
+    use shiftback::adapters::Notifier;
+    use shiftback_integration_tests::{drain_queue, subscribed_queue, topic};
+    let g = group(2).await;
+    let topic = topic(&g.env, "releases").await;
+    // The worker's team: only messages that name its function among `functions`.
+    let worker_team = subscribed_queue(
+        &g.env,
+        &topic,
+        true,
+        Some(serde_json::json!({ "functions": [g.functions[1]] })),
+    )
+    .await;
+    let strangers = subscribed_queue(
+        &g.env,
+        &topic,
+        true,
+        Some(serde_json::json!({ "functions": ["someone-else"] })),
+    )
+    .await;
+    let notifier = Notifier::new(
+        aws_sdk_sns::Client::new(&g.env.config),
+        g.env.dynamodb.clone(),
+        g.store.table(),
+        topic,
+        None,
+    );
+    let service = ReleaseService::new(
+        TrafficRouter::new(g.env.lambda.clone()),
+        g.store.clone(),
+        AlarmHealth::new(g.env.cloudwatch.clone()),
+    )
+    .with_notifier(notifier);
+    service
+        .start(g.request(&unique("r"), "steps:10@0s"))
+        .await
+        .unwrap();
+    let heard: Vec<String> = drain_queue(&g.env, &worker_team)
+        .await
+        .iter()
+        .map(|m| {
+            m["metadata"]["eventType"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    assert!(heard.contains(&"started".to_string()), "{heard:?}");
+    assert!(drain_queue(&g.env, &strangers).await.is_empty());
+}

@@ -50,6 +50,15 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
+/// The message attribute that lists every member's function, as a JSON array.
+pub(super) const FUNCTIONS_ATTRIBUTE: &str = "functions";
+
+fn functions_attribute(members: &[crate::domain::Member]) -> String {
+    let mut functions: Vec<&str> = members.iter().map(|m| m.function.as_str()).collect();
+    functions.dedup();
+    serde_json::to_string(&functions).expect("strings serialise")
+}
+
 fn subject(text: &str) -> String {
     let ascii: String = text
         .replace('→', "->")
@@ -323,14 +332,17 @@ pub fn notification(
         }
         _ => (None, None),
     };
-    let function_arn = if release.function.starts_with("arn:") {
-        release.function.clone()
-    } else {
-        format!(
-            "arn:aws:lambda:{region}:{account}:function:{}",
-            release.function
-        )
-    };
+    let members = release.all_members();
+    let function_arns: Vec<String> = members
+        .iter()
+        .map(|m| {
+            if m.function.starts_with("arn:") {
+                m.function.clone()
+            } else {
+                format!("arn:aws:lambda:{region}:{account}:function:{}", m.function)
+            }
+        })
+        .collect();
     let mut context: BTreeMap<&str, String> = BTreeMap::from([
         ("schema_version", SCHEMA_VERSION.to_string()),
         ("release_id", release.id.clone()),
@@ -347,6 +359,13 @@ pub fn notification(
         ("event_time", entry.at.to_rfc3339()),
         ("release_started", release.created_at.to_rfc3339()),
     ]);
+    if release.is_group() {
+        let described: Vec<String> = members
+            .iter()
+            .map(|m| format!("{} v{}->v{}", m.name(), m.stable_version, m.target_version))
+            .collect();
+        context.insert("members", described.join(", "));
+    }
     if let Some(reason) = &reason {
         context.insert("reason", reason.clone());
     }
@@ -372,13 +391,16 @@ pub fn notification(
             "threadId": release.id,
             "summary": clip(&title, 250),
             "eventType": event_type,
-            "relatedResources": [function_arn],
+            "relatedResources": function_arns,
             "additionalContext": context
         }
     });
     let attributes = BTreeMap::from([
         ("event_type", event_type.to_string()),
         ("function", release.function.clone()),
+        // Every member's function: a team's filter policy on `functions` matches a group
+        // through its own function (a String.Array attribute).
+        (FUNCTIONS_ATTRIBUTE, functions_attribute(&members)),
         ("alias", release.alias.clone()),
         ("outcome", outcome.to_string()),
         ("severity", severity.to_string()),

@@ -162,8 +162,13 @@ impl Notifier {
             .attributes
             .iter()
             .map(|(k, v)| {
+                let data_type = if *k == format::FUNCTIONS_ATTRIBUTE {
+                    "String.Array"
+                } else {
+                    "String"
+                };
                 let value = MessageAttributeValue::builder()
-                    .data_type("String")
+                    .data_type(data_type)
                     .string_value(v)
                     .build()
                     .expect("data type is set");

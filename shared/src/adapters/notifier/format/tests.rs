@@ -8,28 +8,28 @@ fn t(secs: i64) -> DateTime<Utc> {
 }
 
 fn release() -> Release {
-    Release::new(
-        ReleaseSpec {
-            members: Vec::new(),
-            gates: Default::default(),
-            hooks: Default::default(),
-            release_id: Some("r-9".into()),
-            function: "orders".into(),
-            alias: "live".into(),
-            stable_version: "6".into(),
-            target_version: "7".into(),
-            strategy: "linear:50:1m".parse().unwrap(),
-            alarms: vec!["orders-errors".into()],
-            alarm_overrides: vec![],
-            bake_after_secs: 0,
-            started_by: "alice".into(),
-            kind: ReleaseKind::Deploy,
-            analysis: Default::default(),
-            retain_versions: None,
-        },
-        t(0),
-    )
-    .unwrap()
+    Release::new(release_spec(), t(0)).unwrap()
+}
+
+fn release_spec() -> ReleaseSpec {
+    ReleaseSpec {
+        members: Vec::new(),
+        gates: Default::default(),
+        hooks: Default::default(),
+        release_id: Some("r-9".into()),
+        function: "orders".into(),
+        alias: "live".into(),
+        stable_version: "6".into(),
+        target_version: "7".into(),
+        strategy: "linear:50:1m".parse().unwrap(),
+        alarms: vec!["orders-errors".into()],
+        alarm_overrides: vec![],
+        bake_after_secs: 0,
+        started_by: "alice".into(),
+        kind: ReleaseKind::Deploy,
+        analysis: Default::default(),
+        retain_versions: None,
+    }
 }
 
 #[test]
@@ -243,4 +243,43 @@ fn a_refusal_by_the_pre_traffic_hook_says_nothing_shifted_and_pages_no_one() {
     );
     let steps = refused.body["content"]["nextSteps"].to_string();
     assert!(steps.contains("GET /health answered 500"), "{steps}");
+}
+
+#[test]
+fn a_group_is_announced_with_every_member_and_filterable_by_each_function() {
+    let mut r = Release::new(
+        ReleaseSpec {
+            members: vec![crate::domain::Member {
+                function: "orders-worker".into(),
+                alias: "live".into(),
+                stable_version: "11".into(),
+                target_version: "12".into(),
+            }],
+            ..release_spec()
+        },
+        t(0),
+    )
+    .unwrap();
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+    assert_eq!(n.attributes["functions"], r#"["orders","orders-worker"]"#);
+    assert_eq!(
+        n.attributes["function"], "orders",
+        "the first member, as before"
+    );
+    let title = n.body["content"]["title"].as_str().unwrap();
+    assert!(
+        title.contains("orders:live + orders-worker:live") && title.contains("v11 → v12"),
+        "{title}"
+    );
+    assert_eq!(
+        n.body["metadata"]["additionalContext"]["members"],
+        "orders:live v6->v7, orders-worker:live v11->v12"
+    );
+    let resources = n.body["metadata"]["relatedResources"].as_array().unwrap();
+    assert_eq!(resources.len(), 2);
+    assert!(resources[1]
+        .as_str()
+        .unwrap()
+        .ends_with(":function:orders-worker"));
 }
