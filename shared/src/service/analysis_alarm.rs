@@ -17,7 +17,8 @@ const RECENT_RELEASES: i32 = 20;
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>
 {
-    /// Creates the release's own alarm if its analysis is on, and names it on the release.
+    /// Creates the release's own alarms if its analysis is on (one per member: each watches
+    /// its own function's versions), and names them on the release.
     pub(super) async fn open_analysis_alarm(&self, release: &mut Release) -> Result<()> {
         if !release.analysis.enabled {
             return Ok(());
@@ -25,6 +26,19 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         let alarm = analysis_alarm(release, None);
         self.health.put_analysis_alarm(&alarm).await?;
         release.analysis_alarm = Some(alarm.name);
+        let names = release.analysis_alarms();
+        for (member, name) in release.all_members().into_iter().zip(names).skip(1) {
+            let view = Release {
+                function: member.function,
+                alias: member.alias,
+                stable_version: member.stable_version,
+                target_version: member.target_version,
+                ..release.clone()
+            };
+            let mut alarm = analysis_alarm(&view, None);
+            alarm.name = name;
+            self.health.put_analysis_alarm(&alarm).await?;
+        }
         Ok(())
     }
 
@@ -39,12 +53,10 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
     }
 
-    /// The release's own alarm, once the release is done with it.
+    /// The release's own alarms, once the release is done with them.
     pub(super) async fn retire_analysis_alarm(&self, release: &Release) {
-        if let Some(name) = &release.analysis_alarm {
-            if done_with_alarm(release) {
-                self.delete_alarms_logged(std::slice::from_ref(name)).await;
-            }
+        if done_with_alarm(release) {
+            self.delete_alarms_logged(&release.analysis_alarms()).await;
         }
     }
 
@@ -72,7 +84,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 let names: Vec<String> = recent
                     .iter()
                     .filter(|r| r.id != release.id && done_with_alarm(r))
-                    .filter_map(|r| r.analysis_alarm.clone())
+                    .flat_map(|r| r.analysis_alarms())
                     .collect();
                 self.delete_alarms_logged(&names).await;
                 self.refresh_dashboard(release, recent).await;

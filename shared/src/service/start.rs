@@ -79,9 +79,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             }
             Err(e) => {
                 // Nothing recorded: no alarm left behind either.
-                if let Some(name) = &release.analysis_alarm {
-                    self.delete_alarms_logged(std::slice::from_ref(name)).await;
-                }
+                self.delete_alarms_logged(&release.analysis_alarms()).await;
                 return Err(e);
             }
         };

@@ -61,12 +61,12 @@ impl Release {
         let guarding = self.guarding_alarms();
         let mut alarms: Vec<String> = self.log[from.min(self.log.len())..]
             .iter()
-            .filter_map(|e| match &e.event {
+            .flat_map(|e| match &e.event {
                 ReleaseEvent::GuardIgnored { guard, .. } if guard == ANALYSIS_GUARD => {
-                    self.analysis_alarm.clone()
+                    self.analysis_alarms()
                 }
-                ReleaseEvent::GuardIgnored { guard, .. } => Some(guard.clone()),
-                _ => None,
+                ReleaseEvent::GuardIgnored { guard, .. } => vec![guard.clone()],
+                _ => Vec::new(),
             })
             .filter(|alarm| guarding.contains(alarm))
             .collect();
@@ -85,9 +85,9 @@ impl Release {
         guards
     }
 
-    /// The release's own analysis alarm is ignored as part of its analysis.
+    /// The release's own analysis alarms are ignored as part of its analysis.
     fn guard_key(&self, guard: &str) -> String {
-        if self.analysis_alarm.as_deref() == Some(guard) {
+        if self.analysis_alarms().iter().any(|a| a == guard) {
             ANALYSIS_GUARD.to_string()
         } else {
             guard.to_string()

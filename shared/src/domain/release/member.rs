@@ -8,7 +8,8 @@ use super::*;
 /// Members one release may move. Bound by DynamoDB's 100 items per transaction: the start
 /// writes, in one transaction, the release, a lock per member, a history entry per member
 /// after the first (so `history` finds the group through any of them), its log (at most 3
-/// entries) and a guard per alarm (at most [`MAX_ALARMS`] and its own analysis alarm):
+/// entries) and a guard per alarm: the ones it names and an analysis alarm per member, which
+/// together may number at most [`MAX_ALARMS`] + 1 (so a 20-member group names at most 21):
 /// 1 + 20 + 19 + 3 + 41 = 84 items. The save that ends it deletes a lock per member beside
 /// the guards: 1 + log + 20 + 41, well under. Moving 20 aliases a step also spends 40 of
 /// Lambda's 15 control-plane calls a second: about 3 seconds a step.
@@ -106,6 +107,14 @@ impl ReleaseSpec {
         if members.len() > MAX_MEMBERS {
             return Err(SpecError::Group(format!(
                 "{} members given; at most {MAX_MEMBERS} can move as one release (a start writes every member's lock and the release in one DynamoDB transaction, at most 100 items)",
+                members.len()
+            )));
+        }
+        // Each member after the first adds its own analysis alarm's guard.
+        if self.alarms.len() + self.members.len() > MAX_ALARMS {
+            return Err(SpecError::Group(format!(
+                "{} alarms and {} members: a group's alarms and members beyond the first may number at most {MAX_ALARMS} together (each member has its own analysis alarm, and every guard is written in the start's one transaction)",
+                self.alarms.len(),
                 members.len()
             )));
         }

@@ -180,12 +180,23 @@ impl Release {
         Ok(release)
     }
 
-    /// Every alarm that guards the release: its own analysis alarm with the ones it names.
+    /// Every alarm that guards the release: its own analysis alarms with the ones it names.
     pub fn guarding_alarms(&self) -> Vec<String> {
         self.alarms
             .iter()
-            .chain(self.analysis_alarm.as_ref())
             .cloned()
+            .chain(self.analysis_alarms())
+            .collect()
+    }
+
+    /// The release's own analysis alarms, while it has them: one per member, the first
+    /// member's named on the release, a group's others after it (`-m1`, `-m2`, ...).
+    pub fn analysis_alarms(&self) -> Vec<String> {
+        let Some(name) = &self.analysis_alarm else {
+            return Vec::new();
+        };
+        std::iter::once(name.clone())
+            .chain((1..=self.members.len()).map(|i| format!("{name}-m{i}")))
             .collect()
     }
 

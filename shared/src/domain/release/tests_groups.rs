@@ -93,6 +93,20 @@ fn a_group_refuses_what_it_cannot_be() {
             "at most 20",
         ),
         (
+            // Each member beyond the first adds its own analysis alarm's guard.
+            ReleaseSpec {
+                members: (0..10)
+                    .map(|i| Member {
+                        function: format!("f{i}"),
+                        ..worker("8")
+                    })
+                    .collect(),
+                alarms: (0..31).map(|i| format!("alarm-{i}")).collect(),
+                ..group_spec()
+            },
+            "at most 40 together",
+        ),
+        (
             ReleaseSpec {
                 members: vec![Member {
                     alias: "$LATEST".into(),

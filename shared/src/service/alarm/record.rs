@@ -155,14 +155,15 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
     /// Deletes the reverted release's own alarm: it has done its work, and no release may
     /// follow on the alias to clean it up. A failure is logged; the next release retries.
     async fn retire_analysis_alarm(&self, release: &Release) {
-        let (Some(alarms), Some(name)) = (&self.alarms, &release.analysis_alarm) else {
+        let names = release.analysis_alarms();
+        let Some(alarms) = self.alarms.as_ref().filter(|_| !names.is_empty()) else {
             return;
         };
         if !crate::service::done_with_alarm(release) {
             return;
         }
-        if let Err(e) = alarms.delete_alarms(std::slice::from_ref(name)).await {
-            tracing::warn!(release = %release.id, alarm = %name, error = %e, "analysis alarm not deleted; the next release on the alias retries");
+        if let Err(e) = alarms.delete_alarms(&names).await {
+            tracing::warn!(release = %release.id, alarms = ?names, error = %e, "analysis alarm not deleted; the next release on the alias retries");
         }
     }
 }

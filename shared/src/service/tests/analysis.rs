@@ -300,3 +300,52 @@ async fn one_group_member_failing_its_analysis_rolls_every_member_back() {
         "version 7"
     );
 }
+
+#[tokio::test]
+async fn each_group_member_has_its_own_alarm_and_any_of_them_reverts_the_group() {
+    let w = world();
+    let _ = w
+        .router
+        .clone()
+        .with_alias("orders-worker", ALIAS, "7")
+        .with_version("orders-worker", "7", None)
+        .with_version("orders-worker", "8", None);
+    let request = StartRequest {
+        analysis: AnalysisSettings::default(),
+        members: vec![crate::domain::Member {
+            function: "orders-worker".into(),
+            alias: ALIAS.into(),
+            stable_version: String::new(),
+            target_version: "8".into(),
+        }],
+        ..request("r-1", "steps:10@0s,50@0s")
+    };
+    w.service.start(request).await.unwrap();
+    assert_eq!(
+        own_alarms(&w),
+        ["shiftback-analysis-r-1", "shiftback-analysis-r-1-m1"]
+    );
+    let watched = w.alarms.analysis_alarms.lock().unwrap()["shiftback-analysis-r-1-m1"].clone();
+    assert_eq!(
+        (
+            watched.function.as_str(),
+            watched.stable_version.as_str(),
+            watched.target_version.as_str()
+        ),
+        ("orders-worker", "7", "8"),
+        "the worker's alarm watches the worker's versions"
+    );
+    // The worker's own alarm fires: the whole group goes back at once.
+    let outcomes = w
+        .responder
+        .handle(alarm_fired("shiftback-analysis-r-1-m1"), None)
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].reverted.len(), 2);
+    assert_eq!(w.routing(), "version 1");
+    assert_eq!(
+        w.router.routing("orders-worker", ALIAS).to_string(),
+        "version 7"
+    );
+    assert!(own_alarms(&w).is_empty(), "every member's alarm deleted");
+}
