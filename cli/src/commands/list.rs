@@ -21,6 +21,7 @@ pub async fn run(cli: &Cli, resources: &Resources) -> Result<u8, Failure> {
                 json!({
                     "release_id": r.id, "function": r.function, "alias": r.alias,
                     "stable_version": r.stable_version, "target_version": r.target_version,
+                    "members": r.members,
                     "weight": r.weight, "phase": r.phase.name(),
                     "waiting_on": waiting_on, "since": since,
                 })
@@ -49,8 +50,13 @@ pub async fn run(cli: &Cli, resources: &Resources) -> Result<u8, Failure> {
         let (waiting_on, since) = r.waiting_on(now);
         rows.add_row(vec![
             r.id.clone(),
-            format!("{}:{}", r.function, r.alias),
-            format!("{}->{}", r.stable_version, r.target_version),
+            // A group: every member, in step at one weight.
+            r.subject(),
+            r.all_members()
+                .iter()
+                .map(|m| format!("{}->{}", m.stable_version, m.target_version))
+                .collect::<Vec<_>>()
+                .join(", "),
             r.weight.to_string(),
             r.phase.name().to_string(),
             waiting_on,

@@ -4,6 +4,7 @@
 mod guards;
 mod history;
 mod locks;
+mod members;
 mod open;
 mod outbox;
 mod releases;

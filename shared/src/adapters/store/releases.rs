@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::open::open_key;
 use super::schema::{
-    from_item, to_item, LockItem, LogItem, MemberHistoryItem, ReleaseDoc, ReleaseItem,
-    OPEN_PARTITION,
+    from_item, to_item, LockItem, LogItem, ReleaseDoc, ReleaseItem, OPEN_PARTITION,
 };
 use super::*;
 use crate::domain::{LogEntry, Release};
@@ -255,92 +254,6 @@ impl ReleaseStore {
             }
         }
         Ok(items)
-    }
-
-    /// A group's other members' locks, taken with the release: each free, or expired (by
-    /// the caller's clock, allowing for skew). A member's expired lock is broken here and its
-    /// old holder told afterwards ([`Self::create`]'s caller records it), since recording
-    /// every broken release in this transaction would not fit DynamoDB's 100 items.
-    fn member_lock_puts(
-        &self,
-        release: &Release,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<TransactWriteItem>> {
-        let expires = release.lock_expiry(release.created_at);
-        release
-            .members
-            .iter()
-            .map(|member| {
-                let lock = to_item(&LockItem {
-                    pk: lock_pk(&member.function, &member.alias),
-                    sk: "LOCK".into(),
-                    release_id: release.id.clone(),
-                    acquired_at: now.timestamp(),
-                    lock_expires_at: expires.timestamp(),
-                })?;
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(lock))
-                    .condition_expression("attribute_not_exists(pk) OR lock_expires_at < :now")
-                    .expression_attribute_values(
-                        ":now",
-                        number(now.timestamp() - LOCK_CLOCK_SKEW_SECS),
-                    );
-                Ok(TransactWriteItem::builder()
-                    .put(built(put.build())?)
-                    .build())
-            })
-            .collect()
-    }
-
-    /// Only our own locks: a member's lock broken by a later release stays its.
-    fn member_lock_deletes(&self, release: &Release) -> Result<Vec<TransactWriteItem>> {
-        release
-            .members
-            .iter()
-            .map(|member| {
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", string(lock_pk(&member.function, &member.alias)))
-                    .key("sk", string("LOCK"))
-                    .condition_expression("attribute_not_exists(pk) OR release_id = :id")
-                    .expression_attribute_values(":id", string(&release.id));
-                Ok(TransactWriteItem::builder()
-                    .delete(built(delete.build())?)
-                    .build())
-            })
-            .collect()
-    }
-
-    /// One history entry per function of the group other than the first's.
-    fn member_history_puts(&self, release: &Release) -> Result<Vec<TransactWriteItem>> {
-        let mut functions: Vec<&str> = release
-            .members
-            .iter()
-            .map(|m| m.function.as_str())
-            .filter(|f| *f != release.function)
-            .collect();
-        functions.sort();
-        functions.dedup();
-        functions
-            .into_iter()
-            .map(|function| {
-                let item = to_item(&MemberHistoryItem {
-                    pk: release_pk(&release.id),
-                    sk: format!("FN#{function}"),
-                    gsi1pk: format!("FN#{function}"),
-                    gsi1sk: format!("{}#{}", release.created_at.to_rfc3339(), release.id),
-                    release_id: release.id.clone(),
-                })?;
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk)");
-                Ok(TransactWriteItem::builder()
-                    .put(built(put.build())?)
-                    .build())
-            })
-            .collect()
     }
 
     /// Writes `items` in one transaction, all or nothing, under a fresh request token.
