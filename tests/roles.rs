@@ -122,8 +122,15 @@ async fn record_every_handler() -> Recorded {
 
     set_alarm_state(&env, &alarm, StateValue::Ok, "recovered").await;
     let mut reverted_at_once = release_request(&function, &alarm, "5", "canary:10:10m");
-    // With its own alarm, which the alarm function deletes once it has reverted.
+    // With its own alarm, which the alarm function deletes once it has reverted; and a group,
+    // so its further member's lock, history entry and alarm are written (and reverted) too.
     reverted_at_once.analysis = AnalysisSettings::default();
+    reverted_at_once.members = vec![shiftback::domain::Member {
+        function: function_with_versions(&env, 2, "live").await,
+        alias: "live".into(),
+        stable_version: String::new(),
+        target_version: "2".into(),
+    }];
     start.start(reverted_at_once).await.unwrap();
     responder
         .handle(alarm_state_change(&alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
