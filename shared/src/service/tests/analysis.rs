@@ -243,26 +243,21 @@ fn request_with_analysis(id: &str) -> StartRequest {
     }
 }
 
-#[tokio::test]
-async fn one_group_member_failing_its_analysis_rolls_every_member_back() {
-    let w = world();
-    let _ = w
-        .router
-        .clone()
-        .with_alias("orders-worker", ALIAS, "7")
-        .with_version("orders-worker", "7", None)
-        .with_version("orders-worker", "8", None);
+/// `orders:live` and the worker started as a group `r-1`, analysis on.
+async fn group_started_with_analysis() -> World {
+    let w = group_world();
     let request = StartRequest {
         analysis: AnalysisSettings::default(),
-        members: vec![crate::domain::Member {
-            function: "orders-worker".into(),
-            alias: ALIAS.into(),
-            stable_version: String::new(),
-            target_version: "8".into(),
-        }],
+        members: vec![worker()],
         ..request("r-1", "steps:10@0s,50@0s")
     };
     w.service.start(request).await.unwrap();
+    w
+}
+
+#[tokio::test]
+async fn one_group_member_failing_its_analysis_rolls_every_member_back() {
+    let w = group_started_with_analysis().await;
     *w.alarms.metrics.lock().unwrap() = traffic(0.0);
     w.alarms
         .metrics_of
@@ -303,24 +298,7 @@ async fn one_group_member_failing_its_analysis_rolls_every_member_back() {
 
 #[tokio::test]
 async fn each_group_member_has_its_own_alarm_and_any_of_them_reverts_the_group() {
-    let w = world();
-    let _ = w
-        .router
-        .clone()
-        .with_alias("orders-worker", ALIAS, "7")
-        .with_version("orders-worker", "7", None)
-        .with_version("orders-worker", "8", None);
-    let request = StartRequest {
-        analysis: AnalysisSettings::default(),
-        members: vec![crate::domain::Member {
-            function: "orders-worker".into(),
-            alias: ALIAS.into(),
-            stable_version: String::new(),
-            target_version: "8".into(),
-        }],
-        ..request("r-1", "steps:10@0s,50@0s")
-    };
-    w.service.start(request).await.unwrap();
+    let w = group_started_with_analysis().await;
     assert_eq!(
         own_alarms(&w),
         ["shiftback-analysis-r-1", "shiftback-analysis-r-1-m1"]

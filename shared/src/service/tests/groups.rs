@@ -4,30 +4,7 @@ use super::*;
 use crate::domain::routing::AliasRouting;
 use crate::domain::{Member, MAX_MEMBERS};
 
-const WORKER: &str = "orders-worker";
 const TWO_STEPS: &str = "steps:10@0s,50@0s";
-
-/// The world, with `orders-worker:live` on version 7 (8 published) beside `orders:live`.
-fn group_world() -> World {
-    let w = world();
-    // Clones share one table.
-    let _ = w
-        .router
-        .clone()
-        .with_alias(WORKER, ALIAS, "7")
-        .with_version(WORKER, "7", None)
-        .with_version(WORKER, "8", None);
-    w
-}
-
-fn worker() -> Member {
-    Member {
-        function: WORKER.into(),
-        alias: ALIAS.into(),
-        stable_version: String::new(),
-        target_version: "8".into(),
-    }
-}
 
 fn group_request(id: &str) -> StartRequest {
     StartRequest {

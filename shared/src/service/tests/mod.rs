@@ -103,6 +103,31 @@ fn request(id: &str, strategy: &str) -> StartRequest {
     }
 }
 
+/// A group's second member: `orders-worker:live`, on version 7, with 8 published.
+const WORKER: &str = "orders-worker";
+
+/// The world with the worker beside `orders:live` (clones of the router share one table).
+fn group_world() -> World {
+    let w = world();
+    let _ = w
+        .router
+        .clone()
+        .with_alias(WORKER, ALIAS, "7")
+        .with_version(WORKER, "7", None)
+        .with_version(WORKER, "8", None);
+    w
+}
+
+/// The worker as a group member moving to version 8.
+fn worker() -> crate::domain::Member {
+    crate::domain::Member {
+        function: WORKER.into(),
+        alias: ALIAS.into(),
+        stable_version: String::new(),
+        target_version: "8".into(),
+    }
+}
+
 fn step(id: &str) -> StepInput {
     StepInput {
         gate_expired: false,
