@@ -93,7 +93,14 @@ impl World {
 
     /// A group of the world's two functions started (uncrashed) with `strategy`.
     async fn group_started(&self, strategy: &str) -> String {
-        let request = shiftback::service::StartRequest {
+        let request = self.group_request(strategy);
+        let id = self.service.start(request).await.unwrap().release_id;
+        self.announced().await;
+        id
+    }
+
+    fn group_request(&self, strategy: &str) -> shiftback::service::StartRequest {
+        shiftback::service::StartRequest {
             members: vec![shiftback::domain::Member {
                 function: self.worker.clone(),
                 alias: "live".into(),
@@ -101,10 +108,7 @@ impl World {
                 target_version: "2".into(),
             }],
             ..release_request(&self.function, &self.alarm, "2", strategy)
-        };
-        let id = self.service.start(request).await.unwrap().release_id;
-        self.announced().await;
-        id
+        }
     }
 
     /// The worker's weight towards version 2.
@@ -417,6 +421,38 @@ async fn a_group_alarm_revert_completes_once_after_a_crash_after_any_write() {
         assert_eq!(worker_lock, None, "crash after {crashed}");
         assert_eq!(w.service.advance(step(&id)).await.unwrap().next, Next::Done);
         w.assert_announced_once(&["rolled_back"], &crashed).await;
+        Some(crashed)
+    })
+    .await;
+    covers(&crashed);
+}
+
+#[tokio::test]
+async fn a_group_start_completes_once_after_a_crash_after_any_write() {
+    let crashed = at_every_write(|k| async move {
+        let w = world().await;
+        let request = w.group_request("linear:50:1m");
+        let id = request.release_id.clone().unwrap();
+        let crashed = w
+            .crash_then_retry(k, || w.service.start(request.clone()))
+            .await?;
+        let fifty = Some(Weight::from_percent(50.0).unwrap());
+        assert_eq!(
+            (w.weight().await, w.worker_weight().await),
+            (fifty, fifty),
+            "crash after {crashed}"
+        );
+        let events = w.events(&id).await;
+        assert_eq!(events, ["started", "weight_set"], "crash after {crashed}");
+        let worker_lock = w
+            .service
+            .store
+            .lock_holder(&w.worker, "live")
+            .await
+            .unwrap();
+        assert_eq!(worker_lock.map(|l| l.release_id), Some(id.clone()));
+        w.assert_announced_once(&["started", "step_applied"], &crashed)
+            .await;
         Some(crashed)
     })
     .await;
