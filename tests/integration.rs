@@ -22,6 +22,8 @@ mod hooks;
 mod notify;
 #[path = "outbox.rs"]
 mod outbox;
+#[path = "provider.rs"]
+mod provider;
 #[path = "retention.rs"]
 mod retention;
 #[path = "roles.rs"]

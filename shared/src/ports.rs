@@ -90,6 +90,14 @@ pub trait AliasRouter: Send + Sync {
         version: &str,
     ) -> impl Future<Output = Result<VersionInfo>> + Send;
 
+    /// Creates the alias on `version` (a team's first deploy through the custom resource).
+    fn create_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<AliasState>> + Send;
+
     /// A version that can take traffic now, waiting a while for a pending one.
     fn ready_version(
         &self,
@@ -233,6 +241,14 @@ pub struct CodeStorage {
 /// Workflow control: stops a release's running workflow (a no-op once it ended), and ends its
 /// wait at a gate.
 pub trait ExecutionControl: Send + Sync {
+    /// Starts the release's workflow, named after it. Starting one that exists already (a
+    /// repeated request) is not an error: that release is underway, or done.
+    fn launch(
+        &self,
+        release_id: &str,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     fn stop(&self, release_id: &str, cause: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// Hands a gate's task token back with `output`; false when nothing waits on it any more.
@@ -241,6 +257,15 @@ pub trait ExecutionControl: Send + Sync {
         task_token: &str,
         output: &serde_json::Value,
     ) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// Answers CloudFormation: the custom resource response, sent to the request's `ResponseURL`.
+pub trait CfnAnswers: Send + Sync {
+    fn send(
+        &self,
+        url: &str,
+        response: &aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// An alias as read: its routing and the revision that a compare-and-swap names.

@@ -115,6 +115,50 @@ pub fn release_service_with(
     }
 }
 
+/// The custom resource provider: the release service, the workflow it starts releases on,
+/// and the answers it sends CloudFormation.
+#[derive(Clone, Debug)]
+pub struct ReleaseProvider {
+    pub service: ReleaseService,
+    pub workflow: WorkflowControl,
+    pub answers: std::sync::Arc<crate::adapters::cfn_response::CfnResponder>,
+}
+
+impl ReleaseProvider {
+    /// Handles one custom resource request and answers it (see
+    /// [`ReleaseService::answer_cfn`]).
+    pub async fn handle(
+        &self,
+        event: serde_json::Value,
+    ) -> Result<aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse, Error>
+    {
+        self.service
+            .answer_cfn(event, &self.workflow, self.answers.as_ref())
+            .await
+    }
+}
+
+pub async fn release_provider() -> Result<ReleaseProvider, lambda_runtime::Error> {
+    let clients = HandlerClients::new(&load_config().await);
+    release_provider_with(&clients, &HandlerSettings::from_env()?)
+}
+
+/// The provider, from its clients and settings (`STATE_MACHINE_ARN` is required).
+pub fn release_provider_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+) -> Result<ReleaseProvider, lambda_runtime::Error> {
+    let arn = settings
+        .state_machine_arn
+        .clone()
+        .ok_or("STATE_MACHINE_ARN is required by the release provider")?;
+    Ok(ReleaseProvider {
+        service: release_service_with(clients, settings),
+        workflow: WorkflowControl::new(clients.sfn.clone(), arn),
+        answers: std::sync::Arc::new(Default::default()),
+    })
+}
+
 /// The release service and the version catalog the retention step runs on.
 pub async fn retention_service() -> Result<(ReleaseService, LambdaVersions), lambda_runtime::Error>
 {

@@ -7,6 +7,7 @@ mod fixtures;
 mod iam;
 mod interceptors;
 mod messaging;
+pub mod response_url;
 pub mod runtime_api;
 mod snapshots;
 

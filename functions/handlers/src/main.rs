@@ -4,9 +4,11 @@
 //! - `promote`: move the alias wholly to the target and record success;
 //! - `rollback`: revert the alias to the stable version and record why;
 //! - `retain`: after success and the bake window, prune the function's old versions;
-//! - `alarm`: revert the aliases an alarm guards, at once, then record it.
+//! - `alarm`: revert the aliases an alarm guards, at once, then record it;
+//! - `provider`: the `Custom::ShiftbackRelease` resource: `sam deploy` of an app starts a release.
 use shiftback::runtime::{
-    account_of, alarm_responder, release_service, retention_service, serve, with_default_retention,
+    account_of, alarm_responder, release_provider, release_service, retention_service, serve,
+    with_default_retention,
 };
 use shiftback::service::{parse_input, parse_start};
 
@@ -53,8 +55,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             })
             .await
         }
+        "provider" => {
+            serve(release_provider().await?, |provider, event| async move {
+                provider.handle(event.payload).await
+            })
+            .await
+        }
         other => Err(format!(
-            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, promote, rollback, retain or alarm"
+            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, promote, rollback, retain, alarm or provider"
         )
         .into()),
     }

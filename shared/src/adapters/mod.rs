@@ -1,6 +1,7 @@
 //! Adapters: one small type per AWS service, each owning its SDK client. Build them once per
 //! cold start (see [`Clients`]) and share them across invocations.
 
+pub mod cfn_response;
 pub mod dashboard;
 pub mod emf;
 pub mod health;

@@ -134,6 +134,32 @@ impl AliasRouter for TrafficRouter {
         )
     }
 
+    async fn create_alias(&self, function: &str, alias: &str, version: &str) -> Result<AliasState> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .create_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(version)
+            .send()
+            .await
+            .map_err(|e| {
+                not_found_as(
+                    AwsError::from_sdk("CreateAlias", e),
+                    function,
+                    format!("version {version}"),
+                )
+            })?;
+        alias_state(
+            function,
+            alias,
+            out.function_version(),
+            out.routing_config(),
+            out.revision_id(),
+        )
+    }
+
     /// One version's configuration: what a weighted alias needs both versions to share (the
     /// execution role, the dead-letter target), and whether it can take traffic yet.
     async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo> {

@@ -99,6 +99,16 @@ impl WorkflowControl {
 }
 
 impl ExecutionControl for WorkflowControl {
+    async fn launch(&self, release_id: &str, input: &serde_json::Value) -> Result<()> {
+        match self.start(release_id, input).await {
+            Ok(_) => Ok(()),
+            // The same name with another input, or an execution already ended: the release
+            // this name stands for was started before.
+            Err(Error::Aws(e)) if e.code.as_deref() == Some("ExecutionAlreadyExists") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     fn stop(&self, release_id: &str, cause: &str) -> impl Future<Output = Result<()>> + Send {
         WorkflowControl::stop(self, release_id, cause)
     }

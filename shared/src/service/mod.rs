@@ -25,6 +25,7 @@ mod fakes;
 mod hooks;
 pub mod preflight;
 mod promote;
+mod provider;
 mod retain;
 pub mod retention;
 mod revert_to;
@@ -35,6 +36,7 @@ mod tests;
 
 pub(crate) use analysis_alarm::done_with_alarm;
 pub use preflight::Preflight;
+pub use provider::{release_id_for, Provided, ReleaseProperties, PROVIDER_WAIT_SECS};
 
 /// Who the workflow's own steps are recorded as.
 pub const WORKFLOW_ACTOR: &str = "workflow";

@@ -207,6 +207,11 @@ pub struct FakeWorkflow {
 }
 
 impl ExecutionControl for FakeWorkflow {
+    async fn launch(&self, release_id: &str, _input: &serde_json::Value) -> Result<()> {
+        self.journal.push(format!("launch {release_id}"));
+        Ok(())
+    }
+
     async fn stop(&self, release_id: &str, _cause: &str) -> Result<()> {
         self.journal.push(format!("stop {release_id}"));
         Ok(())

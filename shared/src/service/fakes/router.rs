@@ -167,6 +167,23 @@ impl AliasRouter for FakeRouter {
             })
     }
 
+    async fn create_alias(&self, function: &str, alias: &str, version: &str) -> Result<AliasState> {
+        self.version_info(function, version).await?;
+        let mut table = self.table.lock().unwrap();
+        let key = (function.to_string(), alias.to_string());
+        if table.aliases.contains_key(&key) {
+            return Err(aws("CreateAlias", AwsErrorKind::Conflict, "alias exists"));
+        }
+        table.move_alias(function, alias, AliasRouting::single(version));
+        self.journal.push(format!(
+            "create alias {function}:{alias} -> version {version}"
+        ));
+        Ok(AliasState {
+            routing: AliasRouting::single(version),
+            revision_id: Some("1".into()),
+        })
+    }
+
     async fn ready_version(&self, function: &str, version: &str) -> Result<VersionInfo> {
         self.version_info(function, version)
             .await?

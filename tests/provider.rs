@@ -1,0 +1,442 @@
+//! The custom resource provider against moto, answering a local stand-in for the presigned
+//! `ResponseURL`, with CloudFormation's own request shapes (the `aws_lambda_events` fixtures,
+//! in `tests/corpus/cloudformation/`). moto's Step Functions does not run the workflow: where a
+//! release must run, the test drives it through the handlers' own service, as the workflow's
+//! tasks would.
+
+use aws_sdk_cloudwatch::types::StateValue;
+use serde_json::{json, Value};
+use shiftback::adapters::TrafficRouter;
+use shiftback::ports::AliasRouter as _;
+use shiftback::runtime::{release_provider_with, HandlerSettings, ReleaseProvider};
+use shiftback::service::{parse_input, parse_start, Next};
+use shiftback_integration_tests::response_url::ResponseUrl;
+use shiftback_integration_tests::{
+    alarm_in_state, emulator, function_with_versions, release_store, set_alarm_state, unique,
+    CallLog, Emulator,
+};
+
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/shiftback-workflow";
+
+struct Setup {
+    env: Emulator,
+    provider: ReleaseProvider,
+    sfn: aws_sdk_sfn::Client,
+    machine: String,
+    function: String,
+    alarm: String,
+}
+
+async fn setup() -> Setup {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let sfn = aws_sdk_sfn::Client::new(&env.config);
+    // moto keeps executions but runs nothing: the release is driven by the test.
+    let machine = sfn
+        .create_state_machine()
+        .name(unique("release"))
+        .role_arn(ROLE_ARN)
+        .definition(r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"End":true}}}"#)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let settings = HandlerSettings {
+        release_table: store.table().to_string(),
+        state_machine_arn: Some(machine.clone()),
+        ..HandlerSettings::default()
+    };
+    let provider =
+        release_provider_with(&env.clients_with(&CallLog::default()), &settings).unwrap();
+    let function = function_with_versions(&env, 3, "live").await;
+    let alarm = alarm_in_state(&env, StateValue::Ok).await;
+    Setup {
+        env,
+        provider,
+        sfn,
+        machine,
+        function,
+        alarm,
+    }
+}
+
+impl Setup {
+    /// The resource's properties, as CloudFormation sends them: every scalar a string.
+    fn props(&self, alias: &str, version: &str, strategy: &str, wait: bool) -> Value {
+        json!({
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:shiftback-provider",
+            "FunctionName": self.function, "Alias": alias, "Version": version,
+            "Strategy": strategy, "Alarms": [self.alarm], "Wait": wait.to_string(),
+            "Analysis": "off"
+        })
+    }
+
+    /// A request of `kind` (create, update, delete) in CloudFormation's shape.
+    fn request(&self, kind: &str, url: &str, id: &str, props: Value, old: Option<Value>) -> Value {
+        let text = match kind {
+            "create" => include_str!("corpus/cloudformation/create-request.json"),
+            "update" => include_str!("corpus/cloudformation/update-request.json"),
+            _ => include_str!("corpus/cloudformation/delete-request.json"),
+        };
+        let mut request: Value = serde_json::from_str(text).unwrap();
+        request["ResponseURL"] = json!(url);
+        request["RequestId"] = json!(id);
+        request["ResourceType"] = json!("Custom::ShiftbackRelease");
+        request["LogicalResourceId"] = json!("OrdersRelease");
+        if kind != "create" {
+            let alias = props["Alias"].as_str().unwrap().to_string();
+            request["PhysicalResourceId"] = json!(format!("{}:{alias}", self.function));
+        }
+        request["ResourceProperties"] = props;
+        match old {
+            Some(old) => request["OldResourceProperties"] = old,
+            None => {
+                request
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("OldResourceProperties");
+            }
+        }
+        request
+    }
+
+    async fn alias(&self, alias: &str) -> String {
+        let router = TrafficRouter::new(self.env.lambda.clone());
+        router
+            .read(&self.function, alias)
+            .await
+            .unwrap()
+            .routing
+            .to_string()
+    }
+
+    /// The executions the provider started, with their inputs.
+    async fn executions(&self) -> Vec<(String, Value)> {
+        let listed = self
+            .sfn
+            .list_executions()
+            .state_machine_arn(&self.machine)
+            .send()
+            .await
+            .unwrap();
+        let mut executions = Vec::new();
+        for e in listed.executions() {
+            let described = self
+                .sfn
+                .describe_execution()
+                .execution_arn(e.execution_arn())
+                .send()
+                .await
+                .unwrap();
+            let input = serde_json::from_str(described.input().unwrap_or("{}")).unwrap();
+            executions.push((e.name().to_string(), input));
+        }
+        executions
+    }
+
+    /// Runs the release an execution stands for, as the workflow's tasks would (the alarm
+    /// firing after its first step, if `alarm_fires`); returns the phase it ends in.
+    async fn run_release(&self, input: Value, alarm_fires: bool) -> String {
+        let service = &self.provider.service;
+        let mut outcome = service.start(parse_start(input).unwrap()).await.unwrap();
+        if alarm_fires {
+            set_alarm_state(&self.env, &self.alarm, StateValue::Alarm, "errors").await;
+        }
+        let id = json!({ "release_id": outcome.release_id });
+        while outcome.next == Next::Wait {
+            tokio::time::sleep(std::time::Duration::from_secs(outcome.wait_seconds)).await;
+            outcome = service
+                .advance(parse_input(id.clone()).unwrap())
+                .await
+                .unwrap();
+        }
+        match outcome.next {
+            Next::Promote => {
+                service
+                    .promote(parse_input(id).unwrap())
+                    .await
+                    .unwrap()
+                    .phase
+            }
+            _ => {
+                service
+                    .rollback(parse_input(id).unwrap())
+                    .await
+                    .unwrap()
+                    .phase
+            }
+        }
+    }
+}
+
+fn status(put: &Value) -> &str {
+    put["Status"].as_str().unwrap_or("?")
+}
+
+#[tokio::test]
+async fn create_makes_the_alias_and_delete_leaves_it() {
+    let s = setup().await;
+    let url = ResponseUrl::start(0).await;
+    let props = s.props("prod", "2", "Canary10Percent5Minutes", false);
+    let create = s.request("create", &url.url, &unique("req"), props.clone(), None);
+    let answered = s.provider.handle(create).await.unwrap();
+    assert_eq!(
+        s.alias("prod").await,
+        "version 2",
+        "nothing to shift: made on it"
+    );
+    let puts = url.puts();
+    assert_eq!(puts.len(), 1, "answered once");
+    assert_eq!(status(&puts[0].body), "SUCCESS", "{:?}", puts[0].body);
+    assert_eq!(
+        puts[0].body["PhysicalResourceId"],
+        format!("{}:prod", s.function)
+    );
+    assert_eq!(puts[0].body["LogicalResourceId"], "OrdersRelease");
+    assert_eq!(
+        puts[0].content_type.as_deref(),
+        Some(""),
+        "presigned for no content type"
+    );
+    assert_eq!(
+        answered.physical_resource_id,
+        format!("{}:prod", s.function)
+    );
+    assert!(s.executions().await.is_empty());
+
+    let delete = s.request("delete", &url.url, &unique("req"), props, None);
+    s.provider.handle(delete).await.unwrap();
+    assert_eq!(status(&url.puts()[1].body), "SUCCESS");
+    assert_eq!(
+        s.alias("prod").await,
+        "version 2",
+        "a delete leaves the alias"
+    );
+}
+
+#[tokio::test]
+async fn an_update_to_a_new_version_starts_one_release_however_often_it_is_delivered() {
+    let s = setup().await;
+    let url = ResponseUrl::start(1).await;
+    let request_id = unique("req");
+    let update = s.request(
+        "update",
+        &url.url,
+        &request_id,
+        s.props("live", "2", "linear:50:1m", false),
+        Some(s.props("live", "1", "linear:50:1m", false)),
+    );
+    s.provider.handle(update.clone()).await.unwrap();
+    // S3 answered 500 to the first PUT: the provider tried again.
+    let puts = url.puts();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(status(&puts[0].body), "SUCCESS", "{:?}", puts[0].body);
+    let release_id = puts[0].body["Data"]["ReleaseId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(release_id, shiftback::service::release_id_for(&request_id));
+    // CloudFormation delivers the same request again: the same answer, no second release.
+    s.provider.handle(update).await.unwrap();
+    let puts = url.puts();
+    assert_eq!(puts[1].body, puts[0].body);
+    let executions = s.executions().await;
+    assert_eq!(executions.len(), 1);
+    let (name, input) = &executions[0];
+    assert_eq!(name, &release_id);
+    assert_eq!(input["target_version"], "2");
+    assert_eq!(input["stable_version"], "1");
+    assert_eq!(input["strategy"], "linear:50:1m");
+    assert!(input["started_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("cloudformation:"));
+    assert_eq!(
+        s.alias("live").await,
+        "version 1",
+        "the workflow moves it, not the provider"
+    );
+
+    // An update that changes no version (a tag, say) starts nothing.
+    let same = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "1", "linear:50:1m", false),
+        Some(s.props("live", "1", "Canary10Percent5Minutes", false)),
+    );
+    s.provider.handle(same).await.unwrap();
+    assert_eq!(
+        url.puts()[2].body["Data"]["Outcome"],
+        "already on the version"
+    );
+    assert_eq!(s.executions().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_release_answers_failed_with_the_reason_and_changes_nothing() {
+    let s = setup().await;
+    let url = ResponseUrl::start(0).await;
+    let missing = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "9", "linear:50:1m", false),
+        Some(s.props("live", "1", "linear:50:1m", false)),
+    );
+    let answered = s.provider.handle(missing).await.unwrap();
+    let put = &url.puts()[0].body;
+    assert_eq!(status(put), "FAILED");
+    assert!(
+        put["Reason"].as_str().unwrap().contains("version 9"),
+        "{put}"
+    );
+    assert_eq!(
+        answered.physical_resource_id,
+        format!("{}:live", s.function)
+    );
+    assert!(s.executions().await.is_empty());
+    assert_eq!(s.alias("live").await, "version 1");
+    // Properties that are not a release: FAILED too, with what is wrong.
+    let bad = s.request(
+        "create",
+        &url.url,
+        &unique("req"),
+        json!({"Alias": "live"}),
+        None,
+    );
+    s.provider.handle(bad).await.unwrap();
+    let put = &url.puts()[1].body;
+    assert_eq!(status(put), "FAILED");
+    assert!(
+        put["Reason"].as_str().unwrap().contains("FunctionName"),
+        "{put}"
+    );
+    // A wait longer than the provider can give: refused up front.
+    let long = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "2", "linear:10:5m", true),
+        Some(s.props("live", "1", "linear:10:5m", false)),
+    );
+    s.provider.handle(long).await.unwrap();
+    let put = &url.puts()[2].body;
+    assert_eq!(status(put), "FAILED");
+    assert!(
+        put["Reason"].as_str().unwrap().contains("Wait: true"),
+        "{put}"
+    );
+    assert!(s.executions().await.is_empty());
+}
+
+#[tokio::test]
+async fn wait_true_answers_once_the_release_succeeds_or_fails_it_rolled_back() {
+    let s = setup().await;
+    for (version, alarm_fires, expected) in [("2", false, "SUCCESS"), ("3", true, "FAILED")] {
+        let url = ResponseUrl::start(0).await;
+        let current = s
+            .alias("live")
+            .await
+            .trim_start_matches("version ")
+            .to_string();
+        let update = s.request(
+            "update",
+            &url.url,
+            &unique("req"),
+            s.props("live", version, "steps:50@1s", true),
+            Some(s.props("live", &current, "steps:50@1s", true)),
+        );
+        let provider = s.provider.clone();
+        let waiting = tokio::spawn(async move { provider.handle(update).await });
+        // The workflow's part: run the release the provider started.
+        let input = loop {
+            let started = s.executions().await;
+            if let Some((_, input)) = started
+                .into_iter()
+                .find(|(_, i)| i["target_version"] == version)
+            {
+                break input;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        assert!(url.puts().is_empty(), "no answer while the release runs");
+        let phase = s.run_release(input, alarm_fires).await;
+        let answered = waiting.await.unwrap().unwrap();
+        let put = &url.puts()[0].body;
+        assert_eq!(status(put), expected, "{phase}: {put}");
+        assert_eq!(answered.request_id, put["RequestId"].as_str().unwrap());
+        if alarm_fires {
+            assert!(
+                put["Reason"].as_str().unwrap().contains("rolled_back"),
+                "{put}"
+            );
+            set_alarm_state(&s.env, &s.alarm, StateValue::Ok, "recovered").await;
+        }
+    }
+    assert_eq!(s.alias("live").await, "version 2");
+}
+
+#[tokio::test]
+async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
+    let s = setup().await;
+    let url = ResponseUrl::start(0).await;
+    let forward = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "2", "linear:50:1h", false),
+        Some(s.props("live", "1", "linear:50:1h", false)),
+    );
+    s.provider.handle(forward).await.unwrap();
+    let (_, input) = s.executions().await.remove(0);
+    let service = &s.provider.service;
+    service.start(parse_start(input).unwrap()).await.unwrap();
+    assert_eq!(s.alias("live").await, "version 1 with 50% on version 2");
+    // Something else in the stack failed: CloudFormation sends the old version back.
+    let back = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "1", "linear:50:1h", false),
+        Some(s.props("live", "2", "linear:50:1h", false)),
+    );
+    s.provider.handle(back.clone()).await.unwrap();
+    let put = &url.puts()[1].body;
+    assert_eq!(status(put), "SUCCESS", "{put}");
+    assert!(
+        put["Data"]["Outcome"].as_str().unwrap().contains("aborted"),
+        "{put}"
+    );
+    assert_eq!(s.alias("live").await, "version 1");
+
+    // A release that succeeded, and then the stack rolls back: back at once, on the record.
+    let url = ResponseUrl::start(0).await;
+    let forward = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "3", "steps:50@0s", false),
+        Some(s.props("live", "1", "steps:50@0s", false)),
+    );
+    s.provider.handle(forward).await.unwrap();
+    let (_, input) = s
+        .executions()
+        .await
+        .into_iter()
+        .find(|(_, i)| i["target_version"] == "3")
+        .unwrap();
+    assert_eq!(s.run_release(input, false).await, "succeeded");
+    assert_eq!(s.alias("live").await, "version 3");
+    let back = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "1", "steps:50@0s", false),
+        Some(s.props("live", "3", "steps:50@0s", false)),
+    );
+    s.provider.handle(back).await.unwrap();
+    let put = &url.puts()[1].body;
+    assert_eq!(put["Data"]["Outcome"], "reverted", "{put}");
+    assert_eq!(s.alias("live").await, "version 1");
+}
