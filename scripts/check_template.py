@@ -145,7 +145,7 @@ def task_timeout_problems(template, definitions):
     return found
 
 
-HANDLERS = ("start", "advance", "promote", "rollback", "retain", "alarm")
+HANDLERS = ("start", "advance", "promote", "rollback", "retain", "alarm", "provider")
 
 
 def handler_problems(template):

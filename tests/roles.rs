@@ -15,7 +15,8 @@ use shiftback::domain::analysis::WhenInconclusive;
 use shiftback::domain::hooks::Hooks;
 use shiftback::domain::AnalysisSettings;
 use shiftback::runtime::{
-    alarm_responder_with, release_service_with, retention_service_with, HandlerSettings,
+    alarm_responder_with, release_provider_with, release_service_with, retention_service_with,
+    HandlerSettings,
 };
 use shiftback::service::{Next, StepInput, StepOutcome};
 use shiftback_integration_tests::{
@@ -70,6 +71,7 @@ async fn record_every_handler() -> Recorded {
         "RollbackFunction",
         "RetainFunction",
         "AlarmFunction",
+        "ReleaseProviderFunction",
     ]
     .into_iter()
     .map(|name| (name, CallLog::default()))
@@ -136,6 +138,36 @@ async fn record_every_handler() -> Recorded {
         .handle(alarm_state_change(&alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
         .await
         .unwrap();
+
+    // The provider: an alias created, and an update back to a version the alias never ran
+    // (not known good: a release it starts; the recorded state machine does not exist, so it
+    // answers FAILED, the calls made all the same).
+    let provider = release_provider_with(
+        &env.clients_with(&calls["ReleaseProviderFunction"]),
+        &settings,
+    )
+    .unwrap();
+    let url = shiftback_integration_tests::response_url::ResponseUrl::start(0).await;
+    let cfn = |kind: &str, version: &str, old: Option<&str>| {
+        let props = |v: &str| json!({"FunctionName": function, "Alias": "prod", "Version": v, "Strategy": "AllAtOnce", "Alarms": [alarm]});
+        let mut request = json!({
+            "RequestType": kind, "RequestId": unique("req"), "ResponseURL": url.url,
+            "StackId": format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/app/1"),
+            "ResourceType": "Custom::ShiftbackRelease", "LogicalResourceId": "Release",
+            "ResourceProperties": props(version),
+        });
+        if let Some(old) = old {
+            request["OldResourceProperties"] = props(old);
+            request["PhysicalResourceId"] = json!(format!("{function}:prod"));
+        }
+        request
+    };
+    provider.handle(cfn("Create", "5", None)).await.unwrap();
+    provider
+        .handle(cfn("Update", "2", Some("5")))
+        .await
+        .unwrap();
+    assert_eq!(url.puts().len(), 2);
 
     let physical = vec![
         ("ReleaseTable", settings.release_table.clone()),

@@ -56,9 +56,9 @@ pub fn iam_requests(service: &str, operation: &str, input: &Input) -> Vec<IamReq
 
 fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
     use aws_sdk_lambda::operation::{
-        delete_function::DeleteFunctionInput, get_alias::GetAliasInput,
-        get_function_configuration::GetFunctionConfigurationInput, get_policy::GetPolicyInput,
-        invoke::InvokeInput, list_aliases::ListAliasesInput,
+        create_alias::CreateAliasInput, delete_function::DeleteFunctionInput,
+        get_alias::GetAliasInput, get_function_configuration::GetFunctionConfigurationInput,
+        get_policy::GetPolicyInput, invoke::InvokeInput, list_aliases::ListAliasesInput,
         list_function_url_configs::ListFunctionUrlConfigsInput,
         list_provisioned_concurrency_configs::ListProvisionedConcurrencyConfigsInput,
         list_versions_by_function::ListVersionsByFunctionInput,
@@ -76,6 +76,8 @@ fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
     let arn = if let Some(i) = input.downcast_ref::<GetAliasInput>() {
         function_arn(i.function_name().unwrap_or_default(), None)
     } else if let Some(i) = input.downcast_ref::<UpdateAliasInput>() {
+        function_arn(i.function_name().unwrap_or_default(), None)
+    } else if let Some(i) = input.downcast_ref::<CreateAliasInput>() {
         function_arn(i.function_name().unwrap_or_default(), None)
     } else if let Some(i) = input.downcast_ref::<GetFunctionConfigurationInput>() {
         function_arn(i.function_name().unwrap_or_default(), i.qualifier())
