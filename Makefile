@@ -21,6 +21,9 @@ template: setup
 	.venv-sam/bin/python scripts/check_template.py template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1
 	.venv-checkov/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	# The example app a team would deploy (README, "Release with sam deploy").
+	.venv-sam/bin/cfn-lint examples/sam-app/template.yaml
+	.venv-sam/bin/sam validate --lint --region us-east-1 --template examples/sam-app/template.yaml
 
 # Seconds, no emulator and nothing installed: the domain's and every other unit test.
 check:

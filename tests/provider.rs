@@ -177,7 +177,12 @@ fn status(put: &Value) -> &str {
 async fn create_makes_the_alias_and_delete_leaves_it() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
-    let props = s.props("prod", "2", "Canary10Percent5Minutes", false);
+    let mut props = s.props("prod", "2", "Canary10Percent5Minutes", false);
+    // As `!Ref Fn.Version` gives it under AutoPublishAlias: the version's ARN.
+    props["Version"] = json!(format!(
+        "arn:aws:lambda:us-east-1:123456789012:function:{}:2",
+        s.function
+    ));
     let create = s.request("create", &url.url, &unique("req"), props.clone(), None);
     let answered = s.provider.handle(create).await.unwrap();
     assert_eq!(

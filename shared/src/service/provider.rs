@@ -43,6 +43,7 @@ const WAIT_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct ReleaseProperties {
     pub function_name: String,
     pub alias: String,
+    /// A version number, or a version's ARN (`!Ref Fn.Version` under `AutoPublishAlias`).
     pub version: String,
     #[serde(default = "default_strategy")]
     pub strategy: String,
@@ -104,8 +105,13 @@ impl Provided {
 }
 
 fn properties(value: &serde_json::Value) -> Result<ReleaseProperties> {
-    serde_json::from_value(value.clone())
-        .map_err(|e| Error::BadRequest(format!("Custom::ShiftbackRelease properties: {e}")))
+    let mut props: ReleaseProperties = serde_json::from_value(value.clone())
+        .map_err(|e| Error::BadRequest(format!("Custom::ShiftbackRelease properties: {e}")))?;
+    // `!Ref Fn.Version` (SAM's published version) is the version's ARN: its number is last.
+    if let Some((_, number)) = props.version.rsplit_once(':') {
+        props.version = number.to_string();
+    }
+    Ok(props)
 }
 
 /// The release a request starts: CloudFormation's request id, which a repeated request keeps.
