@@ -224,11 +224,13 @@ async fn an_update_to_a_new_version_starts_one_release_however_often_it_is_deliv
     let s = setup().await;
     let url = ResponseUrl::start(1).await;
     let request_id = unique("req");
+    let mut props = s.props("live", "2", "linear:50:1m", false);
+    props["Labels"] = json!({"commit": "3f2a1c9", "version": "1.4.0"});
     let update = s.request(
         "update",
         &url.url,
         &request_id,
-        s.props("live", "2", "linear:50:1m", false),
+        props,
         Some(s.props("live", "1", "linear:50:1m", false)),
     );
     s.provider.handle(update.clone()).await.unwrap();
@@ -252,6 +254,10 @@ async fn an_update_to_a_new_version_starts_one_release_however_often_it_is_deliv
     assert_eq!(input["target_version"], "2");
     assert_eq!(input["stable_version"], "1");
     assert_eq!(input["strategy"], "linear:50:1m");
+    assert_eq!(
+        input["labels"],
+        json!({"commit": "3f2a1c9", "version": "1.4.0"})
+    );
     assert!(input["started_by"]
         .as_str()
         .unwrap()

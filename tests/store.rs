@@ -11,6 +11,7 @@ mod groups;
 
 fn spec(function: &str, id: &str) -> ReleaseSpec {
     ReleaseSpec {
+        labels: Default::default(),
         members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),

@@ -57,6 +57,11 @@ pub struct ReleaseArgs {
     /// The version to start from (default: where the alias points now).
     #[arg(long)]
     pub from: Option<String>,
+    /// Where the release came from, KEY=VALUE (repeat): version=1.4.0, commit=SHA,
+    /// build_url=URL, or your own. Shown in history, status and notifications; `--publish`
+    /// writes them into the version's description.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
     /// Another member of a group release, FUNCTION:ALIAS:VERSION (repeat for several): it
     /// moves in step with FUNCTION and comes back with it.
     #[arg(long = "member", value_name = "FUNCTION:ALIAS:VERSION")]

@@ -273,6 +273,12 @@ pub fn status(
         release.weight.to_string(),
         look.progress
     );
+    if !release.labels.is_empty() {
+        println!(
+            "  labels: {}",
+            clip(&shiftback::domain::describe_labels(&release.labels), 300)
+        );
+    }
     for member in &release.members {
         println!(
             "  in step: {} v{}->v{}",
@@ -354,6 +360,7 @@ pub fn history(as_json: bool, function: &str, page: &HistoryPage) {
             "outcome",
             "duration",
             "started by",
+            "labels",
             "reason",
         ],
         &[5],
@@ -379,6 +386,7 @@ pub fn history(as_json: bool, function: &str, page: &HistoryPage) {
             r.phase.name().to_string(),
             duration((end - r.created_at).num_seconds()),
             clip(&r.started_by, 20),
+            clip(&shiftback::domain::describe_labels(&r.labels), 40),
             clip(r.reason.as_deref().unwrap_or(""), 60),
         ]);
     }

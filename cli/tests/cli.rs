@@ -278,6 +278,87 @@ async fn plan_refuses_with_the_reason_and_the_right_exit_code() {
 }
 
 #[tokio::test]
+async fn start_publish_labels_the_version_and_the_release() {
+    let s = setup().await;
+    let sfn = aws_sdk_sfn::Client::new(&s.env.config);
+    let machine = sfn
+        .create_state_machine()
+        .name(unique("release"))
+        .role_arn(ROLE_ARN)
+        .definition(
+            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    // A change to publish, as a build would make.
+    s.env
+        .lambda
+        .update_function_configuration()
+        .function_name(&s.function)
+        .description("build 4")
+        .send()
+        .await
+        .unwrap();
+    let out = s.run(&[
+        "--json",
+        "--state-machine",
+        &machine,
+        "start",
+        &s.function,
+        "--alias",
+        "live",
+        "--publish",
+        "--strategy",
+        "linear:50:1m",
+        "--alarm",
+        &s.alarm,
+        "--label",
+        "commit=3f2a1c9",
+        "--label",
+        "version=1.4.0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let started = json(&out);
+    assert_eq!(started["target_version"], "4");
+    let version = s
+        .env
+        .lambda
+        .get_function_configuration()
+        .function_name(&s.function)
+        .qualifier("4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(version.description(), Some("commit=3f2a1c9 version=1.4.0"));
+    let execution = sfn
+        .describe_execution()
+        .execution_arn(started["execution_arn"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let input: Value = serde_json::from_str(execution.input().unwrap()).unwrap();
+    assert_eq!(
+        input["labels"],
+        json!({"commit": "3f2a1c9", "version": "1.4.0"})
+    );
+    // A label that is not KEY=VALUE: a usage error, nothing published.
+    let bad = s.run(&[
+        "--state-machine",
+        &machine,
+        "start",
+        &s.function,
+        "--alias",
+        "live",
+        "--publish",
+        "--label",
+        "commit",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+}
+
+#[tokio::test]
 async fn start_hands_the_release_to_the_state_machine_and_returns() {
     let s = setup().await;
     let sfn = aws_sdk_sfn::Client::new(&s.env.config);

@@ -7,6 +7,7 @@ fn main() {
     let at = |s: i64| DateTime::from_timestamp(1_795_000_000 + s, 0).unwrap();
     let mut release = Release::new(
         ReleaseSpec {
+            labels: Default::default(),
             members: Vec::new(),
             gates: Default::default(),
             hooks: Default::default(),

@@ -55,6 +55,7 @@ impl Fixture {
         let outcome = self
             .service
             .start(StartRequest {
+                labels: Default::default(),
                 members: Vec::new(),
                 gates: Default::default(),
                 hooks: Default::default(),

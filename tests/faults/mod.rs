@@ -186,6 +186,7 @@ fn store(rules: &[&Rule]) -> ReleaseStore {
 
 fn release() -> Release {
     let spec = ReleaseSpec {
+        labels: Default::default(),
         members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),

@@ -41,6 +41,7 @@ fn service(lambda: &[&Rule], version_wait: Duration) -> ReleaseService {
 
 fn request() -> StartRequest {
     StartRequest {
+        labels: Default::default(),
         members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),

@@ -111,6 +111,7 @@ pub fn release_request(
     strategy: &str,
 ) -> shiftback::service::StartRequest {
     shiftback::service::StartRequest {
+        labels: Default::default(),
         members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),

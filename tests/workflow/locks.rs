@@ -90,6 +90,7 @@ async fn recorded_at(
     alarms: Vec<String>,
 ) -> shiftback::domain::Release {
     let spec = shiftback::domain::ReleaseSpec {
+        labels: Default::default(),
         members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),

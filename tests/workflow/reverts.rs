@@ -111,6 +111,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
     for target in ["2", "3"] {
         let outcome = service
             .start(StartRequest {
+                labels: Default::default(),
                 members: Vec::new(),
                 gates: Default::default(),
                 hooks: Default::default(),

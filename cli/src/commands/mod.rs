@@ -67,6 +67,7 @@ pub async fn preflight(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage(format!("--member: {e}")))?;
     let request = StartRequest {
+        labels: labels_of(args)?,
         members,
         gates,
         hooks,
@@ -86,6 +87,20 @@ pub async fn preflight(
     };
     let preflight = service.preflight(request).await?;
     Ok((preflight.request, preflight.findings))
+}
+
+/// The `--label KEY=VALUE` flags, checked.
+pub fn labels_of(
+    args: &ReleaseArgs,
+) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+    let labels = args
+        .labels
+        .iter()
+        .map(|l| shiftback::domain::parse_label(l))
+        .collect::<Result<std::collections::BTreeMap<_, _>, _>>()
+        .map_err(|e| usage(format!("--label: {e}")))?;
+    shiftback::domain::check_labels(&labels).map_err(|e| usage(format!("--label: {e}")))?;
+    Ok(labels)
 }
 
 /// Triggers of the function that do not go through the alias being released: their traffic is

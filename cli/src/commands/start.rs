@@ -15,7 +15,9 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
         (Some(v), _) => v.clone(),
         (None, true) => {
             check_names(&args.function, &args.alias, None).map_err(|e| usage(e.to_string()))?;
-            service.router.publish(&args.function).await?
+            let labels = super::labels_of(args)?;
+            let description = shiftback::domain::describe_labels(&labels);
+            service.router.publish(&args.function, &description).await?
         }
         (None, false) => return Err(usage("name the version to release with --to, or --publish")),
     };

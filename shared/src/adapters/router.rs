@@ -29,13 +29,16 @@ impl TrafficRouter {
         }
     }
 
-    /// Publishes `$LATEST` as a new version and returns its number.
-    pub async fn publish(&self, function: &str) -> Result<String> {
+    /// Publishes `$LATEST` as a new version with `description` (its release's labels, cut to
+    /// Lambda's 256 characters) and returns its number.
+    pub async fn publish(&self, function: &str, description: &str) -> Result<String> {
         self.limiter.acquire().await;
+        let description: String = description.chars().take(256).collect();
         let out = self
             .client
             .publish_version()
             .function_name(function)
+            .set_description((!description.is_empty()).then_some(description))
             .send()
             .await
             .map_err(|e| {

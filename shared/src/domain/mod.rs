@@ -14,10 +14,10 @@ pub mod weight;
 
 pub use analysis::{firing, AlarmState, AlarmStatus, AnalysisSettings, CanaryVerdict};
 pub use release::{
-    canonical_function, check_function_name, check_names, check_release_id, check_version,
-    function_ref, ignore_until, Action, AliasTarget, Input, LogEntry, Member, Phase, Release,
-    ReleaseEvent, ReleaseKind, ReleaseSpec, RollbackCause, SpecError, TransitionError, Verdict,
-    ANALYSIS_GUARD, MAX_IGNORE_SECS, MAX_MEMBERS,
+    canonical_function, check_function_name, check_labels, check_names, check_release_id,
+    check_version, describe_labels, function_ref, ignore_until, parse_label, Action, AliasTarget,
+    Input, LogEntry, Member, Phase, Release, ReleaseEvent, ReleaseKind, ReleaseSpec, RollbackCause,
+    SpecError, TransitionError, Verdict, ANALYSIS_GUARD, MAX_IGNORE_SECS, MAX_MEMBERS,
 };
 pub use routing::AliasRouting;
 pub use strategy::{Schedule, Step, Strategy, StrategyError};

@@ -85,6 +85,10 @@ pub struct StartRequest {
     /// A gate before promotion, and every gate's timeout and what it does then.
     #[serde(default)]
     pub gates: Gates,
+    /// Where the release came from (`version`, `commit`, `build_url`, ...): shown in its
+    /// history, status and notifications.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// What `advance`, `promote` and `rollback` accept: the previous step's output, possibly

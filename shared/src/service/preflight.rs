@@ -54,6 +54,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             stable_version: request.stable_version.clone().unwrap_or_default(),
             target_version: request.target_version.clone(),
             members: request.members.clone(),
+            labels: request.labels.clone(),
             strategy,
             alarms: request.alarms.clone(),
             alarm_overrides: request.alarm_overrides.clone(),

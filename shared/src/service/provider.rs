@@ -55,6 +55,9 @@ pub struct ReleaseProperties {
     /// `off` switches canary analysis off; anything else (or nothing) leaves it on.
     #[serde(default)]
     pub analysis: Option<String>,
+    /// Where the release came from (`Commit`, `Version`, `BuildUrl`, ...), as labels.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 fn default_strategy() -> String {
@@ -331,6 +334,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             return Ok(id);
         }
         let request = StartRequest {
+            labels: props.labels.clone(),
             release_id: Some(id.clone()),
             function: function.to_string(),
             alias: props.alias.clone(),

@@ -20,6 +20,7 @@ const QUERIES: usize = 20;
 
 fn spec(function: &str, n: usize) -> ReleaseSpec {
     ReleaseSpec {
+        labels: Default::default(),
         members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),

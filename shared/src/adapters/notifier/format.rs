@@ -302,6 +302,10 @@ pub fn notification(
     if !alarms.is_empty() {
         description.push_str(&format!("\n*Alarms* {alarms}"));
     }
+    if !release.labels.is_empty() {
+        let labels = crate::domain::describe_labels(&release.labels);
+        description.push_str(&format!("\n*Labels* {}", clip(&labels, TEXT_MAX)));
+    }
     let next_steps: Vec<String> = match outcome {
         "rolled_back" => vec![
             format!("Look at the alarm: {}", reason.clone().unwrap_or_default()),
@@ -359,6 +363,9 @@ pub fn notification(
         ("event_time", entry.at.to_rfc3339()),
         ("release_started", release.created_at.to_rfc3339()),
     ]);
+    if !release.labels.is_empty() {
+        context.insert("labels", crate::domain::describe_labels(&release.labels));
+    }
     if release.is_group() {
         let described: Vec<String> = members
             .iter()

@@ -9,6 +9,7 @@ mod gate;
 mod hooked;
 mod ignore;
 mod input;
+mod labels;
 mod log;
 mod member;
 mod names;
@@ -30,6 +31,7 @@ mod transition;
 
 pub use ignore::{ignore_until, ANALYSIS_GUARD, MAX_IGNORE_SECS};
 pub use input::*;
+pub use labels::{check_labels, describe_labels, parse_label, MAX_LABELS};
 pub use log::*;
 pub use member::{Member, MAX_MEMBERS};
 pub use names::*;
@@ -93,6 +95,9 @@ pub struct Release {
     /// The functions called before any traffic moves and at 100% before success.
     #[serde(default)]
     pub hooks: Hooks,
+    /// Where it came from (a semantic version, the commit, the build URL, a note).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
     /// Its gates' settings (the gates themselves are on the schedule's steps).
     #[serde(default)]
     pub gates: Gates,
@@ -156,6 +161,7 @@ impl Release {
             analysis_alarm: None,
             retain_versions: spec.retain_versions,
             hooks: spec.hooks,
+            labels: spec.labels,
             gates: spec.gates,
             gate_token: None,
             started_by: started_by.clone(),

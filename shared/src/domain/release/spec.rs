@@ -48,6 +48,8 @@ pub enum SpecError {
     Gates(String),
     #[error("invalid release group: {0}")]
     Group(String),
+    #[error("invalid labels: {0}")]
+    Labels(String),
 }
 
 /// Is this release moving traffic forward, or an operator's revert to a recorded version?
@@ -97,6 +99,9 @@ pub struct ReleaseSpec {
     pub hooks: Hooks,
     #[serde(default)]
     pub gates: Gates,
+    /// Where the release came from: `version`, `commit`, `build_url`, or anything else.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl ReleaseSpec {
@@ -158,6 +163,7 @@ impl ReleaseSpec {
             .check_deadline(MAX_HOOK_DEADLINE_SECS)
             .map_err(SpecError::Hooks)?;
         self.gates.check().map_err(SpecError::Gates)?;
+        check_labels(&self.labels)?;
         Ok(self.strategy.schedule()?)
     }
 }

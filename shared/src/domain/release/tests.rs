@@ -10,6 +10,7 @@ fn t(secs: i64) -> DateTime<Utc> {
 /// A spec on orders:live from version 3 to 4, for tests here and in sibling modules.
 pub(crate) fn spec(strategy: &str) -> ReleaseSpec {
     ReleaseSpec {
+        labels: Default::default(),
         members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),

@@ -83,6 +83,7 @@ fn world() -> World {
 
 fn request(id: &str, strategy: &str) -> StartRequest {
     StartRequest {
+        labels: Default::default(),
         members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),

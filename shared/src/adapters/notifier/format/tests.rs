@@ -13,6 +13,7 @@ fn release() -> Release {
 
 fn release_spec() -> ReleaseSpec {
     ReleaseSpec {
+        labels: Default::default(),
         members: Vec::new(),
         gates: Default::default(),
         hooks: Default::default(),
@@ -282,4 +283,30 @@ fn a_group_is_announced_with_every_member_and_filterable_by_each_function() {
         .as_str()
         .unwrap()
         .ends_with(":function:orders-worker"));
+}
+
+#[test]
+fn a_release_s_labels_say_where_it_came_from() {
+    let mut r = Release::new(
+        ReleaseSpec {
+            labels: std::collections::BTreeMap::from([
+                ("commit".to_string(), "3f2a1c9".to_string()),
+                ("version".to_string(), "1.4.0".to_string()),
+            ]),
+            ..release_spec()
+        },
+        t(0),
+    )
+    .unwrap();
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+    let description = n.body["content"]["description"].as_str().unwrap();
+    assert!(
+        description.contains("*Labels* commit=3f2a1c9 version=1.4.0"),
+        "{description}"
+    );
+    assert_eq!(
+        n.body["metadata"]["additionalContext"]["labels"],
+        "commit=3f2a1c9 version=1.4.0"
+    );
 }
