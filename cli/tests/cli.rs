@@ -36,6 +36,20 @@ async fn setup() -> Setup {
     }
 }
 
+/// A state machine that only waits: moto keeps its executions, and runs nothing.
+async fn waiting_machine(sfn: &aws_sdk_sfn::Client) -> String {
+    sfn.create_state_machine()
+        .name(unique("release"))
+        .role_arn(ROLE_ARN)
+        .definition(
+            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
 async fn set_alarm(env: &Emulator, alarm: &str, state: StateValue) {
     env.cloudwatch
         .set_alarm_state()
@@ -281,17 +295,7 @@ async fn plan_refuses_with_the_reason_and_the_right_exit_code() {
 async fn start_publish_labels_the_version_and_the_release() {
     let s = setup().await;
     let sfn = aws_sdk_sfn::Client::new(&s.env.config);
-    let machine = sfn
-        .create_state_machine()
-        .name(unique("release"))
-        .role_arn(ROLE_ARN)
-        .definition(
-            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,
-        )
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let machine = waiting_machine(&sfn).await;
     // A change to publish, as a build would make.
     s.env
         .lambda
@@ -362,17 +366,7 @@ async fn start_publish_labels_the_version_and_the_release() {
 async fn start_hands_the_release_to_the_state_machine_and_returns() {
     let s = setup().await;
     let sfn = aws_sdk_sfn::Client::new(&s.env.config);
-    let machine = sfn
-        .create_state_machine()
-        .name(unique("release"))
-        .role_arn(ROLE_ARN)
-        .definition(
-            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,
-        )
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let machine = waiting_machine(&sfn).await;
     let out = s.run(&[
         "--json",
         "--state-machine",

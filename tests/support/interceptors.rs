@@ -142,6 +142,11 @@ struct CrashState {
     after_write: Option<usize>,
     writes: usize,
     crashed_after: Option<String>,
+    /// Writes sent and not yet answered: a concurrent one (a publish while its claim is
+    /// renewed) takes effect even as the process dies.
+    in_flight: Vec<String>,
+    /// What was in flight when the process died.
+    in_flight_at_crash: Vec<String>,
 }
 
 /// The calls that change state somewhere.
@@ -170,9 +175,18 @@ impl Crash {
         *self.0.lock().unwrap() = CrashState::default();
     }
 
-    /// The write the process died after, if it did.
+    /// The write the process died after, if it did; with ` (Publish in flight)` when a
+    /// publish sent concurrently reached SNS as it died (its confirmation never written).
     pub fn crashed_after(&self) -> Option<String> {
-        self.0.lock().unwrap().crashed_after.clone()
+        let state = self.0.lock().unwrap();
+        let publishing = state.in_flight_at_crash.iter().any(|op| op == "Publish");
+        state.crashed_after.clone().map(|op| {
+            if publishing && op != "Publish" {
+                format!("{op} (Publish in flight)")
+            } else {
+                op
+            }
+        })
     }
 }
 
@@ -195,12 +209,17 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Crash {
         &self,
         _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
         _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        match &self.0.lock().unwrap().crashed_after {
-            Some(op) => Err(format!("the process died after {op}").into()),
-            None => Ok(()),
+        let mut state = self.0.lock().unwrap();
+        if let Some(op) = &state.crashed_after {
+            return Err(format!("the process died after {op}").into());
         }
+        let operation = operation_name(cfg);
+        if WRITES.contains(&operation.as_str()) {
+            state.in_flight.push(operation);
+        }
+        Ok(())
     }
 
     fn read_after_transmit(
@@ -214,8 +233,12 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Crash {
             return Ok(());
         }
         let mut state = self.0.lock().unwrap();
+        if let Some(i) = state.in_flight.iter().position(|op| *op == operation) {
+            state.in_flight.remove(i);
+        }
         state.writes += 1;
         if state.after_write == Some(state.writes) {
+            state.in_flight_at_crash = state.in_flight.clone();
             state.crashed_after = Some(operation.clone());
             return Err(format!("the process died after {operation} took effect").into());
         }
