@@ -85,36 +85,60 @@ impl World {
 
     /// A release started (uncrashed) with `strategy`, its announcements already drained.
     async fn started(&self, strategy: &str) -> String {
-        let request = release_request(&self.function, &self.alarm, "2", strategy);
+        self.started_as(strategy, false).await
+    }
+
+    /// The same, as a group of the world's two functions when `group`.
+    async fn started_as(&self, strategy: &str, group: bool) -> String {
+        let request = self.request(strategy, group);
         let id = self.service.start(request).await.unwrap().release_id;
         self.announced().await;
         id
     }
 
-    /// A group of the world's two functions started (uncrashed) with `strategy`.
-    async fn group_started(&self, strategy: &str) -> String {
-        let request = self.group_request(strategy);
-        let id = self.service.start(request).await.unwrap().release_id;
-        self.announced().await;
-        id
-    }
-
-    fn group_request(&self, strategy: &str) -> shiftback::service::StartRequest {
-        shiftback::service::StartRequest {
-            members: vec![shiftback::domain::Member {
+    /// A release of the world's function to version 2; with the worker too when `group`.
+    fn request(&self, strategy: &str, group: bool) -> shiftback::service::StartRequest {
+        let members = match group {
+            true => vec![shiftback::domain::Member {
                 function: self.worker.clone(),
                 alias: "live".into(),
                 stable_version: String::new(),
                 target_version: "2".into(),
             }],
+            false => Vec::new(),
+        };
+        shiftback::service::StartRequest {
+            members,
             ..release_request(&self.function, &self.alarm, "2", strategy)
         }
     }
 
-    /// The worker's weight towards version 2.
-    async fn worker_weight(&self) -> Option<Weight> {
-        let alias = self.service.router.read(&self.worker, "live").await;
-        alias.unwrap().routing.weight_towards("1", "2")
+    /// Each member's weight towards version 2 (the function's, then the worker's if `group`).
+    async fn weights(&self, group: bool) -> Vec<Option<Weight>> {
+        let mut functions = vec![&self.function];
+        if group {
+            functions.push(&self.worker);
+        }
+        let mut weights = Vec::new();
+        for function in functions {
+            let alias = self.service.router.read(function, "live").await;
+            weights.push(alias.unwrap().routing.weight_towards("1", "2"));
+        }
+        weights
+    }
+
+    /// Who holds each member's lock.
+    async fn locks(&self, group: bool) -> Vec<Option<String>> {
+        let mut functions = vec![&self.function];
+        if group {
+            functions.push(&self.worker);
+        }
+        let mut locks = Vec::new();
+        for function in functions {
+            let holder = self.service.store.lock_holder(function, "live").await;
+            locks.push(holder.unwrap().map(|h| h.release_id));
+        }
+        locks
     }
 
     async fn events(&self, id: &str) -> Vec<&'static str> {
@@ -217,48 +241,79 @@ fn covers(crashed: &[String]) {
     }
 }
 
+/// A start (of one alias, or of a group of two) crashed after write `k`, then run again.
+async fn start_scenario(k: usize, group: bool) -> Option<String> {
+    let w = world().await;
+    let request = w.request("linear:50:1m", group);
+    let id = request.release_id.clone().unwrap();
+    let crashed = w
+        .crash_then_retry(k, || w.service.start(request.clone()))
+        .await?;
+    let fifty = Some(Weight::from_percent(50.0).unwrap());
+    assert!(
+        w.weights(group).await.iter().all(|w| *w == fifty),
+        "crash after {crashed}"
+    );
+    let release = w.release(&id).await;
+    assert_eq!(release.phase, Phase::Shifting { step: 0 });
+    let events: Vec<_> = release.log.iter().map(|e| e.event.name()).collect();
+    assert_eq!(events, ["started", "weight_set"], "crash after {crashed}");
+    assert!(w
+        .locks(group)
+        .await
+        .iter()
+        .all(|l| l.as_deref() == Some(id.as_str())));
+    w.assert_announced_once(&["started", "step_applied"], &crashed)
+        .await;
+    Some(crashed)
+}
+
 #[tokio::test]
 async fn start_completes_once_after_a_crash_after_any_write() {
-    let crashed = at_every_write(|k| async move {
-        let w = world().await;
-        let request = release_request(&w.function, &w.alarm, "2", "linear:50:1m");
-        let id = request.release_id.clone().unwrap();
-        let crashed = w
-            .crash_then_retry(k, || w.service.start(request.clone()))
-            .await?;
-        assert_eq!(w.weight().await, Some(Weight::from_percent(50.0).unwrap()));
-        let release = w.release(&id).await;
-        assert_eq!(release.phase, Phase::Shifting { step: 0 });
-        let events: Vec<_> = release.log.iter().map(|e| e.event.name()).collect();
-        assert_eq!(events, ["started", "weight_set"], "crash after {crashed}");
-        assert_eq!(w.lock().await.as_deref(), Some(id.as_str()));
-        w.assert_announced_once(&["started", "step_applied"], &crashed)
-            .await;
-        Some(crashed)
-    })
-    .await;
-    covers(&crashed);
+    covers(&at_every_write(|k| start_scenario(k, false)).await);
+}
+
+#[tokio::test]
+async fn a_group_start_completes_once_after_a_crash_after_any_write() {
+    covers(&at_every_write(|k| start_scenario(k, true)).await);
+}
+
+/// A step (of one alias, or of a group of two) crashed after write `k`, then run again.
+async fn advance_scenario(k: usize, group: bool) -> Option<String> {
+    let w = world().await;
+    let id = w.started_as("steps:10@0s,50@1m", group).await;
+    let crashed = w
+        .crash_then_retry(k, || w.service.advance(step(&id)))
+        .await?;
+    let fifty = Some(Weight::from_percent(50.0).unwrap());
+    assert!(
+        w.weights(group).await.iter().all(|w| *w == fifty),
+        "crash after {crashed}"
+    );
+    assert_eq!(
+        w.events(&id).await,
+        ["started", "weight_set", "health_checked", "weight_set"],
+        "crash after {crashed}"
+    );
+    w.assert_announced_once(&["step_applied"], &crashed).await;
+    Some(crashed)
 }
 
 #[tokio::test]
 async fn advance_completes_once_after_a_crash_after_any_write() {
-    let crashed = at_every_write(|k| async move {
-        let w = world().await;
-        let id = w.started("steps:10@0s,50@1m").await;
-        let crashed = w
-            .crash_then_retry(k, || w.service.advance(step(&id)))
-            .await?;
-        assert_eq!(w.weight().await, Some(Weight::from_percent(50.0).unwrap()));
-        assert_eq!(
-            w.events(&id).await,
-            ["started", "weight_set", "health_checked", "weight_set"],
-            "crash after {crashed}"
-        );
-        w.assert_announced_once(&["step_applied"], &crashed).await;
-        Some(crashed)
-    })
-    .await;
+    covers(&at_every_write(|k| advance_scenario(k, false)).await);
+}
+
+#[tokio::test]
+async fn a_group_step_completes_once_after_a_crash_after_any_write() {
+    let crashed = at_every_write(|k| advance_scenario(k, true)).await;
     covers(&crashed);
+    // Among the writes: the first member's UpdateAlias, before the second member's.
+    let alias_writes = crashed.iter().filter(|c| *c == "UpdateAlias").count();
+    assert_eq!(
+        alias_writes, 2,
+        "a crash after each member's shift: {crashed:?}"
+    );
 }
 
 #[tokio::test]
@@ -319,31 +374,45 @@ async fn rollback_completes_once_after_a_crash_after_any_write() {
     covers(&crashed);
 }
 
+/// An alarm's revert (of one alias, or of a group of two) crashed after write `k`, then
+/// the event delivered again.
+async fn alarm_scenario(k: usize, group: bool) -> Option<String> {
+    let w = world().await;
+    let id = w.started_as("canary:10:10m", group).await;
+    let event = alarm_state_change(&w.alarm, "ALARM", "123456789012");
+    let crashed = w
+        .crash_then_retry(k, || w.responder.handle(event.clone(), None))
+        .await?;
+    let zero = Some(Weight::ZERO);
+    assert!(
+        w.weights(group).await.iter().all(|w| *w == zero),
+        "crash after {crashed}"
+    );
+    let release = w.release(&id).await;
+    assert_eq!(release.phase, Phase::RolledBack, "crash after {crashed}");
+    let rolled_back = release
+        .log
+        .iter()
+        .filter(|e| e.event.name() == "rolled_back");
+    assert_eq!(rolled_back.count(), 1, "crash after {crashed}");
+    assert!(
+        w.locks(group).await.iter().all(Option::is_none),
+        "crash after {crashed}"
+    );
+    // The workflow, looking again, finds the release over.
+    assert_eq!(w.service.advance(step(&id)).await.unwrap().next, Next::Done);
+    w.assert_announced_once(&["rolled_back"], &crashed).await;
+    Some(crashed)
+}
+
 #[tokio::test]
 async fn an_alarm_revert_completes_once_after_a_crash_after_any_write() {
-    let crashed = at_every_write(|k| async move {
-        let w = world().await;
-        let id = w.started("canary:10:10m").await;
-        let event = alarm_state_change(&w.alarm, "ALARM", "123456789012");
-        let crashed = w
-            .crash_then_retry(k, || w.responder.handle(event.clone(), None))
-            .await?;
-        assert_eq!(w.weight().await, Some(Weight::ZERO));
-        let release = w.release(&id).await;
-        assert_eq!(release.phase, Phase::RolledBack, "crash after {crashed}");
-        let rolled_back = release
-            .log
-            .iter()
-            .filter(|e| e.event.name() == "rolled_back");
-        assert_eq!(rolled_back.count(), 1, "crash after {crashed}");
-        assert_eq!(w.lock().await, None);
-        // The workflow, looking again, finds the release over.
-        assert_eq!(w.service.advance(step(&id)).await.unwrap().next, Next::Done);
-        w.assert_announced_once(&["rolled_back"], &crashed).await;
-        Some(crashed)
-    })
-    .await;
-    covers(&crashed);
+    covers(&at_every_write(|k| alarm_scenario(k, false)).await);
+}
+
+#[tokio::test]
+async fn a_group_alarm_revert_completes_once_after_a_crash_after_any_write() {
+    covers(&at_every_write(|k| alarm_scenario(k, true)).await);
 }
 
 #[tokio::test]
@@ -361,106 +430,4 @@ async fn a_step_recorded_but_never_applied_is_applied_and_observed_before_the_ne
     // Not promoted on the strength of a step no traffic ever saw.
     let next = w.service.advance(step(&id)).await.unwrap();
     assert_eq!(next.next, Next::Promote);
-}
-
-#[tokio::test]
-async fn a_group_step_completes_once_after_a_crash_after_any_write() {
-    // Among the writes: the first member's UpdateAlias, before the second member's.
-    let crashed = at_every_write(|k| async move {
-        let w = world().await;
-        let id = w.group_started("steps:10@0s,50@1m").await;
-        let crashed = w
-            .crash_then_retry(k, || w.service.advance(step(&id)))
-            .await?;
-        let fifty = Some(Weight::from_percent(50.0).unwrap());
-        assert_eq!(
-            (w.weight().await, w.worker_weight().await),
-            (fifty, fifty),
-            "crash after {crashed}"
-        );
-        assert_eq!(
-            w.events(&id).await,
-            ["started", "weight_set", "health_checked", "weight_set"],
-            "crash after {crashed}"
-        );
-        w.assert_announced_once(&["step_applied"], &crashed).await;
-        Some(crashed)
-    })
-    .await;
-    covers(&crashed);
-    let alias_writes = crashed.iter().filter(|c| *c == "UpdateAlias").count();
-    assert_eq!(
-        alias_writes, 2,
-        "a crash after each member's shift: {crashed:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_group_alarm_revert_completes_once_after_a_crash_after_any_write() {
-    let crashed = at_every_write(|k| async move {
-        let w = world().await;
-        let id = w.group_started("canary:10:10m").await;
-        let event = alarm_state_change(&w.alarm, "ALARM", "123456789012");
-        let crashed = w
-            .crash_then_retry(k, || w.responder.handle(event.clone(), None))
-            .await?;
-        let zero = Some(Weight::ZERO);
-        assert_eq!(
-            (w.weight().await, w.worker_weight().await),
-            (zero, zero),
-            "crash after {crashed}"
-        );
-        let release = w.release(&id).await;
-        assert_eq!(release.phase, Phase::RolledBack, "crash after {crashed}");
-        let rolled_back = release
-            .log
-            .iter()
-            .filter(|e| e.event.name() == "rolled_back");
-        assert_eq!(rolled_back.count(), 1, "crash after {crashed}");
-        assert_eq!(w.lock().await, None);
-        let worker_lock = w
-            .service
-            .store
-            .lock_holder(&w.worker, "live")
-            .await
-            .unwrap();
-        assert_eq!(worker_lock, None, "crash after {crashed}");
-        assert_eq!(w.service.advance(step(&id)).await.unwrap().next, Next::Done);
-        w.assert_announced_once(&["rolled_back"], &crashed).await;
-        Some(crashed)
-    })
-    .await;
-    covers(&crashed);
-}
-
-#[tokio::test]
-async fn a_group_start_completes_once_after_a_crash_after_any_write() {
-    let crashed = at_every_write(|k| async move {
-        let w = world().await;
-        let request = w.group_request("linear:50:1m");
-        let id = request.release_id.clone().unwrap();
-        let crashed = w
-            .crash_then_retry(k, || w.service.start(request.clone()))
-            .await?;
-        let fifty = Some(Weight::from_percent(50.0).unwrap());
-        assert_eq!(
-            (w.weight().await, w.worker_weight().await),
-            (fifty, fifty),
-            "crash after {crashed}"
-        );
-        let events = w.events(&id).await;
-        assert_eq!(events, ["started", "weight_set"], "crash after {crashed}");
-        let worker_lock = w
-            .service
-            .store
-            .lock_holder(&w.worker, "live")
-            .await
-            .unwrap();
-        assert_eq!(worker_lock.map(|l| l.release_id), Some(id.clone()));
-        w.assert_announced_once(&["started", "step_applied"], &crashed)
-            .await;
-        Some(crashed)
-    })
-    .await;
-    covers(&crashed);
 }
