@@ -82,13 +82,7 @@ impl AliasRouter for TrafficRouter {
                     format!("alias {alias}"),
                 )
             })?;
-        alias_state(
-            function,
-            alias,
-            out.function_version(),
-            out.routing_config(),
-            out.revision_id(),
-        )
+        alias_state(function, alias, &out)
     }
 
     /// The bare `UpdateAlias` call, unchecked: the revert's critical path uses it so that
@@ -128,13 +122,7 @@ impl AliasRouter for TrafficRouter {
                     format!("alias {alias} or version {}", routing.version),
                 )
             })?;
-        alias_state(
-            function,
-            alias,
-            out.function_version(),
-            out.routing_config(),
-            out.revision_id(),
-        )
+        alias_state(function, alias, &out)
     }
 
     async fn create_alias(&self, function: &str, alias: &str, version: &str) -> Result<AliasState> {
@@ -154,13 +142,7 @@ impl AliasRouter for TrafficRouter {
                     format!("version {version}"),
                 )
             })?;
-        alias_state(
-            function,
-            alias,
-            out.function_version(),
-            out.routing_config(),
-            out.revision_id(),
-        )
+        alias_state(function, alias, &out)
     }
 
     /// One version's configuration: what a weighted alias needs both versions to share (the
@@ -219,14 +201,38 @@ impl AliasRouter for TrafficRouter {
     }
 }
 
-/// An alias as `GetAlias` or `UpdateAlias` describe it.
-fn alias_state(
-    function: &str,
-    alias: &str,
-    version: Option<&str>,
-    routing_config: Option<&AliasRoutingConfiguration>,
-    revision_id: Option<&str>,
-) -> Result<AliasState> {
+/// What `GetAlias`, `UpdateAlias` and `CreateAlias` answer alike: the alias as stored.
+trait AliasAnswer {
+    fn function_version(&self) -> Option<&str>;
+    fn routing_config(&self) -> Option<&AliasRoutingConfiguration>;
+    fn revision_id(&self) -> Option<&str>;
+}
+
+macro_rules! alias_answer {
+    ($($output:ty),*) => {$(
+        impl AliasAnswer for $output {
+            fn function_version(&self) -> Option<&str> {
+                self.function_version()
+            }
+            fn routing_config(&self) -> Option<&AliasRoutingConfiguration> {
+                self.routing_config()
+            }
+            fn revision_id(&self) -> Option<&str> {
+                self.revision_id()
+            }
+        }
+    )*};
+}
+
+alias_answer!(
+    aws_sdk_lambda::operation::get_alias::GetAliasOutput,
+    aws_sdk_lambda::operation::update_alias::UpdateAliasOutput,
+    aws_sdk_lambda::operation::create_alias::CreateAliasOutput
+);
+
+/// An alias as one of those answers describes it.
+fn alias_state(function: &str, alias: &str, answer: &impl AliasAnswer) -> Result<AliasState> {
+    let routing_config = answer.routing_config();
     let weights = routing_config
         .and_then(|r| r.additional_version_weights())
         .cloned()
@@ -248,10 +254,10 @@ fn alias_state(
     };
     Ok(AliasState {
         routing: AliasRouting {
-            version: version.unwrap_or_default().to_string(),
+            version: answer.function_version().unwrap_or_default().to_string(),
             extra,
         },
-        revision_id: revision_id.map(str::to_string),
+        revision_id: answer.revision_id().map(str::to_string),
     })
 }
 
