@@ -1,11 +1,12 @@
-//! A group's own items in the start's transaction: its further members' locks (and their
-//! release at the end), and a history entry per further function.
+//! The alias locks of a release's members (one for a single release), taken in the start's
+//! transaction and given up in its last save; and a group's history entry per further
+//! function.
 
 use chrono::{DateTime, Utc};
 
 use super::schema::{to_item, LockItem, MemberHistoryItem};
 use super::*;
-use crate::domain::Release;
+use crate::domain::{Member, Release};
 use crate::error::Result;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
@@ -19,18 +20,11 @@ impl ReleaseStore {
         release: &Release,
         now: DateTime<Utc>,
     ) -> Result<Vec<TransactWriteItem>> {
-        let expires = release.lock_expiry(release.created_at);
         release
             .members
             .iter()
             .map(|member| {
-                let lock = to_item(&LockItem {
-                    pk: lock_pk(&member.function, &member.alias),
-                    sk: "LOCK".into(),
-                    release_id: release.id.clone(),
-                    acquired_at: now.timestamp(),
-                    lock_expires_at: expires.timestamp(),
-                })?;
+                let lock = self.lock_item(release, member, now)?;
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(lock))
@@ -46,10 +40,27 @@ impl ReleaseStore {
             .collect()
     }
 
-    /// Only our own locks: a member's lock broken by a later release stays its.
-    pub(super) fn member_lock_deletes(&self, release: &Release) -> Result<Vec<TransactWriteItem>> {
+    /// One member's alias lock, held by `release` from `now` for its whole schedule.
+    pub(super) fn lock_item(
+        &self,
+        release: &Release,
+        member: &Member,
+        now: DateTime<Utc>,
+    ) -> Result<Item> {
+        to_item(&LockItem {
+            pk: lock_pk(&member.function, &member.alias),
+            sk: "LOCK".into(),
+            release_id: release.id.clone(),
+            acquired_at: now.timestamp(),
+            lock_expires_at: release.lock_expiry(release.created_at).timestamp(),
+        })
+    }
+
+    /// Every member's lock given up, only where it is still ours: a lock a later release
+    /// broke stays its (the broken release's save then retries without these, see `save`).
+    pub(super) fn lock_deletes(&self, release: &Release) -> Result<Vec<TransactWriteItem>> {
         release
-            .members
+            .all_members()
             .iter()
             .map(|member| {
                 let delete = Delete::builder()

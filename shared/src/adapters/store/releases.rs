@@ -4,9 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::open::open_key;
-use super::schema::{
-    from_item, to_item, LockItem, LogItem, ReleaseDoc, ReleaseItem, OPEN_PARTITION,
-};
+use super::schema::{from_item, to_item, LogItem, ReleaseDoc, ReleaseItem, OPEN_PARTITION};
 use super::*;
 use crate::domain::{LogEntry, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
@@ -74,14 +72,7 @@ impl ReleaseStore {
         now: DateTime<Utc>,
         takeover: Option<LockTakeover<'_>>,
     ) -> Result<LoadedRelease> {
-        let expires = release.lock_expiry(release.created_at);
-        let lock = to_item(&LockItem {
-            pk: lock_pk(&release.function, &release.alias),
-            sk: "LOCK".into(),
-            release_id: release.id.clone(),
-            acquired_at: now.timestamp(),
-            lock_expires_at: expires.timestamp(),
-        })?;
+        let lock = self.lock_item(release, &release.lead(), now)?;
         let lock_put = Put::builder().table_name(&self.table).set_item(Some(lock));
         let lock_put = match takeover {
             None => lock_put.condition_expression("attribute_not_exists(pk)"),
@@ -196,22 +187,7 @@ impl ReleaseStore {
             .build()];
         items.extend(self.event_puts(release, tracked.stored_log_len)?);
         if release_lock && release.phase.is_terminal() && tracked.holds_lock {
-            items.extend(self.member_lock_deletes(release)?);
-            items.push(
-                TransactWriteItem::builder()
-                    .delete(built(
-                        Delete::builder()
-                            .table_name(&self.table)
-                            .key("pk", string(lock_pk(&release.function, &release.alias)))
-                            .key("sk", string("LOCK"))
-                            // Only our own lock. A release that lost its lock was moved to a
-                            // new revision when it was broken, so its stale save fails above.
-                            .condition_expression("attribute_not_exists(pk) OR release_id = :id")
-                            .expression_attribute_values(":id", string(&release.id))
-                            .build(),
-                    )?)
-                    .build(),
-            );
+            items.extend(self.lock_deletes(release)?);
         }
         if !release.phase.is_terminal() {
             // An operator's ignore reaches the alarm function through the guard it queries.
