@@ -28,14 +28,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         release.analysis_alarm = Some(alarm.name);
         let names = release.analysis_alarms();
         for (member, name) in release.all_members().into_iter().zip(names).skip(1) {
-            let view = Release {
-                function: member.function,
-                alias: member.alias,
-                stable_version: member.stable_version,
-                target_version: member.target_version,
-                ..release.clone()
-            };
-            let mut alarm = analysis_alarm(&view, None);
+            let mut alarm = analysis_alarm(&release.as_member(member), None);
             alarm.name = name;
             self.health.put_analysis_alarm(&alarm).await?;
         }

@@ -9,7 +9,7 @@ use crate::domain::gates::OnGateTimeout;
 use crate::domain::hooks::HookPhase;
 use crate::domain::{firing, Member, Release, ReleaseKind, ReleaseSpec, SpecError, Strategy};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords, VersionInfo};
 use crate::service::{ReleaseService, StartRequest};
 
 /// A request that passed every check.
@@ -124,17 +124,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 
         // Who holds the alias: the actionable answer while another release runs. The
         // transaction that records the release still decides races.
-        let expired_lock = match self.store.lock_holder(&function, &alias).await? {
-            Some(holder) if !holder.expired_at(Utc::now()) => {
-                return Err(Error::LockHeld {
-                    function,
-                    alias,
-                    holder: holder.release_id,
-                    since: holder.acquired_at.to_rfc3339(),
-                });
-            }
-            expired => expired,
-        };
+        let expired_lock = self.free_or_expired(&function, &alias).await?;
         findings.push(match &expired_lock {
             None => "no release holds the alias".to_string(),
             Some(lock) => format!(
@@ -210,16 +200,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 ),
             });
         }
-        if from.role != target.role || from.dead_letter != target.dead_letter {
-            return Err(Error::InvalidRouting {
-                function,
-                alias,
-                reason: format!(
-                    "versions {stable} and {} differ in execution role or dead-letter queue, which a weighted alias does not allow",
-                    target.version
-                ),
-            });
-        }
+        shareable(&function, &alias, &from, &target)?;
         findings.push(
             "both versions share the execution role and dead-letter configuration".to_string(),
         );
@@ -281,15 +262,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             .router
             .ready_version(&function, &member.target_version)
             .await?;
-        let expired = self.store.lock_holder(&function, &alias).await?;
-        if let Some(holder) = expired.clone().filter(|h| !h.expired_at(Utc::now())) {
-            return Err(Error::LockHeld {
-                function,
-                alias,
-                holder: holder.release_id,
-                since: holder.acquired_at.to_rfc3339(),
-            });
-        }
+        let expired = self.free_or_expired(&function, &alias).await?;
         let current = self.router.read(&function, &alias).await?;
         if member.stable_version.is_empty() {
             member.stable_version = current.routing.version.clone();
@@ -317,12 +290,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             .router
             .version_info(&function, &member.stable_version)
             .await?;
-        if from.role != target.role || from.dead_letter != target.dead_letter {
-            return Err(refuse(format!(
-                "versions {} and {} differ in execution role or dead-letter queue, which a weighted alias does not allow",
-                member.stable_version, target.version
-            )));
-        }
+        shareable(&function, &alias, &from, &target)?;
         let finding = format!(
             "member {}: v{} → v{}, {}, both versions compatible",
             member.name(),
@@ -334,6 +302,20 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             }
         );
         Ok((finding, expired))
+    }
+
+    /// Who holds the alias: nobody, or a release whose lock expired (the start takes it over,
+    /// on the record); a live holder refuses the release, naming it.
+    async fn free_or_expired(&self, function: &str, alias: &str) -> Result<Option<LockInfo>> {
+        match self.store.lock_holder(function, alias).await? {
+            Some(holder) if !holder.expired_at(Utc::now()) => Err(Error::LockHeld {
+                function: function.to_string(),
+                alias: alias.to_string(),
+                holder: holder.release_id,
+                since: holder.acquired_at.to_rfc3339(),
+            }),
+            expired => Ok(expired),
+        }
     }
 
     /// Refuses alarms that do not exist, or that are [`firing`] now (the rule every later
@@ -350,6 +332,22 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             Err(Error::AlarmsFiring(firing))
         }
     }
+}
+
+/// Whether one alias may carry both versions at once: a weighted alias needs them to share
+/// the execution role and the dead-letter target.
+fn shareable(function: &str, alias: &str, from: &VersionInfo, to: &VersionInfo) -> Result<()> {
+    if from.role != to.role || from.dead_letter != to.dead_letter {
+        return Err(Error::InvalidRouting {
+            function: function.to_string(),
+            alias: alias.to_string(),
+            reason: format!(
+                "versions {} and {} differ in execution role or dead-letter queue, which a weighted alias does not allow",
+                from.version, to.version
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A group named wholly in `members`: its first member becomes the release's own function,

@@ -2,7 +2,7 @@
 //! then apply it. Safe to run again for the same release id.
 
 use super::*;
-use crate::adapters::{LoadedRelease, LockTakeover};
+use crate::adapters::{LoadedRelease, LockInfo, LockTakeover};
 use crate::domain::{Action, Input, Phase, Release};
 use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
@@ -39,19 +39,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         // ends as failed with who took the alias over, in the same transaction as this one.
         let mut broken = None;
         if let Some(holder) = &expired_lock {
-            match self.store.load(&holder.release_id).await {
-                Ok(mut old) if old.release.holds_alias_lock() => {
-                    let lost = Input::LockBroken {
-                        by: release.id.clone(),
-                        expired_at: holder.expires_at,
-                    };
-                    old.release.apply(lost, started_at, &release.started_by)?;
-                    broken = Some(old);
-                }
-                // A lock left behind by a finished or vanished release: nothing to record there.
-                Ok(_) | Err(Error::ReleaseNotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
+            broken = self.lose_lock(holder, &release, started_at).await?;
             let take_over = Input::TakeOverLock {
                 from: holder.release_id.clone(),
                 expired_at: holder.expires_at,
@@ -60,11 +48,18 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
         // A group records the releases whose locks it broke after its own transaction: with
         // every member's lock, theirs would not fit DynamoDB's 100 items.
-        let broken_after = if release.is_group() {
-            broken.take().into_iter().collect()
-        } else {
-            Vec::new()
-        };
+        let mut broken_after = Vec::new();
+        if release.is_group() {
+            broken_after.extend(broken.take());
+            for holder in &expired_member_locks {
+                match self.lose_lock(holder, &release, started_at).await {
+                    Ok(old) => broken_after.extend(old),
+                    Err(e) => {
+                        tracing::warn!(release = %holder.release_id, error = %e, "the release whose lock is taken over was not read; its next look finds the lock gone")
+                    }
+                }
+            }
+        }
         let takeover = expired_lock.as_ref().map(|holder| LockTakeover {
             holder: &holder.release_id,
             broken: broken.as_ref(),
@@ -90,24 +85,6 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         for old in broken_after {
             self.record_broken(old, &tracked.release).await;
         }
-        for holder in &expired_member_locks {
-            match self.store.load(&holder.release_id).await {
-                Ok(mut old) if old.release.holds_alias_lock() => {
-                    let lost = Input::LockBroken {
-                        by: tracked.release.id.clone(),
-                        expired_at: holder.expires_at,
-                    };
-                    if old
-                        .release
-                        .apply(lost, started_at, &release.started_by)
-                        .is_ok()
-                    {
-                        self.record_broken(old, &tracked.release).await;
-                    }
-                }
-                Ok(_) | Err(_) => {}
-            }
-        }
         match self.converge(&tracked.release).await {
             Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
                 return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
@@ -116,6 +93,29 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         };
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
+    }
+
+    /// The release that held an expired lock, moved to its lock-broken end by `release`'s
+    /// start; None when it no longer holds it (finished, or vanished).
+    async fn lose_lock(
+        &self,
+        holder: &LockInfo,
+        release: &Release,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<LoadedRelease>> {
+        match self.store.load(&holder.release_id).await {
+            Ok(mut old) if old.release.holds_alias_lock() => {
+                let lost = Input::LockBroken {
+                    by: release.id.clone(),
+                    expired_at: holder.expires_at,
+                };
+                old.release.apply(lost, at, &release.started_by)?;
+                Ok(Some(old))
+            }
+            // A lock left behind by a finished or vanished release: nothing to record there.
+            Ok(_) | Err(Error::ReleaseNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Stores and announces a release whose expired lock a group took over; a failure is

@@ -195,14 +195,20 @@ impl Release {
         self.all_members()
             .into_iter()
             .filter(|m| m.function == function)
-            .map(|m| Release {
-                function: m.function,
-                alias: m.alias,
-                stable_version: m.stable_version,
-                target_version: m.target_version,
-                ..self.clone()
-            })
+            .map(|m| self.as_member(m))
             .collect()
+    }
+
+    /// A copy of the release whose own function, alias and versions are `member`'s: what
+    /// that member's history entry, analysis alarm and retention are judged by.
+    pub fn as_member(&self, member: Member) -> Release {
+        Release {
+            function: member.function,
+            alias: member.alias,
+            stable_version: member.stable_version,
+            target_version: member.target_version,
+            ..self.clone()
+        }
     }
 
     /// The members a revert moves back to their stable versions.
