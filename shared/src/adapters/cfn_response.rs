@@ -4,18 +4,18 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_http_client::Connector;
 use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
+use backon::{ExponentialBuilder, Retryable};
 
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 
 /// Attempts at the `PUT`: a response CloudFormation never receives leaves the stack waiting
 /// an hour, so a transient failure is tried again (the same document: a second copy of it is
 /// harmless, the presigned object is simply written again).
-const ATTEMPTS: u32 = 3;
+const ATTEMPTS: usize = 3;
 
 pub struct CfnResponder {
     connector: Connector,
@@ -31,7 +31,7 @@ impl Default for CfnResponder {
     fn default() -> Self {
         CfnResponder {
             connector: Connector::builder()
-                .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                .tls_provider(super::tls_provider())
                 .build(),
         }
     }
@@ -56,35 +56,39 @@ impl CfnResponder {
         response: &CloudFormationCustomResourceResponse,
     ) -> Result<()> {
         let body = serde_json::to_vec(response).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let mut last = String::new();
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-            }
-            let mut request = HttpRequest::new(SdkBody::from(body.clone()));
-            request
-                .set_method("PUT")
-                .map_err(|e| Error::BadRequest(e.to_string()))?;
-            request
-                .set_uri(url)
-                .map_err(|e| Error::BadRequest(format!("invalid ResponseURL: {e}")))?;
-            request.headers_mut().insert("content-type", "");
-            request
-                .headers_mut()
-                .insert("content-length", body.len().to_string());
-            match tokio::time::timeout(Duration::from_secs(10), self.connector.call(request)).await
-            {
-                Ok(Ok(answer)) if answer.status().is_success() => return Ok(()),
-                Ok(Ok(answer)) => last = format!("HTTP {}", answer.status().as_u16()),
-                Ok(Err(e)) => last = format!("{e:?}"),
-                Err(_) => last = "no answer within 10 s".into(),
-            }
+        let pauses = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(500))
+            .with_max_times(ATTEMPTS - 1);
+        (|| self.put(url, &body))
+            .retry(pauses)
+            .sleep(tokio::time::sleep)
+            .await
+            .map_err(|message| {
+                Error::Aws(AwsError {
+                    operation: "PutCustomResourceResponse",
+                    kind: AwsErrorKind::Transient,
+                    code: None,
+                    message,
+                })
+            })
+    }
+
+    /// One `PUT` of `body`; what went wrong, in words.
+    async fn put(&self, url: &str, body: &[u8]) -> std::result::Result<(), String> {
+        let mut request = HttpRequest::new(SdkBody::from(body.to_vec()));
+        request.set_method("PUT").map_err(|e| e.to_string())?;
+        request
+            .set_uri(url)
+            .map_err(|e| format!("invalid ResponseURL: {e}"))?;
+        request.headers_mut().insert("content-type", "");
+        request
+            .headers_mut()
+            .insert("content-length", body.len().to_string());
+        match tokio::time::timeout(Duration::from_secs(10), self.connector.call(request)).await {
+            Ok(Ok(answer)) if answer.status().is_success() => Ok(()),
+            Ok(Ok(answer)) => Err(format!("HTTP {}", answer.status().as_u16())),
+            Ok(Err(e)) => Err(format!("{e:?}")),
+            Err(_) => Err("no answer within 10 s".into()),
         }
-        Err(Error::Aws(AwsError {
-            operation: "PutCustomResourceResponse",
-            kind: AwsErrorKind::Transient,
-            code: None,
-            message: last,
-        }))
     }
 }

@@ -36,10 +36,15 @@ pub async fn load_config() -> aws_config::SdkConfig {
 /// without aws-lc (a C library that adds build time and binary size, for TLS that ring does
 /// as well here).
 pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_provider(tls_provider())
         .build_https()
+}
+
+/// rustls over ring: the TLS of every HTTPS call, the SDK's and the custom resource's answer.
+fn tls_provider() -> aws_smithy_http_client::tls::Provider {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    Provider::Rustls(CryptoMode::Ring)
 }
 
 /// Bounds on every AWS call. Without them a connection that stops answering holds a handler

@@ -13,7 +13,8 @@ use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest as CfnRequest, CloudFormationCustomResourceResponse,
     CloudFormationCustomResourceResponseStatus as Status,
 };
-use serde::{Deserialize, Deserializer};
+use backon::{ExponentialBuilder, Retryable};
+mod properties;
 
 use super::*;
 use crate::domain::routing::AliasRouting;
@@ -22,10 +23,12 @@ use crate::error::{Error, Result};
 use crate::ports::{
     AliasRouter, Announcer, CfnAnswers, ExecutionControl, HealthSource, HookCaller, ReleaseRecords,
 };
+use properties::{properties, stack_name};
+pub use properties::{release_id_for, ReleaseProperties};
 
 /// Attempts at a request that fails as retryable (throttling, 5xx) before answering FAILED:
 /// a stack must not roll back over a hiccup, nor wait an hour for an answer that never comes.
-const ATTEMPTS: u32 = 3;
+const ATTEMPTS: usize = 3;
 /// CloudFormation reads at most 4 KB of response; the reason is kept well inside it.
 const REASON_MAX: usize = 1_000;
 
@@ -36,53 +39,6 @@ pub const PROVIDER_WAIT_SECS: u64 = 13 * 60;
 const WAIT_MARGIN_SECS: u64 = 60;
 /// How often a waiting provider looks at its release.
 const WAIT_POLL: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The resource's properties as CloudFormation sends them (every scalar as a string).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ReleaseProperties {
-    pub function_name: String,
-    pub alias: String,
-    /// A version number, or a version's ARN (`!Ref Fn.Version` under `AutoPublishAlias`).
-    pub version: String,
-    #[serde(default = "default_strategy")]
-    pub strategy: String,
-    #[serde(default)]
-    pub alarms: Vec<String>,
-    /// Whether the stack update waits for the release (and fails if it rolls back).
-    #[serde(default, deserialize_with = "cfn_bool")]
-    pub wait: bool,
-    /// `off` switches canary analysis off; anything else (or nothing) leaves it on.
-    #[serde(default)]
-    pub analysis: Option<String>,
-    /// Where the release came from (`Commit`, `Version`, `BuildUrl`, ...), as labels.
-    #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
-}
-
-fn default_strategy() -> String {
-    "Canary10Percent5Minutes".to_string()
-}
-
-/// `true`, `"true"` or `"false"`: CloudFormation turns booleans into strings.
-fn cfn_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Flag {
-        Bool(bool),
-        Text(String),
-    }
-    match Flag::deserialize(d)? {
-        Flag::Bool(b) => Ok(b),
-        Flag::Text(t) => match t.to_ascii_lowercase().as_str() {
-            "true" => Ok(true),
-            "false" | "" => Ok(false),
-            other => Err(serde::de::Error::custom(format!(
-                "Wait must be true or false, not '{other}'"
-            ))),
-        },
-    }
-}
 
 /// What the provider did, for the response's `PhysicalResourceId` and `Data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,31 +61,6 @@ impl Provided {
             wait_for: None,
         }
     }
-}
-
-fn properties(value: &serde_json::Value) -> Result<ReleaseProperties> {
-    let mut props: ReleaseProperties = serde_json::from_value(value.clone())
-        .map_err(|e| Error::BadRequest(format!("Custom::ShiftbackRelease properties: {e}")))?;
-    // `!Ref Fn.Version` (SAM's published version) is the version's ARN: its number is last.
-    if let Some((_, number)) = props.version.rsplit_once(':') {
-        props.version = number.to_string();
-    }
-    Ok(props)
-}
-
-/// The release a request starts: CloudFormation's request id, which a repeated request keeps.
-pub fn release_id_for(request_id: &str) -> String {
-    let id: String = request_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(59)
-        .collect();
-    format!("cfn-{id}")
-}
-
-/// The stack's name, from its id (`arn:...:stack/NAME/uuid`).
-fn stack_name(stack_id: &str) -> &str {
-    stack_id.split('/').nth(1).unwrap_or(stack_id)
 }
 
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
@@ -170,17 +101,14 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             ),
             _ => return Err(Error::BadRequest("unknown RequestType".into())),
         };
-        let mut outcome = self.provide(&request, workflow).await;
-        for attempt in 1..ATTEMPTS {
-            match &outcome {
-                Err(e) if e.is_retryable() => {
-                    tokio::time::sleep(std::time::Duration::from_secs(2 * u64::from(attempt)))
-                        .await;
-                    outcome = self.provide(&request, workflow).await;
-                }
-                _ => break,
-            }
-        }
+        let pauses = ExponentialBuilder::default()
+            .with_min_delay(std::time::Duration::from_secs(2))
+            .with_max_times(ATTEMPTS - 1);
+        let mut outcome = (|| self.provide(&request, workflow))
+            .retry(pauses)
+            .sleep(tokio::time::sleep)
+            .when(Error::is_retryable)
+            .await;
         if let Ok(Provided {
             wait_for: Some(id), ..
         }) = &outcome
