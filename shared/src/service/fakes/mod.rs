@@ -200,6 +200,25 @@ impl Announcer for FakeAnnouncer {
     }
 }
 
+/// CloudFormation's ResponseURLs: every answer sent.
+#[derive(Default, Clone)]
+pub struct FakeAnswers {
+    pub sent: Arc<
+        Mutex<Vec<aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse>>,
+    >,
+}
+
+impl CfnAnswers for FakeAnswers {
+    async fn send(
+        &self,
+        _url: &str,
+        response: &aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse,
+    ) -> Result<()> {
+        self.sent.lock().unwrap().push(response.clone());
+        Ok(())
+    }
+}
+
 /// Step Functions executions: which were stopped.
 #[derive(Default, Clone)]
 pub struct FakeWorkflow {

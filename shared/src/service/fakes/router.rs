@@ -88,7 +88,8 @@ impl FakeRouter {
             .clone()
     }
 
-    /// Runs `hook` once, just before the next call named `call` ("read", "update").
+    /// Runs `hook` once, just before the next call named `call` ("read", "update",
+    /// "create_alias").
     pub fn interleave(
         &self,
         call: &'static str,
@@ -170,9 +171,16 @@ impl AliasRouter for FakeRouter {
     async fn create_alias(&self, function: &str, alias: &str, version: &str) -> Result<AliasState> {
         self.version_info(function, version).await?;
         let mut table = self.table.lock().unwrap();
+        self.hooks.run("create_alias", &mut table);
         let key = (function.to_string(), alias.to_string());
         if table.aliases.contains_key(&key) {
-            return Err(aws("CreateAlias", AwsErrorKind::Conflict, "alias exists"));
+            // Lambda answers ResourceConflictException, which the adapter classes as
+            // transient (it also means "an update is in progress").
+            return Err(aws(
+                "CreateAlias",
+                AwsErrorKind::Transient,
+                "ResourceConflictException: alias already exists",
+            ));
         }
         table.move_alias(function, alias, AliasRouting::single(version));
         self.journal.push(format!(

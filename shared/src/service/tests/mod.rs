@@ -17,6 +17,7 @@ mod hooks;
 mod ignore;
 mod input;
 mod operator;
+mod provider;
 mod retention;
 mod start;
 mod step;
