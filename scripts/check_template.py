@@ -6,7 +6,8 @@ Lambda permission with neither a source account nor a source ARN; a state machin
 TimeoutSeconds does not exceed its function's Timeout (Step Functions would give up on an
 attempt still running and start another beside it); a ManagedFunctionNames parameter that
 defaults to, or accepts, a bare "*"; an alarm function (the revert path) without reserved
-concurrency, an on-failure destination, or a dead-letter queue on its EventBridge rule.
+concurrency, an on-failure destination, or a dead-letter queue on its EventBridge rule; a
+publisher of an SNS topic that the topic's KMS key does not let publish (topic_key_problems).
 
 usage: check_template.py TEMPLATE | --self-test
 """
@@ -145,6 +146,255 @@ def task_timeout_problems(template, definitions):
     return found
 
 
+# What SNS needs from the topic's KMS key for a publish: a data key, and the key to decrypt it.
+PUBLISH_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+ALARM_ACTION_LISTS = ("AlarmActions", "OKActions", "InsufficientDataActions")
+SNS_PUBLISH_POLICY_TEMPLATES = ("SNSPublishMessagePolicy", "SNSCrudPolicy")
+
+
+def wildcard_match(patterns, value):
+    """IAM's matching of an Action element: case-insensitive, `*` and `?` wildcards."""
+    for pattern in as_list(patterns):
+        if not isinstance(pattern, str):
+            continue
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                        for c in pattern.lower())
+        if re.fullmatch(regex, value.lower()):
+            return True
+    return False
+
+
+def referenced(value, names):
+    """The names among `names` (logical ids) that `value` refers to, by Ref, Fn::GetAtt or
+    Fn::Sub, at any depth (a Fn::If's branches included)."""
+    found = set()
+    if isinstance(value, list):
+        for v in value:
+            found |= referenced(v, names)
+    elif isinstance(value, dict):
+        for key, arg in value.items():
+            if key == "Ref" and arg in names:
+                found.add(arg)
+            elif key == "Fn::GetAtt":
+                target = arg[0] if isinstance(arg, list) else str(arg).split(".", 1)[0]
+                if target in names:
+                    found.add(target)
+            elif key == "Fn::Sub":
+                text = arg[0] if isinstance(arg, list) else arg
+                if isinstance(text, str):
+                    for var in re.findall(r"\$\{([^}!][^}]*)\}", text):
+                        if var.split(".", 1)[0] in names:
+                            found.add(var.split(".", 1)[0])
+                if isinstance(arg, list) and len(arg) > 1:
+                    found |= referenced(arg[1], names)
+            else:
+                found |= referenced(arg, names)
+    return found
+
+
+def topic_keys(resources):
+    """Each topic's key: the logical id of an AWS::KMS::Key of the template, AWS_MANAGED_SNS_KEY,
+    None (no encryption) or the raw value when the key is not one of the template's."""
+    keys = {n for n, r in resources.items() if r.get("Type") == "AWS::KMS::Key"}
+    aliases = {n: r for n, r in resources.items() if r.get("Type") == "AWS::KMS::Alias"}
+    out = {}
+    for name, r in resources.items():
+        if r.get("Type") != "AWS::SNS::Topic":
+            continue
+        value = (r.get("Properties") or {}).get("KmsMasterKeyId")
+        if value is None:
+            out[name] = None
+        elif isinstance(value, str) and value.endswith(AWS_MANAGED_SNS_KEY):
+            out[name] = AWS_MANAGED_SNS_KEY
+        elif referenced(value, keys):
+            out[name] = next(iter(referenced(value, keys)))
+        elif referenced(value, set(aliases)):
+            alias = aliases[next(iter(referenced(value, set(aliases))))]
+            target = referenced((alias.get("Properties") or {}).get("TargetKeyId"), keys)
+            out[name] = next(iter(target)) if target else value
+        else:
+            out[name] = value
+    return out
+
+
+def publishers(resources, topics):
+    """Who publishes to which topic: (topic, publisher, kind, who), where kind is "service"
+    (who is a service principal) or "role" (who is the logical id whose own policies must
+    grant the key)."""
+    found = []
+    for name, r in resources.items():
+        kind = r.get("Type", "")
+        props = r.get("Properties") or {}
+        if kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+            for field in ALARM_ACTION_LISTS:
+                for topic in sorted(referenced(props.get(field), topics)):
+                    found.append((topic, f"{name}.{field}", "service", "cloudwatch.amazonaws.com"))
+        elif kind == "AWS::Events::Rule":
+            for target in as_list(props.get("Targets") or []):
+                for topic in sorted(referenced((target or {}).get("Arn"), topics)):
+                    found.append((topic, f"{name}.Targets", "service", "events.amazonaws.com"))
+        elif kind == "AWS::SNS::TopicPolicy":
+            for stmt in as_list((props.get("PolicyDocument") or {}).get("Statement", [])):
+                if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
+                    continue
+                if not wildcard_match(stmt.get("Action", []), "sns:Publish"):
+                    continue
+                principal = stmt.get("Principal") or {}
+                services = as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+                for topic in sorted(referenced(props.get("Topics"), topics)):
+                    for service in services:
+                        if isinstance(service, str):
+                            found.append((topic, f"{name}.PolicyDocument", "service", service))
+        elif kind == "AWS::S3::Bucket":
+            config = props.get("NotificationConfiguration") or {}
+            for topic in sorted(referenced(config.get("TopicConfigurations"), topics)):
+                found.append((topic, f"{name}.NotificationConfiguration", "service", "s3.amazonaws.com"))
+        if kind in ("AWS::Serverless::Function", "AWS::IAM::Role", "AWS::IAM::Policy",
+                    "AWS::IAM::ManagedPolicy"):
+            for topic in sorted(role_published_topics(r, topics)):
+                for role in roles_of(name, r):
+                    found.append((topic, f"{name} (sns:Publish)", "role", role))
+        if kind == "AWS::Serverless::Function":
+            # Lambda sends an SNS destination or dead letter with the function's own role.
+            config = props.get("EventInvokeConfig") or {}
+            sinks = [props.get("DeadLetterQueue")]
+            sinks += list(((config.get("DestinationConfig") or {}).values()))
+            for sink in sinks:
+                if isinstance(sink, dict) and sink.get("Type") == "SNS":
+                    target = sink.get("Destination", sink.get("TargetArn"))
+                    for topic in sorted(referenced(target, topics)):
+                        found.append((topic, f"{name} (Lambda sends to it)", "role", name))
+    return found
+
+
+def roles_of(name, resource):
+    """The identities whose policies a policy resource lands in: a SAM function or role itself,
+    the Roles an AWS::IAM::Policy or ManagedPolicy is attached to."""
+    if resource.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        roles = (resource.get("Properties") or {}).get("Roles") or []
+        return [r["Ref"] for r in as_list(roles) if isinstance(r, dict) and "Ref" in r]
+    return [name]
+
+
+def role_published_topics(resource, topics):
+    """The topics a function's or role's own policies let it publish to."""
+    found = set()
+    for policy in as_list((resource.get("Properties") or {}).get("Policies", [])):
+        if isinstance(policy, dict):
+            for template in SNS_PUBLISH_POLICY_TEMPLATES:
+                if template in policy:
+                    found |= referenced(policy[template], topics)
+    for stmt in statements(resource):
+        if (isinstance(stmt, dict) and stmt.get("Effect") == "Allow"
+                and wildcard_match(stmt.get("Action", []), "sns:Publish")):
+            found |= referenced(stmt.get("Resource"), topics)
+    return found
+
+
+def identity_statements(resources, identity):
+    """Every statement of `identity`'s own policies, those attached from elsewhere included."""
+    out = list(statements(resources[identity]))
+    for r in resources.values():
+        if r.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            if identity in roles_of("", r):
+                out += list(statements(r))
+    return out
+
+
+def grants_key_use(stmts, key):
+    """Whether Allow statements grant every PUBLISH_KEY_ACTIONS on `key` (or on "*")."""
+    def covers(stmt, action):
+        if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
+            return False
+        if not wildcard_match(stmt.get("Action", []), action):
+            return False
+        resource = stmt.get("Resource", [])
+        return "*" in as_list(resource) or key in referenced(resource, {key})
+    return all(any(covers(s, a) for s in stmts) for a in PUBLISH_KEY_ACTIONS)
+
+
+def key_statements(key_resource):
+    return [s for s in as_list(((key_resource.get("Properties") or {}).get("KeyPolicy") or {})
+                               .get("Statement", [])) if isinstance(s, dict)]
+
+
+def key_allows_service(key_resource, service):
+    """The key policy's answer for `service` asking every PUBLISH_KEY_ACTIONS: the problem,
+    or None when it is allowed (for this account only: an aws:SourceAccount condition)."""
+    def names(stmt):
+        principal = stmt.get("Principal") or {}
+        if principal == "*" or (isinstance(principal, dict) and "*" in as_list(principal.get("AWS", []))):
+            return True
+        return isinstance(principal, dict) and service in as_list(principal.get("Service", []))
+    stmts = [s for s in key_statements(key_resource) if names(s)]
+    for action in PUBLISH_KEY_ACTIONS:
+        if any(s.get("Effect") == "Deny" and wildcard_match(s.get("Action", []), action) for s in stmts):
+            return f"denies {service} {action}"
+        allowing = [s for s in stmts
+                    if s.get("Effect") == "Allow" and wildcard_match(s.get("Action", []), action)]
+        if not allowing:
+            return f"does not grant {service} {action}"
+        if not any("aws:SourceAccount" in json.dumps(s.get("Condition") or {}) for s in allowing):
+            return f"grants {service} {action} without an aws:SourceAccount condition (any account's alarms or rules could use it)"
+    return None
+
+
+def key_delegates_to_iam(key_resource):
+    """Whether the key policy lets the account's IAM policies grant the key's use: an Allow for
+    the account root covering PUBLISH_KEY_ACTIONS."""
+    for action in PUBLISH_KEY_ACTIONS:
+        ok = False
+        for s in key_statements(key_resource):
+            principal = s.get("Principal") or {}
+            aws = as_list(principal.get("AWS", [])) if isinstance(principal, dict) else []
+            root = any(json.dumps(a).find(":root") >= 0 or a == {"Ref": "AWS::AccountId"} for a in aws)
+            if s.get("Effect") == "Allow" and root and wildcard_match(s.get("Action", []), action):
+                ok = True
+        if not ok:
+            return False
+    return True
+
+
+def topic_key_problems(template):
+    """Every publisher of every topic must be able to use the topic's key: CloudWatch alarm
+    actions (cloudwatch.amazonaws.com), EventBridge targets (events.amazonaws.com), services a
+    topic policy lets publish, each by the key policy; a role that publishes, by its own
+    policies (kms:GenerateDataKey and kms:Decrypt on the key) and a key policy that lets IAM
+    grant it. A topic a service publishes to must not use alias/aws/sns, whose policy lets only
+    this account's principals, through SNS, use it."""
+    resources = template.get("Resources") or {}
+    keys = topic_keys(resources)
+    found = []
+    for topic, source, kind, who in publishers(resources, set(keys)):
+        key = keys[topic]
+        if key is None:
+            continue  # no encryption: problems() reports the topic
+        if key == AWS_MANAGED_SNS_KEY:
+            if kind == "service":
+                found.append(f"{source}: {who} publishes to {topic}, encrypted with the "
+                             f"AWS-managed key {AWS_MANAGED_SNS_KEY}, which only this account's "
+                             "principals can use: the message is lost")
+            continue
+        if not isinstance(key, str) or key not in resources:
+            found.append(f"{source}: publishes to {topic}, whose key {json.dumps(key)} is not "
+                         "declared in this template: its policy cannot be checked")
+            continue
+        if kind == "service":
+            refusal = key_allows_service(resources[key], who)
+            if refusal:
+                found.append(f"{source}: {who} publishes to {topic}, but the policy of its key "
+                             f"{key} {refusal}")
+        else:
+            if not grants_key_use(identity_statements(resources, who), key):
+                found.append(f"{source}: {who} publishes to {topic} without "
+                             f"{' and '.join(PUBLISH_KEY_ACTIONS)} on its key {key} in its own policies")
+            if not key_delegates_to_iam(resources[key]):
+                found.append(f"{source}: {who} publishes to {topic}, but the policy of its key "
+                             f"{key} does not let the account's IAM policies grant its use")
+    return found
+
+
 HANDLERS = ("start", "advance", "promote", "rollback", "retain", "alarm", "provider")
 
 
@@ -226,7 +476,90 @@ def self_test():
     found = handler_problems(served)
     assert any("Start: SHIFTBACK_HANDLER is 'strat'" in p for p in found), found
     assert any("handler start: served by []" in p for p in found), found
-    print(f"check_template self-test: {len(expected) + 12} passed, 0 failed")
+    topic_cases = topic_key_self_test()
+    print(f"check_template self-test: {len(expected) + 12 + topic_cases} passed, 0 failed")
+
+
+def topic_key_self_test():
+    """topic_key_problems on a sound template, then on each way a publisher can be left out.
+    Returns the number of cases."""
+
+    def sound():
+        key_policy = {"Statement": [
+            {"Effect": "Allow", "Action": "kms:*", "Resource": "*", "Principal": {
+                "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}},
+            {"Effect": "Allow", "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+             "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*",
+             "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]}
+        return {"Resources": {
+            "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": key_policy}},
+            "T": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}},
+            "A": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmActions": [{"Ref": "T"}]}},
+            "R": {"Type": "AWS::Events::Rule", "Properties": {"Targets": [{"Id": "t", "Arn": {"Ref": "T"}}]}},
+            "F": {"Type": "AWS::Serverless::Function", "Properties": {"Policies": [
+                {"SNSPublishMessagePolicy": {"TopicName": {"Fn::GetAtt": ["T", "TopicName"]}}},
+                {"Statement": [{"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                                "Resource": {"Fn::GetAtt": ["Key", "Arn"]}}]}]}}}}
+
+    assert topic_key_problems(sound()) == [], topic_key_problems(sound())
+    resources = lambda t: t["Resources"]
+    cases = [
+        # Today's template before the fix: the alarm's page under the AWS-managed key.
+        (lambda t: resources(t)["T"]["Properties"].update(KmsMasterKeyId="alias/aws/sns"),
+         ["A.AlarmActions: cloudwatch.amazonaws.com publishes to T, encrypted with the AWS-managed key",
+          "R.Targets: events.amazonaws.com publishes to T, encrypted with the AWS-managed key"]),
+        # A key that names no service: neither the alarm nor the rule may publish.
+        (lambda t: resources(t)["Key"]["Properties"]["KeyPolicy"]["Statement"].pop(1),
+         ["A.AlarmActions: cloudwatch.amazonaws.com publishes to T, but the policy of its key Key does not grant",
+          "R.Targets: events.amazonaws.com publishes to T, but the policy of its key Key does not grant"]),
+        # The EventBridge grant alone forgotten, on an OKActions alarm.
+        (lambda t: (resources(t)["Key"]["Properties"]["KeyPolicy"]["Statement"][1]["Principal"]
+                    .update(Service="cloudwatch.amazonaws.com"),
+                    resources(t)["A"]["Properties"].update(AlarmActions=[], OKActions=[{"Ref": "T"}])),
+         ["R.Targets: events.amazonaws.com publishes to T, but the policy of its key Key does not grant events.amazonaws.com"]),
+        # Decrypt left out for the services.
+        (lambda t: resources(t)["Key"]["Properties"]["KeyPolicy"]["Statement"][1].update(
+            Action="kms:GenerateDataKey*"),
+         ["does not grant cloudwatch.amazonaws.com kms:Decrypt"]),
+        # No aws:SourceAccount: a confused deputy.
+        (lambda t: resources(t)["Key"]["Properties"]["KeyPolicy"]["Statement"][1].pop("Condition"),
+         ["without an aws:SourceAccount condition"]),
+        # A function that publishes with no key statement in its role.
+        (lambda t: resources(t)["F"]["Properties"]["Policies"].pop(1),
+         ["F (sns:Publish): F publishes to T without kms:GenerateDataKey and kms:Decrypt on its key Key"]),
+        # ... or with GenerateDataKey only, through an inline sns:Publish statement.
+        (lambda t: resources(t)["F"]["Properties"].update(Policies=[{"Statement": [
+            {"Effect": "Allow", "Action": "sns:Publish", "Resource": {"Ref": "T"}},
+            {"Effect": "Allow", "Action": "kms:GenerateDataKey*", "Resource": {"Fn::GetAtt": ["Key", "Arn"]}}]}]),
+         ["F publishes to T without kms:GenerateDataKey and kms:Decrypt"]),
+        # A key policy without the account statement: IAM policies cannot grant its use.
+        (lambda t: resources(t)["Key"]["Properties"]["KeyPolicy"]["Statement"].pop(0),
+         ["F (sns:Publish): F publishes to T, but the policy of its key Key does not let the account's IAM policies"]),
+        # Another service let in by the topic policy, through the key's alias.
+        (lambda t: resources(t).update(
+            Alias={"Type": "AWS::KMS::Alias", "Properties": {"TargetKeyId": {"Ref": "Key"}}},
+            P={"Type": "AWS::SNS::TopicPolicy", "Properties": {"Topics": [{"Ref": "T"}], "PolicyDocument": {
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                               "Action": "sns:Publish", "Resource": {"Ref": "T"}}]}}})
+         or resources(t)["T"]["Properties"].update(KmsMasterKeyId={"Ref": "Alias"}),
+         ["P.PolicyDocument: s3.amazonaws.com publishes to T, but the policy of its key Key does not grant"]),
+        # A key from outside the template cannot be checked.
+        (lambda t: resources(t)["T"]["Properties"].update(KmsMasterKeyId={"Ref": "KeyArnParameter"}),
+         ["whose key {\"Ref\": \"KeyArnParameter\"} is not declared in this template"]),
+    ]
+    for mutate, needles in cases:
+        t = sound()
+        mutate(t)
+        found = topic_key_problems(t)
+        for needle in needles:
+            assert any(needle in p for p in found), (needle, found)
+        assert len(found) >= len(needles)
+    # The AWS-managed key is fine for a role that publishes: SNS lets the account's principals.
+    t = sound()
+    resources(t)["T"]["Properties"]["KmsMasterKeyId"] = "alias/aws/sns"
+    del resources(t)["A"], resources(t)["R"]
+    assert topic_key_problems(t) == [], topic_key_problems(t)
+    return len(cases) + 2
 
 
 if __name__ == "__main__":
@@ -248,6 +581,7 @@ if __name__ == "__main__":
     found += managed_names_problems(template)
     found += revert_path_problems(template)
     found += handler_problems(template)
+    found += topic_key_problems(template)
     for p in found:
         print(f"check_template: {p}", file=sys.stderr)
     if found:
