@@ -5,8 +5,9 @@ topic without KMS encryption; a DynamoDB table without encryption or point-in-ti
 Lambda permission with neither a source account nor a source ARN; a state machine Task whose
 TimeoutSeconds does not exceed its function's Timeout (Step Functions would give up on an
 attempt still running and start another beside it); a ManagedFunctionNames parameter that
-defaults to, or accepts, a bare "*"; an alarm function (the revert path) without reserved
-concurrency, an on-failure destination, or a dead-letter queue on its EventBridge rule; a
+defaults to, or accepts, a bare "*"; an alarm function (the revert path) whose reserved
+concurrency cannot be set or can reach Lambda as 0 (which throttles every invocation), or
+without an on-failure destination or a dead-letter queue on its EventBridge rule; a
 publisher of an SNS topic that the topic's KMS key does not let publish (topic_key_problems).
 
 usage: check_template.py TEMPLATE | --self-test
@@ -98,9 +99,7 @@ def revert_path_problems(template):
     if fn is None:
         return ["AlarmFunction: missing"]
     props = fn.get("Properties") or {}
-    found = []
-    if not props.get("ReservedConcurrentExecutions"):
-        found.append("AlarmFunction: no ReservedConcurrentExecutions")
+    found = reservation_problems(template, props.get("ReservedConcurrentExecutions"))
     on_failure = (((props.get("EventInvokeConfig") or {}).get("DestinationConfig") or {})
                   .get("OnFailure"))
     if not on_failure and not props.get("DeadLetterQueue"):
@@ -110,6 +109,58 @@ def revert_path_problems(template):
             if not (event.get("Properties") or {}).get("DeadLetterConfig"):
                 found.append(f"AlarmFunction.{name}: EventBridge rule without DeadLetterConfig")
     return found
+
+
+def reservation_problems(template, value):
+    """The alarm function's ReservedConcurrentExecutions: settable (a number, or a parameter),
+    and never 0 once it reaches Lambda, where 0 throttles every invocation. A parameter that
+    allows 0 for "none" must go through a condition that leaves the property out
+    (!If [cond, !Ref P, !Ref AWS::NoValue], cond being !Not [!Equals [!Ref P, "0"]])."""
+    params = template.get("Parameters") or {}
+    conditions = template.get("Conditions") or {}
+
+    def min_value(name):
+        try:
+            return float(params[name].get("MinValue", float("-inf")))
+        except (TypeError, ValueError):
+            return float("-inf")
+
+    def excludes_zero(condition, name):
+        inner = (conditions.get(condition) or {}).get("Fn::Not")
+        equals = (inner or [{}])[0].get("Fn::Equals") if isinstance(inner, list) else None
+        if not isinstance(equals, list) or len(equals) != 2:
+            return False
+        return ({"Ref": name} in equals
+                and any(str(v) == "0" for v in equals if not isinstance(v, dict)))
+
+    if value is None:
+        return ["AlarmFunction: no ReservedConcurrentExecutions (not even a parameter to reserve it)"]
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        if str(value).strip() in ("0", "0.0"):
+            return ["AlarmFunction: ReservedConcurrentExecutions 0 throttles every invocation"]
+        return []
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in params:
+        if min_value(value["Ref"]) < 1:
+            return [f"AlarmFunction: ReservedConcurrentExecutions is {value['Ref']}, which may be 0: "
+                    "Lambda would throttle every invocation (leave the property out through a "
+                    "condition and AWS::NoValue instead)"]
+        return []
+    branches = value.get("Fn::If") if isinstance(value, dict) else None
+    if isinstance(branches, list) and len(branches) == 3:
+        condition, reserved, otherwise = branches
+        if otherwise != {"Ref": "AWS::NoValue"}:
+            return ["AlarmFunction: ReservedConcurrentExecutions' Fn::If does not leave the property out (AWS::NoValue) for none"]
+        if isinstance(reserved, dict) and set(reserved) == {"Ref"} and reserved["Ref"] in params:
+            name = reserved["Ref"]
+            if min_value(name) < 0:
+                return [f"AlarmFunction: {name} accepts negative values"]
+            if min_value(name) < 1 and not excludes_zero(condition, name):
+                return [f"AlarmFunction: condition {condition} does not rule out {name} = 0, which "
+                        "Lambda would take as throttle every invocation"]
+            return []
+        return reservation_problems(template, reserved)
+    return ["AlarmFunction: ReservedConcurrentExecutions is neither a number, a parameter nor "
+            "a condition on one"]
 
 
 def function_timeouts(template):
@@ -468,6 +519,24 @@ def self_test():
         "EventInvokeConfig": {"DestinationConfig": {"OnFailure": {"Type": "SQS"}}},
         "Events": {"E": {"Type": "EventBridgeRule", "Properties": {"DeadLetterConfig": {"Arn": "q"}}}}}}}}
     assert revert_path_problems(sound) == [], revert_path_problems(sound)
+    # A "none" setting: 0 must never reach Lambda, where it throttles every revert.
+    none = lambda minimum, value, condition: {
+        "Parameters": {"C": {"Type": "Number", "MinValue": minimum}},
+        "Conditions": {"Reserves": condition},
+        "Resources": {"AlarmFunction": {"Properties": {
+            "ReservedConcurrentExecutions": value,
+            "EventInvokeConfig": {"DestinationConfig": {"OnFailure": {"Type": "SQS"}}}}}}}
+    conditional = {"Fn::If": ["Reserves", {"Ref": "C"}, {"Ref": "AWS::NoValue"}]}
+    not_zero = {"Fn::Not": [{"Fn::Equals": [{"Ref": "C"}, "0"]}]}
+    for template, needle in [
+            (none(0, {"Ref": "C"}, not_zero), "which may be 0"),
+            (none(0, conditional, {"Fn::Not": [{"Fn::Equals": [{"Ref": "C"}, "1"]}]}), "does not rule out C = 0"),
+            (none(0, {"Fn::If": ["Reserves", {"Ref": "C"}, 0]}, not_zero), "does not leave the property out"),
+            (none(1, 0, not_zero), "0 throttles every invocation")]:
+        found = revert_path_problems(template)
+        assert any(needle in p for p in found), (needle, found)
+    for template in [none(0, conditional, not_zero), none(1, {"Ref": "C"}, not_zero), none(1, 10, not_zero)]:
+        assert revert_path_problems(template) == [], revert_path_problems(template)
     fn = lambda handler: {"Type": "AWS::Serverless::Function", "Properties": {
         "Environment": {"Variables": {"SHIFTBACK_HANDLER": handler}}}}
     served = {"Resources": {h.title(): fn(h) for h in HANDLERS}}
@@ -477,7 +546,7 @@ def self_test():
     assert any("Start: SHIFTBACK_HANDLER is 'strat'" in p for p in found), found
     assert any("handler start: served by []" in p for p in found), found
     topic_cases = topic_key_self_test()
-    print(f"check_template self-test: {len(expected) + 12 + topic_cases} passed, 0 failed")
+    print(f"check_template self-test: {len(expected) + 19 + topic_cases} passed, 0 failed")
 
 
 def topic_key_self_test():
