@@ -7,7 +7,9 @@ TimeoutSeconds does not exceed its function's Timeout (Step Functions would give
 attempt still running and start another beside it); a ManagedFunctionNames parameter that
 defaults to, or accepts, a bare "*"; an alarm function (the revert path) whose reserved
 concurrency cannot be set or can reach Lambda as 0 (which throttles every invocation), or
-without an on-failure destination or a dead-letter queue on its EventBridge rule; a
+without an on-failure destination or a dead-letter queue on its EventBridge rule; a function
+whose logs go to a group the template does not declare with a retention (Lambda's default group
+never expires), or a log group without one; a
 publisher of an SNS topic that the topic's KMS key does not let publish (topic_key_problems).
 
 usage: check_template.py TEMPLATE | --self-test
@@ -446,6 +448,32 @@ def topic_key_problems(template):
     return found
 
 
+def log_retention_problems(template):
+    """Every log group declares RetentionInDays; every function logs to one of them: through
+    LoggingConfig.LogGroup, or by a group named /aws/lambda/<the function>."""
+    resources = template.get("Resources") or {}
+    groups = {n: r for n, r in resources.items() if r.get("Type") == "AWS::Logs::LogGroup"}
+    found = [f"{n}: log group without RetentionInDays (its logs never expire)"
+             for n, r in groups.items() if not (r.get("Properties") or {}).get("RetentionInDays")]
+    default = (((template.get("Globals") or {}).get("Function") or {}).get("LoggingConfig") or {})
+    for name, r in resources.items():
+        if r.get("Type") not in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            continue
+        config = dict(default if r["Type"] == "AWS::Serverless::Function" else {})
+        config.update((r.get("Properties") or {}).get("LoggingConfig") or {})
+        target = config.get("LogGroup")
+        if target is not None:
+            if not referenced(target, set(groups)):
+                found.append(f"{name}: LoggingConfig.LogGroup is not a log group this template declares")
+            continue
+        named = [g for g, r in groups.items()
+                 if {name} == referenced((r.get("Properties") or {}).get("LogGroupName"), {name})]
+        if not named:
+            found.append(f"{name}: no log group declared for it (LoggingConfig.LogGroup, or "
+                         f"/aws/lambda/${{{name}}}): Lambda's default group never expires")
+    return found
+
+
 HANDLERS = ("start", "advance", "promote", "rollback", "retain", "alarm", "provider")
 
 
@@ -545,8 +573,21 @@ def self_test():
     found = handler_problems(served)
     assert any("Start: SHIFTBACK_HANDLER is 'strat'" in p for p in found), found
     assert any("handler start: served by []" in p for p in found), found
+    logs = lambda group, fn: {"Resources": {
+        "G": {"Type": "AWS::Logs::LogGroup", "Properties": group},
+        "F": {"Type": "AWS::Serverless::Function", "Properties": fn}}}
+    retained = {"RetentionInDays": 30}
+    for template, needle in [
+            (logs(retained, {}), "F: no log group declared for it"),
+            (logs({}, {"LoggingConfig": {"LogGroup": {"Ref": "G"}}}), "G: log group without RetentionInDays"),
+            (logs(retained, {"LoggingConfig": {"LogGroup": "/aws/lambda/elsewhere"}}), "not a log group this template declares")]:
+        found = log_retention_problems(template)
+        assert any(needle in p for p in found), (needle, found)
+    for template in [logs(retained, {"LoggingConfig": {"LogGroup": {"Ref": "G"}}}),
+                     logs(dict(retained, LogGroupName={"Fn::Sub": "/aws/lambda/${F}"}), {})]:
+        assert log_retention_problems(template) == [], log_retention_problems(template)
     topic_cases = topic_key_self_test()
-    print(f"check_template self-test: {len(expected) + 19 + topic_cases} passed, 0 failed")
+    print(f"check_template self-test: {len(expected) + 24 + topic_cases} passed, 0 failed")
 
 
 def topic_key_self_test():
@@ -651,6 +692,7 @@ if __name__ == "__main__":
     found += revert_path_problems(template)
     found += handler_problems(template)
     found += topic_key_problems(template)
+    found += log_retention_problems(template)
     for p in found:
         print(f"check_template: {p}", file=sys.stderr)
     if found:
