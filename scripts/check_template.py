@@ -2,7 +2,9 @@
 
 Fails on: a "*" resource for any lambda: write action, iam:PassRole or dynamodb: action; an SNS
 topic without KMS encryption; a DynamoDB table without encryption or point-in-time recovery; a
-Lambda permission with neither a source account nor a source ARN; a state machine Task whose
+Lambda permission with neither a source account nor a source ARN; a grant of an action IAM
+authorizes on no resource type (states:SendTask*: a task token is not a resource) on anything
+but "*", which matches nothing and is refused; a state machine Task whose
 TimeoutSeconds does not exceed its function's Timeout (Step Functions would give up on an
 attempt still running and start another beside it); a ManagedFunctionNames parameter that
 defaults to, or accepts, a bare "*"; an alarm function (the revert path) whose reserved
@@ -22,6 +24,12 @@ import sys
 from cfnlint.decode import decode
 
 LAMBDA_READ_PREFIXES = ("lambda:Get", "lambda:List")
+
+
+# Actions whose row in IAM's Service Authorization Reference lists no resource type: IAM
+# evaluates them against "*" only, so a statement naming an ARN never allows them.
+# Step Functions: list_awsstepfunctions.html (the callback's task token is not a resource).
+RESOURCELESS_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat")
 
 
 def risky(action: str) -> bool:
@@ -65,6 +73,10 @@ def problems(template):
             bad = [a for a in actions if risky(a)]
             if wildcard and bad:
                 found.append(f"{name}: Resource '*' for {', '.join(bad)}")
+            unmatched = [a for a in actions if a.lower() in (r.lower() for r in RESOURCELESS_ACTIONS)]
+            if unmatched and not wildcard:
+                found.append(f"{name}: {', '.join(unmatched)} granted on a resource ARN, which IAM "
+                             "never matches for it (it takes no resource type): grant it on '*'")
         if kind == "AWS::SNS::Topic" and not props.get("KmsMasterKeyId"):
             found.append(f"{name}: SNS topic without KmsMasterKeyId")
         if kind == "AWS::DynamoDB::Table":
@@ -503,20 +515,24 @@ def self_test():
             {"Statement": [{"Effect": "Allow", "Action": ["lambda:UpdateAlias"], "Resource": "*"}]},
             {"Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]},
             {"Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}]},
-            {"Statement": [{"Effect": "Allow", "Action": "lambda:GetAlias", "Resource": "*"}]}]}},
+            {"Statement": [{"Effect": "Allow", "Action": "lambda:GetAlias", "Resource": "*"}]},
+            {"Statement": [{"Effect": "Allow", "Action": "states:SendTaskSuccess",
+                            "Resource": {"Ref": "StateMachine"}}]}]}},
         "T": {"Type": "AWS::SNS::Topic", "Properties": {}},
         "D": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
         "P": {"Type": "AWS::Lambda::Permission", "Properties": {"Principal": "sns.amazonaws.com"}},
     }}
     found = problems(bad)
     expected = ["lambda:UpdateAlias", "iam:PassRole", "dynamodb:PutItem", "KmsMasterKeyId",
-                "SSEEnabled", "point-in-time", "SourceAccount"]
+                "SSEEnabled", "point-in-time", "SourceAccount",
+                "states:SendTaskSuccess granted on a resource ARN"]
     for needle in expected:
         assert any(needle in p for p in found), f"self-test: no problem mentions {needle}: {found}"
     assert not any("lambda:GetAlias" in p for p in found), "reads on '*' are allowed"
     good = {"Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {"Policies": [
         {"Statement": [{"Effect": "Allow", "Action": "lambda:UpdateAlias",
-                        "Resource": "arn:aws:lambda:us-east-1:1:function:orders-*"}]}]}}}}
+                        "Resource": "arn:aws:lambda:us-east-1:1:function:orders-*"}]},
+        {"Statement": [{"Effect": "Allow", "Action": "states:SendTaskSuccess", "Resource": "*"}]}]}}}}
     assert problems(good) == [], problems(good)
     machine = {"Globals": {"Function": {"Timeout": 90}}, "Resources": {
         "F": {"Type": "AWS::Serverless::Function", "Properties": {}},
