@@ -12,8 +12,8 @@ use shiftback::runtime::{release_provider_with, HandlerSettings, ReleaseProvider
 use shiftback::service::{parse_input, parse_start, Next};
 use shiftback_integration_tests::response_url::ResponseUrl;
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_store, set_alarm_state, unique,
-    CallLog, Emulator,
+    alarm_in_state, emulator, function_with_versions, release_store, set_alarm_state, stack_owning,
+    unique, CallLog, Emulator,
 };
 
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/shiftback-workflow";
@@ -25,6 +25,18 @@ struct Setup {
     machine: String,
     function: String,
     alarm: String,
+    /// The stack that created the function (its `aws:cloudformation:stack-id` tag).
+    stack_id: String,
+}
+
+/// CloudFormation rolling the stack back: a status moto's CloudFormation never reaches (it
+/// runs no failing update), given here as `DescribeStacks` would answer it.
+struct RollingBack;
+
+impl shiftback::ports::StackStates for RollingBack {
+    async fn status(&self, _stack_id: &str) -> Option<String> {
+        Some(shiftback::service::UPDATE_ROLLBACK.to_string())
+    }
 }
 
 async fn setup() -> Setup {
@@ -50,6 +62,7 @@ async fn setup() -> Setup {
         release_provider_with(&env.clients_with(&CallLog::default()), &settings).unwrap();
     let function = function_with_versions(&env, 3, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
+    let stack_id = stack_owning(&env, &function).await;
     Setup {
         env,
         provider,
@@ -57,6 +70,7 @@ async fn setup() -> Setup {
         machine,
         function,
         alarm,
+        stack_id,
     }
 }
 
@@ -81,6 +95,7 @@ impl Setup {
         let mut request: Value = serde_json::from_str(text).unwrap();
         request["ResponseURL"] = json!(url);
         request["RequestId"] = json!(id);
+        request["StackId"] = json!(self.stack_id);
         request["ResourceType"] = json!("Custom::ShiftbackRelease");
         request["LogicalResourceId"] = json!("OrdersRelease");
         if kind != "create" {
@@ -98,6 +113,17 @@ impl Setup {
             }
         }
         request
+    }
+
+    /// Answers `request` while the stack rolls back.
+    async fn handle_rolling_back(&self, request: Value) -> Value {
+        let p = &self.provider;
+        let answer = p
+            .service
+            .answer_cfn(request, &p.workflow, p.answers.as_ref(), &RollingBack)
+            .await
+            .unwrap();
+        serde_json::to_value(answer).unwrap()
     }
 
     async fn alias(&self, alias: &str) -> String {
@@ -450,4 +476,192 @@ async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
     let put = &url.puts()[1].body;
     assert_eq!(put["Data"]["Outcome"], "reverted", "{put}");
     assert_eq!(s.alias("live").await, "version 1");
+}
+
+#[tokio::test]
+async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered() {
+    let s = setup().await;
+    let url = ResponseUrl::start(0).await;
+    let first = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "2", "linear:50:1h", false),
+        Some(s.props("live", "1", "linear:50:1h", false)),
+    );
+    s.provider.handle(first).await.unwrap();
+    let (first_id, input) = s.executions().await.remove(0);
+    s.provider
+        .service
+        .start(parse_start(input).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(s.alias("live").await, "version 1 with 50% on version 2");
+
+    // The fix, while the first release still moves the alias.
+    let second = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "3", "linear:50:1h", false),
+        Some(s.props("live", "2", "linear:50:1h", false)),
+    );
+    s.provider.handle(second).await.unwrap();
+    let put = &url.puts()[1].body;
+    assert_eq!(status(put), "SUCCESS", "{put}");
+    let second_id = put["Data"]["ReleaseId"].as_str().unwrap().to_string();
+    let store = &s.provider.service.store;
+    let superseded = store.load_summary(&first_id).await.unwrap();
+    assert_eq!(superseded.phase.name(), "superseded");
+    assert!(superseded.reason.unwrap().contains(&second_id));
+    assert_eq!(s.alias("live").await, "version 1");
+    let (_, input) = s
+        .executions()
+        .await
+        .into_iter()
+        .find(|(name, _)| *name == second_id)
+        .unwrap();
+    assert_eq!(
+        input["supersede"], true,
+        "the workflow's start supersedes too"
+    );
+    s.provider
+        .service
+        .start(parse_start(input).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(s.alias("live").await, "version 1 with 50% on version 3");
+
+    // Another resource fails: CloudFormation rolls back to version 2, during its rollback.
+    let back = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "2", "linear:50:1h", false),
+        Some(s.props("live", "3", "linear:50:1h", false)),
+    );
+    let answered = s.handle_rolling_back(back).await;
+    assert_eq!(status(&answered), "SUCCESS", "{answered}");
+    assert_eq!(
+        s.alias("live").await,
+        "version 1",
+        "the last version that ran well"
+    );
+    let aborted = store.load_summary(&second_id).await.unwrap();
+    assert_eq!(aborted.phase.name(), "aborted");
+    assert_eq!(
+        s.executions().await.len(),
+        2,
+        "nothing started during the rollback"
+    );
+    // The stack can deploy again: no lock left.
+    let lock = store.lock_holder(&s.function, "live").await.unwrap();
+    assert_eq!(lock, None);
+}
+
+#[tokio::test]
+async fn a_rollback_after_an_alarm_revert_starts_nothing_and_says_why() {
+    let s = setup().await;
+    let url = ResponseUrl::start(0).await;
+    let forward = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "2", "steps:50@1s", false),
+        Some(s.props("live", "1", "steps:50@1s", false)),
+    );
+    s.provider.handle(forward).await.unwrap();
+    let (_, input) = s.executions().await.remove(0);
+    assert_eq!(s.run_release(input, true).await, "rolled_back");
+    set_alarm_state(&s.env, &s.alarm, StateValue::Ok, "recovered").await;
+    assert_eq!(s.alias("live").await, "version 1");
+    // The next deploy fails: a version that does not exist.
+    let broken = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "9", "steps:50@1s", false),
+        Some(s.props("live", "2", "steps:50@1s", false)),
+    );
+    s.provider.handle(broken).await.unwrap();
+    assert_eq!(status(&url.puts()[1].body), "FAILED");
+    // CloudFormation's rollback names version 2, which the alarm rejected.
+    let back = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "2", "steps:50@1s", false),
+        Some(s.props("live", "9", "steps:50@1s", false)),
+    );
+    let answered = s.handle_rolling_back(back).await;
+    assert_eq!(status(&answered), "SUCCESS", "{answered}");
+    assert_eq!(answered["Data"]["Outcome"], "not released");
+    assert!(
+        answered["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("rolled it back"),
+        "{answered}"
+    );
+    assert_eq!(s.alias("live").await, "version 1");
+    assert_eq!(s.executions().await.len(), 1);
+    // On the record, in the function's history.
+    let history = s
+        .provider
+        .service
+        .store
+        .history(&s.function, 10, None)
+        .await
+        .unwrap();
+    assert!(
+        history.releases[0].was_declined(),
+        "{:?}",
+        history.releases[0]
+    );
+}
+
+#[tokio::test]
+async fn a_request_from_a_stack_that_does_not_own_the_function_changes_nothing() {
+    let s = setup().await;
+    let url = ResponseUrl::start(0).await;
+    let mut request = s.request(
+        "update",
+        &url.url,
+        &unique("req"),
+        s.props("live", "2", "linear:50:1h", false),
+        Some(s.props("live", "1", "linear:50:1h", false)),
+    );
+    request["StackId"] =
+        json!("arn:aws:cloudformation:us-east-1:123456789012:stack/other-team/0f0f0f0f");
+    s.provider.handle(request).await.unwrap();
+    let put = &url.puts()[0].body;
+    assert_eq!(status(put), "FAILED");
+    assert!(
+        put["Reason"].as_str().unwrap().contains("may not release"),
+        "{put}"
+    );
+    assert!(s.executions().await.is_empty());
+    assert_eq!(s.alias("live").await, "version 1");
+    let history = s
+        .provider
+        .service
+        .store
+        .history(&s.function, 10, None)
+        .await
+        .unwrap();
+    assert!(history.releases.is_empty());
+}
+
+#[tokio::test]
+async fn the_stack_status_is_read_from_cloudformation() {
+    use shiftback::ports::StackStates as _;
+    let s = setup().await;
+    let stacks = &s.provider.stacks;
+    assert_eq!(
+        stacks.status(&s.stack_id).await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    // A stack that cannot be read: None, and the provider decides from the records.
+    let gone = "arn:aws:cloudformation:us-east-1:123456789012:stack/gone/00000000";
+    assert_eq!(stacks.status(gone).await, None);
 }

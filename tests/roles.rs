@@ -21,7 +21,7 @@ use shiftback::runtime::{
 use shiftback::service::{Next, StepInput, StepOutcome};
 use shiftback_integration_tests::{
     alarm_in_state, alarm_state_change, emulator, function_with_versions, hook_function,
-    release_request, release_store, set_alarm_state, topic, unique, CallLog,
+    release_request, release_store, set_alarm_state, stack_owning, topic, unique, CallLog,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -139,9 +139,13 @@ async fn record_every_handler() -> Recorded {
         .await
         .unwrap();
 
-    // The provider: an alias created, and an update back to a version the alias never ran
-    // (not known good: a release it starts; the recorded state machine does not exist, so it
-    // answers FAILED, the calls made all the same).
+    // The provider: an alias created; a release of it waiting at its gate, which the stack's
+    // next version supersedes (the provider hands the workflow's task token back); and an
+    // update back to a version the alias never ran (not known good: a release it starts; the
+    // recorded state machine does not exist, so it answers FAILED, the calls made all the same).
+    // The function is the stack's own, as CloudFormation tags what it creates.
+    let stack_id = stack_owning(&env, &function).await;
+    set_alarm_state(&env, &alarm, StateValue::Ok, "recovered").await;
     let provider = release_provider_with(
         &env.clients_with(&calls["ReleaseProviderFunction"]),
         &settings,
@@ -152,7 +156,7 @@ async fn record_every_handler() -> Recorded {
         let props = |v: &str| json!({"FunctionName": function, "Alias": "prod", "Version": v, "Strategy": "AllAtOnce", "Alarms": [alarm]});
         let mut request = json!({
             "RequestType": kind, "RequestId": unique("req"), "ResponseURL": url.url,
-            "StackId": format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/app/1"),
+            "StackId": stack_id,
             "ResourceType": "Custom::ShiftbackRelease", "LogicalResourceId": "Release",
             "ResourceProperties": props(version),
         });
@@ -163,11 +167,25 @@ async fn record_every_handler() -> Recorded {
         request
     };
     provider.handle(cfn("Create", "5", None)).await.unwrap();
+    let mut gated = release_request(&function, &alarm, "2", "steps:10@0s,gate,50@0s");
+    gated.alias = "prod".into();
+    let gated = start.start(gated).await.unwrap();
+    let at_gate = advance.advance(step(&gated)).await.unwrap();
+    assert_eq!(at_gate.next, Next::Gate);
+    let registered = StepInput {
+        task_token: Some("token-at-the-gate".into()),
+        ..step(&at_gate)
+    };
+    advance.advance(registered).await.unwrap();
+    provider
+        .handle(cfn("Update", "1", Some("2")))
+        .await
+        .unwrap();
     provider
         .handle(cfn("Update", "2", Some("5")))
         .await
         .unwrap();
-    assert_eq!(url.puts().len(), 2);
+    assert_eq!(url.puts().len(), 3);
 
     let physical = vec![
         ("ReleaseTable", settings.release_table.clone()),
@@ -191,7 +209,10 @@ async fn record_every_handler() -> Recorded {
 /// The calls, recorded once for every test here: both tests check the same run.
 async fn recorded() -> &'static Recorded {
     static RECORDED: tokio::sync::OnceCell<Recorded> = tokio::sync::OnceCell::const_new();
-    RECORDED.get_or_init(record_every_handler).await
+    // Boxed: the whole scenario's future is larger than a test thread's stack.
+    RECORDED
+        .get_or_init(|| Box::pin(record_every_handler()))
+        .await
 }
 
 fn workspace() -> PathBuf {
@@ -336,6 +357,17 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
                 "DeleteAlarms",
             ],
         ),
+        (
+            "ReleaseProviderFunction",
+            &[
+                "DescribeStacks",
+                "GetFunction",
+                "CreateAlias",
+                "SendTaskSuccess",
+                "UpdateAlias",
+                "StartExecution",
+            ],
+        ),
     ];
     for (function, needed) in expected {
         let made = operations(recorded, function);
@@ -374,6 +406,17 @@ async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
     assert!(
         text.contains("RetainFunction: DeleteFunction needs lambda:DeleteFunction on arn:aws:lambda:us-east-1:123456789012:function:fn-")
             && text.contains(":3, which its role RetainFunctionRole does not allow"),
+        "{text}"
+    );
+    // A gate's task token is granted on "*" (IAM matches no resource for it): a grant on the
+    // state machine alone would be refused on a real account.
+    let (output, text) = check(
+        recorded,
+        &["ReleaseProviderFunction=states:SendTaskSuccess"],
+    );
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("ReleaseProviderFunction: SendTaskSuccess needs states:SendTaskSuccess on *, which its role ReleaseProviderFunctionRole does not allow"),
         "{text}"
     );
     // A hook is invoked only under the stack's HookFunctionNames.

@@ -109,6 +109,11 @@ pub struct ReleaseArgs {
     /// What a gate nobody answered does: abort (back to the stable version) or approve.
     #[arg(long, default_value = "abort", value_parser = ["abort", "approve"])]
     pub on_gate_timeout: String,
+    /// If a release still moves the alias (or a member's), supersede it: it goes back to its
+    /// stable version and ends as superseded, on the record, then this one starts. Without
+    /// it, a held alias refuses the start. An operator's rollback is never superseded.
+    #[arg(long)]
+    pub supersede: bool,
 }
 
 #[derive(Subcommand)]

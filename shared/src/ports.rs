@@ -104,6 +104,20 @@ pub trait AliasRouter: Send + Sync {
         function: &str,
         version: &str,
     ) -> impl Future<Output = Result<VersionInfo>> + Send;
+
+    /// The function's tags: who owns it (CloudFormation's `aws:cloudformation:stack-id`) and
+    /// whom its owner lets release it.
+    fn function_tags(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, String>>> + Send;
+}
+
+/// What the custom resource provider needs to know of the stack that sent a request.
+pub trait StackStates: Send + Sync {
+    /// The stack's status (`UPDATE_ROLLBACK_IN_PROGRESS`, ...); None when it cannot be read
+    /// (the caller then decides from the release records alone).
+    fn status(&self, stack_id: &str) -> impl Future<Output = Option<String>> + Send;
 }
 
 /// The release store: releases with their logs, the one-release-per-alias lock, and the

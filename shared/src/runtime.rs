@@ -11,8 +11,8 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::Serialize;
 
 use crate::adapters::{
-    load_config, AlarmHealth, LambdaHooks, LambdaVersions, Notifier, ReleaseStore, TrafficRouter,
-    WorkflowControl,
+    load_config, AlarmHealth, CfnStacks, LambdaHooks, LambdaVersions, Notifier, ReleaseStore,
+    TrafficRouter, WorkflowControl,
 };
 use crate::alarm::AlarmResponder;
 use crate::error::Error;
@@ -40,6 +40,8 @@ pub struct HandlerClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub sfn: aws_sdk_sfn::Client,
+    /// The release provider's only: the requesting stack's status.
+    pub cloudformation: aws_sdk_cloudformation::Client,
 }
 
 impl HandlerClients {
@@ -50,6 +52,7 @@ impl HandlerClients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
             sfn: aws_sdk_sfn::Client::new(config),
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
         }
     }
 }
@@ -122,6 +125,7 @@ pub struct ReleaseProvider {
     pub service: ReleaseService,
     pub workflow: WorkflowControl,
     pub answers: std::sync::Arc<crate::adapters::cfn_response::CfnResponder>,
+    pub stacks: CfnStacks,
 }
 
 impl ReleaseProvider {
@@ -132,9 +136,11 @@ impl ReleaseProvider {
         event: serde_json::Value,
     ) -> Result<aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse, Error>
     {
-        self.service
-            .answer_cfn(event, &self.workflow, self.answers.as_ref())
-            .await
+        let answer =
+            self.service
+                .answer_cfn(event, &self.workflow, self.answers.as_ref(), &self.stacks);
+        // Boxed: the provider's future is deep (a supersede inside a start inside a request).
+        Box::pin(answer).await
     }
 }
 
@@ -156,6 +162,7 @@ pub fn release_provider_with(
         service: release_service_with(clients, settings),
         workflow: WorkflowControl::new(clients.sfn.clone(), arn),
         answers: std::sync::Arc::new(Default::default()),
+        stacks: CfnStacks::new(clients.cloudformation.clone()),
     })
 }
 

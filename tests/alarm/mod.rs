@@ -72,6 +72,7 @@ impl Fixture {
                 kind: Default::default(),
                 analysis: shiftback::domain::AnalysisSettings::off(),
                 retain_versions: None,
+                supersede: false,
             })
             .await
             .unwrap();

@@ -58,6 +58,7 @@ fn request() -> StartRequest {
         kind: Default::default(),
         analysis: shiftback::domain::AnalysisSettings::off(),
         retain_versions: None,
+        supersede: false,
     }
 }
 

@@ -76,6 +76,11 @@ impl Emulator {
                     .interceptor(interceptor.clone())
                     .build(),
             ),
+            cloudformation: aws_sdk_cloudformation::Client::from_conf(
+                aws_sdk_cloudformation::config::Builder::from(&self.config)
+                    .interceptor(interceptor.clone())
+                    .build(),
+            ),
         }
     }
 }

@@ -128,6 +128,7 @@ pub fn release_request(
         kind: Default::default(),
         analysis: shiftback::domain::AnalysisSettings::off(),
         retain_versions: None,
+        supersede: false,
     }
 }
 
@@ -228,4 +229,41 @@ fn create_function(
                 .zip_file(Blob::new(zip_with("bootstrap", b"#!/bin/sh\n")))
                 .build(),
         )
+}
+
+/// A stack in the emulator's CloudFormation that owns `function` as CloudFormation marks what
+/// it creates: the function tagged `aws:cloudformation:stack-id` with the stack's id (real
+/// Lambda takes `aws:` tags from CloudFormation alone; moto takes them from anyone). Returns
+/// the stack's id.
+pub async fn stack_owning(env: &Emulator, function: &str) -> String {
+    let cloudformation = aws_sdk_cloudformation::Client::new(&env.config);
+    let stack_id = cloudformation
+        .create_stack()
+        .stack_name(unique("app"))
+        .template_body(
+            r#"{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}"#,
+        )
+        .send()
+        .await
+        .expect("create stack")
+        .stack_id
+        .expect("a stack id");
+    let arn = env
+        .lambda
+        .get_function()
+        .function_name(function)
+        .send()
+        .await
+        .expect("get function")
+        .configuration
+        .and_then(|c| c.function_arn)
+        .expect("the function's ARN");
+    env.lambda
+        .tag_resource()
+        .resource(arn)
+        .tags(shiftback::service::STACK_ID_TAG, &stack_id)
+        .send()
+        .await
+        .expect("tag the function");
+    stack_id
 }

@@ -50,6 +50,7 @@ pub fn iam_requests(service: &str, operation: &str, input: &Input) -> Vec<IamReq
         "CloudWatch" => cloudwatch(operation, input),
         "SNS" => sns(operation, input),
         "SFN" => sfn(operation, input),
+        "CloudFormation" => cloudformation(operation, input),
         _ => Vec::new(),
     }
 }
@@ -57,8 +58,9 @@ pub fn iam_requests(service: &str, operation: &str, input: &Input) -> Vec<IamReq
 fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
     use aws_sdk_lambda::operation::{
         create_alias::CreateAliasInput, delete_function::DeleteFunctionInput,
-        get_alias::GetAliasInput, get_function_configuration::GetFunctionConfigurationInput,
-        get_policy::GetPolicyInput, invoke::InvokeInput, list_aliases::ListAliasesInput,
+        get_alias::GetAliasInput, get_function::GetFunctionInput,
+        get_function_configuration::GetFunctionConfigurationInput, get_policy::GetPolicyInput,
+        invoke::InvokeInput, list_aliases::ListAliasesInput,
         list_function_url_configs::ListFunctionUrlConfigsInput,
         list_provisioned_concurrency_configs::ListProvisionedConcurrencyConfigsInput,
         list_versions_by_function::ListVersionsByFunctionInput,
@@ -79,6 +81,8 @@ fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
         function_arn(i.function_name().unwrap_or_default(), None)
     } else if let Some(i) = input.downcast_ref::<CreateAliasInput>() {
         function_arn(i.function_name().unwrap_or_default(), None)
+    } else if let Some(i) = input.downcast_ref::<GetFunctionInput>() {
+        function_arn(i.function_name().unwrap_or_default(), i.qualifier())
     } else if let Some(i) = input.downcast_ref::<GetFunctionConfigurationInput>() {
         function_arn(i.function_name().unwrap_or_default(), i.qualifier())
     } else if let Some(i) = input.downcast_ref::<PublishVersionInput>() {
@@ -230,5 +234,28 @@ fn sfn(operation: &str, input: &Input) -> Vec<IamRequest> {
             i.state_machine_arn().unwrap_or_default().into(),
         )];
     }
+    // A task token names no resource IAM can match: the Service Authorization Reference lists
+    // no resource type for these, so only a grant on "*" allows them.
+    if matches!(
+        operation,
+        "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat"
+    ) {
+        return vec![request(&action, "*".into())];
+    }
     Vec::new()
+}
+
+fn cloudformation(operation: &str, input: &Input) -> Vec<IamRequest> {
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksInput;
+    let action = format!("cloudformation:{operation}");
+    let Some(i) = input.downcast_ref::<DescribeStacksInput>() else {
+        return Vec::new();
+    };
+    // A stack's id is its ARN; a bare name is authorized on any stack of that name.
+    let stack = match i.stack_name() {
+        Some(id) if id.starts_with("arn:") => id.to_string(),
+        Some(name) => format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/*"),
+        None => "*".into(),
+    };
+    vec![request(&action, stack)]
 }

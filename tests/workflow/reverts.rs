@@ -128,6 +128,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
                 kind: Default::default(),
                 analysis: shiftback::domain::AnalysisSettings::off(),
                 retain_versions: None,
+                supersede: false,
             })
             .await
             .unwrap();

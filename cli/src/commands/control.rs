@@ -37,6 +37,10 @@ pub async fn run(
         Control::Abort { .. } => {
             format!("aborted: alias back on version {}", record.stable_version)
         }
+        Control::Supersede { by } => format!(
+            "superseded by {by}: alias back on version {}",
+            record.stable_version
+        ),
         Control::Ignore { guard, .. } => match record.ignore_of(&guard) {
             Some(until) => format!("{guard} ignored until {}", until.to_rfc3339()),
             None => format!("{guard} ignored"),

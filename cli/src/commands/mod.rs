@@ -84,6 +84,7 @@ pub async fn preflight(
         kind: Default::default(),
         analysis,
         retain_versions: args.retain,
+        supersede: args.supersede,
     };
     let preflight = service.preflight(request).await?;
     Ok((preflight.request, preflight.findings))

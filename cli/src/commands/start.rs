@@ -25,14 +25,31 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
     let warnings = super::bypass_warnings(resources, &request.function, &request.alias).await;
     request.started_by = actor(cli);
     let id = request.release_id.clone().expect("generated");
+    // Here, where a superseded release's gate can be handed back; the workflow's start would
+    // supersede too, but leave such a gate to its timeout.
+    let superseded = match request.supersede {
+        true => {
+            service
+                .supersede_holders_gate_aware(&request, &id, &resources.task_tokens())
+                .await?
+        }
+        false => Vec::new(),
+    };
     let input = serde_json::to_value(&request).expect("serialisable");
     let execution = workflow.start(&id, &input).await?;
     if cli.json {
         println!(
             "{}",
-            json!({"release_id": id, "execution_arn": execution, "target_version": target, "warnings": warnings})
+            json!({"release_id": id, "execution_arn": execution, "target_version": target, "warnings": warnings,
+                "superseded": superseded.iter().map(|s| &s.release_id).collect::<Vec<_>>()})
         );
     } else {
+        for old in &superseded {
+            println!(
+                "superseded release {}: back on its stable version, on the record",
+                old.release_id
+            );
+        }
         println!(
             "started release {id}: {}:{} -> version {target} ({})",
             args.function, args.alias, request.strategy

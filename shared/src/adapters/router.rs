@@ -1,6 +1,6 @@
 //! The traffic router: moves a Lambda alias's traffic between two published versions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use aws_sdk_lambda::Client;
@@ -198,6 +198,29 @@ impl AliasRouter for TrafficRouter {
         self.version_info(function, version)
             .await?
             .into_ready(function)
+    }
+
+    /// `GetFunction` answers with the function's tags, by name or ARN alike (`ListTags` needs
+    /// the ARN, which a name alone does not give).
+    async fn function_tags(&self, function: &str) -> Result<BTreeMap<String, String>> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .get_function()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| {
+                not_found_as(
+                    AwsError::from_sdk("GetFunction", e),
+                    function,
+                    "the function".to_string(),
+                )
+            })?;
+        Ok(out
+            .tags()
+            .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
     }
 }
 

@@ -31,6 +31,9 @@ pub fn metrics_of(release: &Release, from: usize) -> Vec<MetricPoint> {
             ReleaseEvent::RolledBack { .. } if release.phase == Phase::Aborted => {
                 points.push(count("ReleasesAborted"))
             }
+            ReleaseEvent::RolledBack { .. } if release.phase == Phase::Superseded => {
+                points.push(count("ReleasesSuperseded"))
+            }
             ReleaseEvent::RolledBack { .. } => {
                 points.push(count("ReleasesRolledBack"));
                 // An alarm's revert is recorded from the moment the alarm changed state (its

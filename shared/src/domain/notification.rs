@@ -9,6 +9,8 @@ use super::release::{Phase, Release, ReleaseEvent};
 /// events that are recorded but not announced.
 pub fn announced(release: &Release, event: &ReleaseEvent) -> Option<(&'static str, &'static str)> {
     Some(match event {
+        // Recorded to say it is not released again: nothing started.
+        ReleaseEvent::Started { .. } if release.was_declined() => return None,
         ReleaseEvent::Started { .. } => ("started", "info"),
         ReleaseEvent::WeightSet { .. } => ("step_applied", "info"),
         ReleaseEvent::Paused => ("paused", "info"),
@@ -17,6 +19,10 @@ pub fn announced(release: &Release, event: &ReleaseEvent) -> Option<(&'static st
         ReleaseEvent::Promoted => ("promoted", "info"),
         ReleaseEvent::RolledBack { .. } if release.phase == Phase::Aborted => {
             ("aborted", "warning")
+        }
+        // Replaced by a newer release: nothing is wrong with the service.
+        ReleaseEvent::RolledBack { .. } if release.phase == Phase::Superseded => {
+            ("superseded", "info")
         }
         ReleaseEvent::RolledBack { .. } => ("rolled_back", "critical"),
         ReleaseEvent::Failed { .. } | ReleaseEvent::LockBroken { .. } => ("failed", "critical"),

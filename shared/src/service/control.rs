@@ -26,7 +26,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     ) -> Result<StepOutcome> {
         check_release_id(release_id)?;
         let before = self.store.load_summary(release_id).await?;
-        let outcome = self.control(release_id, control, by).await?;
+        // Boxed: the command's future is large, and callers nest this one deep.
+        let outcome = Box::pin(self.control(release_id, control, by)).await?;
         if before.phase.waits_for_person() {
             let after = self.store.load_summary(release_id).await?;
             if let (false, Some(token)) =
@@ -62,6 +63,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 Control::Abort { reason } => Input::Abort {
                     reason: format!("aborted by {by}: {reason}"),
                 },
+                Control::Supersede { by } => Input::Supersede { by: by.clone() },
                 Control::Ignore {
                     guard,
                     for_secs,

@@ -31,12 +31,17 @@ pub mod retention;
 mod revert_to;
 mod rollback;
 mod start;
+mod supersede;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use analysis_alarm::done_with_alarm;
 pub use preflight::Preflight;
-pub use provider::{release_id_for, Provided, ReleaseProperties, PROVIDER_WAIT_SECS};
+pub use provider::{
+    may_release, release_id_for, Provided, ReleaseProperties, WhenBusy, PROVIDER_WAIT_SECS,
+    RELEASE_STACKS_TAG, STACK_ID_TAG, UPDATE_ROLLBACK,
+};
+pub use supersede::Superseded;
 
 /// Who the workflow's own steps are recorded as.
 pub const WORKFLOW_ACTOR: &str = "workflow";
@@ -89,6 +94,11 @@ pub struct StartRequest {
     /// history, status and notifications.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// A release that holds the alias (or a group member's) when this one starts is
+    /// superseded: rolled back to its stable version and ended on the record, naming this
+    /// one. Without it, a held alias refuses the start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supersede: bool,
 }
 
 /// What `advance`, `promote` and `rollback` accept: the previous step's output, possibly
@@ -198,6 +208,11 @@ pub enum Control {
     Approve,
     Abort {
         reason: String,
+    },
+    /// Release `by` takes the release's place: back to its stable version, ended as
+    /// superseded.
+    Supersede {
+        by: String,
     },
     /// Stop one guard (an alarm, or `analysis`) from reverting the release for `for_secs`.
     Ignore {

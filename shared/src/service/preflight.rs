@@ -23,6 +23,8 @@ pub struct Preflight {
     pub expired_lock: Option<LockInfo>,
     /// Expired locks on a group's other members, taken over by the start too.
     pub expired_member_locks: Vec<LockInfo>,
+    /// Releases holding an alias that the start supersedes (`supersede`), first.
+    pub superseding: Vec<String>,
     /// What was checked, in words (for `plan`).
     pub findings: Vec<String>,
 }
@@ -124,17 +126,36 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 
         // Who holds the alias: the actionable answer while another release runs. The
         // transaction that records the release still decides races.
-        let expired_lock = self.free_or_expired(&function, &alias).await?;
-        findings.push(match &expired_lock {
-            None => "no release holds the alias".to_string(),
-            Some(lock) => format!(
+        let mut superseding = Vec::new();
+        let held = match request.supersede {
+            true => self.to_supersede(&function, &alias).await?,
+            false => None,
+        };
+        let expired_lock = match &held {
+            Some(_) => None,
+            None => self.free_or_expired(&function, &alias).await?,
+        };
+        findings.push(match (&held, &expired_lock) {
+            (Some(holder), _) => format!(
+                "release {} ({}) holds the alias: it is superseded first, back on version {}, on the record",
+                holder.id,
+                holder.phase.name(),
+                holder.stable_version
+            ),
+            (None, None) => "no release holds the alias".to_string(),
+            (None, Some(lock)) => format!(
                 "release {} held the alias until {}; its lock will be taken over, on the record",
                 lock.release_id,
                 lock.expires_at.to_rfc3339()
             ),
         });
 
-        let current = self.router.read(&function, &alias).await?;
+        let mut current = self.router.read(&function, &alias).await?;
+        // The alias as the start will find it: back on the superseded release's stable version.
+        if let Some(holder) = held {
+            current.routing = AliasRouting::single(&holder.stable_version);
+            superseding.push(holder.id);
+        }
         let repair = request.kind == ReleaseKind::Revert;
         if repair && current.routing == AliasRouting::single(&request.target_version) {
             return Err(Error::InvalidRouting {
@@ -167,9 +188,12 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         request.stable_version = Some(stable.clone());
         let mut expired_member_locks = Vec::new();
         for member in &mut spec.members {
-            let (finding, expired) = self.preflight_member(member).await?;
+            let (finding, expired, held) = self.preflight_member(member, request.supersede).await?;
             findings.push(finding);
             expired_member_locks.extend(expired);
+            if let Some(id) = held.filter(|id| !superseding.contains(id)) {
+                superseding.push(id);
+            }
         }
         request.members = spec.members.clone();
         // The rest of the spec's rules, now that the stable version is known.
@@ -187,6 +211,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 spec,
                 expired_lock,
                 expired_member_locks,
+                superseding,
                 findings,
             });
         }
@@ -248,6 +273,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             spec,
             expired_lock,
             expired_member_locks,
+            superseding,
             findings,
         })
     }
@@ -256,14 +282,28 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// traffic, no release holds its alias, the alias sits wholly on one version (its stable
     /// version, found here when not given), and both versions can share a weighted alias.
     /// An expired lock on a member is taken over by the start's transaction.
-    async fn preflight_member(&self, member: &mut Member) -> Result<(String, Option<LockInfo>)> {
+    async fn preflight_member(
+        &self,
+        member: &mut Member,
+        supersede: bool,
+    ) -> Result<(String, Option<LockInfo>, Option<String>)> {
         let (function, alias) = (member.function.clone(), member.alias.clone());
         let target = self
             .router
             .ready_version(&function, &member.target_version)
             .await?;
-        let expired = self.free_or_expired(&function, &alias).await?;
-        let current = self.router.read(&function, &alias).await?;
+        let held = match supersede {
+            true => self.to_supersede(&function, &alias).await?,
+            false => None,
+        };
+        let expired = match &held {
+            Some(_) => None,
+            None => self.free_or_expired(&function, &alias).await?,
+        };
+        let mut current = self.router.read(&function, &alias).await?;
+        if let Some(holder) = &held {
+            current.routing = AliasRouting::single(&holder.stable_version);
+        }
         if member.stable_version.is_empty() {
             member.stable_version = current.routing.version.clone();
         }
@@ -296,12 +336,39 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             member.name(),
             member.stable_version,
             target.version,
-            match &expired {
-                None => "no release holds it".to_string(),
-                Some(lock) => format!("release {}'s expired lock taken over", lock.release_id),
+            match (&held, &expired) {
+                (Some(holder), _) => format!("release {} superseded first", holder.id),
+                (None, None) => "no release holds it".to_string(),
+                (None, Some(lock)) =>
+                    format!("release {}'s expired lock taken over", lock.release_id),
             }
         );
-        Ok((finding, expired))
+        Ok((finding, expired, held.map(|h| h.id)))
+    }
+
+    /// The release a superseding start ends on `function:alias`, seen as that alias's member:
+    /// the live holder of its lock. None when the alias is free, its lock expired (taken over
+    /// instead), or its holder is an operator's revert, which nothing forward may undo (the
+    /// start is then refused as held).
+    pub(super) async fn to_supersede(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<Release>> {
+        let Some(holder) = self.store.lock_holder(function, alias).await? else {
+            return Ok(None);
+        };
+        if holder.expired_at(Utc::now()) {
+            return Ok(None);
+        }
+        let release = self.store.load_summary(&holder.release_id).await?;
+        if release.kind == ReleaseKind::Revert || release.phase.is_terminal() {
+            return Ok(None);
+        }
+        Ok(release
+            .views_of(function)
+            .into_iter()
+            .find(|view| view.alias == alias))
     }
 
     /// Who holds the alias: nobody, or a release whose lock expired (the start takes it over,

@@ -29,6 +29,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
         let started = self
             .start(StartRequest {
+                supersede: false,
                 labels: Default::default(),
                 members: Vec::new(),
                 gates: Default::default(),

@@ -24,6 +24,15 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 Err(e) => return Err(e),
             }
         }
+        let mut request = request;
+        if request.supersede {
+            // Named now: the releases it supersedes record which release took their place.
+            let id = request
+                .release_id
+                .get_or_insert_with(|| crate::domain::release::new_release_id(now()))
+                .clone();
+            self.supersede_holders(&request, &id).await?;
+        }
         let Preflight {
             spec,
             expired_lock,

@@ -158,6 +158,14 @@ pub fn notification(
             ),
             "aborted",
         ),
+        ReleaseEvent::RolledBack { reason } if release.phase == Phase::Superseded => (
+            ":arrows_counterclockwise:",
+            format!(
+                "{target} release of v{} {reason}; back on v{} for it",
+                release.target_version, release.stable_version
+            ),
+            "superseded",
+        ),
         ReleaseEvent::RolledBack { .. } => (
             ":rotating_light:",
             format!(
@@ -311,6 +319,10 @@ pub fn notification(
             format!("Look at the alarm: {}", reason.clone().unwrap_or_default()),
             format!("Fix, publish a new version, then retry: `shiftback start {} --alias {} --to NEW_VERSION`", release.function, release.alias),
             format!("History: `shiftback history {}`", release.function),
+        ],
+        "refused" if release.was_declined() => vec![
+            format!("Nothing was shifted: {}", reason.clone().unwrap_or_default()),
+            "Publish a fixed version and deploy it; to release this one again all the same, set `Rerelease: true` on the resource".to_string(),
         ],
         "refused" => vec![
             format!("Nothing was shifted. The hook said: {}", reason.clone().unwrap_or_default()),

@@ -84,24 +84,33 @@ impl ReleaseStore {
                     number(now.timestamp() - LOCK_CLOCK_SKEW_SECS),
                 ),
         };
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .put(built(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(self.release_item(release, 1)?))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build(),
-                )?)
-                .build(),
-            TransactWriteItem::builder()
-                .put(built(lock_put.build())?)
-                .build(),
-        ];
-        // A group's other members' locks come next, so a refusal's reasons name them.
-        items.extend(self.member_lock_puts(release, now)?);
+        // A release recorded already over (a declined re-release) takes no lock and no guard.
+        let locking = release.holds_alias_lock();
+        let mut items = vec![TransactWriteItem::builder()
+            .put(built(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(self.release_item(release, 1)?))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build(),
+            )?)
+            .build()];
+        if locking {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(built(lock_put.build())?)
+                    .build(),
+            );
+            // A group's other members' locks come next, so a refusal's reasons name them.
+            items.extend(self.member_lock_puts(release, now)?);
+        }
         items.extend(self.member_history_puts(release)?);
-        for alarm in &release.guarding_alarms() {
+        let guarded = if locking {
+            release.guarding_alarms()
+        } else {
+            Vec::new()
+        };
+        for alarm in &guarded {
             items.push(
                 TransactWriteItem::builder()
                     .put(built(
@@ -130,7 +139,7 @@ impl ReleaseStore {
                 Ok(LoadedRelease {
                     release,
                     stored_log_len,
-                    holds_lock: true,
+                    holds_lock: locking,
                 })
             }
             Err(err) => {

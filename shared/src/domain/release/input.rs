@@ -27,6 +27,16 @@ pub enum Input {
     Abort {
         reason: String,
     },
+    /// Release `by` takes this one's place (a new version while this one still moves the
+    /// alias): back to the stable version, ended as superseded.
+    Supersede {
+        by: String,
+    },
+    /// The release is not started after all (its version was rejected before): it ends
+    /// before any traffic moves, with the reason on the record.
+    Decline {
+        reason: String,
+    },
     /// A step failed beyond its retries: roll back.
     Fail {
         error: String,

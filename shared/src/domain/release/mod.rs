@@ -9,6 +9,7 @@ mod gate;
 mod hooked;
 mod ignore;
 mod input;
+mod judged;
 mod labels;
 mod log;
 mod member;
@@ -27,10 +28,13 @@ mod tests_gates;
 mod tests_groups;
 #[cfg(test)]
 mod tests_hooks;
+#[cfg(test)]
+mod tests_judged;
 mod transition;
 
 pub use ignore::{ignore_until, ANALYSIS_GUARD, MAX_IGNORE_SECS};
 pub use input::*;
+pub use judged::{record_of, VersionRecord, DECLINED, STACK_ACTOR_PREFIX};
 pub use labels::{check_labels, describe_labels, parse_label, MAX_LABELS};
 pub use log::*;
 pub use member::{Member, MAX_MEMBERS};
@@ -222,7 +226,7 @@ impl Release {
                 Some(AliasTarget::Weighted(self.weight))
             }
             Phase::Promoting | Phase::Succeeded => Some(AliasTarget::Target),
-            Phase::RollingBack { .. } | Phase::RolledBack | Phase::Aborted => {
+            Phase::RollingBack { .. } | Phase::RolledBack | Phase::Aborted | Phase::Superseded => {
                 Some(AliasTarget::Stable)
             }
             // Nobody knows where a failed rollback left the alias; leave it for a person.

@@ -13,6 +13,8 @@ pub enum RollbackCause {
     Aborted,
     /// A step of the workflow failed beyond its retries.
     Error,
+    /// A newer release of the same alias took its place: no verdict on its version.
+    Superseded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,8 +42,12 @@ pub enum Phase {
     /// Someone else moved the alias mid-release (a hotfix by hand): the release stopped and
     /// left the alias as it found it.
     Interrupted,
-    /// Its pre-traffic hook failed: it ended before any traffic moved.
+    /// It ended before any traffic moved: its pre-traffic hook failed, or its version was
+    /// rejected before and nobody asked for it again (a declined re-release).
     Refused,
+    /// A newer release of the alias replaced it: back on its stable version, no verdict on
+    /// its target.
+    Superseded,
 }
 
 impl Phase {
@@ -59,6 +65,7 @@ impl Phase {
             Phase::Failed => "failed",
             Phase::Interrupted => "interrupted",
             Phase::Refused => "refused",
+            Phase::Superseded => "superseded",
         }
     }
 
@@ -77,6 +84,7 @@ impl Phase {
                 | Phase::Failed
                 | Phase::Interrupted
                 | Phase::Refused
+                | Phase::Superseded
         )
     }
 }

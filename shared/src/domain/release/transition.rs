@@ -30,6 +30,8 @@ impl Release {
                 Input::Resume => "resume",
                 Input::Promote => "promote",
                 Input::Abort { .. } => "abort",
+                Input::Supersede { .. } => "supersede",
+                Input::Decline { .. } => "decline",
                 Input::Fail { .. } => "fail",
                 Input::Alarm { .. } => "roll back on an alarm",
                 Input::Promoted => "record a promotion",
@@ -278,6 +280,20 @@ impl Release {
             ) => self.start_rollback(RollbackCause::Aborted, reason.clone(), now, actor),
             (
                 Pending | Shifting { .. } | Paused { .. } | AtGate { .. } | Promoting,
+                Input::Supersede { by },
+            ) => {
+                let reason = format!("superseded by release {by}");
+                self.start_rollback(RollbackCause::Superseded, reason, now, actor)
+            }
+            (Pending, Input::Decline { reason }) => {
+                let reason = format!("{DECLINED}: {reason}");
+                self.reason = Some(reason.clone());
+                self.finish(Refused, now);
+                self.record(now, actor, ReleaseEvent::Refused { reason });
+                Action::Nothing
+            }
+            (
+                Pending | Shifting { .. } | Paused { .. } | AtGate { .. } | Promoting,
                 Input::Fail { error },
             ) => self.start_rollback(RollbackCause::Error, error.clone(), now, actor),
             (
@@ -327,10 +343,10 @@ impl Release {
             }
             (RollingBack { cause }, Input::RolledBack) => {
                 self.weight = Weight::ZERO;
-                let phase = if cause == RollbackCause::Aborted {
-                    Aborted
-                } else {
-                    RolledBack
+                let phase = match cause {
+                    RollbackCause::Aborted => Aborted,
+                    RollbackCause::Superseded => Superseded,
+                    RollbackCause::Unhealthy | RollbackCause::Error => RolledBack,
                 };
                 self.finish(phase, now);
                 let reason = self.reason.clone().unwrap_or_default();

@@ -219,15 +219,38 @@ impl CfnAnswers for FakeAnswers {
     }
 }
 
+/// CloudFormation's stacks: the status every stack reads as (None: unreadable).
+#[derive(Default, Clone)]
+pub struct FakeStacks(pub Option<String>);
+
+impl FakeStacks {
+    pub fn rolling_back() -> Self {
+        FakeStacks(Some(crate::service::UPDATE_ROLLBACK.to_string()))
+    }
+}
+
+impl StackStates for FakeStacks {
+    async fn status(&self, _stack_id: &str) -> Option<String> {
+        self.0.clone()
+    }
+}
+
 /// Step Functions executions: which were stopped.
 #[derive(Default, Clone)]
 pub struct FakeWorkflow {
     pub journal: Journal,
+    /// Every execution launched, with its input: what the workflow's start would run.
+    pub launched: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
 }
 
 impl ExecutionControl for FakeWorkflow {
-    async fn launch(&self, release_id: &str, _input: &serde_json::Value) -> Result<()> {
+    async fn launch(&self, release_id: &str, input: &serde_json::Value) -> Result<()> {
         self.journal.push(format!("launch {release_id}"));
+        let mut launched = self.launched.lock().unwrap();
+        // Step Functions starts one execution per name.
+        if !launched.iter().any(|(id, _)| id == release_id) {
+            launched.push((release_id.to_string(), input.clone()));
+        }
         Ok(())
     }
 

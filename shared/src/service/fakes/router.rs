@@ -17,6 +17,8 @@ pub struct AliasTable {
     pub versions: HashMap<(String, String), VersionInfo>,
     /// Errors the next writes fail with, first one first (throttling, say).
     pub failing_writes: Vec<Error>,
+    /// function → its tags.
+    pub tags: HashMap<String, std::collections::BTreeMap<String, String>>,
     /// Alias reads and writes made: what a step spends of the control-plane rate.
     pub reads: usize,
     pub writes: usize,
@@ -55,6 +57,20 @@ impl FakeRouter {
             .lock()
             .unwrap()
             .move_alias(function, alias, routing);
+        self
+    }
+
+    /// The function tagged as CloudFormation tags what stack `stack_id` created.
+    pub fn owned_by(self, function: &str, stack_id: &str) -> Self {
+        let tags = [(
+            crate::service::STACK_ID_TAG.to_string(),
+            stack_id.to_string(),
+        )];
+        self.table
+            .lock()
+            .unwrap()
+            .tags
+            .insert(function.to_string(), tags.into_iter().collect());
         self
     }
 
@@ -196,5 +212,13 @@ impl AliasRouter for FakeRouter {
         self.version_info(function, version)
             .await?
             .into_ready(function)
+    }
+
+    async fn function_tags(
+        &self,
+        function: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        let table = self.table.lock().unwrap();
+        Ok(table.tags.get(function).cloned().unwrap_or_default())
     }
 }

@@ -1,11 +1,16 @@
 //! The custom resource provider: `sam deploy` of a team's own app starts a release.
 //!
-//! A team declares a `Custom::ShiftbackRelease` beside its function (see `examples/`). On
-//! create, the alias is made on the version (nothing to shift); on an update to a new version,
-//! a release starts, named after CloudFormation's request id so a repeated request starts
-//! nothing new; on delete, the alias is left as it is. A stack rolling back sends the old
-//! version back: a release of ours still moving the alias is aborted, and an alias already
-//! wholly on the new version is reverted at once.
+//! A team declares a `Custom::ShiftbackRelease` beside its function (see `examples/`). Every
+//! sequence CloudFormation can send must leave a stack that can deploy again:
+//! - Create makes the alias on the version (nothing to shift); Delete leaves it as it is.
+//! - An Update to a new version starts a release, named after CloudFormation's request id so
+//!   a repeated request starts nothing new ([`forward`]). A release still moving the alias is
+//!   superseded (or, with `WhenBusy: Fail`, the update fails); a version an alarm, the
+//!   analysis or a person rejected is not released again unless `Rerelease: true` says so.
+//! - An Update while the stack rolls back is never refused ([`rollback`]): the alias goes back
+//!   to the last version the record says was good, a release toward the version being rolled
+//!   back from is aborted, and nothing is started.
+//! - Only the stack that owns a function may release it ([`ownership`]).
 
 use std::collections::HashMap;
 
@@ -14,38 +19,42 @@ use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponseStatus as Status,
 };
 use backon::{ExponentialBuilder, Retryable};
+mod forward;
+mod ownership;
 mod properties;
+mod rollback;
+mod wait;
 
 use super::*;
-use crate::domain::routing::AliasRouting;
-use crate::domain::{check_names, check_version, Phase, Release};
+use crate::domain::{record_of, Phase, Release, VersionRecord};
 use crate::error::{Error, Result};
 use crate::ports::{
     AliasRouter, Announcer, CfnAnswers, ExecutionControl, HealthSource, HookCaller, ReleaseRecords,
+    StackStates,
 };
+pub use ownership::{may_release, RELEASE_STACKS_TAG, STACK_ID_TAG};
 use properties::{properties, stack_name};
-pub use properties::{release_id_for, ReleaseProperties};
+pub use properties::{release_id_for, ReleaseProperties, WhenBusy};
+pub use wait::PROVIDER_WAIT_SECS;
 
 /// Attempts at a request that fails as retryable (throttling, 5xx) before answering FAILED:
 /// a stack must not roll back over a hiccup, nor wait an hour for an answer that never comes.
 const ATTEMPTS: usize = 3;
 /// CloudFormation reads at most 4 KB of response; the reason is kept well inside it.
 const REASON_MAX: usize = 1_000;
+/// The stack status in which CloudFormation's Updates put the previous properties back.
+pub const UPDATE_ROLLBACK: &str = "UPDATE_ROLLBACK_IN_PROGRESS";
+/// Releases of one alias read to find what the record says of a version.
+const HISTORY_PAGES: usize = 5;
 
-/// How long the provider may wait for a release (`Wait: true`): its function's 15-minute
-/// limit, less the time to start the release and to answer CloudFormation.
-pub const PROVIDER_WAIT_SECS: u64 = 13 * 60;
-/// What a release needs beyond its bakes (looks, the promotion) to finish inside the wait.
-const WAIT_MARGIN_SECS: u64 = 60;
-/// How often a waiting provider looks at its release.
-const WAIT_POLL: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// What the provider did, for the response's `PhysicalResourceId` and `Data`.
+/// What the provider did, for the response's `PhysicalResourceId`, `Data` and `Reason`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provided {
     /// `function:alias`: the alias is the resource.
     pub physical_id: String,
     pub data: HashMap<String, String>,
+    /// What a person should know of a SUCCESS (a version not released, say).
+    pub note: Option<String>,
     /// The release to wait for before answering (`Wait: true`).
     pub wait_for: Option<String>,
 }
@@ -58,9 +67,41 @@ impl Provided {
                 ("Outcome".to_string(), outcome.to_string()),
                 ("Version".to_string(), version.to_string()),
             ]),
+            note: None,
             wait_for: None,
         }
     }
+
+    fn noting(mut self, note: String) -> Provided {
+        self.data.insert("Note".to_string(), note.clone());
+        self.note = Some(note);
+        self
+    }
+
+    fn with_release(mut self, release_id: &str) -> Provided {
+        self.data
+            .insert("ReleaseId".to_string(), release_id.to_string());
+        self
+    }
+}
+
+/// An alias of `function` on `stable`, asked to go to `version`.
+fn asked_for(function: &str, alias: &str, stable: &str, version: &str) -> crate::domain::Member {
+    crate::domain::Member {
+        function: function.to_string(),
+        alias: alias.to_string(),
+        stable_version: stable.to_string(),
+        target_version: version.to_string(),
+    }
+}
+
+/// Who a stack's requests act as, on the record.
+fn stack_actor(stack_id: &str) -> String {
+    format!(
+        "{}{}",
+        crate::domain::STACK_ACTOR_PREFIX,
+        stack_name(stack_id)
+    )
 }
 
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
@@ -69,11 +110,12 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// Handles one custom resource request end to end and answers it at its `ResponseURL`:
     /// SUCCESS, or FAILED with a readable reason, whatever went wrong. Only a request without
     /// a `ResponseURL` to answer is an error. Returns the answer sent.
-    pub async fn answer_cfn<W: ExecutionControl, A: CfnAnswers>(
+    pub async fn answer_cfn<W: ExecutionControl, A: CfnAnswers, T: StackStates>(
         &self,
         event: serde_json::Value,
         workflow: &W,
         answers: &A,
+        stacks: &T,
     ) -> Result<CloudFormationCustomResourceResponse> {
         let request: CfnRequest = serde_json::from_value(event)
             .map_err(|e| Error::BadRequest(format!("not a CloudFormation request: {e}")))?;
@@ -101,10 +143,17 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             ),
             _ => return Err(Error::BadRequest("unknown RequestType".into())),
         };
+        // Read once: an Update is a rollback only by the stack's status.
+        let rolling_back = match &request {
+            CfnRequest::Update(_) => {
+                stacks.status(stack_id).await.as_deref() == Some(UPDATE_ROLLBACK)
+            }
+            _ => false,
+        };
         let pauses = ExponentialBuilder::default()
             .with_min_delay(std::time::Duration::from_secs(2))
             .with_max_times(ATTEMPTS - 1);
-        let mut outcome = (|| self.provide(&request, workflow))
+        let mut outcome = (|| self.provide(&request, rolling_back, workflow))
             .retry(pauses)
             .sleep(tokio::time::sleep)
             .when(Error::is_retryable)
@@ -126,11 +175,12 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 response.status = Status::Success;
                 response.physical_resource_id = provided.physical_id;
                 response.data = provided.data;
+                response.reason = provided.note.map(|n| clip(&n));
             }
             Err(e) => {
-                tracing::warn!(request = %request_id, error = %e, "custom resource request failed");
+                tracing::warn!(request = %request_id, error = %e, rolling_back, "custom resource request failed");
                 response.status = Status::Failed;
-                response.reason = Some(e.to_string().chars().take(REASON_MAX).collect());
+                response.reason = Some(clip(&e.to_string()));
                 // A failed create names no alias of ours: CloudFormation still needs an id.
                 response.physical_resource_id = physical_id
                     .cloned()
@@ -142,10 +192,11 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     }
 
     /// Does what the request asks of the alias. An error is the reason the response gives
-    /// with `FAILED`.
+    /// with `FAILED`; during a stack rollback only an alias that cannot be written is one.
     pub async fn provide<W: ExecutionControl>(
         &self,
         request: &CfnRequest,
+        rolling_back: bool,
         workflow: &W,
     ) -> Result<Provided> {
         match request {
@@ -158,172 +209,139 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             )),
             CfnRequest::Create(create) => {
                 let props = properties(&create.resource_properties)?;
-                let by = format!("cloudformation:{}", stack_name(&create.stack_id));
-                self.provide_version(&create.request_id, &props, None, &by, workflow)
-                    .await
+                let asked = forward::Asked {
+                    request_id: &create.request_id,
+                    stack_id: &create.stack_id,
+                    props: &props,
+                    old: None,
+                };
+                Box::pin(self.forward(asked, workflow)).await
+            }
+            CfnRequest::Update(update) if rolling_back => {
+                Box::pin(self.roll_back_never_refusing(update, workflow)).await
             }
             CfnRequest::Update(update) => {
                 let props = properties(&update.resource_properties)?;
                 let old = properties(&update.old_resource_properties).ok();
-                let by = format!("cloudformation:{}", stack_name(&update.stack_id));
-                self.provide_version(&update.request_id, &props, old.as_ref(), &by, workflow)
-                    .await
+                let asked = forward::Asked {
+                    request_id: &update.request_id,
+                    stack_id: &update.stack_id,
+                    props: &props,
+                    old: old.as_ref(),
+                };
+                // Boxed: a forward request's future is deep, and a handler's stack is not.
+                Box::pin(self.forward(asked, workflow)).await
             }
             _ => Err(Error::BadRequest("unknown RequestType".into())),
         }
     }
 
-    async fn provide_version<W: ExecutionControl>(
-        &self,
-        request_id: &str,
-        props: &ReleaseProperties,
-        old: Option<&ReleaseProperties>,
-        by: &str,
-        workflow: &W,
-    ) -> Result<Provided> {
-        check_names(&props.function_name, &props.alias, None)?;
-        check_version("target", &props.version)?;
-        let function = self.canonical(&props.function_name)?;
-        let (alias, version) = (props.alias.as_str(), props.version.as_str());
-        let physical_id = format!("{function}:{alias}");
-        let current = match self.router.read(&function, alias).await {
-            Ok(current) => current,
-            Err(Error::NotFound { .. }) => {
-                self.router.create_alias(&function, alias, version).await?;
-                return Ok(Provided::done(physical_id, "alias created", version));
-            }
-            Err(e) => return Err(e),
-        };
-        let wanted = AliasRouting::single(version);
-        if current.routing == wanted {
-            return Ok(Provided::done(
-                physical_id,
-                "already on the version",
-                version,
-            ));
-        }
-        // The stack going back while a release of ours still moves the alias: abort it.
-        if let Some(holder) = self.store.lock_holder(&function, alias).await? {
-            let release = self.store.load_summary(&holder.release_id).await?;
-            if !release.phase.is_terminal() && release.stable_version == version {
-                let reason = format!("the stack went back to version {version}");
-                let abort = Control::Abort { reason };
-                self.control_gate_aware(&release.id, abort, by, workflow)
-                    .await?;
-                let outcome = format!("release {} aborted", release.id);
-                return Ok(Provided::done(physical_id, &outcome, version));
-            }
-        }
-        // The stack going back after its release succeeded: back at once, on the record.
-        let rolling_back = old.is_some_and(|o| current.routing == AliasRouting::single(&o.version));
-        if rolling_back {
-            match self
-                .revert_to(
-                    &function,
-                    alias,
-                    version,
-                    by,
-                    Some(release_id_for(request_id)),
-                )
-                .await
-            {
-                Ok(_) => return Ok(Provided::done(physical_id, "reverted", version)),
-                // Not a version the alias ran well: an ordinary release to it.
-                Err(Error::NotKnownGood { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.start_release(request_id, props, &function, by, workflow)
-            .await
-            .map(|id| Provided {
-                physical_id,
-                data: HashMap::from([
-                    ("Outcome".to_string(), "release started".to_string()),
-                    ("Version".to_string(), version.to_string()),
-                    ("ReleaseId".to_string(), id.clone()),
-                ]),
-                wait_for: props.wait.then_some(id),
-            })
+    /// Refuses a function the requesting stack does not own ([`may_release`]).
+    async fn check_owner(&self, function: &str, stack_id: &str) -> Result<()> {
+        let tags = self.router.function_tags(function).await?;
+        may_release(function, &tags, stack_id)
     }
 
-    /// Checks the release as `start` would (a refusal is the resource's failure, with nothing
-    /// changed), then starts its workflow. Returns the release id.
-    async fn start_release<W: ExecutionControl>(
-        &self,
-        request_id: &str,
-        props: &ReleaseProperties,
-        function: &str,
-        by: &str,
-        workflow: &W,
-    ) -> Result<String> {
-        let id = release_id_for(request_id);
-        // A repeated request whose release was recorded already: nothing new to start.
-        if self.store.load_summary(&id).await.is_ok() {
-            return Ok(id);
+    /// The live release holding the alias, seen as that alias's member; None when free or its
+    /// lock expired.
+    async fn live_holder(&self, function: &str, alias: &str) -> Result<Option<Release>> {
+        let Some(holder) = self.store.lock_holder(function, alias).await? else {
+            return Ok(None);
+        };
+        if holder.expired_at(now()) {
+            return Ok(None);
         }
-        let request = StartRequest {
-            labels: props.labels.clone(),
-            release_id: Some(id.clone()),
-            function: function.to_string(),
-            alias: props.alias.clone(),
-            stable_version: None,
-            target_version: props.version.clone(),
+        let release = match self.store.load_summary(&holder.release_id).await {
+            Ok(release) => release,
+            Err(Error::ReleaseNotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if release.phase.is_terminal() {
+            return Ok(None);
+        }
+        Ok(release
+            .views_of(function)
+            .into_iter()
+            .find(|view| view.alias == alias))
+    }
+
+    /// What the record says of `version` on `function:alias` ([`record_of`]).
+    async fn version_record(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<VersionRecord> {
+        let mut page = None;
+        let mut releases = Vec::new();
+        for _ in 0..HISTORY_PAGES {
+            let history = self.store.history(function, 100, page.as_deref()).await?;
+            for summary in &history.releases {
+                for mut view in summary.views_of(function) {
+                    if view.alias != alias {
+                        continue;
+                    }
+                    // History lists releases without their logs; a verdict on a release's own
+                    // target is read from its log (who rolled it back, and why).
+                    if view.target_version == version && view.phase.is_terminal() {
+                        view.log = self.store.load(&view.id).await?.release.log;
+                    }
+                    releases.push(view);
+                }
+            }
+            match history.next {
+                Some(next) => page = Some(next),
+                None => break,
+            }
+        }
+        Ok(record_of(&releases, version))
+    }
+
+    /// Records, as a release that ends before any traffic moves, that `alias`'s target is not
+    /// released again and why: the history says what the stack asked for and what came of it.
+    /// A repeated request finds its record there already.
+    async fn record_declined(
+        &self,
+        release_id: &str,
+        alias: crate::domain::Member,
+        why: &str,
+        by: &str,
+    ) -> Result<()> {
+        let version = alias.target_version.clone();
+        let spec = crate::domain::ReleaseSpec {
+            release_id: Some(release_id.to_string()),
+            function: alias.function,
+            alias: alias.alias,
+            stable_version: alias.stable_version,
+            target_version: alias.target_version,
             members: Vec::new(),
-            strategy: props.strategy.clone(),
-            alarms: props.alarms.clone(),
+            strategy: crate::domain::Strategy::AllAtOnce,
+            alarms: Vec::new(),
             alarm_overrides: Vec::new(),
             bake_after_secs: 0,
             started_by: by.to_string(),
             kind: Default::default(),
-            analysis: match props.analysis.as_deref() {
-                Some("off") => crate::domain::AnalysisSettings::off(),
-                _ => Default::default(),
-            },
+            analysis: crate::domain::AnalysisSettings::off(),
             retain_versions: None,
             hooks: Default::default(),
             gates: Default::default(),
+            labels: Default::default(),
         };
-        let checked = self.preflight(request).await?;
-        if props.wait {
-            let release = Release::new(checked.spec.clone(), now())?;
-            let needs = release.schedule.total_bake_secs() + WAIT_MARGIN_SECS;
-            if needs > PROVIDER_WAIT_SECS {
-                return Err(Error::BadRequest(format!(
-                    "Wait: true, but strategy {} takes at least {needs}s and the provider can wait {PROVIDER_WAIT_SECS}s: use a shorter strategy, or Wait: false and follow it with `shiftback status`",
-                    props.strategy
-                )));
+        let at = now();
+        let mut release = Release::new(spec, at)?;
+        let reason = format!("version {version}: {why}");
+        release.apply(crate::domain::Input::Decline { reason }, at, by)?;
+        match self.store.create(&release, at, None).await {
+            Ok(created) => {
+                self.announce(&created.release).await;
+                Ok(())
             }
+            Err(Error::ReleaseExists(_)) => Ok(()),
+            Err(e) => Err(e),
         }
-        let input =
-            serde_json::to_value(&checked.request).map_err(|e| Error::Corrupt(e.to_string()))?;
-        workflow.launch(&id, &input).await?;
-        Ok(id)
     }
+}
 
-    /// Waits for `release_id` to end, at most `secs`: Ok when it succeeded, the reason
-    /// otherwise (or that it is still running).
-    pub async fn wait_for_release(&self, release_id: &str, secs: u64) -> Result<Release> {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
-        loop {
-            match self.store.load_summary(release_id).await {
-                Ok(release) if release.phase == Phase::Succeeded => return Ok(release),
-                Ok(release) if release.phase.is_terminal() => {
-                    return Err(Error::BadRequest(format!(
-                        "release {release_id} ended {}: {}",
-                        release.phase.name(),
-                        release.reason.unwrap_or_default()
-                    )))
-                }
-                // Not recorded yet: the workflow's Start has not run.
-                Ok(_) | Err(Error::ReleaseNotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(Error::BadRequest(format!(
-                    "release {release_id} was still running after {secs}s; it goes on (shiftback status {release_id})"
-                )));
-            }
-            tokio::time::sleep(WAIT_POLL).await;
-        }
-    }
+fn clip(text: &str) -> String {
+    text.chars().take(REASON_MAX).collect()
 }

@@ -1,65 +1,212 @@
 //! The custom resource's properties, as CloudFormation sends them, and the names derived
 //! from its requests.
+//!
+//! CloudFormation turns every scalar into a string: `Wait: true` arrives as `"true"`, and an
+//! unquoted YAML `off`, `no`, `on` or `yes` (YAML 1.1 booleans) arrives as `"false"` or
+//! `"true"`. So every flag here accepts the booleans in every spelling a template can produce,
+//! and anything else is refused with the property's name and the values it takes.
 
-use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
-/// The resource's properties as CloudFormation sends them (every scalar as a string).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+/// What the provider does when a release still moves the alias as a new version arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhenBusy {
+    /// The running release ends as superseded (back to its stable version, on the record)
+    /// and the new one starts: what a team shipping a fix wants.
+    #[default]
+    Supersede,
+    /// The update fails, naming the running release.
+    Fail,
+}
+
+/// The resource's properties, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseProperties {
     pub function_name: String,
     pub alias: String,
-    /// A version number, or a version's ARN (`!Ref Fn.Version` under `AutoPublishAlias`).
+    /// A version number; its ARN (`!Ref Fn.Version` under `AutoPublishAlias`) is read as one.
     pub version: String,
-    #[serde(default = "default_strategy")]
     pub strategy: String,
-    #[serde(default)]
     pub alarms: Vec<String>,
     /// Whether the stack update waits for the release (and fails if it rolls back).
-    #[serde(default, deserialize_with = "cfn_bool")]
     pub wait: bool,
-    /// `off` switches canary analysis off; anything else (or nothing) leaves it on.
-    #[serde(default)]
-    pub analysis: Option<String>,
+    /// Canary analysis, on unless switched off.
+    pub analysis: bool,
     /// Where the release came from (`Commit`, `Version`, `BuildUrl`, ...), as labels.
-    #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub when_busy: WhenBusy,
+    /// Release the version even if an alarm, the analysis or a person rejected it before.
+    pub rerelease: bool,
 }
 
-fn default_strategy() -> String {
-    "Canary10Percent5Minutes".to_string()
+pub const DEFAULT_STRATEGY: &str = "Canary10Percent5Minutes";
+
+/// Every property the resource takes; CloudFormation adds `ServiceToken` and
+/// `ServiceTimeout` from the resource's own declaration.
+const KNOWN: [&str; 12] = [
+    "ServiceToken",
+    "ServiceTimeout",
+    "FunctionName",
+    "Alias",
+    "Version",
+    "Strategy",
+    "Alarms",
+    "Wait",
+    "Analysis",
+    "Labels",
+    "WhenBusy",
+    "Rerelease",
+];
+
+const FLAG_VALUES: &str = "true or false (also yes/no, on/off)";
+
+fn bad(property: &str, why: String) -> Error {
+    Error::BadRequest(format!(
+        "Custom::ShiftbackRelease property {property}: {why}"
+    ))
 }
 
-/// `true`, `"true"` or `"false"`: CloudFormation turns booleans into strings.
-fn cfn_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Flag {
-        Bool(bool),
-        Text(String),
+/// A scalar as text: CloudFormation's strings, or a JSON number or boolean from elsewhere.
+fn scalar(property: &str, value: &Value) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s.trim().to_string()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(bad(property, format!("expected a string, got {other}"))),
     }
-    match Flag::deserialize(d)? {
-        Flag::Bool(b) => Ok(b),
-        Flag::Text(t) => match t.to_ascii_lowercase().as_str() {
-            "true" => Ok(true),
-            "false" | "" => Ok(false),
-            other => Err(serde::de::Error::custom(format!(
-                "Wait must be true or false, not '{other}'"
-            ))),
-        },
+}
+
+fn required(props: &Map<String, Value>, property: &str) -> Result<String> {
+    match props
+        .get(property)
+        .map(|v| scalar(property, v))
+        .transpose()?
+    {
+        Some(text) if !text.is_empty() => Ok(text),
+        _ => Err(bad(property, "missing: it is required".into())),
     }
 }
 
-pub(super) fn properties(value: &serde_json::Value) -> Result<ReleaseProperties> {
-    let mut props: ReleaseProperties = serde_json::from_value(value.clone())
-        .map_err(|e| Error::BadRequest(format!("Custom::ShiftbackRelease properties: {e}")))?;
+/// An optional scalar: absent and empty are alike (`!If [.., .., !Ref AWS::NoValue]`, or a
+/// parameter left empty).
+fn optional(props: &Map<String, Value>, property: &str) -> Result<Option<String>> {
+    Ok(props
+        .get(property)
+        .filter(|v| !v.is_null())
+        .map(|v| scalar(property, v))
+        .transpose()?
+        .filter(|t| !t.is_empty()))
+}
+
+fn flag(props: &Map<String, Value>, property: &str, default: bool) -> Result<bool> {
+    let text =
+        optional(props, property).map_err(|_| bad(property, format!("expected {FLAG_VALUES}")))?;
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" => Ok(true),
+        "false" | "no" | "off" => Ok(false),
+        _ => Err(bad(
+            property,
+            format!("'{text}' is not a flag: use {FLAG_VALUES}"),
+        )),
+    }
+}
+
+/// A list of names: a YAML list, or one comma-separated string (a `CommaDelimitedList`
+/// parameter joined, or a single name).
+fn names(props: &Map<String, Value>, property: &str) -> Result<Vec<String>> {
+    let items = match props.get(property) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| scalar(property, v))
+            .collect::<Result<Vec<_>>>()?,
+        Some(other) => scalar(property, other)?
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect(),
+    };
+    Ok(items.into_iter().filter(|s| !s.is_empty()).collect())
+}
+
+fn labels(props: &Map<String, Value>) -> Result<BTreeMap<String, String>> {
+    match props.get("Labels") {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), scalar(&format!("Labels.{k}"), v)?)))
+            .collect(),
+        Some(other) => Err(bad(
+            "Labels",
+            format!("expected a map of names to values, got {other}"),
+        )),
+    }
+}
+
+pub(super) fn properties(value: &Value) -> Result<ReleaseProperties> {
+    let Some(props) = value.as_object() else {
+        return Err(bad(
+            "(all)",
+            format!("expected a map of properties, got {value}"),
+        ));
+    };
+    if let Some(unknown) = props.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(bad(
+            unknown,
+            format!(
+                "not a property of the resource; it takes {}",
+                KNOWN[2..].join(", ")
+            ),
+        ));
+    }
+    let when_busy = match optional(props, "WhenBusy")?.map(|t| t.to_ascii_lowercase()) {
+        None => WhenBusy::default(),
+        Some(t) if t == "supersede" => WhenBusy::Supersede,
+        Some(t) if t == "fail" => WhenBusy::Fail,
+        Some(t) => {
+            return Err(bad(
+                "WhenBusy",
+                format!("'{t}' is not one of Supersede, Fail"),
+            ))
+        }
+    };
+    let missing: Vec<&str> = ["FunctionName", "Alias", "Version"]
+        .into_iter()
+        .filter(|p| {
+            props
+                .get(*p)
+                .is_none_or(|v| v.is_null() || v.as_str().is_some_and(|t| t.trim().is_empty()))
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(
+            &missing.join(", "),
+            "missing: the resource needs FunctionName, Alias and Version".into(),
+        ));
+    }
+    let mut version = required(props, "Version")?;
     // `!Ref Fn.Version` (SAM's published version) is the version's ARN: its number is last.
-    if let Some((_, number)) = props.version.rsplit_once(':') {
-        props.version = number.to_string();
+    if let Some((_, number)) = version.rsplit_once(':') {
+        version = number.to_string();
     }
-    Ok(props)
+    Ok(ReleaseProperties {
+        function_name: required(props, "FunctionName")?,
+        alias: required(props, "Alias")?,
+        version,
+        strategy: optional(props, "Strategy")?.unwrap_or_else(|| DEFAULT_STRATEGY.to_string()),
+        alarms: names(props, "Alarms")?,
+        wait: flag(props, "Wait", false)?,
+        analysis: flag(props, "Analysis", true)?,
+        labels: labels(props)?,
+        when_busy,
+        rerelease: flag(props, "Rerelease", false)?,
+    })
 }
 
 /// The release a request starts: CloudFormation's request id, which a repeated request keeps.
@@ -75,4 +222,151 @@ pub fn release_id_for(request_id: &str) -> String {
 /// The stack's name, from its id (`arn:...:stack/NAME/uuid`).
 pub(super) fn stack_name(stack_id: &str) -> &str {
     stack_id.split('/').nth(1).unwrap_or(stack_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn with(extra: Value) -> Value {
+        let mut props = json!({
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:shiftback-provider",
+            "FunctionName": "orders", "Alias": "live", "Version": "7"
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            props[k] = v.clone();
+        }
+        props
+    }
+
+    #[test]
+    fn flags_take_every_spelling_cloudformation_can_send() {
+        // YAML 1.1 reads unquoted on/off/yes/no as booleans, and CloudFormation stringifies
+        // them; quoted, they arrive as written.
+        let cases = [
+            (json!("true"), Some(true)),
+            (json!("True"), Some(true)),
+            (json!("TRUE"), Some(true)),
+            (json!(true), Some(true)),
+            (json!("yes"), Some(true)),
+            (json!("on"), Some(true)),
+            (json!("On"), Some(true)),
+            (json!(" true "), Some(true)),
+            (json!("false"), Some(false)),
+            (json!("False"), Some(false)),
+            (json!(false), Some(false)),
+            (json!("no"), Some(false)),
+            (json!("off"), Some(false)),
+            (json!("OFF"), Some(false)),
+            (json!("enabled"), None),
+            (json!("1"), None),
+            (json!(["true"]), None),
+        ];
+        for property in ["Wait", "Analysis", "Rerelease"] {
+            for (value, expected) in &cases {
+                let got = properties(&with(json!({ property: value })));
+                match (expected, got) {
+                    (Some(want), Ok(p)) => {
+                        let read = match property {
+                            "Wait" => p.wait,
+                            "Analysis" => p.analysis,
+                            _ => p.rerelease,
+                        };
+                        assert_eq!(read, *want, "{property}: {value}");
+                    }
+                    (None, Err(e)) => {
+                        let text = e.to_string();
+                        assert!(text.contains(property), "{text}");
+                        assert!(text.contains("true or false"), "{text}");
+                    }
+                    (want, got) => panic!("{property}: {value}: wanted {want:?}, got {got:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn absent_or_empty_properties_take_their_defaults() {
+        for props in [
+            with(json!({})),
+            with(
+                json!({"Wait": "", "Analysis": "", "Rerelease": "", "WhenBusy": "",
+                        "Strategy": "", "Alarms": "", "Labels": null}),
+            ),
+        ] {
+            let p = properties(&props).unwrap();
+            assert!(!p.wait);
+            assert!(p.analysis, "analysis is on unless switched off");
+            assert!(!p.rerelease);
+            assert_eq!(p.when_busy, WhenBusy::Supersede);
+            assert_eq!(p.strategy, DEFAULT_STRATEGY);
+            assert!(p.alarms.is_empty());
+            assert!(p.labels.is_empty());
+        }
+    }
+
+    #[test]
+    fn when_busy_takes_supersede_or_fail_in_any_case() {
+        for (value, expected) in [
+            ("Supersede", Some(WhenBusy::Supersede)),
+            ("supersede", Some(WhenBusy::Supersede)),
+            ("Fail", Some(WhenBusy::Fail)),
+            ("FAIL", Some(WhenBusy::Fail)),
+            ("Queue", None),
+            ("true", None),
+        ] {
+            match (expected, properties(&with(json!({ "WhenBusy": value })))) {
+                (Some(want), Ok(p)) => assert_eq!(p.when_busy, want, "{value}"),
+                (None, Err(e)) => {
+                    let text = e.to_string();
+                    assert!(
+                        text.contains("WhenBusy") && text.contains("Supersede, Fail"),
+                        "{text}"
+                    );
+                }
+                (want, got) => panic!("{value}: wanted {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn versions_alarms_and_labels_as_cloudformation_sends_them() {
+        let p = properties(&with(json!({
+            "Version": "arn:aws:lambda:us-east-1:123456789012:function:orders:12",
+            "Alarms": ["errors", " latency "],
+            "Labels": {"Commit": "3f2a1c9", "Build": "42"},
+        })))
+        .unwrap();
+        assert_eq!(p.version, "12", "a version's ARN is read as its number");
+        assert_eq!(p.alarms, ["errors", "latency"]);
+        assert_eq!(p.labels["Build"], "42");
+        // A number from a JSON template, and one comma-separated string of alarms.
+        let p = properties(&with(json!({"Version": 7, "Alarms": "errors, latency,"}))).unwrap();
+        assert_eq!(p.version, "7");
+        assert_eq!(p.alarms, ["errors", "latency"]);
+    }
+
+    #[test]
+    fn a_missing_or_unknown_property_is_named() {
+        for (props, names) in [
+            (json!({"Alias": "live", "Version": "2"}), "FunctionName"),
+            (json!({"FunctionName": "orders", "Version": "2"}), "Alias"),
+            (
+                json!({"FunctionName": "orders", "Alias": "live", "Version": ""}),
+                "Version",
+            ),
+            (with(json!({"Analisys": "off"})), "Analisys"),
+            (with(json!({"Labels": "commit=1"})), "Labels"),
+            (with(json!({"Alias": {"Ref": "x"}})), "Alias"),
+            (json!(["orders"]), "map of properties"),
+        ] {
+            let text = properties(&props).unwrap_err().to_string();
+            assert!(text.contains(names), "{props}: {text}");
+        }
+        let text = properties(&with(json!({"Analisys": "off"})))
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("Analysis"), "lists what it takes: {text}");
+    }
 }

@@ -10,6 +10,7 @@ impl World {
     fn workflow(&self) -> FakeWorkflow {
         FakeWorkflow {
             journal: self.journal.clone(),
+            ..Default::default()
         }
     }
 

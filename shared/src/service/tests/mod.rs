@@ -25,6 +25,8 @@ mod step;
 const FUNCTION: &str = "orders";
 const ALIAS: &str = "live";
 const ALARM: &str = "orders-errors";
+/// The stack that created `orders` (its `aws:cloudformation:stack-id` tag).
+const STACK: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1";
 
 type Service = ReleaseService<FakeRouter, FakeStore, FakeAlarms, FakeAnnouncer, FakeHooks>;
 type Responder = AlarmResponder<FakeRouter, FakeStore, FakeWorkflow, FakeAnnouncer, FakeAlarms>;
@@ -47,7 +49,8 @@ fn world() -> World {
         .with_alias(FUNCTION, ALIAS, "1")
         .with_version(FUNCTION, "1", None)
         .with_version(FUNCTION, "2", None)
-        .with_version(FUNCTION, "3", None);
+        .with_version(FUNCTION, "3", None)
+        .owned_by(FUNCTION, STACK);
     let store = FakeStore::new(journal.clone());
     let alarms = FakeAlarms::default();
     alarms.set(ALARM, AlarmState::Ok, Utc::now() - Duration::hours(1));
@@ -67,6 +70,7 @@ fn world() -> World {
         store: store.clone(),
         workflow: Some(FakeWorkflow {
             journal: journal.clone(),
+            ..Default::default()
         }),
         notifier: Some(announcer),
         alarms: Some(alarms.clone()),
@@ -102,6 +106,7 @@ fn request(id: &str, strategy: &str) -> StartRequest {
         // Switched on by the analysis tests; the others are about something else.
         analysis: AnalysisSettings::off(),
         retain_versions: None,
+        supersede: false,
     }
 }
 

@@ -1,0 +1,209 @@
+//! A Create, or an Update while the stack moves forward: the alias made, a release started,
+//! superseded, or declined, as a careful release engineer would decide.
+
+use super::*;
+use crate::domain::routing::AliasRouting;
+use crate::domain::{check_names, check_version, ReleaseKind};
+
+/// One forward request, as the provider reads it.
+pub(super) struct Asked<'a> {
+    pub request_id: &'a str,
+    pub stack_id: &'a str,
+    pub props: &'a ReleaseProperties,
+    /// The properties CloudFormation had before (an Update's).
+    pub old: Option<&'a ReleaseProperties>,
+}
+
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
+    pub(super) async fn forward<W: ExecutionControl>(
+        &self,
+        asked: Asked<'_>,
+        workflow: &W,
+    ) -> Result<Provided> {
+        let props = asked.props;
+        check_names(&props.function_name, &props.alias, None)?;
+        check_version("target", &props.version)?;
+        let function = self.canonical(&props.function_name)?;
+        self.check_owner(&function, asked.stack_id).await?;
+        let by = stack_actor(asked.stack_id);
+        let (alias, version) = (props.alias.as_str(), props.version.as_str());
+        let physical_id = format!("{function}:{alias}");
+        let own_id = release_id_for(asked.request_id);
+        // A repeated request: the answer it had, nothing done twice.
+        match self.store.load_summary(&own_id).await {
+            Ok(own) if own.was_declined() => {
+                let note = own.reason.unwrap_or_default();
+                return Ok(Provided::done(physical_id, "not released", version)
+                    .noting(note)
+                    .with_release(&own_id));
+            }
+            Ok(own) if own.kind == ReleaseKind::Revert => {
+                return Ok(Provided::done(physical_id, "reverted", version))
+            }
+            Ok(_) => return Ok(self.started(physical_id, version, &own_id, props.wait)),
+            Err(Error::ReleaseNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let current = match self.router.read(&function, alias).await {
+            Ok(current) => current,
+            Err(Error::NotFound { .. }) => {
+                self.router.create_alias(&function, alias, version).await?;
+                return Ok(Provided::done(physical_id, "alias created", version));
+            }
+            Err(e) => return Err(e),
+        };
+        let mut supersede = false;
+        if let Some(holder) = self.live_holder(&function, alias).await? {
+            if holder.target_version == version {
+                let outcome = format!("release {} already moves the alias to it", holder.id);
+                let mut provided = Provided::done(physical_id, &outcome, version);
+                provided.wait_for = props.wait.then(|| holder.id.clone());
+                return Ok(provided.with_release(&holder.id));
+            }
+            // The stack going back to where a release of its own started: abort that release.
+            if holder.stable_version == version && holder.kind == ReleaseKind::Deploy {
+                let reason = format!("the stack went back to version {version}");
+                let abort = Control::Abort { reason };
+                Box::pin(self.control_gate_aware(&holder.id, abort, &by, workflow)).await?;
+                let outcome = format!("release {} aborted", holder.id);
+                return Ok(Provided::done(physical_id, &outcome, version));
+            }
+            if holder.kind == ReleaseKind::Revert || props.when_busy == WhenBusy::Fail {
+                return Err(busy(&holder, &function, alias, props.when_busy));
+            }
+            supersede = true;
+        } else if current.routing == AliasRouting::single(version) {
+            return Ok(Provided::done(
+                physical_id,
+                "already on the version",
+                version,
+            ));
+        }
+        let record = self.version_record(&function, alias, version).await?;
+        if let VersionRecord::Rejected { why, .. } = &record {
+            if !props.rerelease {
+                let stable = current.routing.version.clone();
+                self.record_declined(
+                    &own_id,
+                    asked_for(&function, alias, &stable, version),
+                    why,
+                    &by,
+                )
+                .await?;
+                let note = format!(
+                    "version {version} is not released again: {why}. Publish a fixed version, or set Rerelease: true to release it all the same"
+                );
+                // A stack that waits for its release must not go green without one.
+                if props.wait {
+                    return Err(Error::BadRequest(note));
+                }
+                return Ok(Provided::done(physical_id, "not released", version)
+                    .noting(note)
+                    .with_release(&own_id));
+            }
+        }
+        // Back to a version that ran well, from where the stack's last release left the
+        // alias: at once, on the record, as a rollback would.
+        let going_back = asked
+            .old
+            .is_some_and(|o| current.routing == AliasRouting::single(&o.version));
+        if !supersede && going_back && matches!(record, VersionRecord::Good { .. }) {
+            match Box::pin(self.revert_to(&function, alias, version, &by, Some(own_id.clone())))
+                .await
+            {
+                Ok(_) => return Ok(Provided::done(physical_id, "reverted", version)),
+                // Not a version the alias ran well by revert's own reading: an ordinary release.
+                Err(Error::NotKnownGood { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let superseded = self
+            .start_release(&own_id, props, &function, &by, supersede, workflow)
+            .await?;
+        let provided = self.started(physical_id, version, &own_id, props.wait);
+        Ok(match superseded.is_empty() {
+            true => provided,
+            false => provided.noting(format!(
+                "superseded release(s) {}: back on their stable versions, on the record",
+                superseded.join(", ")
+            )),
+        })
+    }
+
+    fn started(&self, physical_id: String, version: &str, id: &str, wait: bool) -> Provided {
+        let mut provided = Provided::done(physical_id, "release started", version).with_release(id);
+        provided.wait_for = wait.then(|| id.to_string());
+        provided
+    }
+
+    /// Checks the release as `start` would (a refusal is the resource's failure, with nothing
+    /// changed), supersedes what holds its alias when asked, then starts its workflow.
+    /// Returns the releases it superseded.
+    async fn start_release<W: ExecutionControl>(
+        &self,
+        id: &str,
+        props: &ReleaseProperties,
+        function: &str,
+        by: &str,
+        supersede: bool,
+        workflow: &W,
+    ) -> Result<Vec<String>> {
+        let request = StartRequest {
+            labels: props.labels.clone(),
+            release_id: Some(id.to_string()),
+            function: function.to_string(),
+            alias: props.alias.clone(),
+            stable_version: None,
+            target_version: props.version.clone(),
+            members: Vec::new(),
+            strategy: props.strategy.clone(),
+            alarms: props.alarms.clone(),
+            alarm_overrides: Vec::new(),
+            bake_after_secs: 0,
+            started_by: by.to_string(),
+            kind: Default::default(),
+            analysis: match props.analysis {
+                true => Default::default(),
+                false => crate::domain::AnalysisSettings::off(),
+            },
+            retain_versions: None,
+            hooks: Default::default(),
+            gates: Default::default(),
+            supersede,
+        };
+        let checked = Box::pin(self.preflight(request)).await?;
+        self.check_wait(props, &Release::new(checked.spec.clone(), now())?)?;
+        let superseded = match checked.superseding.is_empty() {
+            true => Vec::new(),
+            false => Box::pin(self.supersede_holders_gate_aware(&checked.request, id, workflow))
+                .await?
+                .into_iter()
+                .map(|s| s.release_id)
+                .collect(),
+        };
+        let input =
+            serde_json::to_value(&checked.request).map_err(|e| Error::Corrupt(e.to_string()))?;
+        workflow.launch(id, &input).await?;
+        Ok(superseded)
+    }
+}
+
+/// The refusal of a new version while `holder` moves the alias: with `WhenBusy: Fail`, or
+/// when the holder is an operator's revert (which nothing forward may undo).
+fn busy(holder: &Release, function: &str, alias: &str, when_busy: WhenBusy) -> Error {
+    let why = match (holder.kind, when_busy) {
+        (ReleaseKind::Revert, _) => "an operator's rollback is not superseded".to_string(),
+        _ => "WhenBusy: Fail refuses a new version while it runs (WhenBusy: Supersede would replace it)".to_string(),
+    };
+    Error::BadRequest(format!(
+        "release {} ({}, v{} -> v{}, started by {}) still moves {function}:{alias}; {why}. Wait for it (`shiftback status {}`) or abort it, then deploy again",
+        holder.id,
+        holder.phase.name(),
+        holder.stable_version,
+        holder.target_version,
+        holder.started_by,
+        holder.id
+    ))
+}

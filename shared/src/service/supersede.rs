@@ -1,0 +1,124 @@
+//! Supersede: a new release takes the place of the releases still moving its aliases. Each
+//! goes back to its stable version as a whole (every member of a group), ends on the record as
+//! superseded, naming the new release, and its team is told; then the new release starts from
+//! those stable versions as any release does.
+
+use super::*;
+use crate::error::{Error, Result};
+use crate::ports::{
+    AliasRouter, Announcer, ExecutionControl, HealthSource, HookCaller, ReleaseRecords,
+};
+
+/// A release that a start superseded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superseded {
+    pub release_id: String,
+    /// Where it ended (superseded; or already over when the start got to it).
+    pub phase: String,
+}
+
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
+    /// Supersedes, in favour of release `new_id`, every live release holding one of the
+    /// request's aliases (its own and its members'). An operator's revert is never superseded:
+    /// the start then finds its alias held and is refused. Safe to repeat: a release already
+    /// over is left as it is.
+    pub async fn supersede_holders(
+        &self,
+        request: &StartRequest,
+        new_id: &str,
+    ) -> Result<Vec<Superseded>> {
+        self.supersede_each(request, new_id, None::<&NoWorkflow>)
+            .await
+    }
+
+    /// As [`Self::supersede_holders`], and a superseded release waiting at a gate or paused
+    /// has its task token handed back, so its workflow ends now rather than at the gate's
+    /// timeout.
+    pub async fn supersede_holders_gate_aware<W: ExecutionControl>(
+        &self,
+        request: &StartRequest,
+        new_id: &str,
+        workflow: &W,
+    ) -> Result<Vec<Superseded>> {
+        self.supersede_each(request, new_id, Some(workflow)).await
+    }
+
+    async fn supersede_each<W: ExecutionControl>(
+        &self,
+        request: &StartRequest,
+        new_id: &str,
+        workflow: Option<&W>,
+    ) -> Result<Vec<Superseded>> {
+        let aliases = std::iter::once((request.function.clone(), request.alias.clone())).chain(
+            request
+                .members
+                .iter()
+                .map(|m| (m.function.clone(), m.alias.clone())),
+        );
+        let mut superseded: Vec<Superseded> = Vec::new();
+        for (function, alias) in aliases {
+            let function = self.canonical(&function)?;
+            let Some(holder) = self.to_supersede(&function, &alias).await? else {
+                continue;
+            };
+            if holder.id == new_id || superseded.iter().any(|s| s.release_id == holder.id) {
+                continue;
+            }
+            let control = Control::Supersede {
+                by: new_id.to_string(),
+            };
+            let by = match request.started_by.as_str() {
+                "" => new_id,
+                actor => actor,
+            };
+            let outcome = match workflow {
+                // Boxed: a control's future is deep, and the start's or provider's around it too.
+                Some(workflow) => {
+                    Box::pin(self.control_gate_aware(&holder.id, control, by, workflow)).await
+                }
+                None => Box::pin(self.control(&holder.id, control, by)).await,
+            };
+            let phase = match outcome {
+                Ok(outcome) => outcome.phase,
+                // It ended on its own between the lock's read and the command: nothing to do.
+                Err(Error::Transition(_)) => {
+                    let now = self.store.load_summary(&holder.id).await?;
+                    if !now.phase.is_terminal() {
+                        return Err(Error::LockHeld {
+                            function,
+                            alias,
+                            holder: holder.id,
+                            since: now.created_at.to_rfc3339(),
+                        });
+                    }
+                    now.phase.name().to_string()
+                }
+                Err(e) => return Err(e),
+            };
+            tracing::info!(release = %holder.id, by = %new_id, %phase, "superseded");
+            superseded.push(Superseded {
+                release_id: holder.id,
+                phase,
+            });
+        }
+        Ok(superseded)
+    }
+}
+
+/// No workflow to hand a gate's token back to (the workflow's own start task): the superseded
+/// release's gate ends at its timeout and finds it over.
+struct NoWorkflow;
+
+impl ExecutionControl for NoWorkflow {
+    async fn launch(&self, _: &str, _: &serde_json::Value) -> Result<()> {
+        Ok(())
+    }
+    async fn stop(&self, _: &str, _: &str) -> Result<()> {
+        Ok(())
+    }
+    async fn resume(&self, _: &str, _: &serde_json::Value) -> Result<bool> {
+        Ok(false)
+    }
+}
