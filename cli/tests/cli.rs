@@ -544,3 +544,64 @@ async fn list_shows_what_is_releasing_and_says_so_when_nothing_is() {
     assert_eq!(listed[0]["phase"], "shifting");
     assert_eq!(listed[0]["weight"], 25.0);
 }
+
+#[tokio::test]
+async fn start_refuses_a_held_alias_and_supersedes_the_release_holding_it_when_asked() {
+    use shiftback::ports::AliasRouter as _;
+    let s = setup().await;
+    let sfn = aws_sdk_sfn::Client::new(&s.env.config);
+    let machine = waiting_machine(&sfn).await;
+    let running = s.started("linear:50:1h", "2").await;
+    let start = |extra: &[&str]| {
+        let mut args = vec![
+            "--json",
+            "--state-machine",
+            &machine,
+            "start",
+            &s.function,
+            "--alias",
+            "live",
+            "--to",
+            "3",
+            "--strategy",
+            "linear:50:1h",
+        ];
+        args.extend_from_slice(extra);
+        s.run(&args)
+    };
+    let refused = start(&[]);
+    assert_ne!(refused.status.code(), Some(0), "{}", text(&refused));
+    assert!(text(&refused).contains(&running), "{}", text(&refused));
+    let held = s.store.load_summary(&running).await.unwrap();
+    assert_eq!(held.phase.name(), "shifting", "nothing changed");
+
+    let out = start(&["--supersede"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let started = json(&out);
+    assert_eq!(started["superseded"], json!([running]));
+    let superseded = s.store.load_summary(&running).await.unwrap();
+    assert_eq!(superseded.phase.name(), "superseded");
+    assert!(superseded
+        .reason
+        .unwrap()
+        .contains(started["release_id"].as_str().unwrap()));
+    let routing = TrafficRouter::new(s.env.lambda.clone())
+        .read(&s.function, "live")
+        .await
+        .unwrap()
+        .routing;
+    assert_eq!(
+        routing.to_string(),
+        "version 1",
+        "back on its stable version"
+    );
+    let execution = sfn
+        .describe_execution()
+        .execution_arn(started["execution_arn"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let input: Value = serde_json::from_str(execution.input().unwrap()).unwrap();
+    assert_eq!(input["supersede"], true);
+    assert_eq!(input["stable_version"], "1");
+}
