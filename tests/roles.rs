@@ -419,6 +419,13 @@ async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
         text.contains("ReleaseProviderFunction: SendTaskSuccess needs states:SendTaskSuccess on *, which its role ReleaseProviderFunctionRole does not allow"),
         "{text}"
     );
+    // GetFunction answers with the tags the ownership check reads only if ListTags is allowed.
+    let (output, text) = check(recorded, &["ReleaseProviderFunction=lambda:ListTags"]);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("ReleaseProviderFunction: GetFunction needs lambda:ListTags on arn:aws:lambda:us-east-1:123456789012:function:fn-"),
+        "{text}"
+    );
     // A hook is invoked only under the stack's HookFunctionNames.
     let (output, text) = check(recorded, &["PromoteFunction=lambda:InvokeFunction"]);
     assert!(!output.status.success(), "{text}");

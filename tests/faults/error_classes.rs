@@ -215,3 +215,32 @@ async fn a_dashboard_cloudwatch_finds_fault_with_is_reported_with_its_messages()
     assert!(text.contains("PutDashboard"), "{text}");
     assert!(text.contains("must be a valid JSON object"), "{text}");
 }
+
+#[tokio::test]
+async fn tags_lambda_withholds_are_an_error_not_an_untagged_function() {
+    // GetFunction returns a function's tags only to a caller also allowed lambda:ListTags;
+    // otherwise it answers with TagsError and no tags (moto always returns them). Read as "no
+    // tags", the provider would refuse every function as not its stack's own.
+    let withheld = mock!(LambdaClient::get_function).then_http_response(|| {
+        json_response(
+            200,
+            r#"{"Configuration":{"FunctionName":"orders"},"TagsError":{"ErrorCode":"AccessDeniedException","Message":"not authorized to perform: lambda:ListTags"}}"#,
+        )
+    });
+    let err = router(&[&withheld])
+        .function_tags("orders")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("lambda:ListTags"), "{err}");
+    let tagged = mock!(LambdaClient::get_function).then_http_response(|| {
+        json_response(
+            200,
+            r#"{"Configuration":{"FunctionName":"orders"},"Tags":{"aws:cloudformation:stack-id":"arn:aws:cloudformation:us-east-1:123456789012:stack/app/1"}}"#,
+        )
+    });
+    let tags = router(&[&tagged]).function_tags("orders").await.unwrap();
+    assert_eq!(
+        tags["aws:cloudformation:stack-id"],
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1"
+    );
+}

@@ -82,7 +82,14 @@ fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
     } else if let Some(i) = input.downcast_ref::<CreateAliasInput>() {
         function_arn(i.function_name().unwrap_or_default(), None)
     } else if let Some(i) = input.downcast_ref::<GetFunctionInput>() {
-        function_arn(i.function_name().unwrap_or_default(), i.qualifier())
+        // Its answer carries the function's tags only if ListTags is allowed too (else a
+        // TagsError): the provider reads them, so both are needed.
+        let arn = function_arn(i.function_name().unwrap_or_default(), i.qualifier());
+        let unqualified = function_arn(i.function_name().unwrap_or_default(), None);
+        return vec![
+            request(&action, arn),
+            request("lambda:ListTags", unqualified),
+        ];
     } else if let Some(i) = input.downcast_ref::<GetFunctionConfigurationInput>() {
         function_arn(i.function_name().unwrap_or_default(), i.qualifier())
     } else if let Some(i) = input.downcast_ref::<PublishVersionInput>() {

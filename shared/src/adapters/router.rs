@@ -201,7 +201,9 @@ impl AliasRouter for TrafficRouter {
     }
 
     /// `GetFunction` answers with the function's tags, by name or ARN alike (`ListTags` needs
-    /// the ARN, which a name alone does not give).
+    /// the ARN, which a name alone does not give). Lambda includes them only for a caller also
+    /// allowed `lambda:ListTags`, and otherwise says why in `TagsError`: an error here, never
+    /// read as "no tags" (which would refuse every function as not the stack's own).
     async fn function_tags(&self, function: &str) -> Result<BTreeMap<String, String>> {
         self.limiter.acquire().await;
         let out = self
@@ -217,6 +219,17 @@ impl AliasRouter for TrafficRouter {
                     "the function".to_string(),
                 )
             })?;
+        if let Some(refused) = out.tags_error() {
+            return Err(Error::Aws(AwsError {
+                operation: "GetFunction",
+                code: Some(refused.error_code().to_string()),
+                message: format!(
+                    "the tags of {function} were not returned (lambda:ListTags is needed with lambda:GetFunction): {}",
+                    refused.message()
+                ),
+                kind: AwsErrorKind::Rejected,
+            }));
+        }
         Ok(out
             .tags()
             .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())

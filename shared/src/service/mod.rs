@@ -44,7 +44,7 @@ pub use provider::{
 pub use supersede::Superseded;
 
 /// Who the workflow's own steps are recorded as.
-pub const WORKFLOW_ACTOR: &str = "workflow";
+pub use crate::domain::release::WORKFLOW_ACTOR;
 
 /// What `start` accepts: the workflow's input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

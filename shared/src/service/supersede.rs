@@ -73,6 +73,22 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 "" => new_id,
                 actor => actor,
             };
+            // A supersede (or any rollback) that stopped between its record and its revert:
+            // finish that rollback rather than start another.
+            if matches!(holder.phase, crate::domain::Phase::RollingBack { .. }) {
+                let step = StepInput {
+                    gate_expired: false,
+                    task_token: None,
+                    release_id: Some(holder.id.clone()),
+                    error: None,
+                };
+                let done = Box::pin(self.rollback(step)).await?;
+                superseded.push(Superseded {
+                    release_id: holder.id,
+                    phase: done.phase,
+                });
+                continue;
+            }
             let outcome = match workflow {
                 // Boxed: a control's future is deep, and the start's or provider's around it too.
                 Some(workflow) => {

@@ -31,6 +31,9 @@ impl Release {
     }
 }
 
+/// Who the workflow's own decisions are recorded as (a gate or pause that timed out).
+pub const WORKFLOW_ACTOR: &str = "workflow";
+
 /// Actors whose aborts and reverts are a stack's own bookkeeping (a CloudFormation rollback
 /// undoing its update), not a verdict on the version.
 pub const STACK_ACTOR_PREFIX: &str = "cloudformation:";
@@ -87,8 +90,10 @@ fn rejected(r: &Release, why: String) -> VersionRecord {
     }
 }
 
-/// Why a release's own target was rejected, if it was: rolled back as unhealthy (an alarm, the
-/// analysis, a hook), put back by hand, aborted by a person, or refused before traffic moved.
+/// Why a release's own target was rejected, if it was: a rollback started as unhealthy (an
+/// alarm, the analysis, a hook; however it ended, a failed revert included), put back by hand,
+/// aborted by a person, or refused before traffic moved. A gate or pause that timed out (the
+/// workflow's own abort) and the stack's own rollback judged nothing.
 fn rejection(r: &Release) -> Option<String> {
     let reason = r.reason.clone().unwrap_or_default();
     let started = r.log.iter().rev().find_map(|e| match &e.event {
@@ -99,19 +104,27 @@ fn rejection(r: &Release) -> Option<String> {
         .log
         .iter()
         .any(|e| matches!(e.event, ReleaseEvent::ManualRollback { .. }));
-    match r.phase {
-        Phase::RolledBack if by_hand => Some(format!(
+    if r.phase == Phase::Refused {
+        return Some(format!("release {} was refused: {reason}", r.id));
+    }
+    if by_hand && r.phase == Phase::RolledBack {
+        return Some(format!(
             "release {} found it put back by hand: {reason}",
             r.id
-        )),
-        Phase::RolledBack if matches!(started, Some((RollbackCause::Unhealthy, _))) => {
+        ));
+    }
+    match started {
+        Some((RollbackCause::Unhealthy, _)) => {
             Some(format!("release {} rolled it back: {reason}", r.id))
         }
-        Phase::Aborted => match started {
-            Some((_, actor)) if actor.starts_with(STACK_ACTOR_PREFIX) => None,
-            _ => Some(format!("release {} was aborted: {reason}", r.id)),
-        },
-        Phase::Refused => Some(format!("release {} was refused: {reason}", r.id)),
+        Some((RollbackCause::Aborted, actor))
+            if actor.starts_with(STACK_ACTOR_PREFIX) || actor == WORKFLOW_ACTOR =>
+        {
+            None
+        }
+        Some((RollbackCause::Aborted, actor)) => {
+            Some(format!("release {} was aborted by {actor}: {reason}", r.id))
+        }
         _ => None,
     }
 }

@@ -34,7 +34,7 @@ mod transition;
 
 pub use ignore::{ignore_until, ANALYSIS_GUARD, MAX_IGNORE_SECS};
 pub use input::*;
-pub use judged::{record_of, VersionRecord, DECLINED, STACK_ACTOR_PREFIX};
+pub use judged::{record_of, VersionRecord, DECLINED, STACK_ACTOR_PREFIX, WORKFLOW_ACTOR};
 pub use labels::{check_labels, describe_labels, parse_label, MAX_LABELS};
 pub use log::*;
 pub use member::{Member, MAX_MEMBERS};

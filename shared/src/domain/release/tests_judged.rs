@@ -103,6 +103,23 @@ fn the_newest_release_that_judged_a_version_decides_what_the_record_says() {
         },
         "wf",
     );
+    // The workflow's own abort (a gate nobody answered, a pause too long) judged nothing.
+    let timed_out = ended(begun("r-8", "3", "4", "ci"), abort(), WORKFLOW_ACTOR);
+    // An alarm's rollback that could not write the alias still rejected the version.
+    let mut failed_rollback = ended(begun("r-9", "3", "4", "ci"), alarm(), "alarm:orders-errors");
+    failed_rollback.phase = Phase::RollingBack {
+        cause: RollbackCause::Unhealthy,
+    };
+    failed_rollback
+        .apply(
+            Input::RollbackFailed {
+                error: "throttled".into(),
+            },
+            t(4),
+            "wf",
+        )
+        .unwrap();
+    assert_eq!(failed_rollback.phase, Phase::Failed);
     let mut declined = Release::new(spec("AllAtOnce"), t(0)).unwrap();
     declined
         .apply(Input::Decline { reason: "x".into() }, t(0), "ci")
@@ -151,7 +168,17 @@ fn the_newest_release_that_judged_a_version_decides_what_the_record_says() {
         "4"
     )));
     // No verdict on the version: the older release decides, or nothing does.
-    for no_verdict in [&aborted_by_stack, &superseded, &failed, &declined] {
+    assert!(rejected(record_of(
+        std::slice::from_ref(&failed_rollback),
+        "4"
+    )));
+    for no_verdict in [
+        &aborted_by_stack,
+        &superseded,
+        &failed,
+        &declined,
+        &timed_out,
+    ] {
         let history = [no_verdict.clone(), rejected_by_alarm.clone()];
         assert!(rejected(record_of(&history, "4")), "{}", no_verdict.id);
         assert_eq!(

@@ -35,12 +35,17 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         match self.store.load_summary(&own_id).await {
             Ok(own) if own.was_declined() => {
                 let note = own.reason.unwrap_or_default();
+                // As the first answer: a stack that waits never goes green without a release.
+                if props.wait {
+                    return Err(Error::BadRequest(note));
+                }
                 return Ok(Provided::done(physical_id, "not released", version)
                     .noting(note)
                     .with_release(&own_id));
             }
             Ok(own) if own.kind == ReleaseKind::Revert => {
-                return Ok(Provided::done(physical_id, "reverted", version))
+                self.finish_revert(&own).await?;
+                return Ok(Provided::done(physical_id, "reverted", version));
             }
             Ok(_) => return Ok(self.started(physical_id, version, &own_id, props.wait)),
             Err(Error::ReleaseNotFound(_)) => {}
@@ -54,6 +59,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             }
             Err(e) => return Err(e),
         };
+        // An update that keeps the version (a label, a strategy) moves nothing by itself.
+        let unchanged = asked.old.is_some_and(|o| o.version == version) && !props.rerelease;
         let mut supersede = false;
         if let Some(holder) = self.live_holder(&function, alias).await? {
             if holder.target_version == version {
@@ -62,8 +69,26 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 provided.wait_for = props.wait.then(|| holder.id.clone());
                 return Ok(provided.with_release(&holder.id));
             }
-            // The stack going back to where a release of its own started: abort that release.
-            if holder.stable_version == version && holder.kind == ReleaseKind::Deploy {
+            if unchanged {
+                let note = format!(
+                    "version {version} is unchanged, and release {} (started by {}) moves the alias: left to it",
+                    holder.id, holder.started_by
+                );
+                return Ok(Provided::done(physical_id, "nothing started", version).noting(note));
+            }
+            // The stack going back to where a release of its own started (or one moving toward
+            // the version the stack leaves): abort that release. Another's is left alone.
+            let leaving = asked
+                .old
+                .map(|o| o.version.as_str())
+                .filter(|o| *o != version);
+            let ours_or_toward_leaving =
+                holder.started_by == by || leaving == Some(holder.target_version.as_str());
+            if holder.stable_version == version
+                && holder.kind == ReleaseKind::Deploy
+                && leaving.is_some()
+                && ours_or_toward_leaving
+            {
                 let reason = format!("the stack went back to version {version}");
                 let abort = Control::Abort { reason };
                 Box::pin(self.control_gate_aware(&holder.id, abort, &by, workflow)).await?;
@@ -104,6 +129,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                     .with_release(&own_id));
             }
         }
+        if unchanged {
+            let note = format!(
+                "version {version} is unchanged: nothing started; the alias is on {}",
+                current.routing
+            );
+            return Ok(Provided::done(physical_id, "nothing started", version).noting(note));
+        }
         // Back to a version that ran well, from where the stack's last release left the
         // alias: at once, on the record, as a rollback would.
         let going_back = asked
@@ -139,8 +171,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     }
 
     /// Checks the release as `start` would (a refusal is the resource's failure, with nothing
-    /// changed), supersedes what holds its alias when asked, then starts its workflow.
-    /// Returns the releases it superseded.
+    /// changed), supersedes what holds its alias when asked, starts the release, then its
+    /// workflow. Returns the releases it superseded.
     async fn start_release<W: ExecutionControl>(
         &self,
         id: &str,
@@ -183,8 +215,12 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 .map(|s| s.release_id)
                 .collect(),
         };
-        let input =
-            serde_json::to_value(&checked.request).map_err(|e| Error::Corrupt(e.to_string()))?;
+        // Recorded (its lock taken, its first step applied) before the answer, not later by
+        // the workflow's Start: a stack rollback that follows at once must find the release
+        // to abort it. The workflow's Start then finds it and simply continues it.
+        let request = crate::runtime::with_default_retention(checked.request);
+        Box::pin(self.start(request.clone())).await?;
+        let input = serde_json::to_value(&request).map_err(|e| Error::Corrupt(e.to_string()))?;
         workflow.launch(id, &input).await?;
         Ok(superseded)
     }

@@ -40,6 +40,8 @@ pub use wait::PROVIDER_WAIT_SECS;
 /// Attempts at a request that fails as retryable (throttling, 5xx) before answering FAILED:
 /// a stack must not roll back over a hiccup, nor wait an hour for an answer that never comes.
 const ATTEMPTS: usize = 3;
+/// Attempts at an Update while the stack rolls back, whose FAILED is costly.
+const ROLLBACK_ATTEMPTS: usize = 6;
 /// CloudFormation reads at most 4 KB of response; the reason is kept well inside it.
 const REASON_MAX: usize = 1_000;
 /// The stack status in which CloudFormation's Updates put the previous properties back.
@@ -143,21 +145,38 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             ),
             _ => return Err(Error::BadRequest("unknown RequestType".into())),
         };
-        // Read once: an Update is a rollback only by the stack's status.
+        // Read once: an Update is a rollback only by the stack's status; a Delete during any
+        // rollback undoes a Create that may have started a release.
         let rolling_back = match &request {
             CfnRequest::Update(_) => {
                 stacks.status(stack_id).await.as_deref() == Some(UPDATE_ROLLBACK)
             }
+            CfnRequest::Delete(_) => stacks
+                .status(stack_id)
+                .await
+                .is_some_and(|status| status.contains("ROLLBACK")),
             _ => false,
+        };
+        // A rollback's FAILED leaves the stack for a person to clear: it tries for longer
+        // (about a minute, well inside the resource's ServiceTimeout).
+        let attempts = if rolling_back {
+            ROLLBACK_ATTEMPTS
+        } else {
+            ATTEMPTS
         };
         let pauses = ExponentialBuilder::default()
             .with_min_delay(std::time::Duration::from_secs(2))
-            .with_max_times(ATTEMPTS - 1);
-        let mut outcome = (|| self.provide(&request, rolling_back, workflow))
-            .retry(pauses)
-            .sleep(tokio::time::sleep)
-            .when(Error::is_retryable)
-            .await;
+            .with_max_delay(std::time::Duration::from_secs(20))
+            .with_max_times(attempts - 1);
+        let attempt = std::sync::atomic::AtomicUsize::new(0);
+        let mut outcome = (|| {
+            let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            self.provide(&request, rolling_back, n >= attempts, workflow)
+        })
+        .retry(pauses)
+        .sleep(tokio::time::sleep)
+        .when(Error::is_retryable)
+        .await;
         if let Ok(Provided {
             wait_for: Some(id), ..
         }) = &outcome
@@ -197,16 +216,22 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         &self,
         request: &CfnRequest,
         rolling_back: bool,
+        last_attempt: bool,
         workflow: &W,
     ) -> Result<Provided> {
         match request {
             // The alias stays as it is: the app's traffic must not move because a stack, or
             // this resource, went away.
-            CfnRequest::Delete(delete) => Ok(Provided::done(
-                delete.physical_resource_id.clone(),
-                "left as it is",
-                "",
-            )),
+            CfnRequest::Delete(delete) => {
+                let mut provided =
+                    Provided::done(delete.physical_resource_id.clone(), "left as it is", "");
+                if rolling_back {
+                    if let Some(note) = self.abort_created_release(delete, workflow).await {
+                        provided = provided.noting(note);
+                    }
+                }
+                Ok(provided)
+            }
             CfnRequest::Create(create) => {
                 let props = properties(&create.resource_properties)?;
                 let asked = forward::Asked {
@@ -218,7 +243,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 Box::pin(self.forward(asked, workflow)).await
             }
             CfnRequest::Update(update) if rolling_back => {
-                Box::pin(self.roll_back_never_refusing(update, workflow)).await
+                Box::pin(self.roll_back_never_refusing(update, workflow, last_attempt)).await
             }
             CfnRequest::Update(update) => {
                 let props = properties(&update.resource_properties)?;
@@ -233,6 +258,54 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 Box::pin(self.forward(asked, workflow)).await
             }
             _ => Err(Error::BadRequest("unknown RequestType".into())),
+        }
+    }
+
+    /// Completes the revert a request recorded before (`revert_to` records and moves the
+    /// alias, then promotes): a retry or a redelivery after a failure between the two must not
+    /// answer "reverted" while the revert still holds the alias lock.
+    async fn finish_revert(&self, own: &Release) -> Result<()> {
+        if !own.phase.is_terminal() {
+            let step = StepInput {
+                gate_expired: false,
+                task_token: None,
+                release_id: Some(own.id.clone()),
+                error: None,
+            };
+            Box::pin(self.promote(step)).await?;
+        }
+        Ok(())
+    }
+
+    /// A Delete while the stack rolls back undoes this resource's Create, which may have
+    /// started a release (an alias that existed on another version): the stack's own release
+    /// still moving the alias is aborted. Never a refusal: what went wrong is the answer's note.
+    async fn abort_created_release<W: ExecutionControl>(
+        &self,
+        delete: &aws_lambda_events::event::cloudformation::DeleteRequest,
+        workflow: &W,
+    ) -> Option<String> {
+        let props = properties(&delete.resource_properties).ok()?;
+        let by = stack_actor(&delete.stack_id);
+        let attempt = async {
+            let function = self.canonical(&props.function_name)?;
+            let Some(holder) = self.live_holder(&function, &props.alias).await? else {
+                return Ok(None);
+            };
+            if holder.started_by != by || holder.kind != crate::domain::ReleaseKind::Deploy {
+                return Ok(None);
+            }
+            let reason = format!("the stack {} rolled back", stack_name(&delete.stack_id));
+            let abort = Control::Abort { reason };
+            Box::pin(self.control_gate_aware(&holder.id, abort, &by, workflow)).await?;
+            Ok::<_, Error>(Some(format!("release {} aborted", holder.id)))
+        };
+        match attempt.await {
+            Ok(note) => note,
+            Err(e) => {
+                tracing::warn!(error = %e, "a Delete during a rollback could not abort the stack's release");
+                Some(format!("the stack's release could not be aborted: {e}"))
+            }
         }
     }
 

@@ -11,19 +11,25 @@ use aws_lambda_events::event::cloudformation::UpdateRequest;
 use super::*;
 use crate::domain::routing::AliasRouting;
 use crate::domain::ReleaseKind;
+use crate::error::AwsErrorKind;
 
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>
 {
-    /// Rolls the alias back as [`Self::roll_back`] does; anything that is not a failure to
-    /// reach AWS becomes a SUCCESS whose reason says what was left, and why.
+    /// Rolls the alias back as [`Self::roll_back`] does. Anything but AWS itself failing
+    /// (throttling, 5xx: the alias may not be writable at all) becomes a SUCCESS whose reason
+    /// says what was left and why; AWS failing is tried again by the caller first.
     pub(super) async fn roll_back_never_refusing<W: ExecutionControl>(
         &self,
         update: &UpdateRequest,
         workflow: &W,
+        last_attempt: bool,
     ) -> Result<Provided> {
         match self.roll_back(update, workflow).await {
-            Err(e) if !e.is_retryable() => {
+            Err(e) if aws_unavailable(&e) => Err(e),
+            // A lost race with the workflow (a stale release) is tried again while tries are left.
+            Err(e) if e.is_retryable() && !last_attempt => Err(e),
+            Err(e) => {
                 tracing::warn!(request = %update.request_id, error = %e, "a stack rollback left the alias as it was");
                 let note = format!("the stack rolls back; the alias was left as it is: {e}");
                 Ok(
@@ -53,6 +59,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         // A repeated request whose revert is done: the answer it had.
         if let Ok(own) = self.store.load_summary(&own_id).await {
             if own.kind == ReleaseKind::Revert {
+                self.finish_revert(&own).await?;
                 return Ok(Provided::done(physical_id, "reverted", version).with_release(&own_id));
             }
         }
@@ -118,4 +125,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             )),
         }
     }
+}
+
+/// AWS itself throttling or failing: the one reason a rollback's answer may be FAILED.
+fn aws_unavailable(error: &Error) -> bool {
+    matches!(error, Error::Aws(aws) if matches!(aws.kind, AwsErrorKind::Throttled | AwsErrorKind::Transient))
 }

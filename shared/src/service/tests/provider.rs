@@ -133,6 +133,15 @@ impl<'a> Stack<'a> {
     }
 }
 
+/// How often the alias was put wholly on version 1, the stable version.
+fn back_on_stable(w: &World) -> usize {
+    let entries = w.journal.entries();
+    entries
+        .iter()
+        .filter(|e| *e == "alias orders:live -> version 1")
+        .count()
+}
+
 fn status(answer: &Answer) -> String {
     serde_json::to_value(&answer.status)
         .unwrap()
@@ -197,7 +206,9 @@ async fn deploying_twice_in_a_row_supersedes_the_running_release() {
         w.journal.count(&format!("announce {first_id} superseded")),
         1
     );
-    assert_eq!(w.routing(), "version 1", "back on its stable version");
+    assert_eq!(back_on_stable(&w), 1, "back on its stable version first");
+    // Recorded and at its first step before the answer; the workflow's start continues it.
+    assert_eq!(w.routing(), "version 1 with 10% on version 3");
     stack.run_start(&second).await;
     assert_eq!(w.routing(), "version 1 with 10% on version 3");
     assert_eq!(
@@ -437,7 +448,8 @@ async fn a_superseded_release_at_a_gate_has_its_token_handed_back() {
         "{:?}",
         w.journal.entries()
     );
-    assert_eq!(w.routing(), "version 1");
+    assert_eq!(back_on_stable(&w), 1);
+    assert_eq!(w.routing(), "version 1 with 10% on version 3");
     stack.can_deploy_again();
 }
 
@@ -489,4 +501,118 @@ async fn the_workflow_input_supersedes_as_the_provider_does_and_never_an_operato
     // A retried start (the workflow's task again) continues r-2 and supersedes nothing more.
     w.service.start(superseding).await.unwrap();
     assert_eq!(w.phase("r-2"), "shifting");
+}
+
+#[tokio::test]
+async fn an_update_that_keeps_the_version_leaves_anothers_release_alone() {
+    let w = world();
+    let stack = Stack::of(&w);
+    // An operator releases version 2 by hand while the stack records version 1; the team then
+    // deploys a labels-only change (version 1 again).
+    w.started("r-ops", TWO_STEPS).await;
+    let labels = json!({"Labels": {"commit": "abc"}});
+    let answer = stack.send(&stack.update("1", "1", labels)).await;
+    assert_eq!(
+        (status(&answer).as_str(), outcome(&answer)),
+        ("SUCCESS", "nothing started"),
+        "{answer:?}"
+    );
+    assert!(answer.reason.as_deref().unwrap().contains("r-ops"));
+    assert_eq!(w.phase("r-ops"), "shifting", "not aborted");
+    assert_eq!(w.routing(), "version 1 with 10% on version 2");
+}
+
+#[tokio::test]
+async fn a_supersede_cut_off_between_its_record_and_its_revert_is_finished_on_the_retry() {
+    let w = world();
+    let stack = Stack::of(&w);
+    let first = stack.send(&stack.update("2", "1", json!({}))).await;
+    stack.run_start(&first).await;
+    let first_id = first.data["ReleaseId"].clone();
+    // The supersede recorded its decision, then the revert's UpdateAlias was throttled beyond
+    // the SDK's retries: the release is left rolling back, the alias still split.
+    w.store.records.lock().unwrap().change(&first_id, |r| {
+        r.phase = Phase::RollingBack {
+            cause: crate::domain::RollbackCause::Superseded,
+        };
+        r.reason = Some("superseded by release cfn-earlier".into());
+    });
+    let second = stack.send(&stack.update("3", "2", json!({}))).await;
+    assert_eq!(outcome(&second), "release started", "{second:?}");
+    assert_eq!(w.phase(&first_id), "superseded");
+    assert_eq!(back_on_stable(&w), 1);
+    stack.run_start(&second).await;
+    assert_eq!(w.routing(), "version 1 with 10% on version 3");
+    stack.can_deploy_again();
+}
+
+#[tokio::test]
+async fn a_declined_request_that_waits_is_failed_however_often_it_is_delivered() {
+    let w = world();
+    let stack = Stack::of(&w);
+    let first = stack.send(&stack.update("2", "1", json!({}))).await;
+    stack.run_start(&first).await;
+    w.responder.handle(alarm_fired(ALARM), None).await.unwrap();
+    w.alarms.set(ALARM, AlarmState::Ok, Utc::now());
+    let waits = stack.update("2", "2", json!({"Wait": "yes"}));
+    for _ in 0..2 {
+        let answer = stack.send(&waits).await;
+        assert_eq!(status(&answer), "FAILED", "{answer:?}");
+    }
+    assert_eq!(stack.launches(), 1);
+}
+
+#[tokio::test]
+async fn a_rollback_right_after_the_answer_finds_the_release_before_its_workflow_runs() {
+    let w = world();
+    let stack = Stack::of(&w);
+    // The update answers SUCCESS while another resource of the stack has failed already; the
+    // workflow's Start has not run yet (Step Functions is slower than CloudFormation here).
+    let forward = stack.send(&stack.update("2", "1", json!({}))).await;
+    assert_eq!(outcome(&forward), "release started");
+    let id = forward.data["ReleaseId"].clone();
+    assert_eq!(w.phase(&id), "shifting", "recorded before the answer");
+    let back = stack
+        .send_rolling_back(&stack.update("1", "2", json!({})))
+        .await;
+    assert!(outcome(&back).contains("aborted"), "{back:?}");
+    assert_eq!(w.routing(), "version 1");
+    // The workflow's Start runs at last: it finds the release over and moves nothing.
+    let late = stack.run_start(&forward).await;
+    assert_eq!(late.next, Next::Done);
+    assert_eq!(w.routing(), "version 1");
+    stack.can_deploy_again();
+}
+
+#[tokio::test]
+async fn a_delete_during_a_rollback_undoes_the_release_its_create_started() {
+    let w = world();
+    let stack = Stack::of(&w);
+    // The resource is added to a stack whose function's alias already exists: its Create
+    // starts a release. Another resource fails; CloudFormation deletes what it created.
+    let mut create = stack.update("2", "1", json!({}));
+    create["RequestType"] = json!("Create");
+    let obj = create.as_object_mut().unwrap();
+    obj.remove("OldResourceProperties");
+    obj.remove("PhysicalResourceId");
+    let created = stack.send(&create).await;
+    assert_eq!(outcome(&created), "release started", "{created:?}");
+    let mut delete = stack.update("2", "1", json!({}));
+    delete["RequestType"] = json!("Delete");
+    delete
+        .as_object_mut()
+        .unwrap()
+        .remove("OldResourceProperties");
+    // Outside a rollback, a Delete leaves everything as it is.
+    let kept = stack.send(&delete).await;
+    assert_eq!(status(&kept), "SUCCESS");
+    assert_eq!(w.phase(&created.data["ReleaseId"]), "shifting");
+    let undone = stack.send_rolling_back(&delete).await;
+    assert!(
+        undone.reason.as_deref().unwrap().contains("aborted"),
+        "{undone:?}"
+    );
+    assert_eq!(w.phase(&created.data["ReleaseId"]), "aborted");
+    assert_eq!(w.routing(), "version 1");
+    stack.can_deploy_again();
 }
