@@ -66,6 +66,14 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             if holder.id == new_id || superseded.iter().any(|s| s.release_id == holder.id) {
                 continue;
             }
+            // Its own alarm is firing: the alarm function reverts it and records the verdict;
+            // superseding it first would record "superseded" and lose that verdict.
+            if let Some(alarm) = self.firing_guard(&holder).await? {
+                return Err(Error::AlarmsFiring(vec![format!(
+                    "{alarm} (guarding release {}, which it rolls back; deploy again once it has)",
+                    holder.id
+                )]));
+            }
             let control = Control::Supersede {
                 by: new_id.to_string(),
             };
@@ -120,6 +128,29 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             });
         }
         Ok(superseded)
+    }
+}
+
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
+    /// A guarding alarm of `release` in ALARM now (its own, or its analysis alarm), if any: a
+    /// verdict the alarm function is about to record. An alarm since deleted fires nothing.
+    pub(crate) async fn firing_guard(
+        &self,
+        release: &crate::domain::Release,
+    ) -> Result<Option<String>> {
+        let names = release.guarding_alarms();
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let statuses = match self.health.statuses(&names).await {
+            Ok(statuses) => statuses,
+            Err(Error::AlarmsMissing(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let firing = crate::domain::firing(&statuses, &release.alarm_overrides, release.created_at);
+        Ok(firing.first().map(|a| a.name.clone()))
     }
 }
 

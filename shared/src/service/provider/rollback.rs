@@ -79,6 +79,14 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 );
                 return Ok(Provided::done(physical_id, "left as it is", version).noting(note));
             }
+            if let Some(alarm) = self.firing_guard(&holder).await? {
+                // The alarm function reverts it and records why; an abort now would erase that.
+                let note = format!(
+                    "release {}'s alarm {alarm} is firing: the alarm function reverts it",
+                    holder.id
+                );
+                return Ok(Provided::done(physical_id, "left as it is", version).noting(note));
+            }
             let reason = format!(
                 "the stack {} rolled back from version {}",
                 stack_name(&update.stack_id),

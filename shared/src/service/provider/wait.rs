@@ -40,12 +40,23 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
     }
 
-    /// Refuses `Wait: true` with a strategy that cannot end within the provider's wait.
+    /// Refuses `Wait: true` with a release whose worst case cannot end within the provider's
+    /// wait: every bake, and with analysis on, every step's extension for more traffic. (A
+    /// step still inconclusive after it holds for a person: past the wait, the answer is FAILED
+    /// and the stack's rollback aborts the release.)
     pub(super) fn check_wait(&self, props: &ReleaseProperties, release: &Release) -> Result<()> {
-        let needs = release.schedule.total_bake_secs() + WAIT_MARGIN_SECS;
-        if props.wait && needs > PROVIDER_WAIT_SECS {
+        if !props.wait {
+            return Ok(());
+        }
+        let bakes = release.schedule.total_bake_secs();
+        let extensions = match release.analysis.enabled {
+            true => release.schedule.steps.len() as u64 * release.analysis.max_extension_secs,
+            false => 0,
+        };
+        let needs = bakes + extensions + WAIT_MARGIN_SECS;
+        if needs > PROVIDER_WAIT_SECS {
             return Err(Error::BadRequest(format!(
-                "Wait: true, but strategy {} takes at least {needs}s and the provider can wait {PROVIDER_WAIT_SECS}s: use a shorter strategy, or Wait: false and follow it with `shiftback status`",
+                "Wait: true, but strategy {} may take {needs}s ({bakes}s of bakes, {extensions}s of analysis extensions, {WAIT_MARGIN_SECS}s to promote) and the provider can wait {PROVIDER_WAIT_SECS}s: use a shorter strategy, Analysis: off, or Wait: false and follow it with `shiftback status`",
                 props.strategy
             )));
         }

@@ -616,3 +616,52 @@ async fn a_delete_during_a_rollback_undoes_the_release_its_create_started() {
     assert_eq!(w.routing(), "version 1");
     stack.can_deploy_again();
 }
+
+#[tokio::test]
+async fn wait_true_counts_every_bake_and_analysis_extension_against_the_providers_wait() {
+    let w = world();
+    let stack = Stack::of(&w);
+    // Two one-minute steps (10%, 50%): 120 s of bakes, but with analysis on each step may wait up to
+    // 10 more minutes for traffic: 1,320 s, past what the provider can wait.
+    let judged = json!({"Wait": "true", "Strategy": "steps:10@1m,50@1m", "Analysis": "on"});
+    let refused = stack.send(&stack.update("2", "1", judged)).await;
+    assert_eq!(status(&refused), "FAILED");
+    let reason = refused.reason.clone().unwrap();
+    assert!(
+        reason.contains("120s of bakes, 1200s of analysis extensions"),
+        "{reason}"
+    );
+    assert_eq!(stack.launches(), 0);
+    assert_eq!(w.routing(), "version 1", "nothing changed");
+    assert!(w.store.lock(FUNCTION, ALIAS).is_none());
+}
+
+#[tokio::test]
+async fn a_release_whose_alarm_fires_is_left_to_the_alarm_function_not_superseded_or_aborted() {
+    let w = world();
+    let stack = Stack::of(&w);
+    let first = stack.send(&stack.update("2", "1", json!({}))).await;
+    let first_id = first.data["ReleaseId"].clone();
+    // Its alarm fires; the alarm function's event is still on its way (asynchronous invokes
+    // arrive late). A supersede or an abort now would record no verdict on version 2.
+    w.alarms.set(ALARM, AlarmState::Alarm, Utc::now());
+    let fix = stack
+        .send(&stack.update("3", "2", json!({"Alarms": []})))
+        .await;
+    assert_eq!(status(&fix), "FAILED", "{fix:?}");
+    assert!(fix.reason.as_deref().unwrap().contains(ALARM), "{fix:?}");
+    assert_eq!(w.phase(&first_id), "shifting", "nothing changed");
+    let back = stack
+        .send_rolling_back(&stack.update("1", "3", json!({})))
+        .await;
+    assert!(
+        back.reason.as_deref().unwrap().contains("alarm function"),
+        "{back:?}"
+    );
+    assert_eq!(w.phase(&first_id), "shifting");
+    // The alarm function's event arrives: the verdict is recorded, and holds.
+    w.responder.handle(alarm_fired(ALARM), None).await.unwrap();
+    assert_eq!(w.phase(&first_id), "rolled_back");
+    assert_eq!(w.routing(), "version 1");
+    stack.can_deploy_again();
+}
