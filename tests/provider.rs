@@ -115,6 +115,18 @@ impl Setup {
         request
     }
 
+    /// An Update of alias `live` from version `old` to `version`, with a new request id.
+    fn update(&self, url: &ResponseUrl, version: &str, old: &str, strategy: &str) -> Value {
+        let props = |v: &str| self.props("live", v, strategy, false);
+        self.request(
+            "update",
+            &url.url,
+            &unique("req"),
+            props(version),
+            Some(props(old)),
+        )
+    }
+
     /// Answers `request` while the stack rolls back.
     async fn handle_rolling_back(&self, request: Value) -> Value {
         let p = &self.provider;
@@ -313,13 +325,7 @@ async fn an_update_to_a_new_version_starts_one_release_however_often_it_is_deliv
 async fn a_refused_release_answers_failed_with_the_reason_and_changes_nothing() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
-    let missing = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "9", "linear:50:1m", false),
-        Some(s.props("live", "1", "linear:50:1m", false)),
-    );
+    let missing = s.update(&url, "9", "1", "linear:50:1m");
     let answered = s.provider.handle(missing).await.unwrap();
     let put = &url.puts()[0].body;
     assert_eq!(status(put), "FAILED");
@@ -417,26 +423,14 @@ async fn wait_true_answers_once_the_release_succeeds_or_fails_it_rolled_back() {
 async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
-    let forward = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "2", "linear:50:1h", false),
-        Some(s.props("live", "1", "linear:50:1h", false)),
-    );
+    let forward = s.update(&url, "2", "1", "linear:50:1h");
     s.provider.handle(forward).await.unwrap();
     let (_, input) = s.executions().await.remove(0);
     let service = &s.provider.service;
     service.start(parse_start(input).unwrap()).await.unwrap();
     assert_eq!(s.alias("live").await, "version 1 with 50% on version 2");
     // Something else in the stack failed: CloudFormation sends the old version back.
-    let back = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "1", "linear:50:1h", false),
-        Some(s.props("live", "2", "linear:50:1h", false)),
-    );
+    let back = s.update(&url, "1", "2", "linear:50:1h");
     s.provider.handle(back.clone()).await.unwrap();
     let put = &url.puts()[1].body;
     assert_eq!(status(put), "SUCCESS", "{put}");
@@ -448,13 +442,7 @@ async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
 
     // A release that succeeded, and then the stack rolls back: back at once, on the record.
     let url = ResponseUrl::start(0).await;
-    let forward = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "3", "steps:50@0s", false),
-        Some(s.props("live", "1", "steps:50@0s", false)),
-    );
+    let forward = s.update(&url, "3", "1", "steps:50@0s");
     s.provider.handle(forward).await.unwrap();
     let (_, input) = s
         .executions()
@@ -464,13 +452,7 @@ async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
         .unwrap();
     assert_eq!(s.run_release(input, false).await, "succeeded");
     assert_eq!(s.alias("live").await, "version 3");
-    let back = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "1", "steps:50@0s", false),
-        Some(s.props("live", "3", "steps:50@0s", false)),
-    );
+    let back = s.update(&url, "1", "3", "steps:50@0s");
     s.provider.handle(back).await.unwrap();
     let put = &url.puts()[1].body;
     assert_eq!(put["Data"]["Outcome"], "reverted", "{put}");
@@ -481,13 +463,7 @@ async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
 async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
-    let first = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "2", "linear:50:1h", false),
-        Some(s.props("live", "1", "linear:50:1h", false)),
-    );
+    let first = s.update(&url, "2", "1", "linear:50:1h");
     s.provider.handle(first).await.unwrap();
     let (first_id, input) = s.executions().await.remove(0);
     s.provider
@@ -498,13 +474,7 @@ async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered
     assert_eq!(s.alias("live").await, "version 1 with 50% on version 2");
 
     // The fix, while the first release still moves the alias.
-    let second = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "3", "linear:50:1h", false),
-        Some(s.props("live", "2", "linear:50:1h", false)),
-    );
+    let second = s.update(&url, "3", "2", "linear:50:1h");
     s.provider.handle(second).await.unwrap();
     let put = &url.puts()[1].body;
     assert_eq!(status(put), "SUCCESS", "{put}");
@@ -533,13 +503,7 @@ async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered
     assert_eq!(s.alias("live").await, "version 1 with 50% on version 3");
 
     // Another resource fails: CloudFormation rolls back to version 2, during its rollback.
-    let back = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "2", "linear:50:1h", false),
-        Some(s.props("live", "3", "linear:50:1h", false)),
-    );
+    let back = s.update(&url, "2", "3", "linear:50:1h");
     let answered = s.handle_rolling_back(back).await;
     assert_eq!(status(&answered), "SUCCESS", "{answered}");
     assert_eq!(
@@ -563,36 +527,18 @@ async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered
 async fn a_rollback_after_an_alarm_revert_starts_nothing_and_says_why() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
-    let forward = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "2", "steps:50@1s", false),
-        Some(s.props("live", "1", "steps:50@1s", false)),
-    );
+    let forward = s.update(&url, "2", "1", "steps:50@1s");
     s.provider.handle(forward).await.unwrap();
     let (_, input) = s.executions().await.remove(0);
     assert_eq!(s.run_release(input, true).await, "rolled_back");
     set_alarm_state(&s.env, &s.alarm, StateValue::Ok, "recovered").await;
     assert_eq!(s.alias("live").await, "version 1");
     // The next deploy fails: a version that does not exist.
-    let broken = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "9", "steps:50@1s", false),
-        Some(s.props("live", "2", "steps:50@1s", false)),
-    );
+    let broken = s.update(&url, "9", "2", "steps:50@1s");
     s.provider.handle(broken).await.unwrap();
     assert_eq!(status(&url.puts()[1].body), "FAILED");
     // CloudFormation's rollback names version 2, which the alarm rejected.
-    let back = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "2", "steps:50@1s", false),
-        Some(s.props("live", "9", "steps:50@1s", false)),
-    );
+    let back = s.update(&url, "2", "9", "steps:50@1s");
     let answered = s.handle_rolling_back(back).await;
     assert_eq!(status(&answered), "SUCCESS", "{answered}");
     assert_eq!(answered["Data"]["Outcome"], "not released");
@@ -624,13 +570,7 @@ async fn a_rollback_after_an_alarm_revert_starts_nothing_and_says_why() {
 async fn a_request_from_a_stack_that_does_not_own_the_function_changes_nothing() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
-    let mut request = s.request(
-        "update",
-        &url.url,
-        &unique("req"),
-        s.props("live", "2", "linear:50:1h", false),
-        Some(s.props("live", "1", "linear:50:1h", false)),
-    );
+    let mut request = s.update(&url, "2", "1", "linear:50:1h");
     request["StackId"] =
         json!("arn:aws:cloudformation:us-east-1:123456789012:stack/other-team/0f0f0f0f");
     s.provider.handle(request).await.unwrap();

@@ -116,6 +116,18 @@ pub struct StepInput {
     pub gate_expired: bool,
 }
 
+impl StepInput {
+    /// A look at `release_id`, with nothing else said: what a handler asks of itself.
+    pub fn of(release_id: &str) -> StepInput {
+        StepInput {
+            release_id: Some(release_id.to_string()),
+            error: None,
+            task_token: None,
+            gate_expired: false,
+        }
+    }
+}
+
 /// The `{Error, Cause}` object Step Functions puts in `$.error` on a Catch.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StepError {

@@ -84,12 +84,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             // A supersede (or any rollback) that stopped between its record and its revert:
             // finish that rollback rather than start another.
             if matches!(holder.phase, crate::domain::Phase::RollingBack { .. }) {
-                let step = StepInput {
-                    gate_expired: false,
-                    task_token: None,
-                    release_id: Some(holder.id.clone()),
-                    error: None,
-                };
+                let step = StepInput::of(&holder.id);
                 let done = Box::pin(self.rollback(step)).await?;
                 superseded.push(Superseded {
                     release_id: holder.id,

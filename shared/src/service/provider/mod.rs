@@ -266,12 +266,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// answer "reverted" while the revert still holds the alias lock.
     async fn finish_revert(&self, own: &Release) -> Result<()> {
         if !own.phase.is_terminal() {
-            let step = StepInput {
-                gate_expired: false,
-                task_token: None,
-                release_id: Some(own.id.clone()),
-                error: None,
-            };
+            let step = StepInput::of(&own.id);
             Box::pin(self.promote(step)).await?;
         }
         Ok(())
