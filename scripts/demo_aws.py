@@ -90,3 +90,43 @@ elif command == "inbox":
             else:
                 print(f"  [incident topic] {body['NewStateValue']}: {body['AlarmName']} - {body['NewStateReason'][:90]}")
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+elif command == "cfn-setup":
+    # What `sam deploy` of the team's app stands on: a stack that created `orders` (CloudFormation
+    # tags it with the stack's id), two new builds, and the release workflow's state machine
+    # (moto keeps its executions and runs nothing: the provider has already recorded the release
+    # and applied its first step when it answers).
+    cfn, sfn = boto3.client("cloudformation", **kw), boto3.client("stepfunctions", **kw)
+    cw.set_alarm_state(AlarmName="orders-errors", StateValue="OK", StateReason="the team fixed it")
+    stack_id = cfn.create_stack(StackName="orders-app", TemplateBody=json.dumps(
+        {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}))["StackId"]
+    arn = lam.get_function(FunctionName="orders")["Configuration"]["FunctionArn"]
+    lam.tag_resource(Resource=arn, Tags={"aws:cloudformation:stack-id": stack_id})
+    machine = sfn.create_state_machine(
+        name="shiftback-demo-release", roleArn=ROLE,
+        definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}))
+    versions = []
+    for build in ("fix-1", "fix-2"):
+        lam.update_function_configuration(FunctionName="orders", Description=f"build {build}")
+        versions.append(lam.publish_version(FunctionName="orders")["Version"])
+    live = lam.get_alias(FunctionName="orders", Name="live")["FunctionVersion"]
+    print(json.dumps({"stack_id": stack_id, "machine": machine["stateMachineArn"],
+                      "versions": versions, "live": live}))
+elif command == "cfn-update":
+    # The Update CloudFormation sends the release resource, every property a string.
+    stack_id, url, version, old = sys.argv[3:7]
+    props = lambda v: {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:shiftback-provider",
+                       "FunctionName": "orders", "Alias": "live", "Version": v,
+                       "Strategy": "Linear10PercentEvery1Minute", "Alarms": ["orders-errors"],
+                       "Analysis": "false", "Wait": "false"}
+    import uuid
+    print(json.dumps({"RequestType": "Update", "RequestId": str(uuid.uuid4()), "ResponseURL": url,
+                      "StackId": stack_id, "ResourceType": "Custom::ShiftbackRelease",
+                      "LogicalResourceId": "OrdersRelease", "PhysicalResourceId": "orders:live",
+                      "ResourceProperties": props(version), "OldResourceProperties": props(old)}))
+elif command == "cfn-answers":
+    # The answers the provider PUT to the ResponseURL, as CloudFormation reads them.
+    for line in open(sys.argv[3]):
+        a = json.loads(line)
+        data = a.get("Data") or {}
+        print(f"   CloudFormation reads: {a['Status']} {data.get('Outcome', '')}"
+              f" (release {data.get('ReleaseId', '-')})" + (f": {a['Reason']}" if a.get("Reason") else ""))
