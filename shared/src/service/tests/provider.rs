@@ -665,3 +665,51 @@ async fn a_release_whose_alarm_fires_is_left_to_the_alarm_function_not_supersede
     assert_eq!(w.routing(), "version 1");
     stack.can_deploy_again();
 }
+
+#[tokio::test]
+async fn every_refusal_is_failed_with_its_reason_and_changes_nothing_but_never_in_a_rollback() {
+    let w = world();
+    let stack = Stack::of(&w);
+    let other_stack = "arn:aws:cloudformation:eu-west-1:123456789012:stack/intruder/9";
+    // (what is changed in an Update from 1 to 2, what the reason must name)
+    let refusals: Vec<(Value, &str)> = vec![
+        (json!({"Version": ""}), "Version"),
+        (json!({"Wait": "maybe"}), "Wait"),
+        (json!({"Analysis": "enabled"}), "Analysis"),
+        (json!({"WhenBusy": "Queue"}), "WhenBusy"),
+        (json!({"Analisys": "off"}), "Analisys"),
+        (json!({"Strategy": "Canary200Percent"}), "Canary200Percent"),
+        (json!({"Version": "9"}), "version 9"),
+        (json!({"Alarms": ["no-such-alarm"]}), "no-such-alarm"),
+        (
+            json!({"FunctionName": "not a function!"}),
+            "not a function!",
+        ),
+        (json!({"StackId": other_stack}), "may not release"),
+    ];
+    for (change, names) in &refusals {
+        let mut request = stack.update("2", "1", json!({}));
+        for (k, v) in change.as_object().unwrap() {
+            match k.as_str() {
+                "StackId" => request["StackId"] = v.clone(),
+                _ => request["ResourceProperties"][k] = v.clone(),
+            }
+        }
+        let before = w.journal.entries();
+        let refused = stack.send(&request).await;
+        assert_eq!(status(&refused), "FAILED", "{change}: {refused:?}");
+        let reason = refused.reason.clone().unwrap_or_default();
+        assert!(reason.contains(names), "{change}: {reason}");
+        assert_eq!(w.journal.entries(), before, "{change}: something changed");
+        // The same request while the stack rolls back: answered, never refused.
+        let answered = stack.send_rolling_back(&request).await;
+        assert!(
+            answered.reason.is_some(),
+            "{change}: says why: {answered:?}"
+        );
+    }
+    assert_eq!(stack.launches(), 0);
+    assert_eq!(w.routing(), "version 1");
+    assert!(w.store.lock(FUNCTION, ALIAS).is_none());
+    stack.can_deploy_again();
+}
