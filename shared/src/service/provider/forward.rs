@@ -218,8 +218,14 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         // Recorded (its lock taken, its first step applied) before the answer, not later by
         // the workflow's Start: a stack rollback that follows at once must find the release
         // to abort it. The workflow's Start then finds it and simply continues it.
-        let request = crate::runtime::with_default_retention(checked.request);
+        let mut request = crate::runtime::with_default_retention(checked.request);
+        // Where the alias is when the start runs decides the stable version, not where the
+        // check above found it: a superseded release that promoted meanwhile is left wholly on
+        // its target, and the new release goes on from there.
+        request.stable_version = None;
         Box::pin(self.start(request.clone())).await?;
+        // The workflow's input says what was recorded.
+        request.stable_version = Some(self.store.load_summary(id).await?.stable_version);
         let input = serde_json::to_value(&request).map_err(|e| Error::Corrupt(e.to_string()))?;
         workflow.launch(id, &input).await?;
         Ok(superseded)

@@ -713,3 +713,37 @@ async fn every_refusal_is_failed_with_its_reason_and_changes_nothing_but_never_i
     assert!(w.store.lock(FUNCTION, ALIAS).is_none());
     stack.can_deploy_again();
 }
+
+#[tokio::test]
+async fn a_release_that_promotes_while_it_is_being_superseded_is_built_on() {
+    let w = world();
+    let stack = Stack::of(&w);
+    let first = stack.send(&stack.update("2", "1", json!({}))).await;
+    let first_id = first.data["ReleaseId"].clone();
+    // Between the provider's checks and its supersede (its fourth read of a release: its own
+    // id, the holder, the check's look at the holder, the supersede's), the first release
+    // promotes: the alias is wholly on 2 and the release over.
+    for _ in 0..3 {
+        w.store.interleave("load_summary", |_| {});
+    }
+    let promoted = first_id.clone();
+    w.store.interleave("load_summary", move |records| {
+        records.change(&promoted, |r| r.phase = Phase::Succeeded);
+        records.locks.clear();
+    });
+    w.router
+        .table
+        .lock()
+        .unwrap()
+        .move_alias(FUNCTION, ALIAS, AliasRouting::single("2"));
+    let second = stack.send(&stack.update("3", "2", json!({}))).await;
+    assert_eq!(outcome(&second), "release started", "{second:?}");
+    let started = w.store.release(&second.data["ReleaseId"]);
+    assert_eq!(started.stable_version, "2", "from where the alias is now");
+    assert_eq!(w.routing(), "version 2 with 10% on version 3");
+    assert_eq!(
+        w.phase(&first_id),
+        "succeeded",
+        "nothing to supersede any more"
+    );
+}
