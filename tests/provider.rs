@@ -132,7 +132,7 @@ impl Setup {
         let p = &self.provider;
         let answer = p
             .service
-            .answer_cfn(request, &p.workflow, p.answers.as_ref(), &RollingBack)
+            .answer_cfn(request, &p.workflow, p.answers.as_ref(), &RollingBack, None)
             .await
             .unwrap();
         serde_json::to_value(answer).unwrap()
@@ -222,7 +222,7 @@ async fn create_makes_the_alias_and_delete_leaves_it() {
         s.function
     ));
     let create = s.request("create", &url.url, &unique("req"), props.clone(), None);
-    let answered = s.provider.handle(create).await.unwrap();
+    let answered = s.provider.handle(create, 0).await.unwrap();
     assert_eq!(
         s.alias("prod").await,
         "version 2",
@@ -248,7 +248,7 @@ async fn create_makes_the_alias_and_delete_leaves_it() {
     assert!(s.executions().await.is_empty());
 
     let delete = s.request("delete", &url.url, &unique("req"), props, None);
-    s.provider.handle(delete).await.unwrap();
+    s.provider.handle(delete, 0).await.unwrap();
     assert_eq!(status(&url.puts()[1].body), "SUCCESS");
     assert_eq!(
         s.alias("prod").await,
@@ -271,7 +271,7 @@ async fn an_update_to_a_new_version_starts_one_release_however_often_it_is_deliv
         props,
         Some(s.props("live", "1", "linear:50:1m", false)),
     );
-    s.provider.handle(update.clone()).await.unwrap();
+    s.provider.handle(update.clone(), 0).await.unwrap();
     // S3 answered 500 to the first PUT: the provider tried again.
     let puts = url.puts();
     assert_eq!(puts.len(), 1);
@@ -282,7 +282,7 @@ async fn an_update_to_a_new_version_starts_one_release_however_often_it_is_deliv
         .to_string();
     assert_eq!(release_id, shiftback::service::release_id_for(&request_id));
     // CloudFormation delivers the same request again: the same answer, no second release.
-    s.provider.handle(update).await.unwrap();
+    s.provider.handle(update, 0).await.unwrap();
     let puts = url.puts();
     assert_eq!(puts[1].body, puts[0].body);
     let executions = s.executions().await;
@@ -314,7 +314,7 @@ async fn an_update_to_a_new_version_starts_one_release_however_often_it_is_deliv
         s.props("live", "1", "linear:50:1m", false),
         Some(s.props("live", "1", "Canary10Percent5Minutes", false)),
     );
-    s.provider.handle(same).await.unwrap();
+    s.provider.handle(same, 0).await.unwrap();
     assert_eq!(url.puts()[2].body["Data"]["Outcome"], "nothing started");
     assert_eq!(s.executions().await.len(), 1);
     let running = s.provider.service.store.load_summary(&release_id).await;
@@ -326,7 +326,7 @@ async fn a_refused_release_answers_failed_with_the_reason_and_changes_nothing() 
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
     let missing = s.update(&url, "9", "1", "linear:50:1m");
-    let answered = s.provider.handle(missing).await.unwrap();
+    let answered = s.provider.handle(missing, 0).await.unwrap();
     let put = &url.puts()[0].body;
     assert_eq!(status(put), "FAILED");
     assert!(
@@ -347,7 +347,7 @@ async fn a_refused_release_answers_failed_with_the_reason_and_changes_nothing() 
         json!({"Alias": "live"}),
         None,
     );
-    s.provider.handle(bad).await.unwrap();
+    s.provider.handle(bad, 0).await.unwrap();
     let put = &url.puts()[1].body;
     assert_eq!(status(put), "FAILED");
     assert!(
@@ -362,7 +362,7 @@ async fn a_refused_release_answers_failed_with_the_reason_and_changes_nothing() 
         s.props("live", "2", "linear:10:5m", true),
         Some(s.props("live", "1", "linear:10:5m", false)),
     );
-    s.provider.handle(long).await.unwrap();
+    s.provider.handle(long, 0).await.unwrap();
     let put = &url.puts()[2].body;
     assert_eq!(status(put), "FAILED");
     assert!(
@@ -390,7 +390,7 @@ async fn wait_true_answers_once_the_release_succeeds_or_fails_it_rolled_back() {
             Some(s.props("live", &current, "steps:50@1s", true)),
         );
         let provider = s.provider.clone();
-        let waiting = tokio::spawn(async move { provider.handle(update).await });
+        let waiting = tokio::spawn(async move { provider.handle(update, 0).await });
         // The workflow's part: run the release the provider started.
         let input = loop {
             let started = s.executions().await;
@@ -424,14 +424,14 @@ async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
     let forward = s.update(&url, "2", "1", "linear:50:1h");
-    s.provider.handle(forward).await.unwrap();
+    s.provider.handle(forward, 0).await.unwrap();
     let (_, input) = s.executions().await.remove(0);
     let service = &s.provider.service;
     service.start(parse_start(input).unwrap()).await.unwrap();
     assert_eq!(s.alias("live").await, "version 1 with 50% on version 2");
     // Something else in the stack failed: CloudFormation sends the old version back.
     let back = s.update(&url, "1", "2", "linear:50:1h");
-    s.provider.handle(back.clone()).await.unwrap();
+    s.provider.handle(back.clone(), 0).await.unwrap();
     let put = &url.puts()[1].body;
     assert_eq!(status(put), "SUCCESS", "{put}");
     assert!(
@@ -443,7 +443,7 @@ async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
     // A release that succeeded, and then the stack rolls back: back at once, on the record.
     let url = ResponseUrl::start(0).await;
     let forward = s.update(&url, "3", "1", "steps:50@0s");
-    s.provider.handle(forward).await.unwrap();
+    s.provider.handle(forward, 0).await.unwrap();
     let (_, input) = s
         .executions()
         .await
@@ -453,7 +453,7 @@ async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
     assert_eq!(s.run_release(input, false).await, "succeeded");
     assert_eq!(s.alias("live").await, "version 3");
     let back = s.update(&url, "1", "3", "steps:50@0s");
-    s.provider.handle(back).await.unwrap();
+    s.provider.handle(back, 0).await.unwrap();
     let put = &url.puts()[1].body;
     assert_eq!(put["Data"]["Outcome"], "reverted", "{put}");
     assert_eq!(s.alias("live").await, "version 1");
@@ -464,7 +464,7 @@ async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
     let first = s.update(&url, "2", "1", "linear:50:1h");
-    s.provider.handle(first).await.unwrap();
+    s.provider.handle(first, 0).await.unwrap();
     let (first_id, input) = s.executions().await.remove(0);
     s.provider
         .service
@@ -475,7 +475,7 @@ async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered
 
     // The fix, while the first release still moves the alias.
     let second = s.update(&url, "3", "2", "linear:50:1h");
-    s.provider.handle(second).await.unwrap();
+    s.provider.handle(second, 0).await.unwrap();
     let put = &url.puts()[1].body;
     assert_eq!(status(put), "SUCCESS", "{put}");
     let second_id = put["Data"]["ReleaseId"].as_str().unwrap().to_string();
@@ -528,14 +528,14 @@ async fn a_rollback_after_an_alarm_revert_starts_nothing_and_says_why() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
     let forward = s.update(&url, "2", "1", "steps:50@1s");
-    s.provider.handle(forward).await.unwrap();
+    s.provider.handle(forward, 0).await.unwrap();
     let (_, input) = s.executions().await.remove(0);
     assert_eq!(s.run_release(input, true).await, "rolled_back");
     set_alarm_state(&s.env, &s.alarm, StateValue::Ok, "recovered").await;
     assert_eq!(s.alias("live").await, "version 1");
     // The next deploy fails: a version that does not exist.
     let broken = s.update(&url, "9", "2", "steps:50@1s");
-    s.provider.handle(broken).await.unwrap();
+    s.provider.handle(broken, 0).await.unwrap();
     assert_eq!(status(&url.puts()[1].body), "FAILED");
     // CloudFormation's rollback names version 2, which the alarm rejected.
     let back = s.update(&url, "2", "9", "steps:50@1s");
@@ -573,7 +573,7 @@ async fn a_request_from_a_stack_that_does_not_own_the_function_changes_nothing()
     let mut request = s.update(&url, "2", "1", "linear:50:1h");
     request["StackId"] =
         json!("arn:aws:cloudformation:us-east-1:123456789012:stack/other-team/0f0f0f0f");
-    s.provider.handle(request).await.unwrap();
+    s.provider.handle(request, 0).await.unwrap();
     let put = &url.puts()[0].body;
     assert_eq!(status(put), "FAILED");
     assert!(

@@ -166,7 +166,7 @@ async fn record_every_handler() -> Recorded {
         }
         request
     };
-    provider.handle(cfn("Create", "5", None)).await.unwrap();
+    provider.handle(cfn("Create", "5", None), 0).await.unwrap();
     let mut gated = release_request(&function, &alarm, "2", "steps:10@0s,gate,50@0s");
     gated.alias = "prod".into();
     let gated = start.start(gated).await.unwrap();
@@ -178,11 +178,11 @@ async fn record_every_handler() -> Recorded {
     };
     advance.advance(registered).await.unwrap();
     provider
-        .handle(cfn("Update", "1", Some("2")))
+        .handle(cfn("Update", "1", Some("2")), 0)
         .await
         .unwrap();
     provider
-        .handle(cfn("Update", "2", Some("5")))
+        .handle(cfn("Update", "2", Some("5")), 0)
         .await
         .unwrap();
     assert_eq!(url.puts().len(), 3);

@@ -131,14 +131,26 @@ pub struct ReleaseProvider {
 impl ReleaseProvider {
     /// Handles one custom resource request and answers it (see
     /// [`ReleaseService::answer_cfn`]).
+    /// `deadline_ms` is the invocation's deadline (epoch milliseconds), as Lambda gives it; one
+    /// already past (a local emulator) bounds nothing.
     pub async fn handle(
         &self,
         event: serde_json::Value,
+        deadline_ms: u64,
     ) -> Result<aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse, Error>
     {
-        let answer =
-            self.service
-                .answer_cfn(event, &self.workflow, self.answers.as_ref(), &self.stacks);
+        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        let budget = deadline_ms
+            .checked_sub(now_ms)
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis);
+        let answer = self.service.answer_cfn(
+            event,
+            &self.workflow,
+            self.answers.as_ref(),
+            &self.stacks,
+            budget,
+        );
         // Boxed: the provider's future is deep (a supersede inside a start inside a request).
         Box::pin(answer).await
     }

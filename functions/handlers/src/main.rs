@@ -57,7 +57,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
         "provider" => {
             serve(release_provider().await?, |provider, event| async move {
-                provider.handle(event.payload).await
+                provider
+                    .handle(event.payload, event.context.deadline)
+                    .await
             })
             .await
         }

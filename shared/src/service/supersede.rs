@@ -66,6 +66,17 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             if holder.id == new_id || superseded.iter().any(|s| s.release_id == holder.id) {
                 continue;
             }
+            // A supersede (or any rollback) that stopped between its record and its revert:
+            // finish that rollback rather than start another.
+            if matches!(holder.phase, crate::domain::Phase::RollingBack { .. }) {
+                let step = StepInput::of(&holder.id);
+                let done = Box::pin(self.rollback(step)).await?;
+                superseded.push(Superseded {
+                    release_id: holder.id,
+                    phase: done.phase,
+                });
+                continue;
+            }
             // Its own alarm is firing: the alarm function reverts it and records the verdict;
             // superseding it first would record "superseded" and lose that verdict.
             if let Some(alarm) = self.firing_guard(&holder).await? {
@@ -81,17 +92,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 "" => new_id,
                 actor => actor,
             };
-            // A supersede (or any rollback) that stopped between its record and its revert:
-            // finish that rollback rather than start another.
-            if matches!(holder.phase, crate::domain::Phase::RollingBack { .. }) {
-                let step = StepInput::of(&holder.id);
-                let done = Box::pin(self.rollback(step)).await?;
-                superseded.push(Superseded {
-                    release_id: holder.id,
-                    phase: done.phase,
-                });
-                continue;
-            }
+
             let outcome = match workflow {
                 // Boxed: a control's future is deep, and the start's or provider's around it too.
                 Some(workflow) => {
@@ -129,23 +130,38 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>
 {
-    /// A guarding alarm of `release` in ALARM now (its own, or its analysis alarm), if any: a
-    /// verdict the alarm function is about to record. An alarm since deleted fires nothing.
+    /// A guarding alarm of `release` in ALARM now (its own, or its analysis alarm) that the
+    /// alarm function acts on, if any: a verdict about to be recorded. Alarms since deleted,
+    /// and those an operator ignores for this release, fire nothing.
     pub(crate) async fn firing_guard(
         &self,
         release: &crate::domain::Release,
     ) -> Result<Option<String>> {
-        let names = release.guarding_alarms();
-        if names.is_empty() {
+        let mut names = release.guarding_alarms();
+        let statuses = loop {
+            if names.is_empty() {
+                return Ok(None);
+            }
+            match self.health.statuses(&names).await {
+                Ok(statuses) => break statuses,
+                Err(Error::AlarmsMissing(missing)) => names.retain(|n| !missing.contains(n)),
+                Err(e) => return Err(e),
+            }
+        };
+        let firing: Vec<String> =
+            crate::domain::firing(&statuses, &release.alarm_overrides, release.created_at)
+                .into_iter()
+                .map(|a| a.name.clone())
+                .collect();
+        if firing.is_empty() {
             return Ok(None);
         }
-        let statuses = match self.health.statuses(&names).await {
-            Ok(statuses) => statuses,
-            Err(Error::AlarmsMissing(_)) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let firing = crate::domain::firing(&statuses, &release.alarm_overrides, release.created_at);
-        Ok(firing.first().map(|a| a.name.clone()))
+        // Ignores are in the release's log, which a summary leaves out.
+        let full = self.store.load(&release.id).await?.release;
+        let at = now();
+        Ok(firing
+            .into_iter()
+            .find(|alarm| full.ignored_until(alarm, at).is_none()))
     }
 }
 

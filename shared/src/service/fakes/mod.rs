@@ -241,10 +241,18 @@ pub struct FakeWorkflow {
     pub journal: Journal,
     /// Every execution launched, with its input: what the workflow's start would run.
     pub launched: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    /// Errors the next launches fail with, first one first (throttling, a missing machine).
+    pub failing_launches: Arc<Mutex<Vec<Error>>>,
 }
 
 impl ExecutionControl for FakeWorkflow {
     async fn launch(&self, release_id: &str, input: &serde_json::Value) -> Result<()> {
+        {
+            let mut failing = self.failing_launches.lock().unwrap();
+            if !failing.is_empty() {
+                return Err(failing.remove(0));
+            }
+        }
         self.journal.push(format!("launch {release_id}"));
         let mut launched = self.launched.lock().unwrap();
         // Step Functions starts one execution per name.

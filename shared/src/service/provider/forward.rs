@@ -47,7 +47,18 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 self.finish_revert(&own).await?;
                 return Ok(Provided::done(physical_id, "reverted", version));
             }
-            Ok(_) => return Ok(self.started(physical_id, version, &own_id, props.wait)),
+            Ok(own) => {
+                // Recorded by an earlier try whose launch failed (or never ran): launch it
+                // now, or nothing would ever move it. Launching an execution that exists
+                // already, with the same input, is a no-op.
+                if !own.phase.is_terminal() {
+                    let mut request = start_request(&own_id, props, &function, &by, false);
+                    request.stable_version = Some(own.stable_version.clone());
+                    self.launch_recorded(&own_id, &request, &by, workflow)
+                        .await?;
+                }
+                return Ok(self.started(physical_id, version, &own_id, props.wait));
+            }
             Err(Error::ReleaseNotFound(_)) => {}
             Err(e) => return Err(e),
         }
@@ -90,8 +101,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 && ours_or_toward_leaving
             {
                 let reason = format!("the stack went back to version {version}");
-                let abort = Control::Abort { reason };
-                Box::pin(self.control_gate_aware(&holder.id, abort, &by, workflow)).await?;
+                self.abort_for_stack(&holder, reason, &by, workflow).await?;
                 let outcome = format!("release {} aborted", holder.id);
                 return Ok(Provided::done(physical_id, &outcome, version));
             }
@@ -105,6 +115,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 "already on the version",
                 version,
             ));
+        }
+        if unchanged {
+            let note = format!(
+                "version {version} is unchanged: nothing started; the alias is on {}",
+                current.routing
+            );
+            return Ok(Provided::done(physical_id, "nothing started", version).noting(note));
         }
         let record = self.version_record(&function, alias, version).await?;
         if let VersionRecord::Rejected { why, .. } = &record {
@@ -128,13 +145,6 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                     .noting(note)
                     .with_release(&own_id));
             }
-        }
-        if unchanged {
-            let note = format!(
-                "version {version} is unchanged: nothing started; the alias is on {}",
-                current.routing
-            );
-            return Ok(Provided::done(physical_id, "nothing started", version).noting(note));
         }
         // Back to a version that ran well, from where the stack's last release left the
         // alias: at once, on the record, as a rollback would.
@@ -182,29 +192,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         supersede: bool,
         workflow: &W,
     ) -> Result<Vec<String>> {
-        let request = StartRequest {
-            labels: props.labels.clone(),
-            release_id: Some(id.to_string()),
-            function: function.to_string(),
-            alias: props.alias.clone(),
-            stable_version: None,
-            target_version: props.version.clone(),
-            members: Vec::new(),
-            strategy: props.strategy.clone(),
-            alarms: props.alarms.clone(),
-            alarm_overrides: Vec::new(),
-            bake_after_secs: 0,
-            started_by: by.to_string(),
-            kind: Default::default(),
-            analysis: match props.analysis {
-                true => Default::default(),
-                false => crate::domain::AnalysisSettings::off(),
-            },
-            retain_versions: None,
-            hooks: Default::default(),
-            gates: Default::default(),
-            supersede,
-        };
+        let request = start_request(id, props, function, by, supersede);
         let checked = Box::pin(self.preflight(request)).await?;
         self.check_wait(props, &Release::new(checked.spec.clone(), now())?)?;
         let superseded = match checked.superseding.is_empty() {
@@ -226,9 +214,67 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         Box::pin(self.start(request.clone())).await?;
         // The workflow's input says what was recorded.
         request.stable_version = Some(self.store.load_summary(id).await?.stable_version);
-        let input = serde_json::to_value(&request).map_err(|e| Error::Corrupt(e.to_string()))?;
-        workflow.launch(id, &input).await?;
+        self.launch_recorded(id, &request, by, workflow).await?;
         Ok(superseded)
+    }
+
+    /// Starts the workflow of release `id`, recorded already. A launch refused for good (not
+    /// throttling, not a 5xx) aborts the release, on the record, so that no release is left
+    /// holding the alias with nothing to move it; the refusal is the answer.
+    async fn launch_recorded<W: ExecutionControl>(
+        &self,
+        id: &str,
+        request: &StartRequest,
+        by: &str,
+        workflow: &W,
+    ) -> Result<()> {
+        let input = serde_json::to_value(request).map_err(|e| Error::Corrupt(e.to_string()))?;
+        match workflow.launch(id, &input).await {
+            Err(e) if !e.is_retryable() => {
+                let reason = format!("its workflow could not be started: {e}");
+                let abort = Control::Abort { reason };
+                if let Err(undone) =
+                    Box::pin(self.control_gate_aware(id, abort, by, workflow)).await
+                {
+                    tracing::warn!(release = %id, error = %undone, "a release whose workflow could not start was not aborted");
+                }
+                Err(e)
+            }
+            other => other,
+        }
+    }
+}
+
+/// The start request a resource's properties make.
+fn start_request(
+    id: &str,
+    props: &ReleaseProperties,
+    function: &str,
+    by: &str,
+    supersede: bool,
+) -> StartRequest {
+    StartRequest {
+        labels: props.labels.clone(),
+        release_id: Some(id.to_string()),
+        function: function.to_string(),
+        alias: props.alias.clone(),
+        stable_version: None,
+        target_version: props.version.clone(),
+        members: Vec::new(),
+        strategy: props.strategy.clone(),
+        alarms: props.alarms.clone(),
+        alarm_overrides: props.alarm_overrides.clone(),
+        bake_after_secs: 0,
+        started_by: by.to_string(),
+        kind: Default::default(),
+        analysis: match props.analysis {
+            true => Default::default(),
+            false => crate::domain::AnalysisSettings::off(),
+        },
+        retain_versions: None,
+        hooks: Default::default(),
+        gates: Default::default(),
+        supersede,
     }
 }
 

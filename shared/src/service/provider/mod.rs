@@ -40,6 +40,8 @@ pub use wait::PROVIDER_WAIT_SECS;
 /// Attempts at a request that fails as retryable (throttling, 5xx) before answering FAILED:
 /// a stack must not roll back over a hiccup, nor wait an hour for an answer that never comes.
 const ATTEMPTS: usize = 3;
+/// Kept back from the invocation's time to send the answer (its PUT is retried too).
+const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_secs(20);
 /// Attempts at an Update while the stack rolls back, whose FAILED is costly.
 const ROLLBACK_ATTEMPTS: usize = 6;
 /// CloudFormation reads at most 4 KB of response; the reason is kept well inside it.
@@ -112,12 +114,16 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// Handles one custom resource request end to end and answers it at its `ResponseURL`:
     /// SUCCESS, or FAILED with a readable reason, whatever went wrong. Only a request without
     /// a `ResponseURL` to answer is an error. Returns the answer sent.
+    ///
+    /// `budget` is how long the invocation has left (None: unbounded, as in tests): the work and
+    /// any wait are cut short in time for the answer to be sent, FAILED if it must be.
     pub async fn answer_cfn<W: ExecutionControl, A: CfnAnswers, T: StackStates>(
         &self,
         event: serde_json::Value,
         workflow: &W,
         answers: &A,
         stacks: &T,
+        budget: Option<std::time::Duration>,
     ) -> Result<CloudFormationCustomResourceResponse> {
         let request: CfnRequest = serde_json::from_value(event)
             .map_err(|e| Error::BadRequest(format!("not a CloudFormation request: {e}")))?;
@@ -169,22 +175,36 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             .with_max_delay(std::time::Duration::from_secs(20))
             .with_max_times(attempts - 1);
         let attempt = std::sync::atomic::AtomicUsize::new(0);
-        let mut outcome = (|| {
-            let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            self.provide(&request, rolling_back, n >= attempts, workflow)
-        })
-        .retry(pauses)
-        .sleep(tokio::time::sleep)
-        .when(Error::is_retryable)
-        .await;
-        if let Ok(Provided {
-            wait_for: Some(id), ..
-        }) = &outcome
-        {
-            if let Err(e) = self.wait_for_release(id, PROVIDER_WAIT_SECS).await {
-                outcome = Err(e);
+        let work = async {
+            let mut outcome = (|| {
+                let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                self.provide(&request, rolling_back, n >= attempts, workflow)
+            })
+            .retry(pauses)
+            .sleep(tokio::time::sleep)
+            .when(Error::is_retryable)
+            .await;
+            if let Ok(Provided {
+                wait_for: Some(id), ..
+            }) = &outcome
+            {
+                if let Err(e) = self.wait_for_release(id, PROVIDER_WAIT_SECS).await {
+                    outcome = Err(e);
+                }
             }
-        }
+            outcome
+        };
+        // Whatever happens, the answer is sent before Lambda ends the invocation.
+        let outcome = match budget.map(|b| b.saturating_sub(ANSWER_RESERVE)) {
+            Some(left) => match tokio::time::timeout(left, work).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::BadRequest(format!(
+                    "the provider's invocation ran out of time after {}s; a release it started goes on (shiftback history FUNCTION)",
+                    left.as_secs()
+                ))),
+            },
+            None => work.await,
+        };
         let mut response = CloudFormationCustomResourceResponse::default();
         response.stack_id = stack_id.clone();
         response.request_id = request_id.clone();
@@ -291,8 +311,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 return Ok(None);
             }
             let reason = format!("the stack {} rolled back", stack_name(&delete.stack_id));
-            let abort = Control::Abort { reason };
-            Box::pin(self.control_gate_aware(&holder.id, abort, &by, workflow)).await?;
+            self.abort_for_stack(&holder, reason, &by, workflow).await?;
             Ok::<_, Error>(Some(format!("release {} aborted", holder.id)))
         };
         match attempt.await {
@@ -302,6 +321,24 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 Some(format!("the stack's release could not be aborted: {e}"))
             }
         }
+    }
+
+    /// Aborts `holder` for the stack; one already rolling back (an earlier try recorded the
+    /// abort, then its revert failed) has that rollback finished instead.
+    async fn abort_for_stack<W: ExecutionControl>(
+        &self,
+        holder: &Release,
+        reason: String,
+        by: &str,
+        workflow: &W,
+    ) -> Result<()> {
+        if matches!(holder.phase, Phase::RollingBack { .. }) {
+            Box::pin(self.rollback(StepInput::of(&holder.id))).await?;
+            return Ok(());
+        }
+        let abort = Control::Abort { reason };
+        Box::pin(self.control_gate_aware(&holder.id, abort, by, workflow)).await?;
+        Ok(())
     }
 
     /// Refuses a function the requesting stack does not own ([`may_release`]).

@@ -32,6 +32,9 @@ pub struct ReleaseProperties {
     pub version: String,
     pub strategy: String,
     pub alarms: Vec<String>,
+    /// Alarms known to be in ALARM that the release deploys through (a fix for the very
+    /// problem they report), as `shiftback start --override` names them.
+    pub alarm_overrides: Vec<String>,
     /// Whether the stack update waits for the release (and fails if it rolls back).
     pub wait: bool,
     /// Canary analysis, on unless switched off.
@@ -47,7 +50,7 @@ pub const DEFAULT_STRATEGY: &str = "Canary10Percent5Minutes";
 
 /// Every property the resource takes; CloudFormation adds `ServiceToken` and
 /// `ServiceTimeout` from the resource's own declaration.
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 13] = [
     "ServiceToken",
     "ServiceTimeout",
     "FunctionName",
@@ -55,6 +58,7 @@ const KNOWN: [&str; 12] = [
     "Version",
     "Strategy",
     "Alarms",
+    "AlarmOverrides",
     "Wait",
     "Analysis",
     "Labels",
@@ -201,6 +205,7 @@ pub(super) fn properties(value: &Value) -> Result<ReleaseProperties> {
         version,
         strategy: optional(props, "Strategy")?.unwrap_or_else(|| DEFAULT_STRATEGY.to_string()),
         alarms: names(props, "Alarms")?,
+        alarm_overrides: names(props, "AlarmOverrides")?,
         wait: flag(props, "Wait", false)?,
         analysis: flag(props, "Analysis", true)?,
         labels: labels(props)?,

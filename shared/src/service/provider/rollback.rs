@@ -79,7 +79,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 );
                 return Ok(Provided::done(physical_id, "left as it is", version).noting(note));
             }
-            if let Some(alarm) = self.firing_guard(&holder).await? {
+            // A throttled read of the alarms must not fail a rollback: read as not firing.
+            if let Some(alarm) = self.firing_guard(&holder).await.unwrap_or(None) {
                 // The alarm function reverts it and records why; an abort now would erase that.
                 let note = format!(
                     "release {}'s alarm {alarm} is firing: the alarm function reverts it",
@@ -92,8 +93,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 stack_name(&update.stack_id),
                 from.as_deref().unwrap_or("?")
             );
-            let abort = Control::Abort { reason };
-            Box::pin(self.control_gate_aware(&holder.id, abort, &by, workflow)).await?;
+            self.abort_for_stack(&holder, reason, &by, workflow).await?;
             notes.push(format!("release {} aborted", holder.id));
         }
         let current = self.router.read(&function, alias).await?;

@@ -74,9 +74,25 @@ impl<'a> Stack<'a> {
 
     /// Sends a request while the stack's status is `status`.
     async fn send_in(&self, request: &Value, stacks: FakeStacks) -> Answer {
+        self.send_within(request, stacks, None).await
+    }
+
+    /// Sends a request to an invocation with `budget` left.
+    async fn send_within(
+        &self,
+        request: &Value,
+        stacks: FakeStacks,
+        budget: Option<std::time::Duration>,
+    ) -> Answer {
         self.w
             .service
-            .answer_cfn(request.clone(), &self.workflow, &self.answers, &stacks)
+            .answer_cfn(
+                request.clone(),
+                &self.workflow,
+                &self.answers,
+                &stacks,
+                budget,
+            )
             .await
             .unwrap()
     }
@@ -292,18 +308,24 @@ async fn a_rollback_after_an_alarm_revert_never_brings_the_rejected_version_back
     assert_eq!(again.data, back.data);
     stack.can_deploy_again();
 
-    // An ordinary update that keeps the rejected version (a strategy change): nothing either.
+    // An ordinary update that keeps the version (a strategy change): nothing either.
     let kept = stack
         .send(&stack.update("2", "2", json!({"Strategy": "AllAtOnce"})))
         .await;
     assert_eq!(
         (status(&kept).as_str(), outcome(&kept)),
-        ("SUCCESS", "not released")
+        ("SUCCESS", "nothing started")
     );
     assert_eq!(stack.launches(), 1);
-    // With Wait: true the stack must not go green without its release.
+    // The rejected version asked for again (after the failed deploy of 9): not released, and
+    // with Wait: true the stack must not go green without its release.
+    let asked_again = stack.send(&stack.update("2", "9", json!({}))).await;
+    assert_eq!(
+        (status(&asked_again).as_str(), outcome(&asked_again)),
+        ("SUCCESS", "not released")
+    );
     let waited = stack
-        .send(&stack.update("2", "2", json!({"Wait": "true"})))
+        .send(&stack.update("2", "9", json!({"Wait": "true"})))
         .await;
     assert_eq!(status(&waited), "FAILED");
     assert!(waited
@@ -554,7 +576,7 @@ async fn a_declined_request_that_waits_is_failed_however_often_it_is_delivered()
     stack.run_start(&first).await;
     w.responder.handle(alarm_fired(ALARM), None).await.unwrap();
     w.alarms.set(ALARM, AlarmState::Ok, Utc::now());
-    let waits = stack.update("2", "2", json!({"Wait": "yes"}));
+    let waits = stack.update("2", "3", json!({"Wait": "yes"}));
     for _ in 0..2 {
         let answer = stack.send(&waits).await;
         assert_eq!(status(&answer), "FAILED", "{answer:?}");
@@ -745,5 +767,91 @@ async fn a_release_that_promotes_while_it_is_being_superseded_is_built_on() {
         w.phase(&first_id),
         "succeeded",
         "nothing to supersede any more"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_launch_that_fails_after_the_release_was_recorded_is_launched_on_the_retry() {
+    use crate::error::AwsErrorKind;
+    let w = world();
+    let stack = Stack::of(&w);
+    // StartExecution throttled once, after the release was recorded and at its first step.
+    stack.workflow.failing_launches.lock().unwrap().push(aws(
+        "StartExecution",
+        AwsErrorKind::Throttled,
+        "Rate exceeded",
+    ));
+    let answer = stack.send(&stack.update("2", "1", json!({}))).await;
+    assert_eq!(outcome(&answer), "release started", "{answer:?}");
+    assert_eq!(
+        stack.launches(),
+        1,
+        "launched on the retry: something moves it"
+    );
+    let (_, input) = stack.workflow.launched.lock().unwrap()[0].clone();
+    assert_eq!(input["stable_version"], "1");
+    assert_eq!(w.phase(&answer.data["ReleaseId"]), "shifting");
+}
+
+#[tokio::test]
+async fn a_launch_refused_for_good_aborts_the_recorded_release_and_answers_failed() {
+    use crate::error::AwsErrorKind;
+    let w = world();
+    let stack = Stack::of(&w);
+    stack.workflow.failing_launches.lock().unwrap().push(aws(
+        "StartExecution",
+        AwsErrorKind::Rejected,
+        "State Machine Does Not Exist",
+    ));
+    let answer = stack.send(&stack.update("2", "1", json!({}))).await;
+    assert_eq!(status(&answer), "FAILED");
+    assert!(answer.reason.as_deref().unwrap().contains("Does Not Exist"));
+    let id = crate::service::release_id_for("00000000-0000-4000-8000-000000000001");
+    assert_eq!(w.phase(&id), "aborted", "no release left holding the alias");
+    assert_eq!(w.routing(), "version 1");
+    stack.can_deploy_again();
+}
+
+#[tokio::test]
+async fn an_alarm_an_operator_ignores_does_not_block_the_supersede() {
+    let w = world();
+    let stack = Stack::of(&w);
+    // Two guards: an operator may ignore one, never the last.
+    w.alarms.set(
+        "orders-latency",
+        AlarmState::Ok,
+        Utc::now() - Duration::hours(1),
+    );
+    let guarded = json!({"Alarms": [ALARM, "orders-latency"]});
+    let first = stack.send(&stack.update("2", "1", guarded)).await;
+    let first_id = first.data["ReleaseId"].clone();
+    w.alarms.set(ALARM, AlarmState::Alarm, Utc::now());
+    let ignore = Control::Ignore {
+        guard: ALARM.into(),
+        for_secs: 3600,
+        reason: "a known spike".into(),
+    };
+    w.service.control(&first_id, ignore, "alice").await.unwrap();
+    let fix = stack
+        .send(&stack.update("3", "2", json!({"AlarmOverrides": [ALARM]})))
+        .await;
+    assert_eq!(outcome(&fix), "release started", "{fix:?}");
+    assert_eq!(w.phase(&first_id), "superseded");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_cut_short_by_the_invocations_deadline_is_still_answered() {
+    let w = world();
+    let stack = Stack::of(&w);
+    // Wait: true, and the workflow never runs the release: the wait would outlast the
+    // invocation, which has two minutes left. CloudFormation must still get an answer.
+    let waits = stack.update("2", "1", json!({"Wait": "true", "Strategy": "steps:10@1m"}));
+    let budget = Some(std::time::Duration::from_secs(120));
+    let answer = stack.send_within(&waits, FakeStacks(None), budget).await;
+    assert_eq!(status(&answer), "FAILED", "{answer:?}");
+    assert_eq!(stack.answers.sent.lock().unwrap().len(), 1, "answered once");
+    assert!(
+        answer.reason.as_deref().unwrap().contains("time"),
+        "{answer:?}"
     );
 }
