@@ -127,6 +127,12 @@ impl Setup {
         )
     }
 
+    /// The workflow's Start task, run on the input the provider launched it with.
+    async fn workflow_start(&self, input: Value) {
+        let request = parse_start(input).unwrap();
+        self.provider.service.start(request).await.unwrap();
+    }
+
     /// Answers `request` while the stack rolls back.
     async fn handle_rolling_back(&self, request: Value) -> Value {
         let p = &self.provider;
@@ -426,8 +432,7 @@ async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
     let forward = s.update(&url, "2", "1", "linear:50:1h");
     s.provider.handle(forward, 0).await.unwrap();
     let (_, input) = s.executions().await.remove(0);
-    let service = &s.provider.service;
-    service.start(parse_start(input).unwrap()).await.unwrap();
+    s.workflow_start(input).await;
     assert_eq!(s.alias("live").await, "version 1 with 50% on version 2");
     // Something else in the stack failed: CloudFormation sends the old version back.
     let back = s.update(&url, "1", "2", "linear:50:1h");
@@ -466,11 +471,7 @@ async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered
     let first = s.update(&url, "2", "1", "linear:50:1h");
     s.provider.handle(first, 0).await.unwrap();
     let (first_id, input) = s.executions().await.remove(0);
-    s.provider
-        .service
-        .start(parse_start(input).unwrap())
-        .await
-        .unwrap();
+    s.workflow_start(input).await;
     assert_eq!(s.alias("live").await, "version 1 with 50% on version 2");
 
     // The fix, while the first release still moves the alias.
@@ -495,11 +496,7 @@ async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered
         input["supersede"], true,
         "the workflow's start supersedes too"
     );
-    s.provider
-        .service
-        .start(parse_start(input).unwrap())
-        .await
-        .unwrap();
+    s.workflow_start(input).await;
     assert_eq!(s.alias("live").await, "version 1 with 50% on version 3");
 
     // Another resource fails: CloudFormation rolls back to version 2, during its rollback.
