@@ -30,7 +30,7 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
     let superseded = match request.supersede {
         true => {
             service
-                .supersede_holders_gate_aware(&request, &id, &resources.task_tokens())
+                .supersede_holders(&request, &id, Some(&resources.task_tokens()))
                 .await?
         }
         false => Vec::new(),

@@ -346,31 +346,6 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         Ok((finding, expired, held.map(|h| h.id)))
     }
 
-    /// The release a superseding start ends on `function:alias`, seen as that alias's member:
-    /// the live holder of its lock. None when the alias is free, its lock expired (taken over
-    /// instead), or its holder is an operator's revert, which nothing forward may undo (the
-    /// start is then refused as held).
-    pub(super) async fn to_supersede(
-        &self,
-        function: &str,
-        alias: &str,
-    ) -> Result<Option<Release>> {
-        let Some(holder) = self.store.lock_holder(function, alias).await? else {
-            return Ok(None);
-        };
-        if holder.expired_at(Utc::now()) {
-            return Ok(None);
-        }
-        let release = self.store.load_summary(&holder.release_id).await?;
-        if release.kind == ReleaseKind::Revert || release.phase.is_terminal() {
-            return Ok(None);
-        }
-        Ok(release
-            .views_of(function)
-            .into_iter()
-            .find(|view| view.alias == alias))
-    }
-
     /// Who holds the alias: nobody, or a release whose lock expired (the start takes it over,
     /// on the record); a live holder refuses the release, naming it.
     async fn free_or_expired(&self, function: &str, alias: &str) -> Result<Option<LockInfo>> {

@@ -31,7 +31,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 .release_id
                 .get_or_insert_with(|| crate::domain::release::new_release_id(now()))
                 .clone();
-            self.supersede_holders(&request, &id).await?;
+            self.supersede_holders(&request, &id, None::<&super::supersede::NoWorkflow>)
+                .await?;
         }
         let Preflight {
             spec,

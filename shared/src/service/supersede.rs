@@ -23,29 +23,10 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// Supersedes, in favour of release `new_id`, every live release holding one of the
     /// request's aliases (its own and its members'). An operator's revert is never superseded:
     /// the start then finds its alias held and is refused. Safe to repeat: a release already
-    /// over is left as it is.
-    pub async fn supersede_holders(
-        &self,
-        request: &StartRequest,
-        new_id: &str,
-    ) -> Result<Vec<Superseded>> {
-        self.supersede_each(request, new_id, None::<&NoWorkflow>)
-            .await
-    }
-
-    /// As [`Self::supersede_holders`], and a superseded release waiting at a gate or paused
-    /// has its task token handed back, so its workflow ends now rather than at the gate's
-    /// timeout.
-    pub async fn supersede_holders_gate_aware<W: ExecutionControl>(
-        &self,
-        request: &StartRequest,
-        new_id: &str,
-        workflow: &W,
-    ) -> Result<Vec<Superseded>> {
-        self.supersede_each(request, new_id, Some(workflow)).await
-    }
-
-    async fn supersede_each<W: ExecutionControl>(
+    /// over is left as it is. With a `workflow`, a superseded release waiting at a gate or
+    /// paused has its task token handed back, so its workflow ends now rather than at the
+    /// gate's timeout (the workflow's own start has none to give).
+    pub async fn supersede_holders<W: ExecutionControl>(
         &self,
         request: &StartRequest,
         new_id: &str,
@@ -66,17 +47,6 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             if holder.id == new_id || superseded.iter().any(|s| s.release_id == holder.id) {
                 continue;
             }
-            // A supersede (or any rollback) that stopped between its record and its revert:
-            // finish that rollback rather than start another.
-            if matches!(holder.phase, crate::domain::Phase::RollingBack { .. }) {
-                let step = StepInput::of(&holder.id);
-                let done = Box::pin(self.rollback(step)).await?;
-                superseded.push(Superseded {
-                    release_id: holder.id,
-                    phase: done.phase,
-                });
-                continue;
-            }
             // Its own alarm is firing: the alarm function reverts it and records the verdict;
             // superseding it first would record "superseded" and lose that verdict.
             if let Some(alarm) = self.firing_guard(&holder).await? {
@@ -92,14 +62,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 "" => new_id,
                 actor => actor,
             };
-
-            let outcome = match workflow {
-                // Boxed: a control's future is deep, and the start's or provider's around it too.
-                Some(workflow) => {
-                    Box::pin(self.control_gate_aware(&holder.id, control, by, workflow)).await
-                }
-                None => Box::pin(self.control(&holder.id, control, by)).await,
-            };
+            let outcome = self.end_holder(&holder, control, by, workflow).await;
             let phase = match outcome {
                 Ok(outcome) => outcome.phase,
                 // It ended on its own between the lock's read and the command: nothing to do.
@@ -130,6 +93,70 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>
 {
+    /// The live release holding `function:alias`, seen as that alias's member; None when the
+    /// alias is free, its lock expired (a start takes it over instead), or the holder is over.
+    pub(crate) async fn live_holder(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<crate::domain::Release>> {
+        let Some(holder) = self.store.lock_holder(function, alias).await? else {
+            return Ok(None);
+        };
+        if holder.expired_at(now()) {
+            return Ok(None);
+        }
+        let release = match self.store.load_summary(&holder.release_id).await {
+            Ok(release) => release,
+            Err(Error::ReleaseNotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if release.phase.is_terminal() {
+            return Ok(None);
+        }
+        Ok(release
+            .views_of(function)
+            .into_iter()
+            .find(|view| view.alias == alias))
+    }
+
+    /// The release a superseding start ends on `function:alias`: its live holder, unless that
+    /// is an operator's revert, which nothing forward may undo (the start is then refused as
+    /// held).
+    pub(crate) async fn to_supersede(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<crate::domain::Release>> {
+        Ok(self
+            .live_holder(function, alias)
+            .await?
+            .filter(|holder| holder.kind != crate::domain::ReleaseKind::Revert))
+    }
+
+    /// Ends `holder` with `control` (a supersede, or the stack's abort), handing a gate's token
+    /// back through `workflow` when there is one. A holder already rolling back (an earlier try
+    /// recorded its end, then its revert failed) has that rollback finished instead: a second
+    /// end would be refused as illegal, with the alias left split.
+    pub(crate) async fn end_holder<W: ExecutionControl>(
+        &self,
+        holder: &crate::domain::Release,
+        control: Control,
+        by: &str,
+        workflow: Option<&W>,
+    ) -> Result<StepOutcome> {
+        // Boxed: a control's future is deep, and the start's or provider's around it too.
+        if matches!(holder.phase, crate::domain::Phase::RollingBack { .. }) {
+            return Box::pin(self.rollback(StepInput::of(&holder.id))).await;
+        }
+        match workflow {
+            Some(workflow) => {
+                Box::pin(self.control_gate_aware(&holder.id, control, by, workflow)).await
+            }
+            None => Box::pin(self.control(&holder.id, control, by)).await,
+        }
+    }
+
     /// A guarding alarm of `release` in ALARM now (its own, or its analysis alarm) that the
     /// alarm function acts on, if any: a verdict about to be recorded. Alarms since deleted,
     /// and those an operator ignores for this release, fire nothing.
@@ -137,6 +164,10 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         &self,
         release: &crate::domain::Release,
     ) -> Result<Option<String>> {
+        // Already rolling back: its cause is on the record, and finishing it keeps it.
+        if matches!(release.phase, crate::domain::Phase::RollingBack { .. }) {
+            return Ok(None);
+        }
         let mut names = release.guarding_alarms();
         let statuses = loop {
             if names.is_empty() {
@@ -167,7 +198,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 
 /// No workflow to hand a gate's token back to (the workflow's own start task): the superseded
 /// release's gate ends at its timeout and finds it over.
-struct NoWorkflow;
+pub(crate) struct NoWorkflow;
 
 impl ExecutionControl for NoWorkflow {
     async fn launch(&self, _: &str, _: &serde_json::Value) -> Result<()> {

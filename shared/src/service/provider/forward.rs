@@ -180,9 +180,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         provided
     }
 
-    /// Checks the release as `start` would (a refusal is the resource's failure, with nothing
-    /// changed), supersedes what holds its alias when asked, starts the release, then its
-    /// workflow. Returns the releases it superseded.
+    /// Starts the release (a refusal is the resource's failure, with nothing changed), after
+    /// superseding what holds its alias when asked, then its workflow. Returns the releases it
+    /// superseded.
     async fn start_release<W: ExecutionControl>(
         &self,
         id: &str,
@@ -192,25 +192,28 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         supersede: bool,
         workflow: &W,
     ) -> Result<Vec<String>> {
-        let request = start_request(id, props, function, by, supersede);
-        let checked = Box::pin(self.preflight(request)).await?;
-        self.check_wait(props, &Release::new(checked.spec.clone(), now())?)?;
-        let superseded = match checked.superseding.is_empty() {
-            true => Vec::new(),
-            false => Box::pin(self.supersede_holders_gate_aware(&checked.request, id, workflow))
-                .await?
-                .into_iter()
-                .map(|s| s.release_id)
-                .collect(),
+        let (request, spec) = self.validate(start_request(id, props, function, by, supersede))?;
+        self.check_wait(props, &spec.validate_without_stable()?, &spec.analysis)?;
+        // The start checks everything itself; only a supersede, which ends another release
+        // first, needs the checks run before it, so that a refusal still changes nothing.
+        let superseded = match supersede {
+            false => Vec::new(),
+            true => {
+                let checked = Box::pin(self.preflight(request.clone())).await?;
+                Box::pin(self.supersede_holders(&checked.request, id, Some(workflow)))
+                    .await?
+                    .into_iter()
+                    .map(|s| s.release_id)
+                    .collect()
+            }
         };
         // Recorded (its lock taken, its first step applied) before the answer, not later by
         // the workflow's Start: a stack rollback that follows at once must find the release
         // to abort it. The workflow's Start then finds it and simply continues it.
-        let mut request = crate::runtime::with_default_retention(checked.request);
-        // Where the alias is when the start runs decides the stable version, not where the
-        // check above found it: a superseded release that promoted meanwhile is left wholly on
-        // its target, and the new release goes on from there.
-        request.stable_version = None;
+        // The stable version is left for the start to find where the alias is when it runs, not
+        // where a check before the supersede found it: a superseded release that promoted
+        // meanwhile is left wholly on its target, and the new release goes on from there.
+        let mut request = crate::runtime::with_default_retention(request);
         Box::pin(self.start(request.clone())).await?;
         // The workflow's input says what was recorded.
         request.stable_version = Some(self.store.load_summary(id).await?.stable_version);

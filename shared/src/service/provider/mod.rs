@@ -22,11 +22,12 @@ use backon::{ExponentialBuilder, Retryable};
 mod forward;
 mod ownership;
 mod properties;
+mod records;
 mod rollback;
 mod wait;
 
 use super::*;
-use crate::domain::{record_of, Phase, Release, VersionRecord};
+use crate::domain::{Phase, Release, VersionRecord};
 use crate::error::{Error, Result};
 use crate::ports::{
     AliasRouter, Announcer, CfnAnswers, ExecutionControl, HealthSource, HookCaller, ReleaseRecords,
@@ -35,6 +36,7 @@ use crate::ports::{
 pub use ownership::{may_release, RELEASE_STACKS_TAG, STACK_ID_TAG};
 use properties::{properties, stack_name};
 pub use properties::{release_id_for, ReleaseProperties, WhenBusy};
+use records::asked_for;
 pub use wait::PROVIDER_WAIT_SECS;
 
 /// Attempts at a request that fails as retryable (throttling, 5xx) before answering FAILED:
@@ -86,16 +88,6 @@ impl Provided {
         self.data
             .insert("ReleaseId".to_string(), release_id.to_string());
         self
-    }
-}
-
-/// An alias of `function` on `stable`, asked to go to `version`.
-fn asked_for(function: &str, alias: &str, stable: &str, version: &str) -> crate::domain::Member {
-    crate::domain::Member {
-        function: function.to_string(),
-        alias: alias.to_string(),
-        stable_version: stable.to_string(),
-        target_version: version.to_string(),
     }
 }
 
@@ -323,8 +315,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
     }
 
-    /// Aborts `holder` for the stack; one already rolling back (an earlier try recorded the
-    /// abort, then its revert failed) has that rollback finished instead.
+    /// Aborts `holder` for the stack (or finishes its rollback: [`Self::end_holder`]).
     async fn abort_for_stack<W: ExecutionControl>(
         &self,
         holder: &Release,
@@ -332,12 +323,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         by: &str,
         workflow: &W,
     ) -> Result<()> {
-        if matches!(holder.phase, Phase::RollingBack { .. }) {
-            Box::pin(self.rollback(StepInput::of(&holder.id))).await?;
-            return Ok(());
-        }
         let abort = Control::Abort { reason };
-        Box::pin(self.control_gate_aware(&holder.id, abort, by, workflow)).await?;
+        self.end_holder(holder, abort, by, Some(workflow)).await?;
         Ok(())
     }
 
@@ -345,105 +332,6 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     async fn check_owner(&self, function: &str, stack_id: &str) -> Result<()> {
         let tags = self.router.function_tags(function).await?;
         may_release(function, &tags, stack_id)
-    }
-
-    /// The live release holding the alias, seen as that alias's member; None when free or its
-    /// lock expired.
-    async fn live_holder(&self, function: &str, alias: &str) -> Result<Option<Release>> {
-        let Some(holder) = self.store.lock_holder(function, alias).await? else {
-            return Ok(None);
-        };
-        if holder.expired_at(now()) {
-            return Ok(None);
-        }
-        let release = match self.store.load_summary(&holder.release_id).await {
-            Ok(release) => release,
-            Err(Error::ReleaseNotFound(_)) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if release.phase.is_terminal() {
-            return Ok(None);
-        }
-        Ok(release
-            .views_of(function)
-            .into_iter()
-            .find(|view| view.alias == alias))
-    }
-
-    /// What the record says of `version` on `function:alias` ([`record_of`]).
-    async fn version_record(
-        &self,
-        function: &str,
-        alias: &str,
-        version: &str,
-    ) -> Result<VersionRecord> {
-        let mut page = None;
-        let mut releases = Vec::new();
-        for _ in 0..HISTORY_PAGES {
-            let history = self.store.history(function, 100, page.as_deref()).await?;
-            for summary in &history.releases {
-                for mut view in summary.views_of(function) {
-                    if view.alias != alias {
-                        continue;
-                    }
-                    // History lists releases without their logs; a verdict on a release's own
-                    // target is read from its log (who rolled it back, and why).
-                    if view.target_version == version && view.phase.is_terminal() {
-                        view.log = self.store.load(&view.id).await?.release.log;
-                    }
-                    releases.push(view);
-                }
-            }
-            match history.next {
-                Some(next) => page = Some(next),
-                None => break,
-            }
-        }
-        Ok(record_of(&releases, version))
-    }
-
-    /// Records, as a release that ends before any traffic moves, that `alias`'s target is not
-    /// released again and why: the history says what the stack asked for and what came of it.
-    /// A repeated request finds its record there already.
-    async fn record_declined(
-        &self,
-        release_id: &str,
-        alias: crate::domain::Member,
-        why: &str,
-        by: &str,
-    ) -> Result<()> {
-        let version = alias.target_version.clone();
-        let spec = crate::domain::ReleaseSpec {
-            release_id: Some(release_id.to_string()),
-            function: alias.function,
-            alias: alias.alias,
-            stable_version: alias.stable_version,
-            target_version: alias.target_version,
-            members: Vec::new(),
-            strategy: crate::domain::Strategy::AllAtOnce,
-            alarms: Vec::new(),
-            alarm_overrides: Vec::new(),
-            bake_after_secs: 0,
-            started_by: by.to_string(),
-            kind: Default::default(),
-            analysis: crate::domain::AnalysisSettings::off(),
-            retain_versions: None,
-            hooks: Default::default(),
-            gates: Default::default(),
-            labels: Default::default(),
-        };
-        let at = now();
-        let mut release = Release::new(spec, at)?;
-        let reason = format!("version {version}: {why}");
-        release.apply(crate::domain::Input::Decline { reason }, at, by)?;
-        match self.store.create(&release, at, None).await {
-            Ok(created) => {
-                self.announce(&created.release).await;
-                Ok(())
-            }
-            Err(Error::ReleaseExists(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 }
 

@@ -44,13 +44,18 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// wait: every bake, and with analysis on, every step's extension for more traffic. (A
     /// step still inconclusive after it holds for a person: past the wait, the answer is FAILED
     /// and the stack's rollback aborts the release.)
-    pub(super) fn check_wait(&self, props: &ReleaseProperties, release: &Release) -> Result<()> {
+    pub(super) fn check_wait(
+        &self,
+        props: &ReleaseProperties,
+        schedule: &crate::domain::Schedule,
+        analysis: &crate::domain::AnalysisSettings,
+    ) -> Result<()> {
         if !props.wait {
             return Ok(());
         }
-        let bakes = release.schedule.total_bake_secs();
-        let extensions = match release.analysis.enabled {
-            true => release.schedule.steps.len() as u64 * release.analysis.max_extension_secs,
+        let bakes = schedule.total_bake_secs();
+        let extensions = match analysis.enabled {
+            true => schedule.steps.len() as u64 * analysis.max_extension_secs,
             false => 0,
         };
         let needs = bakes + extensions + WAIT_MARGIN_SECS;
