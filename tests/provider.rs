@@ -127,6 +127,17 @@ impl Setup {
         )
     }
 
+    /// The stack's deploy of version 2 (from 1, `linear:50:1h`), its workflow's Start run:
+    /// half the traffic on 2. Returns the release (its execution's name).
+    async fn deploy_version_2(&self, url: &ResponseUrl) -> String {
+        let update = self.update(url, "2", "1", "linear:50:1h");
+        self.provider.handle(update, 0).await.unwrap();
+        let (id, input) = self.executions().await.remove(0);
+        self.workflow_start(input).await;
+        assert_eq!(self.alias("live").await, "version 1 with 50% on version 2");
+        id
+    }
+
     /// The workflow's Start task, run on the input the provider launched it with.
     async fn workflow_start(&self, input: Value) {
         let request = parse_start(input).unwrap();
@@ -429,11 +440,7 @@ async fn wait_true_answers_once_the_release_succeeds_or_fails_it_rolled_back() {
 async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
-    let forward = s.update(&url, "2", "1", "linear:50:1h");
-    s.provider.handle(forward, 0).await.unwrap();
-    let (_, input) = s.executions().await.remove(0);
-    s.workflow_start(input).await;
-    assert_eq!(s.alias("live").await, "version 1 with 50% on version 2");
+    s.deploy_version_2(&url).await;
     // Something else in the stack failed: CloudFormation sends the old version back.
     let back = s.update(&url, "1", "2", "linear:50:1h");
     s.provider.handle(back.clone(), 0).await.unwrap();
@@ -468,11 +475,7 @@ async fn a_stack_rolling_back_aborts_the_release_or_reverts_a_finished_one() {
 async fn deploying_twice_in_a_row_supersedes_and_the_stacks_rollback_is_answered() {
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
-    let first = s.update(&url, "2", "1", "linear:50:1h");
-    s.provider.handle(first, 0).await.unwrap();
-    let (first_id, input) = s.executions().await.remove(0);
-    s.workflow_start(input).await;
-    assert_eq!(s.alias("live").await, "version 1 with 50% on version 2");
+    let first_id = s.deploy_version_2(&url).await;
 
     // The fix, while the first release still moves the alias.
     let second = s.update(&url, "3", "2", "linear:50:1h");
