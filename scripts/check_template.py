@@ -509,6 +509,33 @@ def handler_problems(template):
     return found
 
 
+def wait_answer_problems(template):
+    """`Wait: true` is answered when the release's workflow ends: the provider must be invoked
+    on every terminal status of the release state machine's executions, or a waiting stack
+    would wait out its ServiceTimeout and roll back a release that succeeded."""
+    resources = template.get("Resources") or {}
+    machines = [n for n, r in resources.items() if r.get("Type") == "AWS::Serverless::StateMachine"]
+    for name, r in resources.items():
+        props = r.get("Properties") or {}
+        if ((props.get("Environment") or {}).get("Variables") or {}).get("SHIFTBACK_HANDLER") != "provider":
+            continue
+        for event in (props.get("Events") or {}).values():
+            pattern = (event.get("Properties") or {}).get("Pattern") or {}
+            detail = pattern.get("detail") or {}
+            if (event.get("Type") == "EventBridgeRule"
+                    and "aws.states" in as_list(pattern.get("source"))
+                    and "Step Functions Execution Status Change" in as_list(pattern.get("detail-type"))
+                    and referenced(detail.get("stateMachineArn"), machines)
+                    and set(TERMINAL_STATUSES) <= set(as_list(detail.get("status")))):
+                return []
+        return [f"{name}: not invoked on every end ({', '.join(TERMINAL_STATUSES)}) of the release "
+                "workflow's executions: a stack with Wait: true would never be answered"]
+    return ["no function serves the provider handler"]
+
+
+TERMINAL_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+
 def self_test():
     bad = {"Resources": {
         "F": {"Type": "AWS::Serverless::Function", "Properties": {"Policies": [
@@ -553,6 +580,18 @@ def self_test():
         assert any(problem in p for p in found), (param, found)
     assert managed_names_problems({"Parameters": {"ManagedFunctionNames": {
         "AllowedPattern": "^(?!\\*$)[a-zA-Z0-9_*-]{1,64}$"}}}) == []
+    provider = {"Resources": {
+        "M": {"Type": "AWS::Serverless::StateMachine", "Properties": {}},
+        "P": {"Type": "AWS::Serverless::Function", "Properties": {
+            "Environment": {"Variables": {"SHIFTBACK_HANDLER": "provider"}},
+            "Events": {"E": {"Type": "EventBridgeRule", "Properties": {"Pattern": {
+                "source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {"stateMachineArn": [{"Ref": "M"}],
+                           "status": ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]}}}}}}}}}
+    assert wait_answer_problems(provider) == [], wait_answer_problems(provider)
+    provider["Resources"]["P"]["Properties"]["Events"]["E"]["Properties"]["Pattern"]["detail"][
+        "status"] = ["SUCCEEDED", "FAILED"]
+    assert "Wait: true" in wait_answer_problems(provider)[0]
     bare = {"Resources": {"AlarmFunction": {"Properties": {"Events": {
         "E": {"Type": "EventBridgeRule", "Properties": {}}}}}}}
     found = revert_path_problems(bare)
@@ -709,6 +748,7 @@ if __name__ == "__main__":
     found += handler_problems(template)
     found += topic_key_problems(template)
     found += log_retention_problems(template)
+    found += wait_answer_problems(template)
     for p in found:
         print(f"check_template: {p}", file=sys.stderr)
     if found:

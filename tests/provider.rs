@@ -151,7 +151,9 @@ impl Setup {
             .service
             .answer_cfn(request, &p.workflow, p.answers.as_ref(), &RollingBack, None)
             .await
-            .unwrap();
+            .unwrap()
+            .now()
+            .expect("answered now");
         serde_json::to_value(answer).unwrap()
     }
 
@@ -239,7 +241,7 @@ async fn create_makes_the_alias_and_delete_leaves_it() {
         s.function
     ));
     let create = s.request("create", &url.url, &unique("req"), props.clone(), None);
-    let answered = s.provider.handle(create, 0).await.unwrap();
+    let answered = s.provider.handle(create, 0).await.unwrap().now().unwrap();
     assert_eq!(
         s.alias("prod").await,
         "version 2",
@@ -343,7 +345,7 @@ async fn a_refused_release_answers_failed_with_the_reason_and_changes_nothing() 
     let s = setup().await;
     let url = ResponseUrl::start(0).await;
     let missing = s.update(&url, "9", "1", "linear:50:1m");
-    let answered = s.provider.handle(missing, 0).await.unwrap();
+    let answered = s.provider.handle(missing, 0).await.unwrap().now().unwrap();
     let put = &url.puts()[0].body;
     assert_eq!(status(put), "FAILED");
     assert!(
@@ -371,13 +373,13 @@ async fn a_refused_release_answers_failed_with_the_reason_and_changes_nothing() 
         put["Reason"].as_str().unwrap().contains("FunctionName"),
         "{put}"
     );
-    // A wait longer than the provider can give: refused up front.
+    // A wait longer than CloudFormation's hour (ten 10-minute steps): refused up front.
     let long = s.request(
         "update",
         &url.url,
         &unique("req"),
-        s.props("live", "2", "linear:10:5m", true),
-        Some(s.props("live", "1", "linear:10:5m", false)),
+        s.props("live", "2", "linear:10:10m", true),
+        Some(s.props("live", "1", "linear:10:10m", false)),
     );
     s.provider.handle(long, 0).await.unwrap();
     let put = &url.puts()[2].body;
@@ -389,8 +391,22 @@ async fn a_refused_release_answers_failed_with_the_reason_and_changes_nothing() 
     assert!(s.executions().await.is_empty());
 }
 
+/// EventBridge's status change of release `id`'s execution, as the provider receives it.
+fn execution_ended(machine: &str, id: &str, status: &str) -> Value {
+    let execution = machine.replacen(":stateMachine:", ":execution:", 1) + ":" + id;
+    json!({
+        "version": "0", "id": unique("event"), "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "account": "123456789012", "time": "2026-12-02T11:00:00Z", "region": "us-east-1",
+        "resources": [execution.clone()],
+        "detail": {"executionArn": execution, "stateMachineArn": machine, "name": id,
+                   "status": status, "startDate": 1764673200000_i64, "stopDate": null,
+                   "input": "{}", "output": null}
+    })
+}
+
 #[tokio::test]
-async fn wait_true_answers_once_the_release_succeeds_or_fails_it_rolled_back() {
+async fn wait_true_is_answered_when_the_workflow_ends_success_or_failed_it_rolled_back() {
     let s = setup().await;
     for (version, alarm_fires, expected) in [("2", false, "SUCCESS"), ("3", true, "FAILED")] {
         let url = ResponseUrl::start(0).await;
@@ -406,25 +422,30 @@ async fn wait_true_answers_once_the_release_succeeds_or_fails_it_rolled_back() {
             s.props("live", version, "steps:50@1s", true),
             Some(s.props("live", &current, "steps:50@1s", true)),
         );
-        let provider = s.provider.clone();
-        let waiting = tokio::spawn(async move { provider.handle(update, 0).await });
-        // The workflow's part: run the release the provider started.
-        let input = loop {
-            let started = s.executions().await;
-            if let Some((_, input)) = started
-                .into_iter()
-                .find(|(_, i)| i["target_version"] == version)
-            {
-                break input;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        };
+        // The provider's invocation ends at once, its answer left to the release's end.
+        let left = s.provider.serve(update, 0).await.unwrap();
+        let id = left["when_release_ends"]["release_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{left}"))
+            .to_string();
         assert!(url.puts().is_empty(), "no answer while the release runs");
+        let (_, input) = s
+            .executions()
+            .await
+            .into_iter()
+            .find(|(name, _)| *name == id)
+            .unwrap();
         let phase = s.run_release(input, alarm_fires).await;
-        let answered = waiting.await.unwrap().unwrap();
+        assert!(
+            url.puts().is_empty(),
+            "{phase}: answered by the workflow's end"
+        );
+        // The workflow's end (EventBridge), read from the release record in DynamoDB.
+        let status_change = execution_ended(&s.machine, &id, "SUCCEEDED");
+        s.provider.serve(status_change, 0).await.unwrap();
         let put = &url.puts()[0].body;
         assert_eq!(status(put), expected, "{phase}: {put}");
-        assert_eq!(answered.request_id, put["RequestId"].as_str().unwrap());
+        assert_eq!(put["Data"]["ReleaseId"], id.as_str());
         if alarm_fires {
             assert!(
                 put["Reason"].as_str().unwrap().contains("rolled_back"),
@@ -432,6 +453,9 @@ async fn wait_true_answers_once_the_release_succeeds_or_fails_it_rolled_back() {
             );
             set_alarm_state(&s.env, &s.alarm, StateValue::Ok, "recovered").await;
         }
+        // The presigned URL is kept on the record only for the answer.
+        let record = s.provider.service.store.load_summary(&id).await.unwrap();
+        assert!(record.answer_to.is_some());
     }
     assert_eq!(s.alias("live").await, "version 2");
 }

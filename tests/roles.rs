@@ -186,6 +186,12 @@ async fn record_every_handler() -> Recorded {
         .await
         .unwrap();
     assert_eq!(url.puts().len(), 3);
+    // The end of a release's workflow (EventBridge), which answers a stack waiting for it.
+    let ended = json!({
+        "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+        "detail": {"name": gated.release_id, "status": "ABORTED"}
+    });
+    provider.serve(ended, 0).await.unwrap();
 
     let physical = vec![
         ("ReleaseTable", settings.release_table.clone()),

@@ -59,9 +59,11 @@ pub fn print_table(table: &Table, indent: &str) {
 fn release_json(release: &Release) -> serde_json::Value {
     let mut value = serde_json::to_value(release).expect("serialisable");
     value["phase_name"] = json!(release.phase.name());
-    // A task token resumes the workflow: not for logs and terminals (`approve` reads it).
+    // A task token resumes the workflow, a presigned ResponseURL answers a stack: neither is
+    // for logs and terminals (`approve` reads the token itself).
     if let Some(fields) = value.as_object_mut() {
         fields.remove("gate_token");
+        fields.remove("answer_to");
     }
     value
 }

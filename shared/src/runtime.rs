@@ -129,6 +129,23 @@ pub struct ReleaseProvider {
 }
 
 impl ReleaseProvider {
+    /// What the provider's function is invoked with: a custom resource request, or the end of
+    /// a release's workflow (EventBridge), which answers a stack waiting for it.
+    pub async fn serve(
+        &self,
+        event: serde_json::Value,
+        deadline_ms: u64,
+    ) -> Result<serde_json::Value, Error> {
+        let ended = event.get("detail-type").and_then(|t| t.as_str())
+            == Some(crate::service::EXECUTION_STATUS_CHANGE);
+        // Boxed: each is deep, and a handler's stack is not.
+        let answer = match ended {
+            true => serde_json::to_value(Box::pin(self.answer_ended(event)).await?),
+            false => serde_json::to_value(Box::pin(self.handle(event, deadline_ms)).await?),
+        };
+        answer.map_err(|e| Error::Corrupt(e.to_string()))
+    }
+
     /// Handles one custom resource request and answers it (see
     /// [`ReleaseService::answer_cfn`]).
     /// `deadline_ms` is the invocation's deadline (epoch milliseconds), as Lambda gives it; one
@@ -137,8 +154,7 @@ impl ReleaseProvider {
         &self,
         event: serde_json::Value,
         deadline_ms: u64,
-    ) -> Result<aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse, Error>
-    {
+    ) -> Result<crate::service::Answered, Error> {
         let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
         let budget = deadline_ms
             .checked_sub(now_ms)
@@ -153,6 +169,20 @@ impl ReleaseProvider {
         );
         // Boxed: the provider's future is deep (a supersede inside a start inside a request).
         Box::pin(answer).await
+    }
+
+    /// Answers the stack waiting for the release whose workflow ended (see
+    /// [`ReleaseService::answer_ended`]).
+    pub async fn answer_ended(
+        &self,
+        event: serde_json::Value,
+    ) -> Result<
+        Option<aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse>,
+        Error,
+    > {
+        self.service
+            .answer_ended(event, self.answers.as_ref())
+            .await
     }
 }
 

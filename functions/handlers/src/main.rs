@@ -5,7 +5,8 @@
 //! - `rollback`: revert the alias to the stable version and record why;
 //! - `retain`: after success and the bake window, prune the function's old versions;
 //! - `alarm`: revert the aliases an alarm guards, at once, then record it;
-//! - `provider`: the `Custom::ShiftbackRelease` resource: `sam deploy` of an app starts a release.
+//! - `provider`: the `Custom::ShiftbackRelease` resource: `sam deploy` of an app starts a release
+//!   (and, invoked on the end of a release's workflow, answers the stack that waits for it).
 use shiftback::runtime::{
     account_of, alarm_responder, release_provider, release_service, retention_service, serve,
     with_default_retention,
@@ -58,7 +59,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "provider" => {
             serve(release_provider().await?, |provider, event| async move {
                 provider
-                    .handle(event.payload, event.context.deadline)
+                    .serve(event.payload, event.context.deadline)
                     .await
             })
             .await

@@ -19,7 +19,7 @@ pub use release::{
     Input, LogEntry, Member, Phase, Release, ReleaseEvent, ReleaseKind, ReleaseSpec, RollbackCause,
     SpecError, TransitionError, Verdict, ANALYSIS_GUARD, MAX_IGNORE_SECS, MAX_MEMBERS,
 };
-pub use release::{record_of, VersionRecord, STACK_ACTOR_PREFIX};
+pub use release::{record_of, StackWaiting, VersionRecord, STACK_ACTOR_PREFIX};
 pub use routing::AliasRouting;
 pub use strategy::{Schedule, Step, Strategy, StrategyError};
 pub use weight::Weight;

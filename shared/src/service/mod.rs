@@ -38,8 +38,8 @@ mod tests;
 pub(crate) use analysis_alarm::done_with_alarm;
 pub use preflight::Preflight;
 pub use provider::{
-    may_release, release_id_for, Provided, ReleaseProperties, WhenBusy, PROVIDER_WAIT_SECS,
-    RELEASE_STACKS_TAG, STACK_ID_TAG, UPDATE_ROLLBACK,
+    answer_for, may_release, release_id_for, Answered, Provided, ReleaseProperties, WhenBusy,
+    EXECUTION_STATUS_CHANGE, RELEASE_STACKS_TAG, STACK_ID_TAG, UPDATE_ROLLBACK,
 };
 pub use supersede::Superseded;
 

@@ -31,6 +31,7 @@ mod tests_hooks;
 #[cfg(test)]
 mod tests_judged;
 mod transition;
+mod waiting;
 
 pub use ignore::{ignore_until, ANALYSIS_GUARD, MAX_IGNORE_SECS};
 pub use input::*;
@@ -41,6 +42,7 @@ pub use member::{Member, MAX_MEMBERS};
 pub use names::*;
 pub use phase::*;
 pub use spec::*;
+pub use waiting::StackWaiting;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -109,6 +111,10 @@ pub struct Release {
     /// `promote` and `abort` hand back to Step Functions. Never logged or announced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate_token: Option<String>,
+    /// The stack update that waits for this release's end (`Wait: true`), answered when its
+    /// workflow ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_to: Option<StackWaiting>,
     pub started_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -168,6 +174,7 @@ impl Release {
             labels: spec.labels,
             gates: spec.gates,
             gate_token: None,
+            answer_to: None,
             started_by: started_by.clone(),
             created_at: now,
             updated_at: now,

@@ -203,18 +203,27 @@ impl Announcer for FakeAnnouncer {
 /// CloudFormation's ResponseURLs: every answer sent.
 #[derive(Default, Clone)]
 pub struct FakeAnswers {
+    /// Each answer, with the URL it was sent to.
     pub sent: Arc<
-        Mutex<Vec<aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse>>,
+        Mutex<
+            Vec<(
+                String,
+                aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse,
+            )>,
+        >,
     >,
 }
 
 impl CfnAnswers for FakeAnswers {
     async fn send(
         &self,
-        _url: &str,
+        url: &str,
         response: &aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse,
     ) -> Result<()> {
-        self.sent.lock().unwrap().push(response.clone());
+        self.sent
+            .lock()
+            .unwrap()
+            .push((url.to_string(), response.clone()));
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponseStatus as Status,
 };
 use backon::{ExponentialBuilder, Retryable};
+mod answer;
 mod forward;
 mod ownership;
 mod properties;
@@ -27,17 +28,17 @@ mod rollback;
 mod wait;
 
 use super::*;
-use crate::domain::{Phase, Release, VersionRecord};
+use crate::domain::{Phase, Release, StackWaiting, VersionRecord};
 use crate::error::{Error, Result};
 use crate::ports::{
     AliasRouter, Announcer, CfnAnswers, ExecutionControl, HealthSource, HookCaller, ReleaseRecords,
     StackStates,
 };
+pub use answer::{answer_for, Answered, EXECUTION_STATUS_CHANGE};
 pub use ownership::{may_release, RELEASE_STACKS_TAG, STACK_ID_TAG};
 use properties::{properties, stack_name};
 pub use properties::{release_id_for, ReleaseProperties, WhenBusy};
 use records::asked_for;
-pub use wait::PROVIDER_WAIT_SECS;
 
 /// Attempts at a request that fails as retryable (throttling, 5xx) before answering FAILED:
 /// a stack must not roll back over a hiccup, nor wait an hour for an answer that never comes.
@@ -61,7 +62,7 @@ pub struct Provided {
     pub data: HashMap<String, String>,
     /// What a person should know of a SUCCESS (a version not released, say).
     pub note: Option<String>,
-    /// The release to wait for before answering (`Wait: true`).
+    /// The release whose end answers the request (`Wait: true`).
     pub wait_for: Option<String>,
 }
 
@@ -105,7 +106,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 {
     /// Handles one custom resource request end to end and answers it at its `ResponseURL`:
     /// SUCCESS, or FAILED with a readable reason, whatever went wrong. Only a request without
-    /// a `ResponseURL` to answer is an error. Returns the answer sent.
+    /// a `ResponseURL` to answer is an error. Returns the answer sent, or that the answer waits
+    /// for the end of the release it started (`Wait: true`, [`answer`]).
     ///
     /// `budget` is how long the invocation has left (None: unbounded, as in tests): the work and
     /// any wait are cut short in time for the answer to be sent, FAILED if it must be.
@@ -116,7 +118,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         answers: &A,
         stacks: &T,
         budget: Option<std::time::Duration>,
-    ) -> Result<CloudFormationCustomResourceResponse> {
+    ) -> Result<Answered> {
         let request: CfnRequest = serde_json::from_value(event)
             .map_err(|e| Error::BadRequest(format!("not a CloudFormation request: {e}")))?;
         let (url, stack_id, request_id, logical_id, physical_id) = match &request {
@@ -167,25 +169,33 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             .with_max_delay(std::time::Duration::from_secs(20))
             .with_max_times(attempts - 1);
         let attempt = std::sync::atomic::AtomicUsize::new(0);
-        let work = async {
-            let mut outcome = (|| {
-                let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                self.provide(&request, rolling_back, n >= attempts, workflow)
-            })
-            .retry(pauses)
-            .sleep(tokio::time::sleep)
-            .when(Error::is_retryable)
-            .await;
-            if let Ok(Provided {
-                wait_for: Some(id), ..
-            }) = &outcome
-            {
-                if let Err(e) = self.wait_for_release(id, PROVIDER_WAIT_SECS).await {
-                    outcome = Err(e);
-                }
-            }
-            outcome
-        };
+        // Boxed: a request's future is deep (a supersede inside a start inside a request), and
+        // a handler's stack is not.
+        let work = Box::pin(async {
+            let provided = Box::pin(
+                (|| {
+                    let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    self.provide(&request, rolling_back, n >= attempts, workflow)
+                })
+                .retry(pauses)
+                .sleep(tokio::time::sleep)
+                .when(Error::is_retryable),
+            )
+            .await?;
+            let Some(id) = provided.wait_for.clone() else {
+                return Ok((provided, None));
+            };
+            let waiting = StackWaiting {
+                response_url: url.clone(),
+                stack_id: stack_id.clone(),
+                request_id: request_id.clone(),
+                logical_resource_id: logical_id.clone(),
+                physical_resource_id: provided.physical_id.clone(),
+                data: provided.data.clone().into_iter().collect(),
+            };
+            let ended = self.answer_when_ended(&id, &waiting).await?;
+            Ok::<_, Error>((provided, Some((id, waiting, ended))))
+        });
         // Whatever happens, the answer is sent before Lambda ends the invocation.
         let outcome = match budget.map(|b| b.saturating_sub(ANSWER_RESERVE)) {
             Some(left) => match tokio::time::timeout(left, work).await {
@@ -196,6 +206,21 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 ))),
             },
             None => work.await,
+        };
+        let outcome = match outcome {
+            // Answered when the release's workflow ends ([`answer`]).
+            Ok((_, Some((id, _, None)))) => {
+                tracing::info!(request = %request_id, release = %id, "the answer waits for the release's end");
+                return Ok(Answered::WhenReleaseEnds { release_id: id });
+            }
+            // It ended before the answer could be left to its end: answered now.
+            Ok((_, Some((_, waiting, Some(ended))))) => {
+                let response = answer_for(&ended, &waiting, "ended");
+                answers.send(url, &response).await?;
+                return Ok(Answered::Now(response));
+            }
+            Ok((provided, None)) => Ok(provided),
+            Err(e) => Err(e),
         };
         let mut response = CloudFormationCustomResourceResponse::default();
         response.stack_id = stack_id.clone();
@@ -219,7 +244,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             }
         }
         answers.send(url, &response).await?;
-        Ok(response)
+        Ok(Answered::Now(response))
     }
 
     /// Does what the request asks of the alias. An error is the reason the response gives

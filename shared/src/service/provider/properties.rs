@@ -37,6 +37,9 @@ pub struct ReleaseProperties {
     pub alarm_overrides: Vec<String>,
     /// Whether the stack update waits for the release (and fails if it rolls back).
     pub wait: bool,
+    /// How long CloudFormation waits for the answer (`ServiceTimeout`: 1 to 3,600 seconds,
+    /// an hour when absent).
+    pub service_timeout_secs: u64,
     /// Canary analysis, on unless switched off.
     pub analysis: bool,
     /// Where the release came from (`Commit`, `Version`, `BuildUrl`, ...), as labels.
@@ -207,11 +210,28 @@ pub(super) fn properties(value: &Value) -> Result<ReleaseProperties> {
         alarms: names(props, "Alarms")?,
         alarm_overrides: names(props, "AlarmOverrides")?,
         wait: flag(props, "Wait", false)?,
+        service_timeout_secs: service_timeout(props)?,
         analysis: flag(props, "Analysis", true)?,
         labels: labels(props)?,
         when_busy,
         rerelease: flag(props, "Rerelease", false)?,
     })
+}
+
+/// CloudFormation's longest wait for a custom resource, and its default.
+pub const MAX_SERVICE_TIMEOUT_SECS: u64 = 3_600;
+
+fn service_timeout(props: &Map<String, Value>) -> Result<u64> {
+    let Some(text) = optional(props, "ServiceTimeout")? else {
+        return Ok(MAX_SERVICE_TIMEOUT_SECS);
+    };
+    match text.parse::<u64>() {
+        Ok(secs) if (1..=MAX_SERVICE_TIMEOUT_SECS).contains(&secs) => Ok(secs),
+        _ => Err(bad(
+            "ServiceTimeout",
+            format!("'{text}' is not a number of seconds from 1 to {MAX_SERVICE_TIMEOUT_SECS}"),
+        )),
+    }
 }
 
 /// The release a request starts: CloudFormation's request id, which a repeated request keeps.

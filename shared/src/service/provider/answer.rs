@@ -1,0 +1,149 @@
+//! `Wait: true`: the stack's update is answered when its release ends, by the provider
+//! invoked on the end of the release's workflow (EventBridge's "Step Functions Execution
+//! Status Change"), not by an invocation that waits. So a release may take up to the
+//! resource's `ServiceTimeout` (CloudFormation's hour at most), not the provider's 15 minutes.
+//!
+//! Every way a release ends also ends its workflow: its own last state, the alarm function's
+//! `StopExecution` after it records the revert, an operator's or a stack's abort. The answer
+//! target is kept on the release record itself: saved over the revision it was read at, so
+//! either it is there before the release's end is recorded (and the workflow's end finds it),
+//! or the save fails on the newer revision, and the provider, reading the release again, finds
+//! it ended and answers at once. A repeated end event answers again with the same document
+//! (the presigned object is written again; CloudFormation has its answer already).
+
+use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse as Response;
+use serde::Deserialize;
+
+use super::*;
+use crate::domain::StackWaiting;
+
+/// The EventBridge detail-type of a Step Functions execution's status change.
+pub const EXECUTION_STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+/// Saves of the answer target tried against releases that move meanwhile.
+const REMEMBER_ATTEMPTS: usize = 5;
+
+/// What the provider did with a request: answered it, or left the answer to the end of the
+/// release it waits for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answered {
+    Now(Response),
+    WhenReleaseEnds { release_id: String },
+}
+
+impl Answered {
+    /// The answer sent now, if one was.
+    pub fn now(self) -> Option<Response> {
+        match self {
+            Answered::Now(response) => Some(response),
+            Answered::WhenReleaseEnds { .. } => None,
+        }
+    }
+}
+
+/// The part of the status-change event the answer needs.
+#[derive(Debug, Deserialize)]
+struct ExecutionEnded {
+    detail: ExecutionDetail,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExecutionDetail {
+    /// The execution's name: its release's id.
+    name: String,
+    status: String,
+}
+
+/// The answer to a waiting stack once `release` has ended, or its workflow has (`workflow_end`:
+/// the execution's status): SUCCESS only for a release that succeeded.
+pub fn answer_for(release: &Release, waiting: &StackWaiting, workflow_end: &str) -> Response {
+    let mut response = Response::default();
+    response.stack_id = waiting.stack_id.clone();
+    response.request_id = waiting.request_id.clone();
+    response.logical_resource_id = waiting.logical_resource_id.clone();
+    response.physical_resource_id = waiting.physical_resource_id.clone();
+    response.data = waiting.data.clone().into_iter().collect();
+    response.data.insert(
+        "Outcome".to_string(),
+        format!("release {}", release.phase.name()),
+    );
+    if release.phase == Phase::Succeeded {
+        response.status = Status::Success;
+        return response;
+    }
+    response.status = Status::Failed;
+    let reason = match release.phase.is_terminal() {
+        true => format!(
+            "release {} ended {}: {}",
+            release.id,
+            release.phase.name(),
+            release.reason.as_deref().unwrap_or("no reason recorded")
+        ),
+        false => format!(
+            "the workflow of release {} ended {workflow_end} while the release was {}: see `shiftback status {}`",
+            release.id,
+            release.phase.name(),
+            release.id
+        ),
+    };
+    response.reason = Some(clip(&reason));
+    response
+}
+
+impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
+    ReleaseService<R, S, H, N, K>
+{
+    /// Keeps `waiting` on release `release_id` for its workflow's end to answer. Returns the
+    /// release if it has ended already (the caller answers now).
+    pub(super) async fn answer_when_ended(
+        &self,
+        release_id: &str,
+        waiting: &StackWaiting,
+    ) -> Result<Option<Release>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tracked = self.store.load(release_id).await?;
+            if tracked.release.phase.is_terminal() {
+                return Ok(Some(tracked.release));
+            }
+            if tracked.release.answer_to.as_ref() == Some(waiting) {
+                return Ok(None);
+            }
+            tracked.release.answer_to = Some(waiting.clone());
+            match self.store.save(&mut tracked).await {
+                Ok(()) => return Ok(None),
+                Err(Error::StaleRelease { .. }) if attempt < REMEMBER_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Answers the stack waiting for the release whose workflow ended (`event`: EventBridge's
+    /// status change of its execution). Nothing to answer (no stack waits, an execution of no
+    /// release) is not an error; a failed `PUT` is, so that Lambda tries the event again.
+    pub async fn answer_ended<A: CfnAnswers>(
+        &self,
+        event: serde_json::Value,
+        answers: &A,
+    ) -> Result<Option<Response>> {
+        let ended: ExecutionEnded = serde_json::from_value(event)
+            .map_err(|e| Error::BadRequest(format!("not an execution status change: {e}")))?;
+        let ExecutionDetail { name, status } = ended.detail;
+        if status == "RUNNING" {
+            return Ok(None);
+        }
+        let release = match self.store.load_summary(&name).await {
+            Ok(release) => release,
+            Err(Error::ReleaseNotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(waiting) = &release.answer_to else {
+            return Ok(None);
+        };
+        let response = answer_for(&release, waiting, &status);
+        answers.send(&waiting.response_url, &response).await?;
+        tracing::info!(release = %release.id, status = ?response.status, "answered the stack that waited for the release");
+        Ok(Some(response))
+    }
+}
