@@ -5,9 +5,12 @@
 pub mod alarm;
 mod alarms;
 pub mod canary;
+pub mod evidence;
 pub mod settings;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_evidence;
 
 pub use alarm::{alarm_name, analysis_alarm, is_analysis_alarm, AnalysisAlarm};
 pub use alarms::{firing, verdict, AlarmState, AlarmStatus};
