@@ -22,8 +22,13 @@ struct Canary {
     release_id: String,
 }
 
-/// A release of version 2 at its first step (10% for 0 s), analysis on with `settings`.
+/// A release of version 2 at its first step (10% for 0 s), analysis on with `settings`, its
+/// minutes judged as they are published (moto's metrics do not arrive late).
 async fn canary(settings: AnalysisSettings) -> Canary {
+    let settings = AnalysisSettings {
+        settle_secs: 0,
+        ..settings
+    };
     let env = emulator().await;
     let function = function_with_versions(&env, 2, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
@@ -85,8 +90,8 @@ async fn an_erroring_canary_rolls_back_with_its_numbers_though_no_alarm_fires() 
     assert_eq!(
         outcome.reason.as_deref(),
         Some(
-            "canary analysis failed: target 7.5% errors over 120 invocations vs stable 0.1% \
-             over 1,080; threshold 1.1%"
+            "canary analysis failed: target 7.50% errors over 120 vs stable 0.09% over 1,080: \
+             worse than the margin allows, beyond chance at 99.5% confidence"
         )
     );
     assert_eq!(
@@ -99,8 +104,9 @@ async fn an_erroring_canary_rolls_back_with_its_numbers_though_no_alarm_fires() 
 #[tokio::test]
 async fn a_healthy_canary_moves_to_the_next_step_with_its_verdict_on_the_record() {
     let c = canary(AnalysisSettings::default()).await;
-    publish_version_metric(&c.env, &c.function, "2", "Invocations", 120.0).await;
-    publish_version_metric(&c.env, &c.function, "1", "Invocations", 1_080.0).await;
+    // Enough error-free target invocations to show it no worse than the stable version.
+    publish_version_metric(&c.env, &c.function, "2", "Invocations", 2_000.0).await;
+    publish_version_metric(&c.env, &c.function, "1", "Invocations", 18_000.0).await;
     publish_version_metric(&c.env, &c.function, "1", "Errors", 3.0).await;
     let outcome = c.look().await;
     assert_eq!(
@@ -154,7 +160,7 @@ async fn a_silent_canary_is_held_for_a_person_not_passed() {
     });
     assert!(
         held.as_deref()
-            .is_some_and(|r| r.contains("the target had 12 invocations")),
+            .is_some_and(|r| r.contains("not enough evidence yet: target 0.00% errors over 12 ")),
         "{held:?}"
     );
 }

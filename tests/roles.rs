@@ -94,6 +94,8 @@ async fn record_every_handler() -> Recorded {
         max_extension_secs: 0,
         when_inconclusive: WhenInconclusive::Pass,
         keep_dashboard: true,
+        // The current minute judged too: an empty window makes no GetMetricData to check.
+        settle_secs: 0,
         ..AnalysisSettings::default()
     };
     succeeds.retain_versions = Some(1);

@@ -132,7 +132,7 @@ async fn plan_shows_the_schedule_and_every_check() {
     assert!(printed.contains("no release holds the alias"), "{printed}");
     assert!(
         printed.contains("canary analysis after each step's bake")
-            && printed.contains("under 50 target invocations"),
+            && printed.contains("Showing a target no worse at a 10% canary takes about"),
         "what the analysis will check: {printed}"
     );
     let off = s.run(&[&args[..], &["--analysis", "off"][..]].concat());

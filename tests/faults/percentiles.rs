@@ -26,20 +26,40 @@ fn series(id: &str, values: &[f64]) -> MetricDataResult {
         .build()
 }
 
-/// Six minutes: the target takes 40 invocations a minute and the stable version 400, no
-/// errors; p99s as given.
-fn answer(target_p99: [f64; 6], stable_p99: f64) -> GetMetricDataOutput {
+/// Twenty minutes: the target takes 200 invocations a minute and the stable version 1,800, no
+/// errors; p99s as given (the first minute's for the target, then `target_p99` after it).
+fn answer(first_p99: f64, target_p99: f64, stable_p99: f64) -> GetMetricDataOutput {
+    let mut target = vec![target_p99; 20];
+    target[0] = first_p99;
     GetMetricDataOutput::builder()
-        .metric_data_results(series("t_inv", &[40.0; 6]))
-        .metric_data_results(series("t_err", &[0.0; 6]))
-        .metric_data_results(series("t_p99", &target_p99))
-        .metric_data_results(series("s_inv", &[400.0; 6]))
-        .metric_data_results(series("s_p99", &[stable_p99; 6]))
+        .metric_data_results(series("t_inv", &[200.0; 20]))
+        .metric_data_results(series("t_err", &[0.0; 20]))
+        .metric_data_results(series("t_p99", &target))
+        .metric_data_results(series("s_inv", &[1_800.0; 20]))
+        .metric_data_results(series("s_p99", &[stable_p99; 20]))
         .build()
 }
 
-async fn judged(target_p99: [f64; 6], stable_p99: f64) -> CanaryVerdict {
-    let output = answer(target_p99, stable_p99);
+fn query() -> VersionsQuery {
+    let started = DateTime::from_timestamp(START, 0).unwrap();
+    VersionsQuery {
+        function: "orders".into(),
+        alias: "live".into(),
+        target_version: "7".into(),
+        stable_version: "6".into(),
+        start: started,
+        end: started + chrono::Duration::minutes(20),
+    }
+}
+
+fn judge_of(comparison: &shiftback::domain::analysis::Comparison) -> CanaryVerdict {
+    let weight = Weight::from_percent(10.0).unwrap();
+    let started = DateTime::from_timestamp(START, 0).unwrap();
+    judge(&AnalysisSettings::default(), weight, started, comparison)
+}
+
+async fn judged(first_p99: f64, target_p99: f64, stable_p99: f64) -> CanaryVerdict {
+    let output = answer(first_p99, target_p99, stable_p99);
     let rule =
         mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(move || output.clone());
     let health = AlarmHealth::new(mock_client!(
@@ -47,30 +67,18 @@ async fn judged(target_p99: [f64; 6], stable_p99: f64) -> CanaryVerdict {
         RuleMode::MatchAny,
         &[&rule]
     ));
-    let started = DateTime::from_timestamp(START, 0).unwrap();
-    let comparison = health
-        .compare_versions(&VersionsQuery {
-            function: "orders".into(),
-            alias: "live".into(),
-            target_version: "7".into(),
-            stable_version: "6".into(),
-            start: started,
-            end: started + chrono::Duration::minutes(6),
-        })
-        .await
-        .unwrap();
-    assert_eq!(comparison.target.len(), 6);
-    assert_eq!(comparison.target[0].p99_ms, Some(target_p99[0]));
-    let weight = Weight::from_percent(10.0).unwrap();
-    judge(&AnalysisSettings::default(), weight, started, &comparison)
+    let comparison = health.compare_versions(&query()).await.unwrap();
+    assert_eq!(comparison.target.len(), 20);
+    assert_eq!(comparison.target[0].p99_ms, Some(first_p99));
+    judge_of(&comparison)
 }
 
 #[tokio::test]
 async fn a_slower_target_fails_on_its_p99_with_the_numbers() {
-    match judged([300.0; 6], 100.0).await {
+    match judged(300.0, 300.0, 100.0).await {
         CanaryVerdict::Unhealthy { reasons, .. } => assert_eq!(
             reasons,
-            ["target p99 300 ms vs stable 100 ms; threshold 175 ms"]
+            ["target p99 above 1.5x stable + 25 ms in 19 of 19 warm minutes"]
         ),
         v => panic!("{v:?}"),
     }
@@ -79,9 +87,39 @@ async fn a_slower_target_fails_on_its_p99_with_the_numbers() {
 #[tokio::test]
 async fn a_target_that_starts_cold_passes_on_its_warm_p99() {
     // The first minute is the cold start; the warm-up leaves it out.
-    let verdict = judged([2_500.0, 110.0, 105.0, 112.0, 108.0, 110.0], 100.0).await;
+    let verdict = judged(2_500.0, 110.0, 100.0).await;
     assert!(
-        matches!(&verdict, CanaryVerdict::Healthy { summary } if summary.contains("target p99 109 ms vs stable 100 ms")),
+        matches!(&verdict, CanaryVerdict::Healthy { summary } if summary.contains("in 0 of 19 warm minutes")),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_percentile_read_that_fails_loses_the_latency_check_not_the_counts() {
+    // The counts come back; the p99 read is refused (as CloudWatch refuses a percentile it
+    // cannot compute, or throttles): errors are still judged, latency is said not judged.
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataError;
+    use aws_sdk_cloudwatch::types::error::InvalidNextToken;
+    let counts = answer(300.0, 300.0, 100.0);
+    let rule = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .sequence()
+        .output(move || counts.clone())
+        .error(|| {
+            GetMetricDataError::InvalidNextToken(
+                InvalidNextToken::builder().message("refused").build(),
+            )
+        })
+        .build();
+    let health = AlarmHealth::new(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::Sequential,
+        &[&rule]
+    ));
+    let comparison = health.compare_versions(&query()).await.unwrap();
+    assert!(comparison.latency_unread.is_some());
+    let verdict = judge_of(&comparison);
+    assert!(
+        matches!(&verdict, CanaryVerdict::Healthy { summary } if summary.contains("latency not judged: the p99s could not be read")),
         "{verdict:?}"
     );
 }

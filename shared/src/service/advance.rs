@@ -202,6 +202,15 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             _ => return Ok(None),
         };
         let (start, end) = analysis::window(&release.analysis, since, now);
+        if start >= end {
+            // CloudWatch refuses an empty range, and nothing would be in it.
+            return Ok(Some(CanaryVerdict::Inconclusive {
+                why: format!(
+                    "no minute of the target's traffic has settled yet (judged {}s after it began, as Lambda's metrics arrive late)",
+                    release.analysis.settle_secs
+                ),
+            }));
+        }
         // A group is judged member by member: any member failing fails the group.
         let mut verdicts = Vec::new();
         for member in release.all_members() {
@@ -213,8 +222,17 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 start,
                 end,
             };
-            let comparison = self.health.compare_versions(&query).await?;
-            let judged = analysis::judge(&release.analysis, release.weight, since, &comparison);
+            // A read that fails is no evidence either way: the look is inconclusive, with the
+            // reason on the record, and looks again (never a rollback once the workflow's
+            // retries run out, as an error here would be).
+            let judged = match self.health.compare_versions(&query).await {
+                Ok(comparison) => {
+                    analysis::judge(&release.analysis, release.weight, since, &comparison)
+                }
+                Err(e) => CanaryVerdict::Inconclusive {
+                    why: format!("the metrics could not be read: {e}"),
+                },
+            };
             verdicts.push((member.name(), judged));
         }
         Ok(analysis::of_members(verdicts))

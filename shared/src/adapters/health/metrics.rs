@@ -1,5 +1,6 @@
-//! Lambda's per-version metrics behind an alias: both versions' minutes in one
-//! `GetMetricData` call.
+//! Lambda's per-version metrics behind an alias: both versions' counts in one
+//! `GetMetricData` call, their p99s in another, so that a percentile the service cannot give
+//! (or a throttled read of it) loses the latency check, never the counts.
 
 use std::collections::BTreeMap;
 
@@ -11,13 +12,14 @@ use crate::domain::analysis::{Comparison, Minute};
 use crate::error::{AwsError, Error, Result};
 use crate::ports::VersionsQuery;
 
-/// What is fetched for each version: (query id suffix, metric, statistic).
-const SERIES: [(&str, &str, &str); 4] = [
+/// The counts fetched for each version: (query id suffix, metric, statistic).
+const COUNTS: [(&str, &str, &str); 3] = [
     ("inv", "Invocations", "Sum"),
     ("err", "Errors", "Sum"),
     ("thr", "Throttles", "Sum"),
-    ("p99", "Duration", "p99"),
 ];
+/// The percentile, fetched apart.
+const LATENCY: [(&str, &str, &str); 1] = [("p99", "Duration", "p99")];
 
 /// One version's metric `name` through `function:alias`, a `stat` a minute, as query `id`:
 /// the dimensions Lambda publishes for an alias with weighted routing.
@@ -50,8 +52,14 @@ pub(super) fn version_query(
         .build()
 }
 
-fn query(function: &str, alias: &str, version: &str, role: &str) -> Vec<MetricDataQuery> {
-    SERIES
+fn query(
+    series: &[(&str, &str, &str)],
+    function: &str,
+    alias: &str,
+    version: &str,
+    role: &str,
+) -> Vec<MetricDataQuery> {
+    series
         .iter()
         .map(|(id, metric, stat)| {
             let id = format!("{role}_{id}");
@@ -67,8 +75,35 @@ fn minute_at(minutes: &mut BTreeMap<i64, Minute>, secs: i64) -> &mut Minute {
     })
 }
 
+type ByMinute = BTreeMap<i64, Minute>;
+
 impl AlarmHealth {
     pub async fn compare_versions(&self, query_for: &VersionsQuery) -> Result<Comparison> {
+        let (mut target, mut stable) = self.fetch(query_for, &COUNTS).await?;
+        let latency_unread = match self.fetch(query_for, &LATENCY).await {
+            Ok((t, s)) => {
+                for (minutes, p99s) in [(&mut target, t), (&mut stable, s)] {
+                    for (at, minute) in p99s {
+                        minute_at(minutes, at).p99_ms = minute.p99_ms;
+                    }
+                }
+                None
+            }
+            Err(e) => Some(format!("the p99s could not be read: {e}")),
+        };
+        Ok(Comparison {
+            target: target.into_values().collect(),
+            stable: stable.into_values().collect(),
+            latency_unread,
+        })
+    }
+
+    /// Both versions' `series`, minute by minute, every page.
+    async fn fetch(
+        &self,
+        query_for: &VersionsQuery,
+        series: &[(&str, &str, &str)],
+    ) -> Result<(ByMinute, ByMinute)> {
         let VersionsQuery {
             function,
             alias,
@@ -77,8 +112,8 @@ impl AlarmHealth {
             start,
             end,
         } = query_for;
-        let mut queries = query(function, alias, target_version, "t");
-        queries.extend(query(function, alias, stable_version, "s"));
+        let mut queries = query(series, function, alias, target_version, "t");
+        queries.extend(query(series, function, alias, stable_version, "s"));
         let mut target = BTreeMap::new();
         let mut stable = BTreeMap::new();
         let mut token = None;
@@ -118,10 +153,7 @@ impl AlarmHealth {
                 break;
             }
         }
-        Ok(Comparison {
-            target: target.into_values().collect(),
-            stable: stable.into_values().collect(),
-        })
+        Ok((target, stable))
     }
 }
 
@@ -131,10 +163,11 @@ mod tests {
 
     #[test]
     fn each_version_is_queried_on_the_alias_with_its_executed_version() {
-        let queries = query("orders", "live", "7", "t");
+        let queries = query(&COUNTS, "orders", "live", "7", "t");
         let ids: Vec<_> = queries.iter().map(|q| q.id().unwrap_or_default()).collect();
-        assert_eq!(ids, ["t_inv", "t_err", "t_thr", "t_p99"]);
-        let stat = queries[3].metric_stat().unwrap();
+        assert_eq!(ids, ["t_inv", "t_err", "t_thr"]);
+        let latency = query(&LATENCY, "orders", "live", "7", "t");
+        let stat = latency[0].metric_stat().unwrap();
         assert_eq!((stat.period(), stat.stat()), (Some(60), Some("p99")));
         let dimensions: Vec<_> = stat
             .metric()

@@ -1,10 +1,13 @@
 //! Canary analysis: the target version against the stable version, from the same alias over
 //! the same minutes, on Lambda's own per-version metrics (`ExecutedVersion`). Pure: the
-//! metrics adapter fetches the minutes, this judges them.
+//! metrics adapter fetches the minutes, this judges them with the anytime-valid tests of
+//! [`super::evidence`], so that a release judged at every step, and every minute while it
+//! waits for traffic, is rolled back for noise no more often than one judged once.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::evidence::{self, Finding, Judged, Levels, Margin, PairedMinute};
 use super::settings::{AnalysisSettings, Thresholds};
 use crate::domain::weight::Weight;
 
@@ -20,26 +23,45 @@ pub struct Minute {
     pub p99_ms: Option<f64>,
 }
 
-/// Both versions' minutes over one window.
+/// Both versions' minutes over one window, and what could not be read of them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Comparison {
     pub target: Vec<Minute>,
     pub stable: Vec<Minute>,
+    /// Why the percentiles are missing, if their read failed (the counts still judge).
+    pub latency_unread: Option<String>,
 }
 
-/// The minutes to fetch: from the look-back (or the target's first traffic, if later) to the
-/// end of the current minute. The current minute counts although CloudWatch may not have all
-/// of it yet: it lags for both versions alike, and the minimum sample guards the rest.
+/// The false-rollback budget of a whole release, however often it is looked at, shared
+/// between what can roll it back: errors, throttles, latency. (A group's members each have
+/// their own.)
+pub const ERROR_LEVELS: Levels = Levels {
+    worse: 0.005,
+    not_worse: 0.10,
+};
+pub const THROTTLE_LEVELS: Levels = Levels {
+    worse: 0.003,
+    not_worse: 0.10,
+};
+pub const LATENCY_LEVEL: f64 = 0.002;
+/// A minute's p99 means something only over this many invocations (fewer, and it is close to
+/// the minute's slowest call).
+pub const MIN_P99_INVOCATIONS: f64 = 100.0;
+
+/// The minutes to judge: every minute since the target first took traffic (the tests hold
+/// over the whole release, so every look takes all of it; at most a day) that has had the
+/// settings' `settle_secs` since it began to arrive.
 pub fn window(
     settings: &AnalysisSettings,
     target_traffic_since: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> (DateTime<Utc>, DateTime<Utc>) {
     let minute = Duration::minutes(1);
-    let look_back = now - Duration::seconds(settings.window_secs as i64);
-    let start = target_traffic_since.max(look_back);
+    let longest = now - Duration::seconds(super::settings::MAX_WINDOW_SECS as i64);
+    let start = target_traffic_since.max(longest);
     let start = start.duration_trunc(minute).unwrap_or(start);
-    let end = now.duration_trunc(minute).unwrap_or(now) + minute;
+    let settled = now - Duration::seconds(settings.settle_secs as i64) + minute;
+    let end = settled.duration_trunc(minute).unwrap_or(settled).max(start);
     (start, end)
 }
 
@@ -59,57 +81,8 @@ pub enum CanaryVerdict {
     },
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct Totals {
-    invocations: f64,
-    errors: f64,
-    throttles: f64,
-    /// Invocation-weighted mean of the minutes' p99s, and the invocations behind it.
-    p99_ms: Option<f64>,
-    p99_invocations: f64,
-}
-
-impl Totals {
-    /// Counts from every minute; latency only from minutes at or after `latency_from`.
-    fn of(minutes: &[Minute], latency_from: DateTime<Utc>) -> Totals {
-        let mut totals = Totals::default();
-        let mut weighted = 0.0;
-        for m in minutes {
-            totals.invocations += m.invocations;
-            totals.errors += m.errors;
-            totals.throttles += m.throttles;
-            if let (Some(p99), true) = (m.p99_ms, m.at >= latency_from) {
-                weighted += p99 * m.invocations;
-                totals.p99_invocations += m.invocations;
-            }
-        }
-        if totals.p99_invocations > 0.0 {
-            totals.p99_ms = Some(weighted / totals.p99_invocations);
-        }
-        totals
-    }
-
-    fn error_rate(&self) -> f64 {
-        ratio(self.errors, self.invocations)
-    }
-
-    /// Throttled requests never run (they are not invocations), so they count against every
-    /// request that reached the version: invocations plus throttles.
-    fn throttle_rate(&self) -> f64 {
-        ratio(self.throttles, self.invocations + self.throttles)
-    }
-}
-
-fn ratio(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 {
-        part / whole
-    } else {
-        0.0
-    }
-}
-
 fn pct(rate: f64) -> String {
-    format!("{:.1}%", rate * 100.0)
+    format!("{:.2}%", rate * 100.0)
 }
 
 fn count(n: f64) -> String {
@@ -124,101 +97,177 @@ fn count(n: f64) -> String {
     out
 }
 
-/// Judges the target against the stable version. `weight` is the target's share now (it picks
-/// the canary or the rollout thresholds); `target_traffic_since` is when the target first
-/// took traffic (the latency check leaves its warm-up out: a new version starts cold, and its
-/// first invocations are slower by nature, not by regression).
+/// Both versions' minutes side by side, by the minute they cover (a minute one version has no
+/// datapoint for is a minute it had no traffic).
+fn paired(comparison: &Comparison) -> Vec<(Minute, Minute)> {
+    let mut minutes: std::collections::BTreeMap<DateTime<Utc>, (Minute, Minute)> =
+        Default::default();
+    for m in &comparison.target {
+        minutes.entry(m.at).or_default().0 = *m;
+    }
+    for m in &comparison.stable {
+        minutes.entry(m.at).or_default().1 = *m;
+    }
+    minutes.into_values().collect()
+}
+
+fn margin(points_pct: f64, ratio: f64) -> Margin {
+    Margin {
+        points: points_pct / 100.0,
+        ratio,
+    }
+}
+
+/// Judges the target against the stable version over every minute of `comparison` (the
+/// release's minutes so far, [`window`]). `weight` is the target's share now (it picks the
+/// canary or the rollout thresholds); `target_traffic_since` is when the target first took
+/// traffic (the latency check leaves its warm-up out: a new version starts cold).
+///
+/// Unhealthy when errors, throttles or latency are shown worse than the margin allows;
+/// healthy when errors and throttles are shown no worse (latency only ever holds a verdict
+/// back by being shown worse); inconclusive otherwise, saying what is missing.
 pub fn judge(
     settings: &AnalysisSettings,
     weight: Weight,
     target_traffic_since: DateTime<Utc>,
     comparison: &Comparison,
 ) -> CanaryVerdict {
-    let latency_from = target_traffic_since + Duration::seconds(settings.warmup_secs as i64);
-    let target = Totals::of(&comparison.target, latency_from);
-    let stable = Totals::of(&comparison.stable, latency_from);
-    if target.invocations < settings.min_invocations as f64 {
-        return CanaryVerdict::Inconclusive {
-            why: format!(
-                "the target had {} invocations, fewer than the {} an analysis needs",
-                count(target.invocations),
-                settings.min_invocations
-            ),
-        };
-    }
     let thresholds = settings.thresholds_at(weight);
+    let minutes = paired(comparison);
+    let errors: Vec<PairedMinute> = minutes
+        .iter()
+        .map(|(t, s)| (t.errors, t.invocations, s.errors, s.invocations))
+        .collect();
+    // Throttled requests never run (they are not invocations), so they count against every
+    // request that reached the version: invocations plus throttles.
+    let throttles: Vec<PairedMinute> = minutes
+        .iter()
+        .map(|(t, s)| {
+            let (t_all, s_all) = (t.invocations + t.throttles, s.invocations + s.throttles);
+            (t.throttles, t_all, s.throttles, s_all)
+        })
+        .collect();
+    let error_margin = margin(thresholds.error_rate_margin_pct, thresholds.error_ratio);
+    let throttle_margin = margin(thresholds.throttle_rate_margin_pct, thresholds.error_ratio);
+    let judged_errors = evidence::compare(&errors, error_margin, ERROR_LEVELS);
+    let judged_throttles = evidence::compare(&throttles, throttle_margin, THROTTLE_LEVELS);
+    let latency_from = target_traffic_since + Duration::seconds(settings.warmup_secs as i64);
+    let latency = latency_check(&minutes, latency_from, thresholds, settings, comparison);
+
     let mut reasons = Vec::new();
+    let mut unsure = Vec::new();
     let mut summary = Vec::new();
-    let (errors, failed) = error_check(&target, &stable, thresholds);
-    summary.push(errors.clone());
-    if failed {
-        reasons.push(errors);
-    }
-    let (throttles, failed) = throttle_check(&target, &stable, thresholds);
-    summary.push(throttles.clone());
-    if failed {
-        reasons.push(throttles);
-    }
-    if let Some((latency, failed)) = latency_check(&target, &stable, thresholds, settings) {
-        summary.push(latency.clone());
-        if failed {
-            reasons.push(latency);
+    for (what, judged, levels) in [
+        ("errors", &judged_errors, ERROR_LEVELS),
+        ("throttled", &judged_throttles, THROTTLE_LEVELS),
+    ] {
+        let text = describe(what, judged, levels);
+        match judged.finding {
+            Finding::Worse => reasons.push(text.clone()),
+            Finding::Unsure => unsure.push(text.clone()),
+            Finding::NotWorse => {}
         }
+        summary.push(text);
+    }
+    summary.push(latency.text.clone());
+    if latency.worse {
+        reasons.push(latency.text);
     }
     let summary = summary.join("; ");
-    if reasons.is_empty() {
-        CanaryVerdict::Healthy { summary }
-    } else {
-        CanaryVerdict::Unhealthy { reasons, summary }
+    if !reasons.is_empty() {
+        return CanaryVerdict::Unhealthy { reasons, summary };
+    }
+    if unsure.is_empty() {
+        return CanaryVerdict::Healthy { summary };
+    }
+    CanaryVerdict::Inconclusive {
+        why: format!("not enough evidence yet: {}", unsure.join("; ")),
     }
 }
 
-fn error_check(target: &Totals, stable: &Totals, t: &Thresholds) -> (String, bool) {
-    let limit = stable.error_rate() + t.error_rate_margin_pct / 100.0;
-    let text = format!(
-        "target {} errors over {} invocations vs stable {} over {}; threshold {}",
-        pct(target.error_rate()),
-        count(target.invocations),
-        pct(stable.error_rate()),
-        count(stable.invocations),
-        pct(limit)
-    );
-    (text, target.error_rate() > limit)
+/// A finding in words, with its numbers.
+fn describe(what: &str, judged: &Judged, levels: Levels) -> String {
+    let rate = |(x, n): (f64, f64)| if n > 0.0 { x / n } else { 0.0 };
+    let verdict = match judged.finding {
+        Finding::Worse => format!(
+            "worse than the margin allows, beyond chance at {}% confidence",
+            100.0 * (1.0 - levels.worse)
+        ),
+        Finding::NotWorse => format!(
+            "no worse (at most {} against a regression from {})",
+            pct(judged.target_high),
+            pct(judged.regression_from)
+        ),
+        Finding::Unsure => format!(
+            "undecided (plausibly up to {}, a regression from {})",
+            pct(judged.target_high),
+            pct(judged.regression_from)
+        ),
+    };
+    format!(
+        "target {} {what} over {} vs stable {} over {}: {verdict}",
+        pct(rate(judged.target)),
+        count(judged.target.1),
+        pct(rate(judged.stable)),
+        count(judged.stable.1),
+    )
 }
 
-fn throttle_check(target: &Totals, stable: &Totals, t: &Thresholds) -> (String, bool) {
-    let limit = stable.throttle_rate() + t.throttle_rate_margin_pct / 100.0;
-    let text = format!(
-        "target {} throttled vs stable {}; threshold {}",
-        pct(target.throttle_rate()),
-        pct(stable.throttle_rate()),
-        pct(limit)
-    );
-    (text, target.throttle_rate() > limit)
+struct Latency {
+    text: String,
+    worse: bool,
 }
 
-/// Compared only with enough warm invocations on both sides; otherwise noted, not judged
-/// (errors and throttles still are).
+/// The p99s, minute against minute: CloudWatch gives a percentile per minute, not the
+/// invocations behind it, so the test is on how many warm minutes (both versions with at
+/// least [`MIN_P99_INVOCATIONS`]) find the target slower than `p99_factor` times the stable
+/// version plus the slack. A target no slower is found so in at most half of them; shown
+/// (anytime-valid, at [`LATENCY_LEVEL`]) to be so in more than half, it is a regression.
 fn latency_check(
-    target: &Totals,
-    stable: &Totals,
+    minutes: &[(Minute, Minute)],
+    latency_from: DateTime<Utc>,
     t: &Thresholds,
     settings: &AnalysisSettings,
-) -> Option<(String, bool)> {
-    let enough = settings.min_invocations as f64;
-    match (target.p99_ms, stable.p99_ms) {
-        (Some(target_p99), Some(stable_p99))
-            if target.p99_invocations >= enough && stable.p99_invocations >= enough =>
+    comparison: &Comparison,
+) -> Latency {
+    if let Some(why) = &comparison.latency_unread {
+        return Latency {
+            text: format!("latency not judged: {why}"),
+            worse: false,
+        };
+    }
+    let mut compared = 0.0;
+    let mut slower = 0.0;
+    for (target, stable) in minutes {
+        let (Some(tp), Some(sp)) = (target.p99_ms, stable.p99_ms) else {
+            continue;
+        };
+        if target.at < latency_from
+            || target.invocations < MIN_P99_INVOCATIONS
+            || stable.invocations < MIN_P99_INVOCATIONS
         {
-            let limit = stable_p99 * t.p99_factor + settings.latency_slack_ms;
-            let text = format!(
-                "target p99 {target_p99:.0} ms vs stable {stable_p99:.0} ms; threshold {limit:.0} ms"
-            );
-            Some((text, target_p99 > limit))
+            continue;
         }
-        _ => Some((
-            "p99 not compared: too few warm invocations with a duration on one side".to_string(),
-            false,
-        )),
+        compared += 1.0;
+        if tp > sp * t.p99_factor + settings.latency_slack_ms {
+            slower += 1.0;
+        }
+    }
+    if compared == 0.0 {
+        return Latency {
+            text: format!(
+                "latency not judged: no warm minute with {} invocations of each version",
+                MIN_P99_INVOCATIONS
+            ),
+            worse: false,
+        };
+    }
+    let share = evidence::confidence_sequence(slower, compared, LATENCY_LEVEL);
+    Latency {
+        text: format!(
+            "target p99 above {}x stable + {} ms in {} of {} warm minutes",
+            t.p99_factor, settings.latency_slack_ms, slower, compared
+        ),
+        worse: share.low > 0.5,
     }
 }

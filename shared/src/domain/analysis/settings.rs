@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::weight::Weight;
 
-/// How far the target may fall behind the stable version before it is judged unhealthy.
+/// How far the target may fall behind the stable version before it is judged unhealthy: a
+/// regression is a rate both more than the points above the stable version's and more than
+/// the ratio times it (see [`super::evidence::Margin`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
@@ -13,6 +15,8 @@ pub struct Thresholds {
     pub error_rate_margin_pct: f64,
     /// The same for the share of requests throttled.
     pub throttle_rate_margin_pct: f64,
+    /// ... and may be up to this many times the stable version's (errors and throttles).
+    pub error_ratio: f64,
     /// The target's p99 duration may be at most this factor of the stable version's (plus
     /// the settings' `latency_slack_ms`).
     pub p99_factor: f64,
@@ -23,12 +27,14 @@ impl Thresholds {
     pub const CANARY: Thresholds = Thresholds {
         error_rate_margin_pct: 1.0,
         throttle_rate_margin_pct: 1.0,
+        error_ratio: 1.5,
         p99_factor: 1.5,
     };
     /// Once it carries more: relaxed, as more traffic means more noise, not more risk.
     pub const ROLLOUT: Thresholds = Thresholds {
         error_rate_margin_pct: 2.0,
         throttle_rate_margin_pct: 2.0,
+        error_ratio: 2.0,
         p99_factor: 2.0,
     };
 }
@@ -56,12 +62,19 @@ pub enum WhenInconclusive {
 #[serde(default)]
 pub struct AnalysisSettings {
     pub enabled: bool,
-    /// Fewer target invocations than this in the window: no verdict, never a pass.
+    /// The release's own alarm judges a minute only with at least a fifth of this many target
+    /// invocations (the step-end analysis sets its own minimum sample from its test).
     pub min_invocations: u64,
-    /// How far back each analysis looks (it never looks before the target's first traffic).
+    /// Kept for releases recorded with it: the analysis now takes every minute since the
+    /// target's first traffic (its tests hold over a growing sample, not a sliding one).
     pub window_secs: u64,
     /// The target's first seconds of traffic are left out of the latency check (cold starts).
     pub warmup_secs: u64,
+    /// A minute is judged once this long has passed since it began: Lambda's metrics reach
+    /// CloudWatch a minute or more after the invocations, and not evenly, and a minute judged
+    /// before it has arrived is judged on part of its traffic. 180: two minutes after it
+    /// ended. 0 judges the current minute too (an emulator's metrics, published as they are).
+    pub settle_secs: u64,
     /// p99 differences below this many milliseconds never count (fast functions jitter).
     pub latency_slack_ms: f64,
     /// The canary thresholds apply up to this share of traffic on the target, the rollout
@@ -90,6 +103,7 @@ impl Default for AnalysisSettings {
             min_invocations: 50,
             window_secs: 600,
             warmup_secs: 60,
+            settle_secs: 180,
             latency_slack_ms: 25.0,
             canary_until: Weight::from_basis_points(2_500).expect("25% is a weight"),
             canary: Thresholds::CANARY,
@@ -134,24 +148,46 @@ impl AnalysisSettings {
             WhenInconclusive::Fail => "roll back",
             WhenInconclusive::Pass => "go on",
         };
+        // The minimum sample follows from the test: what it takes to show a target running
+        // like the stable version no worse, at a 10% canary (9 stable calls for each).
+        let needs = |rate: f64| {
+            let margin = super::evidence::Margin {
+                points: canary.error_rate_margin_pct / 100.0,
+                ratio: canary.error_ratio,
+            };
+            match super::evidence::sample_to_decide(rate, 9.0, margin, super::canary::ERROR_LEVELS)
+            {
+                Some(n) => format!("{n}"),
+                None => "more than 10 million".to_string(),
+            }
+        };
         format!(
-            "canary analysis after each step's bake, over the last {}s at most: up to {} of \
-             traffic, error rate and throttled share at most the stable version's + {} and + {} \
-             points, p99 at most {}x + {} ms; above it, + {} and + {} points, {}x; p99 only \
-             after a {}s warm-up; under {} target invocations, wait up to {}s more, then \
-             {inconclusive}",
-            self.window_secs,
+            "canary analysis after each step's bake, over every settled minute since the \
+             target's first traffic, with tests that hold however often they look (a release \
+             is rolled back for noise at most 1% of the time): up to {} of traffic, a \
+             regression is an error or throttled rate more than {} / {} points above the \
+             stable version's and more than {}x it, or p99 above {}x + {} ms in most warm \
+             minutes; above it, {} / {} points and {}x, p99 {}x; p99 only after a {}s warm-up; \
+             until the data show the target no worse, wait up to {}s more, then {inconclusive}. \
+             Showing a target no worse at a 10% canary takes about {} of its invocations at a \
+             1% error rate ({} at 0.1%, {} at 5%): a step shorter than that at the function's \
+             traffic waits, then holds; with too little traffic, lengthen the steps, send \
+             synthetic traffic from a pre-traffic hook, or judge by alarms only (--analysis off)",
             self.canary_until,
             canary.error_rate_margin_pct,
             canary.throttle_rate_margin_pct,
+            canary.error_ratio,
             canary.p99_factor,
             self.latency_slack_ms,
             rollout.error_rate_margin_pct,
             rollout.throttle_rate_margin_pct,
+            rollout.error_ratio,
             rollout.p99_factor,
             self.warmup_secs,
-            self.min_invocations,
             self.max_extension_secs,
+            needs(0.01),
+            needs(0.001),
+            needs(0.05),
         )
     }
 
@@ -186,6 +222,7 @@ impl AnalysisSettings {
                     "min_invocations" => self.min_invocations = whole()?,
                     "window" | "window_secs" => self.window_secs = seconds()?,
                     "warmup" | "warmup_secs" => self.warmup_secs = seconds()?,
+                    "settle" | "settle_secs" => self.settle_secs = seconds()?,
                     "max_extension" | "max_extension_secs" => self.max_extension_secs = seconds()?,
                     "latency_slack_ms" => self.latency_slack_ms = number()?,
                     "keep_dashboard" => {
@@ -213,9 +250,10 @@ impl AnalysisSettings {
                     }
                     _ => {
                         let (phase, field) = key.split_once('.').unwrap_or(("", &key));
-                        const FIELDS: [&str; 3] = [
+                        const FIELDS: [&str; 4] = [
                             "error_rate_margin_pct",
                             "throttle_rate_margin_pct",
+                            "error_ratio",
                             "p99_factor",
                         ];
                         if !FIELDS.contains(&field) {
@@ -234,6 +272,7 @@ impl AnalysisSettings {
                                 "error_rate_margin_pct" => t.error_rate_margin_pct = value,
                                 "throttle_rate_margin_pct" => t.throttle_rate_margin_pct = value,
                                 "p99_factor" => t.p99_factor = value,
+                                "error_ratio" => t.error_ratio = value,
                                 _ => return Err(format!("unknown analysis setting '{key}'")),
                             }
                         }
@@ -265,6 +304,12 @@ impl AnalysisSettings {
                 &format!("{phase}.throttle_rate_margin_pct"),
                 t.throttle_rate_margin_pct,
             )?;
+            if !(t.error_ratio.is_finite() && t.error_ratio >= 1.0) {
+                return Err(format!(
+                    "{phase}.error_ratio must be at least 1 (the stable version's rate), not {}",
+                    t.error_ratio
+                ));
+            }
             if !(t.p99_factor.is_finite() && t.p99_factor >= 1.0) {
                 return Err(format!(
                     "{phase}.p99_factor must be at least 1 (the stable version's p99), not {}",
@@ -279,6 +324,12 @@ impl AnalysisSettings {
             return Err(format!(
                 "window_secs must be 60-{MAX_WINDOW_SECS} (one-minute metrics), not {}",
                 self.window_secs
+            ));
+        }
+        if self.settle_secs > 900 {
+            return Err(format!(
+                "settle_secs must be at most 900 (Lambda's metrics arrive within minutes), not {}",
+                self.settle_secs
             ));
         }
         if self.max_extension_secs > MAX_EXTENSION_SECS {

@@ -7,13 +7,13 @@ use super::*;
 use crate::domain::analysis::{Comparison, Minute};
 use crate::domain::{AnalysisSettings, CanaryVerdict, ReleaseEvent};
 
-/// Five minutes up to now: the target with `target_errors` of 40 invocations a minute, the
-/// stable version error-free at 400 a minute.
+/// Ten settled minutes: the target with `target_errors` of 100 invocations a minute, the
+/// stable version error-free at 900 a minute.
 fn traffic(target_errors: f64) -> Comparison {
     let minute = chrono::Duration::minutes(1);
     let now: DateTime<Utc> = Utc::now().duration_trunc(minute).unwrap();
     let series = |invocations: f64, errors: f64| -> Vec<Minute> {
-        (0..5)
+        (3..13)
             .map(|i| Minute {
                 at: now - minute * i,
                 invocations,
@@ -24,8 +24,9 @@ fn traffic(target_errors: f64) -> Comparison {
             .collect()
     };
     Comparison {
-        target: series(40.0, target_errors),
-        stable: series(400.0, 0.0),
+        target: series(100.0, target_errors),
+        stable: series(900.0, 0.0),
+        latency_unread: None,
     }
 }
 
@@ -35,6 +36,18 @@ async fn started_with_analysis(w: &World, strategy: &str) {
         ..request("r-1", strategy)
     };
     w.service.start(request).await.unwrap();
+}
+
+/// Release r-1's traffic moved a quarter of an hour back, so that its minutes have settled.
+fn settle(w: &World) {
+    let back = chrono::Duration::minutes(15);
+    w.store.records.lock().unwrap().change("r-1", |r| {
+        r.created_at -= back;
+        r.step_started_at = r.step_started_at.map(|at| at - back);
+        for entry in &mut r.log {
+            entry.at -= back;
+        }
+    });
 }
 
 fn analyses(w: &World) -> Vec<ReleaseEvent> {
@@ -51,13 +64,14 @@ fn analyses(w: &World) -> Vec<ReleaseEvent> {
 async fn an_erroring_canary_rolls_back_with_the_numbers_and_no_alarm_firing() {
     let w = world();
     started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    settle(&w);
     *w.alarms.metrics.lock().unwrap() = traffic(4.0);
     let outcome = w.service.advance(step("r-1")).await.unwrap();
     assert_eq!(outcome.phase, "rolling_back");
     let reason = w.store.release("r-1").reason.unwrap();
     assert_eq!(
         reason,
-        "canary analysis failed: target 10.0% errors over 200 invocations vs stable 0.0% over 2,000; threshold 1.0%"
+        "canary analysis failed: target 4.00% errors over 1,000 vs stable 0.00% over 9,000: worse than the margin allows, beyond chance at 99.5% confidence"
     );
     assert_eq!(analyses(&w).len(), 1, "the numbers are on the record");
     // The query: this alias, both versions, from the target's first traffic's minute.
@@ -74,12 +88,14 @@ async fn an_erroring_canary_rolls_back_with_the_numbers_and_no_alarm_firing() {
         (FUNCTION, ALIAS, "2", "1")
     );
     assert!(queries[0].start <= since && since < queries[0].end);
+    assert!(queries[0].end <= Utc::now() - chrono::Duration::seconds(120));
 }
 
 #[tokio::test]
 async fn a_healthy_canary_moves_on_with_its_verdict_recorded() {
     let w = world();
     started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    settle(&w);
     *w.alarms.metrics.lock().unwrap() = traffic(0.0);
     let outcome = w.service.advance(step("r-1")).await.unwrap();
     assert_eq!(w.routing(), "version 1 with 50% on version 2");
@@ -225,6 +241,7 @@ async fn a_release_that_keeps_the_dashboard_current_updates_it_at_start_and_end(
         [("orders:live".to_string(), vec!["r-1".to_string()])]
     );
     *w.alarms.metrics.lock().unwrap() = traffic(0.0);
+    settle(&w);
     let baked = w.service.advance(step("r-1")).await.unwrap();
     assert_eq!(baked.next, Next::Promote);
     assert_eq!(puts().len(), 1, "not at every step");
@@ -252,6 +269,7 @@ async fn group_started_with_analysis() -> World {
         ..request("r-1", "steps:10@0s,50@0s")
     };
     w.service.start(request).await.unwrap();
+    settle(&w);
     w
 }
 
@@ -281,7 +299,7 @@ async fn one_group_member_failing_its_analysis_rolls_every_member_back() {
     );
     let reason = w.store.release("r-1").reason.unwrap();
     assert!(
-        reason.contains("orders-worker:live: target 10.0% errors"),
+        reason.contains("orders-worker:live: target 4.00% errors"),
         "{reason}"
     );
     assert!(
