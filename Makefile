@@ -55,6 +55,7 @@ bench: setup
 	cargo build --release -p shiftback-handlers
 	SHIFTBACK_HANDLERS_DIR=$(CURDIR)/target/release scripts/with-moto \
 		cargo bench -p shiftback-integration-tests --profile dev --bench figures
+	cargo bench -p shiftback-integration-tests --profile bench-sim --bench canary
 
 # The whole story locally in a few minutes (see README): needs no AWS account.
 demo: setup

@@ -27,6 +27,7 @@ struct Canary {
 async fn canary(settings: AnalysisSettings) -> Canary {
     let settings = AnalysisSettings {
         settle_secs: 0,
+        warmup_secs: 0,
         ..settings
     };
     let env = emulator().await;

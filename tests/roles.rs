@@ -96,6 +96,7 @@ async fn record_every_handler() -> Recorded {
         keep_dashboard: true,
         // The current minute judged too: an empty window makes no GetMetricData to check.
         settle_secs: 0,
+        warmup_secs: 0,
         ..AnalysisSettings::default()
     };
     succeeds.retain_versions = Some(1);

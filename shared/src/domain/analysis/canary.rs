@@ -134,13 +134,24 @@ pub fn judge(
 ) -> CanaryVerdict {
     let thresholds = settings.thresholds_at(weight);
     let minutes = paired(comparison);
-    let errors: Vec<PairedMinute> = minutes
+    // A new version's first minutes are cold for errors too (init failures, timeouts while
+    // caches fill): counted from the end of the warm-up, as latency is. The team's alarms and
+    // the release's own alarm still watch them.
+    let first = target_traffic_since
+        .duration_trunc(Duration::minutes(1))
+        .unwrap_or(target_traffic_since);
+    let counted_from = first + Duration::seconds(settings.warmup_secs as i64);
+    let counted: Vec<&(Minute, Minute)> = minutes
+        .iter()
+        .filter(|(t, s)| t.at.max(s.at) >= counted_from)
+        .collect();
+    let errors: Vec<PairedMinute> = counted
         .iter()
         .map(|(t, s)| (t.errors, t.invocations, s.errors, s.invocations))
         .collect();
     // Throttled requests never run (they are not invocations), so they count against every
     // request that reached the version: invocations plus throttles.
-    let throttles: Vec<PairedMinute> = minutes
+    let throttles: Vec<PairedMinute> = counted
         .iter()
         .map(|(t, s)| {
             let (t_all, s_all) = (t.invocations + t.throttles, s.invocations + s.throttles);

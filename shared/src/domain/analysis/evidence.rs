@@ -13,6 +13,7 @@
 //! under p, so `{p : M(p) < 1/α}` contains the true rate at every n with probability ≥ 1 − α.
 //! The beta function comes from `statrs`.
 
+use statrs::distribution::{Beta, ContinuousCDF};
 use statrs::function::beta::ln_beta;
 
 /// The mixture's prior, Beta(1/2, 1/2) (Jeffreys'): no rate favoured, and its mass near 0
@@ -67,6 +68,35 @@ pub fn confidence_sequence(events: f64, trials: f64, alpha: f64) -> Bounds {
     Bounds {
         low: if x == 0.0 { 0.0 } else { crossing(p_hat, 0.0) },
         high: if x == n { 1.0 } else { crossing(p_hat, 1.0) },
+    }
+}
+
+/// The exact (Clopper-Pearson) one-sided bounds of a rate at one look, each wrong at most
+/// `alpha` of the time: (lowest, highest) plausible rate.
+pub fn exact_bounds(events: f64, trials: f64, alpha: f64) -> Bounds {
+    if trials <= 0.0 || trials.is_nan() || events.is_nan() {
+        return Bounds {
+            low: 0.0,
+            high: 1.0,
+        };
+    }
+    let n = trials.round();
+    let x = events.round().clamp(0.0, n);
+    let quantile = |a: f64, b: f64, p: f64| match Beta::new(a, b) {
+        Ok(beta) => beta.inverse_cdf(p),
+        Err(_) => f64::NAN,
+    };
+    Bounds {
+        low: if x == 0.0 {
+            0.0
+        } else {
+            quantile(x, n - x + 1.0, alpha)
+        },
+        high: if x == n {
+            1.0
+        } else {
+            quantile(x + 1.0, n - x, 1.0 - alpha)
+        },
     }
 }
 
@@ -160,9 +190,11 @@ pub struct Judged {
 
 /// The target against the stable version over every minute so far. Worse when the ratio test
 /// passes `1 / levels.worse` and the target's observed rate is `points` above the stable's
-/// (the points only ever hold a finding back, so the test's error bound stands). Not worse
-/// when, with each version's confidence sequence at `levels.not_worse / 2`, even the target's
-/// highest plausible rate is no regression from the stable's lowest. With no stable traffic
+/// (the points only ever hold a finding back, so the test's error bound stands): that bound
+/// holds over the whole release. Not worse when, with each version's exact one-sided bound at
+/// `levels.not_worse / 2`, even the target's highest plausible rate is no regression from the
+/// stable's lowest: a bound for one look, as a regression it lets through is judged again at
+/// every later look (by the ratio test, which finds a clear one first). With no stable traffic
 /// nothing is worse, and not worse means below `points` outright.
 pub fn compare(minutes: &[PairedMinute], margin: Margin, levels: Levels) -> Judged {
     let (mut target, mut stable) = ((0.0, 0.0), (0.0, 0.0));
@@ -172,8 +204,8 @@ pub fn compare(minutes: &[PairedMinute], margin: Margin, levels: Levels) -> Judg
     }
     let rate = |(x, n): (f64, f64)| if n > 0.0 { x / n } else { 0.0 };
     let evidence = ratio_evidence(minutes, margin.ratio);
-    let t = confidence_sequence(target.0, target.1, levels.not_worse / 2.0);
-    let s = confidence_sequence(stable.0, stable.1, levels.not_worse / 2.0);
+    let t = exact_bounds(target.0, target.1, levels.not_worse / 2.0);
+    let s = exact_bounds(stable.0, stable.1, levels.not_worse / 2.0);
     let regression_from = margin.regression_from(s.low);
     let finding = if evidence >= 1.0 / levels.worse
         && stable.1 > 0.0
