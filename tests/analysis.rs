@@ -183,7 +183,12 @@ async fn a_releases_own_alarm_is_created_with_its_metric_math_and_deleted_twice_
     health.put_analysis_alarm(&alarm).await.unwrap();
     let stored = metric_alarm(&env, &alarm.name).await.expect("created");
     assert_eq!(stored.alarm_actions(), [action]);
-    assert_eq!(stored.threshold(), Some(1.0));
+    // Above 0: any excess past the regression (the margin is inside the expression).
+    assert_eq!(stored.threshold(), Some(0.0));
+    assert_eq!(
+        (stored.evaluation_periods(), stored.datapoints_to_alarm()),
+        (Some(3), Some(3))
+    );
     let queries = stored.metrics();
     assert_eq!(queries.len(), 5, "four series and the expression");
     let expression = queries
