@@ -16,6 +16,8 @@ mod faults;
 mod groups;
 #[path = "health.rs"]
 mod health;
+#[path = "history_bound.rs"]
+mod history_bound;
 #[path = "hooks.rs"]
 mod hooks;
 #[path = "notify.rs"]

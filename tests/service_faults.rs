@@ -390,7 +390,6 @@ async fn a_throttled_analysis_is_retried_and_when_exhausted_is_retryable() {
         .sequence()
         .http_response(|| query_error(400, CLOUDWATCH, "Throttling"))
         .output(|| GetMetricDataOutput::builder().build())
-        .output(|| GetMetricDataOutput::builder().build())
         .build();
     let health = AlarmHealth::new(cloudwatch(&[&exhausted, &absorbed]));
     let now = chrono::Utc::now();
@@ -411,8 +410,9 @@ async fn a_throttled_analysis_is_retried_and_when_exhausted_is_retryable() {
     assert_eq!(exhausted.num_calls(), 3);
     let comparison = health.compare_versions(&query).await.unwrap();
     assert!(comparison.target.is_empty() && comparison.stable.is_empty());
-    // The counts (after one throttled try), then the percentiles.
-    assert_eq!(absorbed.num_calls(), 3);
+    // The counts, after one throttled try; no minute with enough calls for a p99, so no
+    // percentile read.
+    assert_eq!(absorbed.num_calls(), 2);
 }
 
 /// Handing a gate's token back: Step Functions' answers for a token nothing waits on any more

@@ -123,3 +123,23 @@ async fn a_percentile_read_that_fails_loses_the_latency_check_not_the_counts() {
         "{verdict:?}"
     );
 }
+
+#[tokio::test]
+async fn too_few_calls_a_minute_for_a_p99_makes_no_percentile_read() {
+    // 20 target calls a minute: no p99 of them means anything, and none is asked for.
+    let low = GetMetricDataOutput::builder()
+        .metric_data_results(series("t_inv", &[20.0; 20]))
+        .metric_data_results(series("t_err", &[0.0; 20]))
+        .metric_data_results(series("s_inv", &[180.0; 20]))
+        .build();
+    let rule = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(move || low.clone());
+    let health = AlarmHealth::new(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::MatchAny,
+        &[&rule]
+    ));
+    let comparison = health.compare_versions(&query()).await.unwrap();
+    assert_eq!(rule.num_calls(), 1, "the counts only");
+    assert!(comparison.latency_unread.is_none());
+    assert!(comparison.target.iter().all(|m| m.p99_ms.is_none()));
+}

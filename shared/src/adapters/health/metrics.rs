@@ -80,6 +80,20 @@ type ByMinute = BTreeMap<i64, Minute>;
 impl AlarmHealth {
     pub async fn compare_versions(&self, query_for: &VersionsQuery) -> Result<Comparison> {
         let (mut target, mut stable) = self.fetch(query_for, &COUNTS).await?;
+        // A p99 means something only over enough calls in its minute: without one such
+        // minute of both versions, the percentiles are not worth a call.
+        let enough = |minutes: &ByMinute| {
+            minutes
+                .values()
+                .any(|m| m.invocations >= crate::domain::analysis::canary::MIN_P99_INVOCATIONS)
+        };
+        if !(enough(&target) && enough(&stable)) {
+            return Ok(Comparison {
+                target: target.into_values().collect(),
+                stable: stable.into_values().collect(),
+                latency_unread: None,
+            });
+        }
         let latency_unread = match self.fetch(query_for, &LATENCY).await {
             Ok((t, s)) => {
                 for (minutes, p99s) in [(&mut target, t), (&mut stable, s)] {

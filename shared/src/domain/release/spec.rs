@@ -12,6 +12,13 @@ use crate::domain::strategy::{Schedule, Strategy, StrategyError};
 pub enum SpecError {
     #[error(transparent)]
     Strategy(#[from] StrategyError),
+    #[error("{steps} steps, each waiting up to {extension_secs}s for an inconclusive verdict a minute at a time, make up to {looks} looks; the workflow's 25,000-event history holds {max} (MAX_LOOKS): shorten max_extension_secs or use fewer steps")]
+    TooManyLooks {
+        steps: usize,
+        extension_secs: u64,
+        looks: u64,
+        max: u64,
+    },
     #[error("invalid function name '{0}': use the function's name or ARN without a qualifier")]
     FunctionName(String),
     #[error("function '{function}' is in region {region}, but shiftback runs in {ours}: release it with the shiftback stack of that region")]
@@ -164,8 +171,33 @@ impl ReleaseSpec {
             .map_err(SpecError::Hooks)?;
         self.gates.check().map_err(SpecError::Gates)?;
         check_labels(&self.labels)?;
-        Ok(self.strategy.schedule()?)
+        let schedule = self.strategy.schedule()?;
+        // Every look is a loop of the workflow (Route, Bake, Advance): bounded by design, under
+        // the execution history's hard limit, whatever the settings ([`MAX_LOOKS`]).
+        let looks = worst_case_looks(schedule.steps.len(), self.analysis.max_extension_secs);
+        if looks > MAX_LOOKS {
+            return Err(SpecError::TooManyLooks {
+                steps: schedule.steps.len(),
+                extension_secs: self.analysis.max_extension_secs,
+                looks,
+                max: MAX_LOOKS,
+            });
+        }
+        Ok(schedule)
     }
+}
+
+/// The most looks one release's workflow may make: each is a loop of its Route, Bake and
+/// Advance states, at most 27 events with every retry the ASL allows (Choice 2, Wait 2, the
+/// Lambda task 5, six retries of 3): 700 looks are 18,900 events, and the states a release
+/// passes once (start, hooks, gates, promotion, bake window, retention) stay well inside
+/// Step Functions' 25,000 (`tests/statemachine.rs` computes it from the ASL).
+pub const MAX_LOOKS: u64 = 700;
+
+/// A release's looks at most: one at each step's end, then one a minute while the step's
+/// verdict stays inconclusive, for up to `max_extension_secs`.
+pub fn worst_case_looks(steps: usize, max_extension_secs: u64) -> u64 {
+    steps as u64 * (1 + max_extension_secs.div_ceil(super::INCONCLUSIVE_RETRY_SECS))
 }
 
 /// A fresh, sortable, readable release id: `r-20261122T171500-3fa2`.

@@ -600,3 +600,22 @@ fn a_release_reopened_in_its_bake_window_holds_no_lock() {
     assert!(!r.phase.is_terminal());
     assert!(!r.holds_alias_lock());
 }
+
+#[test]
+fn settings_whose_looks_would_outgrow_the_workflow_history_are_refused() {
+    // 99 one-minute steps, each waiting up to 10 minutes for traffic: 1,089 looks.
+    let mut long = spec("linear:1:1m");
+    long.analysis.max_extension_secs = 600;
+    match long.validate() {
+        Err(SpecError::TooManyLooks { looks, max, .. }) => {
+            assert_eq!((looks, max), (1_089, MAX_LOOKS))
+        }
+        other => panic!("{other:?}"),
+    }
+    // Three minutes of extension a step fit: 396 looks.
+    long.analysis.max_extension_secs = 180;
+    assert!(long.validate().is_ok());
+    assert_eq!(worst_case_looks(99, 180), 396);
+    // The defaults with any preset fit.
+    assert!(spec("Linear10PercentEvery1Minute").validate().is_ok());
+}

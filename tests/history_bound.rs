@@ -1,0 +1,66 @@
+//! No loop of the release workflow reaches Step Functions' execution history limit (25,000
+//! events: "the execution will fail"): the worst case computed from the ASL itself (each
+//! state's events, every retry it allows) and the settings' maxima the domain accepts.
+
+use serde_json::Value;
+use shiftback::domain::release::{worst_case_looks, MAX_LOOKS};
+use shiftback::domain::strategy::MAX_STEPS;
+
+const HISTORY_LIMIT: u64 = 25_000;
+
+fn asl() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../statemachine/release.asl.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The most events one pass through `state` writes: entered and exited, and for a task its
+/// scheduled, started and succeeded events, with three more (failed, scheduled, started) for
+/// every retry its Retry rules allow.
+fn events(state: &Value) -> u64 {
+    match state["Type"].as_str().unwrap() {
+        "Task" => {
+            let retries: u64 = state["Retry"]
+                .as_array()
+                .map(|rules| {
+                    rules
+                        .iter()
+                        .map(|r| r["MaxAttempts"].as_u64().unwrap_or(3))
+                        .sum()
+                })
+                .unwrap_or(0);
+            5 + 3 * retries
+        }
+        _ => 2,
+    }
+}
+
+#[test]
+fn the_worst_case_of_every_look_and_every_state_fits_the_execution_history() {
+    let asl = asl();
+    let states = asl["States"].as_object().unwrap();
+    // One look: Route (Choice) -> Bake (Wait) -> Advance (Task) -> Route.
+    assert_eq!(states["Route"]["Type"], "Choice");
+    assert_eq!(states["Bake"]["Next"], "Advance");
+    assert_eq!(states["Advance"]["Next"], "Route");
+    let per_look: u64 = ["Route", "Bake", "Advance"]
+        .iter()
+        .map(|s| events(&states[*s]))
+        .sum();
+    // Everything else, each state passed a few times at most (a gate per step is counted in
+    // the steps' looks: a gate's answer leads back to a look).
+    let once: u64 = states
+        .iter()
+        .filter(|(name, _)| !["Route", "Bake", "Advance"].contains(&name.as_str()))
+        .map(|(_, s)| 3 * events(s))
+        .sum();
+    let worst = MAX_LOOKS * per_look + once + 2;
+    assert!(
+        worst < HISTORY_LIMIT,
+        "{MAX_LOOKS} looks of {per_look} events and {once} more: {worst}"
+    );
+    // The domain refuses what would make more looks: every step at its maximum extension.
+    assert!(worst_case_looks(MAX_STEPS, 0) <= MAX_LOOKS);
+}
