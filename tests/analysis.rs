@@ -91,8 +91,9 @@ async fn an_erroring_canary_rolls_back_with_its_numbers_though_no_alarm_fires() 
     assert_eq!(
         outcome.reason.as_deref(),
         Some(
+            // Two steps: each has half the release's budget.
             "canary analysis failed: target 7.50% errors over 120 vs stable 0.09% over 1,080: \
-             worse than the margin allows, beyond chance at 99.5% confidence"
+             worse than the margin allows, beyond chance at 99.75% confidence"
         )
     );
     assert_eq!(

@@ -192,9 +192,15 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
         let canary = match guard {
             Guard::StaticAlarm => None,
             Guard::Judge => {
-                let (start, end) = analysis::window(&settings, since, now);
+                let step_since = release.step_started_at.unwrap_or(since).max(since);
+                let look = analysis::Look {
+                    weight: release.weight,
+                    step_since,
+                    budget_share: 1.0 / release.schedule.steps.len().max(1) as f64,
+                };
+                let (start, end) = analysis::window(&settings, step_since, now);
                 let seen = arrived(&data, start, end, now);
-                Some(analysis::judge(&settings, release.weight, since, &seen))
+                Some(analysis::judge_step(&settings, &look, &seen))
             }
             Guard::FixedMargin => {
                 let start = (now - Duration::minutes(10)).max(since);

@@ -201,12 +201,20 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             }
             _ => return Ok(None),
         };
-        let (start, end) = analysis::window(&release.analysis, since, now);
+        // The step's minutes: each step's tests start afresh, with its share of the budget.
+        let step_since = release.step_started_at.unwrap_or(since).max(since);
+        let members = release.all_members().len().max(1);
+        let look = analysis::Look {
+            weight: release.weight,
+            step_since,
+            budget_share: 1.0 / (release.schedule.steps.len().max(1) * members) as f64,
+        };
+        let (start, end) = analysis::window(&release.analysis, step_since, now);
         if start >= end {
             // CloudWatch refuses an empty range, and nothing would be in it.
             return Ok(Some(CanaryVerdict::Inconclusive {
                 why: format!(
-                    "no minute of the target's traffic has settled yet (judged {}s after it began, as Lambda's metrics arrive late)",
+                    "no minute of the step's traffic has settled yet (judged {}s after it began, as Lambda's metrics arrive late)",
                     release.analysis.settle_secs
                 ),
             }));
@@ -226,9 +234,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             // reason on the record, and looks again (never a rollback once the workflow's
             // retries run out, as an error here would be).
             let judged = match self.health.compare_versions(&query).await {
-                Ok(comparison) => {
-                    analysis::judge(&release.analysis, release.weight, since, &comparison)
-                }
+                Ok(comparison) => analysis::judge_step(&release.analysis, &look, &comparison),
                 Err(e) => CanaryVerdict::Inconclusive {
                     why: format!("the metrics could not be read: {e}"),
                 },

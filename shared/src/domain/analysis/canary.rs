@@ -50,9 +50,9 @@ pub const LATENCY_LEVEL: f64 = 0.002;
 /// the minute's slowest call).
 pub const MIN_P99_INVOCATIONS: f64 = 100.0;
 
-/// The minutes to judge: every minute since the target first took traffic (the tests hold
-/// over the whole release, so every look takes all of it; at most a day) that has had the
-/// settings' `settle_secs` since it began to arrive.
+/// The minutes to judge: every minute since `since` (the step's weight was set: each look of
+/// a step takes all of the step's minutes, a growing sample, as its tests need; at most a
+/// day) that has had the settings' `settle_secs` since it began to arrive.
 pub fn window(
     settings: &AnalysisSettings,
     target_traffic_since: DateTime<Utc>,
@@ -120,28 +120,67 @@ fn margin(points_pct: f64, ratio: f64) -> Margin {
     }
 }
 
-/// Judges the target against the stable version over every minute of `comparison` (the
-/// release's minutes so far, [`window`]). `weight` is the target's share now (it picks the
-/// canary or the rollout thresholds); `target_traffic_since` is when the target first took
-/// traffic (the latency check leaves its warm-up out: a new version starts cold).
-///
-/// Unhealthy when errors, throttles or latency are shown worse than the margin allows;
-/// healthy when errors and throttles are shown no worse (latency only ever holds a verdict
-/// back by being shown worse); inconclusive otherwise, saying what is missing.
+/// Judges the target against the stable version over every minute of `comparison`, as one
+/// look of a one-step release ([`judge_step`] with the whole budget).
 pub fn judge(
     settings: &AnalysisSettings,
     weight: Weight,
     target_traffic_since: DateTime<Utc>,
     comparison: &Comparison,
 ) -> CanaryVerdict {
+    let look = Look {
+        weight,
+        step_since: target_traffic_since,
+        budget_share: 1.0,
+    };
+    judge_step(settings, &look, comparison)
+}
+
+/// One look at a step: its weight, when its weight was set, and its share of the release's
+/// false-rollback budget.
+#[derive(Debug, Clone, Copy)]
+pub struct Look {
+    /// The target's share now (it picks the canary or the rollout thresholds).
+    pub weight: Weight,
+    /// When the step's weight was set: its minutes are judged, from the end of the warm-up
+    /// that follows (a shift starts new, cold, execution environments).
+    pub step_since: DateTime<Utc>,
+    /// Each step's tests start afresh (a regression that starts at a later step is judged on
+    /// that step's minutes, not diluted by the healthy ones before it, and each step has one
+    /// margin), so the release's budget is split between its steps and its group's members:
+    /// 1 / (steps × members), and the sum stays within it.
+    pub budget_share: f64,
+}
+
+/// Judges the target against the stable version over the step's minutes of `comparison`
+/// ([`window`]).
+///
+/// Unhealthy when errors, throttles or latency are shown worse than the margin allows;
+/// healthy when errors and throttles are shown no worse (latency only ever holds a verdict
+/// back by being shown worse); inconclusive otherwise, saying what is missing.
+pub fn judge_step(
+    settings: &AnalysisSettings,
+    look: &Look,
+    comparison: &Comparison,
+) -> CanaryVerdict {
+    let Look {
+        weight,
+        step_since,
+        budget_share,
+    } = *look;
+    let share = |levels: Levels| Levels {
+        worse: levels.worse * budget_share,
+        not_worse: levels.not_worse,
+    };
+    let (error_levels, throttle_levels) = (share(ERROR_LEVELS), share(THROTTLE_LEVELS));
     let thresholds = settings.thresholds_at(weight);
     let minutes = paired(comparison);
     // A new version's first minutes are cold for errors too (init failures, timeouts while
     // caches fill): counted from the end of the warm-up, as latency is. The team's alarms and
     // the release's own alarm still watch them.
-    let first = target_traffic_since
+    let first = step_since
         .duration_trunc(Duration::minutes(1))
-        .unwrap_or(target_traffic_since);
+        .unwrap_or(step_since);
     let counted_from = first + Duration::seconds(settings.warmup_secs as i64);
     let counted: Vec<&(Minute, Minute)> = minutes
         .iter()
@@ -162,17 +201,23 @@ pub fn judge(
         .collect();
     let error_margin = margin(thresholds.error_rate_margin_pct, thresholds.error_ratio);
     let throttle_margin = margin(thresholds.throttle_rate_margin_pct, thresholds.error_ratio);
-    let judged_errors = evidence::compare(&errors, error_margin, ERROR_LEVELS);
-    let judged_throttles = evidence::compare(&throttles, throttle_margin, THROTTLE_LEVELS);
-    let latency_from = target_traffic_since + Duration::seconds(settings.warmup_secs as i64);
-    let latency = latency_check(&minutes, latency_from, thresholds, settings, comparison);
+    let judged_errors = evidence::compare(&errors, error_margin, error_levels);
+    let judged_throttles = evidence::compare(&throttles, throttle_margin, throttle_levels);
+    let latency = latency_check(
+        &minutes,
+        counted_from,
+        thresholds,
+        settings,
+        comparison,
+        LATENCY_LEVEL * budget_share,
+    );
 
     let mut reasons = Vec::new();
     let mut unsure = Vec::new();
     let mut summary = Vec::new();
     for (what, judged, levels) in [
-        ("errors", &judged_errors, ERROR_LEVELS),
-        ("throttled", &judged_throttles, THROTTLE_LEVELS),
+        ("errors", &judged_errors, error_levels),
+        ("throttled", &judged_throttles, throttle_levels),
     ] {
         let text = describe(what, judged, levels);
         match judged.finding {
@@ -242,6 +287,7 @@ fn latency_check(
     t: &Thresholds,
     settings: &AnalysisSettings,
     comparison: &Comparison,
+    level: f64,
 ) -> Latency {
     if let Some(why) = &comparison.latency_unread {
         return Latency {
@@ -275,7 +321,7 @@ fn latency_check(
             worse: false,
         };
     }
-    let share = evidence::confidence_sequence(slower, compared, LATENCY_LEVEL);
+    let share = evidence::confidence_sequence(slower, compared, level);
     Latency {
         text: format!(
             "target p99 above {}x stable + {} ms in {} of {} warm minutes",

@@ -188,14 +188,17 @@ pub struct Judged {
     pub regression_from: f64,
 }
 
-/// The target against the stable version over every minute so far. Worse when the ratio test
-/// passes `1 / levels.worse` and the target's observed rate is `points` above the stable's
-/// (the points only ever hold a finding back, so the test's error bound stands): that bound
-/// holds over the whole release. Not worse when, with each version's exact one-sided bound at
-/// `levels.not_worse / 2`, even the target's highest plausible rate is no regression from the
-/// stable's lowest: a bound for one look, as a regression it lets through is judged again at
-/// every later look (by the ratio test, which finds a clear one first). With no stable traffic
-/// nothing is worse, and not worse means below `points` outright.
+/// The target against the stable version over the minutes given (a step's).
+/// - Worse: the ratio test passes `1 / levels.worse` (shown, however often it looks, that the
+///   target runs at more than `ratio` times the stable version's rate: a target that does not
+///   is found worse at most `levels.worse` of the time), and the target is also `points` above
+///   the stable version as observed. The points are practical significance, not a test: a
+///   tenfold rise of a rare error, under a point, is not worth a rollback.
+/// - Not worse: with each version's exact one-sided bound at `levels.not_worse / 2` (together
+///   right at least 1 − `not_worse` of the time, at one look), even the target's highest
+///   plausible rate is within the margin (`points` or `ratio`, whichever is higher) of the
+///   stable's lowest.
+/// - With no stable traffic nothing is worse, and not worse means below `points` outright.
 pub fn compare(minutes: &[PairedMinute], margin: Margin, levels: Levels) -> Judged {
     let (mut target, mut stable) = ((0.0, 0.0), (0.0, 0.0));
     for &(x_t, n_t, x_s, n_s) in minutes {

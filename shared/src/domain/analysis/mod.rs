@@ -14,7 +14,7 @@ mod tests_evidence;
 
 pub use alarm::{alarm_name, analysis_alarm, is_analysis_alarm, AnalysisAlarm};
 pub use alarms::{firing, verdict, AlarmState, AlarmStatus};
-pub use canary::{judge, window, CanaryVerdict, Comparison, Minute};
+pub use canary::{judge, judge_step, window, CanaryVerdict, Comparison, Look, Minute};
 pub use settings::{AnalysisSettings, Thresholds, WhenInconclusive};
 
 use crate::domain::release::Verdict;

@@ -15,11 +15,17 @@ pub struct Thresholds {
     pub error_rate_margin_pct: f64,
     /// The same for the share of requests throttled.
     pub throttle_rate_margin_pct: f64,
-    /// ... and may be up to this many times the stable version's (errors and throttles).
+    /// ... and may be up to this many times the stable version's (errors and throttles). A
+    /// release recorded before the ratio existed reads 1: the points alone, as it was judged.
+    #[serde(default = "points_alone")]
     pub error_ratio: f64,
     /// The target's p99 duration may be at most this factor of the stable version's (plus
     /// the settings' `latency_slack_ms`).
     pub p99_factor: f64,
+}
+
+fn points_alone() -> f64 {
+    1.0
 }
 
 impl Thresholds {

@@ -209,9 +209,9 @@ fn latency_is_not_judged_without_enough_invocations_a_minute_or_when_unread() {
 
 #[test]
 fn thresholds_are_stricter_while_the_target_is_a_canary() {
-    // 2.5% vs 1%: over the canary's 1.5x and 1 point, under the rollout's 2x and 2 points.
-    let target = minutes(30, 1_000.0, 25.0, None);
-    let stable = minutes(30, 1_000.0, 10.0, None);
+    // 2.8% vs 1%: over the canary's 1.5x and 1 point, under the rollout's 2 points.
+    let target = minutes(60, 1_000.0, 28.0, None);
+    let stable = minutes(60, 1_000.0, 10.0, None);
     let comparison = Comparison {
         target,
         stable,
@@ -386,4 +386,63 @@ fn command_line_options_set_what_they_name_and_refuse_the_rest() {
         let err = AnalysisSettings::default().set(bad).unwrap_err();
         assert!(err.contains(says), "{bad}: {err}");
     }
+}
+
+#[test]
+fn a_release_recorded_before_the_ratio_reads_the_points_alone() {
+    let stored = serde_json::json!({
+        "canary": {"error_rate_margin_pct": 1.0, "throttle_rate_margin_pct": 1.0, "p99_factor": 1.5},
+        "rollout": {"error_rate_margin_pct": 2.0, "throttle_rate_margin_pct": 2.0, "p99_factor": 2.0}
+    });
+    let settings: AnalysisSettings = serde_json::from_value(stored).unwrap();
+    assert_eq!(
+        (settings.canary.error_ratio, settings.rollout.error_ratio),
+        (1.0, 1.0)
+    );
+    assert_eq!(settings.rollout.error_rate_margin_pct, 2.0);
+    assert_eq!(settings.settle_secs, 180);
+}
+
+#[test]
+fn a_regression_that_starts_at_a_later_step_is_judged_on_that_steps_minutes() {
+    // Step 1 (minutes 0-9): healthy at a 5% baseline. Step 2 (from minute 10): the baseline
+    // falls to 0.5% and the target runs at 4%, eight times it.
+    let mut target = minutes(10, 100.0, 5.0, None);
+    let mut stable = minutes(10, 900.0, 45.0, None);
+    for i in 10..40 {
+        target.push(Minute {
+            at: t(i),
+            invocations: 500.0,
+            errors: 20.0,
+            throttles: 0.0,
+            p99_ms: None,
+        });
+        stable.push(Minute {
+            at: t(i),
+            invocations: 500.0,
+            errors: 2.5,
+            throttles: 0.0,
+            p99_ms: None,
+        });
+    }
+    let comparison = Comparison {
+        target,
+        stable,
+        ..Default::default()
+    };
+    let look = Look {
+        weight: Weight::from_percent(50.0).unwrap(),
+        step_since: t(10),
+        budget_share: 0.5,
+    };
+    let verdict = judge_step(&AnalysisSettings::default(), &look, &comparison);
+    assert!(is_unhealthy(&verdict), "{verdict:?}");
+    // Pooled with the first step's minutes, the same data read as healthy.
+    let pooled = judge(
+        &AnalysisSettings::default(),
+        Weight::from_percent(50.0).unwrap(),
+        t(0),
+        &comparison,
+    );
+    assert!(!is_unhealthy(&pooled), "{pooled:?}");
 }

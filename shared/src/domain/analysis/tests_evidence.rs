@@ -134,9 +134,15 @@ fn a_clear_regression_is_worse_a_like_rate_not_worse_and_a_thin_sample_unsure() 
     assert_eq!(finding((5.0, 400.0), (36.0, 3_600.0)), Finding::Unsure);
     assert_eq!(finding((2.0, 40.0), stable), Finding::Unsure);
     // 5x at 100 invocations a minute (10% of the traffic): three minutes' expected counts are
-    // not yet enough at this level, four are.
+    // not yet enough at this level; ten are.
     assert_eq!(finding((15.0, 300.0), (27.0, 2_700.0)), Finding::Unsure);
-    assert_eq!(finding((20.0, 400.0), (36.0, 3_600.0)), Finding::Worse);
+    // Ten times the stable rate, but under a point above it as observed: not worth a rollback
+    // (the points are practical significance).
+    assert_eq!(
+        finding((60.0, 10_000.0), (9.0, 90_000.0)),
+        Finding::NotWorse
+    );
+    assert_ne!(finding((90.0, 10_000.0), (9.0, 90_000.0)), Finding::Worse);
     // No stable traffic: never worse, and not worse only below the points outright.
     assert_eq!(finding((50.0, 1_000.0), (0.0, 0.0)), Finding::Unsure);
     assert_eq!(finding((0.0, 2_000.0), (0.0, 0.0)), Finding::NotWorse);

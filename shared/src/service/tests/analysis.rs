@@ -71,7 +71,7 @@ async fn an_erroring_canary_rolls_back_with_the_numbers_and_no_alarm_firing() {
     let reason = w.store.release("r-1").reason.unwrap();
     assert_eq!(
         reason,
-        "canary analysis failed: target 4.00% errors over 1,000 vs stable 0.00% over 9,000: worse than the margin allows, beyond chance at 99.5% confidence"
+        "canary analysis failed: target 4.00% errors over 1,000 vs stable 0.00% over 9,000: worse than the margin allows, beyond chance at 99.75% confidence"
     );
     assert_eq!(analyses(&w).len(), 1, "the numbers are on the record");
     // The query: this alias, both versions, from the target's first traffic's minute.
