@@ -36,17 +36,28 @@ fn x_ln_y(x: f64, y: f64) -> f64 {
     }
 }
 
+/// Every rate: what no trials say.
+const ANY_RATE: Bounds = Bounds {
+    low: 0.0,
+    high: 1.0,
+};
+
+/// Counts as whole numbers (CloudWatch's sums are floats): (events, trials), or None for no
+/// trials.
+fn whole(events: f64, trials: f64) -> Option<(f64, f64)> {
+    if trials <= 0.0 || trials.is_nan() || events.is_nan() {
+        return None;
+    }
+    let n = trials.round();
+    Some((events.round().clamp(0.0, n), n))
+}
+
 /// The confidence sequence of a rate after `events` in `trials` (counts), at level `alpha`.
 /// No trials: everything is possible.
 pub fn confidence_sequence(events: f64, trials: f64, alpha: f64) -> Bounds {
-    if trials <= 0.0 || trials.is_nan() || events.is_nan() {
-        return Bounds {
-            low: 0.0,
-            high: 1.0,
-        };
-    }
-    let n = trials.round();
-    let x = events.round().clamp(0.0, n);
+    let Some((x, n)) = whole(events, trials) else {
+        return ANY_RATE;
+    };
     let (a, b) = PRIOR;
     let log_marginal = ln_beta(x + a, n - x + b) - ln_beta(a, b);
     let level = (1.0 / alpha).ln();
@@ -74,14 +85,9 @@ pub fn confidence_sequence(events: f64, trials: f64, alpha: f64) -> Bounds {
 /// The exact (Clopper-Pearson) one-sided bounds of a rate at one look, each wrong at most
 /// `alpha` of the time: (lowest, highest) plausible rate.
 pub fn exact_bounds(events: f64, trials: f64, alpha: f64) -> Bounds {
-    if trials <= 0.0 || trials.is_nan() || events.is_nan() {
-        return Bounds {
-            low: 0.0,
-            high: 1.0,
-        };
-    }
-    let n = trials.round();
-    let x = events.round().clamp(0.0, n);
+    let Some((x, n)) = whole(events, trials) else {
+        return ANY_RATE;
+    };
     let quantile = |a: f64, b: f64, p: f64| match Beta::new(a, b) {
         Ok(beta) => beta.inverse_cdf(p),
         Err(_) => f64::NAN,
