@@ -135,7 +135,18 @@ async fn plan_shows_the_schedule_and_every_check() {
             && printed.contains("Showing a target no worse at a 10% canary takes about"),
         "what the analysis will check: {printed}"
     );
+    // The function took no traffic in the last hour (nothing published to the emulator): the
+    // plan says no step can decide, and what to do.
+    assert!(
+        printed.contains("the alias took no invocations in the last 60 minutes")
+            && printed.contains("pre-traffic hook"),
+        "{printed}"
+    );
     let off = s.run(&[&args[..], &["--analysis", "off"][..]].concat());
+    assert!(
+        !text(&off).contains("took no invocations"),
+        "no advice without analysis"
+    );
     assert!(
         text(&off).contains("canary analysis is off"),
         "{}",

@@ -31,7 +31,7 @@ pub async fn preflight(
     service: &ReleaseService,
     args: &ReleaseArgs,
     target: &str,
-) -> Result<(StartRequest, Vec<String>), Failure> {
+) -> Result<shiftback::service::Preflight, Failure> {
     let bake_after_secs = shiftback::domain::strategy::parse_duration(&args.bake_after)
         .map_err(|e| usage(e.to_string()))?;
     if let Some(from) = &args.from {
@@ -86,8 +86,7 @@ pub async fn preflight(
         retain_versions: args.retain,
         supersede: args.supersede,
     };
-    let preflight = service.preflight(request).await?;
-    Ok((preflight.request, preflight.findings))
+    Ok(service.preflight(request).await?)
 }
 
 /// The `--label KEY=VALUE` flags, checked.

@@ -18,16 +18,19 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
             "plan needs --to: --publish creates a version, which a dry run does not do",
         ));
     }
-    let (request, findings) = super::preflight(&service, args, &target).await?;
+    let checked = super::preflight(&service, args, &target).await?;
+    let (request, findings) = (&checked.request, &checked.findings);
     let strategy: Strategy = request.strategy.parse().expect("checked");
-    let warnings = super::bypass_warnings(resources, &request.function, &request.alias).await;
+    let mut warnings = super::bypass_warnings(resources, &request.function, &request.alias).await;
+    // How long each step must last for the analysis to decide, at the last hour's traffic.
+    warnings.extend(service.analysis_advice(&checked).await);
     let keep = args.retain.unwrap_or(10) as usize;
     let storage = super::storage_note(resources, &request.function, keep.max(1)).await;
     output::plan(
         cli.json,
-        &request,
+        request,
         &strategy.schedule().expect("checked"),
-        &findings,
+        findings,
         &warnings,
         &storage,
     );

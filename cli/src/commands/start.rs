@@ -21,7 +21,7 @@ pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result
         }
         (None, false) => return Err(usage("name the version to release with --to, or --publish")),
     };
-    let (mut request, _) = super::preflight(&service, args, &target).await?;
+    let mut request = super::preflight(&service, args, &target).await?.request;
     let warnings = super::bypass_warnings(resources, &request.function, &request.alias).await;
     request.started_by = actor(cli);
     let id = request.release_id.clone().expect("generated");

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
 mod advance;
+mod advice;
 pub mod alarm;
 mod analysis_alarm;
 mod control;

@@ -2,6 +2,7 @@
 //! and canary analysis (the target version against the stable one on Lambda's per-version
 //! metrics) combine here, in one place.
 
+pub mod advice;
 pub mod alarm;
 mod alarms;
 pub mod canary;
