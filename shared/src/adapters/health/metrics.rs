@@ -80,14 +80,13 @@ type ByMinute = BTreeMap<i64, Minute>;
 impl AlarmHealth {
     pub async fn compare_versions(&self, query_for: &VersionsQuery) -> Result<Comparison> {
         let (mut target, mut stable) = self.fetch(query_for, &COUNTS).await?;
-        // A p99 means something only over enough calls in its minute: without one such
-        // minute of both versions, the percentiles are not worth a call.
-        let enough = |minutes: &ByMinute| {
-            minutes
-                .values()
-                .any(|m| m.invocations >= crate::domain::analysis::canary::MIN_P99_INVOCATIONS)
-        };
-        if !(enough(&target) && enough(&stable)) {
+        // A p99 means something only over enough calls in its minute: without one minute in
+        // which both versions had that many, the percentiles are not worth a call.
+        let enough = crate::domain::analysis::canary::MIN_P99_INVOCATIONS;
+        let comparable = target.iter().any(|(at, t)| {
+            t.invocations >= enough && stable.get(at).is_some_and(|s| s.invocations >= enough)
+        });
+        if !comparable {
             return Ok(Comparison {
                 target: target.into_values().collect(),
                 stable: stable.into_values().collect(),
