@@ -143,3 +143,31 @@ async fn too_few_calls_a_minute_for_a_p99_makes_no_percentile_read() {
     assert!(comparison.latency_unread.is_none());
     assert!(comparison.target.iter().all(|m| m.p99_ms.is_none()));
 }
+
+#[tokio::test]
+async fn one_versions_traffic_is_read_once_without_percentiles() {
+    // What `plan` asks (the stable version as both sides): its three counts, one call, and
+    // both sides the same minutes.
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<usize>>> = Default::default();
+    let queries = seen.clone();
+    let busy = answer(100.0, 100.0, 100.0);
+    let rule = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(move |req| {
+            queries
+                .lock()
+                .unwrap()
+                .push(req.metric_data_queries().len());
+            true
+        })
+        .then_output(move || busy.clone());
+    let health = AlarmHealth::new(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::MatchAny,
+        &[&rule]
+    ));
+    let mut one = query();
+    one.target_version = one.stable_version.clone();
+    let comparison = health.compare_versions(&one).await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), [3], "one call, the three counts");
+    assert_eq!(comparison.target, comparison.stable);
+}

@@ -77,16 +77,21 @@ fn minute_at(minutes: &mut BTreeMap<i64, Minute>, secs: i64) -> &mut Minute {
 
 type ByMinute = BTreeMap<i64, Minute>;
 
+fn one_version(query: &VersionsQuery) -> bool {
+    query.target_version == query.stable_version
+}
+
 impl AlarmHealth {
     pub async fn compare_versions(&self, query_for: &VersionsQuery) -> Result<Comparison> {
         let (mut target, mut stable) = self.fetch(query_for, &COUNTS).await?;
         // A p99 means something only over enough calls in its minute: without one minute in
-        // which both versions had that many, the percentiles are not worth a call.
+        // which both versions had that many, the percentiles are not worth a call. One version
+        // asked for as both (a traffic read, as `plan` makes) has nothing to compare.
         let enough = crate::domain::analysis::canary::MIN_P99_INVOCATIONS;
         let comparable = target.iter().any(|(at, t)| {
             t.invocations >= enough && stable.get(at).is_some_and(|s| s.invocations >= enough)
         });
-        if !comparable {
+        if !comparable || one_version(query_for) {
             return Ok(Comparison {
                 target: target.into_values().collect(),
                 stable: stable.into_values().collect(),
@@ -126,7 +131,10 @@ impl AlarmHealth {
             end,
         } = query_for;
         let mut queries = query(series, function, alias, target_version, "t");
-        queries.extend(query(series, function, alias, stable_version, "s"));
+        // The same version's series asked for once, not twice.
+        if !one_version(query_for) {
+            queries.extend(query(series, function, alias, stable_version, "s"));
+        }
         let mut target = BTreeMap::new();
         let mut stable = BTreeMap::new();
         let mut token = None;
@@ -165,6 +173,9 @@ impl AlarmHealth {
             if token.is_none() {
                 break;
             }
+        }
+        if one_version(query_for) {
+            stable = target.clone();
         }
         Ok((target, stable))
     }
