@@ -54,15 +54,22 @@ struct ExecutionDetail {
     status: String,
 }
 
+/// A response to the request `to` names, with its physical id and data; its status and
+/// reason are the caller's. Every answer the provider sends, now or later, starts here.
+pub(super) fn addressed(to: &StackWaiting) -> Response {
+    let mut response = Response::default();
+    response.stack_id = to.stack_id.clone();
+    response.request_id = to.request_id.clone();
+    response.logical_resource_id = to.logical_resource_id.clone();
+    response.physical_resource_id = to.physical_resource_id.clone();
+    response.data = to.data.clone().into_iter().collect();
+    response
+}
+
 /// The answer to a waiting stack once `release` has ended, or its workflow has (`workflow_end`:
 /// the execution's status): SUCCESS only for a release that succeeded.
 pub fn answer_for(release: &Release, waiting: &StackWaiting, workflow_end: &str) -> Response {
-    let mut response = Response::default();
-    response.stack_id = waiting.stack_id.clone();
-    response.request_id = waiting.request_id.clone();
-    response.logical_resource_id = waiting.logical_resource_id.clone();
-    response.physical_resource_id = waiting.physical_resource_id.clone();
-    response.data = waiting.data.clone().into_iter().collect();
+    let mut response = addressed(waiting);
     response.data.insert(
         "Outcome".to_string(),
         format!("release {}", release.phase.name()),

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use aws_lambda_events::event::cloudformation::{
-    CloudFormationCustomResourceRequest as CfnRequest, CloudFormationCustomResourceResponse,
+    CloudFormationCustomResourceRequest as CfnRequest,
     CloudFormationCustomResourceResponseStatus as Status,
 };
 use backon::{ExponentialBuilder, Retryable};
@@ -168,6 +168,15 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             .with_min_delay(std::time::Duration::from_secs(2))
             .with_max_delay(std::time::Duration::from_secs(20))
             .with_max_times(attempts - 1);
+        // Where an answer goes and what it names: now, or when the release ends.
+        let to = |physical_resource_id: String, data: &HashMap<String, String>| StackWaiting {
+            response_url: url.clone(),
+            stack_id: stack_id.clone(),
+            request_id: request_id.clone(),
+            logical_resource_id: logical_id.clone(),
+            physical_resource_id,
+            data: data.clone().into_iter().collect(),
+        };
         let attempt = std::sync::atomic::AtomicUsize::new(0);
         // Boxed: a request's future is deep (a supersede inside a start inside a request), and
         // a handler's stack is not.
@@ -185,14 +194,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             let Some(id) = provided.wait_for.clone() else {
                 return Ok((provided, None));
             };
-            let waiting = StackWaiting {
-                response_url: url.clone(),
-                stack_id: stack_id.clone(),
-                request_id: request_id.clone(),
-                logical_resource_id: logical_id.clone(),
-                physical_resource_id: provided.physical_id.clone(),
-                data: provided.data.clone().into_iter().collect(),
-            };
+            let waiting = to(provided.physical_id.clone(), &provided.data);
             let ended = self.answer_when_ended(&id, &waiting).await?;
             Ok::<_, Error>((provided, Some((id, waiting, ended))))
         });
@@ -222,27 +224,25 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             Ok((provided, None)) => Ok(provided),
             Err(e) => Err(e),
         };
-        let mut response = CloudFormationCustomResourceResponse::default();
-        response.stack_id = stack_id.clone();
-        response.request_id = request_id.clone();
-        response.logical_resource_id = logical_id.clone();
-        match outcome {
+        let response = match outcome {
             Ok(provided) => {
+                let mut response = answer::addressed(&to(provided.physical_id, &provided.data));
                 response.status = Status::Success;
-                response.physical_resource_id = provided.physical_id;
-                response.data = provided.data;
                 response.reason = provided.note.map(|n| clip(&n));
+                response
             }
             Err(e) => {
                 tracing::warn!(request = %request_id, error = %e, rolling_back, "custom resource request failed");
-                response.status = Status::Failed;
-                response.reason = Some(clip(&e.to_string()));
                 // A failed create names no alias of ours: CloudFormation still needs an id.
-                response.physical_resource_id = physical_id
+                let physical = physical_id
                     .cloned()
                     .unwrap_or_else(|| release_id_for(request_id));
+                let mut response = answer::addressed(&to(physical, &HashMap::new()));
+                response.status = Status::Failed;
+                response.reason = Some(clip(&e.to_string()));
+                response
             }
-        }
+        };
         answers.send(url, &response).await?;
         Ok(Answered::Now(response))
     }
