@@ -107,6 +107,8 @@ pub struct FakeAlarms {
     pub analysis_alarms: Arc<Mutex<HashMap<String, AnalysisAlarm>>>,
     /// Every dashboard put, in order.
     pub dashboards: Arc<Mutex<Vec<DashboardPut>>>,
+    /// Metric reads refused (GetMetricData throttled past its retries, or not allowed).
+    pub metrics_unreadable: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakeAlarms {
@@ -141,6 +143,16 @@ impl HealthSource for FakeAlarms {
 
     async fn compare_versions(&self, query: &VersionsQuery) -> Result<Comparison> {
         self.queries.lock().unwrap().push(query.clone());
+        if self
+            .metrics_unreadable
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(aws(
+                "GetMetricData",
+                AwsErrorKind::Throttled,
+                "Rate exceeded",
+            ));
+        }
         if let Some(own) = self.metrics_of.lock().unwrap().get(&query.function) {
             return Ok(own.clone());
         }

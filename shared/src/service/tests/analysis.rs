@@ -345,3 +345,26 @@ async fn each_group_member_has_its_own_alarm_and_any_of_them_reverts_the_group()
     );
     assert!(own_alarms(&w).is_empty(), "every member's alarm deleted");
 }
+
+#[tokio::test]
+async fn a_metrics_read_that_fails_is_an_inconclusive_look_not_an_error_or_a_rollback() {
+    let w = world();
+    started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    settle(&w);
+    *w.alarms.metrics.lock().unwrap() = traffic(4.0);
+    w.alarms
+        .metrics_unreadable
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    // The workflow's retries would end in its Catch, a rollback: the look answers instead.
+    let outcome = w.service.advance(step("r-1")).await.unwrap();
+    // Its extension long over (the step is a quarter of an hour old), it holds for a person,
+    // as any step left undecided does.
+    assert_eq!(outcome.phase, "paused");
+    match &analyses(&w)[..] {
+        [ReleaseEvent::Analysed { verdict, .. }] => assert!(
+            matches!(verdict, CanaryVerdict::Inconclusive { why } if why.contains("the metrics could not be read")),
+            "{verdict:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
