@@ -6,6 +6,8 @@
 mod alarm;
 #[path = "analysis.rs"]
 mod analysis;
+#[path = "analysis_alarms.rs"]
+mod analysis_alarms;
 #[path = "corpus.rs"]
 mod corpus;
 #[path = "crash.rs"]

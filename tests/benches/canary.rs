@@ -2,13 +2,21 @@
 //! (Poisson invocations with a diurnal swing, binomial errors, a cold-start burst in the
 //! target's first minute, CloudWatch's delivery lag of one to three minutes per datapoint)
 //! over many seeded runs, through the real judge and the real release transitions (no AWS).
-//! Three guards side by side on the same traffic: the judge, the fixed-margin judge it
-//! replaced, and a static-threshold alarm (CodeDeploy's way). Printed, never asserted.
+//! Guards side by side on the same traffic: the judge; the judge with the release's own
+//! per-minute error alarm; both with the opt-in fast path (a 10-second alarm on the function's
+//! own high-resolution metrics); the fixed-margin judge it replaced; and a static-threshold
+//! alarm (CodeDeploy's way). The alarms are evaluated with the rules their metric math is
+//! written from, as CloudWatch evaluates it: the last N periods whose data has arrived, a
+//! period not yet arrived not breaching, nothing before the warm-up ends. Printed, never
+//! asserted.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Binomial, Distribution, Poisson};
+use shiftback::domain::analysis::alarm::ALARM_MINUTES;
+use shiftback::domain::analysis::alarm::{error_rule, FAST_PERIODS, FAST_RULE};
+use shiftback::domain::analysis::alarm_rule::RegressionRule;
 use shiftback::domain::analysis::{self, combine, CanaryVerdict, Comparison, Minute};
 use shiftback::domain::{Action, AnalysisSettings, Input, Release, ReleaseSpec, Verdict};
 
@@ -17,11 +25,20 @@ const STRATEGY: &str = "Canary10Percent5Minutes";
 const RUNS: usize = 300;
 /// A release that neither promotes nor rolls back in this long is counted as held.
 const HORIZON_MIN: i64 = 60;
+/// The alarms' warm-up (the default `warmup_secs`, 60, in whole minutes).
+const WARM_UP_MIN: i64 = 1;
+/// How long the fast path's metrics take to reach CloudWatch: embedded metric format goes
+/// through CloudWatch Logs, seconds rather than Lambda's minutes (an assumption, stated).
+const FAST_LAG_SECS: std::ops::RangeInclusive<i64> = 5..=30;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Guard {
     /// The statistical judge (shared/src/domain/analysis).
     Judge,
+    /// The judge and the release's own per-minute error-rate alarm.
+    JudgeAndAlarm,
+    /// Both, and the fast path's 10-second alarm.
+    WithFastPath,
     /// "target > stable + 1 point over the last 10 minutes, at least 50 target invocations",
     /// judged to the current minute: what shiftback did before.
     FixedMargin,
@@ -41,6 +58,32 @@ struct Traffic {
 struct Datum {
     minute: Minute,
     arrives: DateTime<Utc>,
+}
+
+/// One period of both versions' counts (target errors, target calls, stable errors, stable
+/// calls), with when it reaches CloudWatch.
+#[derive(Clone, Copy)]
+struct Period {
+    counts: [f64; 4],
+    arrives: DateTime<Utc>,
+}
+
+/// A release's own alarm as CloudWatch evaluates it at `now`: the last `periods` periods up
+/// to the newest that has arrived, each breaching only if it has arrived and is past `rule`.
+fn alarm_breaches(
+    rule: &RegressionRule,
+    data: &[Period],
+    periods: usize,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some(newest) = data.iter().rposition(|p| p.arrives <= now) else {
+        return false;
+    };
+    newest + 1 >= periods
+        && data[newest + 1 - periods..=newest].iter().all(|p| {
+            let [te, ti, se, si] = p.counts;
+            p.arrives <= now && rule.points_past(te, ti, se, si) > 0.0
+        })
 }
 
 #[derive(Default)]
@@ -115,7 +158,10 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
     let mut next_look = t0;
     let phase = rng.random::<f64>() * 1_440.0;
     let mut data: Vec<(Datum, Datum)> = Vec::new();
-    let mut alarm_breaches = 0;
+    // The same minutes, summed, for the release's own alarm; and the fast path's periods.
+    let (mut minutes, mut fast): (Vec<Period>, Vec<Period>) = (Vec::new(), Vec::new());
+    let minute_rule = error_rule(&settings);
+    let mut static_breaches = 0;
     for minute in 0..HORIZON_MIN {
         let at = t0 + Duration::minutes(minute);
         // Act on the release's last decision.
@@ -135,19 +181,38 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
             Action::AwaitApproval { .. } => return (None, false),
             _ => {}
         }
-        // This minute's traffic.
+        // This minute's traffic, ten seconds at a time (the fast path's periods).
         let swing = 1.0 + 0.3 * (std::f64::consts::TAU * (minute as f64 + phase) / 1_440.0).sin();
-        let total = Poisson::new(traffic.target_per_min * 10.0 * swing)
-            .unwrap()
-            .sample(&mut rng) as u64;
-        let n_t = Binomial::new(total, weight).unwrap().sample(&mut rng);
-        let n_s = total - n_t;
         let burst = if minute == 0 { 3.0 } else { 1.0 };
         let p_t = (traffic.baseline * traffic.regression * burst).min(1.0);
-        let x_t = Binomial::new(n_t, p_t).unwrap().sample(&mut rng);
-        let x_s = Binomial::new(n_s, traffic.baseline)
-            .unwrap()
-            .sample(&mut rng);
+        let mut sums = [0u64; 4];
+        for tick in 0..6 {
+            let total = Poisson::new(traffic.target_per_min * 10.0 * swing / 6.0)
+                .unwrap()
+                .sample(&mut rng) as u64;
+            let n_t = Binomial::new(total, weight).unwrap().sample(&mut rng);
+            let n_s = total - n_t;
+            let x_t = Binomial::new(n_t, p_t).unwrap().sample(&mut rng);
+            let x_s = Binomial::new(n_s, traffic.baseline)
+                .unwrap()
+                .sample(&mut rng);
+            for (sum, n) in sums.iter_mut().zip([x_t, n_t, x_s, n_s]) {
+                *sum += n;
+            }
+            let end = at + Duration::seconds(10 * (tick + 1));
+            fast.push(Period {
+                counts: [x_t, n_t, x_s, n_s].map(|n| n as f64),
+                arrives: end + Duration::seconds(rng.random_range(FAST_LAG_SECS)),
+            });
+            // CloudWatch evaluates a 10-second alarm every 10 seconds, once warmed up.
+            if guard == Guard::WithFastPath
+                && end >= t0 + Duration::minutes(WARM_UP_MIN)
+                && alarm_breaches(&FAST_RULE, &fast, FAST_PERIODS as usize, end)
+            {
+                return (Some((end - t0).num_seconds() as f64 / 60.0), false);
+            }
+        }
+        let [x_t, n_t, x_s, n_s] = sums;
         let lag = |rng: &mut StdRng| Duration::minutes(1 + rng.random_range(1..=3));
         let datum = |n: u64, x: u64, rng: &mut StdRng| Datum {
             minute: Minute {
@@ -160,6 +225,10 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
             arrives: at + lag(rng),
         };
         let pair = (datum(n_t, x_t, &mut rng), datum(n_s, x_s, &mut rng));
+        minutes.push(Period {
+            counts: [x_t, n_t, x_s, n_s].map(|n| n as f64),
+            arrives: pair.0.arrives.max(pair.1.arrives),
+        });
         data.push(pair);
         let now = at + Duration::minutes(1);
         if guard == Guard::StaticAlarm {
@@ -175,15 +244,21 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
                 } else {
                     0.0
                 };
-                alarm_breaches = if rate > 2.0 * traffic.baseline {
-                    alarm_breaches + 1
+                static_breaches = if rate > 2.0 * traffic.baseline {
+                    static_breaches + 1
                 } else {
                     0
                 };
-                if alarm_breaches >= 2 {
+                if static_breaches >= 2 {
                     return (Some(minute as f64 + 1.0), false);
                 }
             }
+        }
+        if matches!(guard, Guard::JudgeAndAlarm | Guard::WithFastPath)
+            && now >= t0 + Duration::minutes(WARM_UP_MIN)
+            && alarm_breaches(&minute_rule, &minutes, ALARM_MINUTES as usize, now)
+        {
+            return (Some(minute as f64 + 1.0), false);
         }
         if now < next_look {
             continue;
@@ -191,7 +266,7 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
         let since = release.target_traffic_since().unwrap_or(t0);
         let canary = match guard {
             Guard::StaticAlarm => None,
-            Guard::Judge => {
+            Guard::Judge | Guard::JudgeAndAlarm | Guard::WithFastPath => {
                 let step_since = release.step_started_at.unwrap_or(since).max(since);
                 let look = analysis::Look {
                     weight: release.weight,
@@ -249,7 +324,7 @@ fn quantile(sorted: &[f64], q: f64) -> String {
         return "-".into();
     }
     format!(
-        "{:.0}",
+        "{:.1}",
         sorted[((sorted.len() - 1) as f64 * q).round() as usize]
     )
 }
@@ -261,6 +336,8 @@ fn main() {
     }
     let guards = [
         (Guard::Judge, "judge"),
+        (Guard::JudgeAndAlarm, "judge + own alarm"),
+        (Guard::WithFastPath, "judge + own alarm + fast path"),
         (Guard::FixedMargin, "fixed margin (before)"),
         (Guard::StaticAlarm, "static alarm"),
     ];

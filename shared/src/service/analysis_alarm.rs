@@ -6,7 +6,7 @@
 use chrono::Utc;
 
 use super::*;
-use crate::domain::analysis::analysis_alarm;
+use crate::domain::analysis::{alarm_name, kind_alarm, AlarmKind};
 use crate::domain::Release;
 use crate::error::Result;
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
@@ -17,20 +17,29 @@ const RECENT_RELEASES: i32 = 20;
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>
 {
-    /// Creates the release's own alarms if its analysis is on (one per member: each watches
-    /// its own function's versions), and names them on the release.
+    /// Creates the release's own alarms if its analysis is on (each member's, of each kind
+    /// its settings ask for: each watches its own function's versions), and names them on the
+    /// release. If one is refused, those already created are deleted before the error is
+    /// returned: no release records them, so nothing else would.
     pub(super) async fn open_analysis_alarm(&self, release: &mut Release) -> Result<()> {
         if !release.analysis.enabled {
             return Ok(());
         }
-        let alarm = analysis_alarm(release, None);
-        self.health.put_analysis_alarm(&alarm).await?;
-        release.analysis_alarm = Some(alarm.name);
-        let names = release.analysis_alarms();
-        for (member, name) in release.all_members().into_iter().zip(names).skip(1) {
-            let mut alarm = analysis_alarm(&release.as_member(member), None);
-            alarm.name = name;
-            self.health.put_analysis_alarm(&alarm).await?;
+        release.analysis_alarm = Some(alarm_name(&release.id));
+        release.analysis_alarm_kinds = AlarmKind::for_settings(&release.analysis);
+        let mut created = Vec::new();
+        for (member, base) in release.members_with_alarm_bases() {
+            let watched = release.as_member(member);
+            for &kind in &release.analysis_alarm_kinds {
+                let alarm = kind_alarm(&watched, &base, kind, None);
+                if let Err(e) = self.health.put_analysis_alarm(&alarm).await {
+                    self.delete_alarms_logged(&created).await;
+                    release.analysis_alarm = None;
+                    release.analysis_alarm_kinds.clear();
+                    return Err(e);
+                }
+                created.push(alarm.name);
+            }
         }
         Ok(())
     }

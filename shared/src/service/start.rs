@@ -44,46 +44,19 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         let mut release = Release::new(spec, started_at)?;
         // Before the release is recorded, so that its guard is written with the others.
         self.open_analysis_alarm(&mut release).await?;
-
-        // An expired lock is broken on the record: the release that held it (if it still ran)
-        // ends as failed with who took the alias over, in the same transaction as this one.
-        let mut broken = None;
-        if let Some(holder) = &expired_lock {
-            broken = self.lose_lock(holder, &release, started_at).await?;
-            let take_over = Input::TakeOverLock {
-                from: holder.release_id.clone(),
-                expired_at: holder.expires_at,
-            };
-            release.apply(take_over, started_at, WORKFLOW_ACTOR)?;
-        }
-        // A group records the releases whose locks it broke after its own transaction: with
-        // every member's lock, theirs would not fit DynamoDB's 100 items.
-        let mut broken_after = Vec::new();
-        if release.is_group() {
-            broken_after.extend(broken.take());
-            for holder in &expired_member_locks {
-                match self.lose_lock(holder, &release, started_at).await {
-                    Ok(old) => broken_after.extend(old),
-                    Err(e) => {
-                        tracing::warn!(release = %holder.release_id, error = %e, "the release whose lock is taken over was not read; its next look finds the lock gone")
-                    }
-                }
-            }
-        }
-        let takeover = expired_lock.as_ref().map(|holder| LockTakeover {
-            holder: &holder.release_id,
-            broken: broken.as_ref(),
-        });
-        let action = release.apply(Input::Begin, started_at, WORKFLOW_ACTOR)?;
-        let tracked = match self.store.create(&release, started_at, takeover).await {
-            Ok(tracked) => tracked,
-            // Two identical starts raced; the other one recorded it first (and its alarm is
-            // this one, by name).
+        let (tracked, action, broken, broken_after) = match self
+            .record_start(&mut release, expired_lock.as_ref(), &expired_member_locks)
+            .await
+        {
+            Ok(recorded) => recorded,
+            // Two identical starts raced; the other one recorded it first (and its alarms are
+            // this one's, by name).
             Err(Error::ReleaseExists(id)) => {
                 return self.resume_started(self.store.load(&id).await?).await
             }
             Err(e) => {
-                // Nothing recorded: no alarm left behind either.
+                // Nothing recorded: no alarm left behind either (they cost, and keep firing
+                // into the alarm function for a release that does not exist).
                 self.delete_alarms_logged(&release.analysis_alarms()).await;
                 return Err(e);
             }
@@ -103,6 +76,53 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         };
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
+    }
+
+    /// Records the release with its first decision, breaking an expired lock on the record
+    /// (a group's other broken releases are returned to be recorded after its transaction:
+    /// with every member's lock, theirs would not fit DynamoDB's 100 items).
+    async fn record_start(
+        &self,
+        release: &mut Release,
+        expired_lock: Option<&LockInfo>,
+        expired_member_locks: &[LockInfo],
+    ) -> Result<(
+        LoadedRelease,
+        Action,
+        Option<LoadedRelease>,
+        Vec<LoadedRelease>,
+    )> {
+        let started_at = release.created_at;
+        // An expired lock is broken on the record: the release that held it (if it still ran)
+        // ends as failed with who took the alias over, in the same transaction as this one.
+        let mut broken = None;
+        if let Some(holder) = expired_lock {
+            broken = self.lose_lock(holder, release, started_at).await?;
+            let take_over = Input::TakeOverLock {
+                from: holder.release_id.clone(),
+                expired_at: holder.expires_at,
+            };
+            release.apply(take_over, started_at, WORKFLOW_ACTOR)?;
+        }
+        let mut broken_after = Vec::new();
+        if release.is_group() {
+            broken_after.extend(broken.take());
+            for holder in expired_member_locks {
+                match self.lose_lock(holder, release, started_at).await {
+                    Ok(old) => broken_after.extend(old),
+                    Err(e) => {
+                        tracing::warn!(release = %holder.release_id, error = %e, "the release whose lock is taken over was not read; its next look finds the lock gone")
+                    }
+                }
+            }
+        }
+        let takeover = expired_lock.map(|holder| LockTakeover {
+            holder: &holder.release_id,
+            broken: broken.as_ref(),
+        });
+        let action = release.apply(Input::Begin, started_at, WORKFLOW_ACTOR)?;
+        let tracked = self.store.create(release, started_at, takeover).await?;
+        Ok((tracked, action, broken, broken_after))
     }
 
     /// The release that held an expired lock, moved to its lock-broken end by `release`'s

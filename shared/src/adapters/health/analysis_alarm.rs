@@ -1,12 +1,15 @@
 //! A release's own alarm in CloudWatch: created with metric math over both versions'
 //! per-version metrics, its action the alarm function; deleted when the release is done.
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricDataQuery};
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat,
+};
 
 use super::metrics::version_query;
+use super::warm_up::WarmUp;
 use super::AlarmHealth;
 use crate::adapters::dashboard::{dashboard_body, dashboard_name};
-use crate::domain::analysis::alarm::{Role, ALARM_METRICS};
+use crate::domain::analysis::alarm::{Role, Source, FAST_DIMENSIONS};
 use crate::domain::analysis::AnalysisAlarm;
 use crate::domain::Release;
 use crate::error::{AwsError, Error, Result};
@@ -15,26 +18,54 @@ use crate::error::{AwsError, Error, Result};
 const NAMES_PER_DELETE: usize = 100;
 
 fn metric_queries(alarm: &AnalysisAlarm) -> Vec<MetricDataQuery> {
-    let mut queries: Vec<MetricDataQuery> = ALARM_METRICS
+    let mut queries: Vec<MetricDataQuery> = alarm
+        .metrics
         .iter()
-        .map(|(id, metric, role)| {
-            let version = match role {
+        .map(|m| {
+            let version = match m.role {
                 Role::Target => &alarm.target_version,
                 Role::Stable => &alarm.stable_version,
             };
-            let target = (
-                alarm.function.as_str(),
-                alarm.alias.as_str(),
-                version.as_str(),
-            );
-            version_query(id, target, metric, "Sum", false)
+            match &alarm.source {
+                Source::Lambda => {
+                    let target = (
+                        alarm.function.as_str(),
+                        alarm.alias.as_str(),
+                        version.as_str(),
+                    );
+                    version_query(m.id, target, m.metric, m.stat, false)
+                }
+                Source::Emf { namespace } => {
+                    let [function_dim, version_dim] = FAST_DIMENSIONS;
+                    let dimension = |name: &str, value: &str| {
+                        Dimension::builder().name(name).value(value).build()
+                    };
+                    let metric = Metric::builder()
+                        .namespace(namespace)
+                        .metric_name(m.metric)
+                        .dimensions(dimension(function_dim, &alarm.function))
+                        .dimensions(dimension(version_dim, version))
+                        .build();
+                    MetricDataQuery::builder()
+                        .id(m.id)
+                        .metric_stat(
+                            MetricStat::builder()
+                                .metric(metric)
+                                .period(alarm.period_secs)
+                                .stat(m.stat)
+                                .build(),
+                        )
+                        .return_data(false)
+                        .build()
+                }
+            }
         })
         .collect();
     queries.push(
         MetricDataQuery::builder()
-            .id("points_worse")
+            .id("past_regression")
             .expression(&alarm.expression)
-            .label("target error rate minus stable error rate (points)")
+            .label("how far the target is past a regression")
             .return_data(true)
             .build(),
     );
@@ -43,21 +74,30 @@ fn metric_queries(alarm: &AnalysisAlarm) -> Vec<MetricDataQuery> {
 
 impl AlarmHealth {
     pub async fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> Result<()> {
-        self.client
+        let request = self
+            .client
             .put_metric_alarm()
             .alarm_name(&alarm.name)
             .alarm_description(&alarm.description)
             .set_metrics(Some(metric_queries(alarm)))
             .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .threshold(alarm.threshold_points)
-            .evaluation_periods(alarm.evaluation_minutes)
-            .datapoints_to_alarm(alarm.evaluation_minutes)
+            .threshold(alarm.threshold)
+            .evaluation_periods(alarm.evaluation_periods)
+            .datapoints_to_alarm(alarm.evaluation_periods)
             // No traffic is no regression: the step-end analysis says what too little means.
             .treat_missing_data("notBreaching")
-            .set_alarm_actions(alarm.action_arn.clone().map(|arn| vec![arn]))
-            .send()
-            .await
-            .map_err(|e| Error::Aws(AwsError::from_sdk("PutMetricAlarm", e)))?;
+            .set_alarm_actions(alarm.action_arn.clone().map(|arn| vec![arn]));
+        let sent = match alarm.warm_up_minutes {
+            Some(minutes) => {
+                request
+                    .customize()
+                    .interceptor(WarmUp { minutes })
+                    .send()
+                    .await
+            }
+            None => request.send().await,
+        };
+        sent.map_err(|e| Error::Aws(AwsError::from_sdk("PutMetricAlarm", e)))?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 
 mod analysis_alarm;
 mod metrics;
+mod warm_up;
 
 use std::future::Future;
 

@@ -106,7 +106,7 @@ impl ReleaseStore {
         }
         items.extend(self.member_history_puts(release)?);
         let guarded = if locking {
-            release.guarding_alarms()
+            release.recorded_guards()
         } else {
             Vec::new()
         };
@@ -214,7 +214,7 @@ impl ReleaseStore {
             }
         }
         if release.phase.is_terminal() {
-            for alarm in &release.guarding_alarms() {
+            for alarm in &release.recorded_guards() {
                 let item = if release.guard_until().is_some() {
                     TransactWriteItem::builder()
                         .put(built(

@@ -1,10 +1,20 @@
-//! The release's own CloudWatch alarm: canary analysis made event-driven. CloudWatch evaluates
-//! the target's error rate against the stable version's every minute; the moment it crosses,
-//! its state change reaches the alarm function like any guarding alarm's (the stack's
-//! EventBridge rule delivers every alarm's ALARM), which reverts at once. The step-end analysis
-//! stays for what an alarm cannot judge (latency against a warm baseline, the minimum sample).
+//! The release's own CloudWatch alarms: canary analysis made event-driven. CloudWatch
+//! evaluates the target against the stable version every period; the moment one crosses, its
+//! state change reaches the alarm function like any guarding alarm's (the stack's EventBridge
+//! rule delivers every alarm's ALARM), which reverts at once. Each member of a release has:
+//! - an error-rate alarm on Lambda's per-version metrics, a minute at a time;
+//! - a p99 alarm beside it, on the same metrics;
+//! - with the opt-in fast path, an error-rate alarm on the function's own high-resolution
+//!   metrics (the convention below), ten seconds at a time.
+//!
+//! The step-end analysis stays for what an alarm cannot judge (the evidence over the whole
+//! step, and "no worse").
 
-use crate::domain::Release;
+use serde::{Deserialize, Serialize};
+
+use super::alarm_rule::{LatencyRule, RegressionRule};
+use super::canary::MIN_P99_INVOCATIONS;
+use crate::domain::{AnalysisSettings, Release};
 
 /// The prefix that marks an alarm as a release's own (and scopes the stack's permission to
 /// create and delete alarms to these).
@@ -16,8 +26,36 @@ const MIN_INVOCATIONS_PER_MINUTE: u64 = 10;
 /// at a few percent of the traffic), the alarm judges the target against this error rate
 /// outright: a rate no healthy function runs at, never a missing series read as 0.
 pub const NO_BASELINE_ERROR_PCT: f64 = 10.0;
-/// Minutes in a row the regression must hold: one minute of a handful of errors is not one.
+/// Minutes in a row the error regression must hold: one minute of a handful of errors is not
+/// one.
 pub const ALARM_MINUTES: i32 = 3;
+/// Minutes in a row the p99 regression must hold. A healthy target's p99 over 100 calls is
+/// past 1.5x the stable version's (+25 ms) in about 2% of minutes (the sample p99's spread
+/// for a log-normal duration with sigma 0.5, about 3.7 sigma / sqrt(n)), so five in a row
+/// are a false alarm about once in 10^8 minutes; and the slow first minutes after each shift
+/// (caches filling on new instances) are at most two of the five.
+pub const LATENCY_ALARM_MINUTES: i32 = 5;
+
+/// The fast path's period: CloudWatch's shortest for a high-resolution alarm.
+pub const FAST_PERIOD_SECS: i32 = 10;
+/// Periods in a row: a clearly bad version is in ALARM 30 seconds after its errors arrive.
+pub const FAST_PERIODS: i32 = 3;
+/// Ten seconds judge only a clearly bad version: at least this many invocations in a period
+/// (of each version, for a baseline), an error rate past both 10 points and 4x the stable
+/// version's (25% outright with no baseline). A healthy 5% version at the floor is past 20%
+/// in about 1.6% of periods, three in a row about once in 250,000.
+pub const FAST_RULE: RegressionRule = RegressionRule {
+    floor: 20,
+    points: 10.0,
+    ratio: 4.0,
+    no_baseline_pct: 25.0,
+};
+/// The fast path's convention: what the function emits (embedded metric format, one
+/// invocation at a time, storage resolution 1 s) in the namespace the release names, with
+/// exactly these dimensions (the function's name, and `AWS_LAMBDA_FUNCTION_VERSION`).
+pub const FAST_INVOCATIONS_METRIC: &str = "Invocations";
+pub const FAST_ERRORS_METRIC: &str = "Errors";
+pub const FAST_DIMENSIONS: [&str; 2] = ["FunctionName", "Version"];
 
 /// The per-minute floor for a margin of `points` percentage points: enough invocations that
 /// the margin is several errors, not one. One error in `100 / points` invocations is the
@@ -30,13 +68,71 @@ pub fn minute_floor(points: f64, min_invocations: u64) -> u64 {
         .max(MIN_INVOCATIONS_PER_MINUTE)
 }
 
-/// One metric the alarm's expression reads: (id, metric name, version role).
-pub const ALARM_METRICS: [(&str, &str, Role); 4] = [
-    ("target_errors", "Errors", Role::Target),
-    ("target_invocations", "Invocations", Role::Target),
-    ("stable_errors", "Errors", Role::Stable),
-    ("stable_invocations", "Invocations", Role::Stable),
-];
+/// The error-rate alarm's rule, from the canary thresholds.
+pub fn error_rule(settings: &AnalysisSettings) -> RegressionRule {
+    let t = &settings.canary;
+    RegressionRule {
+        floor: minute_floor(t.error_rate_margin_pct, settings.min_invocations),
+        points: t.error_rate_margin_pct,
+        ratio: t.error_ratio,
+        no_baseline_pct: NO_BASELINE_ERROR_PCT,
+    }
+}
+
+/// Which of a release's own alarms this is; recorded on the release, so that one started
+/// before a kind existed is never asked about an alarm it does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    Errors,
+    Latency,
+    Fast,
+}
+
+impl AlarmKind {
+    /// What follows the member's alarm name. A release id has no `.`, so a name's kind is
+    /// never mistaken for part of its id.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            AlarmKind::Errors => "",
+            AlarmKind::Latency => ".latency",
+            AlarmKind::Fast => ".fast",
+        }
+    }
+
+    /// The alarms a release with these settings gets.
+    pub fn for_settings(settings: &AnalysisSettings) -> Vec<AlarmKind> {
+        if !settings.enabled {
+            return Vec::new();
+        }
+        let mut kinds = vec![AlarmKind::Errors, AlarmKind::Latency];
+        if settings.fast_path_namespace.is_some() {
+            kinds.push(AlarmKind::Fast);
+        }
+        kinds
+    }
+}
+
+/// The name a member's alarms are recorded under as one guard (its error-rate alarm's): the
+/// guard the alarm function looks up when any of them fires. Other names are their own.
+pub fn guard_alarm_of(name: &str) -> &str {
+    if !is_analysis_alarm(name) {
+        return name;
+    }
+    [AlarmKind::Latency, AlarmKind::Fast]
+        .iter()
+        .find_map(|kind| name.strip_suffix(kind.suffix()))
+        .unwrap_or(name)
+}
+
+/// One metric an alarm's expression reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlarmMetric {
+    pub id: &'static str,
+    pub metric: &'static str,
+    pub stat: &'static str,
+    pub role: Role,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -44,40 +140,96 @@ pub enum Role {
     Stable,
 }
 
-/// Everything CloudWatch needs to create the alarm, with no AWS type in it.
+/// Where an alarm's metrics come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `AWS/Lambda`, per version of the alias (`FunctionName`, `Resource`, `ExecutedVersion`).
+    Lambda,
+    /// The fast path's convention, in the team's namespace ([`FAST_DIMENSIONS`]).
+    Emf { namespace: String },
+}
+
+const fn metric(
+    id: &'static str,
+    metric: &'static str,
+    stat: &'static str,
+    role: Role,
+) -> AlarmMetric {
+    AlarmMetric {
+        id,
+        metric,
+        stat,
+        role,
+    }
+}
+
+const ERROR_METRICS: [AlarmMetric; 4] = [
+    metric("target_errors", "Errors", "Sum", Role::Target),
+    metric("target_invocations", "Invocations", "Sum", Role::Target),
+    metric("stable_errors", "Errors", "Sum", Role::Stable),
+    metric("stable_invocations", "Invocations", "Sum", Role::Stable),
+];
+const LATENCY_METRICS: [AlarmMetric; 4] = [
+    metric("target_p99", "Duration", "p99", Role::Target),
+    metric("target_invocations", "Invocations", "Sum", Role::Target),
+    metric("stable_p99", "Duration", "p99", Role::Stable),
+    metric("stable_invocations", "Invocations", "Sum", Role::Stable),
+];
+
+/// Everything CloudWatch needs to create an alarm, with no AWS type in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisAlarm {
     pub name: String,
+    pub kind: AlarmKind,
     pub description: String,
     pub function: String,
     pub alias: String,
     pub target_version: String,
     pub stable_version: String,
-    /// Metric math over [`ALARM_METRICS`], in percentage points: how far the target's error
-    /// rate is past the lowest rate that is a regression (the stable version's plus the
-    /// points, or its ratio, whichever is higher; [`NO_BASELINE_ERROR_PCT`] in a minute the
-    /// stable version has too little traffic to be a baseline), in minutes with enough target
-    /// traffic (0 in the others).
+    pub source: Source,
+    pub metrics: Vec<AlarmMetric>,
+    /// Metric math over `metrics`: how far the target is past a regression (points for error
+    /// rates, milliseconds for p99s), 0 where there is too little traffic to say.
     pub expression: String,
-    /// Crossed above this many points (0: any excess past the regression).
-    pub threshold_points: f64,
-    /// Minutes in a row ([`ALARM_MINUTES`]).
-    pub evaluation_minutes: i32,
+    /// Crossed above this (0: any excess past the regression).
+    pub threshold: f64,
+    pub period_secs: i32,
+    /// Periods in a row (all of them must breach).
+    pub evaluation_periods: i32,
+    /// CloudWatch evaluates nothing for this long after the alarm is created, and only then
+    /// starts (`OnlyStartEvaluatingAfterWarmUpPeriodEnds`): the target's first traffic, with
+    /// its cold starts, is not what the alarm judges. None: from the first period.
+    pub warm_up_minutes: Option<i32>,
     /// A direct action (the alarm function's ARN), if any; without one, EventBridge delivers
     /// the state change.
     pub action_arn: Option<String>,
 }
 
-/// The alarm name of release `release_id`.
+/// The error-rate alarm's name for release `release_id` (its first member's).
 pub fn alarm_name(release_id: &str) -> String {
     format!("{ALARM_PREFIX}{release_id}")
 }
 
-/// The release's own alarm, with its canary thresholds (the strict ones: the alarm matters
-/// most while the target is new).
+/// The release's error-rate alarm for its first member.
 pub fn analysis_alarm(release: &Release, action_arn: Option<&str>) -> AnalysisAlarm {
+    kind_alarm(
+        release,
+        &alarm_name(&release.id),
+        AlarmKind::Errors,
+        action_arn,
+    )
+}
+
+/// One of a member's alarms (`release` as that member), named from the member's `base` name.
+/// Canary thresholds throughout: the alarms matter most while the target is new.
+pub fn kind_alarm(
+    release: &Release,
+    base: &str,
+    kind: AlarmKind,
+    action_arn: Option<&str>,
+) -> AnalysisAlarm {
     let Release {
-        id: release_id,
+        id,
         function,
         alias,
         target_version,
@@ -85,35 +237,87 @@ pub fn analysis_alarm(release: &Release, action_arn: Option<&str>) -> AnalysisAl
         analysis: settings,
         ..
     } = release;
-    let margin = settings.canary.error_rate_margin_pct;
-    let ratio = settings.canary.error_ratio;
-    let floor = minute_floor(margin, settings.min_invocations);
-    // Every series filled with 0 where CloudWatch has no datapoint: metric math would read a
-    // missing one as 0 in arithmetic anyway, but only the comparison below decides what a
-    // missing stable series means: no baseline, not an error-free one.
-    let (te, ti) = ("FILL(target_errors, 0)", "FILL(target_invocations, 0)");
-    let (se, si) = ("FILL(stable_errors, 0)", "FILL(stable_invocations, 0)");
-    let target = format!("100 * {te} / {ti}");
-    let stable = format!("100 * {se} / {si}");
-    let past_regression = format!(
-        "IF({stable} * {} > {margin}, {target} - {ratio} * {stable}, {target} - {stable} - {margin})",
-        ratio - 1.0
-    );
-    let expression = format!(
-        "IF({ti} >= {floor}, IF({si} >= {floor}, {past_regression}, {target} - {NO_BASELINE_ERROR_PCT}), 0)"
-    );
+    let t = &settings.canary;
+    let versions = format!("{function}:{alias} version {target_version}");
+    let (source, metrics, expression, period_secs, evaluation_periods, description) = match kind {
+        AlarmKind::Errors => {
+            let rule = error_rule(settings);
+            (
+                Source::Lambda,
+                ERROR_METRICS.to_vec(),
+                rule.expression(),
+                60,
+                ALARM_MINUTES,
+                format!(
+                    "{versions}'s error rate more than {} points above version {stable_version}'s and more than {}x it ({}% with no stable traffic), {ALARM_MINUTES} minutes of {}+ invocations in a row",
+                    rule.points, rule.ratio, rule.no_baseline_pct, rule.floor
+                ),
+            )
+        }
+        AlarmKind::Latency => {
+            let rule = LatencyRule {
+                floor: MIN_P99_INVOCATIONS as u64,
+                factor: t.p99_factor,
+                slack_ms: settings.latency_slack_ms,
+            };
+            (
+                Source::Lambda,
+                LATENCY_METRICS.to_vec(),
+                rule.expression(),
+                60,
+                LATENCY_ALARM_MINUTES,
+                format!(
+                    "{versions}'s p99 duration above {}x version {stable_version}'s + {} ms, {LATENCY_ALARM_MINUTES} minutes of {}+ invocations of each in a row",
+                    rule.factor, rule.slack_ms, rule.floor
+                ),
+            )
+        }
+        AlarmKind::Fast => {
+            let namespace = settings.fast_path_namespace.clone().unwrap_or_default();
+            let rule = FAST_RULE;
+            let description = format!(
+                "fast path: {versions}'s error rate from its own {namespace} metrics more than {} points above version {stable_version}'s and more than {}x it ({}% with no stable traffic), {FAST_PERIODS} periods of {FAST_PERIOD_SECS}s with {}+ invocations in a row",
+                rule.points, rule.ratio, rule.no_baseline_pct, rule.floor
+            );
+            (
+                Source::Emf { namespace },
+                ERROR_METRICS
+                    .iter()
+                    .map(|m| AlarmMetric {
+                        metric: if m.metric == "Errors" {
+                            FAST_ERRORS_METRIC
+                        } else {
+                            FAST_INVOCATIONS_METRIC
+                        },
+                        ..*m
+                    })
+                    .collect(),
+                rule.expression(),
+                FAST_PERIOD_SECS,
+                FAST_PERIODS,
+                description,
+            )
+        }
+    };
+    let warm_up_minutes =
+        (settings.warmup_secs > 0).then(|| settings.warmup_secs.div_ceil(60).min(2_880) as i32);
     AnalysisAlarm {
-        name: alarm_name(release_id),
+        name: format!("{base}{}", kind.suffix()),
+        kind,
         description: format!(
-            "shiftback release {release_id}: {function}:{alias} version {target_version}'s error rate more than {margin} points above version {stable_version}'s and more than {ratio}x it ({NO_BASELINE_ERROR_PCT}% with no stable traffic), {ALARM_MINUTES} minutes of {floor}+ invocations in a row; deleted when the release ends"
+            "shiftback release {id}: {description}; deleted when the release ends"
         ),
         function: function.clone(),
         alias: alias.clone(),
         target_version: target_version.clone(),
         stable_version: stable_version.clone(),
+        source,
+        metrics,
         expression,
-        threshold_points: 0.0,
-        evaluation_minutes: ALARM_MINUTES,
+        threshold: 0.0,
+        period_secs,
+        evaluation_periods,
+        warm_up_minutes,
         action_arn: action_arn.map(str::to_string),
     }
 }
@@ -124,147 +328,5 @@ pub fn is_analysis_alarm(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::release::tests::spec;
-    use crate::domain::AnalysisSettings;
-
-    /// A release of orders:live from version 6 to 7, with these analysis settings.
-    fn release(id: &str, settings: AnalysisSettings) -> Release {
-        let mut spec = spec("linear:50:1m");
-        spec.release_id = Some(id.into());
-        (spec.stable_version, spec.target_version) = ("6".into(), "7".into());
-        spec.analysis = settings;
-        Release::new(spec, chrono::Utc::now()).unwrap()
-    }
-
-    /// The expression as CloudWatch evaluates it for one minute, a missing datapoint given as
-    /// None (FILL makes it 0), by the alarm's own arithmetic written out again.
-    fn evaluate(
-        floor: f64,
-        te: Option<f64>,
-        ti: Option<f64>,
-        se: Option<f64>,
-        si: Option<f64>,
-    ) -> f64 {
-        let (te, ti, se, si) = (
-            te.unwrap_or(0.0),
-            ti.unwrap_or(0.0),
-            se.unwrap_or(0.0),
-            si.unwrap_or(0.0),
-        );
-        if ti < floor {
-            return 0.0;
-        }
-        let target = 100.0 * te / ti;
-        if si < floor {
-            return target - NO_BASELINE_ERROR_PCT;
-        }
-        let stable = 100.0 * se / si;
-        if stable * 0.5 > 1.0 {
-            target - 1.5 * stable
-        } else {
-            target - stable - 1.0
-        }
-    }
-
-    #[test]
-    fn the_alarm_compares_the_versions_past_the_regression_with_a_floor_from_the_margin() {
-        let alarm = analysis_alarm(&release("r-42", AnalysisSettings::default()), None);
-        assert_eq!(alarm.name, "shiftback-analysis-r-42");
-        assert!(is_analysis_alarm(&alarm.name) && !is_analysis_alarm("orders-errors"));
-        // What `evaluate` below models, term by term.
-        let t = "100 * FILL(target_errors, 0) / FILL(target_invocations, 0)";
-        let s = "100 * FILL(stable_errors, 0) / FILL(stable_invocations, 0)";
-        assert_eq!(
-            alarm.expression,
-            format!(
-                "IF(FILL(target_invocations, 0) >= 300, IF(FILL(stable_invocations, 0) >= 300, \
-                 IF({s} * 0.5 > 1, {t} - 1.5 * {s}, {t} - {s} - 1), {t} - 10), 0)"
-            )
-        );
-        assert_eq!((alarm.threshold_points, alarm.evaluation_minutes), (0.0, 3));
-        for (id, _, _) in ALARM_METRICS {
-            assert!(alarm.expression.contains(id), "{id}");
-        }
-        let floor = 300.0;
-        // (target errors, target calls, stable errors, stable calls, breaches?, what)
-        let cases = [
-            (
-                Some(2.0),
-                Some(200.0),
-                Some(1.0),
-                Some(1_800.0),
-                false,
-                "under the floor: no verdict",
-            ),
-            (
-                Some(30.0),
-                Some(400.0),
-                Some(18.0),
-                Some(3_600.0),
-                true,
-                "7.5% vs 0.5%: past the margin",
-            ),
-            (
-                Some(6.0),
-                Some(400.0),
-                Some(18.0),
-                Some(3_600.0),
-                false,
-                "1.5% vs 0.5%: at the margin, not past it",
-            ),
-            (
-                Some(36.0),
-                Some(400.0),
-                Some(270.0),
-                Some(3_600.0),
-                false,
-                "9% vs 7.5%: within 1.5x",
-            ),
-            (
-                Some(60.0),
-                Some(400.0),
-                Some(270.0),
-                Some(3_600.0),
-                true,
-                "15% vs 7.5%: past 1.5x",
-            ),
-            (
-                Some(8.0),
-                Some(400.0),
-                Some(0.0),
-                None,
-                false,
-                "the bake window: 2% with no stable traffic, not a missing 0",
-            ),
-            (
-                Some(60.0),
-                Some(400.0),
-                None,
-                None,
-                true,
-                "15% with no stable traffic: past the outright bar",
-            ),
-        ];
-        for (te, ti, se, si, breaches, what) in cases {
-            let value = evaluate(floor, te, ti, se, si);
-            assert_eq!(value > alarm.threshold_points, breaches, "{what}: {value}");
-        }
-    }
-
-    #[test]
-    fn the_floor_follows_the_margin_and_the_minimum_sample() {
-        assert_eq!(minute_floor(1.0, 50), 300);
-        assert_eq!(minute_floor(2.0, 50), 150);
-        assert_eq!(minute_floor(10.0, 2_500), 500);
-        let settings = AnalysisSettings {
-            min_invocations: 2_500,
-            ..Default::default()
-        };
-        let alarm = analysis_alarm(&release("r-1", settings), None);
-        assert!(alarm
-            .expression
-            .starts_with("IF(FILL(target_invocations, 0) >= 500,"));
-    }
-}
+#[path = "tests_alarm.rs"]
+mod tests;

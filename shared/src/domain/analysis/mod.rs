@@ -4,6 +4,7 @@
 
 pub mod advice;
 pub mod alarm;
+pub mod alarm_rule;
 mod alarms;
 pub mod canary;
 pub mod evidence;
@@ -13,7 +14,10 @@ mod tests;
 #[cfg(test)]
 mod tests_evidence;
 
-pub use alarm::{alarm_name, analysis_alarm, is_analysis_alarm, AnalysisAlarm};
+pub use alarm::{
+    alarm_name, analysis_alarm, guard_alarm_of, is_analysis_alarm, kind_alarm, AlarmKind,
+    AnalysisAlarm,
+};
 pub use alarms::{firing, verdict, AlarmState, AlarmStatus};
 pub use canary::{judge, judge_step, window, CanaryVerdict, Comparison, Look, Minute};
 pub use settings::{AnalysisSettings, Thresholds, WhenInconclusive};

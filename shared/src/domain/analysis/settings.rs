@@ -94,6 +94,12 @@ pub struct AnalysisSettings {
     /// Keep the alias's CloudWatch dashboard (`shiftback dashboard`) current: updated when the
     /// release starts and when it ends.
     pub keep_dashboard: bool,
+    /// The fast path (opt-in): the CloudWatch namespace in which the function emits its own
+    /// per-version `Invocations` and `Errors` at one-second resolution (embedded metric
+    /// format, dimensions `FunctionName` and `Version`). Each member then also gets a
+    /// 10-second alarm on them, which reverts a clearly bad version within about 30 seconds
+    /// of its errors arriving, instead of Lambda's one to three minutes.
+    pub fast_path_namespace: Option<String>,
 }
 
 /// The longest look-back (CloudWatch keeps one-minute datapoints for 15 days, but an analysis
@@ -117,6 +123,7 @@ impl Default for AnalysisSettings {
             max_extension_secs: 600,
             when_inconclusive: WhenInconclusive::Hold,
             keep_dashboard: false,
+            fast_path_namespace: None,
         }
     }
 }
@@ -167,6 +174,17 @@ impl AnalysisSettings {
                 None => "more than 10 million".to_string(),
             }
         };
+        let fast = match &self.fast_path_namespace {
+            Some(namespace) => format!(
+                "; and the fast path: a 10-second alarm on the function's own {namespace} \
+                 metrics reverts a clearly bad version within about 30 seconds of its errors"
+            ),
+            None => String::new(),
+        };
+        let alarms = format!(
+            ". Between looks, each alias's own alarms: its error rate (3 minutes in a row) and \
+             its p99 (5 minutes in a row) against the stable version's{fast}"
+        );
         format!(
             "canary analysis after each step's bake, over every settled minute since the \
              target's first traffic, with tests that hold however often they look (a release \
@@ -194,7 +212,7 @@ impl AnalysisSettings {
             needs(0.01),
             needs(0.001),
             needs(0.05),
-        )
+        ) + &alarms
     }
 
     /// Applies one command-line option: `off`, `on`, or `KEY=VALUE` where KEY is a field
@@ -231,6 +249,12 @@ impl AnalysisSettings {
                     "settle" | "settle_secs" => self.settle_secs = seconds()?,
                     "max_extension" | "max_extension_secs" => self.max_extension_secs = seconds()?,
                     "latency_slack_ms" => self.latency_slack_ms = number()?,
+                    "fast_path" | "fast_path_namespace" => {
+                        self.fast_path_namespace = match value {
+                            "off" | "" => None,
+                            namespace => Some(namespace.to_string()),
+                        }
+                    }
                     "keep_dashboard" => {
                         self.keep_dashboard = match value {
                             "true" | "on" => true,
@@ -350,6 +374,30 @@ impl AnalysisSettings {
                 self.latency_slack_ms
             ));
         }
+        if let Some(namespace) = &self.fast_path_namespace {
+            check_namespace(namespace)?;
+        }
         Ok(())
     }
+}
+
+/// CloudWatch's rules for a namespace the team publishes to: 1-255 of its characters, not
+/// all spaces, never `AWS/` (reserved for AWS's own).
+fn check_namespace(namespace: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c);
+    if namespace.is_empty()
+        || namespace.len() > 255
+        || namespace.trim().is_empty()
+        || !namespace.chars().all(allowed)
+    {
+        return Err(format!(
+            "fast_path_namespace '{namespace}' is not a CloudWatch namespace (1-255 of A-Z, a-z, 0-9, . - _ / # : and space)"
+        ));
+    }
+    if namespace.starts_with("AWS/") {
+        return Err(format!(
+            "fast_path_namespace '{namespace}': AWS/ is reserved for AWS's own metrics; use the namespace the function emits to"
+        ));
+    }
+    Ok(())
 }

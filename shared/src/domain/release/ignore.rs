@@ -58,12 +58,12 @@ impl Release {
     /// The guarding alarms whose ignore the log entries from `from` on record: what the
     /// alarm function's guard items must now carry.
     pub fn alarms_ignored_since(&self, from: usize) -> Vec<String> {
-        let guarding = self.guarding_alarms();
+        let guarding = self.recorded_guards();
         let mut alarms: Vec<String> = self.log[from.min(self.log.len())..]
             .iter()
             .flat_map(|e| match &e.event {
                 ReleaseEvent::GuardIgnored { guard, .. } if guard == ANALYSIS_GUARD => {
-                    self.analysis_alarms()
+                    self.member_alarm_bases()
                 }
                 ReleaseEvent::GuardIgnored { guard, .. } => vec![guard.clone()],
                 _ => Vec::new(),

@@ -47,7 +47,7 @@ pub use waiting::StackWaiting;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::analysis::{AnalysisSettings, CanaryVerdict};
+use super::analysis::{AlarmKind, AnalysisSettings, CanaryVerdict};
 use super::gates::Gates;
 use super::hooks::{HookPhase, HookVerdict, Hooks};
 use super::strategy::{Schedule, Strategy};
@@ -95,6 +95,10 @@ pub struct Release {
     /// as its other alarms do.
     #[serde(default)]
     pub analysis_alarm: Option<String>,
+    /// Which alarms each member has besides its error-rate alarm. Empty on a release recorded
+    /// before the others existed: it has the error-rate alarm alone, and is asked of no other.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub analysis_alarm_kinds: Vec<AlarmKind>,
     /// Versions kept by the automatic retention that runs once the bake window closes.
     #[serde(default)]
     pub retain_versions: Option<u32>,
@@ -169,6 +173,7 @@ impl Release {
             bake_after_secs: spec.bake_after_secs,
             analysis: spec.analysis,
             analysis_alarm: None,
+            analysis_alarm_kinds: Vec::new(),
             retain_versions: spec.retain_versions,
             hooks: spec.hooks,
             labels: spec.labels,
@@ -206,14 +211,56 @@ impl Release {
             .collect()
     }
 
-    /// The release's own analysis alarms, while it has them: one per member, the first
-    /// member's named on the release, a group's others after it (`-m1`, `-m2`, ...).
-    pub fn analysis_alarms(&self) -> Vec<String> {
+    /// The alarms the release is recorded as guarded by (one record each): the ones it names,
+    /// and one per member for its own alarms (the error-rate alarm's name, which the alarm
+    /// function finds from any of them with [`crate::domain::analysis::guard_alarm_of`]), so
+    /// that the start's one transaction stays within DynamoDB's 100 items.
+    pub fn recorded_guards(&self) -> Vec<String> {
+        self.alarms
+            .iter()
+            .cloned()
+            .chain(self.member_alarm_bases())
+            .collect()
+    }
+
+    /// Each member's own alarm name: the first member's named on the release, a group's
+    /// others after it (`-m1`, `-m2`, ...). Its kinds add their suffixes.
+    pub(super) fn member_alarm_bases(&self) -> Vec<String> {
         let Some(name) = &self.analysis_alarm else {
             return Vec::new();
         };
         std::iter::once(name.clone())
             .chain((1..=self.members.len()).map(|i| format!("{name}-m{i}")))
+            .collect()
+    }
+
+    /// The kinds of alarm each member has.
+    pub fn alarm_kinds(&self) -> Vec<AlarmKind> {
+        if self.analysis_alarm_kinds.is_empty() {
+            vec![AlarmKind::Errors]
+        } else {
+            self.analysis_alarm_kinds.clone()
+        }
+    }
+
+    /// The release's own analysis alarms, while it has them: each member's, of each kind.
+    pub fn analysis_alarms(&self) -> Vec<String> {
+        let kinds = self.alarm_kinds();
+        self.member_alarm_bases()
+            .into_iter()
+            .flat_map(|base| {
+                kinds
+                    .iter()
+                    .map(move |kind| format!("{base}{}", kind.suffix()))
+            })
+            .collect()
+    }
+
+    /// Each member with its own alarms' base name.
+    pub fn members_with_alarm_bases(&self) -> Vec<(Member, String)> {
+        self.all_members()
+            .into_iter()
+            .zip(self.member_alarm_bases())
             .collect()
     }
 

@@ -139,7 +139,8 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
         // guards carry.
         let guards: Vec<Guard> = self
             .store
-            .guards_for_alarm(&signal.alarm)
+            // A member's own alarms are recorded as one guard (its error-rate alarm's).
+            .guards_for_alarm(crate::domain::analysis::guard_alarm_of(&signal.alarm))
             .await?
             .into_iter()
             .filter(|g| g.until.is_none_or(|until| signal.changed_at <= until))

@@ -109,6 +109,9 @@ pub struct FakeAlarms {
     pub dashboards: Arc<Mutex<Vec<DashboardPut>>>,
     /// Metric reads refused (GetMetricData throttled past its retries, or not allowed).
     pub metrics_unreadable: Arc<std::sync::atomic::AtomicBool>,
+    /// Alarm names (their endings) PutMetricAlarm refuses, as CloudWatch does past the
+    /// account's alarm quota.
+    pub refused_alarms: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakeAlarms {
@@ -161,6 +164,17 @@ impl HealthSource for FakeAlarms {
 
     /// A new alarm is in INSUFFICIENT_DATA until CloudWatch first evaluates it.
     async fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> Result<()> {
+        let refused = self.refused_alarms.lock().unwrap().clone();
+        if refused
+            .iter()
+            .any(|ending| alarm.name.ends_with(ending.as_str()))
+        {
+            return Err(aws(
+                "PutMetricAlarm",
+                AwsErrorKind::Rejected,
+                "LimitExceeded: the account has too many alarms",
+            ));
+        }
         let status = AlarmStatus {
             name: alarm.name.clone(),
             state: AlarmState::InsufficientData,

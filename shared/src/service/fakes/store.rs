@@ -31,7 +31,7 @@ impl Records {
     fn store(&mut self, release: &Release, revision: u64) {
         let mut stored = release.clone();
         stored.revision = revision;
-        for alarm in &release.guarding_alarms() {
+        for alarm in &release.recorded_guards() {
             let key = (alarm.clone(), release.id.clone());
             if release.phase.is_terminal() && release.guard_until().is_none() {
                 self.guards.remove(&key);

@@ -157,7 +157,10 @@ async fn a_releases_own_alarm_guards_it_and_its_firing_reverts_at_once() {
         release.analysis_alarm.as_deref(),
         Some("shiftback-analysis-r-1")
     );
-    assert_eq!(own_alarms(&w), ["shiftback-analysis-r-1"]);
+    assert_eq!(
+        own_alarms(&w),
+        ["shiftback-analysis-r-1", "shiftback-analysis-r-1.latency"]
+    );
     let outcomes = w
         .responder
         .handle(alarm_fired("shiftback-analysis-r-1"), None)
@@ -186,13 +189,19 @@ async fn an_own_alarm_the_alarm_function_left_is_deleted_by_the_next_release() {
         .handle(alarm_fired("shiftback-analysis-r-1"), None)
         .await
         .unwrap();
-    assert_eq!(own_alarms(&w), ["shiftback-analysis-r-1"]);
+    assert_eq!(
+        own_alarms(&w),
+        ["shiftback-analysis-r-1", "shiftback-analysis-r-1.latency"]
+    );
     let next = StartRequest {
         analysis: AnalysisSettings::default(),
         ..request("r-2", "steps:10@0s,50@0s")
     };
     w.service.start(next).await.unwrap();
-    assert_eq!(own_alarms(&w), ["shiftback-analysis-r-2"]);
+    assert_eq!(
+        own_alarms(&w),
+        ["shiftback-analysis-r-2", "shiftback-analysis-r-2.latency"]
+    );
 }
 
 #[tokio::test]
@@ -203,7 +212,7 @@ async fn a_release_that_ends_in_the_workflow_deletes_its_own_alarm() {
     w.service.advance(step("r-1")).await.unwrap();
     assert_eq!(
         own_alarms(&w),
-        ["shiftback-analysis-r-1"],
+        ["shiftback-analysis-r-1", "shiftback-analysis-r-1.latency"],
         "rolling back, not done"
     );
     let done = w.service.rollback(step("r-1")).await.unwrap();
@@ -221,7 +230,10 @@ async fn a_start_refused_leaves_no_alarm_behind() {
     };
     let err = w.service.start(second).await.unwrap_err();
     assert!(matches!(err, Error::LockHeld { .. }), "{err}");
-    assert_eq!(own_alarms(&w), ["shiftback-analysis-r-1"]);
+    assert_eq!(
+        own_alarms(&w),
+        ["shiftback-analysis-r-1", "shiftback-analysis-r-1.latency"]
+    );
 }
 
 #[tokio::test]
@@ -319,7 +331,12 @@ async fn each_group_member_has_its_own_alarm_and_any_of_them_reverts_the_group()
     let w = group_started_with_analysis().await;
     assert_eq!(
         own_alarms(&w),
-        ["shiftback-analysis-r-1", "shiftback-analysis-r-1-m1"]
+        [
+            "shiftback-analysis-r-1",
+            "shiftback-analysis-r-1-m1",
+            "shiftback-analysis-r-1-m1.latency",
+            "shiftback-analysis-r-1.latency"
+        ]
     );
     let watched = w.alarms.analysis_alarms.lock().unwrap()["shiftback-analysis-r-1-m1"].clone();
     assert_eq!(
@@ -331,10 +348,11 @@ async fn each_group_member_has_its_own_alarm_and_any_of_them_reverts_the_group()
         ("orders-worker", "7", "8"),
         "the worker's alarm watches the worker's versions"
     );
-    // The worker's own alarm fires: the whole group goes back at once.
+    // The worker's own p99 alarm fires (recorded under its error-rate alarm's guard): the
+    // whole group goes back at once.
     let outcomes = w
         .responder
-        .handle(alarm_fired("shiftback-analysis-r-1-m1"), None)
+        .handle(alarm_fired("shiftback-analysis-r-1-m1.latency"), None)
         .await
         .unwrap();
     assert_eq!(outcomes[0].reverted.len(), 2);
@@ -367,4 +385,67 @@ async fn a_metrics_read_that_fails_is_an_inconclusive_look_not_an_error_or_a_rol
         ),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_start_whose_second_alarm_is_refused_deletes_the_first_and_records_nothing() {
+    let w = world();
+    w.alarms
+        .refused_alarms
+        .lock()
+        .unwrap()
+        .push(".latency".into());
+    let request = StartRequest {
+        analysis: AnalysisSettings::default(),
+        ..request("r-1", "steps:10@0s,50@0s")
+    };
+    let err = w.service.start(request).await.unwrap_err();
+    assert!(err.to_string().contains("LimitExceeded"), "{err}");
+    assert!(
+        own_alarms(&w).is_empty(),
+        "the error-rate alarm went with it"
+    );
+    assert!(matches!(
+        w.service.store.load("r-1").await,
+        Err(Error::ReleaseNotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_fast_path_adds_a_ten_second_alarm_that_reverts_like_the_others() {
+    let w = world();
+    let request = StartRequest {
+        analysis: AnalysisSettings {
+            fast_path_namespace: Some("Orders/Fast".into()),
+            ..Default::default()
+        },
+        ..request("r-1", "steps:10@0s,50@0s")
+    };
+    w.service.start(request).await.unwrap();
+    assert_eq!(
+        own_alarms(&w),
+        [
+            "shiftback-analysis-r-1",
+            "shiftback-analysis-r-1.fast",
+            "shiftback-analysis-r-1.latency"
+        ]
+    );
+    let fast = w.alarms.analysis_alarms.lock().unwrap()["shiftback-analysis-r-1.fast"].clone();
+    assert_eq!(fast.period_secs, 10);
+    let outcomes = w
+        .responder
+        .handle(alarm_fired("shiftback-analysis-r-1.fast"), None)
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].reverted.len(), 1);
+    assert_eq!(w.routing(), "version 1");
+    let release = w.store.release("r-1");
+    assert!(
+        release
+            .log
+            .iter()
+            .any(|e| format!("{:?}", e.event).contains("shiftback-analysis-r-1.fast")),
+        "the revert names the alarm that fired: {:?}",
+        release.log
+    );
 }
