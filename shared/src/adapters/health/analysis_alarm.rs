@@ -6,7 +6,7 @@ use aws_sdk_cloudwatch::types::{
 };
 
 use super::metrics::version_query;
-use super::warm_up::WarmUp;
+use super::warm_up::WarmUpForm;
 use super::AlarmHealth;
 use crate::adapters::dashboard::{dashboard_body, dashboard_name};
 use crate::domain::analysis::alarm::{Role, Source, FAST_DIMENSIONS};
@@ -87,11 +87,11 @@ impl AlarmHealth {
             // No traffic is no regression: the step-end analysis says what too little means.
             .treat_missing_data("notBreaching")
             .set_alarm_actions(alarm.action_arn.clone().map(|arn| vec![arn]));
-        let sent = match alarm.warm_up_minutes {
-            Some(minutes) => {
+        let sent = match alarm.warm_up {
+            Some(warm_up) => {
                 request
                     .customize()
-                    .interceptor(WarmUp { minutes })
+                    .interceptor(WarmUpForm(warm_up))
                     .send()
                     .await
             }

@@ -12,25 +12,23 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// Nothing is evaluated for `minutes` after the alarm is created, and evaluation starts only
-/// then, even if data arrives sooner (`OnlyStartEvaluatingAfterWarmUpPeriodEnds`): the
-/// target's first traffic, with its cold starts, is not what the alarm judges.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct WarmUp {
-    pub minutes: i32,
-}
+use crate::domain::analysis::alarm::WarmUp;
 
-impl WarmUp {
+/// Adds an alarm's [`WarmUp`] to its PutMetricAlarm request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WarmUpForm(pub WarmUp);
+
+impl WarmUpForm {
     /// The form parameters, as the query protocol writes a structure's members.
-    pub(super) fn form(&self) -> String {
+    fn form(&self) -> String {
         format!(
-            "&WarmUpConfiguration.WarmUpPeriodDurationInMinutes={}&WarmUpConfiguration.OnlyStartEvaluatingAfterWarmUpPeriodEnds=true",
-            self.minutes
+            "&WarmUpConfiguration.WarmUpPeriodDurationInMinutes={}&WarmUpConfiguration.OnlyStartEvaluatingAfterWarmUpPeriodEnds={}",
+            self.0.minutes, self.0.whole
         )
     }
 }
 
-impl Intercept for WarmUp {
+impl Intercept for WarmUpForm {
     fn name(&self) -> &'static str {
         "WarmUpConfiguration"
     }

@@ -16,7 +16,7 @@ mod tests_evidence;
 
 pub use alarm::{
     alarm_name, analysis_alarm, guard_alarm_of, is_analysis_alarm, kind_alarm, AlarmKind,
-    AnalysisAlarm,
+    AnalysisAlarm, WarmUp,
 };
 pub use alarms::{firing, verdict, AlarmState, AlarmStatus};
 pub use canary::{judge, judge_step, window, CanaryVerdict, Comparison, Look, Minute};

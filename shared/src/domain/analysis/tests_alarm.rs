@@ -216,8 +216,22 @@ fn the_fast_path_reads_the_functions_own_second_metrics_ten_seconds_at_a_time() 
     );
     assert_eq!((alarm.period_secs, alarm.evaluation_periods), (10, 3));
     assert_eq!(alarm.expression, FAST_RULE.expression());
-    // The default warm-up (60 s): nothing judged in the first minute after it is created.
-    assert_eq!(alarm.warm_up_minutes, Some(1));
+    // The default warm-up (60 s), ended as soon as three periods of data are in.
+    assert_eq!(
+        alarm.warm_up,
+        Some(WarmUp {
+            minutes: 1,
+            whole: false
+        })
+    );
+    let minutes = kind_alarm(&r, "x", AlarmKind::Errors, None);
+    assert_eq!(
+        minutes.warm_up,
+        Some(WarmUp {
+            minutes: 1,
+            whole: true
+        })
+    );
     // Clearly bad: 20% of 30 calls against a 1% stable version, in ten seconds.
     assert!(FAST_RULE.points_past(6.0, 30.0, 3.0, 270.0) > 0.0);
     // Not clearly bad: 5% against 1% (the per-minute alarm and the step-end judge's to find).
@@ -260,7 +274,7 @@ fn only_a_release_analysis_alarm_has_a_kind_to_strip() {
         AlarmKind::Errors,
         None,
     );
-    assert_eq!(no_warm_up.warm_up_minutes, None);
+    assert_eq!(no_warm_up.warm_up, None);
 }
 
 #[test]
