@@ -79,10 +79,12 @@ pub struct ReleaseArgs {
     #[arg(long, default_value = "0")]
     pub bake_after: String,
     /// Canary analysis (on by default): `off`, or KEY=VALUE to tune it (repeat for several):
-    /// min_invocations, window, warmup, max_extension, when_inconclusive=hold|fail|pass,
-    /// canary_until (percent), latency_slack_ms, keep_dashboard=on|off (the alias's
-    /// dashboard updated at start and end), and [canary.|rollout.]error_rate_margin_pct,
-    /// throttle_rate_margin_pct, p99_factor.
+    /// min_invocations, window, warmup, settle, max_extension,
+    /// when_inconclusive=hold|fail|pass, canary_until (percent), latency_slack_ms,
+    /// keep_dashboard=on|off (the alias's dashboard updated at start and end),
+    /// fast_path=NAMESPACE|off (a 10-second alarm on the function's own one-second metrics),
+    /// and [canary.|rollout.]error_rate_margin_pct, throttle_rate_margin_pct, error_ratio,
+    /// p99_factor.
     #[arg(long = "analysis", value_name = "off|KEY=VALUE")]
     pub analysis: Vec<String>,
     /// Once the release succeeds and its bake window closes, prune the function's versions,

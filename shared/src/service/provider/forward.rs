@@ -271,7 +271,10 @@ fn start_request(
         started_by: by.to_string(),
         kind: Default::default(),
         analysis: match props.analysis {
-            true => Default::default(),
+            true => crate::domain::AnalysisSettings {
+                fast_path_namespace: props.fast_path_namespace.clone(),
+                ..Default::default()
+            },
             false => crate::domain::AnalysisSettings::off(),
         },
         retain_versions: None,

@@ -42,6 +42,8 @@ pub struct ReleaseProperties {
     pub service_timeout_secs: u64,
     /// Canary analysis, on unless switched off.
     pub analysis: bool,
+    /// The fast path's namespace (the function's own one-second metrics), if it opts in.
+    pub fast_path_namespace: Option<String>,
     /// Where the release came from (`Commit`, `Version`, `BuildUrl`, ...), as labels.
     pub labels: BTreeMap<String, String>,
     pub when_busy: WhenBusy,
@@ -53,7 +55,7 @@ pub const DEFAULT_STRATEGY: &str = "Canary10Percent5Minutes";
 
 /// Every property the resource takes; CloudFormation adds `ServiceToken` and
 /// `ServiceTimeout` from the resource's own declaration.
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 14] = [
     "ServiceToken",
     "ServiceTimeout",
     "FunctionName",
@@ -64,6 +66,7 @@ const KNOWN: [&str; 13] = [
     "AlarmOverrides",
     "Wait",
     "Analysis",
+    "FastPathNamespace",
     "Labels",
     "WhenBusy",
     "Rerelease",
@@ -212,6 +215,7 @@ pub(super) fn properties(value: &Value) -> Result<ReleaseProperties> {
         wait: flag(props, "Wait", false)?,
         service_timeout_secs: service_timeout(props)?,
         analysis: flag(props, "Analysis", true)?,
+        fast_path_namespace: optional(props, "FastPathNamespace")?,
         labels: labels(props)?,
         when_busy,
         rerelease: flag(props, "Rerelease", false)?,

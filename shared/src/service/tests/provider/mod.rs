@@ -876,3 +876,33 @@ async fn an_alarm_an_operator_ignores_does_not_block_the_supersede() {
 }
 
 mod waits;
+
+#[tokio::test]
+async fn a_stack_opts_into_the_fast_path_by_namespace_and_a_reserved_one_is_refused() {
+    let w = world();
+    let stack = Stack::of(&w);
+    let fast = json!({"Analysis": "true", "FastPathNamespace": "Orders/Fast"});
+    let answer = stack.send(&stack.update("2", "1", fast)).await;
+    assert_eq!(outcome(&answer), "release started", "{answer:?}");
+    stack.run_start(&answer).await;
+    let alarms: Vec<String> = w
+        .alarms
+        .analysis_alarms
+        .lock()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(alarms.iter().any(|a| a.ends_with(".fast")), "{alarms:?}");
+
+    let reserved = json!({"Analysis": "true", "FastPathNamespace": "AWS/Lambda"});
+    let answer = stack.send(&stack.update("3", "2", reserved)).await;
+    assert_eq!(status(&answer), "FAILED");
+    assert!(
+        answer
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("AWS/ is reserved")),
+        "{answer:?}"
+    );
+}
