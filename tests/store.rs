@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use shiftback::adapters::{LockTakeover, ReleaseStore};
-use shiftback::domain::{Input, Phase, Release, ReleaseKind, ReleaseSpec, Verdict};
+use shiftback::domain::analysis::{alarm_name, AlarmKind};
+use shiftback::domain::{
+    AnalysisSettings, Input, Phase, Release, ReleaseKind, ReleaseSpec, Verdict,
+};
 use shiftback::Error;
 use shiftback_integration_tests::{emulator, release_store, unique};
 
@@ -451,5 +454,31 @@ async fn open_releases_are_those_running_or_in_their_bake_window_newest_first() 
     assert_eq!(
         open,
         [started[2].clone(), started[1].clone(), started[0].clone()]
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_named_twice_and_a_members_own_alarms_are_one_guard_each() {
+    let env = emulator().await;
+    let store = release_store(&env).await;
+    let function = unique("orders");
+    let alarm = format!("{function}-errors");
+    let mut spec = spec(&function, &unique("r"));
+    spec.alarms = vec![alarm.clone(), alarm.clone()];
+    spec.analysis = AnalysisSettings::default();
+    let mut release = Release::new(spec, at(0)).unwrap();
+    let own = alarm_name(&release.id);
+    release.analysis_alarm = Some(own.clone());
+    release.analysis_alarm_kinds = AlarmKind::for_settings(&release.analysis);
+    // One transaction: DynamoDB (and moto) refuse two operations on one item, and would
+    // refuse the start with an opaque message if a guard were written twice.
+    store.create(&release, at(0), None).await.unwrap();
+    assert_eq!(store.guards_for_alarm(&alarm).await.unwrap().len(), 1);
+    assert_eq!(store.guards_for_alarm(&own).await.unwrap().len(), 1);
+    let latency = format!("{own}.latency");
+    assert!(release.analysis_alarms().contains(&latency));
+    assert!(
+        store.guards_for_alarm(&latency).await.unwrap().is_empty(),
+        "found through its error-rate alarm's guard"
     );
 }
