@@ -64,3 +64,29 @@ fn the_worst_case_of_every_look_and_every_state_fits_the_execution_history() {
     // The domain refuses what would make more looks: every step at its maximum extension.
     assert!(worst_case_looks(MAX_STEPS, 0) <= MAX_LOOKS);
 }
+
+#[test]
+fn interim_looks_never_take_a_release_past_the_looks_the_history_holds() {
+    use shiftback::domain::analysis::settings::MAX_EXTENSION_SECS;
+    use shiftback::domain::release::{interim_looks, MAX_INTERIM_LOOKS};
+    let mut shapes = 0;
+    for steps in 1..=MAX_STEPS {
+        for extension in (0..=MAX_EXTENSION_SECS).step_by(300) {
+            let step_ends = worst_case_looks(steps, extension);
+            if step_ends > MAX_LOOKS {
+                continue; // refused at submit time (TooManyLooks)
+            }
+            shapes += 1;
+            let interim = interim_looks(steps, extension);
+            assert!(interim <= MAX_INTERIM_LOOKS);
+            assert!(
+                step_ends + steps as u64 * interim <= MAX_LOOKS,
+                "{steps} steps, {extension}s extension: {step_ends} + {steps} x {interim}"
+            );
+        }
+    }
+    assert!(shapes > 100, "the loop covered the accepted shapes");
+    // The common ones keep every interim look: two or ten steps, the default extension.
+    assert_eq!(interim_looks(2, 600), MAX_INTERIM_LOOKS);
+    assert_eq!(interim_looks(10, 600), MAX_INTERIM_LOOKS);
+}

@@ -22,6 +22,8 @@ use shiftback::domain::{Action, AnalysisSettings, Input, Release, ReleaseSpec, V
 
 /// The strategy of a release made with the custom resource's defaults.
 const STRATEGY: &str = "Canary10Percent5Minutes";
+/// A long canary step, where interim looks matter.
+const LONG_STRATEGY: &str = "Canary10Percent30Minutes";
 const RUNS: usize = 300;
 /// A release that neither promotes nor rolls back in this long is counted as held.
 const HORIZON_MIN: i64 = 60;
@@ -35,6 +37,8 @@ const FAST_LAG_SECS: std::ops::RangeInclusive<i64> = 5..=30;
 enum Guard {
     /// The statistical judge (shared/src/domain/analysis).
     Judge,
+    /// The judge at each step's end alone, as before interim looks.
+    JudgeAtStepEnd,
     /// The judge and the release's own per-minute error-rate alarm.
     JudgeAndAlarm,
     /// Both, and the fast path's 10-second alarm.
@@ -95,10 +99,10 @@ struct Outcomes {
     minutes_to_rollback: Vec<f64>,
 }
 
-fn spec() -> ReleaseSpec {
+fn spec(strategy: &str) -> ReleaseSpec {
     serde_json::from_value(serde_json::json!({
         "release_id": "r-sim", "function": "orders", "alias": "live",
-        "stable_version": "1", "target_version": "2", "strategy": STRATEGY,
+        "stable_version": "1", "target_version": "2", "strategy": strategy,
         "started_by": "simulation"
     }))
     .unwrap()
@@ -148,11 +152,11 @@ fn arrived(
     comparison
 }
 
-fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
+fn simulate(guard: Guard, traffic: &Traffic, seed: u64, strategy: &str) -> (Option<f64>, bool) {
     let mut rng = StdRng::seed_from_u64(seed);
     let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
     let settings = AnalysisSettings::default();
-    let mut release = Release::new(spec(), t0).unwrap();
+    let mut release = Release::new(spec(strategy), t0).unwrap();
     let mut action = release.apply(Input::Begin, t0, "sim").unwrap();
     let mut weight = 0.0;
     let mut next_look = t0;
@@ -168,8 +172,8 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
         match &action {
             Action::SetWeight { step, weight: w } => {
                 weight = w.as_fraction();
-                let bake = release.schedule.steps[*step].bake_secs as i64;
-                next_look = at + Duration::seconds(bake);
+                let bake = release.schedule.steps[*step].bake_secs;
+                next_look = at + Duration::seconds(release.bake_wait(*step, bake) as i64);
                 action = Action::Nothing;
             }
             Action::Wait { secs } => {
@@ -266,7 +270,7 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
         let since = release.target_traffic_since().unwrap_or(t0);
         let canary = match guard {
             Guard::StaticAlarm => None,
-            Guard::Judge | Guard::JudgeAndAlarm | Guard::WithFastPath => {
+            Guard::Judge | Guard::JudgeAtStepEnd | Guard::JudgeAndAlarm | Guard::WithFastPath => {
                 let step_since = release.step_started_at.unwrap_or(since).max(since);
                 let look = analysis::Look {
                     weight: release.weight,
@@ -282,15 +286,25 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
                 Some(fixed_margin(&arrived(&data, start, now, now)))
             }
         };
-        let canary = canary.unwrap_or(CanaryVerdict::Healthy {
-            summary: String::new(),
-        });
-        release
-            .apply(Input::Analysed(canary.clone()), now, "sim")
-            .unwrap();
+        // As the workflow's look does: inside the bake only "worse" acts (the judge's
+        // interim looks; the old guards judged at the step's end alone).
+        let interim = release.at_interim_look(now);
+        let canary = match (guard, canary) {
+            (Guard::FixedMargin | Guard::StaticAlarm | Guard::JudgeAtStepEnd, _) if interim => None,
+            (_, Some(c)) if interim && !matches!(c, CanaryVerdict::Unhealthy { .. }) => None,
+            (Guard::StaticAlarm, _) => Some(CanaryVerdict::Healthy {
+                summary: String::new(),
+            }),
+            (_, canary) => canary,
+        };
+        if let Some(canary) = &canary {
+            release
+                .apply(Input::Analysed(canary.clone()), now, "sim")
+                .unwrap();
+        }
         action = release
             .apply(
-                Input::Check(combine(Verdict::Healthy, Some(&canary))),
+                Input::Check(combine(Verdict::Healthy, canary.as_ref())),
                 now,
                 "sim",
             )
@@ -300,9 +314,13 @@ fn simulate(guard: Guard, traffic: &Traffic, seed: u64) -> (Option<f64>, bool) {
 }
 
 fn run(guard: Guard, traffic: &Traffic) -> Outcomes {
+    run_with(guard, traffic, STRATEGY)
+}
+
+fn run_with(guard: Guard, traffic: &Traffic, strategy: &str) -> Outcomes {
     let mut outcomes = Outcomes::default();
     for seed in 0..RUNS as u64 {
-        match simulate(guard, traffic, seed) {
+        match simulate(guard, traffic, seed, strategy) {
             (Some(minutes), _) => {
                 outcomes.rolled_back += 1;
                 outcomes.minutes_to_rollback.push(minutes);
@@ -389,6 +407,42 @@ fn main() {
                     );
                 }
             }
+        }
+    }
+    println!("\n   a long canary step ({LONG_STRATEGY}) at 100 target calls a minute: the judge with its interim looks (up to ten in a bake), and at the step's end alone");
+    println!("| baseline | regression | guard | p50 min | p90 min | false or missed | held |");
+    println!("|---|---|---|---|---|---|---|");
+    for (baseline, regression) in [
+        (0.01, 1.0),
+        (0.05, 1.0),
+        (0.01, 5.0),
+        (0.01, 20.0),
+        (0.05, 5.0),
+    ] {
+        let traffic = Traffic {
+            target_per_min: 100.0,
+            baseline,
+            regression,
+        };
+        for (guard, name) in [
+            (Guard::Judge, "judge"),
+            (Guard::JudgeAtStepEnd, "judge at step end"),
+        ] {
+            let o = run_with(guard, &traffic, LONG_STRATEGY);
+            // Healthy: rollbacks are false ones; regressed: promotions are misses.
+            let wrong = if regression == 1.0 {
+                o.rolled_back
+            } else {
+                o.promoted
+            };
+            println!(
+                "| {:.1}% | {regression}x | {name} | {} | {} | {} | {} |",
+                baseline * 100.0,
+                quantile(&o.minutes_to_rollback, 0.5),
+                quantile(&o.minutes_to_rollback, 0.9),
+                pct(wrong),
+                pct(o.held)
+            );
         }
     }
 }

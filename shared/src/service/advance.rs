@@ -61,7 +61,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             if moved {
                 let bake = release.schedule.steps[step].bake_secs;
                 self.announce(release).await;
-                return Ok(StepOutcome::of(release, &Action::Wait { secs: bake }));
+                let secs = release.bake_wait(step, bake);
+                return Ok(StepOutcome::of(release, &Action::Wait { secs }));
             }
         }
         // A guard an operator ignores for now is not asked (its firing reverts nothing).
@@ -80,6 +81,11 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         };
         let checked_at = now();
         let canary = self.analyse(release, checked_at).await?;
+        // Inside the bake, only a finding of "worse" acts and is recorded: the test holds over
+        // every look, and whether the target is no worse is the step end's to say.
+        let canary = canary.filter(|c| {
+            !release.at_interim_look(checked_at) || matches!(c, CanaryVerdict::Unhealthy { .. })
+        });
         // An ignored analysis is still recorded, with its numbers; it decides nothing.
         let analysis_ignored = release.ignored_until(ANALYSIS_GUARD, checked_at).is_some();
         let verdict = combine(alarms, canary.as_ref().filter(|_| !analysis_ignored));
@@ -184,8 +190,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 
-    /// The canary analysis of a step that has baked (none before, none while paused: the
-    /// alarms guard a paused release), over the minutes since the target took traffic.
+    /// The canary analysis of a step, at its end or at an interim look inside its bake (none
+    /// while paused: the alarms guard a paused release), over the step's minutes.
     async fn analyse(
         &self,
         release: &Release,
@@ -193,9 +199,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     ) -> Result<Option<CanaryVerdict>> {
         let since = match release.target_traffic_since() {
             Some(since)
-                if release.analysis.enabled
-                    && release.phase != Phase::Promoting
-                    && release.step_baked(now) =>
+                if release.analysis.enabled && matches!(release.phase, Phase::Shifting { .. }) =>
             {
                 since
             }

@@ -174,7 +174,10 @@ impl StepOutcome {
                 (Next::Retain, left)
             }
             _ if release.phase.is_terminal() => (Next::Done, 0),
-            Action::SetWeight { step, .. } => (Next::Wait, release.schedule.steps[*step].bake_secs),
+            Action::SetWeight { step, .. } => (
+                Next::Wait,
+                release.bake_wait(*step, release.schedule.steps[*step].bake_secs),
+            ),
             // The next look (at once) calls it.
             Action::CallHook { .. } => (Next::Wait, 0),
             Action::AwaitApproval { secs } => (Next::Gate, *secs),

@@ -42,6 +42,7 @@ pub use member::{Member, MAX_MEMBERS};
 pub use names::*;
 pub use phase::*;
 pub use spec::*;
+pub use step_time::{interim_looks, INTERIM_LOOK_MIN_SECS, MAX_INTERIM_LOOKS};
 pub use waiting::StackWaiting;
 
 use chrono::{DateTime, Duration, Utc};

@@ -29,6 +29,32 @@ impl Release {
         matches!(self.phase, Phase::Shifting { .. }) && self.bake_remaining(now).is_none()
     }
 
+    /// Whether a look now falls inside the step's bake (an interim look): only a finding of
+    /// "worse" acts on it, as the analysis's test holds over every look; "not worse" is the
+    /// step end's to say.
+    pub fn at_interim_look(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.phase, Phase::Shifting { .. }) && self.bake_remaining(now).is_some()
+    }
+
+    /// How long to wait before the next look, with `remaining` seconds of step `step`'s bake
+    /// left: the analysis looks during a long bake too (a regression is rolled back minutes
+    /// after its data settles, not at the end of a 30-minute step), at most
+    /// [`interim_looks`] times a step, a minute apart at the closest.
+    pub fn bake_wait(&self, step: usize, remaining: u64) -> u64 {
+        let bake = self.schedule.steps[step].bake_secs;
+        let looks = interim_looks(self.schedule.steps.len(), self.analysis.max_extension_secs);
+        if !self.analysis.enabled || looks == 0 || bake < 2 * INTERIM_LOOK_MIN_SECS {
+            return remaining;
+        }
+        let every = bake.div_ceil(looks + 1).max(INTERIM_LOOK_MIN_SECS);
+        // No look a few seconds before the step's own.
+        if remaining < every + INTERIM_LOOK_MIN_SECS / 2 {
+            remaining
+        } else {
+            every
+        }
+    }
+
     /// Seconds left of an inconclusive step's extension (past its bake), if any.
     pub(super) fn extension_remaining(&self, now: DateTime<Utc>) -> Option<u64> {
         self.step_time_left(self.analysis.max_extension_secs, now)
@@ -80,4 +106,19 @@ impl Release {
             }
         }
     }
+}
+
+/// The closest interim looks come: CloudWatch's resolution.
+pub const INTERIM_LOOK_MIN_SECS: u64 = 60;
+/// The most interim looks in one step's bake.
+pub const MAX_INTERIM_LOOKS: u64 = 10;
+
+/// Interim looks a step of a release with `steps` steps may make: up to
+/// [`MAX_INTERIM_LOOKS`], within what the workflow's history has to spare after the step-end
+/// looks and their extensions ([`super::MAX_LOOKS`]), shared out evenly.
+pub fn interim_looks(steps: usize, max_extension_secs: u64) -> u64 {
+    let steps = steps.max(1) as u64;
+    let spare = super::MAX_LOOKS
+        .saturating_sub(super::worst_case_looks(steps as usize, max_extension_secs));
+    (spare / steps).min(MAX_INTERIM_LOOKS)
 }

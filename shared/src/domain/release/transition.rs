@@ -223,12 +223,16 @@ impl Release {
             }
             (Paused { .. }, Input::GateExpired) => self.pause_expired(now, actor),
             (Shifting { step }, Input::Check(Verdict::Healthy)) => match self.bake_remaining(now) {
-                Some(remaining) => Action::Wait { secs: remaining },
+                Some(remaining) => Action::Wait {
+                    secs: self.bake_wait(step, remaining),
+                },
                 None => self.next_step(step, Verdict::Healthy, now, actor),
             },
             (Shifting { step }, Input::Check(Verdict::Inconclusive { reason })) => {
                 if let Some(remaining) = self.bake_remaining(now) {
-                    return Ok(Action::Wait { secs: remaining });
+                    return Ok(Action::Wait {
+                        secs: self.bake_wait(step, remaining),
+                    });
                 }
                 match self.extension_remaining(now) {
                     // Wait for more traffic, a minute at a time, within the extension.
@@ -267,7 +271,7 @@ impl Release {
                 self.step_started_at = Some(now);
                 self.record(now, actor, ReleaseEvent::Resumed);
                 Action::Wait {
-                    secs: self.schedule.steps[step].bake_secs,
+                    secs: self.bake_wait(step, self.schedule.steps[step].bake_secs),
                 }
             }
             (Pending | Shifting { .. } | Paused { .. } | AtGate { .. }, Input::Promote) => {

@@ -9,7 +9,7 @@ use crate::domain::{AnalysisSettings, CanaryVerdict, ReleaseEvent};
 
 /// Ten settled minutes: the target with `target_errors` of 100 invocations a minute, the
 /// stable version error-free at 900 a minute.
-fn traffic(target_errors: f64) -> Comparison {
+pub(super) fn traffic(target_errors: f64) -> Comparison {
     let minute = chrono::Duration::minutes(1);
     let now: DateTime<Utc> = Utc::now().duration_trunc(minute).unwrap();
     let series = |invocations: f64, errors: f64| -> Vec<Minute> {
@@ -30,7 +30,7 @@ fn traffic(target_errors: f64) -> Comparison {
     }
 }
 
-async fn started_with_analysis(w: &World, strategy: &str) {
+pub(super) async fn started_with_analysis(w: &World, strategy: &str) {
     let request = StartRequest {
         analysis: AnalysisSettings::default(),
         ..request("r-1", strategy)
@@ -39,7 +39,7 @@ async fn started_with_analysis(w: &World, strategy: &str) {
 }
 
 /// Release r-1's traffic moved a quarter of an hour back, so that its minutes have settled.
-fn settle(w: &World) {
+pub(super) fn settle(w: &World) {
     let back = chrono::Duration::minutes(15);
     w.store.records.lock().unwrap().change("r-1", |r| {
         r.created_at -= back;
@@ -50,7 +50,7 @@ fn settle(w: &World) {
     });
 }
 
-fn analyses(w: &World) -> Vec<ReleaseEvent> {
+pub(super) fn analyses(w: &World) -> Vec<ReleaseEvent> {
     w.store
         .release("r-1")
         .log

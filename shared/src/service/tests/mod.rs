@@ -11,6 +11,7 @@ use crate::domain::{AlarmState, AnalysisSettings};
 
 mod alarm;
 mod analysis;
+mod analysis_interim;
 mod gates;
 mod groups;
 mod hooks;
