@@ -267,3 +267,30 @@ async fn an_unknown_or_qualified_function_is_refused_and_nothing_is_deleted() {
     );
     assert_eq!(r.published().await.len(), 10);
 }
+
+#[tokio::test]
+async fn a_version_granted_to_a_caller_by_its_own_policy_is_kept_with_the_grant() {
+    let r = retained().await;
+    // API Gateway calls version 7 by its ARN: the grant is on the version's own policy.
+    r.env
+        .lambda
+        .add_permission()
+        .function_name(&r.function)
+        .qualifier("7")
+        .statement_id("orders-api")
+        .action("lambda:InvokeFunction")
+        .principal("apigateway.amazonaws.com")
+        .source_arn("arn:aws:execute-api:us-east-1:123456789012:abc123/*")
+        .send()
+        .await
+        .unwrap();
+    let report = r.prune(true).await;
+    assert_eq!(
+        reasons(&report, "7"),
+        ["its resource policy lets orders-api: apigateway.amazonaws.com from arn:aws:execute-api:us-east-1:123456789012:abc123/* invoke it by ARN"]
+    );
+    assert!(r.published().await.contains(&"7".to_string()));
+    // moto's versions share one policy object (publish_version copies the function
+    // shallowly), so its other versions read the grant too; Lambda keeps a policy per
+    // version. Which versions a grant keeps is modelled in faults::retention.
+}

@@ -350,6 +350,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
                 "ListEventSourceMappings",
                 "ListProvisionedConcurrencyConfigs",
                 "ListFunctionUrlConfigs",
+                "GetPolicy",
                 "DeleteFunction",
                 "DeleteAlarms",
                 "TransactWriteItems",

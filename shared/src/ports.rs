@@ -224,6 +224,20 @@ pub trait VersionCatalog: Send + Sync {
         &self,
         function: &str,
     ) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
+    /// Who the version's own resource policy lets invoke it (`sid: principal`): services and
+    /// accounts that call it by its ARN. Empty when it has no policy.
+    fn version_grants(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// The durable executions RUNNING on the version: how many the listing's first page
+    /// holds, and whether there are more.
+    fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<(usize, bool)>> + Send;
     /// Deletes one published version; one still in use or already gone is an answer, not
     /// an error.
     fn delete_version(

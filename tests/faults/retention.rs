@@ -59,6 +59,7 @@ async fn provisioned_concurrency_and_alias_urls_keep_what_they_use() {
             version: k.to_string(),
             code_size: 1,
             last_modified: None,
+            durable: false,
         })
         .collect();
     let plan = plan_retention(
@@ -142,4 +143,81 @@ async fn a_refused_or_vanished_delete_is_an_answer_and_exhausted_throttling_an_e
     let err = catalog.delete_version("orders", "5").await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert_eq!(throttled.num_calls(), 3, "the SDK retried before giving up");
+}
+
+/// ListDurableExecutionsByFunction is newer than moto: its documented response, modelled.
+#[tokio::test]
+async fn running_durable_executions_are_counted_on_the_version_asked_and_more_pages_said() {
+    use aws_sdk_lambda::operation::list_durable_executions_by_function::ListDurableExecutionsByFunctionOutput;
+    use aws_sdk_lambda::types::{Execution, ExecutionStatus};
+    let execution = |name: &str| {
+        Execution::builder()
+            .durable_execution_arn(format!("{ARN}:3/durable-execution/{name}"))
+            .durable_execution_name(name)
+            .function_arn(format!("{ARN}:3"))
+            .status(ExecutionStatus::Running)
+            .start_timestamp(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+            .build()
+            .unwrap()
+    };
+    let listing = mock!(LambdaClient::list_durable_executions_by_function)
+        .match_requests(|r| {
+            r.qualifier() == Some("3") && r.statuses() == [ExecutionStatus::Running]
+        })
+        .then_output(move || {
+            ListDurableExecutionsByFunctionOutput::builder()
+                .durable_executions(execution("order-1"))
+                .durable_executions(execution("order-2"))
+                .next_marker("page-2")
+                .build()
+        });
+    let denied = mock!(LambdaClient::list_durable_executions_by_function)
+        .match_requests(|r| r.qualifier() == Some("4"))
+        .then_http_response(|| lambda_error(403, "AccessDeniedException"));
+    let catalog = catalog(&[&listing, &denied]);
+    let running = catalog
+        .running_durable_executions("orders", "3")
+        .await
+        .unwrap();
+    assert_eq!(running, (2, true), "two on this page, and more after it");
+    let err = catalog
+        .running_durable_executions("orders", "4")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("ListDurableExecutionsByFunction"),
+        "{err}"
+    );
+}
+
+/// A grant on one version's own policy is that version's alone (moto shares one policy among
+/// versions; Lambda does not): asked with the version as qualifier, no policy is no grant.
+#[tokio::test]
+async fn a_versions_own_policy_is_read_with_its_qualifier_and_no_policy_is_no_grant() {
+    let granted = mock!(LambdaClient::get_policy)
+        .match_requests(|r| r.qualifier() == Some("7"))
+        .then_http_response(|| {
+            json_response(
+                200,
+                r#"{"Policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"rule\",\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"events.amazonaws.com\"},\"Action\":\"lambda:InvokeFunction\"}]}","RevisionId":"r1"}"#,
+            )
+        });
+    let none = mock!(LambdaClient::get_policy)
+        .match_requests(|r| r.qualifier() == Some("6"))
+        .then_http_response(|| lambda_error(404, "ResourceNotFoundException"));
+    let throttled = mock!(LambdaClient::get_policy)
+        .match_requests(|r| r.qualifier() == Some("5"))
+        .then_http_response(|| lambda_error(429, "TooManyRequestsException"));
+    let catalog = catalog(&[&granted, &none, &throttled]);
+    assert_eq!(
+        catalog.version_grants("orders", "7").await.unwrap(),
+        ["rule: events.amazonaws.com"]
+    );
+    assert!(catalog
+        .version_grants("orders", "6")
+        .await
+        .unwrap()
+        .is_empty());
+    // Past its retries, a throttle is an error: the caller keeps the version on doubt.
+    assert!(catalog.version_grants("orders", "5").await.is_err());
 }

@@ -61,6 +61,7 @@ fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
         get_alias::GetAliasInput, get_function::GetFunctionInput,
         get_function_configuration::GetFunctionConfigurationInput, get_policy::GetPolicyInput,
         invoke::InvokeInput, list_aliases::ListAliasesInput,
+        list_durable_executions_by_function::ListDurableExecutionsByFunctionInput,
         list_function_url_configs::ListFunctionUrlConfigsInput,
         list_provisioned_concurrency_configs::ListProvisionedConcurrencyConfigsInput,
         list_versions_by_function::ListVersionsByFunctionInput,
@@ -103,6 +104,8 @@ fn lambda(operation: &str, input: &Input) -> Vec<IamRequest> {
     } else if let Some(i) = input.downcast_ref::<ListFunctionUrlConfigsInput>() {
         function_arn(i.function_name().unwrap_or_default(), None)
     } else if let Some(i) = input.downcast_ref::<GetPolicyInput>() {
+        function_arn(i.function_name().unwrap_or_default(), i.qualifier())
+    } else if let Some(i) = input.downcast_ref::<ListDurableExecutionsByFunctionInput>() {
         function_arn(i.function_name().unwrap_or_default(), i.qualifier())
     } else if let Some(i) = input.downcast_ref::<InvokeInput>() {
         function_arn(i.function_name().unwrap_or_default(), i.qualifier())

@@ -3,6 +3,7 @@
 //! (about 15 a second, shared by the account): a prune must leave room for a revert.
 
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::types::ExecutionStatus;
 use aws_sdk_lambda::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
@@ -95,6 +96,53 @@ fn service_grants(policy: &str) -> Vec<(String, String)> {
     grants
 }
 
+/// Everyone a version's own resource policy allows (`sid: principal`, with the source the
+/// grant is limited to): whoever it names calls the version by its ARN. A policy that cannot
+/// be parsed is one grant of unknown scope, so that the version is kept.
+fn policy_grants(policy: &str) -> Vec<String> {
+    let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return vec!["a policy that could not be read".to_string()];
+    };
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        one @ serde_json::Value::Object(_) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let mut grants = Vec::new();
+    for statement in statements {
+        if statement["Effect"] != "Allow" {
+            continue;
+        }
+        let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
+        let principals: Vec<String> = match &statement["Principal"] {
+            serde_json::Value::String(anyone) => vec![anyone.clone()],
+            serde_json::Value::Object(kinds) => kinds
+                .values()
+                .flat_map(|v| match v {
+                    serde_json::Value::String(s) => vec![s.clone()],
+                    serde_json::Value::Array(list) => list
+                        .iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let source = ["ArnLike", "StringEquals", "ArnEquals"]
+            .iter()
+            .find_map(|op| statement["Condition"][op]["AWS:SourceArn"].as_str())
+            .map(|arn| format!(" from {arn}"))
+            .unwrap_or_default();
+        grants.extend(
+            principals
+                .into_iter()
+                .map(|p| format!("{sid}: {p}{source}")),
+        );
+    }
+    grants
+}
+
 /// Runs `$body` for every page of a listing (`$request`, a fluent builder), each page fetched
 /// after a token from the budget.
 macro_rules! each_page {
@@ -127,6 +175,7 @@ impl VersionCatalog for LambdaVersions {
                         version: version.to_string(),
                         code_size: v.code_size(),
                         last_modified: last_modified(v.last_modified()),
+                        durable: v.durable_config().is_some(),
                     }),
                     None => {}
                 }
@@ -231,6 +280,46 @@ impl VersionCatalog for LambdaVersions {
         }
     }
 
+    async fn version_grants(&self, function: &str, version: &str) -> Result<Vec<String>> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .get_policy()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(policy_grants(out.policy().unwrap_or("{}"))),
+            // No policy of its own: nobody calls it by ARN through one.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(aws("GetPolicy", function, e)),
+        }
+    }
+
+    async fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<(usize, bool)> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .list_durable_executions_by_function()
+            .function_name(function)
+            .qualifier(version)
+            .statuses(ExecutionStatus::Running)
+            .send()
+            .await
+            .map_err(|e| aws("ListDurableExecutionsByFunction", function, e))?;
+        Ok((out.durable_executions().len(), out.next_marker().is_some()))
+    }
+
     async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {
         self.limiter.acquire().await;
         let out = self
@@ -296,6 +385,25 @@ mod tests {
         let moto = last_modified(Some("2026-11-23T10:00:00.123456000Z")).unwrap();
         assert_eq!(moto.timestamp(), t.timestamp());
         assert_eq!(last_modified(Some("yesterday")), None);
+    }
+
+    #[test]
+    fn every_principal_a_versions_policy_allows_is_a_grant_with_its_source() {
+        let policy = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"api","Effect":"Allow","Principal":{"Service":"apigateway.amazonaws.com"},"Action":"lambda:InvokeFunction","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:execute-api:us-east-1:123456789012:abc/*"}}},
+            {"Sid":"partner","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:root"]},"Action":"lambda:InvokeFunction"},
+            {"Sid":"anyone","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl"},
+            {"Sid":"denied","Effect":"Deny","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction"}]}"#;
+        assert_eq!(
+            policy_grants(policy),
+            [
+                "api: apigateway.amazonaws.com from arn:aws:execute-api:us-east-1:123456789012:abc/*",
+                "partner: arn:aws:iam::111122223333:root",
+                "anyone: *",
+            ]
+        );
+        assert_eq!(policy_grants("{}"), Vec::<String>::new());
+        assert_eq!(policy_grants("not json").len(), 1, "kept on doubt");
     }
 
     #[test]

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::adapters::{LambdaVersions, ReleaseStore};
 use crate::domain::retention::{
-    bypassing_triggers, plan_retention, Retention, RetentionPlan, DEFAULT_ROLLBACK_DEPTH,
+    bypassing_triggers, plan_retention, KeepReason, Retention, RetentionPlan,
+    DEFAULT_ROLLBACK_DEPTH,
 };
 use crate::domain::{function_ref, Release};
 use crate::error::{Error, Result};
@@ -100,7 +101,8 @@ pub async fn prune_with<C: VersionCatalog, S: ReleaseRecords>(
     let versions = catalog.versions(&function).await?;
     let uses = catalog.uses(&function).await?;
     let releases = recent_releases(store, &function).await?;
-    let plan = plan_retention(&versions, &uses, &releases, retention, Utc::now());
+    let mut plan = plan_retention(&versions, &uses, &releases, retention, Utc::now());
+    check_before_delete(catalog, &function, &mut plan).await;
     let outcome = if request.apply {
         delete(catalog, &function, &plan).await
     } else {
@@ -113,6 +115,48 @@ pub async fn prune_with<C: VersionCatalog, S: ReleaseRecords>(
         applied: request.apply,
         outcome,
     })
+}
+
+/// What only a per-version read shows, asked of the versions the plan would delete (so a
+/// function with hundreds of versions in use costs no call for them): a resource policy of
+/// the version's own (whoever it names calls the version's ARN, and would fail once it is
+/// gone), and a durable function's executions still running on it. A read that fails keeps
+/// the version, with the reason: never a delete on doubt.
+async fn check_before_delete<C: VersionCatalog>(
+    catalog: &C,
+    function: &str,
+    plan: &mut RetentionPlan,
+) {
+    let candidates: Vec<(String, bool)> = plan
+        .fates
+        .iter()
+        .filter(|f| f.deleted())
+        .map(|f| (f.version.version.clone(), f.version.durable))
+        .collect();
+    for (version, durable) in candidates {
+        match catalog.version_grants(function, &version).await {
+            Ok(grants) if grants.is_empty() => {}
+            Ok(grants) => plan.keep(&version, KeepReason::Granted { grants }),
+            Err(e) => plan.keep(&version, unchecked("its resource policy", &e)),
+        }
+        if !durable {
+            continue;
+        }
+        match catalog.running_durable_executions(function, &version).await {
+            Ok((0, false)) => {}
+            Ok((running, more)) => {
+                plan.keep(&version, KeepReason::DurableExecutions { running, more })
+            }
+            Err(e) => plan.keep(&version, unchecked("its durable executions", &e)),
+        }
+    }
+}
+
+fn unchecked(what: &str, e: &Error) -> KeepReason {
+    KeepReason::Unchecked {
+        what: what.to_string(),
+        why: e.to_string(),
+    }
 }
 
 /// Oldest first, so a run cut short has freed the versions least likely to be wanted.

@@ -25,6 +25,9 @@ pub struct PublishedVersion {
     pub version: String,
     pub code_size: i64,
     pub last_modified: Option<DateTime<Utc>>,
+    /// A durable function's version (`DurableConfig`): an execution started on it stays on it
+    /// for as long as it runs (up to a year), whatever the alias does since.
+    pub durable: bool,
 }
 
 impl PublishedVersion {
@@ -79,6 +82,21 @@ pub enum KeepReason {
         alias: String,
         release: String,
     },
+    /// Its own resource policy lets these invoke it by its ARN (an API, a rule, a schedule, a
+    /// topic, a bucket, a state machine, another account), each `sid: principal`.
+    Granted {
+        grants: Vec<String>,
+    },
+    /// Durable executions still running on it (`more`: at least this many).
+    DurableExecutions {
+        running: usize,
+        more: bool,
+    },
+    /// What could not be read: kept, never deleted on doubt.
+    Unchecked {
+        what: String,
+        why: String,
+    },
 }
 
 impl fmt::Display for KeepReason {
@@ -110,6 +128,22 @@ impl fmt::Display for KeepReason {
             KeepReason::RollbackTarget { alias, release } => {
                 write!(f, "rollback target of alias {alias} (release {release})")
             }
+            KeepReason::Granted { grants } => write!(
+                f,
+                "its resource policy lets {} invoke it by ARN",
+                grants.join(", ")
+            ),
+            KeepReason::DurableExecutions { running, more } => write!(
+                f,
+                "{running}{} durable execution(s) still running on it",
+                if *more { " or more" } else { "" }
+            ),
+            KeepReason::Unchecked { what, why } => {
+                write!(
+                    f,
+                    "{what} not read ({why}): kept rather than deleted on doubt"
+                )
+            }
         }
     }
 }
@@ -135,6 +169,16 @@ pub struct RetentionPlan {
 }
 
 impl RetentionPlan {
+    /// Keeps `version` for `reason` too (a fact read once the plan named it for deletion).
+    pub fn keep(&mut self, version: &str, reason: KeepReason) {
+        if let Some(fate) = self.fates.iter_mut().find(|f| f.version.version == version) {
+            if !fate.kept_for.contains(&reason) {
+                fate.kept_for.push(reason);
+                fate.kept_for.sort();
+            }
+        }
+    }
+
     pub fn to_delete(&self) -> Vec<String> {
         self.fates
             .iter()

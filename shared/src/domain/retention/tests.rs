@@ -16,6 +16,7 @@ fn versions(n: u64) -> Vec<PublishedVersion> {
             version: k.to_string(),
             code_size: k as i64 * 1024,
             last_modified: Some(t(k as i64 * 60)),
+            durable: false,
         })
         .collect()
 }

@@ -18,6 +18,12 @@ pub struct FakeCatalog {
     pub throttled: Arc<Mutex<Vec<String>>>,
     /// Versions an alias was pointed at after the listing: Lambda refuses their delete.
     pub aliased_since_listing: Arc<Mutex<Vec<String>>>,
+    /// Each version's own resource policy grants (`sid: principal`).
+    pub grants: Arc<Mutex<std::collections::HashMap<String, Vec<String>>>>,
+    /// RUNNING durable executions per version.
+    pub durable_running: Arc<Mutex<std::collections::HashMap<String, usize>>>,
+    /// Versions whose policy and durable-execution reads fail (AccessDenied).
+    pub unreadable: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakeCatalog {
@@ -28,6 +34,7 @@ impl FakeCatalog {
                 version: k.to_string(),
                 code_size: k as i64 * 1_048_576,
                 last_modified: None,
+                durable: false,
             })
             .collect();
         FakeCatalog {
@@ -41,6 +48,18 @@ impl FakeCatalog {
     pub fn remaining(&self) -> Vec<String> {
         let versions = self.versions.lock().unwrap();
         versions.iter().map(|v| v.version.clone()).collect()
+    }
+
+    fn readable(&self, version: &str, operation: &'static str) -> Result<()> {
+        if self.unreadable.lock().unwrap().iter().any(|v| v == version) {
+            return Err(Error::Aws(AwsError {
+                operation,
+                kind: AwsErrorKind::Rejected,
+                code: Some("AccessDeniedException".into()),
+                message: format!("not authorized to perform lambda:{operation}"),
+            }));
+        }
+        Ok(())
     }
 
     fn known(&self, function: &str) -> Result<()> {
@@ -66,6 +85,25 @@ impl VersionCatalog for FakeCatalog {
     async fn latest_invokers(&self, function: &str) -> Result<Vec<(String, String)>> {
         self.known(function)?;
         Ok(self.uses.lock().unwrap().latest_invokers.clone())
+    }
+
+    async fn version_grants(&self, function: &str, version: &str) -> Result<Vec<String>> {
+        self.known(function)?;
+        self.readable(version, "GetPolicy")?;
+        self.journal.push(format!("GetPolicy {function}:{version}"));
+        let grants = self.grants.lock().unwrap();
+        Ok(grants.get(version).cloned().unwrap_or_default())
+    }
+
+    async fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<(usize, bool)> {
+        self.known(function)?;
+        self.readable(version, "ListDurableExecutionsByFunction")?;
+        let running = self.durable_running.lock().unwrap();
+        Ok((running.get(version).copied().unwrap_or(0), false))
     }
 
     async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {

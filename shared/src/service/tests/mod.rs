@@ -20,6 +20,7 @@ mod input;
 mod operator;
 mod provider;
 mod retention;
+mod retention_reads;
 mod start;
 mod step;
 

@@ -6,10 +6,10 @@ use crate::domain::AliasRouting;
 use crate::domain::ReleaseEvent;
 use crate::service::retention::{PruneRequest, VersionRetention};
 
-type Retention = VersionRetention<FakeCatalog, FakeStore>;
+pub(super) type Retention = VersionRetention<FakeCatalog, FakeStore>;
 
 /// `orders` with versions 1..=8, alias live on 1, release r-1 (1 -> 2) in progress.
-async fn with_versions(w: &World) -> Retention {
+pub(super) async fn with_versions(w: &World) -> Retention {
     let catalog = FakeCatalog::new(w.journal.clone(), FUNCTION, 8);
     catalog.uses.lock().unwrap().aliases = vec![(ALIAS.into(), AliasRouting::single("1"))];
     w.started("r-1", "steps:10@0s,50@0s").await;
@@ -19,7 +19,7 @@ async fn with_versions(w: &World) -> Retention {
     }
 }
 
-fn request(apply: bool) -> PruneRequest {
+pub(super) fn request(apply: bool) -> PruneRequest {
     PruneRequest {
         apply,
         ..PruneRequest::dry_run(FUNCTION, 2)

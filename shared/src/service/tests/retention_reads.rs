@@ -1,0 +1,90 @@
+//! What only a per-version read shows, before a version is deleted: its own resource policy's
+//! grants (callers of its ARN) and a durable function's executions still running on it. A
+//! read that fails keeps the version, with the reason.
+
+use super::retention::{request, with_versions};
+use super::*;
+
+fn why(report: &crate::service::retention::PruneReport, version: &str) -> Vec<String> {
+    let fate = report
+        .plan
+        .fates
+        .iter()
+        .find(|f| f.version.version == version)
+        .unwrap();
+    fate.kept_for.iter().map(ToString::to_string).collect()
+}
+
+#[tokio::test]
+async fn a_version_called_by_arn_or_running_durable_executions_is_kept_with_the_reason() {
+    let w = world();
+    let retention = with_versions(&w).await;
+    let catalog = &retention.catalog;
+    catalog.grants.lock().unwrap().insert(
+        "3".into(),
+        vec![
+            "api: apigateway.amazonaws.com from arn:aws:execute-api:us-east-1:123456789012:abc/*"
+                .into(),
+        ],
+    );
+    {
+        let mut versions = catalog.versions.lock().unwrap();
+        for v in versions
+            .iter_mut()
+            .filter(|v| v.version == "4" || v.version == "5")
+        {
+            v.durable = true;
+        }
+    }
+    catalog
+        .durable_running
+        .lock()
+        .unwrap()
+        .insert("4".into(), 2);
+    let report = retention.prune(&request(true)).await.unwrap();
+    assert_eq!(
+        why(&report, "3"),
+        ["its resource policy lets api: apigateway.amazonaws.com from arn:aws:execute-api:us-east-1:123456789012:abc/* invoke it by ARN"]
+    );
+    assert_eq!(
+        why(&report, "4"),
+        ["2 durable execution(s) still running on it"]
+    );
+    // Durable, but nothing runs on it any more: it goes like any other.
+    assert_eq!(report.plan.to_delete(), ["6", "5"]);
+    assert_eq!(report.outcome.deleted, ["5", "6"]);
+    let mut left = retention.catalog.remaining();
+    left.sort();
+    assert_eq!(left, ["1", "2", "3", "4", "7", "8"]);
+    // Only the versions the rules would delete were read, each once.
+    assert_eq!(w.journal.count("GetPolicy"), 4);
+}
+
+#[tokio::test]
+async fn a_read_that_fails_keeps_the_version_and_says_why() {
+    let w = world();
+    let retention = with_versions(&w).await;
+    retention
+        .catalog
+        .unreadable
+        .lock()
+        .unwrap()
+        .push("3".into());
+    retention
+        .catalog
+        .versions
+        .lock()
+        .unwrap()
+        .iter_mut()
+        .for_each(|v| v.durable = v.version == "3");
+    let report = retention.prune(&request(true)).await.unwrap();
+    let kept = why(&report, "3");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(
+        kept.iter().all(|k| k.contains("AccessDeniedException")
+            && k.ends_with("kept rather than deleted on doubt")),
+        "{kept:?}"
+    );
+    assert!(retention.catalog.remaining().contains(&"3".to_string()));
+    assert_eq!(report.outcome.deleted, ["4", "5", "6"]);
+}
