@@ -1,5 +1,6 @@
 """moto's server, with DynamoDB's writes made atomic as DynamoDB's are, the Lambda behaviour
-retention and hooks need that moto lacks (moto_lambda.py), and task tokens kept (moto_sfn.py).
+retention and hooks need that moto lacks (moto_lambda.py), Lambda's control-plane rate for the
+requests that ask for it (moto_rate.py), and task tokens kept (moto_sfn.py).
 
 moto serves each request on its own thread and checks a write's condition and applies it in
 separate steps, with no lock: two concurrent TransactWriteItems whose conditions exclude each
@@ -15,6 +16,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.server import main
 
 import moto_lambda
+import moto_rate
 import moto_sfn
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
@@ -34,6 +36,7 @@ for name in WRITES:
     setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
 
 moto_lambda.install()
+moto_rate.install()
 moto_sfn.install()
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ mod alarm;
 mod analysis;
 #[path = "analysis_alarms.rs"]
 mod analysis_alarms;
+#[path = "control_plane.rs"]
+mod control_plane;
 #[path = "corpus.rs"]
 mod corpus;
 #[path = "crash.rs"]

@@ -30,8 +30,21 @@ pub async fn load_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http_client())
         .timeout_config(timeouts())
+        .retry_config(retries())
         .load()
         .await
+}
+
+/// How every client retries: the SDK's adaptive mode. Lambda's control-plane rate (15
+/// requests a second per account and Region) is shared by every shiftback function, the CLI
+/// and anything else in the account, so no limiter inside one process can hold it; a throttle
+/// is the account-wide signal. In adaptive mode each client meets one by slowing its own
+/// sending rate (a token bucket that backs off on throttling and grows again, CUBIC-style)
+/// rather than only spacing its retries, so several processes settle under the shared rate
+/// together. Six attempts: a step meeting a burst of other callers still finishes, within
+/// the operation timeout.
+pub fn retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::adaptive().with_max_attempts(6)
 }
 
 /// The SDK's hyper client over rustls with ring: what `default-https-client` would give, but
