@@ -32,6 +32,9 @@ pub struct Notification {
     pub attributes: BTreeMap<&'static str, String>,
     /// For the incident topic: `ALARM` on rollback or failure, `OK` on success.
     pub incident: Option<Incident>,
+    /// The same for people reading mail: plain text (SNS sends each protocol its own message;
+    /// Chatbot and PagerDuty's HTTPS endpoints keep the JSON body).
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +92,10 @@ pub fn notification(
     account: &str,
     region: &str,
 ) -> Option<Notification> {
+    release.log.get(index)?;
+    // As the log stood at the entry: a late publish describes its event, not what followed.
+    let as_at = release.as_at(index);
+    let release = &as_at;
     let entry: &LogEntry = release.log.get(index)?;
     let (event_type, severity) = announced(release, &entry.event)?;
     let target = release.subject();
@@ -439,6 +446,7 @@ pub fn notification(
         )),
         _ => None,
     };
+    let text = plain_text(&title, &description, &next_steps);
     Some(Notification {
         dedup_id,
         event_type,
@@ -446,7 +454,22 @@ pub fn notification(
         body,
         attributes,
         incident,
+        text,
     })
+}
+
+/// The message as mail: the title, the facts one a line without Chatbot's markdown, and the
+/// next steps as a list.
+fn plain_text(title: &str, description: &str, next_steps: &[String]) -> String {
+    let unmarked = |text: &str| text.replace(['*', '`'], "");
+    let mut text = format!("{}\n\n{}\n", unmarked(title), unmarked(description));
+    if !next_steps.is_empty() {
+        text.push_str("\nNext steps:\n");
+        for step in next_steps {
+            text.push_str(&format!("- {}\n", unmarked(step)));
+        }
+    }
+    text
 }
 
 /// The CloudWatch alarm notification shape, as PagerDuty's CloudWatch integration reads it.

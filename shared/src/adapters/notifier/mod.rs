@@ -175,11 +175,18 @@ impl Notifier {
                 (k.to_string(), value)
             })
             .collect();
+        // One message a protocol: mail gets plain text, every other subscriber (Chatbot's and
+        // PagerDuty's HTTPS endpoints, SQS, Lambda) the JSON body as before.
+        let per_protocol = serde_json::json!({
+            "default": message.body.to_string(),
+            "email": message.text,
+        });
         self.sns
             .publish()
             .topic_arn(&self.release_topic)
             .subject(&message.subject)
-            .message(message.body.to_string())
+            .message_structure("json")
+            .message(per_protocol.to_string())
             .set_message_attributes(Some(attributes.clone()))
             .send()
             .await

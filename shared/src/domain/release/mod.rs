@@ -5,6 +5,7 @@
 //! then make the alias match it, so a crash between the two leaves a record that says what to
 //! finish or undo, never an alias shifted without one.
 
+mod as_at;
 mod gate;
 mod hooked;
 mod ignore;

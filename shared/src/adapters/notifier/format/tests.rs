@@ -310,3 +310,67 @@ fn a_release_s_labels_say_where_it_came_from() {
         "commit=3f2a1c9 version=1.4.0"
     );
 }
+
+#[test]
+fn a_step_announced_after_the_rollback_describes_the_step_not_the_rollback() {
+    let mut r = release();
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    let step = r.log.len() - 1;
+    r.apply(
+        Input::Alarm {
+            alarm: "orders-errors".into(),
+            reason: "errors above 5%".into(),
+        },
+        t(30),
+        "alarm:orders-errors",
+    )
+    .unwrap();
+    r.apply(Input::RolledBack, t(31), "alarm:orders-errors")
+        .unwrap();
+    // The step's publish failed and the outbox sends it now, after the rollback.
+    let n = notification(&r, step, "123456789012", "us-east-1").unwrap();
+    assert_eq!(n.event_type, "step_applied");
+    let context = &n.body["metadata"]["additionalContext"];
+    assert_eq!(context["weight_percent"], "50");
+    assert_eq!(context["phase"], "shifting");
+    assert!(context.get("reason").is_none(), "{context}");
+    assert!(context.get("cause").is_none(), "{context}");
+    let description = n.body["content"]["description"].as_str().unwrap();
+    assert!(!description.contains("errors above 5%"), "{description}");
+    assert!(description.contains("*Traffic on v7* 50%"), "{description}");
+}
+
+#[test]
+fn mail_gets_plain_text_with_the_same_facts_and_next_steps() {
+    let mut r = release();
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    r.apply(
+        Input::Alarm {
+            alarm: "orders-errors".into(),
+            reason: "errors above 5%".into(),
+        },
+        t(30),
+        "alarm:orders-errors",
+    )
+    .unwrap();
+    r.apply(Input::RolledBack, t(31), "alarm:orders-errors")
+        .unwrap();
+    let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+    assert!(!n.text.contains('*') && !n.text.contains('`'), "{}", n.text);
+    assert!(
+        n.text.starts_with("orders:live ROLLED BACK to v6"),
+        "{}",
+        n.text
+    );
+    assert!(
+        n.text
+            .contains("\nReason alarm orders-errors is in ALARM: errors above 5%\n"),
+        "{}",
+        n.text
+    );
+    assert!(
+        n.text.contains("\nNext steps:\n- Look at the alarm"),
+        "{}",
+        n.text
+    );
+}
