@@ -312,6 +312,8 @@ pub struct VersionInfo {
     pub state: Option<String>,
     pub state_reason: Option<String>,
     pub last_update: Option<String>,
+    /// The capacity provider the version runs on (Lambda Managed Instances), if any.
+    pub capacity_provider: Option<String>,
 }
 
 /// Whether a version can take traffic.

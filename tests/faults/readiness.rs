@@ -115,3 +115,33 @@ async fn the_start_handler_refuses_versions_a_weighted_alias_cannot_join() {
     assert_eq!(err.error_type(), "Shiftback.Invalid");
     assert_eq!(update.num_calls(), 0);
 }
+
+/// Lambda Managed Instances are newer than moto: GetFunctionConfiguration's documented
+/// `CapacityProviderConfig`, modelled.
+#[tokio::test]
+async fn a_version_on_a_capacity_provider_is_known_as_such() {
+    use shiftback::ports::AliasRouter as _;
+    let managed = mock!(LambdaClient::get_function_configuration)
+        .match_requests(|req| req.qualifier() == Some("8"))
+        .then_http_response(|| {
+            json_response(
+                200,
+                r#"{"FunctionName":"orders","Version":"8","Role":"arn:aws:iam::123456789012:role/app","State":"Active","LastUpdateStatus":"Successful","CapacityProviderConfig":{"LambdaManagedInstancesCapacityProviderConfig":{"CapacityProviderArn":"arn:aws:lambda:us-east-1:123456789012:capacity-provider:fleet","PerExecutionEnvironmentMaxConcurrency":32}}}"#,
+            )
+        });
+    let plain = version("7", "Active", "arn:aws:iam::123456789012:role/app");
+    let router = router(&[&managed, &plain]);
+    let info = router.version_info("orders", "8").await.unwrap();
+    assert_eq!(
+        info.capacity_provider.as_deref(),
+        Some("arn:aws:lambda:us-east-1:123456789012:capacity-provider:fleet")
+    );
+    assert_eq!(
+        router
+            .version_info("orders", "7")
+            .await
+            .unwrap()
+            .capacity_provider,
+        None
+    );
+}

@@ -173,6 +173,10 @@ impl AliasRouter for TrafficRouter {
             state: out.state().map(|s| s.as_str().to_string()),
             state_reason: out.state_reason().map(str::to_string),
             last_update: out.last_update_status().map(|s| s.as_str().to_string()),
+            capacity_provider: out
+                .capacity_provider_config()
+                .and_then(|c| c.lambda_managed_instances_capacity_provider_config())
+                .map(|c| c.capacity_provider_arn().to_string()),
         })
     }
 

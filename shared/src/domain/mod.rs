@@ -4,6 +4,7 @@ pub mod analysis;
 pub mod arn;
 pub mod gates;
 pub mod hooks;
+pub mod managed;
 pub mod metrics;
 pub mod notification;
 pub mod release;

@@ -229,6 +229,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         findings.push(
             "both versions share the execution role and dead-letter configuration".to_string(),
         );
+        if let Some(provider) = &target.capacity_provider {
+            findings.push(managed_ramp(&target.version, provider, &spec)?);
+        }
         findings.push(spec.analysis.describe());
         for (phase, when) in [
             (HookPhase::PreTraffic, "before any traffic moves"),
@@ -374,6 +377,33 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             Err(Error::AlarmsFiring(firing))
         }
     }
+}
+
+/// A version on Lambda Managed Instances scales asynchronously and throttles when its traffic
+/// more than doubles within five minutes: a schedule that would do so is refused, with the
+/// steps that would and a strategy that fits.
+fn managed_ramp(version: &str, provider: &str, spec: &ReleaseSpec) -> Result<String> {
+    let schedule = spec.strategy.schedule()?;
+    let too_fast = crate::domain::managed::too_fast_steps(&schedule);
+    if too_fast.is_empty() {
+        return Ok(format!(
+            "version {version} runs on Lambda Managed Instances ({provider}): no step more than doubles its traffic within five minutes"
+        ));
+    }
+    let first = schedule
+        .steps
+        .first()
+        .map_or(crate::domain::Weight::FULL, |s| s.weight);
+    let start = if first.as_fraction() > 0.5 {
+        crate::domain::Weight::from_percent(10.0).expect("10% is a weight")
+    } else {
+        first
+    };
+    Err(Error::BadRequest(format!(
+        "version {version} runs on Lambda Managed Instances ({provider}), which scale asynchronously and may throttle when traffic more than doubles within five minutes: {}; use a strategy that at most doubles it every five minutes, e.g. --strategy {}",
+        too_fast.join("; "),
+        crate::domain::managed::doubling_strategy(start)
+    )))
 }
 
 /// Whether one alias may carry both versions at once: a weighted alias needs them to share

@@ -83,9 +83,19 @@ impl FakeRouter {
             state: state.map(str::to_string),
             state_reason: None,
             last_update: None,
+            capacity_provider: None,
         };
         let key = (function.to_string(), version.to_string());
         self.table.lock().unwrap().versions.insert(key, info);
+        self
+    }
+
+    /// Version `version` runs on a Lambda Managed Instances capacity provider.
+    pub fn on_capacity_provider(self, function: &str, version: &str, provider: &str) -> Self {
+        let key = (function.to_string(), version.to_string());
+        if let Some(info) = self.table.lock().unwrap().versions.get_mut(&key) {
+            info.capacity_provider = Some(provider.to_string());
+        }
         self
     }
 

@@ -17,6 +17,7 @@ mod groups;
 mod hooks;
 mod ignore;
 mod input;
+mod managed;
 mod operator;
 mod provider;
 mod retention;
