@@ -8,6 +8,7 @@ moto does not make. Each is answered here as AWS answers it, within what moto ca
 - ListFunctionUrlConfigs lists the function's URL (moto keeps only an unqualified one).
 - ListProvisionedConcurrencyConfigs answers an empty list: moto cannot configure provisioned
   concurrency, so none exists (the reason it gives is covered with aws-smithy-mocks).
+- ListDurableExecutionsByFunction lists none: moto has no durable functions.
 - GetAccountSettings reports the region's code storage (the sum of every version's code
   size) against the default 75 GB quota.
 
@@ -51,6 +52,14 @@ def list_provisioned_concurrency_configs(request, full_url, headers):
     name = full_url.split("/functions/")[1].split("/")[0]
     _backend(headers).get_function(name)  # ResourceNotFound for an unknown function
     return _json({"ProvisionedConcurrencyConfigs": []})
+
+
+def list_durable_executions(request, full_url, headers):
+    name = full_url.split("/functions/")[1].split("/")[0]
+    _backend(headers).get_function(name)  # ResourceNotFound for an unknown function
+    # moto has no durable functions, so no durable execution runs anywhere (their listing,
+    # paging and counts are covered with aws-smithy-mocks).
+    return _json({"DurableExecutions": []})
 
 
 def get_account_settings(request, full_url, headers):
@@ -127,3 +136,6 @@ def install():
         api + r"/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
     ] = list_provisioned_concurrency_configs
     urls.url_paths[api + r"/account-settings/?$"] = get_account_settings
+    urls.url_paths[
+        api + r"/functions/(?P<function_name>[\w_:%-]+)/durable-executions/?$"
+    ] = list_durable_executions

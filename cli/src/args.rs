@@ -239,6 +239,16 @@ pub enum Command {
         #[arg(long)]
         apply: bool,
     },
+    /// The durable executions still running on a version (a durable execution stays on the
+    /// version it started on): what a revert of a durable function leaves behind. Lists them;
+    /// stopping one is a decision about that execution (`aws lambda stop-durable-execution`).
+    Durable {
+        /// The function's name or ARN.
+        function: String,
+        /// The version they run on (the one a release reverted from).
+        #[arg(long)]
+        version: String,
+    },
     /// Print a completion script for a shell (e.g. `shiftback completions bash`).
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.

@@ -147,6 +147,7 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
             };
             prune::run(cli, r, &request).await
         }
+        Command::Durable { function, version } => durable::run(cli, r, function, version).await,
         Command::Completions { .. } => unreachable!("answered above"),
     }
 }

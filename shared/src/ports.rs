@@ -105,6 +105,14 @@ pub trait AliasRouter: Send + Sync {
         version: &str,
     ) -> impl Future<Output = Result<VersionInfo>> + Send;
 
+    /// The durable executions RUNNING on a version: how many the listing's first page holds,
+    /// and whether there are more.
+    fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<(usize, bool)>> + Send;
+
     /// The function's tags: who owns it (CloudFormation's `aws:cloudformation:stack-id`) and
     /// whom its owner lets release it.
     fn function_tags(
@@ -314,6 +322,8 @@ pub struct VersionInfo {
     pub last_update: Option<String>,
     /// The capacity provider the version runs on (Lambda Managed Instances), if any.
     pub capacity_provider: Option<String>,
+    /// A durable function's version (`DurableConfig`).
+    pub durable: bool,
 }
 
 /// Whether a version can take traffic.

@@ -221,3 +221,43 @@ async fn a_versions_own_policy_is_read_with_its_qualifier_and_no_policy_is_no_gr
     // Past its retries, a throttle is an error: the caller keeps the version on doubt.
     assert!(catalog.version_grants("orders", "5").await.is_err());
 }
+
+/// `shiftback durable`'s listing, across pages (Lambda's documented marker), modelled.
+#[tokio::test]
+async fn the_durable_listing_follows_every_page_on_the_version_asked() {
+    use aws_sdk_lambda::operation::list_durable_executions_by_function::ListDurableExecutionsByFunctionOutput;
+    use aws_sdk_lambda::types::{Execution, ExecutionStatus};
+    let execution = |name: &str| {
+        Execution::builder()
+            .durable_execution_arn(format!("{ARN}:7/durable-execution/{name}"))
+            .durable_execution_name(name)
+            .function_arn(format!("{ARN}:7"))
+            .status(ExecutionStatus::Running)
+            .start_timestamp(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+            .build()
+            .unwrap()
+    };
+    let first = mock!(LambdaClient::list_durable_executions_by_function)
+        .match_requests(|r| r.qualifier() == Some("7") && r.marker().is_none())
+        .then_output(move || {
+            ListDurableExecutionsByFunctionOutput::builder()
+                .durable_executions(execution("a"))
+                .next_marker("m2")
+                .build()
+        });
+    let second = mock!(LambdaClient::list_durable_executions_by_function)
+        .match_requests(|r| r.qualifier() == Some("7") && r.marker() == Some("m2"))
+        .then_output(move || {
+            ListDurableExecutionsByFunctionOutput::builder()
+                .durable_executions(execution("b"))
+                .build()
+        });
+    let (listed, more) = catalog(&[&first, &second])
+        .running_durable_executions_list("orders", "7")
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert!(!more);
+    assert_eq!(listed[0].started.unwrap().timestamp(), 1_800_000_000);
+}

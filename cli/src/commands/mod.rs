@@ -5,6 +5,7 @@ pub mod completions;
 pub mod control;
 pub mod create_table;
 pub mod dashboard;
+pub mod durable;
 pub mod history;
 pub mod list;
 pub mod plan;

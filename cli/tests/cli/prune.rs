@@ -79,3 +79,23 @@ async fn prune_refuses_bad_input_with_exit_2_and_deletes_nothing() {
     let out = s.run(&["--json", "prune", &s.function, "--keep", "1"]);
     assert_eq!(published(&json(&out)).len(), 3, "nothing was deleted");
 }
+
+#[tokio::test]
+async fn durable_lists_what_runs_on_a_version_and_refuses_a_bad_one() {
+    let s = setup().await;
+    // moto has no durable functions: nothing runs on any version (the listing's shapes are
+    // covered with aws-smithy-mocks in the integration tests).
+    let out = s.run(&["durable", &s.function, "--version", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("version 2: 0 durable execution(s) running"),
+        "{}",
+        text(&out)
+    );
+    let out = s.run(&["--json", "durable", &s.function, "--version", "2"]);
+    let listed = json(&out);
+    assert_eq!(listed["running"], serde_json::json!([]));
+    assert_eq!(listed["more"], false);
+    let out = s.run(&["durable", &s.function, "--version", "$LATEST"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

@@ -177,7 +177,26 @@ impl AliasRouter for TrafficRouter {
                 .capacity_provider_config()
                 .and_then(|c| c.lambda_managed_instances_capacity_provider_config())
                 .map(|c| c.capacity_provider_arn().to_string()),
+            durable: out.durable_config().is_some(),
         })
+    }
+
+    async fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<(usize, bool)> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .list_durable_executions_by_function()
+            .function_name(function)
+            .qualifier(version)
+            .statuses(aws_sdk_lambda::types::ExecutionStatus::Running)
+            .send()
+            .await
+            .map_err(|e| Error::Aws(AwsError::from_sdk("ListDurableExecutionsByFunction", e)))?;
+        Ok((out.durable_executions().len(), out.next_marker().is_some()))
     }
 
     /// A version ready to take traffic: Lambda routes to a version only once its `State` is

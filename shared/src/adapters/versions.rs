@@ -15,6 +15,54 @@ use crate::domain::{AliasRouting, Weight};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 pub use crate::ports::{CodeStorage, Deletion, VersionCatalog};
 
+/// One durable execution, as `shiftback durable` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DurableExecution {
+    pub name: String,
+    pub arn: String,
+    pub started: Option<DateTime<Utc>>,
+}
+
+/// The most executions `shiftback durable` lists (ten pages).
+const DURABLE_LISTING_MAX: usize = 1_000;
+
+impl LambdaVersions {
+    /// The durable executions RUNNING on `version`, oldest first as Lambda lists them, up to
+    /// a thousand (the second value: whether there are more).
+    pub async fn running_durable_executions_list(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<(Vec<DurableExecution>, bool)> {
+        let mut found = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.limiter.acquire().await;
+            let out = self
+                .client
+                .list_durable_executions_by_function()
+                .function_name(function)
+                .qualifier(version)
+                .statuses(ExecutionStatus::Running)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| aws("ListDurableExecutionsByFunction", function, e))?;
+            for e in out.durable_executions() {
+                found.push(DurableExecution {
+                    name: e.durable_execution_name().to_string(),
+                    arn: e.durable_execution_arn().to_string(),
+                    started: DateTime::from_timestamp(e.start_timestamp().secs(), 0),
+                });
+            }
+            marker = out.next_marker().map(str::to_string);
+            if marker.is_none() || found.len() >= DURABLE_LISTING_MAX {
+                return Ok((found, marker.is_some()));
+            }
+        }
+    }
+}
+
 /// Requests a second a prune may make: a third of the account's control-plane rate.
 pub const PRUNE_RPS: f64 = 5.0;
 

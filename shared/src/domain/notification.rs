@@ -27,6 +27,8 @@ pub fn announced(release: &Release, event: &ReleaseEvent) -> Option<(&'static st
         ReleaseEvent::RolledBack { .. } => ("rolled_back", "critical"),
         ReleaseEvent::Failed { .. } | ReleaseEvent::LockBroken { .. } => ("failed", "critical"),
         ReleaseEvent::AlarmSuppressed { .. } => ("alarm_suppressed", "warning"),
+        // The reverted version still runs for them: an operator decides what becomes of them.
+        ReleaseEvent::DurableExecutionsLeft { .. } => ("durable_executions_left", "warning"),
         // Someone acted by hand: worth knowing, not a page (shiftback broke nothing).
         ReleaseEvent::ManualRollback { .. } => ("rolled_back", "warning"),
         ReleaseEvent::Interrupted { .. } => ("interrupted", "warning"),

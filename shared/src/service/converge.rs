@@ -77,6 +77,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 break;
             }
         }
+        if let Some(left) = durable_left(&self.router, release).await {
+            release.apply(left, now(), actor)?;
+        }
         Ok(())
     }
 
@@ -244,6 +247,35 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
+    }
+}
+
+/// After a durable function's release was reverted: the executions still running on the
+/// version it reverted from, to record (none, or a count that could not be read: logged, as
+/// the revert is done and nothing may undo it).
+pub(crate) async fn durable_left<R: AliasRouter>(router: &R, release: &Release) -> Option<Input> {
+    let ended = matches!(
+        release.phase,
+        Phase::RolledBack | Phase::Aborted | Phase::Superseded
+    );
+    if !release.target_durable || !ended {
+        return None;
+    }
+    let version = release.target_version.clone();
+    match router
+        .running_durable_executions(&release.function, &version)
+        .await
+    {
+        Ok((0, false)) => None,
+        Ok((running, more)) => Some(Input::DurableLeft {
+            version,
+            running,
+            more,
+        }),
+        Err(e) => {
+            tracing::warn!(release = %release.id, %version, error = %e, "durable executions left on the reverted version not counted");
+            None
+        }
     }
 }
 

@@ -37,6 +37,7 @@ mod supersede;
 mod tests;
 
 pub(crate) use analysis_alarm::done_with_alarm;
+pub(crate) use converge::durable_left;
 pub use preflight::Preflight;
 pub use provider::{
     answer_for, may_release, release_id_for, Answered, Provided, ReleaseProperties, WhenBusy,

@@ -27,6 +27,8 @@ pub struct Preflight {
     pub superseding: Vec<String>,
     /// What was checked, in words (for `plan`).
     pub findings: Vec<String>,
+    /// The target is a durable function's version.
+    pub target_durable: bool,
 }
 
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
@@ -213,6 +215,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 expired_member_locks,
                 superseding,
                 findings,
+                target_durable: target.durable,
             });
         }
         if current.routing != AliasRouting::single(&stable) {
@@ -278,6 +281,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             expired_member_locks,
             superseding,
             findings,
+            target_durable: target.durable,
         })
     }
 

@@ -38,10 +38,12 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             spec,
             expired_lock,
             expired_member_locks,
+            target_durable,
             ..
         } = self.preflight(request).await?;
         let started_at = now();
         let mut release = Release::new(spec, started_at)?;
+        release.target_durable = target_durable;
         // Before the release is recorded, so that its guard is written with the others.
         self.open_analysis_alarm(&mut release).await?;
         let (tracked, action, broken, broken_after) = match self

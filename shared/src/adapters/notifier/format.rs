@@ -303,6 +303,18 @@ pub fn notification(
             ),
             "refused",
         ),
+        ReleaseEvent::DurableExecutionsLeft {
+            version,
+            running,
+            more,
+        } => (
+            ":hourglass_flowing_sand:",
+            format!(
+                "{target}: {running}{} durable execution(s) still running on v{version}, which the release reverted from",
+                if *more { " or more" } else { "" }
+            ),
+            release.phase.name(),
+        ),
         _ => return None,
     };
 
@@ -340,6 +352,10 @@ pub fn notification(
             format!("Put it on a known-good version: `shiftback rollback {} --alias {} --to {}`", release.function, release.alias, release.stable_version),
         ],
         _ => Vec::new(),
+    };
+    let next_steps = match &entry.event {
+        ReleaseEvent::DurableExecutionsLeft { version, .. } => durable_next_steps(release, version),
+        _ => next_steps,
     };
     let (cause, alarm) = match (&release.phase, &entry.event) {
         (Phase::RolledBack | Phase::Aborted | Phase::Failed | Phase::Interrupted, event) => {
@@ -456,6 +472,20 @@ pub fn notification(
         incident,
         text,
     })
+}
+
+/// What an operator does about durable executions left on a reverted version. shiftback
+/// lists them and does not stop them: each is a workflow part-way through its work (a payment
+/// taken, a message sent), and whether to let it finish on the old code, or to stop it and
+/// compensate, is a decision about that execution, not about the release.
+fn durable_next_steps(release: &Release, version: &str) -> Vec<String> {
+    vec![
+        format!(
+            "List them: `shiftback durable {} --version {version}` (or `aws lambda list-durable-executions-by-function --function-name {} --qualifier {version} --statuses RUNNING`)",
+            release.function, release.function
+        ),
+        "Each finishes on that version's code; to stop one: `aws lambda stop-durable-execution --durable-execution-arn ARN`".to_string(),
+    ]
 }
 
 /// The message as mail: the title, the facts one a line without Chatbot's markdown, and the

@@ -55,6 +55,12 @@ pub enum Input {
         by: String,
         changed_at: DateTime<Utc>,
     },
+    /// After its revert: durable executions still running on the version it reverted from.
+    DurableLeft {
+        version: String,
+        running: usize,
+        more: bool,
+    },
     /// The release's due traffic hook answered (the hook named, for the record).
     HookAnswered {
         phase: HookPhase,

@@ -121,6 +121,13 @@ pub enum ReleaseEvent {
         suppressed_by: String,
         changed_at: DateTime<Utc>,
     },
+    /// After a revert: durable executions still running on the version it reverted from (they
+    /// stay on it for as long as they run; `more`: at least this many).
+    DurableExecutionsLeft {
+        version: String,
+        running: usize,
+        more: bool,
+    },
 }
 
 impl ReleaseEvent {
@@ -150,6 +157,7 @@ impl ReleaseEvent {
             ReleaseEvent::GateReached { .. } => "gate_reached",
             ReleaseEvent::Approved { .. } => "approved",
             ReleaseEvent::GateExpired { .. } => "gate_expired",
+            ReleaseEvent::DurableExecutionsLeft { .. } => "durable_executions_left",
         }
     }
 }

@@ -101,6 +101,10 @@ pub struct Release {
     /// before the others existed: it has the error-rate alarm alone, and is asked of no other.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub analysis_alarm_kinds: Vec<AlarmKind>,
+    /// The target is a durable function's version: a revert counts the executions left
+    /// running on it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub target_durable: bool,
     /// Versions kept by the automatic retention that runs once the bake window closes.
     #[serde(default)]
     pub retain_versions: Option<u32>,
@@ -176,6 +180,7 @@ impl Release {
             analysis: spec.analysis,
             analysis_alarm: None,
             analysis_alarm_kinds: Vec::new(),
+            target_durable: false,
             retain_versions: spec.retain_versions,
             hooks: spec.hooks,
             labels: spec.labels,

@@ -43,6 +43,7 @@ impl Release {
                 Input::LockBroken { .. } => "record a broken lock",
                 Input::TakeOverLock { .. } => "take over a lock",
                 Input::AlarmSuppressed { .. } => "record a suppressed alarm",
+                Input::DurableLeft { .. } => "record durable executions left running",
                 Input::HandsOff { .. } => "record an alias changed outside it",
             },
         }
@@ -386,6 +387,22 @@ impl Release {
                         expired_at: *expired_at,
                     },
                 );
+                Action::Nothing
+            }
+            (
+                RolledBack | Aborted | Superseded,
+                Input::DurableLeft {
+                    version,
+                    running,
+                    more,
+                },
+            ) => {
+                let event = ReleaseEvent::DurableExecutionsLeft {
+                    version: version.clone(),
+                    running: *running,
+                    more: *more,
+                };
+                self.record(now, actor, event);
                 Action::Nothing
             }
             (

@@ -116,9 +116,33 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
             }
         }
         self.recheck(guard).await;
+        let release = self.record_durable_left(guard, release).await;
         // Last: telling people never delays or blocks the revert.
-        crate::service::announce_logged(self.notifier.as_ref(), release).await;
-        self.retire_analysis_alarm(release).await;
+        crate::service::announce_logged(self.notifier.as_ref(), &release).await;
+        self.retire_analysis_alarm(&release).await;
+    }
+
+    /// A durable function's release: the executions still running on the version reverted
+    /// from, on the record (a second save, after the revert's own). Returns the release as
+    /// stored; a count or save that fails is logged, never an error of the revert.
+    async fn record_durable_left(&self, guard: &Guard, release: &Release) -> Release {
+        let Some(left) = crate::service::durable_left(&self.router, release).await else {
+            return release.clone();
+        };
+        let actor = "workflow".to_string();
+        let recorded = self
+            .change_release(guard, |r| {
+                Ok(r.apply(left.clone(), Utc::now(), &actor).is_ok())
+            })
+            .await;
+        match recorded {
+            Ok(Some(stored)) => stored,
+            Ok(None) => release.clone(),
+            Err(e) => {
+                tracing::warn!(release = %guard.release_id, error = %e, "durable executions left not recorded");
+                release.clone()
+            }
+        }
     }
 
     /// Makes sure no forward shift slipped in after the revert of `guard`'s alias.

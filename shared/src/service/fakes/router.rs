@@ -22,6 +22,9 @@ pub struct AliasTable {
     /// Alias reads and writes made: what a step spends of the control-plane rate.
     pub reads: usize,
     pub writes: usize,
+    /// (function, version) → durable executions RUNNING on it; a version missing from it
+    /// whose count is asked fails as an unreadable listing.
+    pub durable_running: HashMap<(String, String), usize>,
 }
 
 impl AliasTable {
@@ -84,9 +87,22 @@ impl FakeRouter {
             state_reason: None,
             last_update: None,
             capacity_provider: None,
+            durable: false,
         };
         let key = (function.to_string(), version.to_string());
         self.table.lock().unwrap().versions.insert(key, info);
+        self
+    }
+
+    /// Version `version` is a durable function's, with `running` executions on it.
+    pub fn durable(self, function: &str, version: &str, running: usize) -> Self {
+        let key = (function.to_string(), version.to_string());
+        let mut table = self.table.lock().unwrap();
+        if let Some(info) = table.versions.get_mut(&key) {
+            info.durable = true;
+        }
+        table.durable_running.insert(key, running);
+        drop(table);
         self
     }
 
@@ -128,6 +144,24 @@ impl FakeRouter {
 impl AliasRouter for FakeRouter {
     fn region(&self) -> Option<String> {
         Some("eu-west-1".into())
+    }
+
+    async fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<(usize, bool)> {
+        let key = (function.to_string(), version.to_string());
+        let table = self.table.lock().unwrap();
+        match table.durable_running.get(&key) {
+            Some(running) => Ok((*running, false)),
+            None => Err(Error::Aws(crate::error::AwsError {
+                operation: "ListDurableExecutionsByFunction",
+                kind: crate::error::AwsErrorKind::Rejected,
+                code: Some("AccessDeniedException".into()),
+                message: "not authorized".into(),
+            })),
+        }
     }
 
     async fn read(&self, function: &str, alias: &str) -> Result<AliasState> {

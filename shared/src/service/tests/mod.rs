@@ -12,6 +12,7 @@ use crate::domain::{AlarmState, AnalysisSettings};
 mod alarm;
 mod analysis;
 mod analysis_interim;
+mod durable;
 mod gates;
 mod groups;
 mod hooks;

@@ -374,3 +374,44 @@ fn mail_gets_plain_text_with_the_same_facts_and_next_steps() {
         n.text
     );
 }
+
+#[test]
+fn durable_executions_left_on_a_reverted_version_are_announced_with_how_to_list_them() {
+    let mut r = release();
+    r.target_durable = true;
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    r.apply(
+        Input::Abort {
+            reason: "bad build".into(),
+        },
+        t(10),
+        "bob",
+    )
+    .unwrap();
+    r.apply(Input::RolledBack, t(11), "workflow").unwrap();
+    r.apply(
+        Input::DurableLeft {
+            version: "7".into(),
+            running: 3,
+            more: true,
+        },
+        t(12),
+        "workflow",
+    )
+    .unwrap();
+    let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+    assert_eq!(n.event_type, "durable_executions_left");
+    assert_eq!(n.attributes["severity"], "warning");
+    let title = n.body["content"]["title"].as_str().unwrap();
+    assert!(
+        title.contains("3 or more durable execution(s) still running on v7"),
+        "{title}"
+    );
+    let steps = n.body["content"]["nextSteps"].to_string();
+    assert!(
+        steps.contains("shiftback durable orders --version 7"),
+        "{steps}"
+    );
+    assert!(steps.contains("stop-durable-execution"), "{steps}");
+    assert!(n.incident.is_none(), "no page: the rollback paged already");
+}
