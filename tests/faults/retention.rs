@@ -149,20 +149,11 @@ async fn a_refused_or_vanished_delete_is_an_answer_and_exhausted_throttling_an_e
 #[tokio::test]
 async fn running_durable_executions_are_counted_on_the_version_asked_and_more_pages_said() {
     use aws_sdk_lambda::operation::list_durable_executions_by_function::ListDurableExecutionsByFunctionOutput;
-    use aws_sdk_lambda::types::{Execution, ExecutionStatus};
-    let execution = |name: &str| {
-        Execution::builder()
-            .durable_execution_arn(format!("{ARN}:3/durable-execution/{name}"))
-            .durable_execution_name(name)
-            .function_arn(format!("{ARN}:3"))
-            .status(ExecutionStatus::Running)
-            .start_timestamp(aws_smithy_types::DateTime::from_secs(1_800_000_000))
-            .build()
-            .unwrap()
-    };
+    let execution = |name: &str| running_on("3", name);
     let listing = mock!(LambdaClient::list_durable_executions_by_function)
         .match_requests(|r| {
-            r.qualifier() == Some("3") && r.statuses() == [ExecutionStatus::Running]
+            r.qualifier() == Some("3")
+                && r.statuses() == [aws_sdk_lambda::types::ExecutionStatus::Running]
         })
         .then_output(move || {
             ListDurableExecutionsByFunctionOutput::builder()
@@ -226,17 +217,7 @@ async fn a_versions_own_policy_is_read_with_its_qualifier_and_no_policy_is_no_gr
 #[tokio::test]
 async fn the_durable_listing_follows_every_page_on_the_version_asked() {
     use aws_sdk_lambda::operation::list_durable_executions_by_function::ListDurableExecutionsByFunctionOutput;
-    use aws_sdk_lambda::types::{Execution, ExecutionStatus};
-    let execution = |name: &str| {
-        Execution::builder()
-            .durable_execution_arn(format!("{ARN}:7/durable-execution/{name}"))
-            .durable_execution_name(name)
-            .function_arn(format!("{ARN}:7"))
-            .status(ExecutionStatus::Running)
-            .start_timestamp(aws_smithy_types::DateTime::from_secs(1_800_000_000))
-            .build()
-            .unwrap()
-    };
+    let execution = |name: &str| running_on("7", name);
     let first = mock!(LambdaClient::list_durable_executions_by_function)
         .match_requests(|r| r.qualifier() == Some("7") && r.marker().is_none())
         .then_output(move || {
@@ -260,4 +241,16 @@ async fn the_durable_listing_follows_every_page_on_the_version_asked() {
     assert_eq!(names, ["a", "b"]);
     assert!(!more);
     assert_eq!(listed[0].started.unwrap().timestamp(), 1_800_000_000);
+}
+
+/// A durable execution RUNNING on `version`, as Lambda lists it.
+fn running_on(version: &str, name: &str) -> aws_sdk_lambda::types::Execution {
+    aws_sdk_lambda::types::Execution::builder()
+        .durable_execution_arn(format!("{ARN}:{version}/durable-execution/{name}"))
+        .durable_execution_name(name)
+        .function_arn(format!("{ARN}:{version}"))
+        .status(aws_sdk_lambda::types::ExecutionStatus::Running)
+        .start_timestamp(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+        .build()
+        .unwrap()
 }

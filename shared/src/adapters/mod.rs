@@ -3,6 +3,7 @@
 
 pub mod cfn_response;
 pub mod dashboard;
+mod durable;
 pub mod emf;
 pub mod health;
 pub mod hooks;

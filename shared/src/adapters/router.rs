@@ -187,16 +187,7 @@ impl AliasRouter for TrafficRouter {
         version: &str,
     ) -> Result<(usize, bool)> {
         self.limiter.acquire().await;
-        let out = self
-            .client
-            .list_durable_executions_by_function()
-            .function_name(function)
-            .qualifier(version)
-            .statuses(aws_sdk_lambda::types::ExecutionStatus::Running)
-            .send()
-            .await
-            .map_err(|e| Error::Aws(AwsError::from_sdk("ListDurableExecutionsByFunction", e)))?;
-        Ok((out.durable_executions().len(), out.next_marker().is_some()))
+        super::durable::running_count(&self.client, function, version).await
     }
 
     /// A version ready to take traffic: Lambda routes to a version only once its `State` is

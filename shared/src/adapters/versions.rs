@@ -3,7 +3,6 @@
 //! (about 15 a second, shared by the account): a prune must leave room for a revert.
 
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_lambda::types::ExecutionStatus;
 use aws_sdk_lambda::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
@@ -38,16 +37,7 @@ impl LambdaVersions {
         let mut marker: Option<String> = None;
         loop {
             self.limiter.acquire().await;
-            let out = self
-                .client
-                .list_durable_executions_by_function()
-                .function_name(function)
-                .qualifier(version)
-                .statuses(ExecutionStatus::Running)
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| aws("ListDurableExecutionsByFunction", function, e))?;
+            let out = super::durable::running_page(&self.client, function, version, marker).await?;
             for e in out.durable_executions() {
                 found.push(DurableExecution {
                     name: e.durable_execution_name().to_string(),
@@ -356,16 +346,7 @@ impl VersionCatalog for LambdaVersions {
         version: &str,
     ) -> Result<(usize, bool)> {
         self.limiter.acquire().await;
-        let out = self
-            .client
-            .list_durable_executions_by_function()
-            .function_name(function)
-            .qualifier(version)
-            .statuses(ExecutionStatus::Running)
-            .send()
-            .await
-            .map_err(|e| aws("ListDurableExecutionsByFunction", function, e))?;
-        Ok((out.durable_executions().len(), out.next_marker().is_some()))
+        super::durable::running_count(&self.client, function, version).await
     }
 
     async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {

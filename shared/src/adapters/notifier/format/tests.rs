@@ -311,11 +311,10 @@ fn a_release_s_labels_say_where_it_came_from() {
     );
 }
 
-#[test]
-fn a_step_announced_after_the_rollback_describes_the_step_not_the_rollback() {
+/// Begun (its first step's entry at index `Begin`'s), then reverted by its alarm.
+fn reverted_by_its_alarm() -> Release {
     let mut r = release();
     r.apply(Input::Begin, t(0), "workflow").unwrap();
-    let step = r.log.len() - 1;
     r.apply(
         Input::Alarm {
             alarm: "orders-errors".into(),
@@ -326,6 +325,17 @@ fn a_step_announced_after_the_rollback_describes_the_step_not_the_rollback() {
     )
     .unwrap();
     r.apply(Input::RolledBack, t(31), "alarm:orders-errors")
+        .unwrap();
+    r
+}
+
+#[test]
+fn a_step_announced_after_the_rollback_describes_the_step_not_the_rollback() {
+    let r = reverted_by_its_alarm();
+    let step = r
+        .log
+        .iter()
+        .position(|e| matches!(e.event, ReleaseEvent::WeightSet { .. }))
         .unwrap();
     // The step's publish failed and the outbox sends it now, after the rollback.
     let n = notification(&r, step, "123456789012", "us-east-1").unwrap();
@@ -342,19 +352,7 @@ fn a_step_announced_after_the_rollback_describes_the_step_not_the_rollback() {
 
 #[test]
 fn mail_gets_plain_text_with_the_same_facts_and_next_steps() {
-    let mut r = release();
-    r.apply(Input::Begin, t(0), "workflow").unwrap();
-    r.apply(
-        Input::Alarm {
-            alarm: "orders-errors".into(),
-            reason: "errors above 5%".into(),
-        },
-        t(30),
-        "alarm:orders-errors",
-    )
-    .unwrap();
-    r.apply(Input::RolledBack, t(31), "alarm:orders-errors")
-        .unwrap();
+    let r = reverted_by_its_alarm();
     let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
     assert!(!n.text.contains('*') && !n.text.contains('`'), "{}", n.text);
     assert!(
