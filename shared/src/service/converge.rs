@@ -77,7 +77,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 break;
             }
         }
-        if let Some(left) = durable_left(&self.router, release).await {
+        if let Some(left) = Box::pin(durable_left(&self.router, release)).await {
             release.apply(left, now(), actor)?;
         }
         Ok(())

@@ -116,7 +116,8 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
             }
         }
         self.recheck(guard).await;
-        let release = self.record_durable_left(guard, release).await;
+        // Boxed: the alarm function's future is deep already (a test thread's 2 MB stack).
+        let release = Box::pin(self.record_durable_left(guard, release)).await;
         // Last: telling people never delays or blocks the revert.
         crate::service::announce_logged(self.notifier.as_ref(), &release).await;
         self.retire_analysis_alarm(&release).await;
