@@ -186,7 +186,7 @@ impl AnalysisSettings {
              its p99 (5 minutes in a row) against the stable version's{fast}"
         );
         format!(
-            "canary analysis after each step's bake, over every settled minute since the \
+            "canary analysis after each step's bake (and, for a regression, inside a long one), over every settled minute since the \
              target's first traffic, with tests that hold however often they look (a release \
              is rolled back for noise at most 1% of the time): up to {} of traffic, a \
              regression is an error or throttled rate more than {} / {} points above the \
