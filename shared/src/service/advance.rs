@@ -83,11 +83,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         let canary = self.analyse(release, checked_at).await?;
         // Inside the bake, only a finding of "worse" acts and is recorded: the test holds over
         // every look, and whether the target is no worse is the step end's to say.
-        let canary = canary.filter(|c| {
-            !release.at_interim_look(checked_at) || matches!(c, CanaryVerdict::Unhealthy { .. })
-        });
-        // An ignored analysis is still recorded, with its numbers; it decides nothing.
+        // An ignored analysis is still recorded at a step's end, with its numbers; it decides
+        // nothing (and inside the bake, where only a decision is recorded, it is not).
         let analysis_ignored = release.ignored_until(ANALYSIS_GUARD, checked_at).is_some();
+        let canary = canary.filter(|c| {
+            !release.at_interim_look(checked_at)
+                || (matches!(c, CanaryVerdict::Unhealthy { .. }) && !analysis_ignored)
+        });
         let verdict = combine(alarms, canary.as_ref().filter(|_| !analysis_ignored));
         let before = tracked.release.clone();
         if let Some(canary) = canary {

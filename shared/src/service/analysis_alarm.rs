@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::*;
 use crate::domain::analysis::{alarm_name, kind_alarm, AlarmKind};
 use crate::domain::Release;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
 /// How many of the function's newest releases the clean-up and the dashboard look at.
@@ -33,7 +33,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             for &kind in &release.analysis_alarm_kinds {
                 let alarm = kind_alarm(&watched, &base, kind, None);
                 if let Err(e) = self.health.put_analysis_alarm(&alarm).await {
-                    self.delete_alarms_logged(&created).await;
+                    self.delete_unrecorded_alarms(release, &created).await;
                     release.analysis_alarm = None;
                     release.analysis_alarm_kinds.clear();
                     return Err(e);
@@ -42,6 +42,24 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             }
         }
         Ok(())
+    }
+
+    /// Deletes the alarms of a start that recorded nothing, unless a racing start of the same
+    /// release id (a repeated CloudFormation request, a retried `--release-id`) recorded it:
+    /// alarm names come from the release id, so those alarms are the recorded release's, and
+    /// deleting them would read as "alarm(s) no longer exist" at its next look and roll a
+    /// healthy release back. When the record cannot be read, they are left: the next release
+    /// on the alias deletes them if nothing owns them.
+    pub(crate) async fn delete_unrecorded_alarms(&self, release: &Release, names: &[String]) {
+        match self.store.load_summary(&release.id).await {
+            Err(Error::ReleaseNotFound(_)) => self.delete_alarms_logged(names).await,
+            Ok(_) => {
+                tracing::info!(release = %release.id, "alarms kept: another start recorded this release")
+            }
+            Err(e) => {
+                tracing::warn!(release = %release.id, error = %e, "alarms left: whether another start recorded this release could not be read")
+            }
+        }
     }
 
     /// Deletes `names`, logging a failure: a leftover alarm costs a little until the next

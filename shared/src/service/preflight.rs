@@ -189,8 +189,11 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         spec.stable_version = stable.clone();
         request.stable_version = Some(stable.clone());
         let mut expired_member_locks = Vec::new();
+        let strategy = spec.strategy.clone();
         for member in &mut spec.members {
-            let (finding, expired, held) = self.preflight_member(member, request.supersede).await?;
+            let (finding, expired, held) = self
+                .preflight_member(member, request.supersede, &strategy)
+                .await?;
             findings.push(finding);
             expired_member_locks.extend(expired);
             if let Some(id) = held.filter(|id| !superseding.contains(id)) {
@@ -233,7 +236,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             "both versions share the execution role and dead-letter configuration".to_string(),
         );
         if let Some(provider) = &target.capacity_provider {
-            findings.push(managed_ramp(&target.version, provider, &spec)?);
+            findings.push(managed_ramp(&target.version, provider, &spec.strategy)?);
         }
         findings.push(spec.analysis.describe());
         for (phase, when) in [
@@ -293,6 +296,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         &self,
         member: &mut Member,
         supersede: bool,
+        strategy: &crate::domain::Strategy,
     ) -> Result<(String, Option<LockInfo>, Option<String>)> {
         let (function, alias) = (member.function.clone(), member.alias.clone());
         let target = self
@@ -338,6 +342,10 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             .version_info(&function, &member.stable_version)
             .await?;
         shareable(&function, &alias, &from, &target)?;
+        // Each member's target is its own function's: on Managed Instances or not.
+        if let Some(provider) = &target.capacity_provider {
+            managed_ramp(&target.version, provider, strategy)?;
+        }
         let finding = format!(
             "member {}: v{} → v{}, {}, both versions compatible",
             member.name(),
@@ -386,8 +394,12 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 /// A version on Lambda Managed Instances scales asynchronously and throttles when its traffic
 /// more than doubles within five minutes: a schedule that would do so is refused, with the
 /// steps that would and a strategy that fits.
-fn managed_ramp(version: &str, provider: &str, spec: &ReleaseSpec) -> Result<String> {
-    let schedule = spec.strategy.schedule()?;
+fn managed_ramp(
+    version: &str,
+    provider: &str,
+    strategy: &crate::domain::Strategy,
+) -> Result<String> {
+    let schedule = strategy.schedule()?;
     let too_fast = crate::domain::managed::too_fast_steps(&schedule);
     if too_fast.is_empty() {
         return Ok(format!(

@@ -59,7 +59,8 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             Err(e) => {
                 // Nothing recorded: no alarm left behind either (they cost, and keep firing
                 // into the alarm function for a release that does not exist).
-                self.delete_alarms_logged(&release.analysis_alarms()).await;
+                self.delete_unrecorded_alarms(&release, &release.analysis_alarms())
+                    .await;
                 return Err(e);
             }
         };

@@ -92,12 +92,15 @@ pub fn notification(
     account: &str,
     region: &str,
 ) -> Option<Notification> {
-    release.log.get(index)?;
-    // As the log stood at the entry: a late publish describes its event, not what followed.
+    let entry: &LogEntry = release.log.get(index)?;
+    // Whether and how loudly, by the whole record: a declined release's `Started` is never
+    // announced, and how a rollback ended (aborted, superseded) is its outcome's. Asked first,
+    // so the entries nobody is told about cost no copy of the release.
+    let (event_type, severity) = announced(release, &entry.event)?;
+    // What it says, as the log stood at the entry: a late publish describes its event, not
+    // what followed.
     let as_at = release.as_at(index);
     let release = &as_at;
-    let entry: &LogEntry = release.log.get(index)?;
-    let (event_type, severity) = announced(release, &entry.event)?;
     let target = release.subject();
     let versions = release
         .all_members()

@@ -43,7 +43,11 @@ impl Release {
     pub fn bake_wait(&self, step: usize, remaining: u64) -> u64 {
         let bake = self.schedule.steps[step].bake_secs;
         let looks = interim_looks(self.schedule.steps.len(), self.analysis.max_extension_secs);
-        if !self.analysis.enabled || looks == 0 || bake < 2 * INTERIM_LOOK_MIN_SECS {
+        if !self.analysis.enabled
+            || looks == 0
+            || bake < 2 * INTERIM_LOOK_MIN_SECS
+            || self.resumed_this_step()
+        {
             return remaining;
         }
         let every = bake.div_ceil(looks + 1).max(INTERIM_LOOK_MIN_SECS);
@@ -53,6 +57,17 @@ impl Release {
         } else {
             every
         }
+    }
+
+    /// Whether the current step's bake was restarted by a resume. Its interim looks are the
+    /// first bake's alone: the history budget counts one pass a step, and a person may pause
+    /// and resume any number of times (each resume's bake is then one look at its end).
+    fn resumed_this_step(&self) -> bool {
+        self.log
+            .iter()
+            .rev()
+            .take_while(|e| !matches!(e.event, ReleaseEvent::WeightSet { .. }))
+            .any(|e| matches!(e.event, ReleaseEvent::Resumed))
     }
 
     /// Seconds left of an inconclusive step's extension (past its bake), if any.

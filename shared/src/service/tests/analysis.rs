@@ -449,3 +449,27 @@ async fn the_fast_path_adds_a_ten_second_alarm_that_reverts_like_the_others() {
         release.log
     );
 }
+
+#[tokio::test]
+async fn a_losing_start_never_deletes_the_alarms_of_the_release_its_twin_recorded() {
+    let w = world();
+    started_with_analysis(&w, "steps:10@0s,50@0s").await;
+    let recorded = w.store.release("r-1");
+    // A racing start of the same id failed after putting the same alarms (its transaction
+    // conflicted with its twin's): they are the recorded release's, and stay.
+    w.service
+        .delete_unrecorded_alarms(&recorded, &recorded.analysis_alarms())
+        .await;
+    assert_eq!(
+        own_alarms(&w),
+        ["shiftback-analysis-r-1", "shiftback-analysis-r-1.latency"]
+    );
+    // A start that recorded nothing at all: its alarms go.
+    let mut unrecorded = recorded.clone();
+    unrecorded.id = "r-9".into();
+    let names = recorded.analysis_alarms();
+    w.service
+        .delete_unrecorded_alarms(&unrecorded, &names)
+        .await;
+    assert!(own_alarms(&w).is_empty());
+}

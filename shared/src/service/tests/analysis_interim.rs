@@ -63,3 +63,38 @@ async fn without_analysis_a_long_bake_is_one_wait() {
     let outcome = w.service.start(request("r-1", LONG_CANARY)).await.unwrap();
     assert_eq!((outcome.next, outcome.wait_seconds), (Next::Wait, 1_800));
 }
+
+#[tokio::test]
+async fn an_ignored_analysis_neither_acts_nor_records_inside_the_bake() {
+    let w = world();
+    started_with_analysis(&w, LONG_CANARY).await;
+    settle(&w);
+    let ignore = crate::service::Control::Ignore {
+        guard: crate::domain::ANALYSIS_GUARD.into(),
+        for_secs: 3_600,
+        reason: "known spike from the batch import".into(),
+    };
+    w.service.control("r-1", ignore, "carol").await.unwrap();
+    *w.alarms.metrics.lock().unwrap() = traffic(4.0);
+    let outcome = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(outcome.phase, "shifting");
+    assert!(
+        analyses(&w).is_empty(),
+        "nothing recorded for a verdict that decides nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_resumed_bake_is_one_wait_to_its_end_not_more_interim_looks() {
+    let w = world();
+    started_with_analysis(&w, LONG_CANARY).await;
+    let control = |c| w.service.control("r-1", c, "carol");
+    control(crate::service::Control::Pause).await.unwrap();
+    control(crate::service::Control::Resume).await.unwrap();
+    // The history budget counts one pass of interim looks a step; a person may pause and
+    // resume any number of times. The workflow's next look finds the bake restarted.
+    *w.alarms.metrics.lock().unwrap() = traffic(0.0);
+    let outcome = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(outcome.phase, "shifting");
+    assert!(outcome.wait_seconds > 1_700, "{}", outcome.wait_seconds);
+}

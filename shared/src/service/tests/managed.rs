@@ -56,3 +56,20 @@ async fn a_version_without_a_capacity_provider_is_not_held_to_it() {
         .unwrap();
     assert_eq!(w.routing(), "version 1 with 10% on version 2");
 }
+
+#[tokio::test]
+async fn a_group_member_on_managed_instances_is_held_to_it_as_the_first_is() {
+    let w = group_world();
+    let _ = w.router.clone().on_capacity_provider(WORKER, "8", PROVIDER);
+    let request = StartRequest {
+        members: vec![worker()],
+        ..request("r-g", "Canary10Percent5Minutes")
+    };
+    let err = w.service.start(request).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("version 8 runs on Lambda Managed Instances"),
+        "{err}"
+    );
+    assert_eq!(w.routing(), "version 1", "nothing moved");
+}

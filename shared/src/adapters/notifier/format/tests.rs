@@ -413,3 +413,22 @@ fn durable_executions_left_on_a_reverted_version_are_announced_with_how_to_list_
     assert!(steps.contains("stop-durable-execution"), "{steps}");
     assert!(n.incident.is_none(), "no page: the rollback paged already");
 }
+
+#[test]
+fn a_declined_release_is_announced_as_refused_and_never_as_started() {
+    let mut r = release();
+    r.apply(
+        Input::Decline {
+            reason: "version 7 was rolled back by alarm orders-errors".into(),
+        },
+        t(0),
+        "cloudformation:app",
+    )
+    .unwrap();
+    assert!(r.was_declined());
+    let announced: Vec<&str> = (0..r.log.len())
+        .filter_map(|i| notification(&r, i, "123456789012", "us-east-1"))
+        .map(|n| n.event_type)
+        .collect();
+    assert_eq!(announced, ["refused"]);
+}
