@@ -308,6 +308,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
             "StartFunction",
             &[
                 "GetFunctionConfiguration",
+                "GetFunction",
                 "DescribeAlarms",
                 "PutMetricAlarm",
                 "PutDashboard",
@@ -351,6 +352,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
                 "ListProvisionedConcurrencyConfigs",
                 "ListFunctionUrlConfigs",
                 "GetPolicy",
+                "GetFunction",
                 "DeleteFunction",
                 "DeleteAlarms",
                 "TransactWriteItems",

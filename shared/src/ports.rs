@@ -113,6 +113,13 @@ pub trait AliasRouter: Send + Sync {
         version: &str,
     ) -> impl Future<Output = Result<(usize, bool)>> + Send;
 
+    /// Where a version's code is kept, and whether Lambda can retrieve it.
+    fn code_location(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<CodeLocation>> + Send;
+
     /// The function's tags: who owns it (CloudFormation's `aws:cloudformation:stack-id`) and
     /// whom its owner lets release it.
     fn function_tags(
@@ -246,6 +253,12 @@ pub trait VersionCatalog: Send + Sync {
         function: &str,
         version: &str,
     ) -> impl Future<Output = Result<(usize, bool)>> + Send;
+    /// Where a version's code is kept, and whether Lambda can retrieve it.
+    fn code_location(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<CodeLocation>> + Send;
     /// Deletes one published version; one still in use or already gone is an answer, not
     /// an error.
     fn delete_version(
@@ -324,6 +337,16 @@ pub struct VersionInfo {
     pub capacity_provider: Option<String>,
     /// A durable function's version (`DurableConfig`).
     pub durable: bool,
+}
+
+/// Where a version's code is kept, and whether Lambda can retrieve it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeLocation {
+    /// In the team's own bucket (self-managed storage, by reference): the object; None in
+    /// Lambda's own storage.
+    pub reference: Option<String>,
+    /// Why Lambda cannot retrieve it (the team's object deleted, its access revoked).
+    pub unretrievable: Option<String>,
 }
 
 /// Whether a version can take traffic.

@@ -145,3 +145,40 @@ async fn a_version_on_a_capacity_provider_is_known_as_such() {
         None
     );
 }
+
+/// Self-managed S3 code storage is newer than moto: GetFunction's documented `Code`
+/// (`ResolvedS3Object`, and `Error` when Lambda cannot retrieve the object), modelled.
+#[tokio::test]
+async fn code_kept_by_reference_and_code_lambda_cannot_retrieve_are_read_as_such() {
+    use shiftback::ports::AliasRouter as _;
+    let gone = mock!(LambdaClient::get_function)
+        .match_requests(|req| req.qualifier() == Some("6"))
+        .then_http_response(|| {
+            json_response(
+                200,
+                r#"{"Configuration":{"FunctionName":"orders","Version":"6"},"Code":{"RepositoryType":"S3","ResolvedS3Object":{"S3Bucket":"team-code","S3Key":"orders.zip","S3ObjectVersion":"3"},"Error":{"ErrorCode":"S3ObjectNotFound","Message":"The object version was deleted"}}}"#,
+            )
+        });
+    let managed = mock!(LambdaClient::get_function)
+        .match_requests(|req| req.qualifier() == Some("7"))
+        .then_http_response(|| {
+            json_response(
+                200,
+                r#"{"Configuration":{"FunctionName":"orders","Version":"7"},"Code":{"RepositoryType":"S3","Location":"https://awslambda-us-east-1-tasks.s3.amazonaws.com/snapshots/x"}}"#,
+            )
+        });
+    let router = router(&[&gone, &managed]);
+    let six = router.code_location("orders", "6").await.unwrap();
+    assert_eq!(
+        six.reference.as_deref(),
+        Some("s3://team-code/orders.zip (object version 3)")
+    );
+    assert_eq!(
+        six.unretrievable.as_deref(),
+        Some("S3ObjectNotFound: The object version was deleted")
+    );
+    assert_eq!(
+        router.code_location("orders", "7").await.unwrap(),
+        Default::default()
+    );
+}

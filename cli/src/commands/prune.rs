@@ -40,6 +40,8 @@ fn print_json(report: &PruneReport) {
                 "last_modified": f.version.last_modified,
                 "delete": f.deleted(),
                 "kept_for": f.kept_for.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "code_by_reference": f.by_reference,
+                "warning": f.warning,
             })
         })
         .collect();
@@ -70,7 +72,13 @@ fn print_text(report: &PruneReport) {
             .last_modified
             .map(|t| duration((now - t).num_seconds().max(0)))
             .unwrap_or_default();
-        let why: Vec<String> = fate.kept_for.iter().map(ToString::to_string).collect();
+        let mut why: Vec<String> = fate.kept_for.iter().map(ToString::to_string).collect();
+        if let Some(object) = &fate.by_reference {
+            why.push(format!("code in {object}, not in Lambda's storage"));
+        }
+        if let Some(warning) = &fate.warning {
+            why.push(format!("WARNING: {warning}"));
+        }
         rows.add_row(vec![
             fate.version.version.clone(),
             size(fate.version.code_size),

@@ -2,6 +2,7 @@
 //! cold start (see [`Clients`]) and share them across invocations.
 
 pub mod cfn_response;
+mod code;
 pub mod dashboard;
 mod durable;
 pub mod emf;

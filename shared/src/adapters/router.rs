@@ -9,7 +9,7 @@ use crate::adapters::RateLimiter;
 pub use crate::domain::routing::AliasRouting;
 use crate::domain::Weight;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
-pub use crate::ports::{AliasRouter, AliasState, Readiness, VersionInfo};
+pub use crate::ports::{AliasRouter, AliasState, CodeLocation, Readiness, VersionInfo};
 
 #[derive(Clone, Debug)]
 pub struct TrafficRouter {
@@ -188,6 +188,11 @@ impl AliasRouter for TrafficRouter {
     ) -> Result<(usize, bool)> {
         self.limiter.acquire().await;
         super::durable::running_count(&self.client, function, version).await
+    }
+
+    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
+        // GetFunction has a rate of its own (100 a second), not the control plane's 15.
+        super::code::code_location(&self.client, function, version).await
     }
 
     /// A version ready to take traffic: Lambda routes to a version only once its `State` is

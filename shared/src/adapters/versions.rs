@@ -12,7 +12,7 @@ use crate::domain::arn::Arn;
 use crate::domain::retention::{PublishedVersion, VersionUses};
 use crate::domain::{AliasRouting, Weight};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
-pub use crate::ports::{CodeStorage, Deletion, VersionCatalog};
+pub use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog};
 
 /// One durable execution, as `shiftback durable` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -347,6 +347,11 @@ impl VersionCatalog for LambdaVersions {
     ) -> Result<(usize, bool)> {
         self.limiter.acquire().await;
         super::durable::running_count(&self.client, function, version).await
+    }
+
+    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
+        self.limiter.acquire().await;
+        super::code::code_location(&self.client, function, version).await
     }
 
     async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {

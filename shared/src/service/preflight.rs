@@ -209,6 +209,10 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             "alias {function}:{alias} is on {}",
             current.routing
         ));
+        findings.extend(
+            self.code_findings(&function, &stable, &target.version)
+                .await?,
+        );
         if repair {
             // All at once: no weighted routing, so no compatibility to check.
             return Ok(Preflight {
@@ -286,6 +290,40 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             findings,
             target_durable: target.durable,
         })
+    }
+
+    /// Where both versions' code is. A target whose code Lambda cannot retrieve (kept by
+    /// reference in the team's bucket, the object since deleted or its access revoked) would
+    /// fail every invocation routed to it: refused. A stable version in that state is the
+    /// release's rollback target: said, not refused (the release may be the fix).
+    async fn code_findings(
+        &self,
+        function: &str,
+        stable: &str,
+        target: &str,
+    ) -> Result<Vec<String>> {
+        let mut findings = Vec::new();
+        for (role, version) in [("target", target), ("stable", stable)] {
+            let code = self.router.code_location(function, version).await?;
+            match (&code.unretrievable, role) {
+                (Some(why), "target") => {
+                    return Err(Error::BadRequest(format!(
+                        "version {version}'s code cannot be retrieved by Lambda ({why}){}: every invocation routed to it would fail; restore the object or publish a version whose code exists",
+                        code.reference.as_deref().map(|r| format!(", kept in {r}")).unwrap_or_default()
+                    )))
+                }
+                (Some(why), _) => findings.push(format!(
+                    "warning: version {version}, the rollback target, has code Lambda cannot retrieve ({why}): a revert to it would fail; restore the object before releasing"
+                )),
+                (None, _) => {}
+            }
+            if let Some(object) = &code.reference {
+                findings.push(format!(
+                    "version {version}'s code is kept in the team's bucket ({object}), not in Lambda's storage: it must stay there while the version can take traffic"
+                ));
+            }
+        }
+        Ok(findings)
     }
 
     /// A group member's own checks, as the first member's above: its target can take

@@ -127,6 +127,36 @@ async fn check_before_delete<C: VersionCatalog>(
     function: &str,
     plan: &mut RetentionPlan,
 ) {
+    // A rollback target whose code Lambda cannot retrieve (kept by reference, the team's
+    // object since deleted) is kept all the same, and said: a rollback to it would fail.
+    let targets: Vec<String> = plan
+        .fates
+        .iter()
+        .filter(|f| {
+            f.kept_for
+                .iter()
+                .any(|k| matches!(k, KeepReason::RollbackTarget { .. }))
+        })
+        .map(|f| f.version.version.clone())
+        .collect();
+    for version in targets {
+        match catalog.code_location(function, &version).await {
+            Ok(code) => {
+                if let Some(why) = code.unretrievable {
+                    set_warning(
+                        plan,
+                        &version,
+                        format!(
+                            "its code cannot be retrieved ({why}): a rollback to it would fail"
+                        ),
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(%function, %version, error = %e, "rollback target's code not checked")
+            }
+        }
+    }
     let candidates: Vec<(String, bool)> = plan
         .fates
         .iter()
@@ -134,6 +164,13 @@ async fn check_before_delete<C: VersionCatalog>(
         .map(|f| (f.version.version.clone(), f.version.durable))
         .collect();
     for (version, durable) in candidates {
+        // Code kept by reference in the team's bucket: deleting the version frees nothing of
+        // the quota (a read that fails counts it as Lambda's, as before).
+        if let Ok(code) = catalog.code_location(function, &version).await {
+            if let Some(fate) = plan.fates.iter_mut().find(|f| f.version.version == version) {
+                fate.by_reference = code.reference;
+            }
+        }
         match catalog.version_grants(function, &version).await {
             Ok(grants) if grants.is_empty() => {}
             Ok(grants) => plan.keep(&version, KeepReason::Granted { grants }),
@@ -149,6 +186,12 @@ async fn check_before_delete<C: VersionCatalog>(
             }
             Err(e) => plan.keep(&version, unchecked("its durable executions", &e)),
         }
+    }
+}
+
+fn set_warning(plan: &mut RetentionPlan, version: &str, warning: String) {
+    if let Some(fate) = plan.fates.iter_mut().find(|f| f.version.version == version) {
+        fate.warning = Some(warning);
     }
 }
 

@@ -154,6 +154,12 @@ pub struct VersionFate {
     pub version: PublishedVersion,
     /// Empty: deleted.
     pub kept_for: Vec<KeepReason>,
+    /// Its code is kept by reference in the team's bucket (this object), not in Lambda's
+    /// storage: deleting it frees nothing of the quota.
+    pub by_reference: Option<String>,
+    /// What is wrong with it that retention cannot fix (a rollback target whose code Lambda
+    /// cannot retrieve).
+    pub warning: Option<String>,
 }
 
 impl VersionFate {
@@ -191,7 +197,7 @@ impl RetentionPlan {
     pub fn frees(&self) -> i64 {
         self.fates
             .iter()
-            .filter(|f| f.deleted())
+            .filter(|f| f.deleted() && f.by_reference.is_none())
             .map(|f| f.version.code_size)
             .sum()
     }
@@ -398,6 +404,8 @@ pub fn plan_retention(
                 .get(&v.version)
                 .map(|r| r.iter().cloned().collect())
                 .unwrap_or_default(),
+            by_reference: None,
+            warning: None,
         })
         .collect();
     RetentionPlan { fates }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use super::Journal;
 use crate::domain::retention::{PublishedVersion, VersionUses};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
-use crate::ports::{CodeStorage, Deletion, VersionCatalog};
+use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog};
 
 #[derive(Clone, Default)]
 pub struct FakeCatalog {
@@ -24,6 +24,8 @@ pub struct FakeCatalog {
     pub durable_running: Arc<Mutex<std::collections::HashMap<String, usize>>>,
     /// Versions whose policy and durable-execution reads fail (AccessDenied).
     pub unreadable: Arc<Mutex<Vec<String>>>,
+    /// Where each version's code is (Lambda's own storage when absent).
+    pub code: Arc<Mutex<std::collections::HashMap<String, CodeLocation>>>,
 }
 
 impl FakeCatalog {
@@ -93,6 +95,12 @@ impl VersionCatalog for FakeCatalog {
         self.journal.push(format!("GetPolicy {function}:{version}"));
         let grants = self.grants.lock().unwrap();
         Ok(grants.get(version).cloned().unwrap_or_default())
+    }
+
+    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
+        self.known(function)?;
+        let code = self.code.lock().unwrap();
+        Ok(code.get(version).cloned().unwrap_or_default())
     }
 
     async fn running_durable_executions(

@@ -25,6 +25,8 @@ pub struct AliasTable {
     /// (function, version) → durable executions RUNNING on it; a version missing from it
     /// whose count is asked fails as an unreadable listing.
     pub durable_running: HashMap<(String, String), usize>,
+    /// (function, version) → where its code is (Lambda's own storage when absent).
+    pub code: HashMap<(String, String), CodeLocation>,
 }
 
 impl AliasTable {
@@ -144,6 +146,18 @@ impl FakeRouter {
 impl AliasRouter for FakeRouter {
     fn region(&self) -> Option<String> {
         Some("eu-west-1".into())
+    }
+
+    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
+        let key = (function.to_string(), version.to_string());
+        Ok(self
+            .table
+            .lock()
+            .unwrap()
+            .code
+            .get(&key)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn running_durable_executions(

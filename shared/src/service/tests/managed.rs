@@ -73,3 +73,69 @@ async fn a_group_member_on_managed_instances_is_held_to_it_as_the_first_is() {
     );
     assert_eq!(w.routing(), "version 1", "nothing moved");
 }
+
+/// Code kept by reference in the team's bucket (self-managed S3 code storage).
+fn code(reference: &str, unretrievable: Option<&str>) -> crate::ports::CodeLocation {
+    crate::ports::CodeLocation {
+        reference: Some(reference.into()),
+        unretrievable: unretrievable.map(str::to_string),
+    }
+}
+
+#[tokio::test]
+async fn a_target_whose_code_is_gone_is_refused_and_a_rollback_target_in_that_state_is_said() {
+    let w = world();
+    let object = "s3://team-code/orders.zip (object version 3)";
+    w.router.table.lock().unwrap().code.insert(
+        (FUNCTION.into(), "2".into()),
+        code(
+            object,
+            Some("S3ObjectNotFound: the object version was deleted"),
+        ),
+    );
+    let err = w
+        .service
+        .start(request("r-1", "steps:10@0s,50@0s"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("version 2's code cannot be retrieved by Lambda"),
+        "{text}"
+    );
+    assert!(text.contains(object), "{text}");
+    assert_eq!(w.routing(), "version 1", "nothing moved");
+
+    // The stable version (the rollback target) in that state: said, and the release (maybe
+    // the fix) goes on.
+    let w = world();
+    {
+        let mut table = w.router.table.lock().unwrap();
+        table.code.insert(
+            (FUNCTION.into(), "1".into()),
+            code(object, Some("S3ObjectNotFound: gone")),
+        );
+        table.code.insert(
+            (FUNCTION.into(), "2".into()),
+            code("s3://team-code/orders-2.zip (object version 4)", None),
+        );
+    }
+    let preflight = w
+        .service
+        .preflight(request("r-1", "steps:10@0s,50@0s"))
+        .await
+        .unwrap();
+    let said = preflight.findings.join("\n");
+    assert!(
+        said.contains("warning: version 1, the rollback target, has code Lambda cannot retrieve"),
+        "{said}"
+    );
+    assert!(
+        said.contains("version 2's code is kept in the team's bucket (s3://team-code/orders-2.zip"),
+        "{said}"
+    );
+    w.service
+        .start(request("r-1", "steps:10@0s,50@0s"))
+        .await
+        .unwrap();
+}

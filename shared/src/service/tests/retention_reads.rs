@@ -88,3 +88,35 @@ async fn a_read_that_fails_keeps_the_version_and_says_why() {
     assert!(retention.catalog.remaining().contains(&"3".to_string()));
     assert_eq!(report.outcome.deleted, ["4", "5", "6"]);
 }
+
+#[tokio::test]
+async fn code_kept_by_reference_frees_no_quota() {
+    let w = world();
+    let retention = with_versions(&w).await;
+    let reference = |v: &str| crate::ports::CodeLocation {
+        reference: Some(format!("s3://team-code/orders-{v}.zip (object version 1)")),
+        unretrievable: None,
+    };
+    // Version 6, one the rules delete, has its code kept by reference.
+    {
+        let mut code = retention.catalog.code.lock().unwrap();
+        code.insert("6".into(), reference("6"));
+    }
+    let before = retention.prune(&request(false)).await.unwrap();
+    assert_eq!(before.plan.to_delete(), ["6", "5", "4", "3"]);
+    assert_eq!(
+        before.plan.frees(),
+        (3 + 4 + 5) * 1_048_576,
+        "version 6's code is not Lambda's"
+    );
+    let six = before
+        .plan
+        .fates
+        .iter()
+        .find(|f| f.version.version == "6")
+        .unwrap();
+    assert_eq!(
+        six.by_reference.as_deref(),
+        Some("s3://team-code/orders-6.zip (object version 1)")
+    );
+}
