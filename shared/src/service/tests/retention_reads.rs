@@ -120,3 +120,44 @@ async fn code_kept_by_reference_frees_no_quota() {
         Some("s3://team-code/orders-6.zip (object version 1)")
     );
 }
+
+#[tokio::test]
+async fn a_rollback_target_whose_code_is_gone_is_kept_and_flagged() {
+    let w = world();
+    let retention = with_versions(&w).await;
+    // r-1 (1 -> 2) succeeds: both its versions are the alias's rollback targets now.
+    w.service
+        .control("r-1", crate::service::Control::Promote, "bob")
+        .await
+        .unwrap();
+    let done = w.service.promote(step("r-1")).await.unwrap();
+    assert_eq!(done.phase, "succeeded");
+    retention.catalog.code.lock().unwrap().insert(
+        "1".into(),
+        crate::ports::CodeLocation {
+            reference: Some("s3://team-code/orders-1.zip (object version 1)".into()),
+            unretrievable: Some("S3ObjectNotFound: deleted".into()),
+        },
+    );
+    let report = retention.prune(&request(false)).await.unwrap();
+    let one = report
+        .plan
+        .fates
+        .iter()
+        .find(|f| f.version.version == "1")
+        .unwrap();
+    assert!(!one.deleted());
+    assert_eq!(
+        one.warning.as_deref(),
+        Some(
+            "its code cannot be retrieved (S3ObjectNotFound: deleted): a rollback to it would fail"
+        )
+    );
+    let two = report
+        .plan
+        .fates
+        .iter()
+        .find(|f| f.version.version == "2")
+        .unwrap();
+    assert_eq!(two.warning, None);
+}
