@@ -259,6 +259,9 @@ pub trait VersionCatalog: Send + Sync {
         function: &str,
         version: &str,
     ) -> impl Future<Output = Result<CodeLocation>> + Send;
+    /// How many function versions (every function's) a capacity provider holds, against its
+    /// quota of [`PROVIDER_VERSIONS_MAX`].
+    fn provider_versions(&self, provider: &str) -> impl Future<Output = Result<usize>> + Send;
     /// Deletes one published version; one still in use or already gone is an answer, not
     /// an error.
     fn delete_version(
@@ -279,6 +282,10 @@ pub enum Deletion {
     /// Someone else deleted it first.
     AlreadyGone,
 }
+
+/// Function versions one capacity provider may hold, every function's together ("Lambda
+/// Managed Instances quotas": 100, cannot be increased).
+pub const PROVIDER_VERSIONS_MAX: usize = 100;
 
 /// Bytes of code stored in the region, and the quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -60,6 +60,7 @@ async fn provisioned_concurrency_and_alias_urls_keep_what_they_use() {
             code_size: 1,
             last_modified: None,
             durable: false,
+            capacity_provider: None,
         })
         .collect();
     let plan = plan_retention(
@@ -253,4 +254,40 @@ fn running_on(version: &str, name: &str) -> aws_sdk_lambda::types::Execution {
         .start_timestamp(aws_smithy_types::DateTime::from_secs(1_800_000_000))
         .build()
         .unwrap()
+}
+
+/// Lambda Managed Instances are newer than moto: a version's capacity provider in
+/// ListVersionsByFunction, and the provider's versions counted across pages, as documented.
+#[tokio::test]
+async fn a_capacity_providers_versions_are_counted_by_its_name_across_pages() {
+    let listing = mock!(LambdaClient::list_versions_by_function).then_http_response(|| {
+        json_response(
+            200,
+            r#"{"Versions":[{"Version":"$LATEST","CodeSize":1},{"Version":"1","CodeSize":1,"CapacityProviderConfig":{"LambdaManagedInstancesCapacityProviderConfig":{"CapacityProviderArn":"arn:aws:lambda:us-east-1:123456789012:capacity-provider:fleet"}}}]}"#,
+        )
+    });
+    let item = |v: &str| format!(r#"{{"FunctionArn":"{ARN}:{v}","State":"Active"}}"#);
+    let first = format!(
+        r#"{{"CapacityProviderArn":"x","FunctionVersions":[{},{}],"NextMarker":"m2"}}"#,
+        item("1"),
+        item("2")
+    );
+    let second = format!(
+        r#"{{"CapacityProviderArn":"x","FunctionVersions":[{}]}}"#,
+        item("3")
+    );
+    let one = mock!(LambdaClient::list_function_versions_by_capacity_provider)
+        .match_requests(|r| r.capacity_provider_name() == Some("fleet") && r.marker().is_none())
+        .then_http_response(move || json_response(200, &first));
+    let two = mock!(LambdaClient::list_function_versions_by_capacity_provider)
+        .match_requests(|r| r.marker() == Some("m2"))
+        .then_http_response(move || json_response(200, &second));
+    let catalog = catalog(&[&listing, &one, &two]);
+    let versions = catalog.versions("orders").await.unwrap();
+    let provider = versions[0].capacity_provider.clone().unwrap();
+    assert_eq!(
+        provider,
+        "arn:aws:lambda:us-east-1:123456789012:capacity-provider:fleet"
+    );
+    assert_eq!(catalog.provider_versions(&provider).await.unwrap(), 3);
 }

@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use serde_json::json;
+use shiftback::ports::PROVIDER_VERSIONS_MAX;
 use shiftback::service::retention::{PruneReport, PruneRequest};
 
 use crate::args::Cli;
@@ -58,6 +59,13 @@ fn print_json(report: &PruneReport) {
             "versions": versions,
             "frees": report.plan.frees(),
             "code_storage": storage,
+            "capacity_providers": report.providers.iter().map(|p| json!({
+                "provider": p.provider,
+                "function_versions": p.holds.as_ref().ok(),
+                "error": p.holds.as_ref().err(),
+                "limit": PROVIDER_VERSIONS_MAX,
+                "deleting": p.deleting,
+            })).collect::<Vec<_>>(),
             "outcome": report.outcome,
         })
     );
@@ -106,6 +114,15 @@ fn print_text(report: &PruneReport) {
             size(report.plan.frees())
         ),
         Some(Err(e)) => println!("code storage not read: {e}"),
+    }
+    for p in &report.providers {
+        match &p.holds {
+            Ok(holds) => println!(
+                "capacity provider {}: {holds} of {PROVIDER_VERSIONS_MAX} function versions (every function's); pruning deletes {} of this function's",
+                p.provider, p.deleting
+            ),
+            Err(e) => println!("capacity provider {}: versions not counted ({e})", p.provider),
+        }
     }
     if !report.applied {
         if !doomed.is_empty() {

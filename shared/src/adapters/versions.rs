@@ -214,6 +214,10 @@ impl VersionCatalog for LambdaVersions {
                         code_size: v.code_size(),
                         last_modified: last_modified(v.last_modified()),
                         durable: v.durable_config().is_some(),
+                        capacity_provider: v
+                            .capacity_provider_config()
+                            .and_then(|c| c.lambda_managed_instances_capacity_provider_config())
+                            .map(|c| c.capacity_provider_arn().to_string()),
                     }),
                     None => {}
                 }
@@ -352,6 +356,26 @@ impl VersionCatalog for LambdaVersions {
     async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
         self.limiter.acquire().await;
         super::code::code_location(&self.client, function, version).await
+    }
+
+    async fn provider_versions(&self, provider: &str) -> Result<usize> {
+        // The provider's name is the last part of its ARN (`...:capacity-provider:NAME`).
+        let name = provider.rsplit(':').next().unwrap_or(provider);
+        let mut count = 0;
+        let listing = self
+            .client
+            .list_function_versions_by_capacity_provider()
+            .capacity_provider_name(name);
+        each_page!(
+            self,
+            listing,
+            "ListFunctionVersionsByCapacityProvider",
+            provider,
+            |page| {
+                count += page.function_versions().len();
+            }
+        );
+        Ok(count)
     }
 
     async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {

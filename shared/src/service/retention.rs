@@ -55,8 +55,20 @@ pub struct PruneReport {
     /// The account's code storage, or why it could not be read (None: not asked; the
     /// workflow's retention does not ask).
     pub storage: Option<std::result::Result<CodeStorage, String>>,
+    /// Each capacity provider the function's versions run on: the function versions it holds
+    /// (every function's, against its quota of 100), or why they could not be counted; and
+    /// how many of them the plan deletes.
+    pub providers: Vec<ProviderUse>,
     pub applied: bool,
     pub outcome: DeleteOutcome,
+}
+
+/// One capacity provider's versions, as `prune` reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderUse {
+    pub provider: String,
+    pub holds: std::result::Result<usize, String>,
+    pub deleting: usize,
 }
 
 /// What the deletes did: each version in one list.
@@ -76,6 +88,32 @@ impl<C: VersionCatalog, S: ReleaseRecords> VersionRetention<C, S> {
     pub async fn prune(&self, request: &PruneRequest) -> Result<PruneReport> {
         let mut report = prune_with(&self.catalog, &self.store, request).await?;
         report.storage = Some(self.catalog.code_storage().await.map_err(|e| e.to_string()));
+        let mut providers: Vec<String> = report
+            .plan
+            .fates
+            .iter()
+            .filter_map(|f| f.version.capacity_provider.clone())
+            .collect();
+        providers.sort();
+        providers.dedup();
+        for provider in providers {
+            let deleting = report
+                .plan
+                .fates
+                .iter()
+                .filter(|f| f.deleted() && f.version.capacity_provider.as_ref() == Some(&provider))
+                .count();
+            let holds = self
+                .catalog
+                .provider_versions(&provider)
+                .await
+                .map_err(|e| e.to_string());
+            report.providers.push(ProviderUse {
+                provider,
+                holds,
+                deleting,
+            });
+        }
         Ok(report)
     }
 
@@ -112,6 +150,7 @@ pub async fn prune_with<C: VersionCatalog, S: ReleaseRecords>(
         function,
         plan,
         storage: None,
+        providers: Vec::new(),
         applied: request.apply,
         outcome,
     })

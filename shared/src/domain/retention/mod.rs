@@ -28,6 +28,9 @@ pub struct PublishedVersion {
     /// A durable function's version (`DurableConfig`): an execution started on it stays on it
     /// for as long as it runs (up to a year), whatever the alias does since.
     pub durable: bool,
+    /// The capacity provider it runs on (Lambda Managed Instances), whose 100 function
+    /// versions, every function's together, it counts against.
+    pub capacity_provider: Option<String>,
 }
 
 impl PublishedVersion {

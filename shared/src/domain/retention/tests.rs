@@ -17,6 +17,7 @@ fn versions(n: u64) -> Vec<PublishedVersion> {
             code_size: k as i64 * 1024,
             last_modified: Some(t(k as i64 * 60)),
             durable: false,
+            capacity_provider: None,
         })
         .collect()
 }

@@ -26,6 +26,8 @@ pub struct FakeCatalog {
     pub unreadable: Arc<Mutex<Vec<String>>>,
     /// Where each version's code is (Lambda's own storage when absent).
     pub code: Arc<Mutex<std::collections::HashMap<String, CodeLocation>>>,
+    /// Function versions each capacity provider holds (every function's).
+    pub provider_versions: Arc<Mutex<std::collections::HashMap<String, usize>>>,
 }
 
 impl FakeCatalog {
@@ -37,6 +39,7 @@ impl FakeCatalog {
                 code_size: k as i64 * 1_048_576,
                 last_modified: None,
                 durable: false,
+                capacity_provider: None,
             })
             .collect();
         FakeCatalog {
@@ -95,6 +98,11 @@ impl VersionCatalog for FakeCatalog {
         self.journal.push(format!("GetPolicy {function}:{version}"));
         let grants = self.grants.lock().unwrap();
         Ok(grants.get(version).cloned().unwrap_or_default())
+    }
+
+    async fn provider_versions(&self, provider: &str) -> Result<usize> {
+        let counts = self.provider_versions.lock().unwrap();
+        Ok(counts.get(provider).copied().unwrap_or(0))
     }
 
     async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {

@@ -161,3 +161,32 @@ async fn a_rollback_target_whose_code_is_gone_is_kept_and_flagged() {
         .unwrap();
     assert_eq!(two.warning, None);
 }
+
+#[tokio::test]
+async fn prune_counts_a_capacity_providers_versions_against_its_quota_of_100() {
+    let w = world();
+    let retention = with_versions(&w).await;
+    let provider = "arn:aws:lambda:eu-west-1:123456789012:capacity-provider:fleet";
+    retention
+        .catalog
+        .versions
+        .lock()
+        .unwrap()
+        .iter_mut()
+        .for_each(|v| v.capacity_provider = Some(provider.into()));
+    retention
+        .catalog
+        .provider_versions
+        .lock()
+        .unwrap()
+        .insert(provider.into(), 97);
+    let report = retention.prune(&request(false)).await.unwrap();
+    assert_eq!(
+        report.providers,
+        [crate::service::retention::ProviderUse {
+            provider: provider.into(),
+            holds: Ok(97),
+            deleting: 4,
+        }]
+    );
+}
