@@ -209,12 +209,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             "alias {function}:{alias} is on {}",
             current.routing
         ));
-        findings.extend(
-            self.code_findings(&function, &stable, &target.version)
-                .await?,
-        );
         if repair {
-            // All at once: no weighted routing, so no compatibility to check.
+            // All at once: no weighted routing, so no compatibility to check; but its target
+            // must have code Lambda can run.
+            findings.extend(
+                self.code_findings(&function, &stable, &target.version)
+                    .await?,
+            );
             return Ok(Preflight {
                 request,
                 spec,
@@ -238,6 +239,10 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         shareable(&function, &alias, &from, &target)?;
         findings.push(
             "both versions share the execution role and dead-letter configuration".to_string(),
+        );
+        findings.extend(
+            self.code_findings(&function, &stable, &target.version)
+                .await?,
         );
         if let Some(provider) = &target.capacity_provider {
             findings.push(managed_ramp(&target.version, provider, &spec.strategy)?);
