@@ -39,7 +39,26 @@ pub trait HookCaller: Send + Sync {
 
 /// The traffic router: reads and writes a Lambda alias's routing. Which routing may follow
 /// which is the domain's ([`crate::domain::routing`]); the router only reads and writes.
-pub trait AliasRouter: Send + Sync {
+/// What Lambda says of one published version beyond its configuration, read by the router (a
+/// revert's count, a start's checks) and by retention alike.
+pub trait VersionFacts: Send + Sync {
+    /// The durable executions RUNNING on a version: how many the listing's first page holds,
+    /// and whether there are more.
+    fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<(usize, bool)>> + Send;
+
+    /// Where a version's code is kept, and whether Lambda can retrieve it.
+    fn code_location(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<CodeLocation>> + Send;
+}
+
+pub trait AliasRouter: VersionFacts {
     /// The region this router's calls go to, when known.
     fn region(&self) -> Option<String>;
 
@@ -104,21 +123,6 @@ pub trait AliasRouter: Send + Sync {
         function: &str,
         version: &str,
     ) -> impl Future<Output = Result<VersionInfo>> + Send;
-
-    /// The durable executions RUNNING on a version: how many the listing's first page holds,
-    /// and whether there are more.
-    fn running_durable_executions(
-        &self,
-        function: &str,
-        version: &str,
-    ) -> impl Future<Output = Result<(usize, bool)>> + Send;
-
-    /// Where a version's code is kept, and whether Lambda can retrieve it.
-    fn code_location(
-        &self,
-        function: &str,
-        version: &str,
-    ) -> impl Future<Output = Result<CodeLocation>> + Send;
 
     /// The function's tags: who owns it (CloudFormation's `aws:cloudformation:stack-id`) and
     /// whom its owner lets release it.
@@ -225,7 +229,7 @@ pub trait Announcer: Send + Sync {
 
 /// The function's published versions, what uses them, and their deletion: what retention
 /// needs of Lambda.
-pub trait VersionCatalog: Send + Sync {
+pub trait VersionCatalog: VersionFacts {
     /// Every published version (not `$LATEST`), all pages.
     fn versions(
         &self,
@@ -246,19 +250,7 @@ pub trait VersionCatalog: Send + Sync {
         function: &str,
         version: &str,
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
-    /// The durable executions RUNNING on the version: how many the listing's first page
-    /// holds, and whether there are more.
-    fn running_durable_executions(
-        &self,
-        function: &str,
-        version: &str,
-    ) -> impl Future<Output = Result<(usize, bool)>> + Send;
-    /// Where a version's code is kept, and whether Lambda can retrieve it.
-    fn code_location(
-        &self,
-        function: &str,
-        version: &str,
-    ) -> impl Future<Output = Result<CodeLocation>> + Send;
+
     /// How many function versions (every function's) a capacity provider holds, against its
     /// quota of [`PROVIDER_VERSIONS_MAX`].
     fn provider_versions(&self, provider: &str) -> impl Future<Output = Result<usize>> + Send;

@@ -150,7 +150,7 @@ async fn a_version_on_a_capacity_provider_is_known_as_such() {
 /// (`ResolvedS3Object`, and `Error` when Lambda cannot retrieve the object), modelled.
 #[tokio::test]
 async fn code_kept_by_reference_and_code_lambda_cannot_retrieve_are_read_as_such() {
-    use shiftback::ports::AliasRouter as _;
+    use shiftback::ports::VersionFacts as _;
     let gone = mock!(LambdaClient::get_function)
         .match_requests(|req| req.qualifier() == Some("6"))
         .then_http_response(|| {

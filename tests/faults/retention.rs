@@ -3,7 +3,7 @@
 //! 50; moto never pages), and the delete's answers: refused for an alias, gone, throttled.
 
 use super::*;
-use shiftback::adapters::versions::{Deletion, VersionCatalog};
+use shiftback::adapters::versions::{Deletion, VersionCatalog, VersionFacts};
 use shiftback::adapters::LambdaVersions;
 use shiftback::domain::retention::{plan_retention, Retention};
 

@@ -9,7 +9,9 @@ use crate::adapters::RateLimiter;
 pub use crate::domain::routing::AliasRouting;
 use crate::domain::Weight;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
-pub use crate::ports::{AliasRouter, AliasState, CodeLocation, Readiness, VersionInfo};
+pub use crate::ports::{
+    AliasRouter, AliasState, CodeLocation, Readiness, VersionFacts, VersionInfo,
+};
 
 #[derive(Clone, Debug)]
 pub struct TrafficRouter {
@@ -57,6 +59,22 @@ impl TrafficRouter {
     pub fn with_version_wait(mut self, wait: std::time::Duration) -> Self {
         self.version_wait = wait;
         self
+    }
+}
+
+impl VersionFacts for TrafficRouter {
+    async fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<(usize, bool)> {
+        self.limiter.acquire().await;
+        super::durable::running_count(&self.client, function, version).await
+    }
+
+    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
+        // GetFunction has a rate of its own (100 a second), not the control plane's 15.
+        super::code::code_location(&self.client, function, version).await
     }
 }
 
@@ -179,20 +197,6 @@ impl AliasRouter for TrafficRouter {
                 .map(|c| c.capacity_provider_arn().to_string()),
             durable: out.durable_config().is_some(),
         })
-    }
-
-    async fn running_durable_executions(
-        &self,
-        function: &str,
-        version: &str,
-    ) -> Result<(usize, bool)> {
-        self.limiter.acquire().await;
-        super::durable::running_count(&self.client, function, version).await
-    }
-
-    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
-        // GetFunction has a rate of its own (100 a second), not the control plane's 15.
-        super::code::code_location(&self.client, function, version).await
     }
 
     /// A version ready to take traffic: Lambda routes to a version only once its `State` is

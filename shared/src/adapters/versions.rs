@@ -12,7 +12,7 @@ use crate::domain::arn::Arn;
 use crate::domain::retention::{PublishedVersion, VersionUses};
 use crate::domain::{AliasRouting, Weight};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
-pub use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog};
+pub use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog, VersionFacts};
 
 /// One durable execution, as `shiftback durable` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -105,21 +105,30 @@ fn last_modified(text: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The AWS services the unqualified function's resource policy lets invoke it, by statement.
-fn service_grants(policy: &str) -> Vec<(String, String)> {
-    let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
-        return Vec::new();
-    };
+/// A resource policy's `Allow` statements (one statement or a list); None for a policy that
+/// is not JSON.
+fn allowed_statements(policy: &str) -> Option<Vec<serde_json::Value>> {
+    let policy = serde_json::from_str::<serde_json::Value>(policy).ok()?;
     let statements = match &policy["Statement"] {
         serde_json::Value::Array(list) => list.clone(),
         one @ serde_json::Value::Object(_) => vec![one.clone()],
         _ => Vec::new(),
     };
+    Some(
+        statements
+            .into_iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .collect(),
+    )
+}
+
+/// The AWS services the unqualified function's resource policy lets invoke it, by statement.
+fn service_grants(policy: &str) -> Vec<(String, String)> {
+    let Some(statements) = allowed_statements(policy) else {
+        return Vec::new();
+    };
     let mut grants = Vec::new();
     for statement in statements {
-        if statement["Effect"] != "Allow" {
-            continue;
-        }
         let sid = statement["Sid"].as_str().unwrap_or("(no Sid)").to_string();
         let services = match &statement["Principal"]["Service"] {
             serde_json::Value::String(s) => vec![s.clone()],
@@ -138,19 +147,11 @@ fn service_grants(policy: &str) -> Vec<(String, String)> {
 /// grant is limited to): whoever it names calls the version by its ARN. A policy that cannot
 /// be parsed is one grant of unknown scope, so that the version is kept.
 fn policy_grants(policy: &str) -> Vec<String> {
-    let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
+    let Some(statements) = allowed_statements(policy) else {
         return vec!["a policy that could not be read".to_string()];
-    };
-    let statements = match &policy["Statement"] {
-        serde_json::Value::Array(list) => list.clone(),
-        one @ serde_json::Value::Object(_) => vec![one.clone()],
-        _ => Vec::new(),
     };
     let mut grants = Vec::new();
     for statement in statements {
-        if statement["Effect"] != "Allow" {
-            continue;
-        }
         let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
         let principals: Vec<String> = match &statement["Principal"] {
             serde_json::Value::String(anyone) => vec![anyone.clone()],
@@ -195,6 +196,22 @@ macro_rules! each_page {
             $body
         }
     }};
+}
+
+impl VersionFacts for LambdaVersions {
+    async fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<(usize, bool)> {
+        self.limiter.acquire().await;
+        super::durable::running_count(&self.client, function, version).await
+    }
+
+    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
+        self.limiter.acquire().await;
+        super::code::code_location(&self.client, function, version).await
+    }
 }
 
 impl VersionCatalog for LambdaVersions {
@@ -342,20 +359,6 @@ impl VersionCatalog for LambdaVersions {
             }
             Err(e) => Err(aws("GetPolicy", function, e)),
         }
-    }
-
-    async fn running_durable_executions(
-        &self,
-        function: &str,
-        version: &str,
-    ) -> Result<(usize, bool)> {
-        self.limiter.acquire().await;
-        super::durable::running_count(&self.client, function, version).await
-    }
-
-    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
-        self.limiter.acquire().await;
-        super::code::code_location(&self.client, function, version).await
     }
 
     async fn provider_versions(&self, provider: &str) -> Result<usize> {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use super::Journal;
 use crate::domain::retention::{PublishedVersion, VersionUses};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
-use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog};
+use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog, VersionFacts};
 
 #[derive(Clone, Default)]
 pub struct FakeCatalog {
@@ -76,6 +76,25 @@ impl FakeCatalog {
     }
 }
 
+impl VersionFacts for FakeCatalog {
+    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
+        self.known(function)?;
+        let code = self.code.lock().unwrap();
+        Ok(code.get(version).cloned().unwrap_or_default())
+    }
+
+    async fn running_durable_executions(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<(usize, bool)> {
+        self.known(function)?;
+        self.readable(version, "ListDurableExecutionsByFunction")?;
+        let running = self.durable_running.lock().unwrap();
+        Ok((running.get(version).copied().unwrap_or(0), false))
+    }
+}
+
 impl VersionCatalog for FakeCatalog {
     async fn versions(&self, function: &str) -> Result<Vec<PublishedVersion>> {
         self.known(function)?;
@@ -103,23 +122,6 @@ impl VersionCatalog for FakeCatalog {
     async fn provider_versions(&self, provider: &str) -> Result<usize> {
         let counts = self.provider_versions.lock().unwrap();
         Ok(counts.get(provider).copied().unwrap_or(0))
-    }
-
-    async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
-        self.known(function)?;
-        let code = self.code.lock().unwrap();
-        Ok(code.get(version).cloned().unwrap_or_default())
-    }
-
-    async fn running_durable_executions(
-        &self,
-        function: &str,
-        version: &str,
-    ) -> Result<(usize, bool)> {
-        self.known(function)?;
-        self.readable(version, "ListDurableExecutionsByFunction")?;
-        let running = self.durable_running.lock().unwrap();
-        Ok((running.get(version).copied().unwrap_or(0), false))
     }
 
     async fn delete_version(&self, function: &str, version: &str) -> Result<Deletion> {

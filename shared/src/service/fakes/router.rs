@@ -143,11 +143,7 @@ impl FakeRouter {
     }
 }
 
-impl AliasRouter for FakeRouter {
-    fn region(&self) -> Option<String> {
-        Some("eu-west-1".into())
-    }
-
+impl VersionFacts for FakeRouter {
     async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
         let key = (function.to_string(), version.to_string());
         Ok(self
@@ -176,6 +172,12 @@ impl AliasRouter for FakeRouter {
                 message: "not authorized".into(),
             })),
         }
+    }
+}
+
+impl AliasRouter for FakeRouter {
+    fn region(&self) -> Option<String> {
+        Some("eu-west-1".into())
     }
 
     async fn read(&self, function: &str, alias: &str) -> Result<AliasState> {
