@@ -14,42 +14,17 @@ use crate::domain::{AliasRouting, Weight};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 pub use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog, VersionFacts};
 
-/// One durable execution, as `shiftback durable` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DurableExecution {
-    pub name: String,
-    pub arn: String,
-    pub started: Option<DateTime<Utc>>,
-}
-
-/// The most executions `shiftback durable` lists (ten pages).
-const DURABLE_LISTING_MAX: usize = 1_000;
+pub use super::durable::DurableExecution;
 
 impl LambdaVersions {
-    /// The durable executions RUNNING on `version`, oldest first as Lambda lists them, up to
-    /// a thousand (the second value: whether there are more).
+    /// The durable executions RUNNING on `version` (`shiftback durable`), up to a thousand,
+    /// and whether there are more.
     pub async fn running_durable_executions_list(
         &self,
         function: &str,
         version: &str,
     ) -> Result<(Vec<DurableExecution>, bool)> {
-        let mut found = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            self.limiter.acquire().await;
-            let out = super::durable::running_page(&self.client, function, version, marker).await?;
-            for e in out.durable_executions() {
-                found.push(DurableExecution {
-                    name: e.durable_execution_name().to_string(),
-                    arn: e.durable_execution_arn().to_string(),
-                    started: DateTime::from_timestamp(e.start_timestamp().secs(), 0),
-                });
-            }
-            marker = out.next_marker().map(str::to_string);
-            if marker.is_none() || found.len() >= DURABLE_LISTING_MAX {
-                return Ok((found, marker.is_some()));
-            }
-        }
+        super::durable::running_list(&self.client, &self.limiter, function, version).await
     }
 }
 
@@ -67,6 +42,31 @@ impl LambdaVersions {
         LambdaVersions {
             client,
             limiter: RateLimiter::new(PRUNE_RPS, PRUNE_RPS),
+        }
+    }
+}
+
+impl LambdaVersions {
+    /// The resource policy of the function (`qualifier` None) or of one of its versions;
+    /// None when it has none (Lambda answers ResourceNotFound).
+    async fn policy(&self, function: &str, qualifier: Option<&str>) -> Result<Option<String>> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .get_policy()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_string))
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(Some(out.policy().unwrap_or("{}").to_string())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws("GetPolicy", function, e)),
         }
     }
 }
@@ -319,46 +319,18 @@ impl VersionCatalog for LambdaVersions {
     }
 
     async fn latest_invokers(&self, function: &str) -> Result<Vec<(String, String)>> {
-        self.limiter.acquire().await;
-        match self
-            .client
-            .get_policy()
-            .function_name(function)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(service_grants(out.policy().unwrap_or("{}"))),
-            // No policy at all.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(Vec::new())
-            }
-            Err(e) => Err(aws("GetPolicy", function, e)),
-        }
+        Ok(self
+            .policy(function, None)
+            .await?
+            .map_or_else(Vec::new, |p| service_grants(&p)))
     }
 
     async fn version_grants(&self, function: &str, version: &str) -> Result<Vec<String>> {
-        self.limiter.acquire().await;
-        let out = self
-            .client
-            .get_policy()
-            .function_name(function)
-            .qualifier(version)
-            .send()
-            .await;
-        match out {
-            Ok(out) => Ok(policy_grants(out.policy().unwrap_or("{}"))),
-            // No policy of its own: nobody calls it by ARN through one.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(Vec::new())
-            }
-            Err(e) => Err(aws("GetPolicy", function, e)),
-        }
+        // No policy of its own: nobody calls it by ARN through one.
+        Ok(self
+            .policy(function, Some(version))
+            .await?
+            .map_or_else(Vec::new, |p| policy_grants(&p)))
     }
 
     async fn provider_versions(&self, provider: &str) -> Result<usize> {
