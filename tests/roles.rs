@@ -45,6 +45,7 @@ fn step(outcome: &StepOutcome) -> StepInput {
 
 /// Drives every handler through the paths a release takes: one that succeeds, one the
 /// workflow rolls back on a failed health check, one the alarm function reverts at once.
+// Each handler's call boxed: their futures, inlined here, would not fit a test thread's stack.
 async fn record_every_handler() -> Recorded {
     let env = emulator().await;
     // Five versions: the succeeding release's retention deletes 3 and 4, the later ones use 5.
@@ -106,23 +107,25 @@ async fn record_every_handler() -> Recorded {
         post_traffic: Some(hook_function(&env, json!([{"ok": true}])).await),
         ..Hooks::default()
     };
-    let mut outcome = start.start(succeeds).await.unwrap();
+    let mut outcome = Box::pin(start.start(succeeds)).await.unwrap();
     while outcome.next == Next::Wait {
-        outcome = advance.advance(step(&outcome)).await.unwrap();
+        outcome = Box::pin(advance.advance(step(&outcome))).await.unwrap();
     }
     assert_eq!(outcome.next, Next::Promote);
-    let done = promote.promote(step(&outcome)).await.unwrap();
+    let done = Box::pin(promote.promote(step(&outcome))).await.unwrap();
     assert_eq!(done.phase, "succeeded");
     assert_eq!(done.next, Next::Retain);
-    let pruned = retain.retain(&catalog, step(&done)).await.unwrap();
+    let pruned = Box::pin(retain.retain(&catalog, step(&done)))
+        .await
+        .unwrap();
     assert_eq!(pruned.next, Next::Done);
 
     let fails_its_check = release_request(&function, &alarm, "5", "canary:10:10m");
-    let started = start.start(fails_its_check).await.unwrap();
+    let started = Box::pin(start.start(fails_its_check)).await.unwrap();
     set_alarm_state(&env, &alarm, StateValue::Alarm, "errors").await;
-    let checked = advance.advance(step(&started)).await.unwrap();
+    let checked = Box::pin(advance.advance(step(&started))).await.unwrap();
     assert_eq!(checked.next, Next::Rollback);
-    let reverted = rollback.rollback(step(&checked)).await.unwrap();
+    let reverted = Box::pin(rollback.rollback(step(&checked))).await.unwrap();
     assert_eq!(reverted.phase, "rolled_back");
 
     set_alarm_state(&env, &alarm, StateValue::Ok, "recovered").await;
@@ -136,9 +139,8 @@ async fn record_every_handler() -> Recorded {
         stable_version: String::new(),
         target_version: "2".into(),
     }];
-    start.start(reverted_at_once).await.unwrap();
-    responder
-        .handle(alarm_state_change(&alarm, "ALARM", ACCOUNT), Some(ACCOUNT))
+    Box::pin(start.start(reverted_at_once)).await.unwrap();
+    Box::pin(responder.handle(alarm_state_change(&alarm, "ALARM", ACCOUNT), Some(ACCOUNT)))
         .await
         .unwrap();
 
@@ -169,23 +171,23 @@ async fn record_every_handler() -> Recorded {
         }
         request
     };
-    provider.handle(cfn("Create", "5", None), 0).await.unwrap();
+    Box::pin(provider.handle(cfn("Create", "5", None), 0))
+        .await
+        .unwrap();
     let mut gated = release_request(&function, &alarm, "2", "steps:10@0s,gate,50@0s");
     gated.alias = "prod".into();
-    let gated = start.start(gated).await.unwrap();
-    let at_gate = advance.advance(step(&gated)).await.unwrap();
+    let gated = Box::pin(start.start(gated)).await.unwrap();
+    let at_gate = Box::pin(advance.advance(step(&gated))).await.unwrap();
     assert_eq!(at_gate.next, Next::Gate);
     let registered = StepInput {
         task_token: Some("token-at-the-gate".into()),
         ..step(&at_gate)
     };
-    advance.advance(registered).await.unwrap();
-    provider
-        .handle(cfn("Update", "1", Some("2")), 0)
+    Box::pin(advance.advance(registered)).await.unwrap();
+    Box::pin(provider.handle(cfn("Update", "1", Some("2")), 0))
         .await
         .unwrap();
-    provider
-        .handle(cfn("Update", "2", Some("5")), 0)
+    Box::pin(provider.handle(cfn("Update", "2", Some("5")), 0))
         .await
         .unwrap();
     assert_eq!(url.puts().len(), 3);
@@ -194,7 +196,7 @@ async fn record_every_handler() -> Recorded {
         "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
         "detail": {"name": gated.release_id, "status": "ABORTED"}
     });
-    provider.serve(ended, 0).await.unwrap();
+    Box::pin(provider.serve(ended, 0)).await.unwrap();
 
     let physical = vec![
         ("ReleaseTable", settings.release_table.clone()),

@@ -179,6 +179,10 @@ pub trait ReleaseRecords: Send + Sync {
     ) -> impl Future<Output = Result<HistoryPage>> + Send;
 
     fn guards_for_alarm(&self, alarm: &str) -> impl Future<Output = Result<Vec<Guard>>> + Send;
+
+    /// The records' own clock: every time a release records, and every lock's expiry, is
+    /// written and judged on it, never on the caller's (an operator's laptop may be off).
+    fn now(&self) -> DateTime<Utc>;
 }
 
 /// The health source: what CloudWatch says of a release's health.
@@ -393,9 +397,11 @@ impl VersionInfo {
     }
 }
 
-/// How far a caller's clock may be off (an operator's laptop running `shiftback rollback`):
-/// a lock counts as expired only this long after its expiry by the caller's clock.
-pub const LOCK_CLOCK_SKEW_SECS: i64 = 300;
+/// How long after its expiry a lock counts as expired. Expiry is written and judged on the
+/// records' clock (DynamoDB's, read to the second off its responses' `Date` header; see
+/// [`crate::adapters::store::RecordClock`]), never on a caller's: a few seconds cover that
+/// reading's rounding.
+pub const LOCK_EXPIRY_MARGIN_SECS: i64 = 5;
 
 /// The holder of an alias lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -406,10 +412,10 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
-    /// Whether a release may break this lock at `now` by the caller's clock, allowing for
-    /// that clock to be off by [`LOCK_CLOCK_SKEW_SECS`].
+    /// Whether a release may break this lock at `now`, a time on the records' clock
+    /// ([`crate::ports::ReleaseRecords::now`]).
     pub fn expired_at(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at + Duration::seconds(LOCK_CLOCK_SKEW_SECS) < now
+        self.expires_at + Duration::seconds(LOCK_EXPIRY_MARGIN_SECS) < now
     }
 }
 

@@ -116,26 +116,65 @@ async fn recorded_at(
     release
 }
 
+/// The fixture's release service on a machine whose own clock is `local` (an operator's
+/// laptop running `shiftback rollback` or `plan`), over the same table and functions.
+fn service_on_clock(f: &Fixture, local: fn() -> chrono::DateTime<chrono::Utc>) -> ReleaseService {
+    ReleaseService::new(
+        TrafficRouter::new(f.env.lambda.clone()),
+        shiftback::adapters::ReleaseStore::with_caller_clock(
+            f.env.dynamodb.clone(),
+            f.service.store.table(),
+            local,
+        ),
+        AlarmHealth::new(f.env.cloudwatch.clone()),
+    )
+}
+
 #[tokio::test]
-async fn a_lock_just_past_its_expiry_by_the_callers_clock_is_not_broken() {
-    // The lock lasts the schedule (2 minutes) plus 6 hours; by this caller's clock it expired
-    // a minute ago, which a clock a few minutes fast would also say of a live lock.
+async fn a_live_lock_is_not_broken_by_a_caller_whose_clock_is_hours_fast() {
     let f = fixture().await;
-    let held_for = chrono::Duration::seconds(120 + 6 * 3600 + 60);
-    let old = recorded_at(&f, chrono::Utc::now() - held_for, vec![]).await;
-    let err = f
-        .service
-        .start(request(&f, "linear:50:1m"))
+    // Held for its 2-minute schedule plus 6 hours, by the table's clock.
+    let live = f.service.start(request(&f, "linear:50:1m")).await.unwrap();
+    // By this laptop's clock the lock expired an hour ago; by the table's it has hours to go.
+    let laptop = service_on_clock(&f, || chrono::Utc::now() + chrono::Duration::hours(7));
+    let plan = laptop
+        .preflight(request(&f, "AllAtOnce"))
         .await
         .unwrap_err();
+    assert!(matches!(plan, Error::LockHeld { .. }), "{plan}");
+    let err = laptop.start(request(&f, "AllAtOnce")).await.unwrap_err();
     assert!(matches!(err, Error::LockHeld { .. }), "{err}");
-    let holder = f
-        .service
-        .store
-        .lock_holder(&f.function, "live")
-        .await
-        .unwrap();
-    assert_eq!(holder.unwrap().release_id, old.id);
+    let holder = f.service.store.lock_holder(&f.function, "live").await;
+    assert_eq!(holder.unwrap().unwrap().release_id, live.release_id);
+    let release = f.service.store.load(&live.release_id).await.unwrap();
+    assert_eq!(release.release.phase, Phase::Shifting { step: 0 });
+}
+
+#[tokio::test]
+async fn an_expired_lock_is_taken_over_by_a_caller_whose_clock_is_hours_slow() {
+    let f = fixture().await;
+    // The lock lasts the schedule (2 minutes) plus 6 hours: on the table's clock it expired a
+    // minute ago; on this laptop's clock, 3 hours behind, it still has 2 hours to go.
+    let held_for = chrono::Duration::seconds(120 + 6 * 3600 + 60);
+    let old = recorded_at(&f, chrono::Utc::now() - held_for, vec![]).await;
+    let laptop = service_on_clock(&f, || chrono::Utc::now() - chrono::Duration::hours(3));
+    let outcome = laptop.start(request(&f, "linear:50:1m")).await.unwrap();
+    let holder = f.service.store.lock_holder(&f.function, "live").await;
+    let holder = holder.unwrap().unwrap();
+    assert_eq!(holder.release_id, outcome.release_id);
+    let broken = f.service.store.load(&old.id).await.unwrap().release;
+    assert_eq!(broken.log.last().unwrap().event.name(), "lock_broken");
+    // What the laptop recorded is on the table's clock too: the new lock runs from now, not
+    // from three hours ago (which would leave it expiring early for the next caller).
+    let drift = (holder.acquired_at - chrono::Utc::now())
+        .num_seconds()
+        .abs();
+    assert!(drift < 60, "lock taken {drift} s from now");
+    let new = f.service.store.load(&outcome.release_id).await.unwrap();
+    let drift = (new.release.created_at - chrono::Utc::now())
+        .num_seconds()
+        .abs();
+    assert!(drift < 60, "release recorded {drift} s from now");
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             self.announce(release).await;
             return Ok(StepOutcome::of(release, &Action::Nothing));
         }
-        let looked_at = now();
+        let looked_at = self.store.now();
         if release.holds_alias_lock() && release.renews_lock_at(looked_at) {
             self.store.renew_lock(release, looked_at).await?;
         }
@@ -79,7 +79,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             },
             Err(e) => return Err(e),
         };
-        let checked_at = now();
+        let checked_at = self.store.now();
         let canary = self.analyse(release, checked_at).await?;
         // Inside the bake, only a finding of "worse" acts and is recorded: the test holds over
         // every look, and whether the target is no worse is the step end's to say.
@@ -132,7 +132,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         if !release.phase.waits_for_person() {
             return Err(Error::GateClosed(release.id.clone()));
         }
-        let registered_at = now();
+        let registered_at = self.store.now();
         let secs = release.gate_remaining(registered_at);
         // Nobody looks while the workflow waits: the lock must outlast the gate's timeout.
         self.store.renew_lock(release, registered_at).await?;
@@ -152,7 +152,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         mut tracked: LoadedRelease,
         input: Input,
     ) -> Result<StepOutcome> {
-        let action = tracked.release.apply(input, now(), WORKFLOW_ACTOR)?;
+        let action = tracked
+            .release
+            .apply(input, self.store.now(), WORKFLOW_ACTOR)?;
         self.store.save(&mut tracked).await?;
         if matches!(action, Action::SetWeight { .. }) {
             match self
@@ -176,7 +178,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             self.call_hook(&mut tracked).await?
         } else {
             // Nothing holds it back (a release recorded before its hook was known): begin.
-            let action = tracked.release.apply(Input::Begin, now(), WORKFLOW_ACTOR)?;
+            let action = tracked
+                .release
+                .apply(Input::Begin, self.store.now(), WORKFLOW_ACTOR)?;
             self.store.save(&mut tracked).await?;
             action
         };

@@ -1,6 +1,6 @@
 //! `plan`'s advice on its steps' analysis, from the alias's traffic of the last hour.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 
 use super::*;
 use crate::domain::analysis::advice::{step_advice, RecentTraffic};
@@ -23,7 +23,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         if !spec.analysis.enabled {
             return Vec::new();
         }
-        let now = Utc::now();
+        let now = self.store.now();
         let query = VersionsQuery {
             function: spec.function.clone(),
             alias: spec.alias.clone(),

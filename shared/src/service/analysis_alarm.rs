@@ -3,8 +3,6 @@
 //! closed; after an alarm's revert, by the alarm function), and, where that deletion failed,
 //! by the next release on the alias.
 
-use chrono::Utc;
-
 use super::*;
 use crate::domain::analysis::{alarm_name, kind_alarm, AlarmKind};
 use crate::domain::Release;
@@ -156,5 +154,5 @@ pub(crate) fn done_with_alarm(release: &Release) -> bool {
     release.phase.is_terminal()
         && release
             .guard_until()
-            .is_none_or(|until| until <= Utc::now())
+            .is_none_or(|until| until <= chrono::Utc::now())
 }

@@ -70,11 +70,11 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                     reason,
                 } => Input::Ignore {
                     guard: guard.clone(),
-                    until: ignore_until(now(), *for_secs),
+                    until: ignore_until(self.store.now(), *for_secs),
                     reason: reason.clone(),
                 },
             };
-            tracked.release.apply(input, now(), by)?;
+            tracked.release.apply(input, self.store.now(), by)?;
             match self.store.save(&mut tracked).await {
                 Ok(()) => break tracked,
                 Err(Error::StaleRelease { .. }) if attempt < CONTROL_ATTEMPTS => continue,
@@ -124,7 +124,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
             }
         };
-        tracked.release.apply(completion, now(), by)?;
+        tracked.release.apply(completion, self.store.now(), by)?;
         self.store.save(&mut tracked).await?;
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))

@@ -72,13 +72,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     pub(super) async fn revert_recorded(&self, release: &mut Release, actor: &str) -> Result<()> {
         for _ in 0..=release.members.len() {
             let outcome = reverted(self.revert(release).await)?;
-            release.apply(outcome, now(), actor)?;
+            release.apply(outcome, self.store.now(), actor)?;
             if !matches!(release.phase, Phase::RollingBack { .. }) {
                 break;
             }
         }
-        if let Some(left) = Box::pin(durable_left(&self.router, release)).await {
-            release.apply(left, now(), actor)?;
+        for left in Box::pin(durable_left(&self.router, release)).await {
+            release.apply(left, self.store.now(), actor)?;
         }
         Ok(())
     }
@@ -236,7 +236,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 member: Some(member.name()),
             };
             tracing::warn!(release = %release.id, member = %member.name(), alias = %current.routing, "alias changed outside the release; hands off");
-            tracked.release.apply(found, now(), actor)?;
+            tracked.release.apply(found, self.store.now(), actor)?;
             // A group's other members go back to their stable versions at once.
             if matches!(tracked.release.phase, Phase::RollingBack { .. }) {
                 self.store.save(&mut tracked).await?;
@@ -250,33 +250,45 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     }
 }
 
-/// After a durable function's release was reverted: the executions still running on the
-/// version it reverted from, to record (none, or a count that could not be read: logged, as
-/// the revert is done and nothing may undo it).
-pub(crate) async fn durable_left<R: AliasRouter>(router: &R, release: &Release) -> Option<Input> {
+/// After a durable function's release was reverted: the executions still running on each
+/// version it reverted from (the release's own target, and a group's other durable targets),
+/// to record. None running says nothing; a count that could not be read is logged, as the
+/// revert is done and nothing may undo it.
+pub(crate) async fn durable_left<R: AliasRouter>(router: &R, release: &Release) -> Vec<Input> {
     let ended = matches!(
         release.phase,
         Phase::RolledBack | Phase::Aborted | Phase::Superseded
     );
-    if !release.target_durable || !ended {
-        return None;
+    if !ended {
+        return Vec::new();
     }
-    let version = release.target_version.clone();
-    match router
-        .running_durable_executions(&release.function, &version)
-        .await
-    {
-        Ok((0, false)) => None,
-        Ok((running, more)) => Some(Input::DurableLeft {
-            version,
-            running,
-            more,
-        }),
-        Err(e) => {
-            tracing::warn!(release = %release.id, %version, error = %e, "durable executions left on the reverted version not counted");
-            None
+    let mut targets: Vec<(Option<String>, String)> = Vec::new();
+    if release.target_durable {
+        targets.push((None, release.target_version.clone()));
+    }
+    for member in &release.members {
+        let target = (Some(member.function.clone()), member.target_version.clone());
+        if release.durable_members.contains(&member.function) && !targets.contains(&target) {
+            targets.push(target);
         }
     }
+    let mut left = Vec::new();
+    for (function, version) in targets {
+        let name = function.as_deref().unwrap_or(&release.function);
+        match router.running_durable_executions(name, &version).await {
+            Ok((0, false)) => {}
+            Ok((running, more)) => left.push(Input::DurableLeft {
+                function,
+                version,
+                running,
+                more,
+            }),
+            Err(e) => {
+                tracing::warn!(release = %release.id, function = %name, %version, error = %e, "durable executions left on the reverted version not counted");
+            }
+        }
+    }
+    left
 }
 
 /// What a revert's outcome records: done; the alias taken over by someone else (left as

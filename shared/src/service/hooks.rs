@@ -26,7 +26,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             ))
         })?;
         let target = hooks.target_arn(&release.function, &release.target_version);
-        let payload = release.hook_payload(phase, target, now());
+        let payload = release.hook_payload(phase, target, self.store.now());
         let verdict = hooks.call(&hook, &payload).await?;
         tracing::info!(release = %release.id, %phase, %hook, ?verdict, "hook answered");
         let answered = Input::HookAnswered {
@@ -34,7 +34,9 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             hook,
             verdict,
         };
-        let action = tracked.release.apply(answered, now(), WORKFLOW_ACTOR)?;
+        let action = tracked
+            .release
+            .apply(answered, self.store.now(), WORKFLOW_ACTOR)?;
         self.store.save(tracked).await?;
         Ok(action)
     }

@@ -3,7 +3,7 @@
 //! safe to run again with the same input (Step Functions retries, events arrive twice).
 
 use crate::domain::Member;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::{AlarmHealth, LambdaHooks, Notifier, ReleaseStore, TrafficRouter};
@@ -171,7 +171,7 @@ impl StepOutcome {
             _ if release.retention_due() => {
                 let left = release
                     .guard_until()
-                    .map_or(0, |until| (until - now()).num_seconds().max(0) as u64);
+                    .map_or(0, |until| (until - Utc::now()).num_seconds().max(0) as u64);
                 (Next::Retain, left)
             }
             _ if release.phase.is_terminal() => (Next::Done, 0),
@@ -299,10 +299,6 @@ pub struct ReleaseService<
     pub notifier: Option<N>,
     /// Only the handlers that call hooks (advance, promote) and check them (start) have one.
     pub hooks: Option<K>,
-}
-
-fn now() -> DateTime<Utc> {
-    Utc::now()
 }
 
 impl ReleaseService {

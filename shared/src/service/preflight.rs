@@ -2,8 +2,6 @@
 //! handler runs them, and so do the CLI's `plan` (which prints them) and `start` (which refuses
 //! early, before starting a workflow that would refuse anyway).
 
-use chrono::Utc;
-
 use crate::adapters::{AliasRouting, LockInfo};
 use crate::domain::gates::OnGateTimeout;
 use crate::domain::hooks::HookPhase;
@@ -29,6 +27,16 @@ pub struct Preflight {
     pub findings: Vec<String>,
     /// The target is a durable function's version.
     pub target_durable: bool,
+    /// A group's other functions whose target is a durable function's version.
+    pub durable_members: Vec<String>,
+}
+
+/// What a group member's own checks found.
+struct MemberCheck {
+    findings: Vec<String>,
+    expired: Option<LockInfo>,
+    superseded: Option<String>,
+    durable: bool,
 }
 
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
@@ -189,20 +197,25 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         spec.stable_version = stable.clone();
         request.stable_version = Some(stable.clone());
         let mut expired_member_locks = Vec::new();
+        let mut durable_members = Vec::new();
         let strategy = spec.strategy.clone();
         for member in &mut spec.members {
-            let (finding, expired, held) = self
-                .preflight_member(member, request.supersede, &strategy)
-                .await?;
-            findings.push(finding);
-            expired_member_locks.extend(expired);
-            if let Some(id) = held.filter(|id| !superseding.contains(id)) {
+            // Boxed: a member's checks would make every start's future too deep for a
+            // test thread's 2 MB stack.
+            let check =
+                Box::pin(self.preflight_member(member, request.supersede, &strategy)).await?;
+            findings.extend(check.findings);
+            expired_member_locks.extend(check.expired);
+            if let Some(id) = check.superseded.filter(|id| !superseding.contains(id)) {
                 superseding.push(id);
+            }
+            if check.durable && !durable_members.contains(&member.function) {
+                durable_members.push(member.function.clone());
             }
         }
         request.members = spec.members.clone();
         // The rest of the spec's rules, now that the stable version is known.
-        Release::new(spec.clone(), Utc::now())?;
+        Release::new(spec.clone(), self.store.now())?;
 
         let from = self.router.version_info(&function, &stable).await?;
         findings.push(format!(
@@ -224,6 +237,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 superseding,
                 findings,
                 target_durable: target.durable,
+                durable_members,
             });
         }
         if current.routing != AliasRouting::single(&stable) {
@@ -262,7 +276,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                 ));
             }
         }
-        let gated: Vec<String> = Release::new(spec.clone(), Utc::now())
+        let gated: Vec<String> = Release::new(spec.clone(), self.store.now())
             .map(|r| r.schedule.steps)
             .unwrap_or_default()
             .iter()
@@ -294,6 +308,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             superseding,
             findings,
             target_durable: target.durable,
+            durable_members,
         })
     }
 
@@ -313,18 +328,18 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             match (&code.unretrievable, role) {
                 (Some(why), "target") => {
                     return Err(Error::BadRequest(format!(
-                        "version {version}'s code cannot be retrieved by Lambda ({why}){}: every invocation routed to it would fail; restore the object or publish a version whose code exists",
+                        "{function} version {version}'s code cannot be retrieved by Lambda ({why}){}: every invocation routed to it would fail; restore the object or publish a version whose code exists",
                         code.reference.as_deref().map(|r| format!(", kept in {r}")).unwrap_or_default()
                     )))
                 }
                 (Some(why), _) => findings.push(format!(
-                    "warning: version {version}, the rollback target, has code Lambda cannot retrieve ({why}): a revert to it would fail; restore the object before releasing"
+                    "warning: {function} version {version}, the rollback target, has code Lambda cannot retrieve ({why}): a revert to it would fail; restore the object before releasing"
                 )),
                 (None, _) => {}
             }
             if let Some(object) = &code.reference {
                 findings.push(format!(
-                    "version {version}'s code is kept in the team's bucket ({object}), not in Lambda's storage: it must stay there while the version can take traffic"
+                    "{function} version {version}'s code is kept in the team's bucket ({object}), not in Lambda's storage: it must stay there while the version can take traffic"
                 ));
             }
         }
@@ -333,14 +348,15 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 
     /// A group member's own checks, as the first member's above: its target can take
     /// traffic, no release holds its alias, the alias sits wholly on one version (its stable
-    /// version, found here when not given), and both versions can share a weighted alias.
+    /// version, found here when not given), both versions can share a weighted alias, and
+    /// both have code Lambda can retrieve.
     /// An expired lock on a member is taken over by the start's transaction.
     async fn preflight_member(
         &self,
         member: &mut Member,
         supersede: bool,
         strategy: &crate::domain::Strategy,
-    ) -> Result<(String, Option<LockInfo>, Option<String>)> {
+    ) -> Result<MemberCheck> {
         let (function, alias) = (member.function.clone(), member.alias.clone());
         let target = self
             .router
@@ -401,14 +417,24 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
                     format!("release {}'s expired lock taken over", lock.release_id),
             }
         );
-        Ok((finding, expired, held.map(|h| h.id)))
+        let mut findings = vec![finding];
+        findings.extend(
+            self.code_findings(&function, &member.stable_version, &target.version)
+                .await?,
+        );
+        Ok(MemberCheck {
+            findings,
+            expired,
+            superseded: held.map(|h| h.id),
+            durable: target.durable,
+        })
     }
 
     /// Who holds the alias: nobody, or a release whose lock expired (the start takes it over,
     /// on the record); a live holder refuses the release, naming it.
     async fn free_or_expired(&self, function: &str, alias: &str) -> Result<Option<LockInfo>> {
         match self.store.lock_holder(function, alias).await? {
-            Some(holder) if !holder.expired_at(Utc::now()) => Err(Error::LockHeld {
+            Some(holder) if !holder.expired_at(self.store.now()) => Err(Error::LockHeld {
                 function: function.to_string(),
                 alias: alias.to_string(),
                 holder: holder.release_id,
@@ -422,7 +448,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// health check of the release applies too).
     async fn refuse_firing(&self, alarms: &[String], overrides: &[String]) -> Result<()> {
         let statuses = self.health.statuses(alarms).await?;
-        let firing: Vec<String> = firing(&statuses, overrides, Utc::now())
+        let firing: Vec<String> = firing(&statuses, overrides, self.store.now())
             .into_iter()
             .map(|s| s.name.clone())
             .collect();

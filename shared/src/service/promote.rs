@@ -24,7 +24,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             tracked
                 .release
                 .clone()
-                .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
+                .apply(Input::Promoted, self.store.now(), WORKFLOW_ACTOR)?;
         }
         match self.converge(&tracked.release).await {
             Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
@@ -43,7 +43,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
         tracked
             .release
-            .apply(Input::Promoted, now(), WORKFLOW_ACTOR)?;
+            .apply(Input::Promoted, self.store.now(), WORKFLOW_ACTOR)?;
         self.store.save(&mut tracked).await?;
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))

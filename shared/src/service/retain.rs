@@ -31,7 +31,10 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         };
         // Early (a shortened wait): its own versions are kept by the rules as baking, but the
         // run is meant for after the window. Wait the rest.
-        if release.guard_until().is_some_and(|until| until > now()) {
+        if release
+            .guard_until()
+            .is_some_and(|until| until > self.store.now())
+        {
             return Ok(StepOutcome::of(release, &Action::Nothing));
         }
         let request = PruneRequest {
@@ -68,9 +71,11 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             if !tracked.release.retention_due() {
                 return Ok(tracked.release);
             }
-            tracked
-                .release
-                .apply(Input::Pruned(summary.clone()), now(), WORKFLOW_ACTOR)?;
+            tracked.release.apply(
+                Input::Pruned(summary.clone()),
+                self.store.now(),
+                WORKFLOW_ACTOR,
+            )?;
             match self.store.save(&mut tracked).await {
                 Ok(()) => return Ok(tracked.release),
                 Err(e @ Error::StaleRelease { .. }) => last = Some(e),

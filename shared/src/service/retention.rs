@@ -3,7 +3,6 @@
 //! A version Lambda refuses to delete (an alias made since the listing) is kept, not an
 //! error; a run stopped by an error reports what it had done, and running it again resumes.
 
-use chrono::Utc;
 use serde::Serialize;
 
 use crate::adapters::{LambdaVersions, ReleaseStore};
@@ -139,7 +138,7 @@ pub async fn prune_with<C: VersionCatalog, S: ReleaseRecords>(
     let versions = catalog.versions(&function).await?;
     let uses = catalog.uses(&function).await?;
     let releases = recent_releases(store, &function).await?;
-    let mut plan = plan_retention(&versions, &uses, &releases, retention, Utc::now());
+    let mut plan = plan_retention(&versions, &uses, &releases, retention, store.now());
     check_before_delete(catalog, &function, &mut plan).await;
     let outcome = if request.apply {
         delete(catalog, &function, &plan).await

@@ -36,7 +36,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             let error = describe(input.error.as_ref(), "rollback requested");
             tracked
                 .release
-                .apply(Input::Fail { error }, now(), WORKFLOW_ACTOR)?;
+                .apply(Input::Fail { error }, self.store.now(), WORKFLOW_ACTOR)?;
             self.store.save(&mut tracked).await?;
         }
         self.revert_recorded(&mut tracked.release, WORKFLOW_ACTOR)

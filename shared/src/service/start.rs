@@ -29,7 +29,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             // Named now: the releases it supersedes record which release took their place.
             let id = request
                 .release_id
-                .get_or_insert_with(|| crate::domain::release::new_release_id(now()))
+                .get_or_insert_with(|| crate::domain::release::new_release_id(self.store.now()))
                 .clone();
             self.supersede_holders(&request, &id, None::<&super::supersede::NoWorkflow>)
                 .await?;
@@ -39,11 +39,13 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             expired_lock,
             expired_member_locks,
             target_durable,
+            durable_members,
             ..
         } = self.preflight(request).await?;
-        let started_at = now();
+        let started_at = self.store.now();
         let mut release = Release::new(spec, started_at)?;
         release.target_durable = target_durable;
+        release.durable_members = durable_members;
         // Before the release is recorded, so that its guard is written with the others.
         self.open_analysis_alarm(&mut release).await?;
         let (tracked, action, broken, broken_after) = match self

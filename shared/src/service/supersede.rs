@@ -103,7 +103,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         let Some(holder) = self.store.lock_holder(function, alias).await? else {
             return Ok(None);
         };
-        if holder.expired_at(now()) {
+        if holder.expired_at(self.store.now()) {
             return Ok(None);
         }
         let release = match self.store.load_summary(&holder.release_id).await {
@@ -189,7 +189,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
         }
         // Ignores are in the release's log, which a summary leaves out.
         let full = self.store.load(&release.id).await?.release;
-        let at = now();
+        let at = self.store.now();
         Ok(firing
             .into_iter()
             .find(|alarm| full.ignored_until(alarm, at).is_none()))

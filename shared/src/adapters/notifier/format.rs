@@ -307,13 +307,15 @@ pub fn notification(
             "refused",
         ),
         ReleaseEvent::DurableExecutionsLeft {
+            function,
             version,
             running,
             more,
         } => (
             ":hourglass_flowing_sand:",
             format!(
-                "{target}: {running}{} durable execution(s) still running on v{version}, which the release reverted from",
+                "{}: {running}{} durable execution(s) still running on v{version}, which the release reverted from",
+                function.as_deref().unwrap_or(&target),
                 if *more { " or more" } else { "" }
             ),
             release.phase.name(),
@@ -357,7 +359,9 @@ pub fn notification(
         _ => Vec::new(),
     };
     let next_steps = match &entry.event {
-        ReleaseEvent::DurableExecutionsLeft { version, .. } => durable_next_steps(release, version),
+        ReleaseEvent::DurableExecutionsLeft {
+            function, version, ..
+        } => durable_next_steps(function.as_deref().unwrap_or(&release.function), version),
         _ => next_steps,
     };
     let (cause, alarm) = match (&release.phase, &entry.event) {
@@ -481,11 +485,10 @@ pub fn notification(
 /// lists them and does not stop them: each is a workflow part-way through its work (a payment
 /// taken, a message sent), and whether to let it finish on the old code, or to stop it and
 /// compensate, is a decision about that execution, not about the release.
-fn durable_next_steps(release: &Release, version: &str) -> Vec<String> {
+fn durable_next_steps(function: &str, version: &str) -> Vec<String> {
     vec![
         format!(
-            "List them: `shiftback durable {} --version {version}` (or `aws lambda list-durable-executions-by-function --function-name {} --qualifier {version} --statuses RUNNING`)",
-            release.function, release.function
+            "List them: `shiftback durable {function} --version {version}` (or `aws lambda list-durable-executions-by-function --function-name {function} --qualifier {version} --statuses RUNNING`)"
         ),
         "Each finishes on that version's code; to stop one: `aws lambda stop-durable-execution --durable-execution-arn ARN`".to_string(),
     ]

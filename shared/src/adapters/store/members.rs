@@ -11,8 +11,8 @@ use crate::error::Result;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
 impl ReleaseStore {
-    /// A group's other members' locks, taken with the release: each free, or expired (by
-    /// the caller's clock, allowing for skew). A member's expired lock is broken here and its
+    /// A group's other members' locks, taken with the release: each free, or expired (at
+    /// `now`, on the records' clock). A member's expired lock is broken here and its
     /// old holder told afterwards ([`Self::create`]'s caller records it), since recording
     /// every broken release in this transaction would not fit DynamoDB's 100 items.
     pub(super) fn member_lock_puts(
@@ -31,7 +31,7 @@ impl ReleaseStore {
                     .condition_expression("attribute_not_exists(pk) OR lock_expires_at < :now")
                     .expression_attribute_values(
                         ":now",
-                        number(now.timestamp() - LOCK_CLOCK_SKEW_SECS),
+                        number(now.timestamp() - LOCK_EXPIRY_MARGIN_SECS),
                     );
                 Ok(TransactWriteItem::builder()
                     .put(built(put.build())?)

@@ -1,6 +1,7 @@
 //! The release store: one DynamoDB table (its layout in schema.rs), split by what it keeps:
 //! releases and their logs, alias locks, alarm guards, history, and the notifier's outbox.
 
+mod clock;
 mod guards;
 mod history;
 mod locks;
@@ -11,8 +12,10 @@ mod releases;
 mod schema;
 
 pub use crate::ports::{
-    Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover, ReleaseRecords, LOCK_CLOCK_SKEW_SECS,
+    Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover, ReleaseRecords,
+    LOCK_EXPIRY_MARGIN_SECS,
 };
+pub use clock::RecordClock;
 pub use outbox::{Outbox, Watermark};
 pub use schema::{HISTORY_INDEX, OPEN_INDEX};
 
@@ -36,6 +39,8 @@ type Item = HashMap<String, AttributeValue>;
 pub struct ReleaseStore {
     client: Client,
     table: String,
+    /// The table's time, on which locks are written and judged.
+    clock: RecordClock,
     /// Whether what it stores is also published as shiftback's own metrics (the handlers do;
     /// the CLI, whose standard output is its answer, does not).
     publish_metrics: bool,
@@ -97,11 +102,37 @@ fn built<T>(result: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>)
 
 impl ReleaseStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self::with_caller_clock(client, table, Utc::now)
+    }
+
+    /// A store on a machine whose own clock is `local` (tests model an operator's laptop whose
+    /// clock is off): what it records and judges is on the table's clock all the same.
+    pub fn with_caller_clock(
+        client: Client,
+        table: impl Into<String>,
+        local: fn() -> DateTime<Utc>,
+    ) -> Self {
+        let clock = RecordClock::over(local);
+        // The same client (its HTTP connections, credentials and retries), reading the time
+        // off every response.
+        let client = Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .interceptor(clock.reader())
+                .build(),
+        );
         ReleaseStore {
             client,
             table: table.into(),
+            clock,
             publish_metrics: false,
         }
+    }
+
+    /// The table's time: see [`RecordClock`].
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Publishes the metrics of every log entry it stores (embedded metric format, on
@@ -174,5 +205,9 @@ impl ReleaseRecords for ReleaseStore {
 
     fn guards_for_alarm(&self, alarm: &str) -> impl Future<Output = Result<Vec<Guard>>> + Send {
         ReleaseStore::guards_for_alarm(self, alarm)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        ReleaseStore::now(self)
     }
 }

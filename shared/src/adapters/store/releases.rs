@@ -81,7 +81,7 @@ impl ReleaseStore {
                 .expression_attribute_values(":holder", string(takeover.holder))
                 .expression_attribute_values(
                     ":now",
-                    number(now.timestamp() - LOCK_CLOCK_SKEW_SECS),
+                    number(now.timestamp() - LOCK_EXPIRY_MARGIN_SECS),
                 ),
         };
         // A release recorded already over (a declined re-release) takes no lock and no guard.

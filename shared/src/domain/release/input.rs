@@ -57,6 +57,8 @@ pub enum Input {
     },
     /// After its revert: durable executions still running on the version it reverted from.
     DurableLeft {
+        /// A group member's function; None for the release's own.
+        function: Option<String>,
         version: String,
         running: usize,
         more: bool,

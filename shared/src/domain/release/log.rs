@@ -124,6 +124,9 @@ pub enum ReleaseEvent {
     /// After a revert: durable executions still running on the version it reverted from (they
     /// stay on it for as long as they run; `more`: at least this many).
     DurableExecutionsLeft {
+        /// A group member's function; absent for the release's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        function: Option<String>,
         version: String,
         running: usize,
         more: bool,

@@ -105,6 +105,9 @@ pub struct Release {
     /// running on it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub target_durable: bool,
+    /// A group's other functions whose target is a durable function's version: counted too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub durable_members: Vec<String>,
     /// Versions kept by the automatic retention that runs once the bake window closes.
     #[serde(default)]
     pub retain_versions: Option<u32>,
@@ -181,6 +184,7 @@ impl Release {
             analysis_alarm: None,
             analysis_alarm_kinds: Vec::new(),
             target_durable: false,
+            durable_members: Vec::new(),
             retain_versions: spec.retain_versions,
             hooks: spec.hooks,
             labels: spec.labels,

@@ -392,12 +392,14 @@ impl Release {
             (
                 RolledBack | Aborted | Superseded,
                 Input::DurableLeft {
+                    function,
                     version,
                     running,
                     more,
                 },
             ) => {
                 let event = ReleaseEvent::DurableExecutionsLeft {
+                    function: function.clone(),
                     version: version.clone(),
                     running: *running,
                     more: *more,

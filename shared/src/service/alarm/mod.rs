@@ -274,7 +274,7 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
                 .update(&guard.function, &guard.alias, &stable, None)
                 .await?;
         }
-        Ok(Some(Utc::now()))
+        Ok(Some(self.store.now()))
     }
 }
 

@@ -70,7 +70,7 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
                     changed_at: signal.changed_at,
                 };
                 // Refused: recorded by an earlier copy of this event, or the release is over.
-                Ok(release.apply(input, Utc::now(), &actor).is_ok())
+                Ok(release.apply(input, self.store.now(), &actor).is_ok())
             })
             .await?;
         if let Some(release) = recorded {
@@ -127,13 +127,18 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
     /// from, on the record (a second save, after the revert's own). Returns the release as
     /// stored; a count or save that fails is logged, never an error of the revert.
     async fn record_durable_left(&self, guard: &Guard, release: &Release) -> Release {
-        let Some(left) = crate::service::durable_left(&self.router, release).await else {
+        let left = crate::service::durable_left(&self.router, release).await;
+        if left.is_empty() {
             return release.clone();
-        };
+        }
         let actor = "workflow".to_string();
         let recorded = self
             .change_release(guard, |r| {
-                Ok(r.apply(left.clone(), Utc::now(), &actor).is_ok())
+                let now = self.store.now();
+                let applied = left
+                    .iter()
+                    .filter(|l| r.apply((*l).clone(), now, &actor).is_ok());
+                Ok(applied.count() > 0)
             })
             .await;
         match recorded {

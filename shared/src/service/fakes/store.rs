@@ -141,7 +141,7 @@ impl ReleaseRecords for FakeStore {
             (None, None) => true,
             (Some(held), Some(takeover)) => {
                 held.release_id == takeover.holder
-                    && held.expires_at.timestamp() < now.timestamp() - LOCK_CLOCK_SKEW_SECS
+                    && held.expires_at.timestamp() < now.timestamp() - LOCK_EXPIRY_MARGIN_SECS
             }
             _ => false,
         };
@@ -164,7 +164,7 @@ impl ReleaseRecords for FakeStore {
         for member in &release.members {
             let key = (member.function.clone(), member.alias.clone());
             if let Some(held) = records.locks.get(&key) {
-                if held.expires_at.timestamp() >= now.timestamp() - LOCK_CLOCK_SKEW_SECS {
+                if held.expires_at.timestamp() >= now.timestamp() - LOCK_EXPIRY_MARGIN_SECS {
                     return Err(Error::LockHeld {
                         function: member.function.clone(),
                         alias: member.alias.clone(),
@@ -271,5 +271,10 @@ impl ReleaseRecords for FakeStore {
             .filter(|g| g.alarm == alarm)
             .cloned()
             .collect())
+    }
+
+    /// The table's clock is the machine's own in memory.
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
     }
 }

@@ -69,7 +69,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             gates: Default::default(),
             labels: Default::default(),
         };
-        let at = now();
+        let at = self.store.now();
         let mut release = Release::new(spec, at)?;
         let reason = format!("version {version}: {why}");
         release.apply(crate::domain::Input::Decline { reason }, at, by)?;

@@ -66,3 +66,42 @@ async fn a_count_that_cannot_be_read_leaves_the_revert_recorded_and_says_nothing
     assert_eq!(release.phase, crate::domain::Phase::RolledBack);
     assert!(left(&w).is_empty());
 }
+
+/// Each durable target of a group, named by its function.
+fn left_by_function(w: &World, id: &str) -> Vec<(Option<String>, String, usize)> {
+    w.store
+        .release(id)
+        .log
+        .into_iter()
+        .filter_map(|e| match e.event {
+            ReleaseEvent::DurableExecutionsLeft {
+                function,
+                version,
+                running,
+                ..
+            } => Some((function, version, running)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_groups_revert_counts_every_durable_members_executions_by_function() {
+    let w = group_world();
+    // The worker alone is durable: the lead's version has no durable execution to count.
+    let _ = w.router.clone().durable(WORKER, "8", 4);
+    let request = StartRequest {
+        members: vec![worker()],
+        ..request("r-g", TWO_STEPS)
+    };
+    w.service.start(request).await.unwrap();
+    let release = w.store.release("r-g");
+    assert!(!release.target_durable);
+    assert_eq!(release.durable_members, [WORKER]);
+
+    w.responder.handle(alarm_fired(ALARM), None).await.unwrap();
+    assert_eq!(
+        left_by_function(&w, "r-g"),
+        [(Some(WORKER.to_string()), "8".to_string(), 4)]
+    );
+}

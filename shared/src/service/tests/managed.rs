@@ -100,7 +100,7 @@ async fn a_target_whose_code_is_gone_is_refused_and_a_rollback_target_in_that_st
         .unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("version 2's code cannot be retrieved by Lambda"),
+        text.contains("orders version 2's code cannot be retrieved by Lambda"),
         "{text}"
     );
     assert!(text.contains(object), "{text}");
@@ -127,15 +127,44 @@ async fn a_target_whose_code_is_gone_is_refused_and_a_rollback_target_in_that_st
         .unwrap();
     let said = preflight.findings.join("\n");
     assert!(
-        said.contains("warning: version 1, the rollback target, has code Lambda cannot retrieve"),
+        said.contains(
+            "warning: orders version 1, the rollback target, has code Lambda cannot retrieve"
+        ),
         "{said}"
     );
     assert!(
-        said.contains("version 2's code is kept in the team's bucket (s3://team-code/orders-2.zip"),
+        said.contains(
+            "orders version 2's code is kept in the team's bucket (s3://team-code/orders-2.zip"
+        ),
         "{said}"
     );
     w.service
         .start(request("r-1", "steps:10@0s,50@0s"))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_group_members_target_whose_code_is_gone_is_refused_before_anything_moves() {
+    let w = group_world();
+    w.router.table.lock().unwrap().code.insert(
+        (WORKER.into(), "8".into()),
+        code(
+            "s3://team-code/worker.zip (object version 9)",
+            Some("S3ObjectNotFound: deleted"),
+        ),
+    );
+    let request = StartRequest {
+        members: vec![worker()],
+        ..request("r-g", "steps:10@0s,50@0s")
+    };
+    let err = w.service.start(request).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("orders-worker version 8's code cannot be retrieved by Lambda"),
+        "{text}"
+    );
+    assert_eq!(w.routing(), "version 1", "nothing moved");
+    assert_eq!(w.router.routing(WORKER, ALIAS).to_string(), "version 7");
+    assert!(w.store.lock(FUNCTION, ALIAS).is_none(), "no lock left held");
 }

@@ -389,6 +389,7 @@ fn durable_executions_left_on_a_reverted_version_are_announced_with_how_to_list_
     r.apply(Input::RolledBack, t(11), "workflow").unwrap();
     r.apply(
         Input::DurableLeft {
+            function: None,
             version: "7".into(),
             running: 3,
             more: true,
@@ -412,6 +413,35 @@ fn durable_executions_left_on_a_reverted_version_are_announced_with_how_to_list_
     );
     assert!(steps.contains("stop-durable-execution"), "{steps}");
     assert!(n.incident.is_none(), "no page: the rollback paged already");
+}
+
+#[test]
+fn a_group_members_durable_executions_are_announced_under_its_own_function() {
+    let mut r = release();
+    r.apply(Input::Begin, t(0), "workflow").unwrap();
+    let abort = Input::Abort {
+        reason: "bad build".into(),
+    };
+    r.apply(abort, t(10), "bob").unwrap();
+    r.apply(Input::RolledBack, t(11), "workflow").unwrap();
+    let left = Input::DurableLeft {
+        function: Some("orders-worker".into()),
+        version: "8".into(),
+        running: 2,
+        more: false,
+    };
+    r.apply(left, t(12), "workflow").unwrap();
+    let n = notification(&r, r.log.len() - 1, "123456789012", "us-east-1").unwrap();
+    let title = n.body["content"]["title"].as_str().unwrap();
+    assert!(
+        title.contains(" orders-worker: 2 durable execution(s) still running on v8"),
+        "{title}"
+    );
+    let steps = n.body["content"]["nextSteps"].to_string();
+    assert!(
+        steps.contains("shiftback durable orders-worker --version 8"),
+        "{steps}"
+    );
 }
 
 #[test]
