@@ -7,11 +7,18 @@
 
 pub mod adapters;
 pub mod alarm_event;
+pub mod analysis;
 pub mod domain;
 pub mod error;
+pub mod hooks;
+pub mod notifier;
 pub mod ports;
+pub mod retention;
+pub mod router;
 pub mod runtime;
 pub mod service;
+pub mod store;
+pub mod workflow;
 
 pub use error::{Error, Result};
 /// The use cases by their own names too: `shiftback::alarm::AlarmResponder`.
