@@ -4,7 +4,7 @@
 //! domain's tables and the adapter's query test, not here.
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, LambdaRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::analysis::{analysis_alarm, WhenInconclusive};
 use shiftback::domain::{AnalysisSettings, Phase, Release, ReleaseEvent, ReleaseSpec};
@@ -34,7 +34,7 @@ async fn canary(settings: AnalysisSettings) -> Canary {
     let function = function_with_versions(&env, 2, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let service = ReleaseService::new(
-        TrafficRouter::new(env.lambda.clone()),
+        LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
         AlarmHealth::new(env.cloudwatch.clone()),
     );

@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use shiftback::adapters::{retries, TrafficRouter};
+use shiftback::adapters::{retries, LambdaRouter};
 use shiftback::domain::{AliasRouting, Weight};
 use shiftback::ports::AliasRouter as _;
 use shiftback_integration_tests::{emulator, function_with_versions, unique};
@@ -95,7 +95,7 @@ async fn five_processes_stepping_forty_aliases_share_the_accounts_rate_and_all_f
                     .interceptor(Account(scope.clone()))
                     .build(),
             );
-            let router = TrafficRouter::new(client);
+            let router = LambdaRouter::new(client);
             let (mine, step) = (mine.to_vec(), step.clone());
             // Its eight aliases at once, as a group's step moves its members.
             tokio::spawn(async move {

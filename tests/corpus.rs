@@ -4,7 +4,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
-use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{parse_input, ReleaseService};
 use shiftback_integration_tests::{
@@ -29,7 +29,7 @@ async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
         &topic,
         None,
     );
-    let router = TrafficRouter::new(env.lambda.clone());
+    let router = LambdaRouter::new(env.lambda.clone());
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier, ReleaseStore};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Release, Weight};
 use shiftback::service::{Next, ReleaseService, StepError, StepInput};
@@ -41,7 +41,7 @@ async fn world() -> World {
     let crash = Crash::default();
     let clients = env.clients_with(&crash);
     let store = ReleaseStore::new(clients.dynamodb.clone(), &table);
-    let router = TrafficRouter::new(clients.lambda);
+    let router = LambdaRouter::new(clients.lambda);
     // A short lease: a re-run waits out the dead process's claim on a notification.
     let notifier = Notifier::new(clients.sns, clients.dynamodb, &table, topic, None)
         .with_claim_lease(Duration::from_millis(300));

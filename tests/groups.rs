@@ -4,7 +4,7 @@
 //! throttles; the limiter's pacing is what keeps a real account's 15 requests/s unbroken).
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter, ReleaseStore};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::Member;
 use shiftback::ports::AliasRouter as _;
@@ -32,7 +32,7 @@ async fn group(size: usize) -> Group {
     let Clients {
         lambda, cloudwatch, ..
     } = env.clients_with(&log);
-    let router = TrafficRouter::new(lambda);
+    let router = LambdaRouter::new(lambda);
     let service = ReleaseService::new(router.clone(), store.clone(), AlarmHealth::new(cloudwatch));
     let responder = AlarmResponder::new(router, store.clone(), None);
     let mut functions = Vec::new();
@@ -69,7 +69,7 @@ impl Group {
     }
 
     async fn routings(&self) -> Vec<String> {
-        let router = TrafficRouter::new(self.env.lambda.clone());
+        let router = LambdaRouter::new(self.env.lambda.clone());
         let mut routings = Vec::new();
         for function in &self.functions {
             routings.push(
@@ -210,7 +210,7 @@ async fn a_team_filtering_on_its_own_function_hears_of_the_group() {
         None,
     );
     let service = ReleaseService::new(
-        TrafficRouter::new(g.env.lambda.clone()),
+        LambdaRouter::new(g.env.lambda.clone()),
         g.store.clone(),
         AlarmHealth::new(g.env.cloudwatch.clone()),
     )

@@ -6,7 +6,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{ReleaseStore, TrafficRouter};
+use shiftback::adapters::{LambdaRouter, ReleaseStore};
 use shiftback::domain::hooks::Hooks;
 use shiftback::ports::AliasRouter as _;
 use shiftback::runtime::{release_service_with, HandlerSettings};
@@ -64,7 +64,7 @@ impl Hooked {
     }
 
     async fn alias_version(&self) -> String {
-        TrafficRouter::new(self.env.lambda.clone())
+        LambdaRouter::new(self.env.lambda.clone())
             .read(&self.function, "live")
             .await
             .unwrap()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
@@ -115,7 +115,7 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
         &release_topic,
         Some(incident_topic),
     );
-    let router = TrafficRouter::new(env.lambda.clone());
+    let router = LambdaRouter::new(env.lambda.clone());
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
@@ -273,7 +273,7 @@ async fn a_failed_publish_never_blocks_the_rollback_and_is_sent_later() {
         "arn:aws:sns:us-east-1:123456789012:no-such-topic",
         None,
     );
-    let router = TrafficRouter::new(env.lambda.clone());
+    let router = LambdaRouter::new(env.lambda.clone());
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
@@ -399,7 +399,7 @@ async fn a_publish_slower_than_the_claim_lease_is_announced_once() {
     );
     // Record a release without announcing anything yet.
     let service = ReleaseService::new(
-        TrafficRouter::new(env.lambda.clone()),
+        LambdaRouter::new(env.lambda.clone()),
         store.clone(),
         AlarmHealth::new(env.cloudwatch.clone()),
     );

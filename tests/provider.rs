@@ -6,7 +6,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::TrafficRouter;
+use shiftback::adapters::LambdaRouter;
 use shiftback::ports::AliasRouter as _;
 use shiftback::runtime::{release_provider_with, HandlerSettings, ReleaseProvider};
 use shiftback::service::{parse_input, parse_start, Next};
@@ -158,7 +158,7 @@ impl Setup {
     }
 
     async fn alias(&self, alias: &str) -> String {
-        let router = TrafficRouter::new(self.env.lambda.clone());
+        let router = LambdaRouter::new(self.env.lambda.clone());
         router
             .read(&self.function, alias)
             .await

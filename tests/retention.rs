@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
-use shiftback::adapters::{AlarmHealth, LambdaVersions, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, LambdaRouter, LambdaVersions, ReleaseStore};
 use shiftback::service::retention::{PruneReport, PruneRequest, VersionRetention};
 use shiftback::service::ReleaseService;
 use shiftback::Error;
@@ -65,7 +65,7 @@ async fn retained() -> Retained {
     let store = release_store(&env).await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let service = ReleaseService::new(
-        TrafficRouter::new(env.lambda.clone()),
+        LambdaRouter::new(env.lambda.clone()),
         store.clone(),
         AlarmHealth::new(env.cloudwatch.clone()),
     );

@@ -1,6 +1,6 @@
 //! The traffic router against moto's Lambda: real create/publish/alias calls over HTTP.
 
-use shiftback::adapters::{AliasRouting, TrafficRouter};
+use shiftback::adapters::{AliasRouting, LambdaRouter};
 use shiftback::domain::{AliasTarget, Weight};
 use shiftback::ports::AliasRouter as _;
 use shiftback::Error;
@@ -14,7 +14,7 @@ fn pct(p: f64) -> Weight {
 async fn weights_are_applied_read_back_promoted_and_reverted() {
     let env = emulator().await;
     let function = function_with_versions(&env, 2, "live").await;
-    let router = TrafficRouter::new(env.lambda.clone());
+    let router = LambdaRouter::new(env.lambda.clone());
 
     let initial = router.read(&function, "live").await.unwrap();
     assert_eq!(initial.routing, AliasRouting::single("1"));
@@ -55,7 +55,7 @@ async fn weights_are_applied_read_back_promoted_and_reverted() {
 async fn unknown_function_alias_or_version_is_a_specific_error() {
     let env = emulator().await;
     let function = function_with_versions(&env, 2, "live").await;
-    let router = TrafficRouter::new(env.lambda.clone());
+    let router = LambdaRouter::new(env.lambda.clone());
 
     let err = router.read("no-such-function", "live").await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
@@ -73,7 +73,7 @@ async fn unknown_function_alias_or_version_is_a_specific_error() {
 async fn the_two_version_rule_is_refused_before_any_call() {
     let env = emulator().await;
     let function = function_with_versions(&env, 2, "live").await;
-    let router = TrafficRouter::new(env.lambda.clone());
+    let router = LambdaRouter::new(env.lambda.clone());
     let routing = AliasRouting {
         version: "$LATEST".into(),
         extra: Some(("2".into(), pct(10.0))),

@@ -14,7 +14,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use serde_json::json;
-use shiftback::adapters::{AlarmHealth, Notifier, TrafficRouter, WorkflowControl};
+use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier, WorkflowControl};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Weight};
 use shiftback::error::AwsErrorKind;
@@ -90,7 +90,7 @@ async fn a_throttled_health_check_is_retried_and_when_exhausted_changes_nothing(
         .output(ok)
         .build();
     let service = ReleaseService::new(
-        TrafficRouter::new(env.lambda.clone()),
+        LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
         AlarmHealth::new(cloudwatch(&[&start_check, &exhausted, &absorbed])),
     );
@@ -169,7 +169,7 @@ async fn a_throttled_publish_is_retried_and_an_exhausted_one_is_sent_by_the_next
         None,
     );
     let service = ReleaseService::new(
-        TrafficRouter::new(env.lambda.clone()),
+        LambdaRouter::new(env.lambda.clone()),
         store,
         AlarmHealth::new(env.cloudwatch.clone()),
     )
@@ -251,7 +251,7 @@ async fn a_revert_lands_and_is_recorded_even_when_stopping_the_workflow_fails() 
     let function = function_with_versions(&env, 2, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let store = release_store(&env).await;
-    let router = TrafficRouter::new(env.lambda.clone());
+    let router = LambdaRouter::new(env.lambda.clone());
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
@@ -352,7 +352,7 @@ async fn a_service_that_stops_answering_times_out_as_retryable() {
         .timeout_config(timeouts)
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .build();
-    let router = TrafficRouter::new(aws_sdk_lambda::Client::new(&config));
+    let router = LambdaRouter::new(aws_sdk_lambda::Client::new(&config));
     let health = AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&config));
 
     let guard = Duration::from_secs(30);

@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{
-    AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter, WorkflowControl,
-};
+use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter, ReleaseStore, WorkflowControl};
 use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Control, ReleaseService};
 use shiftback_integration_tests::{
@@ -152,7 +150,7 @@ impl Scenario {
     }
 
     async fn alias(&self) -> AliasRouting {
-        TrafficRouter::new(self.env.lambda.clone())
+        LambdaRouter::new(self.env.lambda.clone())
             .read(&self.function, "live")
             .await
             .unwrap()
@@ -211,7 +209,7 @@ async fn a_two_member_group_promotes_together(handlers: &Handlers, store: &Relea
     });
     let report = execute(handlers, &id, input).await;
     assert_eq!(report["status"], "SUCCEEDED", "{report}");
-    let router = TrafficRouter::new(s.env.lambda.clone());
+    let router = LambdaRouter::new(s.env.lambda.clone());
     for function in [&s.function, &worker] {
         let alias = router.read(function, "live").await.unwrap().routing;
         assert_eq!(alias, AliasRouting::single("2"), "{function}");
@@ -268,7 +266,7 @@ async fn an_alias_changed_by_hand_is_left_as_found(handlers: &Handlers, store: &
     let interfere = async {
         s.wait_for_weight(10.0).await;
         // Someone changes the split by hand: the release stops and leaves it to them.
-        TrafficRouter::new(s.env.lambda.clone())
+        LambdaRouter::new(s.env.lambda.clone())
             .set(&s.function, "live", &by_hand, None)
             .await
             .unwrap();
@@ -368,7 +366,7 @@ async fn a_gate_waits_for_approval_and_an_unanswered_one_aborts(
             Weight::from_percent(25.0)
         );
         let service = ReleaseService::new(
-            TrafficRouter::new(s.env.lambda.clone()),
+            LambdaRouter::new(s.env.lambda.clone()),
             store.clone(),
             AlarmHealth::new(s.env.cloudwatch.clone()),
         );
@@ -430,7 +428,7 @@ async fn a_pause_waits_on_a_token_until_resumed(handlers: &Handlers, store: &Rel
     let (id, input) = s.input("steps:25@3s,50@1s");
     let run = execute(handlers, &id, input);
     let service = ReleaseService::new(
-        TrafficRouter::new(s.env.lambda.clone()),
+        LambdaRouter::new(s.env.lambda.clone()),
         store.clone(),
         AlarmHealth::new(s.env.cloudwatch.clone()),
     );

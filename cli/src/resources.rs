@@ -2,8 +2,7 @@
 
 use aws_config::SdkConfig;
 use shiftback::adapters::{
-    load_config, AlarmHealth, LambdaVersions, Notifier, ReleaseStore, TrafficRouter,
-    WorkflowControl,
+    load_config, AlarmHealth, LambdaRouter, LambdaVersions, Notifier, ReleaseStore, WorkflowControl,
 };
 use shiftback::service::retention::VersionRetention;
 use shiftback::service::ReleaseService;
@@ -85,7 +84,7 @@ impl Resources {
         };
         let dynamodb = aws_sdk_dynamodb::Client::new(&self.config);
         let service = ReleaseService::new(
-            TrafficRouter::new(aws_sdk_lambda::Client::new(&self.config)),
+            LambdaRouter::new(aws_sdk_lambda::Client::new(&self.config)),
             ReleaseStore::new(dynamodb.clone(), &table),
             AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&self.config)),
         );

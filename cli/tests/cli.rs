@@ -9,7 +9,7 @@ use std::process::Output;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, LambdaRouter, ReleaseStore};
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
     alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
@@ -74,7 +74,7 @@ impl Setup {
 
     fn service(&self) -> ReleaseService {
         ReleaseService::new(
-            TrafficRouter::new(self.env.lambda.clone()),
+            LambdaRouter::new(self.env.lambda.clone()),
             self.store.clone(),
             AlarmHealth::new(self.env.cloudwatch.clone()),
         )
@@ -596,7 +596,7 @@ async fn start_refuses_a_held_alias_and_supersedes_the_release_holding_it_when_a
         .reason
         .unwrap()
         .contains(started["release_id"].as_str().unwrap()));
-    let routing = TrafficRouter::new(s.env.lambda.clone())
+    let routing = LambdaRouter::new(s.env.lambda.clone())
         .read(&s.function, "live")
         .await
         .unwrap()

@@ -11,8 +11,8 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::Serialize;
 
 use crate::adapters::{
-    load_config, AlarmHealth, CfnStacks, LambdaHooks, LambdaVersions, Notifier, ReleaseStore,
-    TrafficRouter, WorkflowControl,
+    load_config, AlarmHealth, CfnStacks, LambdaHooks, LambdaRouter, LambdaVersions, Notifier,
+    ReleaseStore, WorkflowControl,
 };
 use crate::alarm::AlarmResponder;
 use crate::error::Error;
@@ -103,7 +103,7 @@ pub fn release_service_with(
     settings: &HandlerSettings,
 ) -> ReleaseService {
     let service = ReleaseService::new(
-        TrafficRouter::new(clients.lambda.clone()),
+        LambdaRouter::new(clients.lambda.clone()),
         ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
         AlarmHealth::new(clients.cloudwatch.clone()),
     )
@@ -265,7 +265,7 @@ pub fn alarm_responder_with(
         .as_ref()
         .map(|arn| WorkflowControl::new(clients.sfn.clone(), arn));
     let responder = AlarmResponder::new(
-        TrafficRouter::new(clients.lambda.clone()),
+        LambdaRouter::new(clients.lambda.clone()),
         ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
         workflow,
     )

@@ -7,7 +7,7 @@ mod races;
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter, ReleaseStore};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Weight};
 use shiftback::ports::AliasRouter as _;
@@ -33,7 +33,7 @@ async fn fixture() -> Fixture {
     let function = function_with_versions(&env, 2, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let store = release_store(&env).await;
-    let router = TrafficRouter::new(env.lambda.clone());
+    let router = LambdaRouter::new(env.lambda.clone());
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),

@@ -41,7 +41,7 @@ async fn at_most_one_read_precedes_the_revert() {
         lambda, dynamodb, ..
     } = f.env.clients_with(&log);
     let responder = AlarmResponder::new(
-        TrafficRouter::new(lambda),
+        LambdaRouter::new(lambda),
         ReleaseStore::new(dynamodb, f.store().table()),
         None,
     );
@@ -127,7 +127,7 @@ async fn a_promotion_landing_after_the_revert_is_reverted_again() {
         lambda, dynamodb, ..
     } = f.env.clients_with(&promote);
     let responder = AlarmResponder::new(
-        TrafficRouter::new(lambda),
+        LambdaRouter::new(lambda),
         ReleaseStore::new(dynamodb, f.store().table()),
         None,
     );
@@ -151,7 +151,7 @@ async fn guards_on_one_alias_act_newest_first() {
     let function = function_with_versions(&env, 3, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let store = release_store(&env).await;
-    let router = TrafficRouter::new(env.lambda.clone());
+    let router = LambdaRouter::new(env.lambda.clone());
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),

@@ -19,7 +19,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use chrono::DateTime;
-use shiftback::adapters::{AliasRouting, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AliasRouting, LambdaRouter, ReleaseStore};
 use shiftback::domain::{Input, Release, ReleaseKind, ReleaseSpec, Weight};
 use shiftback::error::AwsErrorKind;
 use shiftback::Error;
@@ -55,8 +55,8 @@ fn fast_retries(builder: aws_sdk_lambda::config::Builder) -> aws_sdk_lambda::con
     )
 }
 
-fn router(rules: &[&Rule]) -> TrafficRouter {
-    TrafficRouter::new(mock_client!(
+fn router(rules: &[&Rule]) -> LambdaRouter {
+    LambdaRouter::new(mock_client!(
         aws_sdk_lambda,
         RuleMode::MatchAny,
         rules,

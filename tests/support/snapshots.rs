@@ -28,7 +28,7 @@ pub async fn snapshot(
             format!("{sorted:?}")
         })
         .collect();
-    let alias = shiftback::adapters::TrafficRouter::new(env.lambda.clone())
+    let alias = shiftback::adapters::LambdaRouter::new(env.lambda.clone())
         .read(function, "live")
         .await
         .expect("read alias")

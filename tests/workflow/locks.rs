@@ -120,7 +120,7 @@ async fn recorded_at(
 /// laptop running `shiftback rollback` or `plan`), over the same table and functions.
 fn service_on_clock(f: &Fixture, local: fn() -> chrono::DateTime<chrono::Utc>) -> ReleaseService {
     ReleaseService::new(
-        TrafficRouter::new(f.env.lambda.clone()),
+        LambdaRouter::new(f.env.lambda.clone()),
         shiftback::adapters::ReleaseStore::with_caller_clock(
             f.env.dynamodb.clone(),
             f.service.store.table(),

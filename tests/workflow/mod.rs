@@ -4,7 +4,7 @@ mod locks;
 mod reverts;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, AliasRouting, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter};
 use shiftback::domain::{Phase, Weight};
 use shiftback::ports::AliasRouter as _;
 use shiftback::service::{
@@ -28,7 +28,7 @@ async fn fixture() -> Fixture {
     let function = function_with_versions(&env, 3, "live").await;
     let alarm = alarm_in_state(&env, StateValue::Ok).await;
     let service = ReleaseService::new(
-        TrafficRouter::new(env.lambda.clone()),
+        LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
         AlarmHealth::new(env.cloudwatch.clone()),
     );

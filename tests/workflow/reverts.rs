@@ -103,7 +103,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
     let env = emulator().await;
     let function = function_with_versions(&env, 4, "live").await;
     let service = ReleaseService::new(
-        TrafficRouter::new(env.lambda.clone()),
+        LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
         AlarmHealth::new(env.cloudwatch.clone()),
     );

@@ -25,7 +25,7 @@ async fn pause_resume_abort_promote_are_recorded_with_who_asked() {
 
     let out = s.run(&["abort", &id, "--reason", "latency regression"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let router = TrafficRouter::new(s.env.lambda.clone());
+    let router = LambdaRouter::new(s.env.lambda.clone());
     assert_eq!(
         router
             .read(&s.function, "live")

@@ -2,25 +2,22 @@
 //! cold start (see [`Clients`]) and share them across invocations.
 
 pub mod cfn_response;
-mod code;
 pub mod dashboard;
-mod durable;
 pub mod emf;
 pub mod health;
 pub mod hooks;
 pub mod notifier;
-pub mod rate;
-pub mod router;
 pub mod stacks;
 pub mod store;
 pub mod versions;
 pub mod workflow;
 
+pub use crate::router::{
+    AliasRouting, AliasState, LambdaRouter, RateLimiter, Readiness, VersionInfo,
+};
 pub use health::AlarmHealth;
 pub use hooks::LambdaHooks;
 pub use notifier::Notifier;
-pub use rate::RateLimiter;
-pub use router::{AliasRouting, AliasState, Readiness, TrafficRouter, VersionInfo};
 pub use stacks::CfnStacks;
 pub use store::{Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover, ReleaseStore};
 pub use versions::LambdaVersions;

@@ -7,14 +7,14 @@ use aws_sdk_lambda::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 
-use crate::adapters::RateLimiter;
 use crate::domain::arn::Arn;
 use crate::domain::retention::{PublishedVersion, VersionUses};
 use crate::domain::{AliasRouting, Weight};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 pub use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog, VersionFacts};
+use crate::router::RateLimiter;
 
-pub use super::durable::DurableExecution;
+pub use crate::router::durable::DurableExecution;
 
 impl LambdaVersions {
     /// The durable executions RUNNING on `version` (`shiftback durable`), up to a thousand,
@@ -24,7 +24,7 @@ impl LambdaVersions {
         function: &str,
         version: &str,
     ) -> Result<(Vec<DurableExecution>, bool)> {
-        super::durable::running_list(&self.client, &self.limiter, function, version).await
+        crate::router::durable::running_list(&self.client, &self.limiter, function, version).await
     }
 }
 
@@ -205,12 +205,12 @@ impl VersionFacts for LambdaVersions {
         version: &str,
     ) -> Result<(usize, bool)> {
         self.limiter.acquire().await;
-        super::durable::running_count(&self.client, function, version).await
+        crate::router::durable::running_count(&self.client, function, version).await
     }
 
     async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
         self.limiter.acquire().await;
-        super::code::code_location(&self.client, function, version).await
+        crate::router::code::code_location(&self.client, function, version).await
     }
 }
 

@@ -9,10 +9,10 @@ pub mod metrics;
 pub mod notification;
 pub mod release;
 pub mod retention;
-pub mod routing;
 pub mod strategy;
 pub mod weight;
 
+pub use crate::router::AliasRouting;
 pub use analysis::{firing, AlarmState, AlarmStatus, AnalysisSettings, CanaryVerdict};
 pub use release::{
     canonical_function, check_function_name, check_labels, check_names, check_release_id,
@@ -21,6 +21,5 @@ pub use release::{
     SpecError, TransitionError, Verdict, ANALYSIS_GUARD, MAX_IGNORE_SECS, MAX_MEMBERS,
 };
 pub use release::{record_of, StackWaiting, VersionRecord, STACK_ACTOR_PREFIX};
-pub use routing::AliasRouting;
 pub use strategy::{Schedule, Step, Strategy, StrategyError};
 pub use weight::Weight;

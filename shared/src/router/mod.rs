@@ -1,10 +1,19 @@
 //! The traffic router: a Lambda alias's routing read and written, and what Lambda says of
 //! one published version. Which routing may follow which is the domain's
-//! ([`crate::domain::routing`]).
+//! ([`routing`]).
 
 use std::future::Future;
 
-use crate::domain::routing::AliasRouting;
+pub(crate) mod code;
+pub(crate) mod durable;
+pub mod lambda;
+pub mod rate;
+pub mod routing;
+
+pub use lambda::LambdaRouter;
+pub use rate::RateLimiter;
+pub use routing::AliasRouting;
+
 use crate::error::Result;
 
 /// What Lambda says of one published version beyond its configuration, read by the router (a
@@ -27,7 +36,7 @@ pub trait VersionFacts: Send + Sync {
 }
 
 /// The traffic router: reads and writes a Lambda alias's routing. Which routing may follow
-/// which is the domain's ([`crate::domain::routing`]); the router only reads and writes.
+/// which is the domain's ([`routing`]); the router only reads and writes.
 pub trait AliasRouter: VersionFacts {
     /// The region this router's calls go to, when known.
     fn region(&self) -> Option<String>;

@@ -6,7 +6,7 @@ use crate::domain::Member;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::{AlarmHealth, LambdaHooks, Notifier, ReleaseStore, TrafficRouter};
+use crate::adapters::{AlarmHealth, LambdaHooks, LambdaRouter, Notifier, ReleaseStore};
 use crate::domain::gates::Gates;
 use crate::domain::hooks::Hooks;
 use crate::domain::{
@@ -287,7 +287,7 @@ pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Re
 /// cold start; in the unit tests, the in-memory fakes.
 #[derive(Clone, Debug)]
 pub struct ReleaseService<
-    R = TrafficRouter,
+    R = LambdaRouter,
     S = ReleaseStore,
     H = AlarmHealth,
     N = Notifier,
@@ -302,7 +302,7 @@ pub struct ReleaseService<
 }
 
 impl ReleaseService {
-    pub fn new(router: TrafficRouter, store: ReleaseStore, health: AlarmHealth) -> Self {
+    pub fn new(router: LambdaRouter, store: ReleaseStore, health: AlarmHealth) -> Self {
         ReleaseService {
             router,
             store,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
-use shiftback::adapters::{AlarmHealth, Notifier, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier, ReleaseStore};
 use shiftback::service::{parse_input, parse_start, ReleaseService};
 use shiftback_integration_tests::{
     alarm_in_state, function_with_versions, publish_version_metric, release_request,
@@ -74,7 +74,7 @@ async fn release_cost(env: &Emulator, analysis: bool) -> Vec<Row> {
     subscribed_queue(env, &topic, true, None).await;
     let store = ReleaseStore::new(dynamodb.clone(), table.table());
     let service = ReleaseService::new(
-        TrafficRouter::new(lambda),
+        LambdaRouter::new(lambda),
         store,
         AlarmHealth::new(cloudwatch),
     )

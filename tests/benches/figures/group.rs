@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, LambdaRouter, ReleaseStore};
 use shiftback::domain::Member;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
@@ -27,7 +27,7 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
     } = env.clients_with(&log);
     let table = shiftback_integration_tests::release_store(env).await;
     let service = ReleaseService::new(
-        TrafficRouter::new(lambda),
+        LambdaRouter::new(lambda),
         ReleaseStore::new(dynamodb, table.table()),
         AlarmHealth::new(cloudwatch),
     );

@@ -15,7 +15,7 @@ mod scale;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use shiftback::adapters::{AlarmHealth, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, LambdaRouter};
 use shiftback::service::ReleaseService;
 use shiftback_integration_tests::{emulator, release_store};
 
@@ -60,7 +60,7 @@ async fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release"));
     let service = ReleaseService::new(
-        TrafficRouter::new(env.lambda.clone()),
+        LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
         AlarmHealth::new(env.cloudwatch.clone()),
     );

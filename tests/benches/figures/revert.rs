@@ -5,7 +5,7 @@ use shiftback::ports::AliasRouter as _;
 use std::time::Instant;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, AliasRouting, ReleaseStore, TrafficRouter};
+use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter, ReleaseStore};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{ReleaseService, StartRequest};
 use shiftback_integration_tests::{
@@ -24,13 +24,13 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
         lambda, dynamodb, ..
     } = env.clients_with(&log);
     let responder = AlarmResponder::new(
-        TrafficRouter::new(lambda.clone()),
+        LambdaRouter::new(lambda.clone()),
         ReleaseStore::new(dynamodb, store.table()),
         None,
     );
-    let bare_router = TrafficRouter::new(lambda);
+    let bare_router = LambdaRouter::new(lambda);
     let service = ReleaseService::new(
-        TrafficRouter::new(env.lambda.clone()),
+        LambdaRouter::new(env.lambda.clone()),
         store.clone(),
         AlarmHealth::new(env.cloudwatch.clone()),
     );

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::adapters::{
-    AlarmHealth, AliasRouting, Guard, Notifier, ReleaseStore, TrafficRouter, WorkflowControl,
+    AlarmHealth, AliasRouting, Guard, LambdaRouter, Notifier, ReleaseStore, WorkflowControl,
 };
 use crate::alarm_event::{parse_alarm_event, AlarmSignal};
 use crate::domain::AlarmState;
@@ -52,7 +52,7 @@ pub struct Reverted {
 /// in-memory fakes.
 #[derive(Clone, Debug)]
 pub struct AlarmResponder<
-    R = TrafficRouter,
+    R = LambdaRouter,
     S = ReleaseStore,
     W = WorkflowControl,
     N = Notifier,
@@ -69,7 +69,7 @@ pub struct AlarmResponder<
 
 impl AlarmResponder {
     pub fn new(
-        router: TrafficRouter,
+        router: LambdaRouter,
         store: ReleaseStore,
         workflow: Option<WorkflowControl>,
     ) -> Self {

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{aws, Hooks, Journal};
-use crate::domain::routing::AliasRouting;
 use crate::error::{AwsErrorKind, Error, Result};
 use crate::ports::*;
+use crate::router::routing::AliasRouting;
 
 /// Lambda aliases and versions.
 #[derive(Default)]

@@ -2,8 +2,8 @@
 //! superseded, or declined, as a careful release engineer would decide.
 
 use super::*;
-use crate::domain::routing::AliasRouting;
 use crate::domain::{check_names, check_version, ReleaseKind};
+use crate::router::routing::AliasRouting;
 
 /// One forward request, as the provider reads it.
 pub(super) struct Asked<'a> {

@@ -9,9 +9,9 @@
 use aws_lambda_events::event::cloudformation::UpdateRequest;
 
 use super::*;
-use crate::domain::routing::AliasRouting;
 use crate::domain::ReleaseKind;
 use crate::error::AwsErrorKind;
+use crate::router::routing::AliasRouting;
 
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>

@@ -2,9 +2,9 @@
 //! however the copies of its event and the other writers interleave.
 
 use super::*;
-use crate::domain::routing::AliasRouting;
 use crate::domain::{AliasTarget, Weight};
 use crate::error::{AwsError, AwsErrorKind};
+use crate::router::routing::AliasRouting;
 
 const TWO_STEPS: &str = "steps:10@0s,25@0s";
 

@@ -1,8 +1,8 @@
 //! Release groups: members move in step, take their locks together, and come back together.
 
 use super::*;
-use crate::domain::routing::AliasRouting;
 use crate::domain::{Member, MAX_MEMBERS};
+use crate::router::routing::AliasRouting;
 
 const TWO_STEPS: &str = "steps:10@0s,50@0s";
 

@@ -157,7 +157,7 @@ async fn an_expired_lock_is_taken_over_and_its_release_ends_on_the_record() {
     w.router.table.lock().unwrap().move_alias(
         FUNCTION,
         ALIAS,
-        crate::domain::routing::AliasRouting::single("1"),
+        crate::router::routing::AliasRouting::single("1"),
     );
     w.service.start(next).await.unwrap();
     assert_eq!(w.store.lock(FUNCTION, ALIAS).unwrap().release_id, "r-new");

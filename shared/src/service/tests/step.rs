@@ -2,8 +2,8 @@
 //! a forward move never undoes a revert, and a lost race is retried, never doubled.
 
 use super::*;
-use crate::domain::routing::AliasRouting;
 use crate::domain::Phase;
+use crate::router::routing::AliasRouting;
 
 const TWO_STEPS: &str = "steps:10@0s,25@0s";
 const ONE_STEP: &str = "steps:10@0s";

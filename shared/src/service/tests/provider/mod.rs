@@ -7,7 +7,7 @@
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse as Answer;
 
 use super::*;
-use crate::domain::routing::AliasRouting;
+use crate::router::routing::AliasRouting;
 
 const TWO_STEPS: &str = "steps:10@0s,50@0s";
 

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use super::release::{valid_version, AliasTarget, Member, Phase, Release};
-use super::weight::Weight;
+use crate::domain::release::{valid_version, AliasTarget, Member, Phase, Release};
+use crate::domain::weight::Weight;
 
 /// What an alias routes to: one version, optionally with a share on a second version.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use aws_sdk_lambda::Client;
 
 use chrono::{DateTime, Utc};
 
-use crate::adapters::RateLimiter;
+use super::RateLimiter;
 use crate::error::{AwsError, Error, Result};
 
 /// One page of the executions RUNNING on `version` (from `marker`).

@@ -6,8 +6,8 @@
 
 use aws_sdk_lambda::Client;
 
+use super::CodeLocation;
 use crate::error::{AwsError, Error, Result};
-use crate::ports::CodeLocation;
 
 pub(crate) async fn code_location(
     client: &Client,

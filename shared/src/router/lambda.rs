@@ -1,12 +1,12 @@
-//! The traffic router: moves a Lambda alias's traffic between two published versions.
+//! The traffic router over Lambda's API: moves a Lambda alias's traffic between two published versions.
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use aws_sdk_lambda::Client;
 
-use crate::adapters::RateLimiter;
-pub use crate::domain::routing::AliasRouting;
+pub use super::routing::AliasRouting;
+use super::RateLimiter;
 use crate::domain::Weight;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 pub use crate::ports::{
@@ -14,7 +14,7 @@ pub use crate::ports::{
 };
 
 #[derive(Clone, Debug)]
-pub struct TrafficRouter {
+pub struct LambdaRouter {
     client: Client,
     /// Every Lambda control-plane call takes a token first.
     limiter: RateLimiter,
@@ -22,9 +22,9 @@ pub struct TrafficRouter {
     version_wait: std::time::Duration,
 }
 
-impl TrafficRouter {
+impl LambdaRouter {
     pub fn new(client: Client) -> Self {
-        TrafficRouter {
+        LambdaRouter {
             client,
             limiter: RateLimiter::lambda_control_plane(),
             version_wait: std::time::Duration::from_secs(20),
@@ -62,7 +62,7 @@ impl TrafficRouter {
     }
 }
 
-impl VersionFacts for TrafficRouter {
+impl VersionFacts for LambdaRouter {
     async fn running_durable_executions(
         &self,
         function: &str,
@@ -78,7 +78,7 @@ impl VersionFacts for TrafficRouter {
     }
 }
 
-impl AliasRouter for TrafficRouter {
+impl AliasRouter for LambdaRouter {
     /// The region the client calls, when configured.
     fn region(&self) -> Option<String> {
         self.client.config().region().map(|r| r.to_string())
