@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier, ReleaseStore};
+use shiftback::adapters::{AlarmHealth, DynamoStore, LambdaRouter, Notifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Release, Weight};
 use shiftback::service::{Next, ReleaseService, StepError, StepInput};
@@ -40,7 +40,7 @@ async fn world() -> World {
     let queue = subscribed_queue(&env, &topic, true, None).await;
     let crash = Crash::default();
     let clients = env.clients_with(&crash);
-    let store = ReleaseStore::new(clients.dynamodb.clone(), &table);
+    let store = DynamoStore::new(clients.dynamodb.clone(), &table);
     let router = LambdaRouter::new(clients.lambda);
     // A short lease: a re-run waits out the dead process's claim on a notification.
     let notifier = Notifier::new(clients.sns, clients.dynamodb, &table, topic, None)

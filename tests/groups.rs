@@ -4,7 +4,7 @@
 //! throttles; the limiter's pacing is what keeps a real account's 15 requests/s unbroken).
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter, ReleaseStore};
+use shiftback::adapters::{AlarmHealth, AliasRouting, DynamoStore, LambdaRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::Member;
 use shiftback::ports::AliasRouter as _;
@@ -16,7 +16,7 @@ use shiftback_integration_tests::{
 
 struct Group {
     env: Emulator,
-    store: ReleaseStore,
+    store: DynamoStore,
     service: ReleaseService,
     responder: AlarmResponder,
     log: CallLog,

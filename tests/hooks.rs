@@ -6,7 +6,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{LambdaRouter, ReleaseStore};
+use shiftback::adapters::{DynamoStore, LambdaRouter};
 use shiftback::domain::hooks::Hooks;
 use shiftback::ports::AliasRouter as _;
 use shiftback::runtime::{release_service_with, HandlerSettings};
@@ -20,7 +20,7 @@ const ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
 
 struct Hooked {
     env: Emulator,
-    store: ReleaseStore,
+    store: DynamoStore,
     service: ReleaseService,
     function: String,
     alarm: String,

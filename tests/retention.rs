@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
-use shiftback::adapters::{AlarmHealth, LambdaRouter, LambdaVersions, ReleaseStore};
+use shiftback::adapters::{AlarmHealth, DynamoStore, LambdaRouter, LambdaVersions};
 use shiftback::service::retention::{PruneReport, PruneRequest, VersionRetention};
 use shiftback::service::ReleaseService;
 use shiftback::Error;
@@ -21,7 +21,7 @@ use shiftback_integration_tests::{
 
 struct Retained {
     env: Emulator,
-    store: ReleaseStore,
+    store: DynamoStore,
     function: String,
     release_id: String,
 }

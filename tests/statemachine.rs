@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter, ReleaseStore, WorkflowControl};
+use shiftback::adapters::{AlarmHealth, AliasRouting, DynamoStore, LambdaRouter, WorkflowControl};
 use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Control, ReleaseService};
 use shiftback_integration_tests::{
@@ -169,7 +169,7 @@ impl Scenario {
     }
 }
 
-async fn linear_release_promotes(handlers: &Handlers, store: &ReleaseStore) {
+async fn linear_release_promotes(handlers: &Handlers, store: &DynamoStore) {
     let s = Scenario::new().await;
     let (id, input) = s.input("steps:10@1s,25@1s,50@1s");
     let report = execute(handlers, &id, input).await;
@@ -195,7 +195,7 @@ async fn linear_release_promotes(handlers: &Handlers, store: &ReleaseStore) {
 
 /// A group named wholly in `members`, as a team's pipeline would start one: both aliases
 /// move in step through the real state machine and promote together.
-async fn a_two_member_group_promotes_together(handlers: &Handlers, store: &ReleaseStore) {
+async fn a_two_member_group_promotes_together(handlers: &Handlers, store: &DynamoStore) {
     let s = Scenario::new().await;
     let worker = function_with_versions(&s.env, 2, "live").await;
     let (id, _) = s.input("unused");
@@ -225,7 +225,7 @@ async fn a_two_member_group_promotes_together(handlers: &Handlers, store: &Relea
     );
 }
 
-async fn alarm_before_step_three_rolls_back(handlers: &Handlers, store: &ReleaseStore) {
+async fn alarm_before_step_three_rolls_back(handlers: &Handlers, store: &DynamoStore) {
     let s = Scenario::new().await;
     let (id, input) = s.input("steps:10@1s,25@3s,50@3s");
     let run = execute(handlers, &id, input);
@@ -255,7 +255,7 @@ async fn alarm_before_step_three_rolls_back(handlers: &Handlers, store: &Release
     assert!(!release.log.iter().any(|e| e.event.name() == "promoted"));
 }
 
-async fn an_alias_changed_by_hand_is_left_as_found(handlers: &Handlers, store: &ReleaseStore) {
+async fn an_alias_changed_by_hand_is_left_as_found(handlers: &Handlers, store: &DynamoStore) {
     let s = Scenario::new().await;
     let (id, input) = s.input("steps:10@2s,25@2s");
     let run = execute(handlers, &id, input);
@@ -283,7 +283,7 @@ async fn an_alias_changed_by_hand_is_left_as_found(handlers: &Handlers, store: &
     assert_eq!(store.lock_holder(&s.function, "live").await.unwrap(), None);
 }
 
-async fn retention_runs_after_the_bake_window(handlers: &Handlers, store: &ReleaseStore) {
+async fn retention_runs_after_the_bake_window(handlers: &Handlers, store: &DynamoStore) {
     let env = emulator().await;
     let function = function_with_versions(&env, 5, "live").await;
     let id = unique("r");
@@ -319,7 +319,7 @@ async fn retention_runs_after_the_bake_window(handlers: &Handlers, store: &Relea
 /// the workflow waits between hook calls, and rolls back from Promote.
 async fn hooks_hold_the_release_and_a_failing_post_hook_rolls_back(
     handlers: &Handlers,
-    store: &ReleaseStore,
+    store: &DynamoStore,
 ) {
     let s = Scenario::new().await;
     let smoke = hook_function(
@@ -352,7 +352,7 @@ async fn hooks_hold_the_release_and_a_failing_post_hook_rolls_back(
 /// a two-second timeout, aborts the release.
 async fn a_gate_waits_for_approval_and_an_unanswered_one_aborts(
     handlers: &Handlers,
-    store: &ReleaseStore,
+    store: &DynamoStore,
 ) {
     let s = Scenario::new().await;
     let (id, input) = s.input("steps:25@1s,gate,50@1s");
@@ -402,7 +402,7 @@ async fn a_gate_waits_for_approval_and_an_unanswered_one_aborts(
 
 /// Waits until the release's workflow waits on a person (at a gate or paused), its token
 /// registered.
-async fn until_waiting(store: &ReleaseStore, id: &str) {
+async fn until_waiting(store: &DynamoStore, id: &str) {
     for attempt in 0.. {
         assert!(
             attempt < 600,
@@ -423,7 +423,7 @@ async fn until_waiting(store: &ReleaseStore, id: &str) {
 }
 
 /// A pause waits on a task token as a gate does; resume hands it back and the release goes on.
-async fn a_pause_waits_on_a_token_until_resumed(handlers: &Handlers, store: &ReleaseStore) {
+async fn a_pause_waits_on_a_token_until_resumed(handlers: &Handlers, store: &DynamoStore) {
     let s = Scenario::new().await;
     let (id, input) = s.input("steps:25@3s,50@1s");
     let run = execute(handlers, &id, input);
@@ -460,7 +460,7 @@ async fn a_pause_waits_on_a_token_until_resumed(handlers: &Handlers, store: &Rel
 #[tokio::test]
 async fn the_release_state_machine_runs_end_to_end() {
     let env = emulator().await;
-    let store = ReleaseStore::new(env.dynamodb.clone(), unique("releases"));
+    let store = DynamoStore::new(env.dynamodb.clone(), unique("releases"));
     store.create_table().await.unwrap();
     let handlers = serve_handlers(store.table()).await;
     // Compile and warm the handlers before the clock matters. A request Start refuses goes to

@@ -1,7 +1,7 @@
 //! The release store against moto's DynamoDB: conditional writes, transactions and queries.
 
 use chrono::{DateTime, Duration, Utc};
-use shiftback::adapters::{LockTakeover, ReleaseStore};
+use shiftback::adapters::{DynamoStore, LockTakeover};
 use shiftback::domain::analysis::{alarm_name, AlarmKind};
 use shiftback::domain::{
     AnalysisSettings, Input, Phase, Release, ReleaseKind, ReleaseSpec, Verdict,
@@ -35,13 +35,13 @@ fn spec(function: &str, id: &str) -> ReleaseSpec {
 }
 
 /// Which release holds the function's `live` alias.
-async fn holder(store: &ReleaseStore, function: &str) -> Option<String> {
+async fn holder(store: &DynamoStore, function: &str) -> Option<String> {
     let lock = store.lock_holder(function, "live").await.unwrap();
     lock.map(|l| l.release_id)
 }
 
 /// The releases the function's alarm guards.
-async fn guarded(store: &ReleaseStore, function: &str) -> Vec<String> {
+async fn guarded(store: &DynamoStore, function: &str) -> Vec<String> {
     let guards = store.guards_for_alarm(&format!("{function}-errors")).await;
     guards.unwrap().into_iter().map(|g| g.release_id).collect()
 }

@@ -2,7 +2,7 @@
 
 use aws_config::SdkConfig;
 use shiftback::adapters::{
-    load_config, AlarmHealth, LambdaRouter, LambdaVersions, Notifier, ReleaseStore, WorkflowControl,
+    load_config, AlarmHealth, DynamoStore, LambdaRouter, LambdaVersions, Notifier, WorkflowControl,
 };
 use shiftback::service::retention::VersionRetention;
 use shiftback::service::ReleaseService;
@@ -85,7 +85,7 @@ impl Resources {
         let dynamodb = aws_sdk_dynamodb::Client::new(&self.config);
         let service = ReleaseService::new(
             LambdaRouter::new(aws_sdk_lambda::Client::new(&self.config)),
-            ReleaseStore::new(dynamodb.clone(), &table),
+            DynamoStore::new(dynamodb.clone(), &table),
             AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&self.config)),
         );
         // Operator actions are announced when they happen, like the workflow's own steps.
@@ -130,7 +130,7 @@ impl Resources {
         };
         Ok(VersionRetention {
             catalog: LambdaVersions::new(aws_sdk_lambda::Client::new(&self.config)),
-            store: ReleaseStore::new(aws_sdk_dynamodb::Client::new(&self.config), &table),
+            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&self.config), &table),
         })
     }
 

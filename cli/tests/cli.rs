@@ -9,7 +9,7 @@ use std::process::Output;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, LambdaRouter, ReleaseStore};
+use shiftback::adapters::{AlarmHealth, DynamoStore, LambdaRouter};
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
     alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
@@ -18,7 +18,7 @@ use shiftback_integration_tests::{
 
 struct Setup {
     env: Emulator,
-    store: ReleaseStore,
+    store: DynamoStore,
     function: String,
     alarm: String,
 }

@@ -11,8 +11,8 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::Serialize;
 
 use crate::adapters::{
-    load_config, AlarmHealth, CfnStacks, LambdaHooks, LambdaRouter, LambdaVersions, Notifier,
-    ReleaseStore, WorkflowControl,
+    load_config, AlarmHealth, CfnStacks, DynamoStore, LambdaHooks, LambdaRouter, LambdaVersions,
+    Notifier, WorkflowControl,
 };
 use crate::alarm::AlarmResponder;
 use crate::error::Error;
@@ -104,7 +104,7 @@ pub fn release_service_with(
 ) -> ReleaseService {
     let service = ReleaseService::new(
         LambdaRouter::new(clients.lambda.clone()),
-        ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
+        DynamoStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
         AlarmHealth::new(clients.cloudwatch.clone()),
     )
     .with_hooks(LambdaHooks::new(
@@ -266,7 +266,7 @@ pub fn alarm_responder_with(
         .map(|arn| WorkflowControl::new(clients.sfn.clone(), arn));
     let responder = AlarmResponder::new(
         LambdaRouter::new(clients.lambda.clone()),
-        ReleaseStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
+        DynamoStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
         workflow,
     )
     .with_alarm_cleanup(AlarmHealth::new(clients.cloudwatch.clone()));

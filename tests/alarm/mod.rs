@@ -7,7 +7,7 @@ mod races;
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter, ReleaseStore};
+use shiftback::adapters::{AlarmHealth, AliasRouting, DynamoStore, LambdaRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Weight};
 use shiftback::ports::AliasRouter as _;
@@ -92,7 +92,7 @@ impl Fixture {
             .routing
     }
 
-    fn store(&self) -> &ReleaseStore {
+    fn store(&self) -> &DynamoStore {
         &self.service.store
     }
 }

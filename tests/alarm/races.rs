@@ -42,7 +42,7 @@ async fn at_most_one_read_precedes_the_revert() {
     } = f.env.clients_with(&log);
     let responder = AlarmResponder::new(
         LambdaRouter::new(lambda),
-        ReleaseStore::new(dynamodb, f.store().table()),
+        DynamoStore::new(dynamodb, f.store().table()),
         None,
     );
     responder
@@ -128,7 +128,7 @@ async fn a_promotion_landing_after_the_revert_is_reverted_again() {
     } = f.env.clients_with(&promote);
     let responder = AlarmResponder::new(
         LambdaRouter::new(lambda),
-        ReleaseStore::new(dynamodb, f.store().table()),
+        DynamoStore::new(dynamodb, f.store().table()),
         None,
     );
     responder

@@ -19,7 +19,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use chrono::DateTime;
-use shiftback::adapters::{AliasRouting, LambdaRouter, ReleaseStore};
+use shiftback::adapters::{AliasRouting, DynamoStore, LambdaRouter};
 use shiftback::domain::{Input, Release, ReleaseKind, ReleaseSpec, Weight};
 use shiftback::error::AwsErrorKind;
 use shiftback::Error;
@@ -173,7 +173,7 @@ fn dynamo_error(status: u16, code: &str) -> Response {
     )
 }
 
-fn store(rules: &[&Rule]) -> ReleaseStore {
+fn store(rules: &[&Rule]) -> DynamoStore {
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules, |b| {
         b.retry_config(
             RetryConfig::standard()
@@ -181,7 +181,7 @@ fn store(rules: &[&Rule]) -> ReleaseStore {
                 .with_initial_backoff(Duration::from_millis(1)),
         )
     });
-    ReleaseStore::new(client, "releases")
+    DynamoStore::new(client, "releases")
 }
 
 fn release() -> Release {

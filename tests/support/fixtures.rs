@@ -55,8 +55,8 @@ pub async fn function_with_versions(env: &Emulator, versions: u32, alias: &str) 
 }
 
 /// A fresh release table with shiftback's schema.
-pub async fn release_store(env: &Emulator) -> shiftback::adapters::ReleaseStore {
-    let store = shiftback::adapters::ReleaseStore::new(env.dynamodb.clone(), unique("releases"));
+pub async fn release_store(env: &Emulator) -> shiftback::adapters::DynamoStore {
+    let store = shiftback::adapters::DynamoStore::new(env.dynamodb.clone(), unique("releases"));
     store.create_table().await.expect("create table");
     store
 }

@@ -121,7 +121,7 @@ async fn recorded_at(
 fn service_on_clock(f: &Fixture, local: fn() -> chrono::DateTime<chrono::Utc>) -> ReleaseService {
     ReleaseService::new(
         LambdaRouter::new(f.env.lambda.clone()),
-        shiftback::adapters::ReleaseStore::with_caller_clock(
+        shiftback::adapters::DynamoStore::with_caller_clock(
             f.env.dynamodb.clone(),
             f.service.store.table(),
             local,

@@ -8,18 +8,17 @@ pub mod health;
 pub mod hooks;
 pub mod notifier;
 pub mod stacks;
-pub mod store;
 pub mod versions;
 pub mod workflow;
 
 pub use crate::router::{
     AliasRouting, AliasState, LambdaRouter, RateLimiter, Readiness, VersionInfo,
 };
+pub use crate::store::{DynamoStore, Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover};
 pub use health::AlarmHealth;
 pub use hooks::LambdaHooks;
 pub use notifier::Notifier;
 pub use stacks::CfnStacks;
-pub use store::{Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover, ReleaseStore};
 pub use versions::LambdaVersions;
 pub use workflow::WorkflowControl;
 

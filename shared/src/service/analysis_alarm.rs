@@ -73,7 +73,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 
     /// The release's own alarms, once the release is done with them.
     pub(super) async fn retire_analysis_alarm(&self, release: &Release) {
-        if done_with_alarm(release) {
+        if done_with_alarm(release, self.store.now()) {
             self.delete_alarms_logged(&release.analysis_alarms()).await;
         }
     }
@@ -101,7 +101,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
             Ok(recent) => {
                 let names: Vec<String> = recent
                     .iter()
-                    .filter(|r| r.id != release.id && done_with_alarm(r))
+                    .filter(|r| r.id != release.id && done_with_alarm(r, self.store.now()))
                     .flat_map(|r| r.analysis_alarms())
                     .collect();
                 self.delete_alarms_logged(&names).await;
@@ -150,9 +150,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
 }
 
 /// Ended, and past the bake window in which its alarms still guard it.
-pub(crate) fn done_with_alarm(release: &Release) -> bool {
-    release.phase.is_terminal()
-        && release
-            .guard_until()
-            .is_none_or(|until| until <= chrono::Utc::now())
+/// `now` is on the records' clock: a laptop's clock hours fast must not end a bake window.
+pub(crate) fn done_with_alarm(release: &Release, now: chrono::DateTime<chrono::Utc>) -> bool {
+    release.phase.is_terminal() && release.guard_until().is_none_or(|until| until <= now)
 }

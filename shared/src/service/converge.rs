@@ -266,10 +266,18 @@ pub(crate) async fn durable_left<R: AliasRouter>(router: &R, release: &Release) 
     if release.target_durable {
         targets.push((None, release.target_version.clone()));
     }
+    // One count per function and version: a group may name the first member's function
+    // again, under another alias, on the same target.
+    let counted = |targets: &[(Option<String>, String)], function: &str, version: &str| {
+        targets
+            .iter()
+            .any(|(f, v)| f.as_deref().unwrap_or(&release.function) == function && v == version)
+    };
     for member in &release.members {
-        let target = (Some(member.function.clone()), member.target_version.clone());
-        if release.durable_members.contains(&member.function) && !targets.contains(&target) {
-            targets.push(target);
+        if release.durable_members.contains(&member.function)
+            && !counted(&targets, &member.function, &member.target_version)
+        {
+            targets.push((Some(member.function.clone()), member.target_version.clone()));
         }
     }
     let mut left = Vec::new();

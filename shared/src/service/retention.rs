@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::adapters::{LambdaVersions, ReleaseStore};
+use crate::adapters::{DynamoStore, LambdaVersions};
 use crate::domain::retention::{
     bypassing_triggers, plan_retention, KeepReason, Retention, RetentionPlan,
     DEFAULT_ROLLBACK_DEPTH,
@@ -20,7 +20,7 @@ const HISTORY_READ: usize = 500;
 
 /// Retention over its ports: Lambda's versions and the release history.
 #[derive(Clone, Debug)]
-pub struct VersionRetention<C = LambdaVersions, S = ReleaseStore> {
+pub struct VersionRetention<C = LambdaVersions, S = DynamoStore> {
     pub catalog: C,
     pub store: S,
 }

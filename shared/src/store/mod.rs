@@ -3,6 +3,10 @@
 
 use std::future::Future;
 
+pub mod dynamo;
+
+pub use dynamo::{DynamoStore, Outbox, RecordClock, Watermark, HISTORY_INDEX, OPEN_INDEX};
+
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::Release;
@@ -56,7 +60,7 @@ pub trait ReleaseRecords: Send + Sync {
 
 /// How long after its expiry a lock counts as expired. Expiry is written and judged on the
 /// records' clock (DynamoDB's, read to the second off its responses' `Date` header; see
-/// [`crate::adapters::store::RecordClock`]), never on a caller's: a few seconds cover that
+/// [`RecordClock`]), never on a caller's: a few seconds cover that
 /// reading's rounding.
 pub const LOCK_EXPIRY_MARGIN_SECS: i64 = 5;
 

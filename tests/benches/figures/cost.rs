@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
-use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier, ReleaseStore};
+use shiftback::adapters::{AlarmHealth, DynamoStore, LambdaRouter, Notifier};
 use shiftback::service::{parse_input, parse_start, ReleaseService};
 use shiftback_integration_tests::{
     alarm_in_state, function_with_versions, publish_version_metric, release_request,
@@ -72,7 +72,7 @@ async fn release_cost(env: &Emulator, analysis: bool) -> Vec<Row> {
     let table = shiftback_integration_tests::release_store(env).await;
     let topic = topic(env, "cost").await;
     subscribed_queue(env, &topic, true, None).await;
-    let store = ReleaseStore::new(dynamodb.clone(), table.table());
+    let store = DynamoStore::new(dynamodb.clone(), table.table());
     let service = ReleaseService::new(
         LambdaRouter::new(lambda),
         store,

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, LambdaRouter, ReleaseStore};
+use shiftback::adapters::{AlarmHealth, DynamoStore, LambdaRouter};
 use shiftback::domain::Member;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
@@ -28,7 +28,7 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
     let table = shiftback_integration_tests::release_store(env).await;
     let service = ReleaseService::new(
         LambdaRouter::new(lambda),
-        ReleaseStore::new(dynamodb, table.table()),
+        DynamoStore::new(dynamodb, table.table()),
         AlarmHealth::new(cloudwatch),
     );
     let mut functions = Vec::new();

@@ -5,7 +5,7 @@ use shiftback::ports::AliasRouter as _;
 use std::time::Instant;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter, ReleaseStore};
+use shiftback::adapters::{AlarmHealth, AliasRouting, DynamoStore, LambdaRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{ReleaseService, StartRequest};
 use shiftback_integration_tests::{
@@ -25,7 +25,7 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
     } = env.clients_with(&log);
     let responder = AlarmResponder::new(
         LambdaRouter::new(lambda.clone()),
-        ReleaseStore::new(dynamodb, store.table()),
+        DynamoStore::new(dynamodb, store.table()),
         None,
     );
     let bare_router = LambdaRouter::new(lambda);

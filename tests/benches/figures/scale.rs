@@ -1,7 +1,7 @@
 //! Scale: one function's history grows to 1,000 finished 10-step releases, with another
 //! function's releases beside it. At each size: the newest-page history query's latency, and
 //! the stored size of one release.
-//! The history is backfilled with `ReleaseStore::import_finished` (the same items a release
+//! The history is backfilled with `DynamoStore::import_finished` (the same items a release
 //! leaves, written in batches): moto copies the whole table for every item of a transaction,
 //! and filling it through the workflow's transactions ran it out of memory (24 GB) before
 //! 1,000.
@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use shiftback::adapters::ReleaseStore;
+use shiftback::adapters::DynamoStore;
 use shiftback::domain::{Input, Phase, Release, ReleaseKind, ReleaseSpec, Verdict};
 use shiftback_integration_tests::{release_store, unique, Emulator};
 
@@ -41,7 +41,7 @@ fn spec(function: &str, n: usize) -> ReleaseSpec {
 }
 
 /// A release walked to success as the workflow walks it (9 steps, promotion), then stored.
-async fn finished_release(store: &ReleaseStore, function: &str, n: usize, at: DateTime<Utc>) {
+async fn finished_release(store: &DynamoStore, function: &str, n: usize, at: DateTime<Utc>) {
     let mut release = Release::new(spec(function, n), at).unwrap();
     release.apply(Input::Begin, at, "workflow").unwrap();
     let mut now = at;

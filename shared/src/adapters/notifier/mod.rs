@@ -21,10 +21,10 @@ use std::time::Duration;
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::store::Outbox;
 use crate::domain::Release;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::Announcer;
+use crate::store::Outbox;
 use format::{notification, Notification};
 
 #[derive(Clone, Debug)]
@@ -84,7 +84,7 @@ impl Notifier {
             }
             if let Some(until) = mark
                 .claimed_until
-                .filter(|until| *until > chrono::Utc::now().timestamp_millis())
+                .filter(|until| *until > self.outbox.now_ms())
             {
                 // Another publisher holds the entry: let it finish, or let its lease run out.
                 if std::time::Instant::now() > deadline {
@@ -95,9 +95,7 @@ impl Notifier {
                         message: format!("notification claim on {}#{index} still held", release.id),
                     }));
                 }
-                let left = Duration::from_millis(
-                    (until - chrono::Utc::now().timestamp_millis()).max(0) as u64,
-                );
+                let left = Duration::from_millis((until - self.outbox.now_ms()).max(0) as u64);
                 tokio::time::sleep(left.min(CLAIM_POLL)).await;
                 continue;
             }

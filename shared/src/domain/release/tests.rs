@@ -619,3 +619,33 @@ fn settings_whose_looks_would_outgrow_the_workflow_history_are_refused() {
     // The defaults with any preset fit.
     assert!(spec("Linear10PercentEvery1Minute").validate().is_ok());
 }
+
+#[test]
+fn durable_executions_left_are_recorded_once_per_function_and_version() {
+    let mut r = release("linear:50:1m");
+    r.apply(Input::Begin, t(0), "wf").unwrap();
+    let abort = Input::Abort {
+        reason: "bad build".into(),
+    };
+    r.apply(abort, t(5), "carol").unwrap();
+    r.apply(Input::RolledBack, t(6), "wf").unwrap();
+    let left = |function: Option<&str>| Input::DurableLeft {
+        function: function.map(str::to_string),
+        version: "2".into(),
+        running: 3,
+        more: false,
+    };
+    r.apply(left(None), t(7), "wf").unwrap();
+    // A retried save's second try: refused, nothing recorded twice.
+    let before = r.clone();
+    assert!(r.apply(left(None), t(8), "wf").is_err());
+    assert_eq!(r, before);
+    // Another function's executions on its own version 2 are their own entry.
+    r.apply(left(Some("orders-worker")), t(9), "wf").unwrap();
+    let recorded = r
+        .log
+        .iter()
+        .filter(|e| e.event.name() == "durable_executions_left")
+        .count();
+    assert_eq!(recorded, 2);
+}

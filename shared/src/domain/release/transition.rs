@@ -49,6 +49,15 @@ impl Release {
         }
     }
 
+    /// Whether the executions left on `function`'s `version` are on the record already (a
+    /// retried save records them once).
+    fn durable_left_recorded(&self, function: Option<&str>, version: &str) -> bool {
+        self.log.iter().any(|e| {
+            matches!(&e.event, ReleaseEvent::DurableExecutionsLeft { function: f, version: v, .. }
+                if f.as_deref() == function && v == version)
+        })
+    }
+
     /// Whether its automatic retention has run (it runs once).
     pub fn pruned(&self) -> bool {
         self.log
@@ -397,7 +406,7 @@ impl Release {
                     running,
                     more,
                 },
-            ) => {
+            ) if !self.durable_left_recorded(function.as_deref(), version) => {
                 let event = ReleaseEvent::DurableExecutionsLeft {
                     function: function.clone(),
                     version: version.clone(),

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::adapters::{
-    AlarmHealth, AliasRouting, Guard, LambdaRouter, Notifier, ReleaseStore, WorkflowControl,
+    AlarmHealth, AliasRouting, DynamoStore, Guard, LambdaRouter, Notifier, WorkflowControl,
 };
 use crate::alarm_event::{parse_alarm_event, AlarmSignal};
 use crate::domain::AlarmState;
@@ -53,7 +53,7 @@ pub struct Reverted {
 #[derive(Clone, Debug)]
 pub struct AlarmResponder<
     R = LambdaRouter,
-    S = ReleaseStore,
+    S = DynamoStore,
     W = WorkflowControl,
     N = Notifier,
     H = AlarmHealth,
@@ -70,7 +70,7 @@ pub struct AlarmResponder<
 impl AlarmResponder {
     pub fn new(
         router: LambdaRouter,
-        store: ReleaseStore,
+        store: DynamoStore,
         workflow: Option<WorkflowControl>,
     ) -> Self {
         AlarmResponder {

@@ -189,7 +189,7 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
         let Some(alarms) = self.alarms.as_ref().filter(|_| !names.is_empty()) else {
             return;
         };
-        if !crate::service::done_with_alarm(release) {
+        if !crate::service::done_with_alarm(release, self.store.now()) {
             return;
         }
         if let Err(e) = alarms.delete_alarms(&names).await {

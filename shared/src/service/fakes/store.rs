@@ -63,6 +63,8 @@ pub struct FakeStore {
     pub records: Arc<Mutex<Records>>,
     hooks: Arc<Hooks<Records>>,
     pub journal: Journal,
+    /// The table's clock less the machine's (zero: they agree).
+    clock_offset: Arc<Mutex<chrono::Duration>>,
 }
 
 impl FakeStore {
@@ -71,6 +73,11 @@ impl FakeStore {
             journal,
             ..Default::default()
         }
+    }
+
+    /// The table's clock set `offset` from the machine's (a laptop whose clock is off).
+    pub fn set_clock_offset(&self, offset: chrono::Duration) {
+        *self.clock_offset.lock().unwrap() = offset;
     }
 
     pub fn release(&self, id: &str) -> Release {
@@ -273,8 +280,8 @@ impl ReleaseRecords for FakeStore {
             .collect())
     }
 
-    /// The table's clock is the machine's own in memory.
+    /// The machine's clock, unless a test set the table's apart from it.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now() + *self.clock_offset.lock().unwrap()
     }
 }

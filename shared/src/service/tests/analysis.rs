@@ -264,6 +264,33 @@ async fn a_release_that_keeps_the_dashboard_current_updates_it_at_start_and_end(
     assert_eq!(puts().len(), 2);
 }
 
+#[tokio::test]
+async fn a_machine_clock_hours_fast_never_ends_a_bake_window_early() {
+    let w = world();
+    // The machine's clock (an operator's laptop) runs 2 hours ahead of the table's.
+    w.store.set_clock_offset(chrono::Duration::hours(-2));
+    let request = StartRequest {
+        analysis: AnalysisSettings::default(),
+        bake_after_secs: 3600,
+        ..request("r-1", "steps:10@0s")
+    };
+    w.service.start(request).await.unwrap();
+    *w.alarms.metrics.lock().unwrap() = traffic(0.0);
+    settle(&w);
+    let baked = w.service.advance(step("r-1")).await.unwrap();
+    assert_eq!(baked.next, Next::Promote);
+    w.service.promote(step("r-1")).await.unwrap();
+    assert_eq!(
+        w.store.release("r-1").phase,
+        crate::domain::Phase::Succeeded
+    );
+    // An hour of bake window on the table's clock: its own alarms still guard it.
+    assert_eq!(
+        own_alarms(&w),
+        ["shiftback-analysis-r-1", "shiftback-analysis-r-1.latency"]
+    );
+}
+
 fn request_with_analysis(id: &str) -> StartRequest {
     StartRequest {
         analysis: AnalysisSettings::default(),

@@ -105,3 +105,26 @@ async fn a_groups_revert_counts_every_durable_members_executions_by_function() {
         [(Some(WORKER.to_string()), "8".to_string(), 4)]
     );
 }
+
+#[tokio::test]
+async fn the_first_members_function_named_again_under_another_alias_is_counted_once() {
+    let w = world();
+    let _ = w.router.clone().with_alias(FUNCTION, "beta", "1");
+    let _ = w.router.clone().durable(FUNCTION, "2", 3);
+    let beta = crate::domain::Member {
+        function: FUNCTION.into(),
+        alias: "beta".into(),
+        stable_version: String::new(),
+        target_version: "2".into(),
+    };
+    let request = StartRequest {
+        members: vec![beta],
+        ..request("r-1", TWO_STEPS)
+    };
+    w.service.start(request).await.unwrap();
+    let abort = Control::Abort {
+        reason: "bad build".into(),
+    };
+    w.service.control("r-1", abort, "bob").await.unwrap();
+    assert_eq!(left_by_function(&w, "r-1"), [(None, "2".to_string(), 3)]);
+}

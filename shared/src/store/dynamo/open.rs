@@ -13,7 +13,7 @@ pub(super) fn open_key(until_epoch_secs: i64, id: &str) -> String {
     format!("{until_epoch_secs:012}#{id}")
 }
 
-impl ReleaseStore {
+impl DynamoStore {
     /// Every release open at `now`, newest first.
     pub async fn open_releases(&self, now: DateTime<Utc>) -> Result<Vec<Release>> {
         let mut releases = Vec::new();

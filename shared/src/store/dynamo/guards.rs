@@ -7,7 +7,7 @@ use super::*;
 use crate::domain::Release;
 use crate::error::Result;
 
-impl ReleaseStore {
+impl DynamoStore {
     pub(super) fn guard_item(&self, release: &Release, alarm: &str) -> Result<Item> {
         let until = release.guard_until().map(|until| until.timestamp());
         to_item(&GuardItem {

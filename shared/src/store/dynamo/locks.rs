@@ -7,7 +7,7 @@ use super::*;
 use crate::domain::Release;
 use crate::error::Result;
 
-impl ReleaseStore {
+impl DynamoStore {
     /// Pushes the expiry of `release`'s alias lock to a full schedule plus grace from `now`,
     /// if the lock is still its own and would expire sooner. A release that makes progress,
     /// or sits paused for days, keeps its alias.

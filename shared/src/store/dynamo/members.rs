@@ -10,7 +10,7 @@ use crate::domain::{Member, Release};
 use crate::error::Result;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
-impl ReleaseStore {
+impl DynamoStore {
     /// A group's other members' locks, taken with the release: each free, or expired (at
     /// `now`, on the records' clock). A member's expired lock is broken here and its
     /// old holder told afterwards ([`Self::create`]'s caller records it), since recording

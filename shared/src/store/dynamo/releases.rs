@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-impl ReleaseStore {
+impl DynamoStore {
     pub(super) fn release_item(&self, release: &Release, revision: u64) -> Result<Item> {
         let mut doc = release.clone();
         doc.log.clear();

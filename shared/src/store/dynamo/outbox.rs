@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
 use super::schema::{from_item, release_pk, OutboxMarkItem};
+use super::RecordClock;
 use crate::error::{AwsError, Error, Result};
 
 /// How long a claim on an entry keeps others off it: far longer than one publish takes.
@@ -36,15 +37,25 @@ pub struct Outbox {
     client: Client,
     table: String,
     lease: Duration,
+    /// Claims are written and judged on the table's clock: a laptop's CLI and the handlers
+    /// announce into the same outbox.
+    clock: RecordClock,
 }
 
 impl Outbox {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        let (client, clock) = RecordClock::attach(&client, chrono::Utc::now);
         Outbox {
             client,
             table: table.into(),
             lease: CLAIM_LEASE,
+            clock,
         }
+    }
+
+    /// The table's time, in epoch milliseconds, on which claims expire.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
     }
 
     /// A shorter lease, for tests that crash a publisher on purpose.
@@ -108,7 +119,7 @@ impl Outbox {
             None => "attribute_not_exists(claimed_until)",
             Some(_) => "claimed_until = :expired",
         };
-        let until = epoch_ms() + self.lease.as_millis() as i64;
+        let until = self.now_ms() + self.lease.as_millis() as i64;
         let mut update = self
             .update(release_id)
             .update_expression("SET claimed_until = :until")
@@ -124,7 +135,7 @@ impl Outbox {
 
     /// Extends our claim `claim` on entry `index` by one lease, if it is still ours.
     pub async fn renew(&self, release_id: &str, index: usize, claim: i64) -> Result<Option<i64>> {
-        let until = epoch_ms() + self.lease.as_millis() as i64;
+        let until = self.now_ms() + self.lease.as_millis() as i64;
         let update = self
             .update(release_id)
             .update_expression("SET claimed_until = :until")
@@ -160,8 +171,4 @@ impl Outbox {
             .expression_attribute_values(":claim", AttributeValue::N(claim.to_string()));
         super::applied("UpdateItem", update.send().await)
     }
-}
-
-fn epoch_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }

@@ -155,7 +155,7 @@ pub(super) fn from_item<T: DeserializeOwned>(item: Item, what: &str) -> Result<T
     serde_dynamo::from_item(item).map_err(|e| Error::Corrupt(format!("{what} item: {e}")))
 }
 
-impl ReleaseStore {
+impl DynamoStore {
     /// Creates the table with the schema `template.yaml` declares (for tests and the demo).
     pub async fn create_table(&self) -> Result<()> {
         let attr = |name: &str| {

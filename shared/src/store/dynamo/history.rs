@@ -12,7 +12,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 /// Marks a page token that resumes after a group's entry rather than a release item.
 const MEMBER_PAGE: &str = "#member";
 
-impl ReleaseStore {
+impl DynamoStore {
     /// A function's releases, newest first, `limit` at a time.
     pub async fn history(
         &self,

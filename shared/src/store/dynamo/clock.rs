@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -65,9 +66,13 @@ impl RecordClock {
         self.offset_ms.store(offset, Ordering::Relaxed);
     }
 
-    /// The interceptor that reads the time off each response, for the store's client.
-    pub(super) fn reader(&self) -> DateReader {
-        DateReader(self.clone())
+    /// `client` rebuilt to read the time off each response (its HTTP connections,
+    /// credentials, retries and interceptors kept), with the clock it sets.
+    pub(super) fn attach(client: &Client, local: fn() -> DateTime<Utc>) -> (Client, Self) {
+        let clock = RecordClock::over(local);
+        let reader = DateReader(clock.clone());
+        let client = Client::from_conf(client.config().to_builder().interceptor(reader).build());
+        (client, clock)
     }
 }
 

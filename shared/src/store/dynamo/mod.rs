@@ -1,4 +1,4 @@
-//! The release store: one DynamoDB table (its layout in schema.rs), split by what it keeps:
+//! The release store over DynamoDB: one table (its layout in schema.rs), split by what it keeps:
 //! releases and their logs, alias locks, alarm guards, history, and the notifier's outbox.
 
 mod clock;
@@ -36,7 +36,7 @@ use schema::{alarm_pk, lock_pk, release_pk};
 type Item = HashMap<String, AttributeValue>;
 
 #[derive(Clone, Debug)]
-pub struct ReleaseStore {
+pub struct DynamoStore {
     client: Client,
     table: String,
     /// The table's time, on which locks are written and judged.
@@ -100,7 +100,7 @@ fn built<T>(result: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>)
     result.map_err(|e| Error::BadRequest(e.to_string()))
 }
 
-impl ReleaseStore {
+impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self::with_caller_clock(client, table, Utc::now)
     }
@@ -112,17 +112,8 @@ impl ReleaseStore {
         table: impl Into<String>,
         local: fn() -> DateTime<Utc>,
     ) -> Self {
-        let clock = RecordClock::over(local);
-        // The same client (its HTTP connections, credentials and retries), reading the time
-        // off every response.
-        let client = Client::from_conf(
-            client
-                .config()
-                .to_builder()
-                .interceptor(clock.reader())
-                .build(),
-        );
-        ReleaseStore {
+        let (client, clock) = RecordClock::attach(&client, local);
+        DynamoStore {
             client,
             table: table.into(),
             clock,
@@ -138,7 +129,7 @@ impl ReleaseStore {
     /// Publishes the metrics of every log entry it stores (embedded metric format, on
     /// standard output): for the handlers, whose output CloudWatch Logs reads.
     pub fn with_metrics(self) -> Self {
-        ReleaseStore {
+        DynamoStore {
             publish_metrics: true,
             ..self
         }
@@ -156,26 +147,26 @@ impl ReleaseStore {
 }
 
 /// The port, over the methods each of this module's files defines for what it keeps.
-impl ReleaseRecords for ReleaseStore {
+impl ReleaseRecords for DynamoStore {
     fn create(
         &self,
         release: &Release,
         now: DateTime<Utc>,
         takeover: Option<LockTakeover<'_>>,
     ) -> impl Future<Output = Result<LoadedRelease>> + Send {
-        ReleaseStore::create(self, release, now, takeover)
+        DynamoStore::create(self, release, now, takeover)
     }
 
     fn load(&self, id: &str) -> impl Future<Output = Result<LoadedRelease>> + Send {
-        ReleaseStore::load(self, id)
+        DynamoStore::load(self, id)
     }
 
     fn load_summary(&self, id: &str) -> impl Future<Output = Result<Release>> + Send {
-        ReleaseStore::load_summary(self, id)
+        DynamoStore::load_summary(self, id)
     }
 
     fn save(&self, tracked: &mut LoadedRelease) -> impl Future<Output = Result<()>> + Send {
-        ReleaseStore::save(self, tracked)
+        DynamoStore::save(self, tracked)
     }
 
     fn lock_holder(
@@ -183,7 +174,7 @@ impl ReleaseRecords for ReleaseStore {
         function: &str,
         alias: &str,
     ) -> impl Future<Output = Result<Option<LockInfo>>> + Send {
-        ReleaseStore::lock_holder(self, function, alias)
+        DynamoStore::lock_holder(self, function, alias)
     }
 
     fn renew_lock(
@@ -191,7 +182,7 @@ impl ReleaseRecords for ReleaseStore {
         release: &Release,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<()>> + Send {
-        ReleaseStore::renew_lock(self, release, now)
+        DynamoStore::renew_lock(self, release, now)
     }
 
     fn history(
@@ -200,14 +191,14 @@ impl ReleaseRecords for ReleaseStore {
         limit: i32,
         page: Option<&str>,
     ) -> impl Future<Output = Result<HistoryPage>> + Send {
-        ReleaseStore::history(self, function, limit, page)
+        DynamoStore::history(self, function, limit, page)
     }
 
     fn guards_for_alarm(&self, alarm: &str) -> impl Future<Output = Result<Vec<Guard>>> + Send {
-        ReleaseStore::guards_for_alarm(self, alarm)
+        DynamoStore::guards_for_alarm(self, alarm)
     }
 
     fn now(&self) -> DateTime<Utc> {
-        ReleaseStore::now(self)
+        DynamoStore::now(self)
     }
 }
