@@ -4,9 +4,9 @@
 //! domain's tables and the adapter's query test, not here.
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, LambdaRouter};
+use shiftback::adapters::{CloudWatchHealth, LambdaRouter};
 use shiftback::alarm::AlarmResponder;
-use shiftback::domain::analysis::{analysis_alarm, WhenInconclusive};
+use shiftback::analysis::{analysis_alarm, WhenInconclusive};
 use shiftback::domain::{AnalysisSettings, Phase, Release, ReleaseEvent, ReleaseSpec};
 use shiftback::ports::AliasRouter as _;
 use shiftback::service::{Next, ReleaseService, StepInput};
@@ -36,7 +36,7 @@ async fn canary(settings: AnalysisSettings) -> Canary {
     let service = ReleaseService::new(
         LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
     let mut request = release_request(&function, &alarm, "2", "steps:10@0s,50@0s");
     request.analysis = settings;
@@ -170,7 +170,7 @@ async fn a_silent_canary_is_held_for_a_person_not_passed() {
 #[tokio::test]
 async fn a_releases_own_alarm_is_created_with_its_metric_math_and_deleted_twice_harmlessly() {
     let env = emulator().await;
-    let health = AlarmHealth::new(env.cloudwatch.clone());
+    let health = CloudWatchHealth::new(env.cloudwatch.clone());
     let action = "arn:aws:lambda:us-east-1:123456789012:function:shiftback-alarm";
     let spec: ReleaseSpec = serde_json::from_value(serde_json::json!({
         "release_id": shiftback_integration_tests::unique("r"), "function": "orders",

@@ -9,8 +9,8 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use shiftback::adapters::AlarmHealth;
-use shiftback::domain::analysis::{alarm_name, kind_alarm, AlarmKind};
+use shiftback::adapters::CloudWatchHealth;
+use shiftback::analysis::{alarm_name, kind_alarm, AlarmKind};
 use shiftback::domain::{AnalysisSettings, Release, ReleaseSpec};
 use shiftback_integration_tests::{emulator, metric_alarm, unique};
 
@@ -46,7 +46,7 @@ async fn each_kind_of_own_alarm_is_stored_as_written_with_its_warm_up_on_the_wir
             .interceptor(bodies.clone())
             .build(),
     );
-    let health = AlarmHealth::new(cloudwatch);
+    let health = CloudWatchHealth::new(cloudwatch);
     let mut spec: ReleaseSpec = serde_json::from_value(serde_json::json!({
         "release_id": unique("r"), "function": "orders", "alias": "live",
         "stable_version": "6", "target_version": "7", "strategy": "linear:50:1m"

@@ -4,7 +4,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
-use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier};
+use shiftback::adapters::{CloudWatchHealth, LambdaRouter, Notifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{parse_input, ReleaseService};
 use shiftback_integration_tests::{
@@ -33,7 +33,7 @@ async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     )
     .with_notifier(notifier.clone());
     let responder = AlarmResponder::new(router, store.clone(), None).with_notifier(notifier);

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, DynamoStore, LambdaRouter, Notifier};
+use shiftback::adapters::{CloudWatchHealth, DynamoStore, LambdaRouter, Notifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Release, Weight};
 use shiftback::service::{Next, ReleaseService, StepError, StepInput};
@@ -48,7 +48,7 @@ async fn world() -> World {
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     )
     .with_notifier(notifier.clone());
     let responder = AlarmResponder::new(router, store, None).with_notifier(notifier);

@@ -4,7 +4,7 @@
 //! throttles; the limiter's pacing is what keeps a real account's 15 requests/s unbroken).
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, AliasRouting, DynamoStore, LambdaRouter};
+use shiftback::adapters::{AliasRouting, CloudWatchHealth, DynamoStore, LambdaRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::Member;
 use shiftback::ports::AliasRouter as _;
@@ -33,7 +33,11 @@ async fn group(size: usize) -> Group {
         lambda, cloudwatch, ..
     } = env.clients_with(&log);
     let router = LambdaRouter::new(lambda);
-    let service = ReleaseService::new(router.clone(), store.clone(), AlarmHealth::new(cloudwatch));
+    let service = ReleaseService::new(
+        router.clone(),
+        store.clone(),
+        CloudWatchHealth::new(cloudwatch),
+    );
     let responder = AlarmResponder::new(router, store.clone(), None);
     let mut functions = Vec::new();
     for _ in 0..size {
@@ -212,7 +216,7 @@ async fn a_team_filtering_on_its_own_function_hears_of_the_group() {
     let service = ReleaseService::new(
         LambdaRouter::new(g.env.lambda.clone()),
         g.store.clone(),
-        AlarmHealth::new(g.env.cloudwatch.clone()),
+        CloudWatchHealth::new(g.env.cloudwatch.clone()),
     )
     .with_notifier(notifier);
     service

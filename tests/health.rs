@@ -2,8 +2,8 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
-use shiftback::adapters::AlarmHealth;
-use shiftback::domain::analysis::verdict;
+use shiftback::adapters::CloudWatchHealth;
+use shiftback::analysis::verdict;
 use shiftback::domain::{AlarmState, Verdict};
 use shiftback::Error;
 use shiftback_integration_tests::{alarm_in_state, emulator, Emulator};
@@ -26,7 +26,7 @@ async fn set_state(env: &Emulator, name: &str, state: StateValue) {
 #[tokio::test]
 async fn alarm_states_are_read_and_judged() {
     let env = emulator().await;
-    let health = AlarmHealth::new(env.cloudwatch.clone());
+    let health = CloudWatchHealth::new(env.cloudwatch.clone());
     let (a, b) = (alarm(&env).await, alarm(&env).await);
     set_state(&env, &a, StateValue::Ok).await;
     set_state(&env, &b, StateValue::Ok).await;
@@ -53,7 +53,7 @@ async fn alarm_states_are_read_and_judged() {
 #[tokio::test]
 async fn a_missing_alarm_is_an_error_not_a_pass() {
     let env = emulator().await;
-    let health = AlarmHealth::new(env.cloudwatch.clone());
+    let health = CloudWatchHealth::new(env.cloudwatch.clone());
     let real = alarm(&env).await;
     let err = health
         .statuses(&[real, "no-such-alarm".to_string()])

@@ -67,7 +67,7 @@ fn the_worst_case_of_every_look_and_every_state_fits_the_execution_history() {
 
 #[test]
 fn interim_looks_never_take_a_release_past_the_looks_the_history_holds() {
-    use shiftback::domain::analysis::settings::MAX_EXTENSION_SECS;
+    use shiftback::analysis::settings::MAX_EXTENSION_SECS;
     use shiftback::domain::release::{interim_looks, MAX_INTERIM_LOOKS};
     let mut shapes = 0;
     for steps in 1..=MAX_STEPS {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier};
+use shiftback::adapters::{CloudWatchHealth, LambdaRouter, Notifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
@@ -119,7 +119,7 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     )
     .with_notifier(notifier.clone());
     let responder =
@@ -277,7 +277,7 @@ async fn a_failed_publish_never_blocks_the_rollback_and_is_sent_later() {
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
     let responder = AlarmResponder::new(router.clone(), store.clone(), None).with_notifier(broken);
     let started = service
@@ -401,7 +401,7 @@ async fn a_publish_slower_than_the_claim_lease_is_announced_once() {
     let service = ReleaseService::new(
         LambdaRouter::new(env.lambda.clone()),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
     let started = service
         .start(request(&function, &guard, "2", "canary:10:10m"))

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use shiftback::adapters::Notifier;
-use shiftback::domain::analysis::CanaryVerdict;
+use shiftback::analysis::CanaryVerdict;
 use shiftback::domain::{Input, Release, ReleaseSpec};
 use shiftback_integration_tests::{
     emulator, release_store, subscribed_queue, topic, unique, CallLog, Clients,

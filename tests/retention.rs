@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
-use shiftback::adapters::{AlarmHealth, DynamoStore, LambdaRouter, LambdaVersions};
+use shiftback::adapters::{CloudWatchHealth, DynamoStore, LambdaRouter, LambdaVersions};
 use shiftback::service::retention::{PruneReport, PruneRequest, VersionRetention};
 use shiftback::service::ReleaseService;
 use shiftback::Error;
@@ -67,7 +67,7 @@ async fn retained() -> Retained {
     let service = ReleaseService::new(
         LambdaRouter::new(env.lambda.clone()),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
     let release_id = service
         .start(release_request(&function, &alarm, "5", "steps:10@0s,50@0s"))

@@ -11,7 +11,7 @@ use std::process::Output;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::domain::analysis::WhenInconclusive;
+use shiftback::analysis::WhenInconclusive;
 use shiftback::domain::hooks::Hooks;
 use shiftback::domain::AnalysisSettings;
 use shiftback::runtime::{

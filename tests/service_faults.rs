@@ -14,7 +14,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use serde_json::json;
-use shiftback::adapters::{AlarmHealth, LambdaRouter, Notifier, WorkflowControl};
+use shiftback::adapters::{CloudWatchHealth, LambdaRouter, Notifier, WorkflowControl};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Weight};
 use shiftback::error::AwsErrorKind;
@@ -92,7 +92,7 @@ async fn a_throttled_health_check_is_retried_and_when_exhausted_changes_nothing(
     let service = ReleaseService::new(
         LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
-        AlarmHealth::new(cloudwatch(&[&start_check, &exhausted, &absorbed])),
+        CloudWatchHealth::new(cloudwatch(&[&start_check, &exhausted, &absorbed])),
     );
     let id = service
         .start(release_request(&function, &alarm, "2", "steps:10@0s,50@0s"))
@@ -171,7 +171,7 @@ async fn a_throttled_publish_is_retried_and_an_exhausted_one_is_sent_by_the_next
     let service = ReleaseService::new(
         LambdaRouter::new(env.lambda.clone()),
         store,
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     )
     .with_notifier(notifier.clone());
 
@@ -255,7 +255,7 @@ async fn a_revert_lands_and_is_recorded_even_when_stopping_the_workflow_fails() 
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
     let topic = topic(&env, "releases").await;
     let queue = subscribed_queue(&env, &topic, true, None).await;
@@ -353,7 +353,7 @@ async fn a_service_that_stops_answering_times_out_as_retryable() {
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .build();
     let router = LambdaRouter::new(aws_sdk_lambda::Client::new(&config));
-    let health = AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&config));
+    let health = CloudWatchHealth::new(aws_sdk_cloudwatch::Client::new(&config));
 
     let guard = Duration::from_secs(30);
     let read = tokio::time::timeout(guard, router.read("orders", "live"))
@@ -391,7 +391,7 @@ async fn a_throttled_analysis_is_retried_and_when_exhausted_is_retryable() {
         .http_response(|| query_error(400, CLOUDWATCH, "Throttling"))
         .output(|| GetMetricDataOutput::builder().build())
         .build();
-    let health = AlarmHealth::new(cloudwatch(&[&exhausted, &absorbed]));
+    let health = CloudWatchHealth::new(cloudwatch(&[&exhausted, &absorbed]));
     let now = chrono::Utc::now();
     let query = VersionsQuery {
         function: "orders".into(),

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, AliasRouting, DynamoStore, LambdaRouter, WorkflowControl};
+use shiftback::adapters::{
+    AliasRouting, CloudWatchHealth, DynamoStore, LambdaRouter, WorkflowControl,
+};
 use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Control, ReleaseService};
 use shiftback_integration_tests::{
@@ -368,7 +370,7 @@ async fn a_gate_waits_for_approval_and_an_unanswered_one_aborts(
         let service = ReleaseService::new(
             LambdaRouter::new(s.env.lambda.clone()),
             store.clone(),
-            AlarmHealth::new(s.env.cloudwatch.clone()),
+            CloudWatchHealth::new(s.env.cloudwatch.clone()),
         );
         let workflow = WorkflowControl::new(aws_sdk_sfn::Client::new(&s.env.config), "");
         service
@@ -430,7 +432,7 @@ async fn a_pause_waits_on_a_token_until_resumed(handlers: &Handlers, store: &Dyn
     let service = ReleaseService::new(
         LambdaRouter::new(s.env.lambda.clone()),
         store.clone(),
-        AlarmHealth::new(s.env.cloudwatch.clone()),
+        CloudWatchHealth::new(s.env.cloudwatch.clone()),
     );
     let workflow = WorkflowControl::new(aws_sdk_sfn::Client::new(&s.env.config), "");
     let pause_then_resume = async {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use shiftback::adapters::{DynamoStore, LockTakeover};
-use shiftback::domain::analysis::{alarm_name, AlarmKind};
+use shiftback::analysis::{alarm_name, AlarmKind};
 use shiftback::domain::{
     AnalysisSettings, Input, Phase, Release, ReleaseKind, ReleaseSpec, Verdict,
 };

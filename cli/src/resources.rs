@@ -2,7 +2,8 @@
 
 use aws_config::SdkConfig;
 use shiftback::adapters::{
-    load_config, AlarmHealth, DynamoStore, LambdaRouter, LambdaVersions, Notifier, WorkflowControl,
+    load_config, CloudWatchHealth, DynamoStore, LambdaRouter, LambdaVersions, Notifier,
+    WorkflowControl,
 };
 use shiftback::service::retention::VersionRetention;
 use shiftback::service::ReleaseService;
@@ -86,7 +87,7 @@ impl Resources {
         let service = ReleaseService::new(
             LambdaRouter::new(aws_sdk_lambda::Client::new(&self.config)),
             DynamoStore::new(dynamodb.clone(), &table),
-            AlarmHealth::new(aws_sdk_cloudwatch::Client::new(&self.config)),
+            CloudWatchHealth::new(aws_sdk_cloudwatch::Client::new(&self.config)),
         );
         // Operator actions are announced when they happen, like the workflow's own steps.
         let (release_topic, incident_topic) = self.topics().await?;

@@ -9,7 +9,7 @@ use std::process::Output;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, DynamoStore, LambdaRouter};
+use shiftback::adapters::{CloudWatchHealth, DynamoStore, LambdaRouter};
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
     alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
@@ -76,7 +76,7 @@ impl Setup {
         ReleaseService::new(
             LambdaRouter::new(self.env.lambda.clone()),
             self.store.clone(),
-            AlarmHealth::new(self.env.cloudwatch.clone()),
+            CloudWatchHealth::new(self.env.cloudwatch.clone()),
         )
     }
 

@@ -11,8 +11,8 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::Serialize;
 
 use crate::adapters::{
-    load_config, AlarmHealth, CfnStacks, DynamoStore, LambdaHooks, LambdaRouter, LambdaVersions,
-    Notifier, WorkflowControl,
+    load_config, CfnStacks, CloudWatchHealth, DynamoStore, LambdaHooks, LambdaRouter,
+    LambdaVersions, Notifier, WorkflowControl,
 };
 use crate::alarm::AlarmResponder;
 use crate::error::Error;
@@ -105,7 +105,7 @@ pub fn release_service_with(
     let service = ReleaseService::new(
         LambdaRouter::new(clients.lambda.clone()),
         DynamoStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
-        AlarmHealth::new(clients.cloudwatch.clone()),
+        CloudWatchHealth::new(clients.cloudwatch.clone()),
     )
     .with_hooks(LambdaHooks::new(
         clients.lambda.clone(),
@@ -269,7 +269,7 @@ pub fn alarm_responder_with(
         DynamoStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
         workflow,
     )
-    .with_alarm_cleanup(AlarmHealth::new(clients.cloudwatch.clone()));
+    .with_alarm_cleanup(CloudWatchHealth::new(clients.cloudwatch.clone()));
     match notifier(clients, settings) {
         Some(notifier) => responder.with_notifier(notifier),
         None => responder,

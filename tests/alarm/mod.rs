@@ -7,7 +7,7 @@ mod races;
 use aws_sdk_cloudwatch::types::StateValue;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
-use shiftback::adapters::{AlarmHealth, AliasRouting, DynamoStore, LambdaRouter};
+use shiftback::adapters::{AliasRouting, CloudWatchHealth, DynamoStore, LambdaRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Weight};
 use shiftback::ports::AliasRouter as _;
@@ -37,7 +37,7 @@ async fn fixture() -> Fixture {
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
     let responder = AlarmResponder::new(router, store, None);
     Fixture {

@@ -155,7 +155,7 @@ async fn guards_on_one_alias_act_newest_first() {
     let service = ReleaseService::new(
         router.clone(),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
     let responder = AlarmResponder::new(router.clone(), store.clone(), None);
     // Release 2's id sorts first, so the table returns its guard first.

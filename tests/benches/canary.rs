@@ -14,10 +14,10 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Binomial, Distribution, Poisson};
-use shiftback::domain::analysis::alarm::ALARM_MINUTES;
-use shiftback::domain::analysis::alarm::{error_rule, FAST_PERIODS, FAST_RULE};
-use shiftback::domain::analysis::alarm_rule::RegressionRule;
-use shiftback::domain::analysis::{self, combine, CanaryVerdict, Comparison, Minute};
+use shiftback::analysis::alarm::ALARM_MINUTES;
+use shiftback::analysis::alarm::{error_rule, FAST_PERIODS, FAST_RULE};
+use shiftback::analysis::alarm_rule::RegressionRule;
+use shiftback::analysis::{self, combine, CanaryVerdict, Comparison, Minute};
 use shiftback::domain::{Action, AnalysisSettings, Input, Release, ReleaseSpec, Verdict};
 
 /// The strategy of a release made with the custom resource's defaults.

@@ -149,7 +149,7 @@ async fn deleting_an_alarm_already_gone_is_success_and_other_errors_are_not() {
         DeleteAlarmsError::ResourceNotFound(ResourceNotFound::builder().message("gone").build())
     });
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&gone]);
-    let health = shiftback::adapters::AlarmHealth::new(client);
+    let health = shiftback::adapters::CloudWatchHealth::new(client);
     health
         .delete_alarms(&["shiftback-analysis-r-1".to_string()])
         .await
@@ -158,7 +158,7 @@ async fn deleting_an_alarm_already_gone_is_success_and_other_errors_are_not() {
     let refused = mock!(aws_sdk_cloudwatch::Client::delete_alarms)
         .then_http_response(|| json_response(400, r#"{"__type":"AccessDenied","message":"no"}"#));
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&refused]);
-    let health = shiftback::adapters::AlarmHealth::new(client);
+    let health = shiftback::adapters::CloudWatchHealth::new(client);
     let err = health
         .delete_alarms(&["shiftback-analysis-r-1".to_string()])
         .await
@@ -186,7 +186,7 @@ async fn a_dashboard_cloudwatch_finds_fault_with_is_reported_with_its_messages()
             .build()
     });
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&warned]);
-    let health = shiftback::adapters::AlarmHealth::new(client);
+    let health = shiftback::adapters::CloudWatchHealth::new(client);
     let err = health
         .put_dashboard("orders", "live", &[])
         .await
@@ -206,7 +206,7 @@ async fn a_dashboard_cloudwatch_finds_fault_with_is_reported_with_its_messages()
         )
     });
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&refused]);
-    let health = shiftback::adapters::AlarmHealth::new(client);
+    let health = shiftback::adapters::CloudWatchHealth::new(client);
     let err = health
         .put_dashboard("orders", "live", &[])
         .await

@@ -5,8 +5,8 @@
 use super::*;
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::MetricDataResult;
-use shiftback::adapters::AlarmHealth;
-use shiftback::domain::analysis::{judge, CanaryVerdict};
+use shiftback::adapters::CloudWatchHealth;
+use shiftback::analysis::{judge, CanaryVerdict};
 use shiftback::domain::AnalysisSettings;
 use shiftback::ports::VersionsQuery;
 
@@ -52,7 +52,7 @@ fn query() -> VersionsQuery {
     }
 }
 
-fn judge_of(comparison: &shiftback::domain::analysis::Comparison) -> CanaryVerdict {
+fn judge_of(comparison: &shiftback::analysis::Comparison) -> CanaryVerdict {
     let weight = Weight::from_percent(10.0).unwrap();
     let started = DateTime::from_timestamp(START, 0).unwrap();
     judge(&AnalysisSettings::default(), weight, started, comparison)
@@ -62,7 +62,7 @@ async fn judged(first_p99: f64, target_p99: f64, stable_p99: f64) -> CanaryVerdi
     let output = answer(first_p99, target_p99, stable_p99);
     let rule =
         mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(move || output.clone());
-    let health = AlarmHealth::new(mock_client!(
+    let health = CloudWatchHealth::new(mock_client!(
         aws_sdk_cloudwatch,
         RuleMode::MatchAny,
         &[&rule]
@@ -110,7 +110,7 @@ async fn a_percentile_read_that_fails_loses_the_latency_check_not_the_counts() {
             )
         })
         .build();
-    let health = AlarmHealth::new(mock_client!(
+    let health = CloudWatchHealth::new(mock_client!(
         aws_sdk_cloudwatch,
         RuleMode::Sequential,
         &[&rule]
@@ -133,7 +133,7 @@ async fn too_few_calls_a_minute_for_a_p99_makes_no_percentile_read() {
         .metric_data_results(series("s_inv", &[180.0; 20]))
         .build();
     let rule = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(move || low.clone());
-    let health = AlarmHealth::new(mock_client!(
+    let health = CloudWatchHealth::new(mock_client!(
         aws_sdk_cloudwatch,
         RuleMode::MatchAny,
         &[&rule]
@@ -160,7 +160,7 @@ async fn one_versions_traffic_is_read_once_without_percentiles() {
             true
         })
         .then_output(move || busy.clone());
-    let health = AlarmHealth::new(mock_client!(
+    let health = CloudWatchHealth::new(mock_client!(
         aws_sdk_cloudwatch,
         RuleMode::MatchAny,
         &[&rule]

@@ -5,7 +5,7 @@
 use super::*;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
-use shiftback::adapters::AlarmHealth;
+use shiftback::adapters::CloudWatchHealth;
 use shiftback::service::{ReleaseService, StartRequest};
 
 fn version(qualifier: &'static str, state: &'static str, role: &'static str) -> Rule {
@@ -35,7 +35,7 @@ fn service(lambda: &[&Rule], version_wait: Duration) -> ReleaseService {
     ReleaseService::new(
         router(lambda).with_version_wait(version_wait),
         store(&[&nothing_stored, &no_lock]),
-        AlarmHealth::new(cloudwatch),
+        CloudWatchHealth::new(cloudwatch),
     )
 }
 

@@ -3,7 +3,7 @@
 use super::*;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
-use shiftback::adapters::AlarmHealth;
+use shiftback::adapters::CloudWatchHealth;
 use shiftback::domain::{Phase, Verdict};
 use shiftback::service::ReleaseService;
 
@@ -42,7 +42,7 @@ fn service(lambda: &[&Rule], dynamodb: &[&Rule]) -> ReleaseService {
     ReleaseService::new(
         router(lambda),
         store(dynamodb),
-        AlarmHealth::new(cloudwatch),
+        CloudWatchHealth::new(cloudwatch),
     )
 }
 

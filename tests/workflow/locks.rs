@@ -126,7 +126,7 @@ fn service_on_clock(f: &Fixture, local: fn() -> chrono::DateTime<chrono::Utc>) -
             f.service.store.table(),
             local,
         ),
-        AlarmHealth::new(f.env.cloudwatch.clone()),
+        CloudWatchHealth::new(f.env.cloudwatch.clone()),
     )
 }
 

@@ -4,7 +4,7 @@ mod locks;
 mod reverts;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, AliasRouting, LambdaRouter};
+use shiftback::adapters::{AliasRouting, CloudWatchHealth, LambdaRouter};
 use shiftback::domain::{Phase, Weight};
 use shiftback::ports::AliasRouter as _;
 use shiftback::service::{
@@ -30,7 +30,7 @@ async fn fixture() -> Fixture {
     let service = ReleaseService::new(
         LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
     Fixture {
         env,

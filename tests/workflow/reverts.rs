@@ -105,7 +105,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
     let service = ReleaseService::new(
         LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
     // 1 -> 2 -> 3, both succeeded.
     for target in ["2", "3"] {

@@ -2,20 +2,18 @@
 //! cold start (see [`Clients`]) and share them across invocations.
 
 pub mod cfn_response;
-pub mod dashboard;
 pub mod emf;
-pub mod health;
 pub mod hooks;
 pub mod notifier;
 pub mod stacks;
 pub mod versions;
 pub mod workflow;
 
+pub use crate::analysis::cloudwatch::CloudWatchHealth;
 pub use crate::router::{
     AliasRouting, AliasState, LambdaRouter, RateLimiter, Readiness, VersionInfo,
 };
 pub use crate::store::{DynamoStore, Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover};
-pub use health::AlarmHealth;
 pub use hooks::LambdaHooks;
 pub use notifier::Notifier;
 pub use stacks::CfnStacks;

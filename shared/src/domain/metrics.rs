@@ -2,8 +2,8 @@
 //! handlers' logs (embedded metric format, no extra call); which entries are new is the store's
 //! to say, so each entry counts once however often a step is retried.
 
-use super::analysis::CanaryVerdict;
 use super::release::{Phase, Release, ReleaseEvent};
+use crate::analysis::CanaryVerdict;
 
 /// One value of one metric.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,5 @@
 //! Pure domain logic: strategies, schedules, releases and their transitions. No AWS here.
 
-pub mod analysis;
 pub mod arn;
 pub mod gates;
 pub mod hooks;
@@ -12,8 +11,8 @@ pub mod retention;
 pub mod strategy;
 pub mod weight;
 
+pub use crate::analysis::{firing, AlarmState, AlarmStatus, AnalysisSettings, CanaryVerdict};
 pub use crate::router::AliasRouting;
-pub use analysis::{firing, AlarmState, AlarmStatus, AnalysisSettings, CanaryVerdict};
 pub use release::{
     canonical_function, check_function_name, check_labels, check_names, check_release_id,
     check_version, describe_labels, function_ref, ignore_until, parse_label, Action, AliasTarget,

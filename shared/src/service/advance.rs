@@ -5,7 +5,7 @@ use super::*;
 use crate::adapters::LoadedRelease;
 use chrono::{DateTime, Utc};
 
-use crate::domain::analysis::{self, combine, verdict, CanaryVerdict};
+use crate::analysis::{self, combine, verdict, CanaryVerdict};
 use crate::domain::{Action, Input, Phase, Release, Verdict, ANALYSIS_GUARD};
 use crate::error::{Error, Result};
 use crate::ports::{

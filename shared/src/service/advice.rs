@@ -3,7 +3,7 @@
 use chrono::Duration;
 
 use super::*;
-use crate::domain::analysis::advice::{step_advice, RecentTraffic};
+use crate::analysis::advice::{step_advice, RecentTraffic};
 use crate::error::Result;
 use crate::ports::{
     AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords, VersionsQuery,

@@ -4,7 +4,7 @@
 //! by the next release on the alias.
 
 use super::*;
-use crate::domain::analysis::{alarm_name, kind_alarm, AlarmKind};
+use crate::analysis::{alarm_name, kind_alarm, AlarmKind};
 use crate::domain::Release;
 use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};

@@ -6,7 +6,7 @@ use crate::domain::Member;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::{AlarmHealth, DynamoStore, LambdaHooks, LambdaRouter, Notifier};
+use crate::adapters::{CloudWatchHealth, DynamoStore, LambdaHooks, LambdaRouter, Notifier};
 use crate::domain::gates::Gates;
 use crate::domain::hooks::Hooks;
 use crate::domain::{
@@ -289,7 +289,7 @@ pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Re
 pub struct ReleaseService<
     R = LambdaRouter,
     S = DynamoStore,
-    H = AlarmHealth,
+    H = CloudWatchHealth,
     N = Notifier,
     K = LambdaHooks,
 > {
@@ -302,7 +302,7 @@ pub struct ReleaseService<
 }
 
 impl ReleaseService {
-    pub fn new(router: LambdaRouter, store: DynamoStore, health: AlarmHealth) -> Self {
+    pub fn new(router: LambdaRouter, store: DynamoStore, health: CloudWatchHealth) -> Self {
         ReleaseService {
             router,
             store,

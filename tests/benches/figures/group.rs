@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, DynamoStore, LambdaRouter};
+use shiftback::adapters::{CloudWatchHealth, DynamoStore, LambdaRouter};
 use shiftback::domain::Member;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
@@ -29,7 +29,7 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
     let service = ReleaseService::new(
         LambdaRouter::new(lambda),
         DynamoStore::new(dynamodb, table.table()),
-        AlarmHealth::new(cloudwatch),
+        CloudWatchHealth::new(cloudwatch),
     );
     let mut functions = Vec::new();
     for _ in 0..MEMBERS {

@@ -15,7 +15,7 @@ mod scale;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use shiftback::adapters::{AlarmHealth, LambdaRouter};
+use shiftback::adapters::{CloudWatchHealth, LambdaRouter};
 use shiftback::service::ReleaseService;
 use shiftback_integration_tests::{emulator, release_store};
 
@@ -62,7 +62,7 @@ async fn main() {
     let service = ReleaseService::new(
         LambdaRouter::new(env.lambda.clone()),
         release_store(&env).await,
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
 
     // SHIFTBACK_BENCH=scale (say) runs one section.

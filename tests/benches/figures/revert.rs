@@ -5,7 +5,7 @@ use shiftback::ports::AliasRouter as _;
 use std::time::Instant;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{AlarmHealth, AliasRouting, DynamoStore, LambdaRouter};
+use shiftback::adapters::{AliasRouting, CloudWatchHealth, DynamoStore, LambdaRouter};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{ReleaseService, StartRequest};
 use shiftback_integration_tests::{
@@ -32,7 +32,7 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
     let service = ReleaseService::new(
         LambdaRouter::new(env.lambda.clone()),
         store.clone(),
-        AlarmHealth::new(env.cloudwatch.clone()),
+        CloudWatchHealth::new(env.cloudwatch.clone()),
     );
 
     let mut critical = Vec::new();

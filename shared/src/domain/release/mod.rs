@@ -49,11 +49,11 @@ pub use waiting::StackWaiting;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::analysis::{AlarmKind, AnalysisSettings, CanaryVerdict};
 use super::gates::Gates;
 use super::hooks::{HookPhase, HookVerdict, Hooks};
 use super::strategy::{Schedule, Strategy};
 use super::weight::Weight;
+use crate::analysis::{AlarmKind, AnalysisSettings, CanaryVerdict};
 
 /// A lock outlives its release's schedule by this much, counted from the start or its last
 /// renewal ([`Release::renews_lock_at`]), before a later release may break it.
@@ -224,7 +224,7 @@ impl Release {
 
     /// The alarms the release is recorded as guarded by (one record each): the ones it names,
     /// and one per member for its own alarms (the error-rate alarm's name, which the alarm
-    /// function finds from any of them with [`crate::domain::analysis::guard_alarm_of`]), so
+    /// function finds from any of them with [`crate::analysis::guard_alarm_of`]), so
     /// that the start's one transaction stays within DynamoDB's 100 items.
     pub fn recorded_guards(&self) -> Vec<String> {
         self.alarms

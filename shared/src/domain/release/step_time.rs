@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
-use crate::domain::analysis::WhenInconclusive;
+use crate::analysis::WhenInconclusive;
 
 impl Release {
     /// Seconds left of the current step's bake plus `extra_secs`, if any.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::tests::spec;
 use super::*;
-use crate::domain::analysis::{CanaryVerdict, WhenInconclusive};
+use crate::analysis::{CanaryVerdict, WhenInconclusive};
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()

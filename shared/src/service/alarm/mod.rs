@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::adapters::{
-    AlarmHealth, AliasRouting, DynamoStore, Guard, LambdaRouter, Notifier, WorkflowControl,
+    AliasRouting, CloudWatchHealth, DynamoStore, Guard, LambdaRouter, Notifier, WorkflowControl,
 };
 use crate::alarm_event::{parse_alarm_event, AlarmSignal};
 use crate::domain::AlarmState;
@@ -56,7 +56,7 @@ pub struct AlarmResponder<
     S = DynamoStore,
     W = WorkflowControl,
     N = Notifier,
-    H = AlarmHealth,
+    H = CloudWatchHealth,
 > {
     pub router: R,
     pub store: S,
@@ -87,7 +87,7 @@ impl AlarmResponder {
         self
     }
 
-    pub fn with_alarm_cleanup(mut self, alarms: AlarmHealth) -> Self {
+    pub fn with_alarm_cleanup(mut self, alarms: CloudWatchHealth) -> Self {
         self.alarms = Some(alarms);
         self
     }
@@ -140,7 +140,7 @@ impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: He
         let guards: Vec<Guard> = self
             .store
             // A member's own alarms are recorded as one guard (its error-rate alarm's).
-            .guards_for_alarm(crate::domain::analysis::guard_alarm_of(&signal.alarm))
+            .guards_for_alarm(crate::analysis::guard_alarm_of(&signal.alarm))
             .await?
             .into_iter()
             .filter(|g| g.until.is_none_or(|until| signal.changed_at <= until))

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::analysis::{AnalysisAlarm, Comparison};
+use crate::analysis::{AnalysisAlarm, Comparison};
 use crate::domain::{AlarmState, AlarmStatus, Release};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::*;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, DurationRound, Utc};
 
 use super::*;
-use crate::domain::analysis::{Comparison, Minute};
+use crate::analysis::{Comparison, Minute};
 use crate::domain::{AnalysisSettings, CanaryVerdict, ReleaseEvent};
 
 /// Ten settled minutes: the target with `target_errors` of 100 invocations a minute, the

@@ -12,7 +12,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 
-use crate::domain::analysis::alarm::WarmUp;
+use crate::analysis::alarm::WarmUp;
 
 /// Adds an alarm's [`WarmUp`] to its PutMetricAlarm request.
 #[derive(Debug, Clone, Copy)]

@@ -11,7 +11,7 @@ use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Utc};
 
-use crate::domain::analysis::{AnalysisAlarm, Comparison};
+use crate::analysis::{AnalysisAlarm, Comparison};
 use crate::domain::{AlarmState, AlarmStatus, Release};
 use crate::error::{AwsError, Error, Result};
 use crate::ports::{HealthSource, VersionsQuery};
@@ -20,7 +20,7 @@ use crate::ports::{HealthSource, VersionsQuery};
 const NAMES_PER_CALL: usize = 100;
 
 #[derive(Clone, Debug)]
-pub struct AlarmHealth {
+pub struct CloudWatchHealth {
     client: Client,
 }
 
@@ -36,9 +36,9 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }
 
-impl AlarmHealth {
+impl CloudWatchHealth {
     pub fn new(client: Client) -> Self {
-        AlarmHealth { client }
+        CloudWatchHealth { client }
     }
 
     /// The state of each named alarm (metric or composite), in the order given. An alarm that
@@ -90,20 +90,20 @@ impl AlarmHealth {
     }
 }
 
-impl HealthSource for AlarmHealth {
+impl HealthSource for CloudWatchHealth {
     fn statuses(&self, names: &[String]) -> impl Future<Output = Result<Vec<AlarmStatus>>> + Send {
-        AlarmHealth::statuses(self, names)
+        CloudWatchHealth::statuses(self, names)
     }
 
     fn compare_versions(
         &self,
         query: &VersionsQuery,
     ) -> impl Future<Output = Result<Comparison>> + Send {
-        AlarmHealth::compare_versions(self, query)
+        CloudWatchHealth::compare_versions(self, query)
     }
 
     fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> impl Future<Output = Result<()>> + Send {
-        AlarmHealth::put_analysis_alarm(self, alarm)
+        CloudWatchHealth::put_analysis_alarm(self, alarm)
     }
 
     fn put_dashboard(
@@ -112,10 +112,10 @@ impl HealthSource for AlarmHealth {
         alias: &str,
         releases: &[Release],
     ) -> impl Future<Output = Result<String>> + Send {
-        AlarmHealth::put_dashboard(self, function, alias, releases)
+        CloudWatchHealth::put_dashboard(self, function, alias, releases)
     }
 
     fn delete_alarms(&self, names: &[String]) -> impl Future<Output = Result<()>> + Send {
-        AlarmHealth::delete_alarms(self, names)
+        CloudWatchHealth::delete_alarms(self, names)
     }
 }

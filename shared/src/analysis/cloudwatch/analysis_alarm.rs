@@ -7,10 +7,10 @@ use aws_sdk_cloudwatch::types::{
 
 use super::metrics::version_query;
 use super::warm_up::WarmUpForm;
-use super::AlarmHealth;
-use crate::adapters::dashboard::{dashboard_body, dashboard_name};
-use crate::domain::analysis::alarm::{Role, Source, FAST_DIMENSIONS};
-use crate::domain::analysis::AnalysisAlarm;
+use super::CloudWatchHealth;
+use crate::analysis::alarm::{Role, Source, FAST_DIMENSIONS};
+use crate::analysis::dashboard::{dashboard_body, dashboard_name};
+use crate::analysis::AnalysisAlarm;
 use crate::domain::Release;
 use crate::error::{AwsError, Error, Result};
 
@@ -72,7 +72,7 @@ fn metric_queries(alarm: &AnalysisAlarm) -> Vec<MetricDataQuery> {
     queries
 }
 
-impl AlarmHealth {
+impl CloudWatchHealth {
     pub async fn put_analysis_alarm(&self, alarm: &AnalysisAlarm) -> Result<()> {
         let request = self
             .client

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use chrono::DateTime;
 
-use super::AlarmHealth;
-use crate::domain::analysis::{Comparison, Minute};
+use super::CloudWatchHealth;
+use crate::analysis::{Comparison, Minute};
 use crate::error::{AwsError, Error, Result};
 use crate::ports::VersionsQuery;
 
@@ -81,13 +81,13 @@ fn one_version(query: &VersionsQuery) -> bool {
     query.target_version == query.stable_version
 }
 
-impl AlarmHealth {
+impl CloudWatchHealth {
     pub async fn compare_versions(&self, query_for: &VersionsQuery) -> Result<Comparison> {
         let (mut target, mut stable) = self.fetch(query_for, &COUNTS).await?;
         // A p99 means something only over enough calls in its minute: without one minute in
         // which both versions had that many, the percentiles are not worth a call. One version
         // asked for as both (a traffic read, as `plan` makes) has nothing to compare.
-        let enough = crate::domain::analysis::canary::MIN_P99_INVOCATIONS;
+        let enough = crate::analysis::canary::MIN_P99_INVOCATIONS;
         let comparable = target.iter().any(|(at, t)| {
             t.invocations >= enough && stable.get(at).is_some_and(|s| s.invocations >= enough)
         });
