@@ -4,7 +4,7 @@
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
-use shiftback::adapters::{CloudWatchHealth, LambdaRouter, Notifier};
+use shiftback::adapters::{CloudWatchHealth, LambdaRouter, SnsNotifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{parse_input, ReleaseService};
 use shiftback_integration_tests::{
@@ -22,7 +22,7 @@ async fn every_bad_input_gets_its_specific_error_and_changes_nothing() {
     let sqs = aws_sdk_sqs::Client::new(&env.config);
     let topic = topic(&env, "releases").await;
     let queue = subscribed_queue(&env, &topic, false, None).await;
-    let notifier = Notifier::new(
+    let notifier = SnsNotifier::new(
         sns.clone(),
         env.dynamodb.clone(),
         store.table(),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use shiftback::adapters::{CloudWatchHealth, DynamoStore, LambdaRouter, Notifier};
+use shiftback::adapters::{CloudWatchHealth, DynamoStore, LambdaRouter, SnsNotifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Release, Weight};
 use shiftback::service::{Next, ReleaseService, StepError, StepInput};
@@ -43,7 +43,7 @@ async fn world() -> World {
     let store = DynamoStore::new(clients.dynamodb.clone(), &table);
     let router = LambdaRouter::new(clients.lambda);
     // A short lease: a re-run waits out the dead process's claim on a notification.
-    let notifier = Notifier::new(clients.sns, clients.dynamodb, &table, topic, None)
+    let notifier = SnsNotifier::new(clients.sns, clients.dynamodb, &table, topic, None)
         .with_claim_lease(Duration::from_millis(300));
     let service = ReleaseService::new(
         router.clone(),

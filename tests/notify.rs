@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
-use shiftback::adapters::{CloudWatchHealth, LambdaRouter, Notifier};
+use shiftback::adapters::{CloudWatchHealth, LambdaRouter, SnsNotifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
@@ -108,7 +108,7 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
     let function = function_with_versions(&env, 3, "live").await;
     let guard = alarm(&env).await;
     let store = release_store(&env).await;
-    let notifier = Notifier::new(
+    let notifier = SnsNotifier::new(
         aws_sdk_sns::Client::new(&env.config),
         env.dynamodb.clone(),
         store.table(),
@@ -266,7 +266,7 @@ async fn a_failed_publish_never_blocks_the_rollback_and_is_sent_later() {
     let function = function_with_versions(&env, 2, "live").await;
     let guard = alarm(&env).await;
     let store = release_store(&env).await;
-    let broken = Notifier::new(
+    let broken = SnsNotifier::new(
         aws_sdk_sns::Client::new(&env.config),
         env.dynamodb.clone(),
         store.table(),
@@ -307,7 +307,7 @@ async fn a_failed_publish_never_blocks_the_rollback_and_is_sent_later() {
     );
 
     // Once the topic is reachable, everything not yet announced goes out, in order.
-    let working = Notifier::new(
+    let working = SnsNotifier::new(
         aws_sdk_sns::Client::new(&env.config),
         env.dynamodb.clone(),
         store.table(),
@@ -384,7 +384,7 @@ async fn a_publish_slower_than_the_claim_lease_is_announced_once() {
             .build(),
     );
     let announcer = |sns: aws_sdk_sns::Client| {
-        Notifier::new(
+        SnsNotifier::new(
             sns,
             env.dynamodb.clone(),
             store.table(),

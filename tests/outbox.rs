@@ -2,7 +2,7 @@
 //! analyses) cost one write for a whole run of them, not a claim and a confirm each.
 
 use chrono::Utc;
-use shiftback::adapters::Notifier;
+use shiftback::adapters::SnsNotifier;
 use shiftback::analysis::CanaryVerdict;
 use shiftback::domain::{Input, Release, ReleaseSpec};
 use shiftback_integration_tests::{
@@ -17,7 +17,7 @@ async fn a_run_of_unannounced_entries_moves_the_watermark_in_one_write() {
     subscribed_queue(&env, &release_topic, true, None).await;
     let log = CallLog::default();
     let Clients { dynamodb, sns, .. } = env.clients_with(&log);
-    let notifier = Notifier::new(sns, dynamodb, store.table(), &release_topic, None);
+    let notifier = SnsNotifier::new(sns, dynamodb, store.table(), &release_topic, None);
 
     let spec: ReleaseSpec = serde_json::from_value(serde_json::json!({
         "release_id": unique("r"), "function": "orders", "alias": "live",

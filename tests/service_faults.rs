@@ -14,7 +14,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use serde_json::json;
-use shiftback::adapters::{CloudWatchHealth, LambdaRouter, Notifier, WorkflowControl};
+use shiftback::adapters::{CloudWatchHealth, LambdaRouter, SnsNotifier, WorkflowControl};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Weight};
 use shiftback::error::AwsErrorKind;
@@ -161,7 +161,7 @@ async fn a_throttled_publish_is_retried_and_an_exhausted_one_is_sent_by_the_next
         .build();
     let sns = mock_client!(aws_sdk_sns, RuleMode::Sequential, [&publish], |b| b
         .retry_config(retries(3)));
-    let notifier = Notifier::new(
+    let notifier = SnsNotifier::new(
         sns,
         env.dynamodb.clone(),
         store.table(),
@@ -259,7 +259,7 @@ async fn a_revert_lands_and_is_recorded_even_when_stopping_the_workflow_fails() 
     );
     let topic = topic(&env, "releases").await;
     let queue = subscribed_queue(&env, &topic, true, None).await;
-    let notifier = Notifier::new(
+    let notifier = SnsNotifier::new(
         aws_sdk_sns::Client::new(&env.config),
         env.dynamodb.clone(),
         store.table(),

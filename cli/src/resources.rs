@@ -2,7 +2,7 @@
 
 use aws_config::SdkConfig;
 use shiftback::adapters::{
-    load_config, CloudWatchHealth, DynamoStore, LambdaRouter, LambdaVersions, Notifier,
+    load_config, CloudWatchHealth, DynamoStore, LambdaRouter, LambdaVersions, SnsNotifier,
     WorkflowControl,
 };
 use shiftback::service::retention::VersionRetention;
@@ -92,7 +92,7 @@ impl Resources {
         // Operator actions are announced when they happen, like the workflow's own steps.
         let (release_topic, incident_topic) = self.topics().await?;
         Ok(match release_topic {
-            Some(topic) => service.with_notifier(Notifier::new(
+            Some(topic) => service.with_notifier(SnsNotifier::new(
                 aws_sdk_sns::Client::new(&self.config),
                 dynamodb,
                 table,

@@ -1,7 +1,7 @@
 //! Prints the messages a rolled-back release publishes (as shown in the README).
 use chrono::DateTime;
-use shiftback::adapters::notifier::format::notification;
 use shiftback::domain::{Input, Release, ReleaseKind, ReleaseSpec};
+use shiftback::notifier::format::notification;
 
 fn main() {
     let at = |s: i64| DateTime::from_timestamp(1_795_000_000 + s, 0).unwrap();

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::adapters::{
     load_config, CfnStacks, CloudWatchHealth, DynamoStore, LambdaHooks, LambdaRouter,
-    LambdaVersions, Notifier, WorkflowControl,
+    LambdaVersions, SnsNotifier, WorkflowControl,
 };
 use crate::alarm::AlarmResponder;
 use crate::error::Error;
@@ -277,8 +277,8 @@ pub fn alarm_responder_with(
 }
 
 /// The notifier, when a release topic is set.
-fn notifier(clients: &HandlerClients, settings: &HandlerSettings) -> Option<Notifier> {
-    Some(Notifier::new(
+fn notifier(clients: &HandlerClients, settings: &HandlerSettings) -> Option<SnsNotifier> {
+    Some(SnsNotifier::new(
         clients.sns.clone(),
         clients.dynamodb.clone(),
         &settings.release_table,

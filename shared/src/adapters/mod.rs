@@ -4,18 +4,17 @@
 pub mod cfn_response;
 pub mod emf;
 pub mod hooks;
-pub mod notifier;
 pub mod stacks;
 pub mod versions;
 pub mod workflow;
 
 pub use crate::analysis::cloudwatch::CloudWatchHealth;
+pub use crate::notifier::SnsNotifier;
 pub use crate::router::{
     AliasRouting, AliasState, LambdaRouter, RateLimiter, Readiness, VersionInfo,
 };
 pub use crate::store::{DynamoStore, Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover};
 pub use hooks::LambdaHooks;
-pub use notifier::Notifier;
 pub use stacks::CfnStacks;
 pub use versions::LambdaVersions;
 pub use workflow::WorkflowControl;

@@ -5,7 +5,6 @@ pub mod gates;
 pub mod hooks;
 pub mod managed;
 pub mod metrics;
-pub mod notification;
 pub mod release;
 pub mod retention;
 pub mod strategy;

@@ -1,6 +1,13 @@
-//! The notifier: a release's log entries announced to its teams.
+//! The notifier: a release's log entries announced to its teams. Which entries are announced
+//! and how they read (pure), the port, and its SNS adapter ([`SnsNotifier`]).
 
 use std::future::Future;
+
+pub mod format;
+pub mod notification;
+pub mod sns;
+
+pub use sns::SnsNotifier;
 
 use crate::domain::Release;
 use crate::error::Result;

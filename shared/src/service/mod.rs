@@ -6,7 +6,7 @@ use crate::domain::Member;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::{CloudWatchHealth, DynamoStore, LambdaHooks, LambdaRouter, Notifier};
+use crate::adapters::{CloudWatchHealth, DynamoStore, LambdaHooks, LambdaRouter, SnsNotifier};
 use crate::domain::gates::Gates;
 use crate::domain::hooks::Hooks;
 use crate::domain::{
@@ -290,7 +290,7 @@ pub struct ReleaseService<
     R = LambdaRouter,
     S = DynamoStore,
     H = CloudWatchHealth,
-    N = Notifier,
+    N = SnsNotifier,
     K = LambdaHooks,
 > {
     pub router: R,
@@ -317,7 +317,7 @@ impl ReleaseService {
         self
     }
 
-    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+    pub fn with_notifier(mut self, notifier: SnsNotifier) -> Self {
         self.notifier = Some(notifier);
         self
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::Value;
-use shiftback::adapters::{CloudWatchHealth, DynamoStore, LambdaRouter, Notifier};
+use shiftback::adapters::{CloudWatchHealth, DynamoStore, LambdaRouter, SnsNotifier};
 use shiftback::service::{parse_input, parse_start, ReleaseService};
 use shiftback_integration_tests::{
     alarm_in_state, function_with_versions, publish_version_metric, release_request,
@@ -78,7 +78,7 @@ async fn release_cost(env: &Emulator, analysis: bool) -> Vec<Row> {
         store,
         CloudWatchHealth::new(cloudwatch),
     )
-    .with_notifier(Notifier::new(sns, dynamodb, table.table(), topic, None));
+    .with_notifier(SnsNotifier::new(sns, dynamodb, table.table(), topic, None));
 
     let asl: Value = serde_json::from_str(include_str!("../../../statemachine/release.asl.json"))
         .expect("ASL parses");

@@ -2,7 +2,7 @@
 
 use super::tests::spec;
 use super::*;
-use crate::domain::notification::announced;
+use crate::notifier::notification::announced;
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::adapters::{
-    AliasRouting, CloudWatchHealth, DynamoStore, Guard, LambdaRouter, Notifier, WorkflowControl,
+    AliasRouting, CloudWatchHealth, DynamoStore, Guard, LambdaRouter, SnsNotifier, WorkflowControl,
 };
 use crate::alarm_event::{parse_alarm_event, AlarmSignal};
 use crate::domain::AlarmState;
@@ -55,7 +55,7 @@ pub struct AlarmResponder<
     R = LambdaRouter,
     S = DynamoStore,
     W = WorkflowControl,
-    N = Notifier,
+    N = SnsNotifier,
     H = CloudWatchHealth,
 > {
     pub router: R,
@@ -82,7 +82,7 @@ impl AlarmResponder {
         }
     }
 
-    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+    pub fn with_notifier(mut self, notifier: SnsNotifier) -> Self {
         self.notifier = Some(notifier);
         self
     }

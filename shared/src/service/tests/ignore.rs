@@ -36,7 +36,7 @@ async fn an_ignored_alarm_firing_is_recorded_and_reverts_nothing_until_the_ignor
     let ignored = &release.log.last().unwrap().event;
     assert_eq!(ignored.name(), "guard_ignored");
     assert_eq!(
-        crate::domain::notification::announced(&release, ignored),
+        crate::notifier::notification::announced(&release, ignored),
         Some(("guard_ignored", "warning")),
         "announced to the team"
     );

@@ -2,8 +2,8 @@
 //! how loudly. How an announcement is shown (Chatbot, PagerDuty, SNS attributes) is the
 //! notifier adapter's business.
 
-use super::hooks::HookVerdict;
-use super::release::{Phase, Release, ReleaseEvent};
+use crate::domain::hooks::HookVerdict;
+use crate::domain::release::{Phase, Release, ReleaseEvent};
 
 /// Which log events are announced, and how loudly: (event type, severity), or None for the
 /// events that are recorded but not announced.

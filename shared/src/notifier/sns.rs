@@ -1,10 +1,10 @@
-//! The notifier: publishes release events to SNS, once each.
+//! The notifier over SNS: publishes release events, once each.
 //!
 //! The release's own log is the outbox. A watermark item (`REL#<id>`, `NOTIFIED`, kept by the
 //! store's [`Outbox`]) records how many log entries were announced (`upto`). Each entry is
 //! claimed by a conditional update with a short lease before it is published and confirmed
 //! after, so concurrent publishers (a retried step, a duplicated alarm) announce it once. A publish that fails gives its claim
-//! back and reports the error, so the next call to [`Notifier::announce`] sends it. While its
+//! back and reports the error, so the next call to [`SnsNotifier::announce`] sends it. While its
 //! publish is under way the holder renews the claim every third of a lease, so a publish slower
 //! than the lease (each SNS call may take up to 20 s) is never taken over and sent twice. A
 //! publisher that dies holding a claim stops renewing it and loses it when the lease runs out;
@@ -12,23 +12,20 @@
 //! publish and its confirmation is the one case where an entry is sent twice: SNS has no
 //! transaction to join, and twice is better than never for an alert.
 
-use std::future::Future;
-
-pub mod format;
-
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
+use super::format::{notification, Notification};
 use crate::domain::Release;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::Announcer;
 use crate::store::Outbox;
-use format::{notification, Notification};
 
 #[derive(Clone, Debug)]
-pub struct Notifier {
+pub struct SnsNotifier {
     sns: aws_sdk_sns::Client,
     /// Which log entries were announced, in the release table.
     outbox: Outbox,
@@ -41,7 +38,7 @@ pub struct Notifier {
 /// How often a publisher waiting on another's claim looks again.
 const CLAIM_POLL: Duration = Duration::from_millis(50);
 
-impl Notifier {
+impl SnsNotifier {
     /// Account and region come from the release topic's ARN.
     pub fn new(
         sns: aws_sdk_sns::Client,
@@ -54,7 +51,7 @@ impl Notifier {
         let topic = crate::domain::arn::Arn::parse(&release_topic);
         let region = topic.map(|t| t.region.to_string()).unwrap_or_default();
         let account = topic.map(|t| t.account.to_string()).unwrap_or_default();
-        Notifier {
+        SnsNotifier {
             region,
             account,
             sns,
@@ -160,7 +157,7 @@ impl Notifier {
             .attributes
             .iter()
             .map(|(k, v)| {
-                let data_type = if *k == format::FUNCTIONS_ATTRIBUTE {
+                let data_type = if *k == super::format::FUNCTIONS_ATTRIBUTE {
                     "String.Array"
                 } else {
                     "String"
@@ -204,8 +201,8 @@ impl Notifier {
     }
 }
 
-impl Announcer for Notifier {
+impl Announcer for SnsNotifier {
     fn announce(&self, release: &Release) -> impl Future<Output = Result<usize>> + Send {
-        Notifier::announce(self, release)
+        SnsNotifier::announce(self, release)
     }
 }

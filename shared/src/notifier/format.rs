@@ -1,5 +1,5 @@
 //! How a release event is shown: the domain says what happened and how loudly
-//! ([`crate::domain::notification::announced`]); this module composes the messages, and the
+//! ([`crate::notifier::notification::announced`]); this module composes the messages, and the
 //! notifier only sends them.
 //!
 //! One message per event serves both audiences: the body is an AWS Chatbot custom
@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::domain::notification::announced;
 use crate::domain::release::{LogEntry, Phase, Release, ReleaseEvent};
+use crate::notifier::notification::announced;
 
 pub const SCHEMA_VERSION: &str = "1";
 /// SNS subjects: at most 100 printable ASCII characters, no line breaks.
