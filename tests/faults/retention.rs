@@ -3,9 +3,9 @@
 //! 50; moto never pages), and the delete's answers: refused for an alias, gone, throttled.
 
 use super::*;
-use shiftback::adapters::versions::{Deletion, VersionCatalog, VersionFacts};
 use shiftback::adapters::LambdaVersions;
-use shiftback::domain::retention::{plan_retention, Retention};
+use shiftback::retention::lambda::{Deletion, VersionCatalog, VersionFacts};
+use shiftback::retention::{plan_retention, Retention};
 
 fn catalog(rules: &[&Rule]) -> LambdaVersions {
     LambdaVersions::new(mock_client!(
@@ -55,7 +55,7 @@ async fn provisioned_concurrency_and_alias_urls_keep_what_they_use() {
     assert!(invokers.is_empty(), "no policy is no grant");
 
     let versions: Vec<_> = (1..=5)
-        .map(|k| shiftback::domain::retention::PublishedVersion {
+        .map(|k| shiftback::retention::PublishedVersion {
             version: k.to_string(),
             code_size: 1,
             last_modified: None,

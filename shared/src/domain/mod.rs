@@ -6,7 +6,6 @@ pub mod hooks;
 pub mod managed;
 pub mod metrics;
 pub mod release;
-pub mod retention;
 pub mod strategy;
 pub mod weight;
 

@@ -2,7 +2,12 @@
 
 use std::future::Future;
 
-use crate::domain::retention::{PublishedVersion, VersionUses};
+pub mod lambda;
+pub mod rules;
+
+pub use lambda::LambdaVersions;
+pub use rules::*;
+
 use crate::error::Result;
 use crate::router::VersionFacts;
 

@@ -4,9 +4,9 @@
 
 use super::retention::{prune_with, PruneReport, PruneRequest};
 use super::*;
-use crate::domain::retention::{PruneSummary, DEFAULT_ROLLBACK_DEPTH};
 use crate::domain::Input;
 use crate::ports::VersionCatalog;
+use crate::retention::{PruneSummary, DEFAULT_ROLLBACK_DEPTH};
 
 /// Saves tried when another writer (a bake-window alarm) keeps moving the revision.
 const SAVE_ATTEMPTS: usize = 3;

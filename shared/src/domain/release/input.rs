@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::*;
-use crate::domain::retention::PruneSummary;
 use crate::domain::weight::Weight;
+use crate::retention::PruneSummary;
 
 /// Inputs to the transition function.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::*;
-use crate::domain::retention::PruneSummary;
 use crate::domain::strategy::Strategy;
 use crate::domain::weight::Weight;
+use crate::retention::PruneSummary;
 
 /// One entry of a release's event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

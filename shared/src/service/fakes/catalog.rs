@@ -4,9 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use super::Journal;
-use crate::domain::retention::{PublishedVersion, VersionUses};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog, VersionFacts};
+use crate::retention::{PublishedVersion, VersionUses};
 
 #[derive(Clone, Default)]
 pub struct FakeCatalog {

@@ -9,8 +9,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::release::valid_version;
-use super::{AliasRouting, Phase, Release, Weight};
+use crate::domain::release::valid_version;
+use crate::domain::{AliasRouting, Phase, Release, Weight};
 
 #[cfg(test)]
 mod tests;

@@ -7,8 +7,8 @@ use aws_sdk_lambda::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 
+use super::rules::{PublishedVersion, VersionUses};
 use crate::domain::arn::Arn;
-use crate::domain::retention::{PublishedVersion, VersionUses};
 use crate::domain::{AliasRouting, Weight};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 pub use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog, VersionFacts};
