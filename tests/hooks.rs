@@ -7,7 +7,7 @@
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
 use shiftback::adapters::{DynamoStore, LambdaRouter};
-use shiftback::domain::hooks::Hooks;
+use shiftback::hooks::Hooks;
 use shiftback::ports::AliasRouter as _;
 use shiftback::runtime::{release_service_with, HandlerSettings};
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput, StepOutcome};

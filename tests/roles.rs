@@ -12,8 +12,8 @@ use std::process::Output;
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
 use shiftback::analysis::WhenInconclusive;
-use shiftback::domain::hooks::Hooks;
 use shiftback::domain::AnalysisSettings;
+use shiftback::hooks::Hooks;
 use shiftback::runtime::{
     alarm_responder_with, release_provider_with, release_service_with, retention_service_with,
     HandlerSettings,

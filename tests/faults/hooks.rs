@@ -5,7 +5,7 @@
 use super::*;
 use chrono::Utc;
 use shiftback::adapters::LambdaHooks;
-use shiftback::domain::hooks::{HookPayload, HookPhase, HookVerdict};
+use shiftback::hooks::{HookPayload, HookPhase, HookVerdict};
 use shiftback::ports::HookCaller;
 
 fn payload() -> HookPayload {

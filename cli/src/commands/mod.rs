@@ -16,9 +16,9 @@ pub mod status;
 
 use chrono::Utc;
 use shiftback::domain::gates::{Gates, OnGateTimeout};
-use shiftback::domain::hooks::Hooks;
 use shiftback::domain::release::new_release_id;
 use shiftback::domain::{check_version, AnalysisSettings};
+use shiftback::hooks::Hooks;
 use shiftback::service::retention::PruneRequest;
 use shiftback::service::{ReleaseService, StartRequest};
 

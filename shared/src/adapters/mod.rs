@@ -3,18 +3,17 @@
 
 pub mod cfn_response;
 pub mod emf;
-pub mod hooks;
 pub mod stacks;
 pub mod workflow;
 
 pub use crate::analysis::cloudwatch::CloudWatchHealth;
+pub use crate::hooks::LambdaHooks;
 pub use crate::notifier::SnsNotifier;
 pub use crate::retention::LambdaVersions;
 pub use crate::router::{
     AliasRouting, AliasState, LambdaRouter, RateLimiter, Readiness, VersionInfo,
 };
 pub use crate::store::{DynamoStore, Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover};
-pub use hooks::LambdaHooks;
 pub use stacks::CfnStacks;
 pub use workflow::WorkflowControl;
 

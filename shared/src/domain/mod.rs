@@ -2,7 +2,6 @@
 
 pub mod arn;
 pub mod gates;
-pub mod hooks;
 pub mod managed;
 pub mod metrics;
 pub mod release;

@@ -2,7 +2,12 @@
 
 use std::future::Future;
 
-use crate::domain::hooks::{HookPayload, HookVerdict};
+pub mod lambda;
+pub mod rules;
+
+pub use lambda::LambdaHooks;
+pub use rules::*;
+
 use crate::error::Result;
 
 /// Calls a release's traffic hooks: Lambda functions that answer whether the target is fit

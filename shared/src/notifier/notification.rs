@@ -2,8 +2,8 @@
 //! how loudly. How an announcement is shown (Chatbot, PagerDuty, SNS attributes) is the
 //! notifier adapter's business.
 
-use crate::domain::hooks::HookVerdict;
 use crate::domain::release::{Phase, Release, ReleaseEvent};
+use crate::hooks::HookVerdict;
 
 /// Which log events are announced, and how loudly: (event type, severity), or None for the
 /// events that are recorded but not announced.

@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapters::{CloudWatchHealth, DynamoStore, LambdaHooks, LambdaRouter, SnsNotifier};
 use crate::domain::gates::Gates;
-use crate::domain::hooks::Hooks;
 use crate::domain::{
     function_ref, Action, AnalysisSettings, Phase, Release, ReleaseKind, SpecError, Weight,
 };
 use crate::error::{Error, Result};
+use crate::hooks::Hooks;
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
 
 mod advance;

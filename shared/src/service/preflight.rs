@@ -4,9 +4,9 @@
 
 use crate::adapters::{AliasRouting, LockInfo};
 use crate::domain::gates::OnGateTimeout;
-use crate::domain::hooks::HookPhase;
 use crate::domain::{firing, Member, Release, ReleaseKind, ReleaseSpec, SpecError, Strategy};
 use crate::error::{Error, Result};
+use crate::hooks::HookPhase;
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords, VersionInfo};
 use crate::service::{ReleaseService, StartRequest};
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
-use crate::domain::hooks::{within_deadline, HookPayload};
+use crate::hooks::{within_deadline, HookPayload};
 
 impl Release {
     /// The hook the release must hear from before it goes on, if any.

@@ -50,10 +50,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::gates::Gates;
-use super::hooks::{HookPhase, HookVerdict, Hooks};
 use super::strategy::{Schedule, Strategy};
 use super::weight::Weight;
 use crate::analysis::{AlarmKind, AnalysisSettings, CanaryVerdict};
+use crate::hooks::{HookPhase, HookVerdict, Hooks};
 
 /// A lock outlives its release's schedule by this much, counted from the start or its last
 /// renewal ([`Release::renews_lock_at`]), before a later release may break it.

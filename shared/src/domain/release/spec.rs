@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::domain::gates::Gates;
-use crate::domain::hooks::{Hooks, MAX_HOOK_DEADLINE_SECS};
 use crate::domain::strategy::{Schedule, Strategy, StrategyError};
+use crate::hooks::{Hooks, MAX_HOOK_DEADLINE_SECS};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {

@@ -159,6 +159,6 @@ fn a_blank_hook_or_a_deadline_beyond_the_limit_is_refused_in_the_spec() {
         Err(SpecError::Hooks(_))
     ));
     let mut long = spec("linear:50:60s");
-    long.hooks.deadline_secs = crate::domain::hooks::MAX_HOOK_DEADLINE_SECS + 1;
+    long.hooks.deadline_secs = crate::hooks::MAX_HOOK_DEADLINE_SECS + 1;
     assert!(matches!(Release::new(long, t(0)), Err(SpecError::Hooks(_))));
 }

@@ -209,7 +209,7 @@ fn a_release_held_for_a_person_says_why_and_what_to_run_without_paging() {
 
 #[test]
 fn a_refusal_by_the_pre_traffic_hook_says_nothing_shifted_and_pages_no_one() {
-    use crate::domain::hooks::{HookPhase, HookVerdict, Hooks};
+    use crate::hooks::{HookPhase, HookVerdict, Hooks};
     let mut r = release();
     r.hooks = Hooks {
         pre_traffic: Some("orders-smoke".into()),

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::domain::hooks::{HookPayload, HookVerdict};
 use crate::error::Result;
+use crate::hooks::{HookPayload, HookVerdict};
 use crate::ports::HookCaller;
 
 type BeforeCall = Box<dyn FnOnce() + Send>;

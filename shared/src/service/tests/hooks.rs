@@ -3,8 +3,8 @@
 //! the promotion at 100% (and rolls back when it fails). "Not yet" waits within a deadline.
 
 use super::*;
-use crate::domain::hooks::{HookPhase, HookVerdict, Hooks};
 use crate::domain::Input;
+use crate::hooks::{HookPhase, HookVerdict, Hooks};
 
 const TWO_STEPS: &str = "steps:10@0s,25@0s";
 const SMOKE: &str = "orders-smoke";

@@ -11,7 +11,7 @@ use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
 use serde_json::Value;
 
-use crate::domain::hooks::{read_answer, HookPayload, HookVerdict};
+use super::rules::{read_answer, HookPayload, HookVerdict};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::HookCaller;
 
