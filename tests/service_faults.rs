@@ -14,7 +14,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use serde_json::json;
-use shiftback::adapters::{CloudWatchHealth, LambdaRouter, SnsNotifier, WorkflowControl};
+use shiftback::adapters::{CloudWatchHealth, LambdaRouter, SnsNotifier, StepFunctionsWorkflow};
 use shiftback::alarm::AlarmResponder;
 use shiftback::domain::{Phase, Weight};
 use shiftback::error::AwsErrorKind;
@@ -234,7 +234,7 @@ async fn starting_an_execution_absorbs_throttling_and_reports_exhaustion_as_retr
         .build();
     let sfn = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&start], |b| b
         .retry_config(retries(3)));
-    let workflow = WorkflowControl::new(
+    let workflow = StepFunctionsWorkflow::new(
         sfn,
         "arn:aws:states:us-east-1:123456789012:stateMachine:release",
     );
@@ -273,7 +273,7 @@ async fn a_revert_lands_and_is_recorded_even_when_stopping_the_workflow_fails() 
         .build();
     let sfn = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&stop], |b| b
         .retry_config(retries(3)));
-    let workflow = WorkflowControl::new(
+    let workflow = StepFunctionsWorkflow::new(
         sfn,
         "arn:aws:states:us-east-1:123456789012:stateMachine:release",
     );
@@ -426,7 +426,7 @@ async fn a_token_nothing_waits_on_is_not_an_error_and_throttling_is() {
             .then_http_response(move || sfn_error(400, gone));
         let sfn = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&send], |b| b
             .retry_config(retries(3)));
-        let resumed = WorkflowControl::new(sfn, "")
+        let resumed = StepFunctionsWorkflow::new(sfn, "")
             .resume("token-1", &json!({"next": "wait"}))
             .await;
         assert!(matches!(resumed, Ok(false)), "{gone}: {resumed:?}");
@@ -438,7 +438,7 @@ async fn a_token_nothing_waits_on_is_not_an_error_and_throttling_is() {
         .build();
     let sfn = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&throttled], |b| b
         .retry_config(retries(3)));
-    let err = WorkflowControl::new(sfn, "")
+    let err = StepFunctionsWorkflow::new(sfn, "")
         .resume("token-1", &json!({"next": "wait"}))
         .await
         .unwrap_err();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
 use shiftback::adapters::{
-    AliasRouting, CloudWatchHealth, DynamoStore, LambdaRouter, WorkflowControl,
+    AliasRouting, CloudWatchHealth, DynamoStore, LambdaRouter, StepFunctionsWorkflow,
 };
 use shiftback::domain::{Phase, Weight};
 use shiftback::service::{Control, ReleaseService};
@@ -372,7 +372,7 @@ async fn a_gate_waits_for_approval_and_an_unanswered_one_aborts(
             store.clone(),
             CloudWatchHealth::new(s.env.cloudwatch.clone()),
         );
-        let workflow = WorkflowControl::new(aws_sdk_sfn::Client::new(&s.env.config), "");
+        let workflow = StepFunctionsWorkflow::new(aws_sdk_sfn::Client::new(&s.env.config), "");
         service
             .control_gate_aware(&id, Control::Approve, "cli:carol", &workflow)
             .await
@@ -434,7 +434,7 @@ async fn a_pause_waits_on_a_token_until_resumed(handlers: &Handlers, store: &Dyn
         store.clone(),
         CloudWatchHealth::new(s.env.cloudwatch.clone()),
     );
-    let workflow = WorkflowControl::new(aws_sdk_sfn::Client::new(&s.env.config), "");
+    let workflow = StepFunctionsWorkflow::new(aws_sdk_sfn::Client::new(&s.env.config), "");
     let pause_then_resume = async {
         s.wait_for_weight(25.0).await;
         service

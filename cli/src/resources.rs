@@ -3,7 +3,7 @@
 use aws_config::SdkConfig;
 use shiftback::adapters::{
     load_config, CloudWatchHealth, DynamoStore, LambdaRouter, LambdaVersions, SnsNotifier,
-    WorkflowControl,
+    StepFunctionsWorkflow,
 };
 use shiftback::service::retention::VersionRetention;
 use shiftback::service::ReleaseService;
@@ -136,16 +136,16 @@ impl Resources {
     }
 
     /// For handing task tokens back to Step Functions, which needs no state machine ARN.
-    pub fn task_tokens(&self) -> WorkflowControl {
-        WorkflowControl::new(aws_sdk_sfn::Client::new(&self.config), "")
+    pub fn task_tokens(&self) -> StepFunctionsWorkflow {
+        StepFunctionsWorkflow::new(aws_sdk_sfn::Client::new(&self.config), "")
     }
 
-    pub async fn workflow(&self) -> Result<WorkflowControl, Failure> {
+    pub async fn workflow(&self) -> Result<StepFunctionsWorkflow, Failure> {
         let arn = match &self.state_machine {
             Some(a) => a.clone(),
             None => self.output("StateMachineArn", "--state-machine").await?,
         };
-        Ok(WorkflowControl::new(
+        Ok(StepFunctionsWorkflow::new(
             aws_sdk_sfn::Client::new(&self.config),
             arn,
         ))

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::adapters::{
     load_config, CfnStacks, CloudWatchHealth, DynamoStore, LambdaHooks, LambdaRouter,
-    LambdaVersions, SnsNotifier, WorkflowControl,
+    LambdaVersions, SnsNotifier, StepFunctionsWorkflow,
 };
 use crate::alarm::AlarmResponder;
 use crate::error::Error;
@@ -123,8 +123,8 @@ pub fn release_service_with(
 #[derive(Clone, Debug)]
 pub struct ReleaseProvider {
     pub service: ReleaseService,
-    pub workflow: WorkflowControl,
-    pub answers: std::sync::Arc<crate::adapters::cfn_response::CfnResponder>,
+    pub workflow: StepFunctionsWorkflow,
+    pub answers: std::sync::Arc<crate::workflow::cfn_response::CfnResponder>,
     pub stacks: CfnStacks,
 }
 
@@ -202,7 +202,7 @@ pub fn release_provider_with(
         .ok_or("STATE_MACHINE_ARN is required by the release provider")?;
     Ok(ReleaseProvider {
         service: release_service_with(clients, settings),
-        workflow: WorkflowControl::new(clients.sfn.clone(), arn),
+        workflow: StepFunctionsWorkflow::new(clients.sfn.clone(), arn),
         answers: std::sync::Arc::new(Default::default()),
         stacks: CfnStacks::new(clients.cloudformation.clone()),
     })
@@ -263,7 +263,7 @@ pub fn alarm_responder_with(
     let workflow = settings
         .state_machine_arn
         .as_ref()
-        .map(|arn| WorkflowControl::new(clients.sfn.clone(), arn));
+        .map(|arn| StepFunctionsWorkflow::new(clients.sfn.clone(), arn));
     let responder = AlarmResponder::new(
         LambdaRouter::new(clients.lambda.clone()),
         DynamoStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),

@@ -1,7 +1,7 @@
 //! `shiftback start`: the same checks as `plan`, then an execution of the release workflow.
 
 use serde_json::json;
-use shiftback::adapters::WorkflowControl;
+use shiftback::adapters::StepFunctionsWorkflow;
 use shiftback::domain::check_names;
 
 use crate::args::{Cli, ReleaseArgs};
@@ -10,7 +10,7 @@ use crate::{actor, usage, Failure};
 
 pub async fn run(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<u8, Failure> {
     let service = resources.service().await?;
-    let workflow: WorkflowControl = resources.workflow().await?;
+    let workflow: StepFunctionsWorkflow = resources.workflow().await?;
     let target = match (&args.to, args.publish) {
         (Some(v), _) => v.clone(),
         (None, true) => {

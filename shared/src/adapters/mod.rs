@@ -1,10 +1,7 @@
 //! Adapters: one small type per AWS service, each owning its SDK client. Build them once per
 //! cold start (see [`Clients`]) and share them across invocations.
 
-pub mod cfn_response;
 pub mod emf;
-pub mod stacks;
-pub mod workflow;
 
 pub use crate::analysis::cloudwatch::CloudWatchHealth;
 pub use crate::hooks::LambdaHooks;
@@ -14,8 +11,7 @@ pub use crate::router::{
     AliasRouting, AliasState, LambdaRouter, RateLimiter, Readiness, VersionInfo,
 };
 pub use crate::store::{DynamoStore, Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover};
-pub use stacks::CfnStacks;
-pub use workflow::WorkflowControl;
+pub use crate::workflow::{CfnStacks, StepFunctionsWorkflow};
 
 /// The SDK configuration every adapter is built from: the standard AWS environment (region,
 /// credentials, `AWS_ENDPOINT_URL` for local emulators).
@@ -50,7 +46,7 @@ pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 }
 
 /// rustls over ring: the TLS of every HTTPS call, the SDK's and the custom resource's answer.
-fn tls_provider() -> aws_smithy_http_client::tls::Provider {
+pub(crate) fn tls_provider() -> aws_smithy_http_client::tls::Provider {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     Provider::Rustls(CryptoMode::Ring)
 }

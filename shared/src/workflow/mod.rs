@@ -3,6 +3,14 @@
 
 use std::future::Future;
 
+pub mod cfn_response;
+pub mod cloudformation;
+pub mod sfn;
+
+pub use cfn_response::CfnResponder;
+pub use cloudformation::CfnStacks;
+pub use sfn::StepFunctionsWorkflow;
+
 use crate::error::Result;
 
 /// What the custom resource provider needs to know of the stack that sent a request.

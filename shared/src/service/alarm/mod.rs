@@ -13,7 +13,8 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::adapters::{
-    AliasRouting, CloudWatchHealth, DynamoStore, Guard, LambdaRouter, SnsNotifier, WorkflowControl,
+    AliasRouting, CloudWatchHealth, DynamoStore, Guard, LambdaRouter, SnsNotifier,
+    StepFunctionsWorkflow,
 };
 use crate::alarm_event::{parse_alarm_event, AlarmSignal};
 use crate::domain::AlarmState;
@@ -54,7 +55,7 @@ pub struct Reverted {
 pub struct AlarmResponder<
     R = LambdaRouter,
     S = DynamoStore,
-    W = WorkflowControl,
+    W = StepFunctionsWorkflow,
     N = SnsNotifier,
     H = CloudWatchHealth,
 > {
@@ -71,7 +72,7 @@ impl AlarmResponder {
     pub fn new(
         router: LambdaRouter,
         store: DynamoStore,
-        workflow: Option<WorkflowControl>,
+        workflow: Option<StepFunctionsWorkflow>,
     ) -> Self {
         AlarmResponder {
             router,

@@ -31,7 +31,7 @@ impl Default for CfnResponder {
     fn default() -> Self {
         CfnResponder {
             connector: Connector::builder()
-                .tls_provider(super::tls_provider())
+                .tls_provider(crate::adapters::tls_provider())
                 .build(),
         }
     }

@@ -8,14 +8,14 @@ use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::ExecutionControl;
 
 #[derive(Clone, Debug)]
-pub struct WorkflowControl {
+pub struct StepFunctionsWorkflow {
     client: Client,
     state_machine_arn: String,
 }
 
-impl WorkflowControl {
+impl StepFunctionsWorkflow {
     pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Self {
-        WorkflowControl {
+        StepFunctionsWorkflow {
             client,
             state_machine_arn: state_machine_arn.into(),
         }
@@ -98,7 +98,7 @@ impl WorkflowControl {
     }
 }
 
-impl ExecutionControl for WorkflowControl {
+impl ExecutionControl for StepFunctionsWorkflow {
     async fn launch(&self, release_id: &str, input: &serde_json::Value) -> Result<()> {
         match self.start(release_id, input).await {
             Ok(_) => Ok(()),
@@ -110,7 +110,7 @@ impl ExecutionControl for WorkflowControl {
     }
 
     fn stop(&self, release_id: &str, cause: &str) -> impl Future<Output = Result<()>> + Send {
-        WorkflowControl::stop(self, release_id, cause)
+        StepFunctionsWorkflow::stop(self, release_id, cause)
     }
 
     fn resume(
@@ -118,6 +118,6 @@ impl ExecutionControl for WorkflowControl {
         task_token: &str,
         output: &serde_json::Value,
     ) -> impl Future<Output = Result<bool>> + Send {
-        WorkflowControl::resume(self, task_token, output)
+        StepFunctionsWorkflow::resume(self, task_token, output)
     }
 }
