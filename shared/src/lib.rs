@@ -18,6 +18,8 @@ pub mod router;
 pub mod runtime;
 pub mod service;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod workflow;
 
 pub use error::{Error, Result};

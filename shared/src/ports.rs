@@ -1,6 +1,6 @@
 //! Ports: what the use cases need of the outside world, as small traits. The AWS adapters
 //! implement them over one SDK client each; the services' unit tests implement them in memory
-//! (`service::fakes`), so the decisions (refusals, races, retries) are tested in
+//! (each concern's `memory` twin), so the decisions (refusals, races, retries) are tested in
 //! milliseconds and the emulator tests are left with the wire.
 //!
 //! The futures are `Send` so a handler may run a use case on any runtime thread.

@@ -11,6 +11,8 @@ pub mod canary;
 pub mod cloudwatch;
 pub mod dashboard;
 pub mod evidence;
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
 pub mod settings;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,8 @@
 use std::future::Future;
 
 pub mod format;
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
 pub mod notification;
 pub mod sns;
 

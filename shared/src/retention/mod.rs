@@ -3,6 +3,8 @@
 use std::future::Future;
 
 pub mod lambda;
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
 pub mod rules;
 
 pub use lambda::LambdaVersions;

@@ -7,6 +7,8 @@ use std::future::Future;
 pub(crate) mod code;
 pub(crate) mod durable;
 pub mod lambda;
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
 pub mod rate;
 pub mod routing;
 

@@ -21,8 +21,6 @@ pub mod alarm;
 mod analysis_alarm;
 mod control;
 mod converge;
-#[cfg(test)]
-mod fakes;
 mod hooks;
 pub mod preflight;
 mod promote;

@@ -4,6 +4,8 @@
 use std::future::Future;
 
 pub mod dynamo;
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
 
 pub use dynamo::{DynamoStore, Outbox, RecordClock, Watermark, HISTORY_INDEX, OPEN_INDEX};
 

@@ -5,6 +5,8 @@ use std::future::Future;
 
 pub mod cfn_response;
 pub mod cloudformation;
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
 pub mod sfn;
 
 pub use cfn_response::CfnResponder;

@@ -7,8 +7,8 @@ use super::*;
 const GATED: &str = "steps:10@0s,gate,25@0s";
 
 impl World {
-    fn workflow(&self) -> FakeWorkflow {
-        FakeWorkflow {
+    fn workflow(&self) -> MemoryWorkflow {
+        MemoryWorkflow {
             journal: self.journal.clone(),
             ..Default::default()
         }

@@ -132,7 +132,7 @@ async fn a_crash_between_member_shifts_converges_on_the_retry() {
     let router = w.router.clone();
     w.router.interleave("update", move |_| {
         router.interleave("update", |table| {
-            table.failing_writes.push(crate::service::fakes::aws(
+            table.failing_writes.push(crate::testing::aws(
                 "UpdateAlias",
                 crate::error::AwsErrorKind::Throttled,
                 "Rate exceeded",

@@ -5,9 +5,9 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use super::alarm::AlarmResponder;
-use super::fakes::*;
 use super::*;
 use crate::domain::{AlarmState, AnalysisSettings};
+use crate::testing::*;
 
 mod alarm;
 mod analysis;
@@ -32,34 +32,35 @@ const ALARM: &str = "orders-errors";
 /// The stack that created `orders` (its `aws:cloudformation:stack-id` tag).
 const STACK: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1";
 
-type Service = ReleaseService<FakeRouter, FakeStore, FakeAlarms, FakeAnnouncer, FakeHooks>;
-type Responder = AlarmResponder<FakeRouter, FakeStore, FakeWorkflow, FakeAnnouncer, FakeAlarms>;
+type Service = ReleaseService<MemoryRouter, MemoryStore, MemoryHealth, MemoryNotifier, MemoryHooks>;
+type Responder =
+    AlarmResponder<MemoryRouter, MemoryStore, MemoryWorkflow, MemoryNotifier, MemoryHealth>;
 
 /// One account: `orders:live` on version 1, versions 1 to 3 published, one alarm in OK;
 /// the workflow's service and the alarm's responder over the same fakes.
 struct World {
     journal: Journal,
-    router: FakeRouter,
-    store: FakeStore,
-    alarms: FakeAlarms,
-    hooks: FakeHooks,
+    router: MemoryRouter,
+    store: MemoryStore,
+    alarms: MemoryHealth,
+    hooks: MemoryHooks,
     service: Service,
     responder: Responder,
 }
 
 fn world() -> World {
     let journal = Journal::default();
-    let router = FakeRouter::new(journal.clone())
+    let router = MemoryRouter::new(journal.clone())
         .with_alias(FUNCTION, ALIAS, "1")
         .with_version(FUNCTION, "1", None)
         .with_version(FUNCTION, "2", None)
         .with_version(FUNCTION, "3", None)
         .owned_by(FUNCTION, STACK);
-    let store = FakeStore::new(journal.clone());
-    let alarms = FakeAlarms::default();
+    let store = MemoryStore::new(journal.clone());
+    let alarms = MemoryHealth::default();
     alarms.set(ALARM, AlarmState::Ok, Utc::now() - Duration::hours(1));
-    let hooks = FakeHooks::default();
-    let announcer = FakeAnnouncer {
+    let hooks = MemoryHooks::default();
+    let announcer = MemoryNotifier {
         journal: journal.clone(),
     };
     let service = ReleaseService {
@@ -72,7 +73,7 @@ fn world() -> World {
     let responder = AlarmResponder {
         router: router.clone(),
         store: store.clone(),
-        workflow: Some(FakeWorkflow {
+        workflow: Some(MemoryWorkflow {
             journal: journal.clone(),
             ..Default::default()
         }),

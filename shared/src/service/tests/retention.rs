@@ -6,11 +6,11 @@ use crate::domain::AliasRouting;
 use crate::domain::ReleaseEvent;
 use crate::service::retention::{PruneRequest, VersionRetention};
 
-pub(super) type Retention = VersionRetention<FakeCatalog, FakeStore>;
+pub(super) type Retention = VersionRetention<MemoryCatalog, MemoryStore>;
 
 /// `orders` with versions 1..=8, alias live on 1, release r-1 (1 -> 2) in progress.
 pub(super) async fn with_versions(w: &World) -> Retention {
-    let catalog = FakeCatalog::new(w.journal.clone(), FUNCTION, 8);
+    let catalog = MemoryCatalog::new(w.journal.clone(), FUNCTION, 8);
     catalog.uses.lock().unwrap().aliases = vec![(ALIAS.into(), AliasRouting::single("1"))];
     w.started("r-1", "steps:10@0s,50@0s").await;
     VersionRetention {
@@ -166,8 +166,8 @@ async fn bad_input_is_refused_by_name_and_nothing_is_deleted() {
 }
 
 /// r-1 releases version 2 all at once with automatic retention keeping `keep`, and promotes.
-async fn promoted_with_retention(w: &World, keep: u32) -> (FakeCatalog, StepOutcome) {
-    let catalog = FakeCatalog::new(w.journal.clone(), FUNCTION, 8);
+async fn promoted_with_retention(w: &World, keep: u32) -> (MemoryCatalog, StepOutcome) {
+    let catalog = MemoryCatalog::new(w.journal.clone(), FUNCTION, 8);
     let request = StartRequest {
         retain_versions: Some(keep),
         ..super::request("r-1", "AllAtOnce")
@@ -224,7 +224,7 @@ async fn after_success_the_workflow_prunes_once_and_records_it() {
 #[tokio::test]
 async fn a_release_reverted_in_its_bake_window_prunes_nothing() {
     let w = world();
-    let catalog = FakeCatalog::new(w.journal.clone(), FUNCTION, 8);
+    let catalog = MemoryCatalog::new(w.journal.clone(), FUNCTION, 8);
     let request = StartRequest {
         retain_versions: Some(1),
         bake_after_secs: 600,
@@ -247,7 +247,7 @@ async fn a_retention_that_cannot_run_is_recorded_and_the_release_stays_succeeded
     let w = world();
     let (_, _) = promoted_with_retention(&w, 2).await;
     // Lambda no longer knows the function (deleted since): not retryable, so on the record.
-    let elsewhere = FakeCatalog::new(w.journal.clone(), "payments", 3);
+    let elsewhere = MemoryCatalog::new(w.journal.clone(), "payments", 3);
     let outcome = w.service.retain(&elsewhere, step("r-1")).await.unwrap();
     assert_eq!(outcome.phase, "succeeded");
     let entries = pruned_entries(&w);
@@ -277,7 +277,7 @@ async fn retaining_no_version_is_refused_at_start() {
 #[tokio::test]
 async fn the_retention_step_retires_the_releases_own_alarm_once_its_window_has_closed() {
     let w = world();
-    let catalog = FakeCatalog::new(w.journal.clone(), FUNCTION, 8);
+    let catalog = MemoryCatalog::new(w.journal.clone(), FUNCTION, 8);
     let request = StartRequest {
         retain_versions: Some(2),
         bake_after_secs: 600,

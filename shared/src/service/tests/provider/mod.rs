@@ -39,8 +39,8 @@ fn props(version: &str, extra: &Value) -> Value {
 /// A team's stack deploying through the provider.
 struct Stack<'a> {
     w: &'a World,
-    workflow: FakeWorkflow,
-    answers: FakeAnswers,
+    workflow: MemoryWorkflow,
+    answers: MemoryAnswers,
     requests: std::cell::Cell<u32>,
 }
 
@@ -48,11 +48,11 @@ impl<'a> Stack<'a> {
     fn of(w: &'a World) -> Self {
         Stack {
             w,
-            workflow: FakeWorkflow {
+            workflow: MemoryWorkflow {
                 journal: w.journal.clone(),
                 ..Default::default()
             },
-            answers: FakeAnswers::default(),
+            answers: MemoryAnswers::default(),
             requests: std::cell::Cell::new(0),
         }
     }
@@ -73,7 +73,7 @@ impl<'a> Stack<'a> {
     }
 
     /// Sends a request while the stack's status is `status`.
-    async fn send_in(&self, request: &Value, stacks: FakeStacks) -> Answer {
+    async fn send_in(&self, request: &Value, stacks: MemoryStacks) -> Answer {
         self.send_within(request, stacks, None).await
     }
 
@@ -81,7 +81,7 @@ impl<'a> Stack<'a> {
     async fn send_within(
         &self,
         request: &Value,
-        stacks: FakeStacks,
+        stacks: MemoryStacks,
         budget: Option<std::time::Duration>,
     ) -> Answer {
         self.w
@@ -108,7 +108,7 @@ impl<'a> Stack<'a> {
                 request.clone(),
                 &self.workflow,
                 &self.answers,
-                &FakeStacks(None),
+                &MemoryStacks(None),
                 None,
             )
             .await
@@ -122,12 +122,12 @@ impl<'a> Stack<'a> {
     /// Sends a request while the stack updates (its status unreadable: decided from the
     /// records alone, as with a missing grant).
     async fn send(&self, request: &Value) -> Answer {
-        self.send_in(request, FakeStacks(None)).await
+        self.send_in(request, MemoryStacks(None)).await
     }
 
     /// Sends a request while the stack rolls back: never a FAILED answer.
     async fn send_rolling_back(&self, request: &Value) -> Answer {
-        let answer = self.send_in(request, FakeStacks::rolling_back()).await;
+        let answer = self.send_in(request, MemoryStacks::rolling_back()).await;
         assert_eq!(status(&answer), "SUCCESS", "a rollback refused: {answer:?}");
         answer
     }

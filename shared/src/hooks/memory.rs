@@ -12,13 +12,13 @@ use crate::ports::HookCaller;
 type BeforeCall = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone, Default)]
-pub struct FakeHooks {
+pub struct MemoryHooks {
     scripts: Arc<Mutex<HashMap<String, Vec<Result<HookVerdict>>>>>,
     calls: Arc<Mutex<Vec<(String, HookPayload)>>>,
     before_call: Arc<Mutex<Option<BeforeCall>>>,
 }
 
-impl FakeHooks {
+impl MemoryHooks {
     /// `hook` answers these, one per call, the last one from then on.
     pub fn script(&self, hook: &str, answers: Vec<Result<HookVerdict>>) {
         self.scripts.lock().unwrap().insert(hook.into(), answers);
@@ -35,7 +35,7 @@ impl FakeHooks {
     }
 }
 
-impl HookCaller for FakeHooks {
+impl HookCaller for MemoryHooks {
     fn allowed(&self) -> Option<&str> {
         Some("orders-*")
     }

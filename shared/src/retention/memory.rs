@@ -3,13 +3,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::Journal;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::{CodeLocation, CodeStorage, Deletion, VersionCatalog, VersionFacts};
 use crate::retention::{PublishedVersion, VersionUses};
+use crate::testing::Journal;
 
 #[derive(Clone, Default)]
-pub struct FakeCatalog {
+pub struct MemoryCatalog {
     pub journal: Journal,
     pub function: String,
     pub versions: Arc<Mutex<Vec<PublishedVersion>>>,
@@ -30,9 +30,9 @@ pub struct FakeCatalog {
     pub provider_versions: Arc<Mutex<std::collections::HashMap<String, usize>>>,
 }
 
-impl FakeCatalog {
+impl MemoryCatalog {
     /// `function` with versions 1..=n, version k of k MB.
-    pub fn new(journal: Journal, function: &str, n: u64) -> FakeCatalog {
+    pub fn new(journal: Journal, function: &str, n: u64) -> MemoryCatalog {
         let versions = (1..=n)
             .map(|k| PublishedVersion {
                 version: k.to_string(),
@@ -42,11 +42,11 @@ impl FakeCatalog {
                 capacity_provider: None,
             })
             .collect();
-        FakeCatalog {
+        MemoryCatalog {
             journal,
             function: function.to_string(),
             versions: Arc::new(Mutex::new(versions)),
-            ..FakeCatalog::default()
+            ..MemoryCatalog::default()
         }
     }
 
@@ -76,7 +76,7 @@ impl FakeCatalog {
     }
 }
 
-impl VersionFacts for FakeCatalog {
+impl VersionFacts for MemoryCatalog {
     async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
         self.known(function)?;
         let code = self.code.lock().unwrap();
@@ -95,7 +95,7 @@ impl VersionFacts for FakeCatalog {
     }
 }
 
-impl VersionCatalog for FakeCatalog {
+impl VersionCatalog for MemoryCatalog {
     async fn versions(&self, function: &str) -> Result<Vec<PublishedVersion>> {
         self.known(function)?;
         Ok(self.versions.lock().unwrap().clone())

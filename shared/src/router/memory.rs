@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{aws, Hooks, Journal};
 use crate::error::{AwsErrorKind, Error, Result};
 use crate::ports::*;
 use crate::router::routing::AliasRouting;
+use crate::testing::{aws, Hooks, Journal};
 
 /// Lambda aliases and versions.
 #[derive(Default)]
@@ -42,15 +42,15 @@ impl AliasTable {
 
 /// Clones share one table, as two handlers share one account.
 #[derive(Default, Clone)]
-pub struct FakeRouter {
+pub struct MemoryRouter {
     pub table: Arc<Mutex<AliasTable>>,
     hooks: Arc<Hooks<AliasTable>>,
     pub journal: Journal,
 }
 
-impl FakeRouter {
+impl MemoryRouter {
     pub fn new(journal: Journal) -> Self {
-        FakeRouter {
+        MemoryRouter {
             journal,
             ..Default::default()
         }
@@ -143,7 +143,7 @@ impl FakeRouter {
     }
 }
 
-impl VersionFacts for FakeRouter {
+impl VersionFacts for MemoryRouter {
     async fn code_location(&self, function: &str, version: &str) -> Result<CodeLocation> {
         let key = (function.to_string(), version.to_string());
         Ok(self
@@ -175,7 +175,7 @@ impl VersionFacts for FakeRouter {
     }
 }
 
-impl AliasRouter for FakeRouter {
+impl AliasRouter for MemoryRouter {
     fn region(&self) -> Option<String> {
         Some("eu-west-1".into())
     }

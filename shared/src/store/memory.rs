@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use super::{aws, Hooks, Journal};
 use crate::domain::Release;
 use crate::error::{AwsErrorKind, Error, Result};
 use crate::ports::*;
+use crate::testing::{aws, Hooks, Journal};
 
 /// The release table: releases with their logs, locks and guards.
 #[derive(Default)]
@@ -59,7 +59,7 @@ fn guard(release: &Release, alarm: &str) -> Guard {
 }
 
 #[derive(Default, Clone)]
-pub struct FakeStore {
+pub struct MemoryStore {
     pub records: Arc<Mutex<Records>>,
     hooks: Arc<Hooks<Records>>,
     pub journal: Journal,
@@ -67,9 +67,9 @@ pub struct FakeStore {
     clock_offset: Arc<Mutex<chrono::Duration>>,
 }
 
-impl FakeStore {
+impl MemoryStore {
     pub fn new(journal: Journal) -> Self {
-        FakeStore {
+        MemoryStore {
             journal,
             ..Default::default()
         }
@@ -123,7 +123,7 @@ impl FakeStore {
     }
 }
 
-impl ReleaseRecords for FakeStore {
+impl ReleaseRecords for MemoryStore {
     async fn create(
         &self,
         release: &Release,
