@@ -13,6 +13,7 @@ lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	scripts/check_pure
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p shiftback --quiet
 
 # cfn-lint does not look inside the ASL; the workflow tests execute it instead. checkov fails on
 # any check not passed or skipped with a reason beside its resource in template.yaml.

@@ -1,5 +1,7 @@
-//! Adapters: one small type per AWS service, each owning its SDK client. Build them once per
-//! cold start (see [`Clients`]) and share them across invocations.
+//! What every AWS adapter shares: the SDK configuration (retries, timeouts, TLS), and each
+//! concern's adapter by name (each lives in its concern's module: [`crate::router`],
+//! [`crate::store`], ...). Build them once per cold start (see [`crate::runtime`]) and share
+//! them across invocations.
 
 pub mod emf;
 

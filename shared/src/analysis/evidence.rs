@@ -148,7 +148,7 @@ pub type PairedMinute = (f64, f64, f64, f64);
 /// one is the target's with probability q(ρ) = ρ·n_t / (ρ·n_t + n_s), whatever the shared
 /// rate (so a diurnal swing or a dependency's bad minute, which hits both versions, is no
 /// evidence). The product of the minutes' likelihood ratios of q(ρ_k) against q(ratio),
-/// mixed over [`ALTERNATIVES`], is a test martingale while the target is no worse than
+/// mixed over the alternatives (`ALTERNATIVES`), is a test martingale while the target is no worse than
 /// `ratio` times the stable version (the exact, hypergeometric, law of a minute is tighter
 /// than the binomial, which only makes it smaller): it passes `1 / alpha` with probability
 /// at most `alpha`, however many minutes it is looked at. Returns the evidence (that value).

@@ -107,7 +107,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     /// Handles one custom resource request end to end and answers it at its `ResponseURL`:
     /// SUCCESS, or FAILED with a readable reason, whatever went wrong. Only a request without
     /// a `ResponseURL` to answer is an error. Returns the answer sent, or that the answer waits
-    /// for the end of the release it started (`Wait: true`, [`answer`]).
+    /// for the end of the release it started (`Wait: true`, the `answer` module).
     ///
     /// `budget` is how long the invocation has left (None: unbounded, as in tests): the work and
     /// any wait are cut short in time for the answer to be sent, FAILED if it must be.
