@@ -20,7 +20,7 @@ pub const SCHEMA_VERSION: &str = "1";
 /// SNS subjects: at most 100 printable ASCII characters, no line breaks.
 const SUBJECT_MAX: usize = 100;
 /// Generous for people, far inside SNS's 256 KB for any number of alarms.
-const TEXT_MAX: usize = 2_000;
+pub(super) const TEXT_MAX: usize = 2_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
@@ -43,7 +43,7 @@ pub struct Incident {
     pub body: Value,
 }
 
-fn clip(text: &str, max: usize) -> String {
+pub(super) fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_string()
     } else {
@@ -109,219 +109,7 @@ pub fn notification(
         .collect::<Vec<_>>()
         .join(", ");
     let reason = release.reason.as_deref().map(|r| clip(r, TEXT_MAX));
-    let (emoji, title, outcome) = match &entry.event {
-        ReleaseEvent::Started { strategy, .. } => (
-            ":rocket:",
-            format!("{target} release started {versions} ({strategy})"),
-            "in_progress",
-        ),
-        ReleaseEvent::WeightSet {
-            step,
-            steps,
-            weight,
-        } => (
-            ":arrow_right:",
-            format!(
-                "{target} {versions}: step {} of {steps}, {weight} on v{}",
-                step + 1,
-                release.target_version
-            ),
-            "in_progress",
-        ),
-        ReleaseEvent::Paused => (
-            ":double_vertical_bar:",
-            format!("{target} release paused at {}", release.weight),
-            "in_progress",
-        ),
-        ReleaseEvent::Held { reason } => (
-            ":hourglass:",
-            format!(
-                "{target} release HELD at {} ({versions}): {}",
-                release.weight,
-                clip(reason, TEXT_MAX)
-            ),
-            "in_progress",
-        ),
-        ReleaseEvent::Resumed => (
-            ":arrow_forward:",
-            format!("{target} release resumed at {}", release.weight),
-            "in_progress",
-        ),
-        ReleaseEvent::PromoteRequested => (
-            ":fast_forward:",
-            format!("{target} promoted early to v{}", release.target_version),
-            "in_progress",
-        ),
-        ReleaseEvent::Promoted => (
-            ":white_check_mark:",
-            format!(
-                "{target} now on v{} ({versions} succeeded)",
-                release.target_version
-            ),
-            "succeeded",
-        ),
-        ReleaseEvent::RolledBack { .. } if release.phase == Phase::Aborted => (
-            ":octagonal_sign:",
-            format!(
-                "{target} release aborted, back on v{}",
-                release.stable_version
-            ),
-            "aborted",
-        ),
-        ReleaseEvent::RolledBack { reason } if release.phase == Phase::Superseded => (
-            ":arrows_counterclockwise:",
-            format!(
-                "{target} release of v{} {reason}; back on v{} for it",
-                release.target_version, release.stable_version
-            ),
-            "superseded",
-        ),
-        ReleaseEvent::RolledBack { .. } => (
-            ":rotating_light:",
-            format!(
-                "{target} ROLLED BACK to v{} ({versions})",
-                release.stable_version
-            ),
-            "rolled_back",
-        ),
-        ReleaseEvent::Failed { .. } => (
-            ":x:",
-            format!("{target} release FAILED ({versions}); check the alias"),
-            "failed",
-        ),
-        ReleaseEvent::LockBroken { by, .. } => (
-            ":x:",
-            format!(
-                "{target} release ABANDONED ({versions}): its lock expired and {by} took the alias"
-            ),
-            "failed",
-        ),
-        ReleaseEvent::ManualRollback {
-            member: Some(member),
-            ..
-        } => (
-            ":leftwards_arrow_with_hook:",
-            format!("{target} group: {member} rolled back BY HAND ({versions}); the other members go back to their stable versions"),
-            "interrupted",
-        ),
-        ReleaseEvent::ManualRollback { .. } => (
-            ":leftwards_arrow_with_hook:",
-            format!(
-                "{target} rolled back BY HAND to v{} ({versions})",
-                release.stable_version
-            ),
-            "rolled_back",
-        ),
-        ReleaseEvent::Interrupted {
-            found,
-            member: None,
-        } => (
-            ":warning:",
-            format!("{target} release INTERRUPTED ({versions}): the alias was changed outside shiftback to {found}; left as found"),
-            "interrupted",
-        ),
-        ReleaseEvent::Interrupted {
-            found,
-            member: Some(member),
-        } => (
-            ":warning:",
-            format!("{target} group INTERRUPTED ({versions}): {member} was changed outside shiftback to {found} and is left as found; the other members go back to their stable versions"),
-            "interrupted",
-        ),
-        ReleaseEvent::AlarmSuppressed {
-            alarm,
-            suppressed_by,
-            ..
-        } => (
-            ":mute:",
-            format!("{target}: alarm {alarm} fired while its actions were suppressed by {suppressed_by}; not reverted"),
-            if release.phase.is_terminal() {
-                release.phase.name()
-            } else {
-                "in_progress"
-            },
-        ),
-        ReleaseEvent::VersionsPruned { summary } => (
-            ":broom:",
-            format!("{target}: version retention {}", clip(&summary.describe(), TEXT_MAX)),
-            release.phase.name(),
-        ),
-        ReleaseEvent::HookAnswered { phase, hook, .. } => (
-            ":white_check_mark:",
-            format!("{target} {versions}: {phase} hook {hook} passed"),
-            "in_progress",
-        ),
-        ReleaseEvent::GuardIgnored {
-            guard,
-            until,
-            reason,
-        } => (
-            ":mute:",
-            format!(
-                "{target} {versions}: {} ignores {guard} until {} ({})",
-                entry.actor,
-                until.format("%H:%M UTC"),
-                clip(reason, TEXT_MAX)
-            ),
-            // In the bake window, the release has its outcome already.
-            if release.phase.is_terminal() {
-                release.phase.name()
-            } else {
-                "in_progress"
-            },
-        ),
-        ReleaseEvent::GateReached { step, timeout_secs } => (
-            ":raised_hand:",
-            format!(
-                "{target} {versions} WAITING FOR APPROVAL at {} (after step {}): `shiftback approve {}` (or promote, abort) within {}h",
-                release.weight,
-                step + 1,
-                release.id,
-                timeout_secs / 3600
-            ),
-            "in_progress",
-        ),
-        ReleaseEvent::Approved { step } => (
-            ":ok_hand:",
-            format!(
-                "{target} {versions}: gate after step {} approved by {}",
-                step + 1,
-                entry.actor
-            ),
-            "in_progress",
-        ),
-        ReleaseEvent::GateExpired { step } => (
-            ":hourglass:",
-            format!(
-                "{target} {versions}: nobody answered the gate after step {} in time",
-                step + 1
-            ),
-            "in_progress",
-        ),
-        ReleaseEvent::Refused { .. } => (
-            ":no_entry:",
-            format!(
-                "{target} release REFUSED ({versions}): nothing shifted, still on v{}",
-                release.stable_version
-            ),
-            "refused",
-        ),
-        ReleaseEvent::DurableExecutionsLeft {
-            function,
-            version,
-            running,
-            more,
-        } => (
-            ":hourglass_flowing_sand:",
-            format!(
-                "{}: {running}{} durable execution(s) still running on v{version}, which the release reverted from",
-                function.as_deref().unwrap_or(&target),
-                if *more { " or more" } else { "" }
-            ),
-            release.phase.name(),
-        ),
-        _ => return None,
-    };
+    let (emoji, title, outcome) = super::headline::headline(release, entry, &target, &versions)?;
 
     let mut description = format!(
         "*Release* `{}` by {}\n*Versions* {versions}, strategy `{}`\n*Traffic on v{}* {}",
@@ -338,32 +126,7 @@ pub fn notification(
         let labels = crate::domain::describe_labels(&release.labels);
         description.push_str(&format!("\n*Labels* {}", clip(&labels, TEXT_MAX)));
     }
-    let next_steps: Vec<String> = match outcome {
-        "rolled_back" => vec![
-            format!("Look at the alarm: {}", reason.clone().unwrap_or_default()),
-            format!("Fix, publish a new version, then retry: `shiftback start {} --alias {} --to NEW_VERSION`", release.function, release.alias),
-            format!("History: `shiftback history {}`", release.function),
-        ],
-        "refused" if release.was_declined() => vec![
-            format!("Nothing was shifted: {}", reason.clone().unwrap_or_default()),
-            "Publish a fixed version and deploy it; to release this one again all the same, set `Rerelease: true` on the resource".to_string(),
-        ],
-        "refused" => vec![
-            format!("Nothing was shifted. The hook said: {}", reason.clone().unwrap_or_default()),
-            format!("Fix, then start again: `shiftback start {} --alias {} --to {}`", release.function, release.alias, release.target_version),
-        ],
-        "failed" => vec![
-            format!("Check where the alias points: `shiftback status {}`", release.id),
-            format!("Put it on a known-good version: `shiftback rollback {} --alias {} --to {}`", release.function, release.alias, release.stable_version),
-        ],
-        _ => Vec::new(),
-    };
-    let next_steps = match &entry.event {
-        ReleaseEvent::DurableExecutionsLeft {
-            function, version, ..
-        } => durable_next_steps(function.as_deref().unwrap_or(&release.function), version),
-        _ => next_steps,
-    };
+    let next_steps = super::next_steps::next_steps(release, entry, outcome, reason.as_deref());
     let (cause, alarm) = match (&release.phase, &entry.event) {
         (Phase::RolledBack | Phase::Aborted | Phase::Failed | Phase::Interrupted, event) => {
             let cause = match (release.phase, event) {
@@ -479,19 +242,6 @@ pub fn notification(
         incident,
         text,
     })
-}
-
-/// What an operator does about durable executions left on a reverted version. shiftback
-/// lists them and does not stop them: each is a workflow part-way through its work (a payment
-/// taken, a message sent), and whether to let it finish on the old code, or to stop it and
-/// compensate, is a decision about that execution, not about the release.
-fn durable_next_steps(function: &str, version: &str) -> Vec<String> {
-    vec![
-        format!(
-            "List them: `shiftback durable {function} --version {version}` (or `aws lambda list-durable-executions-by-function --function-name {function} --qualifier {version} --statuses RUNNING`)"
-        ),
-        "Each finishes on that version's code; to stop one: `aws lambda stop-durable-execution --durable-execution-arn ARN`".to_string(),
-    ]
 }
 
 /// The message as mail: the title, the facts one a line without Chatbot's markdown, and the

@@ -4,8 +4,10 @@
 use std::future::Future;
 
 pub mod format;
+mod headline;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
+mod next_steps;
 pub mod notification;
 pub mod sns;
 
