@@ -14,6 +14,7 @@ mod judged;
 mod labels;
 mod log;
 mod member;
+mod moves;
 mod names;
 mod open;
 mod phase;
