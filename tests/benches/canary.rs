@@ -35,7 +35,7 @@ const FAST_LAG_SECS: std::ops::RangeInclusive<i64> = 5..=30;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Guard {
-    /// The statistical judge (shared/src/domain/analysis).
+    /// The statistical judge (shared/src/analysis).
     Judge,
     /// The judge at each step's end alone, as before interim looks.
     JudgeAtStepEnd,
