@@ -2,7 +2,7 @@
 
 use super::converge::FirstStep;
 use super::*;
-use crate::adapters::LoadedRelease;
+use crate::store::LoadedRelease;
 use chrono::{DateTime, Utc};
 
 use crate::analysis::{self, combine, verdict, CanaryVerdict};

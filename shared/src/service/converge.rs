@@ -2,10 +2,10 @@
 //! may find it in; what to do when someone else moved it (hands off).
 
 use super::*;
-use crate::adapters::AliasRouting;
 use crate::domain::{Action, AliasTarget, Input, Member, Phase, Release, ReleaseKind};
 use crate::error::{AwsErrorKind, Error, Result};
 use crate::ports::{AliasRouter, AliasState, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::router::AliasRouting;
 
 /// How long a release that finds its alias on the stable version waits for a revert by the
 /// alarm handler (which reverts first and records right after) to be recorded, before it

@@ -1,10 +1,10 @@
 //! Calling a release's due traffic hook and recording its answer.
 
 use super::*;
-use crate::adapters::LoadedRelease;
 use crate::domain::{Action, Input};
 use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::store::LoadedRelease;
 
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>

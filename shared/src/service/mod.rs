@@ -6,14 +6,18 @@ use crate::domain::Member;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::{CloudWatchHealth, DynamoStore, LambdaHooks, LambdaRouter, SnsNotifier};
+use crate::analysis::cloudwatch::CloudWatchHealth;
 use crate::domain::gates::Gates;
 use crate::domain::{
     function_ref, Action, AnalysisSettings, Phase, Release, ReleaseKind, SpecError, Weight,
 };
 use crate::error::{Error, Result};
 use crate::hooks::Hooks;
+use crate::hooks::LambdaHooks;
+use crate::notifier::SnsNotifier;
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::router::LambdaRouter;
+use crate::store::DynamoStore;
 
 mod advance;
 mod advice;

@@ -5,14 +5,15 @@
 
 use serde::Serialize;
 
-use crate::adapters::{DynamoStore, LambdaVersions};
 use crate::domain::{function_ref, Release};
 use crate::error::{Error, Result};
 use crate::ports::{CodeStorage, Deletion, ReleaseRecords, VersionCatalog};
+use crate::retention::LambdaVersions;
 use crate::retention::{
     bypassing_triggers, plan_retention, KeepReason, Retention, RetentionPlan,
     DEFAULT_ROLLBACK_DEPTH,
 };
+use crate::store::DynamoStore;
 
 /// Releases of the function read for the rules (in-progress ones and rollback targets are
 /// among the newest): five history pages.

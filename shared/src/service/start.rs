@@ -2,10 +2,10 @@
 //! then apply it. Safe to run again for the same release id.
 
 use super::*;
-use crate::adapters::{LoadedRelease, LockInfo, LockTakeover};
 use crate::domain::{Action, Input, Phase, Release};
 use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::store::{LoadedRelease, LockInfo, LockTakeover};
 
 impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
     ReleaseService<R, S, H, N, K>

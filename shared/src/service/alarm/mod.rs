@@ -12,14 +12,15 @@ use futures::future::join_all;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use crate::adapters::{
-    AliasRouting, CloudWatchHealth, DynamoStore, Guard, LambdaRouter, SnsNotifier,
-    StepFunctionsWorkflow,
-};
 use crate::alarm_event::{parse_alarm_event, AlarmSignal};
+use crate::analysis::cloudwatch::CloudWatchHealth;
 use crate::domain::AlarmState;
 use crate::error::Result;
+use crate::notifier::SnsNotifier;
 use crate::ports::{AliasRouter, Announcer, ExecutionControl, HealthSource, ReleaseRecords};
+use crate::router::{AliasRouting, LambdaRouter};
+use crate::store::{DynamoStore, Guard};
+use crate::workflow::StepFunctionsWorkflow;
 
 mod record;
 

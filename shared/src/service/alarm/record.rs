@@ -4,11 +4,12 @@
 use chrono::{DateTime, Utc};
 
 use super::{AlarmResponder, RECORD_ATTEMPTS};
-use crate::adapters::{AliasRouting, Guard};
 use crate::alarm_event::AlarmSignal;
 use crate::domain::{Input, Release, Weight};
 use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, ExecutionControl, HealthSource, ReleaseRecords};
+use crate::router::AliasRouting;
+use crate::store::Guard;
 
 impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: HealthSource>
     AlarmResponder<R, S, W, N, H>

@@ -2,11 +2,12 @@
 //! alarms that must not be firing, the lock, and the rules two versions and a capacity
 //! provider set on a weighted alias.
 
-use crate::adapters::{AliasRouting, LockInfo};
 use crate::domain::{firing, Member, SpecError};
 use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords, VersionInfo};
+use crate::router::AliasRouting;
 use crate::service::ReleaseService;
+use crate::store::LockInfo;
 
 /// What a group member's own checks found.
 pub(super) struct MemberCheck {

@@ -2,13 +2,14 @@
 //! handler runs them, and so do the CLI's `plan` (which prints them) and `start` (which refuses
 //! early, before starting a workflow that would refuse anyway).
 
-use crate::adapters::{AliasRouting, LockInfo};
 use crate::domain::gates::OnGateTimeout;
 use crate::domain::{Release, ReleaseKind, ReleaseSpec, SpecError, Strategy};
 use crate::error::{Error, Result};
 use crate::hooks::HookPhase;
 use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::router::AliasRouting;
 use crate::service::{ReleaseService, StartRequest};
+use crate::store::LockInfo;
 
 mod checks;
 use checks::{managed_ramp, shareable};
