@@ -20,3 +20,14 @@ pub use crate::store::{
     LOCK_EXPIRY_MARGIN_SECS,
 };
 pub use crate::workflow::{CfnAnswers, ExecutionControl, StackStates};
+
+/// The ports one deployment of the use cases runs over, as one bundle: the AWS adapters
+/// ([`crate::service::Aws`]) or their in-memory twins (`crate::testing::Memory`).
+pub trait Ports: 'static {
+    type Router: AliasRouter + Clone;
+    type Store: ReleaseRecords + Clone;
+    type Health: HealthSource + Clone;
+    type Notifier: Announcer + Clone;
+    type Hooks: HookCaller + Clone;
+    type Workflow: ExecutionControl + Clone;
+}

@@ -15,6 +15,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::error::{AwsError, AwsErrorKind, Error};
+use crate::ports::Ports;
 
 pub use crate::analysis::memory::{DashboardPut, MemoryHealth};
 pub use crate::hooks::memory::MemoryHooks;
@@ -85,4 +86,17 @@ pub fn aws(operation: &'static str, kind: AwsErrorKind, message: &str) -> Error 
         code: None,
         message: message.to_string(),
     })
+}
+
+/// Every port in memory: the use cases over the twins (`ReleaseService<Memory>`).
+#[derive(Clone, Debug)]
+pub struct Memory;
+
+impl Ports for Memory {
+    type Router = MemoryRouter;
+    type Store = MemoryStore;
+    type Health = MemoryHealth;
+    type Notifier = MemoryNotifier;
+    type Hooks = MemoryHooks;
+    type Workflow = MemoryWorkflow;
 }

@@ -2,19 +2,16 @@
 
 use super::converge::FirstStep;
 use super::*;
+use crate::ports::Ports;
 use crate::store::LoadedRelease;
 use chrono::{DateTime, Utc};
 
 use crate::analysis::{self, combine, verdict, CanaryVerdict};
 use crate::domain::{Action, Input, Phase, Release, Verdict, ANALYSIS_GUARD};
 use crate::error::{Error, Result};
-use crate::ports::{
-    AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords, VersionsQuery,
-};
+use crate::ports::{HealthSource, ReleaseRecords, VersionsQuery};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// One look: health first, then the next decision, recorded, then applied.
     pub async fn advance(&self, input: StepInput) -> Result<StepOutcome> {
         let id = input

@@ -5,16 +5,13 @@ use chrono::Duration;
 use super::*;
 use crate::analysis::advice::{step_advice, RecentTraffic};
 use crate::error::Result;
-use crate::ports::{
-    AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords, VersionsQuery,
-};
+use crate::ports::Ports;
+use crate::ports::{HealthSource, ReleaseRecords, VersionsQuery};
 
 /// How far back `plan` looks at the function's traffic.
 const RECENT_MINUTES: i64 = 60;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Which steps of `checked` (a preflight's request and spec) are too short for the
     /// analysis to decide at the stable version's traffic of the last hour, and what to do.
     /// A read that fails is said, not an error: a plan changes nothing either way.

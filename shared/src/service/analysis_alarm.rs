@@ -7,14 +7,13 @@ use super::*;
 use crate::analysis::{alarm_name, kind_alarm, AlarmKind};
 use crate::domain::Release;
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::{HealthSource, ReleaseRecords};
 
 /// How many of the function's newest releases the clean-up and the dashboard look at.
 const RECENT_RELEASES: i32 = 20;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Creates the release's own alarms if its analysis is on (each member's, of each kind
     /// its settings ask for: each watches its own function's versions), and names them on the
     /// release. If one is refused, those already created are deleted before the error is

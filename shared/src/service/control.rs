@@ -4,16 +4,13 @@ use super::converge::FirstStep;
 use super::*;
 use crate::domain::{check_release_id, ignore_until, Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{
-    AliasRouter, Announcer, ExecutionControl, HealthSource, HookCaller, ReleaseRecords,
-};
+use crate::ports::Ports;
+use crate::ports::{ExecutionControl, ReleaseRecords};
 
 /// Attempts at an operator command when the workflow keeps moving the release's revision.
 const CONTROL_ATTEMPTS: usize = 5;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// [`Self::control`], then, when the command took the release off its gate, hands the
     /// workflow's task token back with the new outcome, so the workflow goes on from it at once.
     /// A gate whose token is not registered yet needs nothing: the workflow finds it closed.

@@ -4,7 +4,8 @@
 use super::*;
 use crate::domain::{Action, AliasTarget, Input, Member, Phase, Release, ReleaseKind};
 use crate::error::{AwsErrorKind, Error, Result};
-use crate::ports::{AliasRouter, AliasState, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::{AliasRouter, AliasState, ReleaseRecords};
 use crate::router::AliasRouting;
 
 /// How long a release that finds its alias on the stable version waits for a revert by the
@@ -21,9 +22,7 @@ pub(super) enum FirstStep {
     NotFromStable,
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Puts every member's alias back on its stable version, whatever weight it carries: a
     /// revert must win, so it does not compare revisions. It refuses only an alias this
     /// release never routed (someone moved it elsewhere), which is not ours to overwrite; in

@@ -3,12 +3,11 @@
 use super::*;
 use crate::domain::{Action, Input};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::{HookCaller, ReleaseRecords};
 use crate::store::LoadedRelease;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Calls the release's due hook, then records its answer and what it decided (the first
     /// weight, a wait, the promotion, a refusal or a rollback). If the release changed while
     /// the hook ran (an operator aborted it, an alarm reverted it), the save fails as stale

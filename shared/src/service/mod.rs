@@ -3,6 +3,7 @@
 //! safe to run again with the same input (Step Functions retries, events arrive twice).
 
 use crate::domain::Member;
+use crate::ports::Ports;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::hooks::Hooks;
 use crate::hooks::LambdaHooks;
 use crate::notifier::SnsNotifier;
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::{AliasRouter, Announcer, ReleaseRecords};
 use crate::router::LambdaRouter;
 use crate::store::DynamoStore;
 
@@ -287,20 +288,33 @@ pub fn parse_input<T: for<'de> Deserialize<'de>>(value: serde_json::Value) -> Re
 
 /// The release workflow's logic over its ports: by default the AWS adapters, built once per
 /// cold start; in the unit tests, the in-memory fakes.
-#[derive(Clone, Debug)]
-pub struct ReleaseService<
-    R = LambdaRouter,
-    S = DynamoStore,
-    H = CloudWatchHealth,
-    N = SnsNotifier,
-    K = LambdaHooks,
-> {
-    pub router: R,
-    pub store: S,
-    pub health: H,
-    pub notifier: Option<N>,
+#[derive(Clone)]
+pub struct ReleaseService<P: Ports = Aws> {
+    pub router: P::Router,
+    pub store: P::Store,
+    pub health: P::Health,
+    pub notifier: Option<P::Notifier>,
     /// Only the handlers that call hooks (advance, promote) and check them (start) have one.
-    pub hooks: Option<K>,
+    pub hooks: Option<P::Hooks>,
+}
+
+impl<P: Ports> std::fmt::Debug for ReleaseService<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReleaseService").finish_non_exhaustive()
+    }
+}
+
+/// The AWS adapters, each over its SDK client: what the handlers and the CLI run on.
+#[derive(Clone, Debug)]
+pub struct Aws;
+
+impl Ports for Aws {
+    type Router = LambdaRouter;
+    type Store = DynamoStore;
+    type Health = CloudWatchHealth;
+    type Notifier = SnsNotifier;
+    type Hooks = LambdaHooks;
+    type Workflow = crate::workflow::StepFunctionsWorkflow;
 }
 
 impl ReleaseService {
@@ -325,9 +339,7 @@ impl ReleaseService {
     }
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Announces what the release's log holds that was not announced yet. A failure is
     /// logged, never returned: telling people must not block or undo a release step, and the
     /// next step of the same release sends what this one could not.
@@ -350,9 +362,7 @@ pub(crate) async fn announce_logged<N: Announcer>(notifier: Option<&N>, release:
     }
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// A function's one spelling (its bare name), refusing an ARN of another region: this
     /// stack's calls and permissions are for its own region. (The account is not known here;
     /// the role's permissions confine calls to the stack's own account.)

@@ -3,11 +3,10 @@
 use super::*;
 use crate::domain::{Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::ReleaseRecords;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Moves the alias wholly to the target and records success, giving up the lock.
     pub async fn promote(&self, input: StepInput) -> Result<StepOutcome> {
         let id = input

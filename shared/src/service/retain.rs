@@ -5,15 +5,14 @@
 use super::retention::{prune_with, PruneReport, PruneRequest};
 use super::*;
 use crate::domain::Input;
+use crate::ports::Ports;
 use crate::ports::VersionCatalog;
 use crate::retention::{PruneSummary, DEFAULT_ROLLBACK_DEPTH};
 
 /// Saves tried when another writer (a bake-window alarm) keeps moving the revision.
 const SAVE_ATTEMPTS: usize = 3;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Prunes the release's function if its retention is due; a no-op otherwise (already
     /// done, never asked for, or the release rolled back in its bake window).
     pub async fn retain<C: VersionCatalog>(

@@ -3,11 +3,10 @@
 use super::*;
 use crate::domain::{check_names, check_version, Phase, ReleaseKind, Strategy};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::ReleaseRecords;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Reverts an alias to any version its history records as good, as a release of its own
     /// (kind `revert`, all at once), so it takes the alias lock and leaves a record.
     pub async fn revert_to(

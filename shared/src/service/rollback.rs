@@ -3,11 +3,10 @@
 use super::*;
 use crate::domain::{Action, Input, Phase};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::ReleaseRecords;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Reverts the alias to the stable version and records why; the workflow's Catch sends
     /// every unrecoverable failure here.
     pub async fn rollback(&self, input: StepInput) -> Result<StepOutcome> {

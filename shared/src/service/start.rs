@@ -4,12 +4,11 @@
 use super::*;
 use crate::domain::{Action, Input, Phase, Release};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::ReleaseRecords;
 use crate::store::{LoadedRelease, LockInfo, LockTakeover};
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Validates the request, checks what it names exists and is healthy (the shared
     /// [`Self::preflight`]), records the release (taking the alias lock) with its first
     /// decision, then applies that decision.

@@ -5,9 +5,8 @@
 
 use super::*;
 use crate::error::{Error, Result};
-use crate::ports::{
-    AliasRouter, Announcer, ExecutionControl, HealthSource, HookCaller, ReleaseRecords,
-};
+use crate::ports::Ports;
+use crate::ports::{ExecutionControl, HealthSource, ReleaseRecords};
 
 /// A release that a start superseded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,9 +16,7 @@ pub struct Superseded {
     pub phase: String,
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Supersedes, in favour of release `new_id`, every live release holding one of the
     /// request's aliases (its own and its members'). An operator's revert is never superseded:
     /// the start then finds its alias held and is refused. Safe to repeat: a release already
@@ -90,9 +87,7 @@ impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCa
     }
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// The live release holding `function:alias`, seen as that alias's member; None when the
     /// alias is free, its lock expired (a start takes it over instead), or the holder is over.
     pub(crate) async fn live_holder(

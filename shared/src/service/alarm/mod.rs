@@ -17,8 +17,10 @@ use crate::analysis::cloudwatch::CloudWatchHealth;
 use crate::domain::AlarmState;
 use crate::error::Result;
 use crate::notifier::SnsNotifier;
-use crate::ports::{AliasRouter, Announcer, ExecutionControl, HealthSource, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::{AliasRouter, ReleaseRecords};
 use crate::router::{AliasRouting, LambdaRouter};
+use crate::service::Aws;
 use crate::store::{DynamoStore, Guard};
 use crate::workflow::StepFunctionsWorkflow;
 
@@ -52,21 +54,21 @@ pub struct Reverted {
 
 /// The alarm's use case over its ports: by default the AWS adapters; in the unit tests, the
 /// in-memory fakes.
-#[derive(Clone, Debug)]
-pub struct AlarmResponder<
-    R = LambdaRouter,
-    S = DynamoStore,
-    W = StepFunctionsWorkflow,
-    N = SnsNotifier,
-    H = CloudWatchHealth,
-> {
-    pub router: R,
-    pub store: S,
-    pub workflow: Option<W>,
-    pub notifier: Option<N>,
+#[derive(Clone)]
+pub struct AlarmResponder<P: Ports = Aws> {
+    pub router: P::Router,
+    pub store: P::Store,
+    pub workflow: Option<P::Workflow>,
+    pub notifier: Option<P::Notifier>,
     /// Deletes a reverted release's own analysis alarm, last of all (no release may follow
     /// on the alias to clean it up, and it costs while it exists).
-    pub alarms: Option<H>,
+    pub alarms: Option<P::Health>,
+}
+
+impl<P: Ports> std::fmt::Debug for AlarmResponder<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlarmResponder").finish_non_exhaustive()
+    }
 }
 
 impl AlarmResponder {
@@ -95,9 +97,7 @@ impl AlarmResponder {
     }
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: HealthSource>
-    AlarmResponder<R, S, W, N, H>
-{
+impl<P: Ports> AlarmResponder<P> {
     /// Handles one alarm event, in any of its shapes. `own_account` (from the function's own
     /// ARN) makes alarms of other accounts inert even if their names collide.
     pub async fn handle(

@@ -7,13 +7,12 @@ use super::{AlarmResponder, RECORD_ATTEMPTS};
 use crate::alarm_event::AlarmSignal;
 use crate::domain::{Input, Release, Weight};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, ExecutionControl, HealthSource, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::{AliasRouter, ExecutionControl, HealthSource, ReleaseRecords};
 use crate::router::AliasRouting;
 use crate::store::Guard;
 
-impl<R: AliasRouter, S: ReleaseRecords, W: ExecutionControl, N: Announcer, H: HealthSource>
-    AlarmResponder<R, S, W, N, H>
-{
+impl<P: Ports> AlarmResponder<P> {
     /// Records the revert on the release, exactly once however many copies of the event
     /// arrive; then stops its workflow and makes sure no forward shift slipped in.
     pub(super) async fn record(

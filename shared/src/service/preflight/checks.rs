@@ -4,7 +4,9 @@
 
 use crate::domain::{firing, Member, SpecError};
 use crate::error::{Error, Result};
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords, VersionInfo};
+use crate::ports::Ports;
+use crate::ports::VersionFacts;
+use crate::ports::{AliasRouter, HealthSource, ReleaseRecords, VersionInfo};
 use crate::router::AliasRouting;
 use crate::service::ReleaseService;
 use crate::store::LockInfo;
@@ -17,9 +19,7 @@ pub(super) struct MemberCheck {
     pub durable: bool,
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Where both versions' code is. A target whose code Lambda cannot retrieve (kept by
     /// reference in the team's bucket, the object since deleted or its access revoked) would
     /// fail every invocation routed to it: refused. A stable version in that state is the

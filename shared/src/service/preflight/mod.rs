@@ -6,7 +6,8 @@ use crate::domain::gates::OnGateTimeout;
 use crate::domain::{Release, ReleaseKind, ReleaseSpec, SpecError, Strategy};
 use crate::error::{Error, Result};
 use crate::hooks::HookPhase;
-use crate::ports::{AliasRouter, Announcer, HealthSource, HookCaller, ReleaseRecords};
+use crate::ports::Ports;
+use crate::ports::{AliasRouter, HookCaller, ReleaseRecords};
 use crate::router::AliasRouting;
 use crate::service::{ReleaseService, StartRequest};
 use crate::store::LockInfo;
@@ -35,9 +36,7 @@ pub struct Preflight {
     pub durable_members: Vec<String>,
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// What the request itself says, checked without any AWS call. Returns it with its
     /// function in its one spelling, and its spec.
     pub fn validate(&self, request: StartRequest) -> Result<(StartRequest, ReleaseSpec)> {

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::*;
 use crate::domain::StackWaiting;
+use crate::ports::Ports;
 
 /// The EventBridge detail-type of a Step Functions execution's status change.
 pub const EXECUTION_STATUS_CHANGE: &str = "Step Functions Execution Status Change";
@@ -97,9 +98,7 @@ pub fn answer_for(release: &Release, waiting: &StackWaiting, workflow_end: &str)
     response
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Keeps `waiting` on release `release_id` for its workflow's end to answer. Returns the
     /// release if it has ended already (the caller answers now).
     pub(super) async fn answer_when_ended(

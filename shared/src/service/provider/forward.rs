@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::{check_names, check_version, ReleaseKind};
+use crate::ports::Ports;
 use crate::router::routing::AliasRouting;
 
 /// One forward request, as the provider reads it.
@@ -14,9 +15,7 @@ pub(super) struct Asked<'a> {
     pub old: Option<&'a ReleaseProperties>,
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     pub(super) async fn forward<W: ExecutionControl>(
         &self,
         asked: Asked<'_>,

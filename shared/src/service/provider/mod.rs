@@ -30,10 +30,8 @@ mod wait;
 use super::*;
 use crate::domain::{Phase, Release, StackWaiting, VersionRecord};
 use crate::error::{Error, Result};
-use crate::ports::{
-    AliasRouter, Announcer, CfnAnswers, ExecutionControl, HealthSource, HookCaller, ReleaseRecords,
-    StackStates,
-};
+use crate::ports::Ports;
+use crate::ports::{AliasRouter, CfnAnswers, ExecutionControl, ReleaseRecords, StackStates};
 pub use answer::{answer_for, Answered, EXECUTION_STATUS_CHANGE};
 pub use ownership::{may_release, RELEASE_STACKS_TAG, STACK_ID_TAG};
 use properties::{properties, stack_name};
@@ -101,9 +99,7 @@ fn stack_actor(stack_id: &str) -> String {
     )
 }
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Handles one custom resource request end to end and answers it at its `ResponseURL`:
     /// SUCCESS, or FAILED with a readable reason, whatever went wrong. Only a request without
     /// a `ResponseURL` to answer is an error. Returns the answer sent, or that the answer waits

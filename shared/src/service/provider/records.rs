@@ -3,10 +3,9 @@
 
 use super::*;
 use crate::domain::record_of;
+use crate::ports::Ports;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// What the record says of `version` on `function:alias` ([`record_of`]).
     pub(super) async fn version_record(
         &self,

@@ -11,11 +11,10 @@ use aws_lambda_events::event::cloudformation::UpdateRequest;
 use super::*;
 use crate::domain::ReleaseKind;
 use crate::error::AwsErrorKind;
+use crate::ports::Ports;
 use crate::router::routing::AliasRouting;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Rolls the alias back as [`Self::roll_back`] does. Anything but AWS itself failing
     /// (throttling, 5xx: the alias may not be writable at all) becomes a SUCCESS whose reason
     /// says what was left and why; AWS failing is tried again by the caller first.

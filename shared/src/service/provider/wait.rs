@@ -8,9 +8,7 @@ use super::*;
 /// event's delivery) to be answered inside the stack's wait.
 pub(super) const WAIT_MARGIN_SECS: u64 = 120;
 
-impl<R: AliasRouter, S: ReleaseRecords, H: HealthSource, N: Announcer, K: HookCaller>
-    ReleaseService<R, S, H, N, K>
-{
+impl<P: Ports> ReleaseService<P> {
     /// Refuses `Wait: true` with a release whose worst case cannot end within the resource's
     /// `ServiceTimeout`: every bake, and with analysis on, every step's extension for more
     /// traffic. A step still inconclusive after its extension holds for a person (the

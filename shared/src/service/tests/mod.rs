@@ -32,9 +32,8 @@ const ALARM: &str = "orders-errors";
 /// The stack that created `orders` (its `aws:cloudformation:stack-id` tag).
 const STACK: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1";
 
-type Service = ReleaseService<MemoryRouter, MemoryStore, MemoryHealth, MemoryNotifier, MemoryHooks>;
-type Responder =
-    AlarmResponder<MemoryRouter, MemoryStore, MemoryWorkflow, MemoryNotifier, MemoryHealth>;
+type Service = ReleaseService<Memory>;
+type Responder = AlarmResponder<Memory>;
 
 /// One account: `orders:live` on version 1, versions 1 to 3 published, one alarm in OK;
 /// the workflow's service and the alarm's responder over the same fakes.
