@@ -6,6 +6,7 @@ use crate::domain::{check_release_id, ignore_until, Action, Input, Phase};
 use crate::error::{Error, Result};
 use crate::ports::Ports;
 use crate::ports::{ExecutionControl, ReleaseRecords};
+use crate::service::changes::{change_stored, Changed};
 
 /// Attempts at an operator command when the workflow keeps moving the release's revision.
 const CONTROL_ATTEMPTS: usize = 5;
@@ -48,10 +49,7 @@ impl<P: Ports> ReleaseService<P> {
         by: &str,
     ) -> Result<StepOutcome> {
         check_release_id(release_id)?;
-        let mut attempt = 0;
-        let mut tracked = loop {
-            attempt += 1;
-            let mut tracked = self.store.load(release_id).await?;
+        let change = |release: &mut crate::domain::Release| {
             let input = match &control {
                 Control::Pause => Input::Pause,
                 Control::Resume => Input::Resume,
@@ -71,13 +69,13 @@ impl<P: Ports> ReleaseService<P> {
                     reason: reason.clone(),
                 },
             };
-            tracked.release.apply(input, self.store.now(), by)?;
-            match self.store.save(&mut tracked).await {
-                Ok(()) => break tracked,
-                Err(Error::StaleRelease { .. }) if attempt < CONTROL_ATTEMPTS => continue,
-                Err(e) => return Err(e),
-            }
+            release.apply(input, self.store.now(), by)?;
+            Ok(true)
         };
+        let mut tracked =
+            match change_stored(&self.store, release_id, CONTROL_ATTEMPTS, change).await? {
+                Changed::Saved(tracked) | Changed::Declined(tracked) => tracked,
+            };
         let completion = match tracked.release.phase {
             Phase::Promoting => {
                 match self.converge(&tracked.release).await {

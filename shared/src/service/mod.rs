@@ -24,6 +24,7 @@ mod advance;
 mod advice;
 pub mod alarm;
 mod analysis_alarm;
+mod changes;
 mod control;
 mod converge;
 mod hooks;

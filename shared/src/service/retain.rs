@@ -8,6 +8,7 @@ use crate::domain::Input;
 use crate::ports::Ports;
 use crate::ports::VersionCatalog;
 use crate::retention::{PruneSummary, DEFAULT_ROLLBACK_DEPTH};
+use crate::service::changes::{change_stored, Changed};
 
 /// Saves tried when another writer (a bake-window alarm) keeps moving the revision.
 const SAVE_ATTEMPTS: usize = 3;
@@ -64,24 +65,17 @@ impl<P: Ports> ReleaseService<P> {
 
     /// Records the summary once, over whatever revision is current.
     async fn record_pruning(&self, id: &str, summary: PruneSummary) -> Result<Release> {
-        let mut last = None;
-        for _ in 0..SAVE_ATTEMPTS {
-            let mut tracked = self.store.load(id).await?;
-            if !tracked.release.retention_due() {
-                return Ok(tracked.release);
+        let now = self.store.now();
+        let change = |release: &mut Release| {
+            if !release.retention_due() {
+                return Ok(false);
             }
-            tracked.release.apply(
-                Input::Pruned(summary.clone()),
-                self.store.now(),
-                WORKFLOW_ACTOR,
-            )?;
-            match self.store.save(&mut tracked).await {
-                Ok(()) => return Ok(tracked.release),
-                Err(e @ Error::StaleRelease { .. }) => last = Some(e),
-                Err(e) => return Err(e),
-            }
+            release.apply(Input::Pruned(summary.clone()), now, WORKFLOW_ACTOR)?;
+            Ok(true)
+        };
+        match change_stored(&self.store, id, SAVE_ATTEMPTS, change).await? {
+            Changed::Saved(tracked) | Changed::Declined(tracked) => Ok(tracked.release),
         }
-        Err(last.expect("at least one attempt"))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::ports::Ports;
 use crate::ports::{AliasRouter, ExecutionControl, HealthSource, ReleaseRecords};
 use crate::router::AliasRouting;
+use crate::service::changes::{change_stored, Changed};
 use crate::store::Guard;
 
 impl<P: Ports> AlarmResponder<P> {
@@ -85,27 +86,13 @@ impl<P: Ports> AlarmResponder<P> {
     async fn change_release(
         &self,
         guard: &Guard,
-        mut change: impl FnMut(&mut Release) -> Result<bool>,
+        change: impl FnMut(&mut Release) -> Result<bool>,
     ) -> Result<Option<Release>> {
-        for _ in 0..RECORD_ATTEMPTS {
-            let mut tracked = match self.store.load(&guard.release_id).await {
-                Ok(t) => t,
-                Err(Error::ReleaseNotFound(_)) => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            if !change(&mut tracked.release)? {
-                return Ok(None);
-            }
-            match self.store.save(&mut tracked).await {
-                Ok(()) => return Ok(Some(tracked.release)),
-                Err(Error::StaleRelease { .. }) => continue,
-                Err(e) => return Err(e),
-            }
+        match change_stored(&self.store, &guard.release_id, RECORD_ATTEMPTS, change).await {
+            Ok(Changed::Saved(tracked)) => Ok(Some(tracked.release)),
+            Ok(Changed::Declined(_)) | Err(Error::ReleaseNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
         }
-        Err(Error::StaleRelease {
-            id: guard.release_id.clone(),
-            expected: 0,
-        })
     }
 
     async fn after_record(&self, guard: &Guard, release: &Release) {
