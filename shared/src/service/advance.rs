@@ -3,6 +3,7 @@
 use super::converge::FirstStep;
 use super::*;
 use crate::ports::Ports;
+use crate::service::converge::Converged;
 use crate::store::LoadedRelease;
 use chrono::{DateTime, Utc};
 
@@ -47,13 +48,11 @@ impl<P: Ports> ReleaseService<P> {
             let current = self.read_members(release).await?;
             seen = Some(current.clone());
             let moved = match self
-                .converge_seen(release, first_step(release), current)
-                .await
+                .converge_or_hand_off(release, first_step(release), current, WORKFLOW_ACTOR)
+                .await?
             {
-                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
-                    return self.hands_off(&id, WORKFLOW_ACTOR).await
-                }
-                other => other?,
+                Converged::Moved(moved) => moved,
+                Converged::HandedOff(outcome) => return Ok(outcome),
             };
             if moved {
                 let bake = release.schedule.steps[step].bake_secs;
@@ -102,15 +101,17 @@ impl<P: Ports> ReleaseService<P> {
         }
         if matches!(action, Action::SetWeight { .. } | Action::Wait { .. }) {
             let current = seen.unwrap_or_default();
-            match self
-                .converge_seen(&tracked.release, FirstStep::NotFromStable, current)
-                .await
+            if let Converged::HandedOff(outcome) = self
+                .converge_or_hand_off(
+                    &tracked.release,
+                    FirstStep::NotFromStable,
+                    current,
+                    WORKFLOW_ACTOR,
+                )
+                .await?
             {
-                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
-                    return self.hands_off(&id, WORKFLOW_ACTOR).await
-                }
-                other => other?,
-            };
+                return Ok(outcome);
+            }
         }
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
@@ -154,15 +155,17 @@ impl<P: Ports> ReleaseService<P> {
             .apply(input, self.store.now(), WORKFLOW_ACTOR)?;
         self.store.save(&mut tracked).await?;
         if matches!(action, Action::SetWeight { .. }) {
-            match self
-                .converge_from(&tracked.release, FirstStep::NotFromStable)
-                .await
+            if let Converged::HandedOff(outcome) = self
+                .converge_or_hand_off(
+                    &tracked.release,
+                    FirstStep::NotFromStable,
+                    Vec::new(),
+                    WORKFLOW_ACTOR,
+                )
+                .await?
             {
-                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
-                    return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
-                }
-                other => other?,
-            };
+                return Ok(outcome);
+            }
         }
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
@@ -182,12 +185,17 @@ impl<P: Ports> ReleaseService<P> {
             action
         };
         if matches!(action, Action::SetWeight { .. } | Action::Promote) {
-            match self.converge(&tracked.release).await {
-                Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
-                    return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
-                }
-                other => other?,
-            };
+            if let Converged::HandedOff(outcome) = self
+                .converge_or_hand_off(
+                    &tracked.release,
+                    FirstStep::FromStable,
+                    Vec::new(),
+                    WORKFLOW_ACTOR,
+                )
+                .await?
+            {
+                return Ok(outcome);
+            }
         }
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::ports::Ports;
 use crate::ports::{ExecutionControl, ReleaseRecords};
 use crate::service::changes::{change_stored, Changed};
+use crate::service::converge::Converged;
 
 /// Attempts at an operator command when the workflow keeps moving the release's revision.
 const CONTROL_ATTEMPTS: usize = 5;
@@ -78,12 +79,12 @@ impl<P: Ports> ReleaseService<P> {
             };
         let completion = match tracked.release.phase {
             Phase::Promoting => {
-                match self.converge(&tracked.release).await {
-                    Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
-                        return self.hands_off(release_id, by).await
-                    }
-                    other => other?,
-                };
+                if let Converged::HandedOff(outcome) = self
+                    .converge_or_hand_off(&tracked.release, FirstStep::FromStable, Vec::new(), by)
+                    .await?
+                {
+                    return Ok(outcome);
+                }
                 // An early promotion skips steps, not the post-traffic hook: the workflow's
                 // next look calls it, and records the promotion when it passes.
                 if tracked.release.hook_due().is_some() {
@@ -101,12 +102,12 @@ impl<P: Ports> ReleaseService<P> {
             // Approved at its gate: the next step's weight, now; its bake is the workflow's.
             Phase::Shifting { step } if control == Control::Approve => {
                 let release = &tracked.release;
-                match self.converge_from(release, FirstStep::NotFromStable).await {
-                    Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
-                        return self.hands_off(release_id, by).await
-                    }
-                    other => other?,
-                };
+                if let Converged::HandedOff(outcome) = self
+                    .converge_or_hand_off(release, FirstStep::NotFromStable, Vec::new(), by)
+                    .await?
+                {
+                    return Ok(outcome);
+                }
                 self.announce(release).await;
                 let applied = Action::SetWeight {
                     step,

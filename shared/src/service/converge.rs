@@ -194,6 +194,25 @@ impl<P: Ports> ReleaseService<P> {
         Ok(moved)
     }
 
+    /// Makes every member's alias match the release (as [`Self::converge_seen`]); an alias
+    /// someone else moved, or a write that did not take, hands the release off instead (the
+    /// one place that decides which failures do).
+    pub(super) async fn converge_or_hand_off(
+        &self,
+        release: &Release,
+        first_step: FirstStep,
+        seen: Vec<AliasState>,
+        actor: &str,
+    ) -> Result<Converged> {
+        match self.converge_seen(release, first_step, seen).await {
+            Ok(moved) => Ok(Converged::Moved(moved)),
+            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => Ok(
+                Converged::HandedOff(self.hands_off(&release.id, actor).await?),
+            ),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The alias is not where this release left it. From a fresh look: a revert someone
     /// recorded meanwhile ends the step quietly; the alias still on one of this release's own
     /// routings (a write that raced an unrelated change of the alias) is retried; on the
@@ -296,6 +315,14 @@ pub(crate) async fn durable_left<R: AliasRouter>(router: &R, release: &Release) 
         }
     }
     left
+}
+
+/// Where a convergence left the release.
+pub(super) enum Converged {
+    /// Every alias matches it (true: something was written).
+    Moved(bool),
+    /// Someone else moved an alias: handed off, with the outcome to return.
+    HandedOff(StepOutcome),
 }
 
 /// What a revert's outcome records: done; the alias taken over by someone else (left as

@@ -5,6 +5,7 @@ use crate::domain::{Action, Input, Phase};
 use crate::error::{Error, Result};
 use crate::ports::Ports;
 use crate::ports::ReleaseRecords;
+use crate::service::converge::{Converged, FirstStep};
 
 impl<P: Ports> ReleaseService<P> {
     /// Moves the alias wholly to the target and records success, giving up the lock.
@@ -25,12 +26,17 @@ impl<P: Ports> ReleaseService<P> {
                 .clone()
                 .apply(Input::Promoted, self.store.now(), WORKFLOW_ACTOR)?;
         }
-        match self.converge(&tracked.release).await {
-            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
-                return self.hands_off(&id, WORKFLOW_ACTOR).await
-            }
-            other => other?,
-        };
+        if let Converged::HandedOff(outcome) = self
+            .converge_or_hand_off(
+                &tracked.release,
+                FirstStep::FromStable,
+                Vec::new(),
+                WORKFLOW_ACTOR,
+            )
+            .await?
+        {
+            return Ok(outcome);
+        }
         // At 100%, the post-traffic hook decides: a pass completes the promotion; "not yet"
         // waits (the workflow looks at health meanwhile and comes back); a failure rolls back.
         if tracked.release.hook_due().is_some() {

@@ -6,6 +6,7 @@ use crate::domain::{Action, Input, Phase, Release};
 use crate::error::{Error, Result};
 use crate::ports::Ports;
 use crate::ports::ReleaseRecords;
+use crate::service::converge::{Converged, FirstStep};
 use crate::store::{LoadedRelease, LockInfo, LockTakeover};
 
 impl<P: Ports> ReleaseService<P> {
@@ -72,12 +73,17 @@ impl<P: Ports> ReleaseService<P> {
         for old in broken_after {
             self.record_broken(old, &tracked.release).await;
         }
-        match self.converge(&tracked.release).await {
-            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
-                return self.hands_off(&tracked.release.id, WORKFLOW_ACTOR).await
-            }
-            other => other?,
-        };
+        if let Converged::HandedOff(outcome) = self
+            .converge_or_hand_off(
+                &tracked.release,
+                FirstStep::FromStable,
+                Vec::new(),
+                WORKFLOW_ACTOR,
+            )
+            .await?
+        {
+            return Ok(outcome);
+        }
         self.announce(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
     }
@@ -167,12 +173,12 @@ impl<P: Ports> ReleaseService<P> {
 
     pub(super) async fn resume_started(&self, tracked: LoadedRelease) -> Result<StepOutcome> {
         let release = tracked.release;
-        match self.converge(&release).await {
-            Err(Error::UnexpectedAlias { .. } | Error::VerifyFailed { .. }) => {
-                return self.hands_off(&release.id, WORKFLOW_ACTOR).await
-            }
-            other => other?,
-        };
+        if let Converged::HandedOff(outcome) = self
+            .converge_or_hand_off(&release, FirstStep::FromStable, Vec::new(), WORKFLOW_ACTOR)
+            .await?
+        {
+            return Ok(outcome);
+        }
         self.announce(&release).await;
         let action = match release.phase {
             Phase::Shifting { step } => Action::SetWeight {
