@@ -29,7 +29,7 @@ impl<P: Ports> ReleaseService<P> {
         let mut tracked = tracked;
         let release = &tracked.release;
         if release.phase.is_terminal() {
-            self.announce(release).await;
+            self.after_write(release).await;
             return Ok(StepOutcome::of(release, &Action::Nothing));
         }
         let looked_at = self.store.now();
@@ -56,7 +56,7 @@ impl<P: Ports> ReleaseService<P> {
             };
             if moved {
                 let bake = release.schedule.steps[step].bake_secs;
-                self.announce(release).await;
+                self.after_write(release).await;
                 let secs = release.bake_wait(step, bake);
                 return Ok(StepOutcome::of(release, &Action::Wait { secs }));
             }
@@ -113,7 +113,7 @@ impl<P: Ports> ReleaseService<P> {
                 return Ok(outcome);
             }
         }
-        self.announce(&tracked.release).await;
+        self.after_write(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 
@@ -167,7 +167,7 @@ impl<P: Ports> ReleaseService<P> {
                 return Ok(outcome);
             }
         }
-        self.announce(&tracked.release).await;
+        self.after_write(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 
@@ -197,7 +197,7 @@ impl<P: Ports> ReleaseService<P> {
                 return Ok(outcome);
             }
         }
-        self.announce(&tracked.release).await;
+        self.after_write(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 

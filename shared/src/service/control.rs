@@ -88,7 +88,7 @@ impl<P: Ports> ReleaseService<P> {
                 // An early promotion skips steps, not the post-traffic hook: the workflow's
                 // next look calls it, and records the promotion when it passes.
                 if tracked.release.hook_due().is_some() {
-                    self.announce(&tracked.release).await;
+                    self.after_write(&tracked.release).await;
                     return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
                 }
                 Input::Promoted
@@ -96,7 +96,7 @@ impl<P: Ports> ReleaseService<P> {
             Phase::RollingBack { .. } => {
                 self.revert_recorded(&mut tracked.release, by).await?;
                 self.store.save(&mut tracked).await?;
-                self.announce(&tracked.release).await;
+                self.after_write(&tracked.release).await;
                 return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
             }
             // Approved at its gate: the next step's weight, now; its bake is the workflow's.
@@ -108,7 +108,7 @@ impl<P: Ports> ReleaseService<P> {
                 {
                     return Ok(outcome);
                 }
-                self.announce(release).await;
+                self.after_write(release).await;
                 let applied = Action::SetWeight {
                     step,
                     weight: release.weight,
@@ -116,13 +116,13 @@ impl<P: Ports> ReleaseService<P> {
                 return Ok(StepOutcome::of(release, &applied));
             }
             _ => {
-                self.announce(&tracked.release).await;
+                self.after_write(&tracked.release).await;
                 return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
             }
         };
         tracked.release.apply(completion, self.store.now(), by)?;
         self.store.save(&mut tracked).await?;
-        self.announce(&tracked.release).await;
+        self.after_write(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
     }
 }

@@ -223,7 +223,7 @@ impl<P: Ports> ReleaseService<P> {
         for attempt in 0..2 {
             let release = &tracked.release;
             if release.phase.is_terminal() || matches!(release.phase, Phase::RollingBack { .. }) {
-                self.announce(release).await;
+                self.after_write(release).await;
                 return Ok(StepOutcome::of(release, &Action::Nothing));
             }
             // The first member not where this release put it (in a group, members after it
@@ -263,7 +263,7 @@ impl<P: Ports> ReleaseService<P> {
             self.store.save(&mut tracked).await?;
             break;
         }
-        self.announce(&tracked.release).await;
+        self.after_write(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
     }
 }

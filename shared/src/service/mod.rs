@@ -341,10 +341,11 @@ impl ReleaseService {
 }
 
 impl<P: Ports> ReleaseService<P> {
-    /// Announces what the release's log holds that was not announced yet. A failure is
-    /// logged, never returned: telling people must not block or undo a release step, and the
-    /// next step of the same release sends what this one could not.
-    pub async fn announce(&self, release: &Release) {
+    /// What follows every write of a release: its new log entries announced, its own
+    /// alarms retired once they guard nothing, and at its end its dashboard refreshed. A
+    /// failure is logged, never returned: telling people must not block or undo a release
+    /// step, and the next step of the same release sends what this one could not.
+    pub async fn after_write(&self, release: &Release) {
         announce_logged(self.notifier.as_ref(), release).await;
         self.retire_analysis_alarm(release).await;
         if release.phase.is_terminal() {

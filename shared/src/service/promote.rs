@@ -15,7 +15,7 @@ impl<P: Ports> ReleaseService<P> {
             .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
         let mut tracked = self.store.load(&id).await?;
         if tracked.release.phase.is_terminal() {
-            self.announce(&tracked.release).await;
+            self.after_write(&tracked.release).await;
             return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
         }
         if tracked.release.phase != Phase::Promoting {
@@ -42,7 +42,7 @@ impl<P: Ports> ReleaseService<P> {
         if tracked.release.hook_due().is_some() {
             let action = self.call_hook(&mut tracked).await?;
             if action != Action::Promote {
-                self.announce(&tracked.release).await;
+                self.after_write(&tracked.release).await;
                 return Ok(StepOutcome::of(&tracked.release, &action));
             }
         }
@@ -50,7 +50,7 @@ impl<P: Ports> ReleaseService<P> {
             .release
             .apply(Input::Promoted, self.store.now(), WORKFLOW_ACTOR)?;
         self.store.save(&mut tracked).await?;
-        self.announce(&tracked.release).await;
+        self.after_write(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
     }
 }

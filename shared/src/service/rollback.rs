@@ -28,7 +28,7 @@ impl<P: Ports> ReleaseService<P> {
             Err(e) => return Err(e),
         };
         if tracked.release.phase.is_terminal() {
-            self.announce(&tracked.release).await;
+            self.after_write(&tracked.release).await;
             return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
         }
         if !matches!(tracked.release.phase, Phase::RollingBack { .. }) {
@@ -41,7 +41,7 @@ impl<P: Ports> ReleaseService<P> {
         self.revert_recorded(&mut tracked.release, WORKFLOW_ACTOR)
             .await?;
         self.store.save(&mut tracked).await?;
-        self.announce(&tracked.release).await;
+        self.after_write(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &Action::Nothing))
     }
 }

@@ -68,7 +68,7 @@ impl<P: Ports> ReleaseService<P> {
         };
         self.after_start(&tracked.release).await;
         if let Some(old) = &broken {
-            self.announce(&old.release).await;
+            self.after_write(&old.release).await;
         }
         for old in broken_after {
             self.record_broken(old, &tracked.release).await;
@@ -84,7 +84,7 @@ impl<P: Ports> ReleaseService<P> {
         {
             return Ok(outcome);
         }
-        self.announce(&tracked.release).await;
+        self.after_write(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))
     }
 
@@ -164,7 +164,7 @@ impl<P: Ports> ReleaseService<P> {
         // Its locks are the group's now: its save must not give them up.
         old.holds_lock = false;
         match self.store.save(&mut old).await {
-            Ok(()) => self.announce(&old.release).await,
+            Ok(()) => self.after_write(&old.release).await,
             Err(e) => {
                 tracing::warn!(release = %old.release.id, by = %by.id, error = %e, "could not record the lock taken over")
             }
@@ -179,7 +179,7 @@ impl<P: Ports> ReleaseService<P> {
         {
             return Ok(outcome);
         }
-        self.announce(&release).await;
+        self.after_write(&release).await;
         let action = match release.phase {
             Phase::Shifting { step } => Action::SetWeight {
                 step,

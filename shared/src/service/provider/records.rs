@@ -74,7 +74,7 @@ impl<P: Ports> ReleaseService<P> {
         release.apply(crate::domain::Input::Decline { reason }, at, by)?;
         match self.store.create(&release, at, None).await {
             Ok(created) => {
-                self.announce(&created.release).await;
+                self.after_write(&created.release).await;
                 Ok(())
             }
             Err(Error::ReleaseExists(_)) => Ok(()),
