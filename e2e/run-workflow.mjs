@@ -66,7 +66,7 @@ const taskResourceLocalHandlers = Object.fromEntries(
 // aws-local-stepfunctions (3.0) has no `.waitForTaskToken`: the Gate state is played here as
 // Step Functions plays it. The advance function registers a fresh token on the release (or
 // raises Shiftback.GateClosed), then the wait lasts until SendTaskSuccess or SendTaskFailure
-// names the token; moto keeps those answers for us (scripts/moto_sfn.py). The library itself
+// names the token; moto keeps those answers for us (tests/moto/moto_sfn.py). The library itself
 // enforces the state's TimeoutSecondsPath, as States.Timeout.
 let gates = 0;
 const motoUrl = process.env.AWS_ENDPOINT_URL;

@@ -2,7 +2,7 @@
 //! every caller), so no limiter inside one process can hold it when several shiftback
 //! functions and the CLI run at once. Every client retries in the SDK's adaptive mode
 //! (`shiftback::adapters::retries`): a throttle slows the client that met it. Here the
-//! emulator enforces the rate for one scope (scripts/moto_rate.py; moto itself never
+//! emulator enforces the rate for one scope (tests/moto/moto_rate.py; moto itself never
 //! throttles), and five processes (five clients and routers built as each process builds
 //! its own, sharing nothing but the account) step forty aliases at once.
 

@@ -1,7 +1,7 @@
 //! Traffic hooks against moto, through the handlers' own service (`runtime::release_service_with`)
 //! and the real Invoke: what a hook is sent on the wire, and how each kind of answer (a pass
 //! after "not yet", a refusal, an unhandled error, garbage, no such function) ends the
-//! release. moto runs function code in Docker, absent here: scripts/moto_lambda.py plays each
+//! release. moto runs function code in Docker, absent here: tests/moto/moto_lambda.py plays each
 //! hook's answers instead (see `hook_function`).
 
 use aws_sdk_cloudwatch::types::StateValue;

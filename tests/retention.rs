@@ -4,7 +4,7 @@
 //! between the listing and its delete is kept. moto cannot hold provisioned concurrency or a
 //! function URL on an alias (covered with aws-smithy-mocks in faults/retention.rs); the
 //! refusal to delete an aliased version and the calls moto has no route for are modelled in
-//! scripts/moto_lambda.py, as Lambda documents them.
+//! tests/moto/moto_lambda.py, as Lambda documents them.
 
 use std::collections::HashMap;
 

@@ -197,7 +197,7 @@ pub async fn metric_alarm(
 }
 
 /// A hook function (named `hook-…`) whose Nth call answers `answers[N]`, the last one from
-/// then on: scripts/moto_lambda.py plays its code, which moto would run in Docker.
+/// then on: tests/moto/moto_lambda.py plays its code, which moto would run in Docker.
 pub async fn hook_function(env: &Emulator, answers: serde_json::Value) -> String {
     use aws_sdk_lambda::types::Environment;
     let name = unique("hook");
