@@ -25,6 +25,9 @@ use crate::store::{DynamoStore, Guard};
 use crate::workflow::StepFunctionsWorkflow;
 
 mod record;
+pub mod select;
+
+use select::{select, Selection};
 
 /// Aliases reverted at once for one alarm: well inside Lambda's control-plane rate.
 const REVERT_CONCURRENCY: usize = 10;
@@ -138,53 +141,51 @@ impl<P: Ports> AlarmResponder<P> {
         }
 
         // The one read before the revert. Everything decided from here on uses only what the
-        // guards carry.
-        let guards: Vec<Guard> = self
+        // guards carry. A member's own alarms are recorded as one guard (its error-rate
+        // alarm's).
+        let stored = self
             .store
-            // A member's own alarms are recorded as one guard (its error-rate alarm's).
             .guards_for_alarm(crate::analysis::guard_alarm_of(&signal.alarm))
-            .await?
-            .into_iter()
-            .filter(|g| g.until.is_none_or(|until| signal.changed_at <= until))
-            .collect();
-        if guards.is_empty() {
-            outcome.ignored = Some(format!(
-                "alarm {} guards no release in progress or in its bake window",
-                signal.alarm
-            ));
-            return Ok(outcome);
-        }
-        let (stale, guards): (Vec<Guard>, Vec<Guard>) = guards
-            .into_iter()
-            .partition(|g| g.started_at.is_some_and(|s| signal.changed_at < s));
-        if guards.is_empty() {
-            // Overridden at start, or an old event redelivered from Lambda's retry queue.
-            let ids: Vec<&str> = stale.iter().map(|g| g.release_id.as_str()).collect();
-            tracing::info!(alarm = %signal.alarm, releases = ?ids, "state change before the release started; not reverted");
-            outcome.ignored = Some(format!(
-                "alarm {} changed state at {}, before release {} started",
-                signal.alarm,
-                signal.changed_at.to_rfc3339(),
-                ids.join(", ")
-            ));
-            return Ok(outcome);
-        }
-        if let Some(by) = &signal.suppressed_by {
-            let note = format!(
-                "alarm {} fired while its actions were suppressed by {by}; not reverted",
-                signal.alarm
-            );
-            tracing::warn!(alarm = %signal.alarm, suppressed_by = %by, "{note}");
-            for guard in &guards {
-                self.record_suppressed(guard, signal, by).await?;
+            .await?;
+        let (guards, ignored) = match select(
+            signal.changed_at,
+            signal.suppressed_by.as_deref(),
+            stored,
+        ) {
+            Selection::Unguarded => {
+                outcome.ignored = Some(format!(
+                    "alarm {} guards no release in progress or in its bake window",
+                    signal.alarm
+                ));
+                return Ok(outcome);
             }
-            outcome.ignored = Some(note);
-            return Ok(outcome);
-        }
+            Selection::Stale(stale) => {
+                // Overridden at start, or an old event redelivered from Lambda's retry queue.
+                let ids: Vec<&str> = stale.iter().map(|g| g.release_id.as_str()).collect();
+                tracing::info!(alarm = %signal.alarm, releases = ?ids, "state change before the release started; not reverted");
+                outcome.ignored = Some(format!(
+                    "alarm {} changed state at {}, before release {} started",
+                    signal.alarm,
+                    signal.changed_at.to_rfc3339(),
+                    ids.join(", ")
+                ));
+                return Ok(outcome);
+            }
+            Selection::Suppressed { by, guards } => {
+                let note = format!(
+                    "alarm {} fired while its actions were suppressed by {by}; not reverted",
+                    signal.alarm
+                );
+                tracing::warn!(alarm = %signal.alarm, suppressed_by = %by, "{note}");
+                for guard in &guards {
+                    self.record_suppressed(guard, signal, &by).await?;
+                }
+                outcome.ignored = Some(note);
+                return Ok(outcome);
+            }
+            Selection::Act { revert, ignored } => (revert, ignored),
+        };
         // An operator ignores this alarm for some releases: recorded, not reverted.
-        let (ignored, guards): (Vec<Guard>, Vec<Guard>) = guards
-            .into_iter()
-            .partition(|g| g.ignored_until.is_some_and(|u| signal.changed_at < u));
         for guard in &ignored {
             let until = guard.ignored_until.unwrap_or(signal.changed_at);
             let by = format!("an ignore until {}", until.to_rfc3339());
@@ -198,8 +199,6 @@ impl<P: Ports> AlarmResponder<P> {
             ));
             return Ok(outcome);
         }
-        // A group's guard reverts every member, each alias as its own.
-        let guards = newest_per_alias(guards.into_iter().flat_map(Guard::per_member).collect());
 
         let limit = Arc::new(Semaphore::new(REVERT_CONCURRENCY));
         let reverts = guards.iter().map(|guard| {
@@ -277,62 +276,5 @@ impl<P: Ports> AlarmResponder<P> {
                 .await?;
         }
         Ok(Some(self.store.now()))
-    }
-}
-
-/// Of several releases an alarm guards on one alias (one in its bake window, the next one in
-/// progress), only the newest decides: the alias ends on its stable version, whatever order
-/// the reverts would have landed in. An older release's guard is left as it is; its target is
-/// where the newer release started from.
-fn newest_per_alias(mut guards: Vec<Guard>) -> Vec<Guard> {
-    guards.sort_by_key(|g| std::cmp::Reverse(g.started_at));
-    let mut seen = std::collections::HashSet::new();
-    guards.retain(|g| {
-        let first = seen.insert((g.function.clone(), g.alias.clone()));
-        if !first {
-            tracing::info!(release = %g.release_id, "a newer release on the same alias decides; this guard is left alone");
-        }
-        first
-    });
-    guards
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn guard(id: &str, alias: &str, started: Option<i64>) -> Guard {
-        Guard {
-            members: Vec::new(),
-            alarm: "errors".into(),
-            release_id: id.into(),
-            function: "orders".into(),
-            alias: alias.into(),
-            stable_version: "1".into(),
-            target_version: "2".into(),
-            until: None,
-            started_at: started.and_then(|s| DateTime::from_timestamp(s, 0)),
-            ignored_until: None,
-        }
-    }
-
-    #[test]
-    fn the_newest_release_on_an_alias_decides_in_any_order() {
-        let guards = vec![
-            guard("r-old", "live", Some(100)),
-            guard("r-legacy", "live", None),
-            guard("r-new", "live", Some(200)),
-            guard("r-other", "beta", Some(50)),
-        ];
-        for rotation in 0..guards.len() {
-            let mut input = guards.clone();
-            input.rotate_left(rotation);
-            let mut kept: Vec<String> = newest_per_alias(input)
-                .into_iter()
-                .map(|g| g.release_id)
-                .collect();
-            kept.sort();
-            assert_eq!(kept, ["r-new", "r-other"], "rotation {rotation}");
-        }
     }
 }
