@@ -185,17 +185,7 @@ impl<P: Ports> ReleaseService<P> {
             action
         };
         if matches!(action, Action::SetWeight { .. } | Action::Promote) {
-            if let Converged::HandedOff(outcome) = self
-                .converge_or_hand_off(
-                    &tracked.release,
-                    FirstStep::FromStable,
-                    Vec::new(),
-                    WORKFLOW_ACTOR,
-                )
-                .await?
-            {
-                return Ok(outcome);
-            }
+            return self.finish_step(&tracked.release, &action).await;
         }
         self.after_write(&tracked.release).await;
         Ok(StepOutcome::of(&tracked.release, &action))

@@ -194,6 +194,23 @@ impl<P: Ports> ReleaseService<P> {
         Ok(moved)
     }
 
+    /// The end of a workflow step that decided `action`: every alias made to match the
+    /// release (or the release handed off), then what follows its write, and the outcome.
+    pub(super) async fn finish_step(
+        &self,
+        release: &Release,
+        action: &Action,
+    ) -> Result<StepOutcome> {
+        if let Converged::HandedOff(outcome) = self
+            .converge_or_hand_off(release, FirstStep::FromStable, Vec::new(), WORKFLOW_ACTOR)
+            .await?
+        {
+            return Ok(outcome);
+        }
+        self.after_write(release).await;
+        Ok(StepOutcome::of(release, action))
+    }
+
     /// Makes every member's alias match the release (as [`Self::converge_seen`]); an alias
     /// someone else moved, or a write that did not take, hands the release off instead (the
     /// one place that decides which failures do).

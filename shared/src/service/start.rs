@@ -73,19 +73,7 @@ impl<P: Ports> ReleaseService<P> {
         for old in broken_after {
             self.record_broken(old, &tracked.release).await;
         }
-        if let Converged::HandedOff(outcome) = self
-            .converge_or_hand_off(
-                &tracked.release,
-                FirstStep::FromStable,
-                Vec::new(),
-                WORKFLOW_ACTOR,
-            )
-            .await?
-        {
-            return Ok(outcome);
-        }
-        self.after_write(&tracked.release).await;
-        Ok(StepOutcome::of(&tracked.release, &action))
+        self.finish_step(&tracked.release, &action).await
     }
 
     /// Records the release with its first decision, breaking an expired lock on the record
