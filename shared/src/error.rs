@@ -44,16 +44,9 @@ impl fmt::Display for AwsError {
 
 impl std::error::Error for AwsError {}
 
-const THROTTLING: &[&str] = &[
-    "TooManyRequestsException",
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException",
-    "RequestThrottled",
-    "LimitExceededException",
-];
+// Throttling and timeouts by the SDK's own lists (every service's codes for them).
+use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+
 /// A condition or revision that no longer holds. Lambda's `ResourceConflictException` is not
 /// one: it says an update of the function is in progress, which passes. A cancelled DynamoDB
 /// transaction is classified by its cancellation reasons (see [`AwsError::from_transaction`]).
@@ -71,6 +64,8 @@ const NOT_FOUND: &[&str] = &[
     "StateMachineDoesNotExist",
     "NotFound",
 ];
+/// Failures that pass, beyond the SDK's [`TRANSIENT_ERRORS`] and HTTP 5xx: the services' own
+/// names for an outage, and the conflicts that only mean "not now".
 const TRANSIENT: &[&str] = &[
     "ServiceException",
     "ServiceUnavailable",
@@ -78,8 +73,6 @@ const TRANSIENT: &[&str] = &[
     "InternalServerError",
     "InternalFailure",
     "InternalServiceError",
-    "RequestTimeout",
-    "RequestTimeoutException",
     // Lambda: "The operation cannot be performed at this time. An update is in progress".
     "ResourceConflictException",
     // DynamoDB: another transaction holds one of the items right now.
@@ -112,13 +105,17 @@ impl AwsError {
             SdkError::ServiceError(service) => {
                 let status = service.raw().status().as_u16();
                 let code = code.as_deref().unwrap_or_default();
-                if THROTTLING.contains(&code) || status == 429 {
+                if TRANSIENT.contains(&code) {
+                    // Before throttling: the SDK counts a transaction in progress as
+                    // throttling, which here is contention that passes.
+                    AwsErrorKind::Transient
+                } else if THROTTLING_ERRORS.contains(&code) || status == 429 {
                     AwsErrorKind::Throttled
                 } else if CONFLICT.contains(&code) || status == 412 {
                     AwsErrorKind::Conflict
                 } else if NOT_FOUND.contains(&code) {
                     AwsErrorKind::NotFound
-                } else if TRANSIENT.contains(&code) || status >= 500 {
+                } else if TRANSIENT_ERRORS.contains(&code) || status >= 500 {
                     AwsErrorKind::Transient
                 } else {
                     AwsErrorKind::Rejected
@@ -273,3 +270,42 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn kind_of(code: &str, status: u16) -> AwsErrorKind {
+        let err =
+            UpdateAliasError::generic(ErrorMetadata::builder().code(code).message("m").build());
+        let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        AwsError::from_sdk("UpdateAlias", SdkError::service_error(err, raw)).kind
+    }
+
+    #[test]
+    fn throttling_and_timeouts_are_known_by_the_sdks_own_codes() {
+        // On the SDK's list, not on the one this crate kept before it: no longer terminal.
+        assert!(matches!(kind_of("SlowDown", 400), AwsErrorKind::Throttled));
+        assert!(matches!(
+            kind_of("TooManyRequestsException", 429),
+            AwsErrorKind::Throttled
+        ));
+        assert!(matches!(
+            kind_of("RequestTimeoutException", 400),
+            AwsErrorKind::Transient
+        ));
+        // Contention that passes, though the SDK counts it as throttling.
+        assert!(matches!(
+            kind_of("TransactionInProgressException", 400),
+            AwsErrorKind::Transient
+        ));
+        assert!(matches!(
+            kind_of("AccessDeniedException", 403),
+            AwsErrorKind::Rejected
+        ));
+    }
+}
