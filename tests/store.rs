@@ -9,7 +9,6 @@ use shiftback::domain::{
 use shiftback::Error;
 use shiftback_integration_tests::{emulator, release_store, unique};
 
-#[path = "store/groups.rs"]
 mod groups;
 
 fn spec(function: &str, id: &str) -> ReleaseSpec {

@@ -342,5 +342,4 @@ pub fn is_analysis_alarm(name: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "tests_alarm.rs"]
 mod tests;
