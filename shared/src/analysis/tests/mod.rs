@@ -153,61 +153,6 @@ fn throttling_counts_against_every_request_that_reached_the_version() {
 }
 
 #[test]
-fn a_version_that_starts_cold_is_not_a_latency_regression() {
-    // The target's first minute is cold (p99 of 2.4 s), then as fast as the stable version.
-    let mut target = minutes(12, 200.0, 0.0, Some(110.0));
-    target[0].p99_ms = Some(2_400.0);
-    let stable = minutes(12, 1_800.0, 0.0, Some(100.0));
-    let verdict = judged(target, stable);
-    assert!(
-        matches!(&verdict, CanaryVerdict::Healthy { summary } if summary.contains("in 0 of 11 warm minutes")),
-        "{verdict:?}"
-    );
-}
-
-#[test]
-fn a_slower_warm_version_is_a_latency_regression_once_most_minutes_show_it() {
-    let slow = |n| {
-        judged(
-            minutes(n, 200.0, 0.0, Some(400.0)),
-            minutes(n, 1_800.0, 0.0, Some(100.0)),
-        )
-    };
-    // A few slow minutes could be chance; a run of them is not.
-    assert!(!is_unhealthy(&slow(4)), "{:?}", slow(4));
-    match slow(15) {
-        CanaryVerdict::Unhealthy { reasons, .. } => assert_eq!(
-            reasons,
-            ["target p99 above 1.5x stable + 25 ms in 14 of 14 warm minutes"]
-        ),
-        v => panic!("{v:?}"),
-    }
-}
-
-#[test]
-fn latency_is_not_judged_without_enough_invocations_a_minute_or_when_unread() {
-    // 50 target invocations a minute: a p99 of 50 calls is their slowest, not a percentile.
-    let verdict = judged(
-        minutes(30, 50.0, 0.0, Some(900.0)),
-        minutes(30, 450.0, 0.0, Some(100.0)),
-    );
-    assert!(
-        matches!(&verdict, CanaryVerdict::Healthy { summary } if summary.contains("latency not judged")),
-        "{verdict:?}"
-    );
-    let unread = Comparison {
-        target: minutes(15, 200.0, 0.0, Some(400.0)),
-        stable: minutes(15, 1_800.0, 0.0, Some(100.0)),
-        latency_unread: Some("the p99s could not be read: throttled".into()),
-    };
-    let verdict = judge(&AnalysisSettings::default(), canary(), t(0), &unread);
-    assert!(
-        matches!(&verdict, CanaryVerdict::Healthy { summary } if summary.contains("latency not judged: the p99s could not be read")),
-        "{verdict:?}"
-    );
-}
-
-#[test]
 fn thresholds_are_stricter_while_the_target_is_a_canary() {
     // 2.8% vs 1%: over the canary's 1.5x and 1 point, under the rollout's 2 points.
     let target = minutes(60, 1_000.0, 28.0, None);
@@ -305,105 +250,6 @@ fn alarms_and_analysis_combine_in_one_verdict() {
 }
 
 #[test]
-fn settings_out_of_range_are_refused_with_what_is_wrong() {
-    let bad = [
-        (
-            AnalysisSettings {
-                min_invocations: 0,
-                ..Default::default()
-            },
-            "min_invocations",
-        ),
-        (
-            AnalysisSettings {
-                window_secs: 30,
-                ..Default::default()
-            },
-            "window_secs",
-        ),
-        (
-            AnalysisSettings {
-                canary: Thresholds {
-                    p99_factor: 0.5,
-                    ..Thresholds::CANARY
-                },
-                ..Default::default()
-            },
-            "canary.p99_factor",
-        ),
-        (
-            AnalysisSettings {
-                rollout: Thresholds {
-                    error_rate_margin_pct: f64::NAN,
-                    ..Thresholds::ROLLOUT
-                },
-                ..Default::default()
-            },
-            "rollout.error_rate_margin_pct",
-        ),
-    ];
-    for (settings, field) in bad {
-        let err = settings.check().unwrap_err();
-        assert!(err.starts_with(field), "{err}");
-    }
-    assert_eq!(AnalysisSettings::default().check(), Ok(()));
-}
-
-#[test]
-fn command_line_options_set_what_they_name_and_refuse_the_rest() {
-    let mut settings = AnalysisSettings::default();
-    for option in [
-        "min-invocations=200",
-        "when_inconclusive=fail",
-        "window=15m",
-        "canary.p99_factor=3",
-        "error_rate_margin_pct=0.5",
-    ] {
-        settings.set(option).unwrap();
-    }
-    assert_eq!(settings.min_invocations, 200);
-    assert_eq!(settings.when_inconclusive, WhenInconclusive::Fail);
-    assert_eq!(settings.window_secs, 900);
-    assert_eq!(settings.canary.p99_factor, 3.0);
-    assert_eq!(settings.rollout.p99_factor, Thresholds::ROLLOUT.p99_factor);
-    assert_eq!(
-        (
-            settings.canary.error_rate_margin_pct,
-            settings.rollout.error_rate_margin_pct
-        ),
-        (0.5, 0.5),
-        "unqualified: both phases"
-    );
-    settings.set("off").unwrap();
-    assert!(!settings.enabled);
-    for (bad, says) in [
-        ("min_invocations=many", "not a whole number"),
-        ("colour=blue", "unknown analysis setting 'colour'"),
-        ("when_inconclusive=maybe", "not hold, fail or pass"),
-        ("loud", "use off, on or KEY=VALUE"),
-        ("nightly.p99_factor=2", "unknown analysis setting"),
-    ] {
-        let err = AnalysisSettings::default().set(bad).unwrap_err();
-        assert!(err.contains(says), "{bad}: {err}");
-    }
-}
-
-#[test]
-fn a_release_recorded_before_the_ratio_reads_the_points_alone() {
-    let stored = serde_json::json!({
-        "canary": {"error_rate_margin_pct": 1.0, "throttle_rate_margin_pct": 1.0, "p99_factor": 1.5},
-        "rollout": {"error_rate_margin_pct": 2.0, "throttle_rate_margin_pct": 2.0, "p99_factor": 2.0}
-    });
-    let settings: AnalysisSettings = serde_json::from_value(stored).unwrap();
-    assert_eq!(
-        (settings.canary.error_ratio, settings.rollout.error_ratio),
-        (1.0, 1.0)
-    );
-    assert_eq!(settings.rollout.error_rate_margin_pct, 2.0);
-    assert_eq!(settings.settle_secs, 180);
-}
-
-#[test]
 fn a_regression_that_starts_at_a_later_step_is_judged_on_that_steps_minutes() {
     // Step 1 (minutes 0-9): healthy at a 5% baseline. Step 2 (from minute 10): the baseline
     // falls to 0.5% and the target runs at 4%, eight times it.
@@ -446,3 +292,6 @@ fn a_regression_that_starts_at_a_later_step_is_judged_on_that_steps_minutes() {
     );
     assert!(!is_unhealthy(&pooled), "{pooled:?}");
 }
+
+mod latency;
+mod settings;
