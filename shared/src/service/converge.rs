@@ -99,25 +99,14 @@ impl<P: Ports> ReleaseService<P> {
     /// shift must not undo that. Each write is a compare-and-swap on the revision read, and
     /// the release is re-read before the first, so a revert landing in between makes it fail.
     /// Returns whether it had to move any alias.
+    /// Only `start` applies the first step from the stable version; after it, an alias found
+    /// on the stable version was reverted by someone, and stays so.
     pub async fn converge(&self, release: &Release) -> Result<bool> {
-        self.converge_from(release, FirstStep::FromStable).await
+        self.converge_seen(release, FirstStep::FromStable, Vec::new())
+            .await
     }
 
-    /// [`Self::converge`], where `first_step` says whether an alias may be moved to the first
-    /// step from the stable version. Only `start` applies the first step; after it, an alias
-    /// found on the stable version was reverted by someone, and stays so.
-    pub(super) async fn converge_from(
-        &self,
-        release: &Release,
-        first_step: FirstStep,
-    ) -> Result<bool> {
-        if release.desired_alias().is_none() {
-            return Ok(false);
-        }
-        self.converge_seen(release, first_step, Vec::new()).await
-    }
-
-    /// [`Self::converge_from`] from the aliases as read earlier in the same look (`seen`, in
+    /// [`Self::converge`] from the aliases as read earlier in the same look (`seen`, in
     /// member order; a member not in it is read now), so a step costs each member one read
     /// and one write. An alias changed since that read fails the write's compare-and-swap, as
     /// it would have between a fresh read and the write.
