@@ -2,6 +2,7 @@
 //! each command's own.
 
 use clap::{Parser, Subcommand};
+use shiftback::domain::gates::OnGateTimeout;
 
 const GLOBAL: &str = "Global options";
 
@@ -109,8 +110,8 @@ pub struct ReleaseArgs {
     #[arg(long, default_value = "168h")]
     pub gate_timeout: String,
     /// What a gate nobody answered does: abort (back to the stable version) or approve.
-    #[arg(long, default_value = "abort", value_parser = ["abort", "approve"])]
-    pub on_gate_timeout: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub on_gate_timeout: OnGateTimeout,
     /// If a release still moves the alias (or a member's), supersede it: it goes back to its
     /// stable version and ends as superseded, on the record, then this one starts. Without
     /// it, a held alias refuses the start. An operator's rollback is never superseded.
@@ -312,5 +313,25 @@ mod tests {
                 "no {command} in the bash completions"
             );
         }
+    }
+
+    #[test]
+    fn a_gate_timeout_choice_is_the_domains_own_and_nothing_else() {
+        let start = |choice: Option<&str>| {
+            let mut argv = vec!["shiftback", "start", "f", "--alias", "live", "--to", "7"];
+            argv.extend(
+                choice
+                    .map(|c| ["--on-gate-timeout", c])
+                    .into_iter()
+                    .flatten(),
+            );
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Start(args) => args.on_gate_timeout,
+                _ => unreachable!("a start"),
+            })
+        };
+        assert_eq!(start(None).unwrap(), OnGateTimeout::Abort);
+        assert_eq!(start(Some("approve")).unwrap(), OnGateTimeout::Approve);
+        assert!(start(Some("ignore")).is_err());
     }
 }

@@ -15,7 +15,7 @@ pub mod start;
 pub mod status;
 
 use chrono::Utc;
-use shiftback::domain::gates::{Gates, OnGateTimeout};
+use shiftback::domain::gates::Gates;
 use shiftback::domain::release::new_release_id;
 use shiftback::domain::{check_version, AnalysisSettings};
 use shiftback::hooks::Hooks;
@@ -55,11 +55,7 @@ pub async fn preflight(
         before_promote: args.gate_before_promote,
         timeout_secs: shiftback::domain::strategy::parse_duration(&args.gate_timeout)
             .map_err(|e| usage(format!("--gate-timeout: {e}")))?,
-        on_timeout: if args.on_gate_timeout == "approve" {
-            OnGateTimeout::Approve
-        } else {
-            OnGateTimeout::Abort
-        },
+        on_timeout: args.on_gate_timeout,
     };
     let members = args
         .members

@@ -11,6 +11,7 @@ pub const MAX_GATE_TIMEOUT_SECS: u64 = crate::domain::release::MAX_PAUSE_SECS;
 
 /// What a gate nobody answered does when its time is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum OnGateTimeout {
     /// Back to the stable version, as an abort.

@@ -105,20 +105,12 @@ impl Hooks {
 }
 
 /// When a hook runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum HookPhase {
     PreTraffic,
     PostTraffic,
-}
-
-impl std::fmt::Display for HookPhase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            HookPhase::PreTraffic => "pre-traffic",
-            HookPhase::PostTraffic => "post-traffic",
-        })
-    }
 }
 
 /// What a hook is told: everything it needs, nothing to look up.

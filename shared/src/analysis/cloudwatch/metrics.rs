@@ -137,19 +137,20 @@ impl CloudWatchHealth {
         }
         let mut target = BTreeMap::new();
         let mut stable = BTreeMap::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .client
-                .get_metric_data()
-                .set_metric_data_queries(Some(queries.clone()))
-                .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
-                .end_time(aws_smithy_types::DateTime::from_secs(end.timestamp()))
-                .scan_by(ScanBy::TimestampAscending)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| Error::Aws(AwsError::from_sdk("GetMetricData", e)))?;
+        let mut pages = self
+            .client
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries))
+            .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
+            .end_time(aws_smithy_types::DateTime::from_secs(end.timestamp()))
+            .scan_by(ScanBy::TimestampAscending)
+            .into_paginator()
+            .send();
+        while let Some(out) = pages
+            .try_next()
+            .await
+            .map_err(|e| Error::Aws(AwsError::from_sdk("GetMetricData", e)))?
+        {
             for result in out.metric_data_results() {
                 let Some((role, series)) = result.id().and_then(|id| id.split_once('_')) else {
                     continue;
@@ -168,10 +169,6 @@ impl CloudWatchHealth {
                         _ => minute.p99_ms = Some(*value),
                     }
                 }
-            }
-            token = out.next_token;
-            if token.is_none() {
-                break;
             }
         }
         if one_version(query_for) {

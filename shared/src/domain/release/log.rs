@@ -17,8 +17,9 @@ pub struct LogEntry {
     pub event: ReleaseEvent,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReleaseEvent {
     Started {
         strategy: Strategy,
@@ -134,33 +135,8 @@ pub enum ReleaseEvent {
 }
 
 impl ReleaseEvent {
+    /// The event's name as records and metrics spell it (`weight_set`).
     pub fn name(&self) -> &'static str {
-        match self {
-            ReleaseEvent::Started { .. } => "started",
-            ReleaseEvent::WeightSet { .. } => "weight_set",
-            ReleaseEvent::HealthChecked { .. } => "health_checked",
-            ReleaseEvent::Analysed { .. } => "analysed",
-            ReleaseEvent::Held { .. } => "held",
-            ReleaseEvent::Paused => "paused",
-            ReleaseEvent::Resumed => "resumed",
-            ReleaseEvent::PromoteRequested => "promote_requested",
-            ReleaseEvent::Promoted => "promoted",
-            ReleaseEvent::RollbackStarted { .. } => "rollback_started",
-            ReleaseEvent::RolledBack { .. } => "rolled_back",
-            ReleaseEvent::Failed { .. } => "failed",
-            ReleaseEvent::LockBroken { .. } => "lock_broken",
-            ReleaseEvent::LockTakenOver { .. } => "lock_taken_over",
-            ReleaseEvent::AlarmSuppressed { .. } => "alarm_suppressed",
-            ReleaseEvent::ManualRollback { .. } => "manual_rollback",
-            ReleaseEvent::Interrupted { .. } => "interrupted",
-            ReleaseEvent::VersionsPruned { .. } => "versions_pruned",
-            ReleaseEvent::HookAnswered { .. } => "hook_answered",
-            ReleaseEvent::Refused { .. } => "refused",
-            ReleaseEvent::GuardIgnored { .. } => "guard_ignored",
-            ReleaseEvent::GateReached { .. } => "gate_reached",
-            ReleaseEvent::Approved { .. } => "approved",
-            ReleaseEvent::GateExpired { .. } => "gate_expired",
-            ReleaseEvent::DurableExecutionsLeft { .. } => "durable_executions_left",
-        }
+        self.into()
     }
 }

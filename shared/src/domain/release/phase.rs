@@ -17,8 +17,9 @@ pub enum RollbackCause {
     Superseded,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "phase", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Phase {
     Pending,
     Shifting {
@@ -51,22 +52,9 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The phase's name as records and messages spell it (`at_gate`).
     pub fn name(&self) -> &'static str {
-        match self {
-            Phase::Pending => "pending",
-            Phase::Shifting { .. } => "shifting",
-            Phase::Paused { .. } => "paused",
-            Phase::AtGate { .. } => "at_gate",
-            Phase::Promoting => "promoting",
-            Phase::Succeeded => "succeeded",
-            Phase::RollingBack { .. } => "rolling_back",
-            Phase::RolledBack => "rolled_back",
-            Phase::Aborted => "aborted",
-            Phase::Failed => "failed",
-            Phase::Interrupted => "interrupted",
-            Phase::Refused => "refused",
-            Phase::Superseded => "superseded",
-        }
+        self.into()
     }
 
     /// Whether the workflow waits on a person here (a gate, a pause), on a task token.

@@ -16,29 +16,21 @@ pub(super) fn open_key(until_epoch_secs: i64, id: &str) -> String {
 impl DynamoStore {
     /// Every release open at `now`, newest first.
     pub async fn open_releases(&self, now: DateTime<Utc>) -> Result<Vec<Release>> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(OPEN_INDEX)
+            .key_condition_expression("gsi2pk = :open AND gsi2sk > :now")
+            .expression_attribute_values(":open", string(OPEN_PARTITION))
+            // Past this key: open beyond this second (the id sorts after '#').
+            .expression_attribute_values(":now", string(open_key(now.timestamp(), "")))
+            .into_paginator()
+            .items()
+            .send();
         let mut releases = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(OPEN_INDEX)
-                .key_condition_expression("gsi2pk = :open AND gsi2sk > :now")
-                .expression_attribute_values(":open", string(OPEN_PARTITION))
-                // Past this key: open beyond this second (the id sorts after '#').
-                .expression_attribute_values(":now", string(open_key(now.timestamp(), "")))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(aws("Query"))?;
-            for item in out.items.unwrap_or_default() {
-                releases.push(Self::parse_release(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => break,
-            }
+        while let Some(item) = pages.try_next().await.map_err(aws("Query"))? {
+            releases.push(Self::parse_release(item)?);
         }
         releases.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Ok(releases)

@@ -331,33 +331,25 @@ impl DynamoStore {
     pub async fn load(&self, id: &str) -> Result<LoadedRelease> {
         let mut release_item = None;
         let mut log = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", string(release_pk(id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(aws("Query"))?;
-            for item in out.items.unwrap_or_default() {
-                let sk = get_s(&item, "sk")?;
-                if sk == "REL" {
-                    release_item = Some(item);
-                } else if sk.starts_with("EV#") {
-                    let item: LogItem = from_item(item, "log entry")?;
-                    let entry: LogEntry = serde_json::from_str(&item.doc)
-                        .map_err(|e| Error::Corrupt(format!("log entry {}: {e}", item.sk)))?;
-                    log.push(entry);
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
+        let mut items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", string(release_pk(id)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = items.try_next().await.map_err(aws("Query"))? {
+            let sk = get_s(&item, "sk")?;
+            if sk == "REL" {
+                release_item = Some(item);
+            } else if sk.starts_with("EV#") {
+                let item: LogItem = from_item(item, "log entry")?;
+                let entry: LogEntry = serde_json::from_str(&item.doc)
+                    .map_err(|e| Error::Corrupt(format!("log entry {}: {e}", item.sk)))?;
+                log.push(entry);
             }
         }
         let item = release_item.ok_or_else(|| Error::ReleaseNotFound(id.to_string()))?;

@@ -199,3 +199,32 @@ fn a_broken_lock_ends_the_old_release_and_is_recorded_in_both() {
     new.apply(Input::Begin, t(200), "wf").unwrap();
     assert!(new.apply(take_over, t(201), "wf").is_err());
 }
+
+#[test]
+fn event_and_phase_names_are_the_records_own_spelling() {
+    let mut r = release("linear:25:60s");
+    let mut phases = vec![r.phase];
+    for input in [Input::Begin, Input::Pause, Input::Resume] {
+        r.apply(input, t(1), "wf").unwrap();
+        phases.push(r.phase);
+    }
+    let alarm = Input::Alarm {
+        alarm: "orders-errors".into(),
+        reason: "5xx".into(),
+    };
+    r.apply(alarm, t(2), "alarm").unwrap();
+    phases.push(r.phase);
+    r.apply(Input::RolledBack, t(3), "alarm").unwrap();
+    phases.push(r.phase);
+    // Metrics, messages and the CLI say the name; the records say the serde tag: one word.
+    for entry in &r.log {
+        let stored = serde_json::to_value(&entry.event).unwrap();
+        assert_eq!(stored["event"], entry.event.name(), "{entry:?}");
+    }
+    for phase in phases {
+        let stored = serde_json::to_value(phase).unwrap();
+        assert_eq!(stored["phase"], phase.name(), "{phase:?}");
+    }
+    assert!(r.log.iter().any(|e| e.event.name() == "rollback_started"));
+    assert_eq!(r.phase.name(), "rolled_back");
+}
