@@ -1,0 +1,207 @@
+//! One wiring for every caller: the SDK clients built once, the settings a handler's
+//! environment (or the CLI's flags and the stack's outputs) names, and the services built
+//! from the two.
+
+use crate::adapters::{
+    load_config, CloudWatchHealth, DynamoStore, LambdaHooks, LambdaRouter, LambdaVersions,
+    SnsNotifier, StepFunctionsWorkflow,
+};
+use crate::alarm::AlarmResponder;
+use crate::service::{ReleaseService, StartRequest};
+
+use super::env;
+
+/// The SDK clients a handler uses, one of each, built once per cold start.
+#[derive(Clone, Debug)]
+pub struct HandlerClients {
+    pub lambda: aws_sdk_lambda::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    /// The release provider's only: the requesting stack's status.
+    pub cloudformation: aws_sdk_cloudformation::Client,
+}
+
+impl HandlerClients {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        HandlerClients {
+            lambda: aws_sdk_lambda::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            sfn: aws_sdk_sfn::Client::new(config),
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
+        }
+    }
+}
+
+/// What a handler's environment names: the table, the topics, the state machine.
+#[derive(Clone, Debug, Default)]
+pub struct HandlerSettings {
+    pub release_table: String,
+    pub release_topic: Option<String>,
+    pub incident_topic: Option<String>,
+    pub state_machine_arn: Option<String>,
+    /// The stack's pattern of functions a release may call as hooks (`HookFunctionNames`).
+    pub hook_functions: Option<String>,
+    /// `arn:PARTITION:lambda:REGION:ACCOUNT:function:`, for the ARNs hooks are told.
+    pub function_arn_prefix: Option<String>,
+}
+
+impl HandlerSettings {
+    /// From `RELEASE_TABLE` (required), `RELEASE_TOPIC`, `INCIDENT_TOPIC`,
+    /// `STATE_MACHINE_ARN`, `HOOK_FUNCTION_NAMES` and `FUNCTION_ARN_PREFIX` (each optional;
+    /// empty counts as unset).
+    pub fn from_env() -> Result<Self, lambda_runtime::Error> {
+        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(HandlerSettings {
+            release_table: env("RELEASE_TABLE")?,
+            release_topic: optional("RELEASE_TOPIC"),
+            incident_topic: optional("INCIDENT_TOPIC"),
+            state_machine_arn: optional("STATE_MACHINE_ARN"),
+            hook_functions: optional("HOOK_FUNCTION_NAMES"),
+            function_arn_prefix: optional("FUNCTION_ARN_PREFIX"),
+        })
+    }
+}
+
+/// Builds the release service from the environment and the standard AWS configuration.
+/// Called once, before the first invocation.
+pub async fn release_service() -> Result<ReleaseService, lambda_runtime::Error> {
+    let clients = HandlerClients::new(&load_config().await);
+    Ok(release_service_with(
+        &clients,
+        &HandlerSettings::from_env()?,
+    ))
+}
+
+/// The release service the Step Functions task handlers run, from its clients and settings.
+pub fn release_service_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+) -> ReleaseService {
+    let service = ReleaseService::new(
+        LambdaRouter::new(clients.lambda.clone()),
+        DynamoStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
+        CloudWatchHealth::new(clients.cloudwatch.clone()),
+    )
+    .with_hooks(LambdaHooks::new(
+        clients.lambda.clone(),
+        settings.hook_functions.as_deref(),
+        settings.function_arn_prefix.as_deref(),
+    ));
+    match notifier(clients, settings) {
+        Some(notifier) => service.with_notifier(notifier),
+        None => service,
+    }
+}
+
+/// The release service and the version catalog the retention step runs on.
+pub async fn retention_service() -> Result<(ReleaseService, LambdaVersions), lambda_runtime::Error>
+{
+    let clients = HandlerClients::new(&load_config().await);
+    Ok(retention_service_with(
+        &clients,
+        &HandlerSettings::from_env()?,
+    ))
+}
+
+/// The retention step's service and catalog, from its clients and settings.
+pub fn retention_service_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+) -> (ReleaseService, LambdaVersions) {
+    let service = release_service_with(clients, settings);
+    (service, LambdaVersions::new(clients.lambda.clone()))
+}
+
+/// A start request with the stack's default retention (`DEFAULT_RETAIN_VERSIONS`) when the
+/// request names none.
+pub fn with_default_retention(request: StartRequest) -> StartRequest {
+    retention_default(
+        request,
+        std::env::var("DEFAULT_RETAIN_VERSIONS").ok().as_deref(),
+    )
+}
+
+/// The request's own retention wins; else the stack's `default` (0, unset or unreadable: none).
+fn retention_default(mut request: StartRequest, default: Option<&str>) -> StartRequest {
+    let default = default
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|&n| n > 0);
+    request.retain_versions = request.retain_versions.or(default);
+    request
+}
+
+/// Builds the alarm responder from the environment; `STATE_MACHINE_ARN`, when set, lets it
+/// stop the workflow.
+pub async fn alarm_responder() -> Result<AlarmResponder, lambda_runtime::Error> {
+    let clients = HandlerClients::new(&load_config().await);
+    Ok(alarm_responder_with(
+        &clients,
+        &HandlerSettings::from_env()?,
+    ))
+}
+
+/// The alarm function's responder, from its clients and settings.
+pub fn alarm_responder_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+) -> AlarmResponder {
+    let workflow = settings
+        .state_machine_arn
+        .as_ref()
+        .map(|arn| StepFunctionsWorkflow::new(clients.sfn.clone(), arn));
+    let responder = AlarmResponder::new(
+        LambdaRouter::new(clients.lambda.clone()),
+        DynamoStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
+        workflow,
+    )
+    .with_alarm_cleanup(CloudWatchHealth::new(clients.cloudwatch.clone()));
+    match notifier(clients, settings) {
+        Some(notifier) => responder.with_notifier(notifier),
+        None => responder,
+    }
+}
+
+/// The notifier, when a release topic is set.
+fn notifier(clients: &HandlerClients, settings: &HandlerSettings) -> Option<SnsNotifier> {
+    Some(SnsNotifier::new(
+        clients.sns.clone(),
+        clients.dynamodb.clone(),
+        &settings.release_table,
+        settings.release_topic.clone()?,
+        settings.incident_topic.clone(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stacks_default_retention_applies_only_where_a_release_names_none() {
+        let request: StartRequest = serde_json::from_value(serde_json::json!({
+            "function": "orders", "alias": "live", "target_version": "2", "strategy": "AllAtOnce"
+        }))
+        .unwrap();
+        let named = StartRequest {
+            retain_versions: Some(3),
+            ..request.clone()
+        };
+        let cases = [
+            (request.clone(), Some("10"), Some(10)),
+            (request.clone(), Some(" 10 "), Some(10)),
+            (request.clone(), Some("0"), None),
+            (request.clone(), None, None),
+            (request.clone(), Some("ten"), None),
+            (named.clone(), Some("10"), Some(3)),
+            (named, None, Some(3)),
+        ];
+        for (request, default, expected) in cases {
+            let got = retention_default(request, default).retain_versions;
+            assert_eq!(got, expected, "default {default:?}");
+        }
+    }
+}
