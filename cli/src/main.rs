@@ -21,6 +21,7 @@ use args::{Cli, Command};
 use resources::Resources;
 
 /// A failure and the exit code it maps to.
+#[derive(Clone)]
 pub struct Failure {
     code: u8,
     message: String,

@@ -1,23 +1,30 @@
 //! Where the deployed shiftback lives: flags and environment first, then the stack's outputs.
 
-use aws_config::SdkConfig;
-use shiftback::adapters::{
-    load_config, CloudWatchHealth, DynamoStore, LambdaRouter, LambdaVersions, SnsNotifier,
-    StepFunctionsWorkflow,
+use std::collections::BTreeMap;
+
+use shiftback::adapters::{load_config, StepFunctionsWorkflow};
+use shiftback::runtime::{
+    release_service_with, task_tokens_with, version_retention_with, workflow_with, Caller,
+    HandlerClients, HandlerSettings,
 };
 use shiftback::service::retention::VersionRetention;
 use shiftback::service::ReleaseService;
+use tokio::sync::OnceCell;
 
 use crate::args::Cli;
 use crate::Failure;
 
+/// The deployed shiftback as the CLI finds it: its clients built once, the flags, and the
+/// stack's outputs, read at most once and only if a flag leaves something unnamed. The
+/// services come from the handlers' own builders ([`shiftback::runtime`]).
 pub struct Resources {
-    config: SdkConfig,
+    clients: HandlerClients,
     stack: Option<String>,
     table: Option<String>,
     state_machine: Option<String>,
     release_topic: Option<String>,
     incident_topic: Option<String>,
+    outputs: OnceCell<Result<BTreeMap<String, String>, Failure>>,
 }
 
 /// `stack_name` from samconfig.toml in the working directory, as `sam deploy` would use it:
@@ -42,65 +49,86 @@ fn stack_in_samconfig(text: &str) -> Option<String> {
 impl Resources {
     pub async fn load(cli: &Cli) -> Resources {
         Resources {
-            config: load_config().await,
+            clients: HandlerClients::new(&load_config().await),
             stack: cli.stack.clone().or_else(samconfig_stack),
             table: cli.table.clone(),
             state_machine: cli.state_machine.clone(),
             release_topic: cli.release_topic.clone(),
             incident_topic: cli.incident_topic.clone(),
+            outputs: OnceCell::new(),
         }
     }
 
-    async fn output(&self, key: &str, flag: &str) -> Result<String, Failure> {
+    /// The stack's outputs, from one DescribeStacks for the whole command.
+    async fn outputs(&self, stack: &str) -> Result<&BTreeMap<String, String>, Failure> {
+        let described = self.outputs.get_or_init(|| async {
+            let out = self
+                .clients
+                .cloudformation
+                .describe_stacks()
+                .stack_name(stack)
+                .send()
+                .await
+                .map_err(|e| Failure {
+                    code: 4,
+                    message: format!(
+                        "reading stack {stack}: {}",
+                        aws_sdk_cloudformation::error::DisplayErrorContext(&e)
+                    ),
+                })?;
+            let outputs = out
+                .stacks()
+                .first()
+                .map(|s| s.outputs())
+                .unwrap_or_default();
+            Ok(outputs
+                .iter()
+                .filter_map(|o| Some((o.output_key()?.into(), o.output_value()?.into())))
+                .collect())
+        });
+        described.await.as_ref().map_err(Failure::clone)
+    }
+
+    /// The flag's value, else the stack's output `key`.
+    async fn named(
+        &self,
+        flag_value: &Option<String>,
+        key: &str,
+        flag: &str,
+    ) -> Result<String, Failure> {
+        if let Some(value) = flag_value {
+            return Ok(value.clone());
+        }
         let Some(stack) = &self.stack else {
             return Err(crate::usage(format!(
                 "cannot find the {key}: pass {flag}, or --stack (or SHIFTBACK_STACK) naming the deployed shiftback stack"
             )));
         };
-        let client = aws_sdk_cloudformation::Client::new(&self.config);
-        let out = client
-            .describe_stacks()
-            .stack_name(stack)
-            .send()
-            .await
-            .map_err(|e| Failure {
-                code: 4,
-                message: format!(
-                    "reading stack {stack}: {}",
-                    aws_sdk_cloudformation::error::DisplayErrorContext(&e)
-                ),
-            })?;
-        out.stacks()
-            .first()
-            .and_then(|s| s.outputs().iter().find(|o| o.output_key() == Some(key)))
-            .and_then(|o| o.output_value())
-            .map(str::to_string)
+        self.outputs(stack)
+            .await?
+            .get(key)
+            .cloned()
             .ok_or_else(|| crate::usage(format!("stack {stack} has no output {key}; pass {flag}")))
     }
 
-    pub async fn service(&self) -> Result<ReleaseService, Failure> {
-        let table = match &self.table {
-            Some(t) => t.clone(),
-            None => self.output("ReleaseTableName", "--table").await?,
-        };
-        let dynamodb = aws_sdk_dynamodb::Client::new(&self.config);
-        let service = ReleaseService::new(
-            LambdaRouter::new(aws_sdk_lambda::Client::new(&self.config)),
-            DynamoStore::new(dynamodb.clone(), &table),
-            CloudWatchHealth::new(aws_sdk_cloudwatch::Client::new(&self.config)),
-        );
-        // Operator actions are announced when they happen, like the workflow's own steps.
+    /// What the services need: the table, and the topics operator actions are announced on
+    /// (like the workflow's own steps).
+    async fn settings(&self) -> Result<HandlerSettings, Failure> {
+        let release_table = self
+            .named(&self.table, "ReleaseTableName", "--table")
+            .await?;
         let (release_topic, incident_topic) = self.topics().await?;
-        Ok(match release_topic {
-            Some(topic) => service.with_notifier(SnsNotifier::new(
-                aws_sdk_sns::Client::new(&self.config),
-                dynamodb,
-                table,
-                topic,
-                incident_topic,
-            )),
-            None => service,
+        Ok(HandlerSettings {
+            release_table,
+            release_topic,
+            incident_topic,
+            caller: Caller::Operator,
+            ..HandlerSettings::default()
         })
+    }
+
+    pub async fn service(&self) -> Result<ReleaseService, Failure> {
+        Ok(release_service_with(&self.clients, &self.settings().await?))
     }
 
     /// The release and incident topics: flags first, then the stack's outputs when the table
@@ -111,44 +139,45 @@ impl Resources {
         if self.release_topic.is_some() || self.table.is_some() || self.stack.is_none() {
             return Ok((self.release_topic.clone(), self.incident_topic.clone()));
         }
-        let release = self.output("ReleaseTopicArn", "--release-topic").await?;
-        let incident = match &self.incident_topic {
-            Some(topic) => Some(topic.clone()),
-            None => self
-                .output("IncidentTopicArn", "--incident-topic")
-                .await
-                .ok(),
-        };
+        let release = self
+            .named(&None, "ReleaseTopicArn", "--release-topic")
+            .await?;
+        let incident = self
+            .named(&self.incident_topic, "IncidentTopicArn", "--incident-topic")
+            .await
+            .ok();
         Ok((Some(release), incident))
     }
 
     /// Version retention: Lambda's versions and the release history (for what is in
     /// progress and what is a rollback target).
     pub async fn retention(&self) -> Result<VersionRetention, Failure> {
-        let table = match &self.table {
-            Some(t) => t.clone(),
-            None => self.output("ReleaseTableName", "--table").await?,
+        let release_table = self
+            .named(&self.table, "ReleaseTableName", "--table")
+            .await?;
+        let settings = HandlerSettings {
+            release_table,
+            caller: Caller::Operator,
+            ..HandlerSettings::default()
         };
-        Ok(VersionRetention {
-            catalog: LambdaVersions::new(aws_sdk_lambda::Client::new(&self.config)),
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&self.config), &table),
-        })
+        Ok(version_retention_with(&self.clients, &settings))
     }
 
     /// For handing task tokens back to Step Functions, which needs no state machine ARN.
     pub fn task_tokens(&self) -> StepFunctionsWorkflow {
-        StepFunctionsWorkflow::new(aws_sdk_sfn::Client::new(&self.config), "")
+        task_tokens_with(&self.clients)
     }
 
     pub async fn workflow(&self) -> Result<StepFunctionsWorkflow, Failure> {
-        let arn = match &self.state_machine {
-            Some(a) => a.clone(),
-            None => self.output("StateMachineArn", "--state-machine").await?,
+        let arn = self
+            .named(&self.state_machine, "StateMachineArn", "--state-machine")
+            .await?;
+        let settings = HandlerSettings {
+            state_machine_arn: Some(arn),
+            ..HandlerSettings::default()
         };
-        Ok(StepFunctionsWorkflow::new(
-            aws_sdk_sfn::Client::new(&self.config),
-            arn,
-        ))
+        workflow_with(&self.clients, &settings)
+            .ok_or_else(|| crate::usage("no state machine is named: pass --state-machine"))
     }
 }
 

@@ -16,7 +16,7 @@ use shiftback::domain::AnalysisSettings;
 use shiftback::hooks::Hooks;
 use shiftback::runtime::{
     alarm_responder_with, release_provider_with, release_service_with, retention_service_with,
-    HandlerSettings,
+    Caller, HandlerSettings,
 };
 use shiftback::service::{Next, StepInput, StepOutcome};
 use shiftback_integration_tests::{

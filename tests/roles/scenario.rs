@@ -25,6 +25,7 @@ pub(super) async fn record_every_handler() -> Recorded {
         )),
         hook_functions: Some("hook-*".into()),
         function_arn_prefix: Some(format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:")),
+        caller: Caller::Handler,
     };
     let calls: BTreeMap<_, _> = [
         "StartFunction",

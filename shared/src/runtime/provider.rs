@@ -87,13 +87,11 @@ pub fn release_provider_with(
     clients: &HandlerClients,
     settings: &HandlerSettings,
 ) -> Result<ReleaseProvider, lambda_runtime::Error> {
-    let arn = settings
-        .state_machine_arn
-        .clone()
+    let workflow = super::workflow_with(clients, settings)
         .ok_or("STATE_MACHINE_ARN is required by the release provider")?;
     Ok(ReleaseProvider {
         service: release_service_with(clients, settings),
-        workflow: StepFunctionsWorkflow::new(clients.sfn.clone(), arn),
+        workflow,
         answers: std::sync::Arc::new(Default::default()),
         stacks: CfnStacks::new(clients.cloudformation.clone()),
     })

@@ -7,6 +7,7 @@ use crate::adapters::{
     SnsNotifier, StepFunctionsWorkflow,
 };
 use crate::alarm::AlarmResponder;
+use crate::service::retention::VersionRetention;
 use crate::service::{ReleaseService, StartRequest};
 
 use super::env;
@@ -47,6 +48,19 @@ pub struct HandlerSettings {
     pub hook_functions: Option<String>,
     /// `arn:PARTITION:lambda:REGION:ACCOUNT:function:`, for the ARNs hooks are told.
     pub function_arn_prefix: Option<String>,
+    pub caller: Caller,
+}
+
+/// Whom the services are built for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Caller {
+    /// One of the stack's functions: it may invoke hooks (those `HookFunctionNames` allows) and
+    /// publishes the records' metrics (embedded in its logs).
+    #[default]
+    Handler,
+    /// The operator's CLI: its standard output is its user's, not a metrics stream, and the
+    /// workflow invokes the hooks, so the stack's pattern is checked there, not here.
+    Operator,
 }
 
 impl HandlerSettings {
@@ -62,6 +76,7 @@ impl HandlerSettings {
             state_machine_arn: optional("STATE_MACHINE_ARN"),
             hook_functions: optional("HOOK_FUNCTION_NAMES"),
             function_arn_prefix: optional("FUNCTION_ARN_PREFIX"),
+            caller: Caller::Handler,
         })
     }
 }
@@ -83,14 +98,17 @@ pub fn release_service_with(
 ) -> ReleaseService {
     let service = ReleaseService::new(
         LambdaRouter::new(clients.lambda.clone()),
-        DynamoStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
+        store(clients, settings),
         CloudWatchHealth::new(clients.cloudwatch.clone()),
-    )
-    .with_hooks(LambdaHooks::new(
-        clients.lambda.clone(),
-        settings.hook_functions.as_deref(),
-        settings.function_arn_prefix.as_deref(),
-    ));
+    );
+    let service = match settings.caller {
+        Caller::Handler => service.with_hooks(LambdaHooks::new(
+            clients.lambda.clone(),
+            settings.hook_functions.as_deref(),
+            settings.function_arn_prefix.as_deref(),
+        )),
+        Caller::Operator => service,
+    };
     match notifier(clients, settings) {
         Some(notifier) => service.with_notifier(notifier),
         None => service,
@@ -149,13 +167,10 @@ pub fn alarm_responder_with(
     clients: &HandlerClients,
     settings: &HandlerSettings,
 ) -> AlarmResponder {
-    let workflow = settings
-        .state_machine_arn
-        .as_ref()
-        .map(|arn| StepFunctionsWorkflow::new(clients.sfn.clone(), arn));
+    let workflow = workflow_with(clients, settings);
     let responder = AlarmResponder::new(
         LambdaRouter::new(clients.lambda.clone()),
-        DynamoStore::new(clients.dynamodb.clone(), &settings.release_table).with_metrics(),
+        store(clients, settings),
         workflow,
     )
     .with_alarm_cleanup(CloudWatchHealth::new(clients.cloudwatch.clone()));
@@ -163,6 +178,41 @@ pub fn alarm_responder_with(
         Some(notifier) => responder.with_notifier(notifier),
         None => responder,
     }
+}
+
+/// The release records, with their metrics where a handler keeps them.
+fn store(clients: &HandlerClients, settings: &HandlerSettings) -> DynamoStore {
+    let store = DynamoStore::new(clients.dynamodb.clone(), &settings.release_table);
+    match settings.caller {
+        Caller::Handler => store.with_metrics(),
+        Caller::Operator => store,
+    }
+}
+
+/// Version retention (`shiftback prune`, `shiftback durable`): Lambda's versions and the
+/// release history (what is in progress, what is a rollback target).
+pub fn version_retention_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+) -> VersionRetention {
+    VersionRetention {
+        catalog: LambdaVersions::new(clients.lambda.clone()),
+        store: store(clients, settings),
+    }
+}
+
+/// The release workflow, when a state machine is named.
+pub fn workflow_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+) -> Option<StepFunctionsWorkflow> {
+    let arn = settings.state_machine_arn.as_ref()?;
+    Some(StepFunctionsWorkflow::new(clients.sfn.clone(), arn))
+}
+
+/// For handing task tokens back to Step Functions, which needs no state machine ARN.
+pub fn task_tokens_with(clients: &HandlerClients) -> StepFunctionsWorkflow {
+    StepFunctionsWorkflow::new(clients.sfn.clone(), "")
 }
 
 /// The notifier, when a release topic is set.
@@ -203,5 +253,37 @@ mod tests {
             let got = retention_default(request, default).retain_versions;
             assert_eq!(got, expected, "default {default:?}");
         }
+    }
+
+    fn clients() -> HandlerClients {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        HandlerClients::new(&config)
+    }
+
+    #[test]
+    fn only_a_handler_holds_a_release_to_the_stacks_hook_pattern() {
+        let request: StartRequest = serde_json::from_value(serde_json::json!({
+            "function": "orders", "alias": "live", "target_version": "2",
+            "strategy": "AllAtOnce", "hooks": {"pre_traffic": "smoke-test"}
+        }))
+        .unwrap();
+        let settings = |caller| HandlerSettings {
+            release_table: "releases".into(),
+            hook_functions: Some("hook-*".into()),
+            caller,
+            ..HandlerSettings::default()
+        };
+        let handler = release_service_with(&clients(), &settings(Caller::Handler));
+        let refused = handler.validate(request.clone()).unwrap_err();
+        assert!(
+            refused.to_string().contains("HookFunctionNames is hook-*"),
+            "{refused}"
+        );
+        // The CLI does not know the stack's pattern; the workflow's start checks it.
+        let operator = release_service_with(&clients(), &settings(Caller::Operator));
+        assert!(operator.validate(request).is_ok());
     }
 }
