@@ -3,10 +3,9 @@
 //! short to ever decide (they wait out their extension, then do what `when_inconclusive`
 //! says). Pure: `plan` reads the traffic, this judges it.
 
-use super::canary::ERROR_LEVELS;
-use super::evidence::{sample_to_decide, Margin};
+use super::evidence::{sample_to_decide, Margin, ERROR_LEVELS};
 use super::settings::AnalysisSettings;
-use crate::domain::Schedule;
+use crate::domain::strategy::Schedule;
 
 /// The alias's traffic over a recent window: what the stable version took.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,9 +78,9 @@ pub fn step_advice(
 
 fn inconclusive(settings: &AnalysisSettings) -> &'static str {
     match settings.when_inconclusive {
-        super::WhenInconclusive::Hold => "hold for a person",
-        super::WhenInconclusive::Fail => "roll back",
-        super::WhenInconclusive::Pass => "go on unjudged",
+        super::settings::WhenInconclusive::Hold => "hold for a person",
+        super::settings::WhenInconclusive::Fail => "roll back",
+        super::settings::WhenInconclusive::Pass => "go on unjudged",
     }
 }
 

@@ -10,9 +10,7 @@
 //! The step-end analysis stays for what an alarm cannot judge (the evidence over the whole
 //! step, and "no worse").
 
-use serde::{Deserialize, Serialize};
-
-use super::alarm_rule::{LatencyRule, RegressionRule};
+use super::alarm_rule::{AlarmKind, LatencyRule, RegressionRule};
 use super::canary::MIN_P99_INVOCATIONS;
 use crate::domain::{AnalysisSettings, Release};
 
@@ -77,40 +75,6 @@ pub fn error_rule(settings: &AnalysisSettings) -> RegressionRule {
         points: t.error_rate_margin_pct,
         ratio: t.error_ratio,
         no_baseline_pct: NO_BASELINE_ERROR_PCT,
-    }
-}
-
-/// Which of a release's own alarms this is; recorded on the release, so that one started
-/// before a kind existed is never asked about an alarm it does not have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlarmKind {
-    Errors,
-    Latency,
-    Fast,
-}
-
-impl AlarmKind {
-    /// What follows the member's alarm name. A release id has no `.`, so a name's kind is
-    /// never mistaken for part of its id.
-    pub fn suffix(self) -> &'static str {
-        match self {
-            AlarmKind::Errors => "",
-            AlarmKind::Latency => ".latency",
-            AlarmKind::Fast => ".fast",
-        }
-    }
-
-    /// The alarms a release with these settings gets.
-    pub fn for_settings(settings: &AnalysisSettings) -> Vec<AlarmKind> {
-        if !settings.enabled {
-            return Vec::new();
-        }
-        let mut kinds = vec![AlarmKind::Errors, AlarmKind::Latency];
-        if settings.fast_path_namespace.is_some() {
-            kinds.push(AlarmKind::Fast);
-        }
-        kinds
     }
 }
 

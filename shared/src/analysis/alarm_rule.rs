@@ -3,6 +3,44 @@
 //! model CloudWatch's evaluation, which moto does not do, and for the simulation). The two are
 //! built from one rule so that they cannot drift apart.
 
+use serde::{Deserialize, Serialize};
+
+use super::settings::AnalysisSettings;
+
+/// Which of a release's own alarms this is; recorded on the release, so that one started
+/// before a kind existed is never asked about an alarm it does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    Errors,
+    Latency,
+    Fast,
+}
+
+impl AlarmKind {
+    /// What follows the member's alarm name. A release id has no `.`, so a name's kind is
+    /// never mistaken for part of its id.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            AlarmKind::Errors => "",
+            AlarmKind::Latency => ".latency",
+            AlarmKind::Fast => ".fast",
+        }
+    }
+
+    /// The alarms a release with these settings gets.
+    pub fn for_settings(settings: &AnalysisSettings) -> Vec<AlarmKind> {
+        if !settings.enabled {
+            return Vec::new();
+        }
+        let mut kinds = vec![AlarmKind::Errors, AlarmKind::Latency];
+        if settings.fast_path_namespace.is_some() {
+            kinds.push(AlarmKind::Fast);
+        }
+        kinds
+    }
+}
+
 /// An error-rate regression, period by period: the target's rate past the lowest rate that is
 /// a regression (the stable version's plus `points`, or `ratio` times it, whichever is
 /// higher), in periods with at least `floor` target invocations (0 in the others). A period

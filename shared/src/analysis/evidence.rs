@@ -180,6 +180,21 @@ pub struct Levels {
     pub not_worse: f64,
 }
 
+/// The false-rollback budget of a whole release, however often it is looked at, shared
+/// between what can roll it back: errors, throttles, latency. (A group's members each have
+/// their own.) "Not worse" is shown at 90% one-sided, at one look: a regression it lets through
+/// is judged again at every later look; tighter, and healthy releases are held for want of
+/// evidence (the simulation in `make bench` shows the trade).
+pub const ERROR_LEVELS: Levels = Levels {
+    worse: 0.005,
+    not_worse: 0.20,
+};
+pub const THROTTLE_LEVELS: Levels = Levels {
+    worse: 0.003,
+    not_worse: 0.20,
+};
+pub const LATENCY_LEVEL: f64 = 0.002;
+
 /// What the counts of a release so far show, with the numbers behind it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Judged {

@@ -20,9 +20,10 @@ mod tests;
 mod tests_evidence;
 
 pub use alarm::{
-    alarm_name, analysis_alarm, guard_alarm_of, is_analysis_alarm, kind_alarm, AlarmKind,
-    AnalysisAlarm, WarmUp,
+    alarm_name, analysis_alarm, guard_alarm_of, is_analysis_alarm, kind_alarm, AnalysisAlarm,
+    WarmUp,
 };
+pub use alarm_rule::AlarmKind;
 pub use alarms::{firing, verdict, AlarmState, AlarmStatus};
 pub use canary::{judge, judge_step, window, CanaryVerdict, Comparison, Look, Minute};
 pub use settings::{AnalysisSettings, Thresholds, WhenInconclusive};

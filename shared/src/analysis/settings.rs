@@ -168,8 +168,12 @@ impl AnalysisSettings {
                 points: canary.error_rate_margin_pct / 100.0,
                 ratio: canary.error_ratio,
             };
-            match super::evidence::sample_to_decide(rate, 9.0, margin, super::canary::ERROR_LEVELS)
-            {
+            match super::evidence::sample_to_decide(
+                rate,
+                9.0,
+                margin,
+                super::evidence::ERROR_LEVELS,
+            ) {
                 Some(n) => format!("{n}"),
                 None => "more than 10 million".to_string(),
             }

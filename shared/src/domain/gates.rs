@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// How long a gate waits for a person unless the release says otherwise: a week.
 pub const DEFAULT_GATE_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
 /// The longest a gate may wait: a paused release's limit, for the same reason (its lock).
-pub const MAX_GATE_TIMEOUT_SECS: u64 = crate::domain::release::MAX_PAUSE_SECS;
+pub const MAX_GATE_TIMEOUT_SECS: u64 = super::limits::MAX_PAUSE_SECS;
 
 /// What a gate nobody answered does when its time is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

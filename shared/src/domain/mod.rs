@@ -2,6 +2,7 @@
 
 pub mod arn;
 pub mod gates;
+pub mod limits;
 pub mod managed;
 pub mod metrics;
 pub mod release;

@@ -11,7 +11,8 @@ use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
 use serde_json::Value;
 
-use super::rules::{read_answer, HookPayload, HookVerdict};
+use super::rules::{read_answer, HookVerdict};
+use super::HookPayload;
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 use crate::ports::HookCaller;
 

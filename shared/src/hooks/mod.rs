@@ -7,6 +7,7 @@ pub mod lambda;
 pub mod memory;
 pub mod rules;
 
+pub use crate::domain::release::HookPayload;
 pub use lambda::LambdaHooks;
 pub use rules::*;
 

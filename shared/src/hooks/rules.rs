@@ -16,7 +16,7 @@ pub const MAX_RETRY_AFTER_SECS: u64 = 300;
 pub const MIN_RETRY_AFTER_SECS: u64 = 10;
 /// The longest deadline a release may give its hooks: half its lock's grace, so that a hook
 /// still running never outlives the lock the release holds (the workflow renews it).
-pub const MAX_HOOK_DEADLINE_SECS: u64 = crate::domain::release::LOCK_GRACE_SECS as u64 / 2;
+pub const MAX_HOOK_DEADLINE_SECS: u64 = crate::domain::limits::LOCK_GRACE_SECS as u64 / 2;
 
 /// The hooks a release names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,25 +111,6 @@ impl Hooks {
 pub enum HookPhase {
     PreTraffic,
     PostTraffic,
-}
-
-/// What a hook is told: everything it needs, nothing to look up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HookPayload {
-    pub release_id: String,
-    pub phase: HookPhase,
-    pub function: String,
-    pub alias: String,
-    pub stable_version: String,
-    pub target_version: String,
-    /// The qualified ARN of the version to exercise.
-    pub target_arn: String,
-    /// After this, "not yet" is a failure.
-    pub deadline: DateTime<Utc>,
-    /// A group's other members (the fields above are its first): one hook vouches for the
-    /// whole group.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub members: Vec<crate::domain::Member>,
 }
 
 /// What a hook's answer means for the release.
@@ -334,7 +315,7 @@ mod tests {
 
     #[test]
     fn the_payload_says_everything_a_hook_needs() {
-        let payload = HookPayload {
+        let payload = crate::hooks::HookPayload {
             members: Vec::new(),
             release_id: "r-1".into(),
             phase: HookPhase::PreTraffic,

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
-use crate::hooks::{within_deadline, HookPayload};
+use serde::Serialize;
+
+use crate::hooks::within_deadline;
 
 impl Release {
     /// The hook the release must hear from before it goes on, if any.
@@ -138,4 +140,23 @@ impl Release {
             self.set_step(0, now, actor)
         }
     }
+}
+
+/// What a hook is told: everything it needs, nothing to look up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookPayload {
+    pub release_id: String,
+    pub phase: HookPhase,
+    pub function: String,
+    pub alias: String,
+    pub stable_version: String,
+    pub target_version: String,
+    /// The qualified ARN of the version to exercise.
+    pub target_arn: String,
+    /// After this, "not yet" is a failure.
+    pub deadline: DateTime<Utc>,
+    /// A group's other members (the fields above are its first): one hook vouches for the
+    /// whole group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
 }

@@ -8,6 +8,7 @@
 mod as_at;
 mod gate;
 mod hooked;
+pub use hooked::HookPayload;
 mod ignore;
 mod input;
 mod judged;
@@ -56,15 +57,10 @@ use super::weight::Weight;
 use crate::analysis::{AlarmKind, AnalysisSettings, CanaryVerdict};
 use crate::hooks::{HookPhase, HookVerdict, Hooks};
 
-/// A lock outlives its release's schedule by this much, counted from the start or its last
-/// renewal ([`Release::renews_lock_at`]), before a later release may break it.
-pub const LOCK_GRACE_SECS: i64 = 6 * 3600;
+pub use super::limits::{LOCK_GRACE_SECS, MAX_PAUSE_SECS};
 
 /// How often an inconclusive step looks again for enough traffic: CloudWatch's resolution.
 pub const INCONCLUSIVE_RETRY_SECS: u64 = 60;
-/// A release paused longer than this is aborted (back to its stable version, recorded and
-/// announced), so its workflow always ends within the history cap: about 1,400 looks.
-pub const MAX_PAUSE_SECS: u64 = 14 * 24 * 3600;
 /// The longest an alarm may keep guarding a release after it succeeded.
 pub const MAX_BAKE_AFTER_SECS: u64 = 7 * 24 * 3600;
 /// Alarms one release may name. Bound by DynamoDB's 100 items per transaction: the start that
