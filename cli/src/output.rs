@@ -59,6 +59,16 @@ pub fn print_table(table: &Table, indent: &str) {
 fn release_json(release: &Release) -> serde_json::Value {
     let mut value = serde_json::to_value(release).expect("serialisable");
     value["phase_name"] = json!(release.phase.name());
+    // The newest entry as notifications tell it: one description for every reader.
+    let newest = release.log.len().checked_sub(1);
+    if let Some(described) = newest.and_then(|i| release.describe(i)) {
+        value["last_event"] = json!({
+            "kind": described.kind,
+            "severity": described.severity,
+            "outcome": described.outcome,
+            "at": release.log.last().map(|e| e.at),
+        });
+    }
     // A task token resumes the workflow, a presigned ResponseURL answers a stack: neither is
     // for logs and terminals (`approve` reads the token itself).
     if let Some(fields) = value.as_object_mut() {

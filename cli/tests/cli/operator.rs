@@ -14,6 +14,13 @@ async fn pause_resume_abort_promote_are_recorded_with_who_asked() {
     assert!(text(&out).contains("paused at 25%"));
     let out = s.run(&["--json", "status", &id]);
     assert_eq!(json(&out)["release"]["phase_name"], "paused");
+    // The newest entry as the team was told of it.
+    let told = &json(&out)["release"]["last_event"];
+    assert_eq!(
+        (&told["kind"], &told["severity"]),
+        (&"paused".into(), &"info".into())
+    );
+    assert_eq!(told["outcome"], "in_progress");
     let out = s.run(&["pause", &id]);
     assert_eq!(
         out.status.code(),

@@ -36,7 +36,10 @@ fn versions(releases: &[Release]) -> Vec<String> {
 fn annotations(releases: &[Release]) -> Vec<Value> {
     let mut marks: Vec<(String, String)> = Vec::new();
     for release in releases {
-        for entry in &release.log {
+        for (index, entry) in release.log.iter().enumerate() {
+            if !release.describe(index).is_some_and(|d| d.marked) {
+                continue;
+            }
             let label = match &entry.event {
                 ReleaseEvent::WeightSet { weight, .. } => {
                     format!("{}: {weight} on v{}", release.id, release.target_version)
@@ -48,7 +51,7 @@ fn annotations(releases: &[Release]) -> Vec<Value> {
                     format!("{}: rolled back to v{}", release.id, release.stable_version)
                 }
                 ReleaseEvent::Held { .. } => format!("{}: held", release.id),
-                _ => continue,
+                _ => format!("{}: {}", release.id, release.phase.name()),
             };
             marks.push((entry.at.to_rfc3339(), label));
         }

@@ -2,8 +2,7 @@
 //! handlers' logs (embedded metric format, no extra call); which entries are new is the store's
 //! to say, so each entry counts once however often a step is retried.
 
-use super::release::{Phase, Release, ReleaseEvent};
-use crate::analysis::CanaryVerdict;
+use super::release::{Release, ReleaseEvent};
 
 /// One value of one metric.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,44 +20,31 @@ fn count(name: &'static str) -> MetricPoint {
     }
 }
 
-/// The metrics of `release`'s log entries from index `from` on.
+/// The metrics of `release`'s log entries from index `from` on: each entry's count, as the
+/// release's description of it says ([`Release::describe`]), and an alarm's time to revert.
 pub fn metrics_of(release: &Release, from: usize) -> Vec<MetricPoint> {
     let mut points = Vec::new();
     for (index, entry) in release.log.iter().enumerate().skip(from) {
-        match &entry.event {
-            ReleaseEvent::Started { .. } => points.push(count("ReleasesStarted")),
-            ReleaseEvent::Promoted => points.push(count("ReleasesSucceeded")),
-            ReleaseEvent::RolledBack { .. } if release.phase == Phase::Aborted => {
-                points.push(count("ReleasesAborted"))
+        let Some(described) = release.describe(index) else {
+            continue;
+        };
+        points.extend(described.metric.map(count));
+        if described.kind == "rolled_back" && matches!(entry.event, ReleaseEvent::RolledBack { .. })
+        {
+            // An alarm's revert is recorded from the moment the alarm changed state (its
+            // rollback's start) to the moment the alias was reverted (its end).
+            let started = release.log[..index]
+                .iter()
+                .rev()
+                .find(|e| matches!(e.event, ReleaseEvent::RollbackStarted { .. }));
+            if let Some(started) = started.filter(|e| e.actor.starts_with("alarm:")) {
+                let millis = (entry.at - started.at).num_milliseconds().max(0);
+                points.push(MetricPoint {
+                    name: "AlarmToRevert",
+                    value: millis as f64,
+                    unit: "Milliseconds",
+                });
             }
-            ReleaseEvent::RolledBack { .. } if release.phase == Phase::Superseded => {
-                points.push(count("ReleasesSuperseded"))
-            }
-            ReleaseEvent::RolledBack { .. } => {
-                points.push(count("ReleasesRolledBack"));
-                // An alarm's revert is recorded from the moment the alarm changed state (its
-                // rollback's start) to the moment the alias was reverted (its end).
-                let started = release.log[..index]
-                    .iter()
-                    .rev()
-                    .find(|e| matches!(e.event, ReleaseEvent::RollbackStarted { .. }));
-                if let Some(started) = started.filter(|e| e.actor.starts_with("alarm:")) {
-                    let millis = (entry.at - started.at).num_milliseconds().max(0);
-                    points.push(MetricPoint {
-                        name: "AlarmToRevert",
-                        value: millis as f64,
-                        unit: "Milliseconds",
-                    });
-                }
-            }
-            ReleaseEvent::Failed { .. } => points.push(count("ReleasesFailed")),
-            ReleaseEvent::Held { .. } => points.push(count("ReleasesHeld")),
-            ReleaseEvent::Analysed { verdict, .. } => points.push(count(match verdict {
-                CanaryVerdict::Healthy { .. } => "AnalysisHealthy",
-                CanaryVerdict::Unhealthy { .. } => "AnalysisUnhealthy",
-                CanaryVerdict::Inconclusive { .. } => "AnalysisInconclusive",
-            })),
-            _ => {}
         }
     }
     points

@@ -1,6 +1,6 @@
 //! How a release event is shown: the domain says what happened and how loudly
-//! ([`crate::notifier::notification::announced`]); this module composes the messages, and the
-//! notifier only sends them.
+//! ([`Release::describe`]); this module composes the messages, and the notifier only sends
+//! them.
 //!
 //! One message per event serves both audiences: the body is an AWS Chatbot custom
 //! notification (rendered in Slack or Teams as is), and the structured facts ride in its
@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::domain::release::{LogEntry, Phase, Release, ReleaseEvent};
-use crate::notifier::notification::announced;
+use crate::domain::release::{LogEntry, Phase, Release, ReleaseEvent, Severity};
 
 pub const SCHEMA_VERSION: &str = "1";
 /// SNS subjects: at most 100 printable ASCII characters, no line breaks.
@@ -96,7 +95,9 @@ pub fn notification(
     // Whether and how loudly, by the whole record: a declined release's `Started` is never
     // announced, and how a rollback ended (aborted, superseded) is its outcome's. Asked first,
     // so the entries nobody is told about cost no copy of the release.
-    let (event_type, severity) = announced(release, &entry.event)?;
+    let described = release.describe(index)?;
+    let severity = described.severity?;
+    let (event_type, outcome, emoji) = (described.kind, described.outcome, described.emoji);
     // What it says, as the log stood at the entry: a late publish describes its event, not
     // what followed.
     let as_at = release.as_at(index);
@@ -109,7 +110,7 @@ pub fn notification(
         .collect::<Vec<_>>()
         .join(", ");
     let reason = release.reason.as_deref().map(|r| clip(r, TEXT_MAX));
-    let (emoji, title, outcome) = super::headline::headline(release, entry, &target, &versions)?;
+    let title = super::headline::headline(release, entry, &target, &versions)?;
 
     let mut description = format!(
         "*Release* `{}` by {}\n*Versions* {versions}, strategy `{}`\n*Traffic on v{}* {}",
@@ -218,7 +219,7 @@ pub fn notification(
         ("severity", severity.to_string()),
     ]);
     let incident = match outcome {
-        "rolled_back" | "failed" if severity == "critical" => Some(incident(
+        "rolled_back" | "failed" if severity == Severity::Critical => Some(incident(
             release,
             "ALARM",
             &title,

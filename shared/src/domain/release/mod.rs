@@ -6,6 +6,7 @@
 //! finish or undo, never an alias shifted without one.
 
 mod as_at;
+mod described;
 mod gate;
 mod hooked;
 pub use hooked::HookPayload;
@@ -36,6 +37,7 @@ mod tests_judged;
 mod transition;
 mod waiting;
 
+pub use described::{Described, Severity, IN_PROGRESS};
 pub use ignore::{ignore_until, ANALYSIS_GUARD, MAX_IGNORE_SECS};
 pub use input::*;
 pub use judged::{record_of, VersionRecord, DECLINED, STACK_ACTOR_PREFIX, WORKFLOW_ACTOR};

@@ -36,8 +36,8 @@ async fn an_ignored_alarm_firing_is_recorded_and_reverts_nothing_until_the_ignor
     let ignored = &release.log.last().unwrap().event;
     assert_eq!(ignored.name(), "guard_ignored");
     assert_eq!(
-        crate::notifier::notification::announced(&release, ignored),
-        Some(("guard_ignored", "warning")),
+        crate::notifier::notification::announced(&release, release.log.len() - 1),
+        Some(("guard_ignored", crate::domain::release::Severity::Warning)),
         "announced to the team"
     );
 

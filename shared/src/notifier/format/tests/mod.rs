@@ -195,3 +195,89 @@ fn reverted_by_its_alarm() -> Release {
 
 mod after_the_fact;
 mod warnings;
+
+/// Releases walked to each of their endings, with what happened on the way.
+fn walked() -> Vec<Release> {
+    let alarm = || Input::Alarm {
+        alarm: "orders-errors".into(),
+        reason: "5xx".into(),
+    };
+    let abort = || Input::Abort {
+        reason: "bad build".into(),
+    };
+    let walks: Vec<Vec<(Input, &str)>> = vec![
+        vec![
+            (Input::Begin, "workflow"),
+            (Input::Pause, "cli:bob"),
+            (Input::Resume, "cli:bob"),
+        ],
+        vec![
+            (Input::Begin, "workflow"),
+            (alarm(), "alarm:orders-errors"),
+            (Input::RolledBack, "alarm:orders-errors"),
+        ],
+        vec![
+            (Input::Begin, "workflow"),
+            (abort(), "cli:bob"),
+            (Input::RolledBack, "workflow"),
+        ],
+        vec![
+            (Input::Begin, "workflow"),
+            (Input::Promote, "cli:bob"),
+            (Input::Promoted, "workflow"),
+        ],
+    ];
+    walks
+        .into_iter()
+        .map(|walk| {
+            let mut r = release();
+            for (i, (input, actor)) in walk.into_iter().enumerate() {
+                r.apply(input, t(i as i64), actor).unwrap();
+            }
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn every_reader_tells_an_event_as_its_one_description_says() {
+    let mut kinds = std::collections::BTreeSet::new();
+    for r in walked() {
+        let counted: Vec<_> = crate::domain::metrics::metrics_of(&r, 0)
+            .into_iter()
+            .map(|p| p.name)
+            .filter(|name| *name != "AlarmToRevert")
+            .collect();
+        let described: Vec<_> = (0..r.log.len()).filter_map(|i| r.describe(i)).collect();
+        assert_eq!(described.len(), r.log.len(), "every entry is described");
+        let metrics: Vec<_> = described.iter().filter_map(|d| d.metric).collect();
+        assert_eq!(
+            counted, metrics,
+            "the metrics count what the description says"
+        );
+        for (index, d) in described.iter().enumerate() {
+            let Some(n) = notification(&r, index, "123456789012", "us-east-1") else {
+                assert_eq!(d.severity, None, "{d:?} is announced");
+                continue;
+            };
+            kinds.insert(d.kind);
+            let severity = d.severity.expect("announced").to_string();
+            assert_eq!(n.event_type, d.kind);
+            assert_eq!(n.body["metadata"]["eventType"], d.kind);
+            assert_eq!(n.attributes["severity"], severity);
+            assert_eq!(n.attributes["outcome"], d.outcome);
+            let title = n.body["content"]["title"].as_str().unwrap();
+            assert!(title.starts_with(d.emoji), "{title} for {d:?}");
+        }
+    }
+    for kind in [
+        "started",
+        "paused",
+        "resumed",
+        "rolled_back",
+        "aborted",
+        "promoted",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} among {kinds:?}");
+    }
+}
