@@ -1,8 +1,8 @@
 """Security check over template.yaml, run by `make test`.
 
-Fails on: a "*" resource for any lambda: write action, iam:PassRole or dynamodb: action; an SNS
-topic without KMS encryption; a DynamoDB table without encryption or point-in-time recovery; a
-Lambda permission with neither a source account nor a source ARN; a grant of an action IAM
+Fails on: a "*" resource for any lambda: write action, iam:PassRole or dynamodb: action; a
+DynamoDB table without encryption (checkov's own rule, CKV_AWS_119, asks for a customer key and
+is skipped for a reason in template.yaml); a grant of an action IAM
 authorizes on no resource type (states:SendTask*: a task token is not a resource) on anything
 but "*", which matches nothing and is refused; a state machine Task whose
 TimeoutSeconds does not exceed its function's Timeout (Step Functions would give up on an
@@ -10,9 +10,12 @@ attempt still running and start another beside it); a ManagedFunctionNames param
 defaults to, or accepts, a bare "*"; an alarm function (the revert path) whose reserved
 concurrency cannot be set or can reach Lambda as 0 (which throttles every invocation), or
 without an on-failure destination or a dead-letter queue on its EventBridge rule; a function
-whose logs go to a group the template does not declare with a retention (Lambda's default group
-never expires), or a log group without one; a
-publisher of an SNS topic that the topic's KMS key does not let publish (topic_key_problems).
+whose logs go to a group the template does not declare (Lambda's default group never expires);
+a publisher of an SNS topic that the topic's KMS key does not let publish (topic_key_problems).
+
+What checkov checks (`make template` runs it, failing on any check not skipped with a reason) is
+not repeated here: SNS encryption (CKV_AWS_26), point-in-time recovery (CKV_AWS_28), a service's
+Lambda permission without a source (CKV_AWS_364), a log group's retention (CKV_AWS_66).
 
 usage: check_template.py TEMPLATE | --self-test
 """
@@ -77,17 +80,9 @@ def problems(template):
             if unmatched and not wildcard:
                 found.append(f"{name}: {', '.join(unmatched)} granted on a resource ARN, which IAM "
                              "never matches for it (it takes no resource type): grant it on '*'")
-        if kind == "AWS::SNS::Topic" and not props.get("KmsMasterKeyId"):
-            found.append(f"{name}: SNS topic without KmsMasterKeyId")
         if kind == "AWS::DynamoDB::Table":
             if not (props.get("SSESpecification") or {}).get("SSEEnabled"):
                 found.append(f"{name}: table without SSESpecification.SSEEnabled")
-            pitr = props.get("PointInTimeRecoverySpecification") or {}
-            if pitr.get("PointInTimeRecoveryEnabled") is not True:
-                found.append(f"{name}: table without point-in-time recovery")
-        if kind == "AWS::Lambda::Permission":
-            if not props.get("SourceAccount") and not props.get("SourceArn"):
-                found.append(f"{name}: Lambda permission without SourceAccount or SourceArn")
     return found
 
 
@@ -434,7 +429,7 @@ def topic_key_problems(template):
     for topic, source, kind, who in publishers(resources, set(keys)):
         key = keys[topic]
         if key is None:
-            continue  # no encryption: problems() reports the topic
+            continue  # no encryption: checkov (CKV_AWS_26) reports the topic
         if key == AWS_MANAGED_SNS_KEY:
             if kind == "service":
                 found.append(f"{source}: {who} publishes to {topic}, encrypted with the "
@@ -461,12 +456,12 @@ def topic_key_problems(template):
 
 
 def log_retention_problems(template):
-    """Every log group declares RetentionInDays; every function logs to one of them: through
-    LoggingConfig.LogGroup, or by a group named /aws/lambda/<the function>."""
+    """Every function logs to a group the template declares (checkov's CKV_AWS_66 sees that
+    each declares RetentionInDays): through LoggingConfig.LogGroup, or by a group named
+    /aws/lambda/<the function>."""
     resources = template.get("Resources") or {}
     groups = {n: r for n, r in resources.items() if r.get("Type") == "AWS::Logs::LogGroup"}
-    found = [f"{n}: log group without RetentionInDays (its logs never expire)"
-             for n, r in groups.items() if not (r.get("Properties") or {}).get("RetentionInDays")]
+    found = []
     default = (((template.get("Globals") or {}).get("Function") or {}).get("LoggingConfig") or {})
     for name, r in resources.items():
         if r.get("Type") not in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
@@ -545,13 +540,10 @@ def self_test():
             {"Statement": [{"Effect": "Allow", "Action": "lambda:GetAlias", "Resource": "*"}]},
             {"Statement": [{"Effect": "Allow", "Action": "states:SendTaskSuccess",
                             "Resource": {"Ref": "StateMachine"}}]}]}},
-        "T": {"Type": "AWS::SNS::Topic", "Properties": {}},
         "D": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
-        "P": {"Type": "AWS::Lambda::Permission", "Properties": {"Principal": "sns.amazonaws.com"}},
     }}
     found = problems(bad)
-    expected = ["lambda:UpdateAlias", "iam:PassRole", "dynamodb:PutItem", "KmsMasterKeyId",
-                "SSEEnabled", "point-in-time", "SourceAccount",
+    expected = ["lambda:UpdateAlias", "iam:PassRole", "dynamodb:PutItem", "SSEEnabled",
                 "states:SendTaskSuccess granted on a resource ARN"]
     for needle in expected:
         assert any(needle in p for p in found), f"self-test: no problem mentions {needle}: {found}"
@@ -634,7 +626,6 @@ def self_test():
     retained = {"RetentionInDays": 30}
     for template, needle in [
             (logs(retained, {}), "F: no log group declared for it"),
-            (logs({}, {"LoggingConfig": {"LogGroup": {"Ref": "G"}}}), "G: log group without RetentionInDays"),
             (logs(retained, {"LoggingConfig": {"LogGroup": "/aws/lambda/elsewhere"}}), "not a log group this template declares")]:
         found = log_retention_problems(template)
         assert any(needle in p for p in found), (needle, found)
@@ -642,7 +633,7 @@ def self_test():
                      logs(dict(retained, LogGroupName={"Fn::Sub": "/aws/lambda/${F}"}), {})]:
         assert log_retention_problems(template) == [], log_retention_problems(template)
     topic_cases = topic_key_self_test()
-    print(f"check_template self-test: {len(expected) + 24 + topic_cases} passed, 0 failed")
+    print(f"check_template self-test: {len(expected) + 23 + topic_cases} passed, 0 failed")
 
 
 def topic_key_self_test():
