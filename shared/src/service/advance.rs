@@ -15,10 +15,7 @@ use crate::ports::{HealthSource, ReleaseRecords, VersionsQuery};
 impl<P: Ports> ReleaseService<P> {
     /// One look: health first, then the next decision, recorded, then applied.
     pub async fn advance(&self, input: StepInput) -> Result<StepOutcome> {
-        let id = input
-            .release_id
-            .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
-        let tracked = self.store.load(&id).await?;
+        let tracked = self.load_step(input.release_id.as_deref()).await?;
         if let Some(token) = input.task_token {
             return self.register_gate(tracked, token).await;
         }
@@ -28,9 +25,8 @@ impl<P: Ports> ReleaseService<P> {
         }
         let mut tracked = tracked;
         let release = &tracked.release;
-        if release.phase.is_terminal() {
-            self.after_write(release).await;
-            return Ok(StepOutcome::of(release, &Action::Nothing));
+        if let Some(outcome) = self.ended(release).await {
+            return Ok(outcome);
         }
         let looked_at = self.store.now();
         if release.holds_alias_lock() && release.renews_lock_at(looked_at) {

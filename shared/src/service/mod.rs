@@ -29,6 +29,7 @@ mod control;
 mod converge;
 mod hooks;
 pub mod preflight;
+mod prologue;
 mod promote;
 mod provider;
 mod retain;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::{Action, Input, Phase};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ports::Ports;
 use crate::ports::ReleaseRecords;
 use crate::service::converge::{Converged, FirstStep};
@@ -10,13 +10,9 @@ use crate::service::converge::{Converged, FirstStep};
 impl<P: Ports> ReleaseService<P> {
     /// Moves the alias wholly to the target and records success, giving up the lock.
     pub async fn promote(&self, input: StepInput) -> Result<StepOutcome> {
-        let id = input
-            .release_id
-            .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
-        let mut tracked = self.store.load(&id).await?;
-        if tracked.release.phase.is_terminal() {
-            self.after_write(&tracked.release).await;
-            return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
+        let mut tracked = self.load_step(input.release_id.as_deref()).await?;
+        if let Some(outcome) = self.ended(&tracked.release).await {
+            return Ok(outcome);
         }
         if tracked.release.phase != Phase::Promoting {
             // Only a recorded promotion decision leads here; anything else is refused with the

@@ -21,10 +21,8 @@ impl<P: Ports> ReleaseService<P> {
         catalog: &C,
         input: StepInput,
     ) -> Result<StepOutcome> {
-        let id = input
-            .release_id
-            .ok_or_else(|| Error::BadRequest("release_id is required".into()))?;
-        let tracked = self.store.load(&id).await?;
+        let tracked = self.load_step(input.release_id.as_deref()).await?;
+        let id = tracked.release.id.clone();
         let release = &tracked.release;
         let (Some(keep), true) = (release.retain_versions, release.retention_due()) else {
             return Ok(StepOutcome::of(release, &Action::Nothing));

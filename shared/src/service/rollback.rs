@@ -27,9 +27,8 @@ impl<P: Ports> ReleaseService<P> {
             }
             Err(e) => return Err(e),
         };
-        if tracked.release.phase.is_terminal() {
-            self.after_write(&tracked.release).await;
-            return Ok(StepOutcome::of(&tracked.release, &Action::Nothing));
+        if let Some(outcome) = self.ended(&tracked.release).await {
+            return Ok(outcome);
         }
         if !matches!(tracked.release.phase, Phase::RollingBack { .. }) {
             let error = describe(input.error.as_ref(), "rollback requested");
