@@ -27,7 +27,8 @@ template: setup
 	.venv-sam/bin/cfn-lint examples/sam-app/template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1 --template examples/sam-app/template.yaml
 
-# Seconds, no emulator and nothing installed: the domain's and every other unit test.
+# Seconds, no emulator and nothing installed: the domain's and every other unit test, and the
+# CLI's logic over the in-memory twins (cli/src/commands/tests.rs).
 check:
 	cargo test --workspace --lib --bins
 

@@ -14,11 +14,15 @@ pub mod rollback;
 pub mod start;
 pub mod status;
 
+#[cfg(test)]
+mod tests;
+
 use chrono::Utc;
 use shiftback::domain::gates::Gates;
 use shiftback::domain::release::new_release_id;
 use shiftback::domain::{check_version, AnalysisSettings};
 use shiftback::hooks::Hooks;
+use shiftback::ports::Ports;
 use shiftback::service::retention::PruneRequest;
 use shiftback::service::{ReleaseService, StartRequest};
 
@@ -28,8 +32,8 @@ use crate::{usage, Failure};
 
 /// The checks `plan` and `start` share, which are the start handler's own
 /// ([`ReleaseService::preflight`]); returns the release request and what was checked.
-pub async fn preflight(
-    service: &ReleaseService,
+pub async fn preflight<P: Ports>(
+    service: &ReleaseService<P>,
     args: &ReleaseArgs,
     target: &str,
 ) -> Result<shiftback::service::Preflight, Failure> {

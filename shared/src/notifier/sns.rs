@@ -47,6 +47,22 @@ impl SnsNotifier {
         release_topic: impl Into<String>,
         incident_topic: Option<String>,
     ) -> Self {
+        Self::with_outbox(
+            sns,
+            Outbox::new(dynamodb, table),
+            release_topic,
+            incident_topic,
+        )
+    }
+
+    /// On an outbox of the release store's ([`crate::store::DynamoStore::outbox`]): the
+    /// handlers' wiring, one clock for both.
+    pub fn with_outbox(
+        sns: aws_sdk_sns::Client,
+        outbox: Outbox,
+        release_topic: impl Into<String>,
+        incident_topic: Option<String>,
+    ) -> Self {
         let release_topic = release_topic.into();
         let topic = crate::domain::arn::Arn::parse(&release_topic);
         let region = topic.map(|t| t.region.to_string()).unwrap_or_default();
@@ -55,7 +71,7 @@ impl SnsNotifier {
             region,
             account,
             sns,
-            outbox: Outbox::new(dynamodb, table),
+            outbox,
             release_topic,
             incident_topic,
         }

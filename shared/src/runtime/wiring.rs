@@ -96,9 +96,11 @@ pub fn release_service_with(
     clients: &HandlerClients,
     settings: &HandlerSettings,
 ) -> ReleaseService {
+    let store = store(clients, settings);
+    let notifier = notifier(clients, settings, &store);
     let service = ReleaseService::new(
         LambdaRouter::new(clients.lambda.clone()),
-        store(clients, settings),
+        store,
         CloudWatchHealth::new(clients.cloudwatch.clone()),
     );
     let service = match settings.caller {
@@ -109,7 +111,7 @@ pub fn release_service_with(
         )),
         Caller::Operator => service,
     };
-    match notifier(clients, settings) {
+    match notifier {
         Some(notifier) => service.with_notifier(notifier),
         None => service,
     }
@@ -168,13 +170,11 @@ pub fn alarm_responder_with(
     settings: &HandlerSettings,
 ) -> AlarmResponder {
     let workflow = workflow_with(clients, settings);
-    let responder = AlarmResponder::new(
-        LambdaRouter::new(clients.lambda.clone()),
-        store(clients, settings),
-        workflow,
-    )
-    .with_alarm_cleanup(CloudWatchHealth::new(clients.cloudwatch.clone()));
-    match notifier(clients, settings) {
+    let store = store(clients, settings);
+    let notifier = notifier(clients, settings, &store);
+    let responder = AlarmResponder::new(LambdaRouter::new(clients.lambda.clone()), store, workflow)
+        .with_alarm_cleanup(CloudWatchHealth::new(clients.cloudwatch.clone()));
+    match notifier {
         Some(notifier) => responder.with_notifier(notifier),
         None => responder,
     }
@@ -215,12 +215,15 @@ pub fn task_tokens_with(clients: &HandlerClients) -> StepFunctionsWorkflow {
     StepFunctionsWorkflow::new(clients.sfn.clone(), "")
 }
 
-/// The notifier, when a release topic is set.
-fn notifier(clients: &HandlerClients, settings: &HandlerSettings) -> Option<SnsNotifier> {
-    Some(SnsNotifier::new(
+/// The notifier, when a release topic is set: its outbox on the store's client and clock.
+fn notifier(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+    store: &DynamoStore,
+) -> Option<SnsNotifier> {
+    Some(SnsNotifier::with_outbox(
         clients.sns.clone(),
-        clients.dynamodb.clone(),
-        &settings.release_table,
+        store.outbox(),
         settings.release_topic.clone()?,
         settings.incident_topic.clone(),
     ))

@@ -57,7 +57,7 @@ impl RecordClock {
     /// of that second is the best estimate (off by half a second, plus the response's way
     /// back). A caller whose clock agrees with it to that resolution (a Lambda function's,
     /// synchronised with the table's) keeps its own finer, steadier clock.
-    fn read(&self, date: DateTime<Utc>) {
+    pub(super) fn read(&self, date: DateTime<Utc>) {
         let server = date + Duration::milliseconds(500);
         let mut offset = (server - (self.local)()).num_milliseconds();
         if offset.abs() <= IN_STEP_MS {

@@ -126,6 +126,12 @@ impl DynamoStore {
         self.clock.now()
     }
 
+    /// The notifier's outbox on this store's table, client and clock: one reading of the
+    /// table's time for the records and the announcements, not one each.
+    pub fn outbox(&self) -> Outbox {
+        Outbox::on(self.client.clone(), self.table.clone(), self.clock.clone())
+    }
+
     /// Publishes the metrics of every log entry it stores (embedded metric format, on
     /// standard output): for the handlers, whose output CloudWatch Logs reads.
     pub fn with_metrics(self) -> Self {
@@ -200,5 +206,32 @@ impl ReleaseRecords for DynamoStore {
 
     fn now(&self) -> DateTime<Utc> {
         DynamoStore::now(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    fn two_hours_slow() -> DateTime<Utc> {
+        Utc::now() - Duration::hours(2)
+    }
+
+    #[test]
+    fn the_outbox_judges_claims_on_the_time_the_store_has_read() {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .build();
+        // An operator's laptop two hours slow: the store's first response sets its clock.
+        let store = DynamoStore::with_caller_clock(Client::from_conf(config), "t", two_hours_slow);
+        let outbox = store.outbox();
+        store.clock.read(Utc::now() - Duration::milliseconds(500));
+        let off_ms = outbox.now_ms() - Utc::now().timestamp_millis();
+        assert!(
+            off_ms.abs() < 1_500,
+            "the outbox is {off_ms} ms off the table"
+        );
     }
 }

@@ -45,9 +45,14 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         let (client, clock) = RecordClock::attach(&client, chrono::Utc::now);
+        Self::on(client, table.into(), clock)
+    }
+
+    /// On a client that already reads the table's time into `clock` (the store's).
+    pub(super) fn on(client: Client, table: String, clock: RecordClock) -> Self {
         Outbox {
             client,
-            table: table.into(),
+            table,
             lease: CLAIM_LEASE,
             clock,
         }
