@@ -5,11 +5,18 @@ use clap::{Parser, Subcommand};
 use shiftback::domain::gates::OnGateTimeout;
 
 const GLOBAL: &str = "Global options";
+/// `shiftback --version`: the crate's version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SHIFTBACK_COMMIT"),
+    ")"
+);
 
 #[derive(Parser)]
 #[command(
     name = "shiftback",
-    version,
+    version = VERSION,
     about = "Progressive delivery and immediate rollback for AWS Lambda aliases",
     after_help = "Exit codes: 0 done; 2 usage; 3 refused (lock held, alarm firing, not allowed \
                   in the release's phase, unknown function or version); 4 AWS failure; 5 the \
@@ -333,5 +340,23 @@ mod tests {
         assert_eq!(start(None).unwrap(), OnGateTimeout::Abort);
         assert_eq!(start(Some("approve")).unwrap(), OnGateTimeout::Approve);
         assert!(start(Some("ignore")).is_err());
+    }
+
+    #[test]
+    fn the_version_names_the_release_and_the_commit() {
+        let version = Cli::command().render_version();
+        let commit = env!("SHIFTBACK_COMMIT");
+        let expected = format!("shiftback {} (commit {commit})", env!("CARGO_PKG_VERSION"));
+        assert_eq!(version.trim(), expected);
+        // Built in a clone (as here, and in CI): the commit is the clone's HEAD.
+        let head = std::process::Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
+        if let (Some(head), "git") = (head, env!("SHIFTBACK_COMMIT_SOURCE")) {
+            assert_eq!(commit, head, "built from another commit than HEAD");
+        }
     }
 }
