@@ -6,6 +6,8 @@
 
 mod args;
 mod commands;
+#[cfg(test)]
+mod doc_flags;
 mod output;
 mod resources;
 
