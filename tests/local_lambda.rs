@@ -7,8 +7,9 @@
 //!
 //!     local-lambda --port PORT [--binary PATH] [--timeout SECS]
 //!
-//! PATH defaults to `shiftback-handlers` beside this binary (`target/debug`). The handlers
-//! inherit this process's environment (AWS endpoint, credentials, RELEASE_TABLE, ...).
+//! PATH defaults to `shiftback-handlers` beside this binary (`target/debug`); the provider's
+//! function runs `shiftback-provider` from beside PATH. The handlers inherit this process's
+//! environment (AWS endpoint, credentials, RELEASE_TABLE, ...).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -115,10 +116,15 @@ async fn invoke(
             "Function not found: {name} (expected shiftback-HANDLER)"
         ));
     };
-    if !options.binary.is_file() {
+    // The provider is a binary of its own, beside the handlers'.
+    let binary = match handler {
+        "provider" => options.binary.with_file_name("shiftback-provider"),
+        _ => options.binary.clone(),
+    };
+    if !binary.is_file() {
         return not_found(format!(
             "{} is missing: build it first (cargo build --workspace --bins)",
-            options.binary.display()
+            binary.display()
         ));
     }
     let invocation = Invocation {
@@ -128,7 +134,7 @@ async fn invoke(
         timeout: options.timeout,
     };
     let api = RuntimeApi::serve_invocation(invocation).await;
-    let spawned = Command::new(&options.binary)
+    let spawned = Command::new(&binary)
         .env("SHIFTBACK_HANDLER", handler)
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", name)

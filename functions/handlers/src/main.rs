@@ -4,12 +4,11 @@
 //! - `promote`: move the alias wholly to the target and record success;
 //! - `rollback`: revert the alias to the stable version and record why;
 //! - `retain`: after success and the bake window, prune the function's old versions;
-//! - `alarm`: revert the aliases an alarm guards, at once, then record it;
-//! - `provider`: the `Custom::ShiftbackRelease` resource: `sam deploy` of an app starts a release
-//!   (and, invoked on the end of a release's workflow, answers the stack that waits for it).
+//! - `alarm`: revert the aliases an alarm guards, at once, then record it.
+//!
+//! The `Custom::ShiftbackRelease` provider is a binary of its own (`src/provider.rs`).
 use shiftback::runtime::{
-    account_of, alarm_responder, release_provider, release_service, retention_service, serve,
-    with_default_retention,
+    account_of, alarm_responder, release_service, retention_service, serve, with_default_retention,
 };
 use shiftback::service::{parse_input, parse_start};
 
@@ -56,16 +55,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             })
             .await
         }
-        "provider" => {
-            serve(release_provider().await?, |provider, event| async move {
-                provider
-                    .serve(event.payload, event.context.deadline)
-                    .await
-            })
-            .await
-        }
         other => Err(format!(
-            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, promote, rollback, retain, alarm or provider"
+            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, promote, rollback, retain or alarm (the provider is the shiftback-provider binary)"
         )
         .into()),
     }

@@ -26,6 +26,39 @@ pub async fn load_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// The configuration a Lambda handler's clients are built from, read from what Lambda sets in
+/// every function's environment: the Region (`AWS_REGION`), the role's credentials
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and an endpoint that
+/// tests and local emulators set (`AWS_ENDPOINT_URL`). The same TLS, timeouts and retries as
+/// [`load_config`], without aws-config's default chain: profiles, SSO, web identity (an STS
+/// client), the instance metadata service and the ECS endpoint, none of which applies inside
+/// Lambda, are then not in the handlers' binary. The CLI, run anywhere, keeps the whole chain.
+pub fn lambda_config() -> aws_config::SdkConfig {
+    lambda_config_from(|name| std::env::var(name).ok())
+}
+
+fn lambda_config_from(read: impl Fn(&str) -> Option<String>) -> aws_config::SdkConfig {
+    use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let env = |name: &str| read(name).filter(|v| !v.trim().is_empty());
+    let region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"));
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(region.map(aws_config::Region::new))
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .http_client(http_client())
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .time_source(aws_smithy_async::time::SystemTimeSource::new());
+    match env("AWS_ENDPOINT_URL") {
+        Some(url) => config.endpoint_url(url).build(),
+        None => config.build(),
+    }
+}
+
 /// How every client retries: the SDK's adaptive mode. Lambda's control-plane rate (15
 /// requests a second per account and Region) is shared by every shiftback function, the CLI
 /// and anything else in the account, so no limiter inside one process can hold it; a throttle
@@ -62,4 +95,34 @@ pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
         .operation_attempt_timeout(std::time::Duration::from_secs(5))
         .operation_timeout(std::time::Duration::from_secs(20))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn a_handlers_configuration_is_what_lambdas_environment_says() {
+        let set = HashMap::from([
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]);
+        let config = lambda_config_from(|name| set.get(name).map(|v| v.to_string()));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:5000"));
+        assert!(config.credentials_provider().is_some() && config.sleep_impl().is_some());
+        assert_eq!(config.retry_config(), Some(&retries()));
+        assert_eq!(config.timeout_config(), Some(&timeouts()));
+        // Lambda sets no endpoint: the service's own; an empty value is none.
+        let set = HashMap::from([
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", " "),
+        ]);
+        let config = lambda_config_from(|name| set.get(name).map(|v| v.to_string()));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-1"));
+        assert_eq!(config.endpoint_url(), None);
+    }
 }
