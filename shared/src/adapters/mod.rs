@@ -27,20 +27,35 @@ pub async fn load_config() -> aws_config::SdkConfig {
 }
 
 /// The configuration a Lambda handler's clients are built from, read from what Lambda sets in
-/// every function's environment: the Region (`AWS_REGION`), the role's credentials
+/// a zip function's environment: the Region (`AWS_REGION`), the role's credentials
 /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and an endpoint that
 /// tests and local emulators set (`AWS_ENDPOINT_URL`). The same TLS, timeouts and retries as
-/// [`load_config`], without aws-config's default chain: profiles, SSO, web identity (an STS
-/// client), the instance metadata service and the ECS endpoint, none of which applies inside
-/// Lambda, are then not in the handlers' binary. The CLI, run anywhere, keeps the whole chain.
-pub fn lambda_config() -> aws_config::SdkConfig {
+/// [`load_config`], without aws-config's default chain (profiles, SSO, web identity with its
+/// STS client, the instance metadata service), which is 0.63 MB of the handlers' binary. Left
+/// out with it: FIPS and dual-stack endpoints and per-service endpoint variables. A function
+/// given its credentials another way (the container endpoint: SnapStart, a capacity provider)
+/// is refused at its cold start, never at its first revert. The CLI keeps the whole chain.
+pub fn lambda_config() -> Result<aws_config::SdkConfig, String> {
     lambda_config_from(|name| std::env::var(name).ok())
 }
 
-fn lambda_config_from(read: impl Fn(&str) -> Option<String>) -> aws_config::SdkConfig {
+fn lambda_config_from(
+    read: impl Fn(&str) -> Option<String>,
+) -> Result<aws_config::SdkConfig, String> {
     use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
     use aws_credential_types::provider::SharedCredentialsProvider;
     let env = |name: &str| read(name).filter(|v| !v.trim().is_empty());
+    if env("AWS_ACCESS_KEY_ID").is_none() {
+        return Err(match env("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
+            Some(_) => "this function gets its credentials from the container endpoint \
+                        (SnapStart or a capacity provider), which shiftback's handlers do not \
+                        read: deploy them as template.yaml does"
+                .to_string(),
+            None => "AWS_ACCESS_KEY_ID is not set: shiftback's handlers take their role's \
+                     credentials from Lambda's environment"
+                .to_string(),
+        });
+    }
     let region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"));
     let config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
@@ -53,10 +68,10 @@ fn lambda_config_from(read: impl Fn(&str) -> Option<String>) -> aws_config::SdkC
         .retry_config(retries())
         .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
         .time_source(aws_smithy_async::time::SystemTimeSource::new());
-    match env("AWS_ENDPOINT_URL") {
+    Ok(match env("AWS_ENDPOINT_URL") {
         Some(url) => config.endpoint_url(url).build(),
         None => config.build(),
-    }
+    })
 }
 
 /// How every client retries: the SDK's adaptive mode. Lambda's control-plane rate (15
@@ -103,26 +118,46 @@ mod tests {
 
     use super::*;
 
+    fn from_env(set: &[(&str, &str)]) -> Result<aws_config::SdkConfig, String> {
+        let set: HashMap<&str, &str> = set.iter().copied().collect();
+        lambda_config_from(|name| set.get(name).map(|v| v.to_string()))
+    }
+
     #[test]
     fn a_handlers_configuration_is_what_lambdas_environment_says() {
-        let set = HashMap::from([
+        let key = ("AWS_ACCESS_KEY_ID", "AKIA");
+        let config = from_env(&[
+            key,
             ("AWS_REGION", "eu-west-1"),
             ("AWS_DEFAULT_REGION", "us-east-1"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-        ]);
-        let config = lambda_config_from(|name| set.get(name).map(|v| v.to_string()));
+        ])
+        .unwrap();
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:5000"));
         assert!(config.credentials_provider().is_some() && config.sleep_impl().is_some());
         assert_eq!(config.retry_config(), Some(&retries()));
         assert_eq!(config.timeout_config(), Some(&timeouts()));
         // Lambda sets no endpoint: the service's own; an empty value is none.
-        let set = HashMap::from([
+        let config = from_env(&[
+            key,
             ("AWS_DEFAULT_REGION", "us-east-1"),
             ("AWS_ENDPOINT_URL", " "),
-        ]);
-        let config = lambda_config_from(|name| set.get(name).map(|v| v.to_string()));
+        ])
+        .unwrap();
         assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-1"));
         assert_eq!(config.endpoint_url(), None);
+    }
+
+    #[test]
+    fn credentials_lambda_did_not_put_in_the_environment_refuse_the_cold_start() {
+        let container = from_env(&[(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://169.254.170.2/x",
+        )]);
+        assert!(container.unwrap_err().contains("container endpoint"));
+        assert!(from_env(&[("AWS_REGION", "eu-west-1")])
+            .unwrap_err()
+            .contains("AWS_ACCESS_KEY_ID"));
     }
 }

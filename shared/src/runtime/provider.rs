@@ -78,7 +78,7 @@ impl ReleaseProvider {
 }
 
 pub async fn release_provider() -> Result<ReleaseProvider, lambda_runtime::Error> {
-    let clients = HandlerClients::new(&lambda_config());
+    let clients = HandlerClients::new(&lambda_config()?);
     release_provider_with(&clients, &HandlerSettings::from_env()?)
 }
 

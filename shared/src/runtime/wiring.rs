@@ -84,7 +84,7 @@ impl HandlerSettings {
 /// Builds the release service from the environment and the standard AWS configuration.
 /// Called once, before the first invocation.
 pub async fn release_service() -> Result<ReleaseService, lambda_runtime::Error> {
-    let clients = HandlerClients::new(&lambda_config());
+    let clients = HandlerClients::new(&lambda_config()?);
     Ok(release_service_with(
         &clients,
         &HandlerSettings::from_env()?,
@@ -120,7 +120,7 @@ pub fn release_service_with(
 /// The release service and the version catalog the retention step runs on.
 pub async fn retention_service() -> Result<(ReleaseService, LambdaVersions), lambda_runtime::Error>
 {
-    let clients = HandlerClients::new(&lambda_config());
+    let clients = HandlerClients::new(&lambda_config()?);
     Ok(retention_service_with(
         &clients,
         &HandlerSettings::from_env()?,
@@ -157,7 +157,7 @@ fn retention_default(mut request: StartRequest, default: Option<&str>) -> StartR
 /// Builds the alarm responder from the environment; `STATE_MACHINE_ARN`, when set, lets it
 /// stop the workflow.
 pub async fn alarm_responder() -> Result<AlarmResponder, lambda_runtime::Error> {
-    let clients = HandlerClients::new(&lambda_config());
+    let clients = HandlerClients::new(&lambda_config()?);
     Ok(alarm_responder_with(
         &clients,
         &HandlerSettings::from_env()?,
