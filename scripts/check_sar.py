@@ -103,15 +103,18 @@ def metadata_problems(metadata, base, crate_version, crate_license):
     name, author = str(app.get("Name", "")), str(app.get("Author", ""))
     if name and not NAME.fullmatch(name):
         found.append(f"Name {name!r}: 1 to 140 letters, digits and hyphens")
-    if author and (len(author) > 127 or not AUTHOR.match(author)):
+    if author and (len(author) > 127 or not AUTHOR.fullmatch(author)):
         found.append(f"Author {author!r}: lower-case letters, digits and single hyphens, at most 127")
     description = str(app.get("Description", ""))
     if len(description) > 256:
         found.append(f"Description: {len(description)} characters, over SAR's 256")
     labels = app.get("Labels") or []
+    if not isinstance(labels, list):
+        found.append("Labels: a list of labels, not one string")
+        labels = []
     if len(labels) > 10:
         found.append(f"Labels: {len(labels)}, over SAR's 10")
-    found += [f"Label {l!r}: letters, digits and +-_:/@, at most 127" for l in labels if not LABEL.match(str(l))]
+    found += [f"Label {l!r}: letters, digits and +-_:/@, at most 127" for l in labels if not LABEL.fullmatch(str(l))]
     version = str(app.get("SemanticVersion", ""))
     if version and not SEMVER.match(version):
         found.append(f"SemanticVersion {version!r} is not a semantic version")
@@ -148,7 +151,7 @@ def capabilities(types):
 
 def capability_problems(needed, readme):
     return [f"README: the SAR deploy command does not acknowledge {c}, which the template needs"
-            for c in needed if not re.search(rf"--capabilities[^\n]*{c}", readme)]
+            for c in needed if not re.search(rf"serverlessrepo create-cloud-formation-change-set[^`]*--capabilities[^\n]*{c}", readme)]
 
 
 def crate_facts(root):
@@ -178,6 +181,8 @@ def self_test():
         ({"LicenseUrl": "NO-SUCH-FILE"}, "does not exist"),
         ({"Name": {"Ref": "AWS::StackName"}}, "intrinsic function"),
         ({"LicenseUrl": None}, "LicenseUrl: missing"),
+        ({"Labels": "lambda"}, "not one string"),
+        ({"Author": "shiftback\n"}, "Author"),
     ]
     for change, needle in cases:
         app = dict(good["AWS::ServerlessRepo::Application"], **change)

@@ -57,7 +57,7 @@ fn options() -> Result<Options, String> {
 async fn main() {
     let options = options().unwrap_or_else(|e| {
         eprintln!(
-            "local-lambda: {e}\nusage: local-lambda --port PORT [--handlers DIR] [--timeout SECS]"
+            "local-lambda: {e}\nusage: local-lambda --port PORT [--binary PATH] [--timeout SECS]"
         );
         std::process::exit(2);
     });
