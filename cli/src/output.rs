@@ -223,7 +223,15 @@ fn look(release: &Release, alias: Option<&AliasRouting>, health: Option<&[AlarmS
         }
         None => {}
     }
-    let ended = release.phase.is_terminal().then(|| {
+    // Succeeded, with its alarms still guarding it: not over until the bake window closes.
+    let baking = release.guard_until().filter(|until| *until > Utc::now());
+    if let Some(until) = baking {
+        progress.push_str(&format!(
+            "  alarms guard it until {}",
+            until.format("%H:%M:%S UTC")
+        ));
+    }
+    let ended = (release.phase.is_terminal() && baking.is_none()).then(|| {
         let alias = alias
             .map(|a| a.to_string())
             .unwrap_or_else(|| "unknown".into());

@@ -3,7 +3,8 @@
 use shiftback::ports::AliasRouter as _;
 use std::time::Duration;
 
-use shiftback::domain::{check_function_name, check_release_id, Phase};
+use chrono::{DateTime, Utc};
+use shiftback::domain::{check_function_name, check_release_id, Phase, Release};
 use shiftback::Error;
 
 use crate::args::Cli;
@@ -65,10 +66,24 @@ pub async fn run(
             Some(live) => live.show(&release, alias, health.as_deref()),
             None => output::status(cli.json, &release, alias, health.as_deref()),
         }
-        if !watch || release.phase.is_terminal() {
-            let failed = watch && release.phase != Phase::Succeeded;
-            return Ok(if failed { 5 } else { 0 });
+        if !watch {
+            return Ok(0);
+        }
+        if let Some(code) = watch_ended(&release, service.store.now()) {
+            return Ok(code);
         }
         tokio::time::sleep(Duration::from_secs_f64(interval.max(0.1))).await;
+    }
+}
+
+/// Whether `status --watch` is done with `release` at `now`, and its exit code: 5 for a release
+/// that ended without promoting; 0 for one that succeeded, once its bake window
+/// (`--bake-after`) has closed, since an alarm in that window still rolls it back.
+pub(crate) fn watch_ended(release: &Release, now: DateTime<Utc>) -> Option<u8> {
+    match release.phase {
+        Phase::Succeeded if release.guard_until().is_some_and(|until| until > now) => None,
+        Phase::Succeeded => Some(0),
+        phase if phase.is_terminal() => Some(5),
+        _ => None,
     }
 }

@@ -170,3 +170,40 @@ async fn an_unknown_version_is_refused_not_misused() {
     assert_eq!(failure.code, 3, "{}", failure.message);
     assert!(failure.message.contains('9'), "{}", failure.message);
 }
+
+#[tokio::test]
+async fn a_watch_ends_when_the_release_can_no_longer_be_rolled_back() {
+    use super::status::watch_ended;
+    use shiftback::service::StepInput;
+    let w = world();
+    let flags = [
+        "--strategy",
+        "AllAtOnce",
+        "--alarm",
+        "orders-errors",
+        "--bake-after",
+        "10m",
+    ];
+    let request = checked(&w, &flags)
+        .await
+        .unwrap_or_else(|f| panic!("{}", f.message))
+        .request;
+    let id = w.service.start(request).await.unwrap().release_id;
+    let running = w.store.release(&id);
+    assert_eq!(watch_ended(&running, Utc::now()), None, "still shifting");
+    w.service.promote(StepInput::of(&id)).await.unwrap();
+    let succeeded = w.store.release(&id);
+    let promoted = succeeded.finished_at.expect("promoted");
+    // An alarm in the bake window still rolls it back: the job must not pass yet.
+    assert_eq!(
+        watch_ended(&succeeded, promoted + Duration::minutes(9)),
+        None
+    );
+    assert_eq!(
+        watch_ended(&succeeded, promoted + Duration::minutes(11)),
+        Some(0)
+    );
+    let mut rolled_back = succeeded.clone();
+    rolled_back.phase = shiftback::domain::Phase::RolledBack;
+    assert_eq!(watch_ended(&rolled_back, promoted), Some(5));
+}
