@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::adapters::{lambda_config, CfnStacks, StepFunctionsWorkflow};
+use crate::adapters::{CfnStacks, StepFunctionsWorkflow};
 use crate::error::Error;
 use crate::service::ReleaseService;
 
@@ -78,8 +78,7 @@ impl ReleaseProvider {
 }
 
 pub async fn release_provider() -> Result<ReleaseProvider, lambda_runtime::Error> {
-    let clients = HandlerClients::new(&lambda_config()?);
-    release_provider_with(&clients, &HandlerSettings::from_env()?)
+    super::from_environment(release_provider_with)?
 }
 
 /// The provider, from its clients and settings (`STATE_MACHINE_ARN` is required).

@@ -81,14 +81,19 @@ impl HandlerSettings {
     }
 }
 
+/// Builds what a handler serves with `build`, from Lambda's environment: its clients (once, at
+/// the cold start) and its settings.
+pub fn from_environment<T>(
+    build: impl FnOnce(&HandlerClients, &HandlerSettings) -> T,
+) -> Result<T, lambda_runtime::Error> {
+    let clients = HandlerClients::new(&lambda_config()?);
+    Ok(build(&clients, &HandlerSettings::from_env()?))
+}
+
 /// Builds the release service from the environment and the standard AWS configuration.
 /// Called once, before the first invocation.
 pub async fn release_service() -> Result<ReleaseService, lambda_runtime::Error> {
-    let clients = HandlerClients::new(&lambda_config()?);
-    Ok(release_service_with(
-        &clients,
-        &HandlerSettings::from_env()?,
-    ))
+    from_environment(release_service_with)
 }
 
 /// The release service the Step Functions task handlers run, from its clients and settings.
@@ -120,11 +125,7 @@ pub fn release_service_with(
 /// The release service and the version catalog the retention step runs on.
 pub async fn retention_service() -> Result<(ReleaseService, LambdaVersions), lambda_runtime::Error>
 {
-    let clients = HandlerClients::new(&lambda_config()?);
-    Ok(retention_service_with(
-        &clients,
-        &HandlerSettings::from_env()?,
-    ))
+    from_environment(retention_service_with)
 }
 
 /// The retention step's service and catalog, from its clients and settings.
@@ -157,11 +158,7 @@ fn retention_default(mut request: StartRequest, default: Option<&str>) -> StartR
 /// Builds the alarm responder from the environment; `STATE_MACHINE_ARN`, when set, lets it
 /// stop the workflow.
 pub async fn alarm_responder() -> Result<AlarmResponder, lambda_runtime::Error> {
-    let clients = HandlerClients::new(&lambda_config()?);
-    Ok(alarm_responder_with(
-        &clients,
-        &HandlerSettings::from_env()?,
-    ))
+    from_environment(alarm_responder_with)
 }
 
 /// The alarm function's responder, from its clients and settings.
