@@ -51,12 +51,7 @@ async fn canary(settings: AnalysisSettings) -> Canary {
 
 impl Canary {
     fn step(&self) -> StepInput {
-        StepInput {
-            gate_expired: false,
-            task_token: None,
-            release_id: Some(self.release_id.clone()),
-            error: None,
-        }
+        StepInput::of(&self.release_id)
     }
 
     async fn look(&self) -> shiftback::service::StepOutcome {

@@ -74,12 +74,7 @@ impl Hooked {
 }
 
 fn step(outcome: &StepOutcome) -> StepInput {
-    StepInput {
-        gate_expired: false,
-        task_token: None,
-        release_id: Some(outcome.release_id.clone()),
-        error: None,
-    }
+    StepInput::of(&outcome.release_id)
 }
 
 #[tokio::test]

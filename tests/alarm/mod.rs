@@ -173,16 +173,7 @@ async fn every_event_shape_reverts_and_records() {
         assert!(outcomes[0].reverted[0].recorded, "{shape}");
         assert_rolled_back(&f, &id).await;
         // The workflow's next look ends quietly.
-        let next = f
-            .service
-            .advance(StepInput {
-                gate_expired: false,
-                task_token: None,
-                release_id: Some(id.clone()),
-                error: None,
-            })
-            .await
-            .unwrap();
+        let next = f.service.advance(StepInput::of(&id)).await.unwrap();
         assert_eq!(next.next, Next::Done, "{shape}");
     }
 }

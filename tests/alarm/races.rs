@@ -164,12 +164,7 @@ async fn guards_on_one_alias_act_newest_first() {
     first.bake_after_secs = 600;
     let first = service.start(first).await.unwrap();
     service
-        .promote(StepInput {
-            gate_expired: false,
-            task_token: None,
-            release_id: Some(first.release_id.clone()),
-            error: None,
-        })
+        .promote(StepInput::of(&first.release_id))
         .await
         .unwrap();
     let mut second = release_request(&function, &alarm, "3", "canary:10:10m");

@@ -65,12 +65,7 @@ async fn world() -> World {
 }
 
 fn step(release_id: &str) -> StepInput {
-    StepInput {
-        gate_expired: false,
-        task_token: None,
-        release_id: Some(release_id.to_string()),
-        error: None,
-    }
+    StepInput::of(release_id)
 }
 
 impl World {

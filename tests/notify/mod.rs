@@ -155,33 +155,18 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
         .unwrap();
     while step.next == Next::Wait {
         step = service
-            .advance(StepInput {
-                gate_expired: false,
-                task_token: None,
-                release_id: Some(step.release_id.clone()),
-                error: None,
-            })
+            .advance(StepInput::of(&step.release_id))
             .await
             .unwrap();
     }
     let done = service
-        .promote(StepInput {
-            gate_expired: false,
-            task_token: None,
-            release_id: Some(step.release_id.clone()),
-            error: None,
-        })
+        .promote(StepInput::of(&step.release_id))
         .await
         .unwrap();
     assert_eq!(done.phase, "succeeded");
     // A retried step re-announces nothing.
     service
-        .promote(StepInput {
-            gate_expired: false,
-            task_token: None,
-            release_id: Some(step.release_id.clone()),
-            error: None,
-        })
+        .promote(StepInput::of(&step.release_id))
         .await
         .unwrap();
 

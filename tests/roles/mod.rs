@@ -35,12 +35,7 @@ struct Recorded {
 }
 
 fn step(outcome: &StepOutcome) -> StepInput {
-    StepInput {
-        gate_expired: false,
-        task_token: None,
-        release_id: Some(outcome.release_id.clone()),
-        error: None,
-    }
+    StepInput::of(&outcome.release_id)
 }
 
 /// The calls, recorded once for every test here: both tests check the same run.

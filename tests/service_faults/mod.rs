@@ -101,15 +101,7 @@ async fn a_throttled_health_check_is_retried_and_when_exhausted_changes_nothing(
         .release_id;
     let before = service.store.load(&id).await.unwrap().release;
 
-    let err = service
-        .advance(StepInput {
-            gate_expired: false,
-            task_token: None,
-            release_id: Some(id.clone()),
-            error: None,
-        })
-        .await
-        .unwrap_err();
+    let err = service.advance(StepInput::of(&id)).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert_eq!(err.error_type(), "Shiftback.Retryable");
     assert_eq!(exhausted.num_calls(), 3);
@@ -122,15 +114,7 @@ async fn a_throttled_health_check_is_retried_and_when_exhausted_changes_nothing(
     );
 
     // Step Functions' Retry runs the task again; the SDK absorbs the next two failures.
-    let outcome = service
-        .advance(StepInput {
-            gate_expired: false,
-            task_token: None,
-            release_id: Some(id.clone()),
-            error: None,
-        })
-        .await
-        .unwrap();
+    let outcome = service.advance(StepInput::of(&id)).await.unwrap();
     assert_eq!(absorbed.num_calls(), 3);
     assert_eq!(outcome.weight, Weight::from_percent(50.0).unwrap());
 }
@@ -182,12 +166,7 @@ async fn a_throttled_publish_is_retried_and_an_exhausted_one_is_sent_by_the_next
         .unwrap();
     assert_eq!(publish.num_calls(), 6, "3 attempts for each announcement");
     let outcome = service
-        .advance(StepInput {
-            gate_expired: false,
-            task_token: None,
-            release_id: Some(started.release_id.clone()),
-            error: None,
-        })
+        .advance(StepInput::of(&started.release_id))
         .await
         .unwrap();
     assert_eq!(outcome.next, Next::Wait);

@@ -68,15 +68,7 @@ async fn a_revert_lands_and_is_recorded_even_when_stopping_the_workflow_fails() 
     announced.sort();
     assert_eq!(announced, ["rolled_back", "started", "step_applied"]);
     // The workflow that could not be stopped ends at its next look.
-    let next = service
-        .advance(StepInput {
-            gate_expired: false,
-            task_token: None,
-            release_id: Some(id),
-            error: None,
-        })
-        .await
-        .unwrap();
+    let next = service.advance(StepInput::of(&id)).await.unwrap();
     assert_eq!(next.next, Next::Done);
 }
 

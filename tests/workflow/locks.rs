@@ -35,12 +35,7 @@ async fn a_start_breaks_an_expired_lock_on_the_record_and_the_old_workflow_just_
 }
 
 fn step_of(release_id: &str) -> StepInput {
-    StepInput {
-        gate_expired: false,
-        task_token: None,
-        release_id: Some(release_id.to_string()),
-        error: None,
-    }
+    StepInput::of(release_id)
 }
 
 #[tokio::test]

@@ -56,12 +56,7 @@ fn request(f: &Fixture, strategy: &str) -> StartRequest {
 }
 
 fn step(outcome: &StepOutcome) -> StepInput {
-    StepInput {
-        gate_expired: false,
-        task_token: None,
-        release_id: Some(outcome.release_id.clone()),
-        error: None,
-    }
+    StepInput::of(&outcome.release_id)
 }
 
 async fn alias(f: &Fixture) -> AliasRouting {

@@ -66,16 +66,7 @@ async fn an_alias_taken_over_mid_release_is_left_as_found_and_recorded() {
                     .control(&first.release_id, Control::Promote, "bob")
                     .await
             }
-            _ => {
-                f.service
-                    .rollback(StepInput {
-                        gate_expired: false,
-                        task_token: None,
-                        release_id: Some(first.release_id.clone()),
-                        error: None,
-                    })
-                    .await
-            }
+            _ => f.service.rollback(StepInput::of(&first.release_id)).await,
         }
         .unwrap_or_else(|e| panic!("{moment}: {e}"));
         assert_eq!(outcome.phase, "interrupted", "{moment}");
@@ -133,12 +124,7 @@ async fn an_alias_reverts_to_any_version_recorded_as_good_and_no_other() {
             .await
             .unwrap();
         service
-            .promote(StepInput {
-                gate_expired: false,
-                task_token: None,
-                release_id: Some(outcome.release_id),
-                error: None,
-            })
+            .promote(StepInput::of(&outcome.release_id))
             .await
             .unwrap();
     }

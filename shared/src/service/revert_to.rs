@@ -49,13 +49,7 @@ impl<P: Ports> ReleaseService<P> {
                 retain_versions: None,
             })
             .await?;
-        self.promote(StepInput {
-            gate_expired: false,
-            task_token: None,
-            release_id: Some(started.release_id),
-            error: None,
-        })
-        .await
+        self.promote(StepInput::of(&started.release_id)).await
     }
 
     /// Was `version` ever live on this alias by shiftback's records?

@@ -140,12 +140,7 @@ fn worker() -> crate::domain::Member {
 }
 
 fn step(id: &str) -> StepInput {
-    StepInput {
-        gate_expired: false,
-        task_token: None,
-        release_id: Some(id.into()),
-        error: None,
-    }
+    StepInput::of(id)
 }
 
 /// EventBridge's "CloudWatch Alarm State Change" into ALARM, timestamped now.
