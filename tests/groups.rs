@@ -187,7 +187,7 @@ async fn a_twenty_member_group_steps_within_the_control_plane_rate() {
 
 #[tokio::test]
 async fn a_team_filtering_on_its_own_function_hears_of_the_group() {
-    use shiftback::adapters::SnsNotifier;
+    use shiftback_integration_tests::notifier_on;
     use shiftback_integration_tests::{drain_queue, subscribed_queue, topic};
     let g = group(2).await;
     let topic = topic(&g.env, "releases").await;
@@ -206,13 +206,7 @@ async fn a_team_filtering_on_its_own_function_hears_of_the_group() {
         Some(serde_json::json!({ "functions": ["someone-else"] })),
     )
     .await;
-    let notifier = SnsNotifier::new(
-        aws_sdk_sns::Client::new(&g.env.config),
-        g.env.dynamodb.clone(),
-        g.store.table(),
-        topic,
-        None,
-    );
+    let notifier = notifier_on(&g.env, &g.store, &topic, None);
     let service = ReleaseService::new(
         LambdaRouter::new(g.env.lambda.clone()),
         g.store.clone(),

@@ -11,8 +11,8 @@ use shiftback::adapters::{CloudWatchHealth, LambdaRouter, SnsNotifier};
 use shiftback::alarm::AlarmResponder;
 use shiftback::service::{Next, ReleaseService, StartRequest, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, alarm_state_change, emulator, function_with_versions, release_request,
-    release_store, subscribed_queue, topic, Emulator,
+    alarm_in_state, alarm_state_change, emulator, function_with_versions, notifier_on,
+    release_request, release_store, subscribed_queue, topic, Emulator,
 };
 
 struct Queues {
@@ -108,13 +108,7 @@ async fn every_subscriber_gets_what_it_asked_for_once() {
     let function = function_with_versions(&env, 3, "live").await;
     let guard = alarm(&env).await;
     let store = release_store(&env).await;
-    let notifier = SnsNotifier::new(
-        aws_sdk_sns::Client::new(&env.config),
-        env.dynamodb.clone(),
-        store.table(),
-        &release_topic,
-        Some(incident_topic),
-    );
+    let notifier = notifier_on(&env, &store, &release_topic, Some(incident_topic));
     let router = LambdaRouter::new(env.lambda.clone());
     let service = ReleaseService::new(
         router.clone(),
@@ -251,10 +245,9 @@ async fn a_failed_publish_never_blocks_the_rollback_and_is_sent_later() {
     let function = function_with_versions(&env, 2, "live").await;
     let guard = alarm(&env).await;
     let store = release_store(&env).await;
-    let broken = SnsNotifier::new(
-        aws_sdk_sns::Client::new(&env.config),
-        env.dynamodb.clone(),
-        store.table(),
+    let broken = notifier_on(
+        &env,
+        &store,
         "arn:aws:sns:us-east-1:123456789012:no-such-topic",
         None,
     );
@@ -292,13 +285,7 @@ async fn a_failed_publish_never_blocks_the_rollback_and_is_sent_later() {
     );
 
     // Once the topic is reachable, everything not yet announced goes out, in order.
-    let working = SnsNotifier::new(
-        aws_sdk_sns::Client::new(&env.config),
-        env.dynamodb.clone(),
-        store.table(),
-        &release_topic,
-        None,
-    );
+    let working = notifier_on(&env, &store, &release_topic, None);
     let release = store.load(&started.release_id).await.unwrap().release;
     assert_eq!(working.announce(&release).await.unwrap(), 3);
     assert_eq!(

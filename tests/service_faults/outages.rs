@@ -17,13 +17,7 @@ async fn a_revert_lands_and_is_recorded_even_when_stopping_the_workflow_fails() 
     );
     let topic = topic(&env, "releases").await;
     let queue = subscribed_queue(&env, &topic, true, None).await;
-    let notifier = SnsNotifier::new(
-        aws_sdk_sns::Client::new(&env.config),
-        env.dynamodb.clone(),
-        store.table(),
-        topic,
-        None,
-    );
+    let notifier = shiftback_integration_tests::notifier_on(&env, &store, &topic, None);
     let stop = mock!(aws_sdk_sfn::Client::stop_execution)
         .sequence()
         .http_response(|| sfn_error(400, "ThrottlingException"))

@@ -61,6 +61,18 @@ pub async fn release_store(env: &Emulator) -> shiftback::adapters::DynamoStore {
     store
 }
 
+/// The notifier as the handlers wire it: publishing to `topic` (and `incident`), its outbox on
+/// the store's table, client and clock.
+pub fn notifier_on(
+    env: &Emulator,
+    store: &shiftback::adapters::DynamoStore,
+    topic: &str,
+    incident: Option<String>,
+) -> shiftback::adapters::SnsNotifier {
+    let sns = aws_sdk_sns::Client::new(&env.config);
+    shiftback::adapters::SnsNotifier::with_outbox(sns, store.outbox(), topic, incident)
+}
+
 /// A metric alarm with a fresh name, put in `state`. Returns its name.
 pub async fn alarm_in_state(
     env: &Emulator,
