@@ -106,6 +106,13 @@ fn text(output: &Output) -> String {
     )
 }
 
+/// The command ended with exit code `code` and said `needle` (on either stream).
+#[track_caller]
+fn says(output: &Output, code: i32, needle: &str) {
+    assert_eq!(output.status.code(), Some(code), "{}", text(output));
+    assert!(text(output).contains(needle), "{}", text(output));
+}
+
 fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(output)))
@@ -230,12 +237,7 @@ async fn dashboard_puts_the_aliass_versions_and_release_steps() {
 async fn list_shows_what_is_releasing_and_says_so_when_nothing_is() {
     let s = setup().await;
     let out = s.run(&["list"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        text(&out).contains("nothing is releasing"),
-        "{}",
-        text(&out)
-    );
+    says(&out, 0, "nothing is releasing");
     let id = s.started("linear:25:10m", "2").await;
     let out = s.run(&["list"]);
     let shown = text(&out);

@@ -186,12 +186,7 @@ async fn ignore_silences_one_guard_for_a_while_and_never_the_last() {
         s.run(&args)
     };
     let out = ignore(&only_guard, &["--alarm", &s.alarm]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(
-        text(&out).contains("the last guard not ignored"),
-        "{}",
-        text(&out)
-    );
+    says(&out, 3, "the last guard not ignored");
     s.run(&["abort", &only_guard]);
 
     // Guarded by its alarm and its canary analysis: one of the two may be ignored.
@@ -199,12 +194,7 @@ async fn ignore_silences_one_guard_for_a_while_and_never_the_last() {
     request.analysis = shiftback::domain::AnalysisSettings::default();
     let id = s.service().start(request).await.unwrap().release_id;
     let out = ignore(&id, &["--alarm", &s.alarm]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        text(&out).contains(&format!("{} ignored until", s.alarm)),
-        "{}",
-        text(&out)
-    );
+    says(&out, 0, &format!("{} ignored until", s.alarm));
     let shown = text(&s.run(&["status", &id]));
     assert!(
         shown.contains(&format!("ignoring {} until", s.alarm))
@@ -226,12 +216,7 @@ async fn approve_needs_a_release_at_a_gate_and_plan_names_the_gates() {
     let s = setup().await;
     let id = s.started("linear:25:10m", "2").await;
     let out = s.run(&["approve", &id]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(
-        text(&out).contains("cannot approve (it is not at a gate)"),
-        "{}",
-        text(&out)
-    );
+    says(&out, 3, "cannot approve (it is not at a gate)");
     let release = s.store.load(&id).await.unwrap().release;
     assert!(!release.log.iter().any(|e| e.event.name() == "approved"));
     s.run(&["abort", &id]);
@@ -266,12 +251,7 @@ async fn approve_needs_a_release_at_a_gate_and_plan_names_the_gates() {
         "--strategy",
         "steps:gate,10@5m",
     ]);
-    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
-    assert!(
-        text(&refused).contains("a gate holds the release after a step"),
-        "{}",
-        text(&refused)
-    );
+    says(&refused, 2, "a gate holds the release after a step");
 }
 
 #[tokio::test]
@@ -304,12 +284,7 @@ async fn approve_at_a_gate_moves_on_and_hands_back_the_token_that_status_never_s
     );
 
     let out = s.run(&["approve", id]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        text(&out).contains("approved: 50% on version 2"),
-        "{}",
-        text(&out)
-    );
+    says(&out, 0, "approved: 50% on version 2");
     let release = s.store.load(id).await.unwrap().release;
     assert!(release
         .log

@@ -86,11 +86,10 @@ async fn plan_shows_the_schedule_and_every_check() {
         ]
         .concat(),
     );
-    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
-    assert!(
-        text(&bad).contains("hook deadline of 14400s must be between 1s and 10800s"),
-        "{}",
-        text(&bad)
+    says(
+        &bad,
+        2,
+        "hook deadline of 14400s must be between 1s and 10800s",
     );
 }
 
@@ -122,12 +121,7 @@ async fn plan_checks_every_member_of_a_group() {
     );
     // A member that names no version: a usage error before any AWS call.
     let bad = s.run(&[&args[..6], &["--member", "orders-worker"][..]].concat());
-    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
-    assert!(
-        text(&bad).contains("FUNCTION:ALIAS:VERSION"),
-        "{}",
-        text(&bad)
-    );
+    says(&bad, 2, "FUNCTION:ALIAS:VERSION");
     // A member whose version does not exist refuses the whole group.
     let missing = format!("{worker}:live:9");
     let refused = s.run(&[&args[..6], &["--member", &missing][..]].concat());

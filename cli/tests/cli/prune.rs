@@ -74,8 +74,7 @@ async fn prune_refuses_bad_input_with_exit_2_and_deletes_nothing() {
         assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
     }
     let out = s.run(&["prune", "no-such-function", "--apply"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("does not exist"), "{}", text(&out));
+    says(&out, 3, "does not exist");
     let out = s.run(&["--json", "prune", &s.function, "--keep", "1"]);
     assert_eq!(published(&json(&out)).len(), 3, "nothing was deleted");
 }
@@ -86,12 +85,7 @@ async fn durable_lists_what_runs_on_a_version_and_refuses_a_bad_one() {
     // moto has no durable functions: nothing runs on any version (the listing's shapes are
     // covered with aws-smithy-mocks in the integration tests).
     let out = s.run(&["durable", &s.function, "--version", "2"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        text(&out).contains("version 2: 0 durable execution(s) running"),
-        "{}",
-        text(&out)
-    );
+    says(&out, 0, "version 2: 0 durable execution(s) running");
     let out = s.run(&["--json", "durable", &s.function, "--version", "2"]);
     let listed = json(&out);
     assert_eq!(listed["running"], serde_json::json!([]));
