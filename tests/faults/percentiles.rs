@@ -171,3 +171,50 @@ async fn one_versions_traffic_is_read_once_without_percentiles() {
     assert_eq!(*seen.lock().unwrap(), [3], "one call, the three counts");
     assert_eq!(comparison.target, comparison.stable);
 }
+
+/// CloudWatch pages GetMetricData's answer (NextToken, at most 100,800 datapoints a page); moto
+/// answers in one page. Every page is read, and each version's minutes are joined across them.
+#[tokio::test]
+async fn a_paged_answer_is_read_to_its_last_page() {
+    let page = |from: usize, token: Option<&str>| {
+        let at = |id: &str, value: f64| {
+            MetricDataResult::builder()
+                .id(id)
+                .set_timestamps(Some(
+                    (from as i64..from as i64 + 10)
+                        .map(|i| aws_smithy_types::DateTime::from_secs(START + i * MINUTE))
+                        .collect(),
+                ))
+                .set_values(Some(vec![value; 10]))
+                .build()
+        };
+        GetMetricDataOutput::builder()
+            .metric_data_results(at("t_inv", 200.0))
+            .metric_data_results(at("t_err", 0.0))
+            .metric_data_results(at("s_inv", 1_800.0))
+            .set_next_token(token.map(str::to_string))
+            .build()
+    };
+    let (first, second) = (page(0, Some("page-2")), page(10, None));
+    let counts = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(move || first.clone());
+    let rest = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(move || second.clone());
+    let p99s = answer(110.0, 110.0, 100.0);
+    let latency = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(move || p99s.clone());
+    let health = CloudWatchHealth::new(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::Sequential,
+        &[&counts, &rest, &latency]
+    ));
+    let comparison = health.compare_versions(&query()).await.unwrap();
+    assert_eq!((counts.num_calls(), rest.num_calls()), (1, 1));
+    assert_eq!(comparison.target.len(), 20, "both pages' minutes");
+    let invocations: f64 = comparison.target.iter().map(|m| m.invocations).sum();
+    assert_eq!(invocations, 20.0 * 200.0);
+    assert!(comparison.target.iter().all(|m| m.p99_ms == Some(110.0)));
+}
