@@ -26,6 +26,9 @@ template: setup
 	# The example app a team would deploy (README, "Release with sam deploy").
 	.venv-sam/bin/cfn-lint examples/sam-app/template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1 --template examples/sam-app/template.yaml
+	# The CDK example (README, "Release with the AWS CDK"): tsc, cdk synth with cdk-nag, cfn-lint,
+	# and the template the provider's parser reads in a unit test.
+	scripts/check-cdk --self-test
 	# Ready for the Serverless Application Repository: its metadata, resource types, capabilities.
 	.venv-sam/bin/python scripts/check_sar.py --self-test
 	.venv-sam/bin/python scripts/check_sar.py template.yaml README.md

@@ -38,10 +38,19 @@ fn code_lines(text: &str) -> Vec<(usize, String)> {
                 .collect()
         };
         for piece in pieces {
-            // A shell or YAML comment is prose.
-            let piece = match piece.find('#') {
-                Some(at) if at == 0 || piece[..at].ends_with(' ') => piece[..at].to_string(),
-                _ => piece,
+            // A shell, YAML or TypeScript comment is prose.
+            let comment = ["#", "//"]
+                .iter()
+                .filter_map(|mark| {
+                    piece
+                        .match_indices(mark)
+                        .map(|(at, _)| at)
+                        .find(|&at| at == 0 || piece[..at].ends_with(' '))
+                })
+                .min();
+            let piece = match comment {
+                Some(at) => piece[..at].to_string(),
+                None => piece,
             };
             let (start, mut joined) = pending.take().unwrap_or((index + 1, String::new()));
             joined.push_str(piece.trim_end().trim_end_matches('\\'));
@@ -178,4 +187,14 @@ fn a_flag_or_command_that_does_not_exist_is_caught() {
         problems(&commands(&joined[0].1)[0]),
         ["`shiftback start` has no flag --no-such-flag"]
     );
+    // A comment is prose, in a shell, YAML or TypeScript block; a URL's `//` is not a comment.
+    let commented = code_lines(
+        "```ts\nalias: 'live', // shiftback creates it\n# shiftback deploys it\n```\n\
+         ```sh\ncurl https://x/y && shiftback start --no-such-flag\n```\n",
+    );
+    let found: Vec<_> = commented
+        .iter()
+        .flat_map(|(_, code)| commands(code))
+        .collect();
+    assert_eq!(found, [vec!["start", "--no-such-flag"]], "{commented:?}");
 }

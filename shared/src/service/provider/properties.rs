@@ -398,4 +398,61 @@ mod tests {
             .to_string();
         assert!(text.contains("Analysis"), "lists what it takes: {text}");
     }
+
+    /// A value from a synthesized template as CloudFormation would send it to the provider:
+    /// intrinsics resolved (a `Ref` to the resource's logical id, the version's `GetAtt` to a
+    /// number, an import to an ARN) and every scalar stringified.
+    fn as_sent(value: &Value) -> Value {
+        match value {
+            Value::Object(map) if map.contains_key("Ref") => json!(map["Ref"]),
+            Value::Object(map) if map.contains_key("Fn::GetAtt") => {
+                assert_eq!(
+                    map["Fn::GetAtt"][1], "Version",
+                    "only the version is read: {value}"
+                );
+                json!("3")
+            }
+            Value::Object(map) if map.contains_key("Fn::ImportValue") => {
+                json!("arn:aws:lambda:us-east-1:123456789012:function:shiftback-provider")
+            }
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), as_sent(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(as_sent).collect()),
+            Value::String(_) | Value::Null => value.clone(),
+            scalar => json!(scalar.to_string()),
+        }
+    }
+
+    /// The CDK example's template (examples/cdk, kept equal to what `cdk synth` makes by
+    /// scripts/check-cdk in `make test`): its ShiftbackRelease construct must make properties
+    /// this parser takes, with the values the example means.
+    #[test]
+    fn the_cdk_examples_release_is_one_the_provider_takes() {
+        let template: Value = serde_json::from_str(include_str!(
+            "../../../../examples/cdk/Orders.template.json"
+        ))
+        .unwrap();
+        let releases: Vec<&Value> = template["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|r| r["Type"] == "Custom::ShiftbackRelease")
+            .collect();
+        assert_eq!(releases.len(), 1, "the example releases one function");
+        let sent = as_sent(&releases[0]["Properties"]);
+        let p = properties(&sent).unwrap();
+        assert!(p.function_name.starts_with("Orders"), "{}", p.function_name);
+        assert_eq!((p.alias.as_str(), p.version.as_str()), ("live", "3"));
+        assert_eq!(
+            p.service_timeout_secs, 300,
+            "the construct's 5-minute default"
+        );
+        assert!(!p.wait && p.analysis && !p.rerelease);
+        assert!(p.alarms.len() == 1 && p.alarms[0].starts_with("OrdersErrors"));
+        assert_eq!(p.labels.keys().collect::<Vec<_>>(), ["commit"]);
+        p.strategy
+            .parse::<crate::domain::strategy::Strategy>()
+            .expect("a strategy shiftback knows");
+    }
 }
