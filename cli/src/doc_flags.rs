@@ -1,5 +1,5 @@
 //! The documentation's command lines against the CLI itself: every `shiftback` command a reader
-//! copies from the README or the examples names a command and flags that exist. The CLI's own
+//! copies from the README, the book or the examples names a command and flags that exist. The CLI's own
 //! definition (clap) is the source; a renamed or removed flag fails `make check`.
 
 use std::collections::BTreeSet;
@@ -8,18 +8,34 @@ use clap::CommandFactory;
 
 use crate::args::Cli;
 
-/// The documents whose commands people copy.
-const DOCUMENTS: [(&str, &str); 2] = [
-    ("README.md", include_str!("../../README.md")),
-    (
-        "examples/github-actions/release.yml",
-        include_str!("../../examples/github-actions/release.yml"),
-    ),
-];
+/// The documents whose commands people copy: the README, the book's chapters and the example
+/// workflow. Read when the test runs, so a new chapter is checked without being listed.
+fn documents() -> Vec<(String, String)> {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut paths = vec![
+        repo.join("README.md"),
+        repo.join("examples/github-actions/release.yml"),
+    ];
+    let mut chapters: Vec<_> = std::fs::read_dir(repo.join("docs/src"))
+        .expect("docs/src")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    chapters.sort();
+    paths.extend(chapters);
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path.strip_prefix(&repo).unwrap().display().to_string();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
 
-/// The code in a document: fenced blocks whole, and inline `code` elsewhere; a line ending in
+/// The code in a document: in Markdown, fenced blocks whole and inline `code` elsewhere (prose
+/// that names shiftback is not a command); anything else (a workflow) whole. A line ending in
 /// `\` is joined to the next.
-fn code_lines(text: &str) -> Vec<(usize, String)> {
+fn code_lines(text: &str, markdown: bool) -> Vec<(usize, String)> {
     let mut lines = Vec::new();
     let mut fenced = false;
     let mut pending: Option<(usize, String)> = None;
@@ -28,7 +44,7 @@ fn code_lines(text: &str) -> Vec<(usize, String)> {
             fenced = !fenced;
             continue;
         }
-        let pieces: Vec<String> = if fenced || !text.contains("```") {
+        let pieces: Vec<String> = if fenced || !markdown {
             vec![line.to_string()]
         } else {
             line.split('`')
@@ -149,8 +165,8 @@ fn problems(words: &[&str]) -> Vec<String> {
 fn every_command_the_documents_show_exists_with_its_flags() {
     let mut seen = 0;
     let mut wrong = Vec::new();
-    for (document, text) in DOCUMENTS {
-        for (line, code) in code_lines(text) {
+    for (document, text) in documents() {
+        for (line, code) in code_lines(&text, document.ends_with(".md")) {
             for words in commands(&code) {
                 seen += 1;
                 wrong.extend(
@@ -182,7 +198,10 @@ fn a_flag_or_command_that_does_not_exist_is_caught() {
         problems(&words("shiftback deploy orders")),
         ["no command `shiftback deploy`"]
     );
-    let joined = code_lines("```sh\nshiftback start orders \\\n  --no-such-flag\n```\n");
+    let joined = code_lines(
+        "```sh\nshiftback start orders \\\n  --no-such-flag\n```\n",
+        true,
+    );
     assert_eq!(
         problems(&commands(&joined[0].1)[0]),
         ["`shiftback start` has no flag --no-such-flag"]
@@ -191,10 +210,16 @@ fn a_flag_or_command_that_does_not_exist_is_caught() {
     let commented = code_lines(
         "```ts\nalias: 'live', // shiftback creates it\n# shiftback deploys it\n```\n\
          ```sh\ncurl https://x/y && shiftback start --no-such-flag\n```\n",
+        true,
     );
     let found: Vec<_> = commented
         .iter()
         .flat_map(|(_, code)| commands(code))
         .collect();
     assert_eq!(found, [vec!["start", "--no-such-flag"]], "{commented:?}");
+    // Markdown prose naming shiftback is not a command, even in a page with no fenced block;
+    // a workflow file is code throughout.
+    let prose = "shiftback moves an alias; `shiftback start --no-such-flag` is checked";
+    assert_eq!(code_lines(prose, true).len(), 1);
+    assert_eq!(code_lines(prose, false)[0].1, format!("{prose} "));
 }

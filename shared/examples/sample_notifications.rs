@@ -1,4 +1,4 @@
-//! Prints the messages a rolled-back release publishes (as shown in the README).
+//! Prints the messages a rolled-back release publishes (as docs/src/notifications.md shows them).
 use chrono::DateTime;
 use shiftback::domain::{Input, Release, ReleaseKind, ReleaseSpec};
 use shiftback::notifier::format::notification;

@@ -12,6 +12,12 @@ pub struct Emulator {
 /// Clients for the emulator. Fails loudly when the tests were not started through
 /// `scripts/with-moto` (as `make test` does), rather than reaching for a real account.
 pub async fn emulator() -> Emulator {
+    emulator_in("us-east-1").await
+}
+
+/// Clients for one Region of the emulator. moto keeps each Region's resources apart, so a test
+/// that needs fixed names (the documentation's `orders`) takes a Region of its own.
+pub async fn emulator_in(region: &str) -> Emulator {
     let endpoint = std::env::var("SHIFTBACK_TEST_ENDPOINT").expect(
         "SHIFTBACK_TEST_ENDPOINT is not set: run the integration tests with `make test` \
          (or scripts/with-moto cargo test), which starts the local emulator",
@@ -19,7 +25,7 @@ pub async fn emulator() -> Emulator {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(shiftback::adapters::http_client())
         .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
+        .region(aws_config::Region::new(region.to_string()))
         .credentials_provider(aws_sdk_lambda::config::Credentials::new(
             "testing", "testing", None, None, "test",
         ))

@@ -21,7 +21,19 @@ pub fn zip_with(name: &str, body: &[u8]) -> Vec<u8> {
 /// version 1. Returns the function name.
 pub async fn function_with_versions(env: &Emulator, versions: u32, alias: &str) -> String {
     let name = unique("fn");
-    create_function(env, &name)
+    function_named(env, &name, versions, alias, 1).await;
+    name
+}
+
+/// Function `name` with versions 1 to `versions` published, and `alias` on `alias_version`.
+pub async fn function_named(
+    env: &Emulator,
+    name: &str,
+    versions: u32,
+    alias: &str,
+    alias_version: u32,
+) {
+    create_function(env, name)
         .send()
         .await
         .expect("create function");
@@ -29,7 +41,7 @@ pub async fn function_with_versions(env: &Emulator, versions: u32, alias: &str) 
         // moto publishes a new version only after a change, as Lambda does.
         env.lambda
             .update_function_configuration()
-            .function_name(&name)
+            .function_name(name)
             .description(format!("build {v}"))
             .send()
             .await
@@ -37,7 +49,7 @@ pub async fn function_with_versions(env: &Emulator, versions: u32, alias: &str) 
         let published = env
             .lambda
             .publish_version()
-            .function_name(&name)
+            .function_name(name)
             .send()
             .await
             .expect("publish version");
@@ -45,13 +57,12 @@ pub async fn function_with_versions(env: &Emulator, versions: u32, alias: &str) 
     }
     env.lambda
         .create_alias()
-        .function_name(&name)
+        .function_name(name)
         .name(alias)
-        .function_version("1")
+        .function_version(alias_version.to_string())
         .send()
         .await
         .expect("create alias");
-    name
 }
 
 /// A fresh release table with shiftback's schema.
@@ -78,11 +89,17 @@ pub async fn alarm_in_state(
     env: &Emulator,
     state: aws_sdk_cloudwatch::types::StateValue,
 ) -> String {
-    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
     let name = unique("errors");
+    alarm_named(env, &name, state).await;
+    name
+}
+
+/// An alarm `name` on Errors, in `state`.
+pub async fn alarm_named(env: &Emulator, name: &str, state: aws_sdk_cloudwatch::types::StateValue) {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
     env.cloudwatch
         .put_metric_alarm()
-        .alarm_name(&name)
+        .alarm_name(name)
         .namespace("AWS/Lambda")
         .metric_name("Errors")
         .statistic(Statistic::Sum)
@@ -93,8 +110,7 @@ pub async fn alarm_in_state(
         .send()
         .await
         .expect("put alarm");
-    set_alarm_state(env, &name, state, "set by the test").await;
-    name
+    set_alarm_state(env, name, state, "set by the test").await;
 }
 
 pub async fn set_alarm_state(

@@ -3,13 +3,13 @@ import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IVersion } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 
-/** What `Custom::ShiftbackRelease` takes (README, "Release with `sam deploy`"), typed. */
+/** What `Custom::ShiftbackRelease` takes (docs/src/sam-deploy.md), typed. */
 export interface ShiftbackReleaseProps {
   /** The version to release: `fn.currentVersion`, which CDK publishes when the function changes. */
   readonly version: IVersion;
   /** The alias callers invoke. shiftback creates it on the first deploy, then moves it. */
   readonly alias: string;
-  /** A strategy's name, e.g. `Canary10Percent5Minutes` (README, "Strategies"). */
+  /** A strategy's name, e.g. `Canary10Percent5Minutes` (docs/src/strategies.md). */
   readonly strategy?: string;
   /** Alarms that revert the alias at once when they fire. */
   readonly alarms?: IAlarm[];
