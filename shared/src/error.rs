@@ -6,6 +6,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::domain::wave::WaveError;
 use crate::domain::{SpecError, StrategyError, TransitionError};
 
 /// How an AWS failure should be handled.
@@ -171,6 +172,8 @@ pub enum Error {
     Strategy(#[from] StrategyError),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Wave(#[from] WaveError),
     #[error("{0}")]
     Aws(#[from] AwsError),
     #[error("alias {function}:{alias} is held by release {holder} (started {since}); wait for it, or abort it with `shiftback abort {holder}`")]

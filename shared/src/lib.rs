@@ -20,6 +20,7 @@ pub mod service;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod waves;
 pub mod workflow;
 
 pub use error::{Error, Result};

@@ -7,6 +7,7 @@ pub mod managed;
 pub mod metrics;
 pub mod release;
 pub mod strategy;
+pub mod wave;
 pub mod weight;
 
 pub use crate::analysis::{firing, AlarmState, AlarmStatus, AnalysisSettings, CanaryVerdict};

@@ -1,0 +1,16 @@
+//! Waves: one release across Regions and accounts, a wave at a time, with a bake between
+//! waves, and one stop that brings every moved Region back. Pure: the plan, its limits and
+//! every decision; the coordinator (`crate::waves`) carries them out.
+
+mod plan;
+mod spec;
+#[cfg(test)]
+mod tests;
+
+pub use plan::{
+    PlanAction, PlanPhase, PlanTarget, Seen, StopCause, TargetState, WavePlan, MAX_ATTEMPTS,
+};
+pub use spec::{
+    check_region, check_waves, parse_wave_regions, Target, WaveError, LOOK_INTERVAL_SECS,
+    MAX_ACCOUNTS, MAX_TARGETS, MAX_TARGETS_PER_WAVE, MAX_WAVES, MAX_WAVE_BAKE_SECS,
+};

@@ -1,0 +1,257 @@
+//! The sequences a plan walks: wave by wave to the end; a rollback in the last wave; an
+//! abort; a Region that stops answering; duplicate and late news.
+
+use super::*;
+
+const BAKE: u64 = 1800;
+
+fn target(region: &str) -> Target {
+    Target {
+        region: region.into(),
+        role_arn: None,
+        function: "orders".into(),
+        alias: "live".into(),
+        version: Some("7".into()),
+    }
+}
+
+/// us-east-1, then eu-west-1 and ap-southeast-2, then sa-east-1.
+fn plan() -> WavePlan {
+    let waves = vec![
+        vec![target("us-east-1")],
+        vec![target("eu-west-1"), target("ap-southeast-2")],
+        vec![target("sa-east-1")],
+    ];
+    check_waves(&waves, BAKE).unwrap();
+    WavePlan::new("p-1", "us-east-1", waves, BAKE, "linear:25:5m", 0, "carol")
+}
+
+/// Starts and promotes every target of the wave `next` asks to start, at `now`.
+fn run_wave(plan: &mut WavePlan, now: i64) -> Vec<usize> {
+    let PlanAction::Start(started) = plan.next(now) else {
+        panic!("expected a start: {:?}", plan.phase)
+    };
+    for &i in &started {
+        let id = plan.release_id_for(i);
+        plan.started(i, &id);
+    }
+    assert_eq!(plan.next(now + 30), PlanAction::Look(plan_moved(plan)));
+    for &i in &started {
+        plan.saw(i, Seen::Promoted { at: now + 600 }, now + 600);
+    }
+    started
+}
+
+fn plan_moved(plan: &WavePlan) -> Vec<usize> {
+    (0..plan.targets.len())
+        .filter(|&i| plan.targets[i].state.moved())
+        .collect()
+}
+
+#[test]
+fn a_plan_goes_wave_by_wave_with_a_bake_between_and_completes() {
+    let mut p = plan();
+    assert_eq!(run_wave(&mut p, 0), [0]);
+    // Wave 1 promoted: the bake begins, and the promoted target is still watched.
+    assert_eq!(p.next(600), PlanAction::Look(vec![0]));
+    assert_eq!(
+        p.phase,
+        PlanPhase::Baking {
+            wave: 0,
+            until: 600 + BAKE as i64
+        }
+    );
+    assert_eq!(p.next_look(600 + BAKE as i64 - 10), 600 + BAKE as i64);
+    // Not before the bake has passed.
+    assert_eq!(p.next(600 + BAKE as i64 - 1), PlanAction::Look(vec![0]));
+    let wave2 = 600 + BAKE as i64;
+    assert_eq!(run_wave(&mut p, wave2), [1, 2]);
+    let wave3 = wave2 + 600 + BAKE as i64;
+    assert_eq!(p.next(wave2 + 600), PlanAction::Look(vec![0, 1, 2]));
+    assert_eq!(run_wave(&mut p, wave3), [3]);
+    assert_eq!(p.next(wave3 + 600), PlanAction::Done);
+    assert_eq!(p.phase, PlanPhase::Completed { at: wave3 + 600 });
+    assert!(p.ended());
+    // Each release id names its plan, wave and target: the same on every retry.
+    assert_eq!(p.targets[2].state.release_id(), Some("p-1-w2-3"));
+}
+
+#[test]
+fn a_rollback_in_the_last_wave_brings_every_earlier_region_back() {
+    let mut p = plan();
+    run_wave(&mut p, 0);
+    run_wave(&mut p, 600 + BAKE as i64);
+    let last = 2 * (600 + BAKE as i64);
+    let PlanAction::Start(started) = p.next(last) else {
+        panic!()
+    };
+    assert_eq!(started, [3]);
+    p.started(3, "p-1-w3-4");
+    // sa-east-1's alarm reverted its alias at once; the look sees its release rolled back.
+    p.saw(
+        3,
+        Seen::RolledBack {
+            why: "alarm orders-errors".into(),
+        },
+        last + 90,
+    );
+    let PlanPhase::Stopping { cause } = &p.phase else {
+        panic!("{:?}", p.phase)
+    };
+    assert_eq!(cause.target, Some(3));
+    assert_eq!(cause.why, "sa-east-1: alarm orders-errors");
+    // Every target of the completed waves goes back, not only the last wave's.
+    assert_eq!(p.next(last + 90), PlanAction::Revert(vec![0, 1, 2]));
+    p.reverted(0);
+    p.reverted(2);
+    assert_eq!(p.next(last + 95), PlanAction::Revert(vec![1]));
+    p.reverted(1);
+    assert_eq!(p.next(last + 100), PlanAction::Done);
+    assert!(matches!(p.phase, PlanPhase::Stopped { at, .. } if at == last + 100));
+    let TargetState::Reverted { why, release_id } = &p.targets[1].state else {
+        panic!()
+    };
+    assert_eq!(why, "stopped with the plan: sa-east-1: alarm orders-errors");
+    assert_eq!(release_id.as_deref(), Some("p-1-w2-2"));
+}
+
+#[test]
+fn an_abort_brings_back_what_moved_and_skips_what_did_not() {
+    let mut p = plan();
+    run_wave(&mut p, 0);
+    let wave2 = 600 + BAKE as i64;
+    let PlanAction::Start(started) = p.next(wave2) else {
+        panic!()
+    };
+    p.started(started[0], "p-1-w2-2");
+    // ap-southeast-2 not started yet when the operator aborts.
+    assert!(p.stop(None, "aborted by carol", wave2 + 5));
+    assert_eq!(p.targets[2].state, TargetState::Skipped);
+    assert_eq!(p.targets[3].state, TargetState::Skipped);
+    assert_eq!(p.next(wave2 + 5), PlanAction::Revert(vec![0, 1]));
+    // A second stop does not replace the first cause.
+    assert!(!p.stop(None, "aborted by dave", wave2 + 6));
+    let PlanPhase::Stopping { cause } = &p.phase else {
+        panic!()
+    };
+    assert_eq!(cause.why, "aborted by carol");
+}
+
+#[test]
+fn a_region_that_stops_answering_holds_the_plan_and_asks_for_a_person() {
+    let mut p = plan();
+    run_wave(&mut p, 0);
+    let wave2 = 600 + BAKE as i64;
+    let PlanAction::Start(started) = p.next(wave2) else {
+        panic!()
+    };
+    p.started(1, "p-1-w2-2");
+    for attempt in 1..=MAX_ATTEMPTS {
+        p.unreachable(2, "ap-southeast-2: StartExecution throttled");
+        assert_eq!(p.needs_person().is_empty(), attempt < MAX_ATTEMPTS);
+        // Still tried at every look; never skipped.
+        assert_eq!(
+            p.next(wave2 + 30 * attempt as i64),
+            PlanAction::Start(vec![2])
+        );
+    }
+    assert_eq!(started, [1, 2]);
+    assert_eq!(p.needs_person(), [2]);
+    // eu-west-1 promoting does not move the plan past the wave.
+    p.saw(1, Seen::Promoted { at: wave2 + 400 }, wave2 + 400);
+    assert_eq!(p.next(wave2 + 400), PlanAction::Start(vec![2]));
+    assert_eq!(p.phase, PlanPhase::Releasing { wave: 1 });
+    // Its Region answers again: the count resets and the wave goes on.
+    p.started(2, "p-1-w2-3");
+    assert!(p.needs_person().is_empty());
+    assert_eq!(p.next(wave2 + 430), PlanAction::Look(vec![0, 1, 2]));
+}
+
+#[test]
+fn duplicate_and_late_news_change_nothing_twice() {
+    let mut p = plan();
+    run_wave(&mut p, 0);
+    // The same promotion seen twice keeps its first time.
+    p.saw(0, Seen::Promoted { at: 999 }, 999);
+    assert_eq!(
+        p.targets[0].state,
+        TargetState::Promoted {
+            release_id: "p-1-w1-1".into(),
+            at: 600
+        }
+    );
+    let wave2 = 600 + BAKE as i64;
+    run_wave(&mut p, wave2);
+    p.saw(
+        1,
+        Seen::RolledBack {
+            why: "analysis".into(),
+        },
+        wave2 + 700,
+    );
+    // A second rollback, late: recorded on its target, the first cause stands.
+    p.saw(
+        2,
+        Seen::RolledBack {
+            why: "alarm".into(),
+        },
+        wave2 + 710,
+    );
+    let PlanPhase::Stopping { cause } = &p.phase else {
+        panic!()
+    };
+    assert_eq!(cause.target, Some(1));
+    assert!(matches!(&p.targets[2].state, TargetState::Reverted { why, .. } if why == "alarm"));
+    assert_eq!(p.next(wave2 + 710), PlanAction::Revert(vec![0]));
+    p.reverted(0);
+    // A revert repeated, and a rollback seen after the plan brought the target back.
+    p.reverted(0);
+    p.saw(
+        0,
+        Seen::RolledBack {
+            why: "late alarm".into(),
+        },
+        wave2 + 720,
+    );
+    assert!(
+        matches!(&p.targets[0].state, TargetState::Reverted { why, .. } if why.starts_with("stopped with the plan"))
+    );
+    assert_eq!(p.next(wave2 + 720), PlanAction::Done);
+    // After the end, nothing stops it again.
+    assert!(!p.stop(None, "aborted", wave2 + 800));
+}
+
+#[test]
+fn a_rollback_after_the_plan_completed_does_not_reopen_it() {
+    let mut p = WavePlan::new(
+        "p-2",
+        "us-east-1",
+        vec![vec![target("us-east-1")]],
+        0,
+        "canary:10:5m",
+        0,
+        "ci",
+    );
+    run_wave(&mut p, 0);
+    assert_eq!(p.next(600), PlanAction::Done);
+    p.saw(
+        0,
+        Seen::RolledBack {
+            why: "alarm in its own bake".into(),
+        },
+        900,
+    );
+    assert!(matches!(p.phase, PlanPhase::Completed { .. }));
+}
+
+#[test]
+fn a_plan_round_trips_through_its_record() {
+    let mut p = plan();
+    run_wave(&mut p, 0);
+    p.unreachable(0, "throttled");
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(json["phase"]["phase"], "releasing");
+    assert_eq!(json["targets"][0]["state"]["state"], "promoted");
+    let back: WavePlan = serde_json::from_value(json).unwrap();
+    assert_eq!(back, p);
+}

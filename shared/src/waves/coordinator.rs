@@ -1,0 +1,195 @@
+//! The coordinator: one look at a plan (start what its wave needs, look at what moved, bring
+//! everything back on a stop), and the stop itself, which a Region's rollback or an operator's
+//! abort calls at once rather than waiting for the next look.
+//!
+//! Every change to the plan is a conditional save on the revision loaded: two coordinators (a
+//! look and a stop, or a retried invocation) never both act on one state; the loser reloads and
+//! decides again from what the winner saved. Every regional call is safe to repeat (a start by
+//! its fixed release id, a revert of a target already back), so a crash between a call and the
+//! save repeats the call, never doubles its effect.
+
+use futures::future::join_all;
+
+use super::{PlanLink, PlanRecords, RegionalReleases};
+use crate::domain::wave::{PlanAction, PlanPhase, WavePlan};
+use crate::error::{Error, Result};
+
+/// How many times a look or a stop reloads after losing a race for the plan's record.
+const RACE_RETRIES: usize = 5;
+
+pub struct WaveCoordinator<R, S> {
+    regions: R,
+    plans: S,
+}
+
+impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
+    pub fn new(regions: R, plans: S) -> Self {
+        WaveCoordinator { regions, plans }
+    }
+
+    pub fn plans(&self) -> &S {
+        &self.plans
+    }
+
+    pub fn regions(&self) -> &R {
+        &self.regions
+    }
+
+    /// Records a new plan (its limits already checked by [`crate::domain::wave::check_waves`]).
+    pub async fn create(&self, plan: &WavePlan) -> Result<()> {
+        self.plans.create(plan).await
+    }
+
+    /// One look: returns the plan as saved, with when to look next (None: it has ended).
+    pub async fn look(&self, id: &str, now: i64) -> Result<(WavePlan, Option<i64>)> {
+        self.advance(id, now, |_| {}).await?;
+        self.finish_stop(id, now).await
+    }
+
+    /// Stops the plan (`target`: the index whose release rolled back; None: an operator's
+    /// abort) and brings every moved target back. The first cause stands; a repeated stop
+    /// finishes what a crashed one began.
+    pub async fn stop(
+        &self,
+        id: &str,
+        target: Option<usize>,
+        why: &str,
+        now: i64,
+    ) -> Result<(WavePlan, Option<i64>)> {
+        self.advance(id, now, |plan| {
+            plan.stop(target, why, now);
+        })
+        .await?;
+        self.finish_stop(id, now).await
+    }
+
+    /// Loads, applies `first`, starts or looks at what the plan's phase asks, and saves: the
+    /// stop a look found is on the record before any revert, so a crash after the reverts
+    /// repeats only reverts, under the cause first found. Again from a fresh load if another
+    /// writer saved first.
+    async fn advance(&self, id: &str, now: i64, first: impl Fn(&mut WavePlan)) -> Result<()> {
+        let mut races = 0;
+        loop {
+            let (mut plan, revision) = self.plans.load(id).await?;
+            if plan.ended() {
+                return Ok(());
+            }
+            let before = plan.clone();
+            first(&mut plan);
+            match plan.next(now) {
+                PlanAction::Start(targets) => self.start(&mut plan, &targets, now).await,
+                PlanAction::Look(targets) => self.look_at(&mut plan, &targets, now).await,
+                PlanAction::Revert(_) | PlanAction::WaitUntil(_) | PlanAction::Done => {}
+            }
+            plan.settle(now);
+            if plan == before {
+                return Ok(());
+            }
+            match self.plans.save(&plan, revision).await {
+                Err(Error::StaleRelease { .. }) if races < RACE_RETRIES => races += 1,
+                saved => return saved,
+            }
+        }
+    }
+
+    /// If the plan is stopping: brings every moved target back and saves. Targets that could
+    /// not be reached stay moved on the record, and the next look tries them again.
+    async fn finish_stop(&self, id: &str, now: i64) -> Result<(WavePlan, Option<i64>)> {
+        let mut races = 0;
+        loop {
+            let (mut plan, revision) = self.plans.load(id).await?;
+            let PlanAction::Revert(targets) = plan.next(now) else {
+                let next = (!plan.ended()).then(|| plan.next_look(now));
+                return Ok((plan, next));
+            };
+            self.revert(&mut plan, &targets).await;
+            plan.settle(now);
+            match self.plans.save(&plan, revision).await {
+                Ok(()) => {
+                    let next = (!plan.ended()).then(|| plan.next_look(now));
+                    return Ok((plan, next));
+                }
+                Err(Error::StaleRelease { .. }) if races < RACE_RETRIES => races += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn start(&self, plan: &mut WavePlan, targets: &[usize], now: i64) {
+        let calls = targets.iter().map(|&i| {
+            let target = plan.targets[i].target.clone();
+            let release_id = plan.release_id_for(i);
+            let link = PlanLink {
+                plan_id: plan.id.clone(),
+                home_region: plan.home_region.clone(),
+                wave: plan.targets[i].wave + 1,
+            };
+            let (strategy, alarms) = (plan.strategy.clone(), plan.alarms.clone());
+            async move {
+                let result = self
+                    .regions
+                    .start(&target, &release_id, &strategy, &alarms, &link)
+                    .await;
+                (i, release_id, result)
+            }
+        });
+        for (i, release_id, result) in join_all(calls).await {
+            match result {
+                Ok(()) => plan.started(i, &release_id),
+                // Throttled, 5xx, unreachable: tried again at the next look.
+                Err(e) if e.is_retryable() => {
+                    plan.unreachable(i, &format!("{}: {e}", plan.targets[i].target.place()))
+                }
+                // Refused (the alias held, an alarm firing, no such version): the plan cannot
+                // go on as planned, so it stops and brings back what moved.
+                Err(e) => {
+                    let why = format!("{}: start refused: {e}", plan.targets[i].target.place());
+                    plan.stop(Some(i), &why, now);
+                }
+            }
+        }
+    }
+
+    async fn look_at(&self, plan: &mut WavePlan, targets: &[usize], now: i64) {
+        let calls = targets.iter().map(|&i| {
+            let target = plan.targets[i].target.clone();
+            let release_id = plan.targets[i]
+                .state
+                .release_id()
+                .unwrap_or_default()
+                .to_string();
+            async move { (i, self.regions.look(&target, &release_id).await) }
+        });
+        for (i, result) in join_all(calls).await {
+            match result {
+                Ok(seen) => plan.saw(i, seen, now),
+                Err(e) => plan.unreachable(i, &format!("{}: {e}", plan.targets[i].target.place())),
+            }
+        }
+    }
+
+    async fn revert(&self, plan: &mut WavePlan, targets: &[usize]) {
+        let why = match &plan.phase {
+            PlanPhase::Stopping { cause } => {
+                format!("plan {} stopped: {}", plan.id, cause.why)
+            }
+            _ => format!("plan {} stopped", plan.id),
+        };
+        let calls = targets.iter().map(|&i| {
+            let target = plan.targets[i].target.clone();
+            let release_id = plan.targets[i]
+                .state
+                .release_id()
+                .unwrap_or_default()
+                .to_string();
+            let why = why.clone();
+            async move { (i, self.regions.revert(&target, &release_id, &why).await) }
+        });
+        for (i, result) in join_all(calls).await {
+            match result {
+                Ok(()) => plan.reverted(i),
+                Err(e) => plan.unreachable(i, &format!("{}: {e}", plan.targets[i].target.place())),
+            }
+        }
+    }
+}

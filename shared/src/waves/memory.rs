@@ -1,0 +1,194 @@
+//! The Regions and the plan table in memory, for the coordinator's tests: each Region's
+//! releases by id (a start repeated is one release, a revert repeated is one revert), Regions
+//! that stop answering or refuse, and a plan table whose saves are conditional on the revision
+//! and can be made to fail once (a crash after the regional calls, before the save).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use super::{PlanLink, PlanRecords, RegionalReleases, Seen, Target, WavePlan};
+use crate::error::{AwsError, AwsErrorKind, Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionalRelease {
+    pub region: String,
+    pub function: String,
+    pub seen: Seen,
+    pub labels: Vec<(String, String)>,
+    /// How many times a revert changed it (at most once).
+    pub reverts: usize,
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryRegions {
+    pub releases: Arc<Mutex<BTreeMap<String, RegionalRelease>>>,
+    /// Regions whose control plane throttles every call.
+    pub unreachable: Arc<Mutex<BTreeSet<String>>>,
+    /// Regions that refuse a start (the alias held by another release there).
+    pub refusing: Arc<Mutex<BTreeSet<String>>>,
+    /// Every call, as `operation region release`.
+    pub calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl MemoryRegions {
+    fn call(&self, operation: &str, target: &Target, release_id: &str) -> Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{operation} {} {release_id}", target.region));
+        if self.unreachable.lock().unwrap().contains(&target.region) {
+            return Err(Error::Aws(AwsError {
+                operation: "StartExecution",
+                kind: AwsErrorKind::Throttled,
+                code: Some("ThrottlingException".into()),
+                message: format!("{} is throttled", target.region),
+            }));
+        }
+        Ok(())
+    }
+
+    /// The regional release promotes.
+    pub fn promote(&self, release_id: &str, at: i64) {
+        self.releases
+            .lock()
+            .unwrap()
+            .get_mut(release_id)
+            .unwrap()
+            .seen = Seen::Promoted { at };
+    }
+
+    /// The regional release rolls back on its own (its alarm, its analysis).
+    pub fn roll_back(&self, release_id: &str, why: &str) {
+        self.releases
+            .lock()
+            .unwrap()
+            .get_mut(release_id)
+            .unwrap()
+            .seen = Seen::RolledBack { why: why.into() };
+    }
+
+    pub fn release(&self, release_id: &str) -> RegionalRelease {
+        self.releases.lock().unwrap()[release_id].clone()
+    }
+
+    pub fn count(&self, operation: &str) -> usize {
+        let calls = self.calls.lock().unwrap();
+        calls.iter().filter(|c| c.starts_with(operation)).count()
+    }
+}
+
+impl RegionalReleases for MemoryRegions {
+    async fn start(
+        &self,
+        target: &Target,
+        release_id: &str,
+        _strategy: &str,
+        _alarms: &[String],
+        plan: &PlanLink,
+    ) -> Result<()> {
+        self.call("start", target, release_id)?;
+        if self.refusing.lock().unwrap().contains(&target.region) {
+            return Err(Error::LockHeld {
+                function: target.function.clone(),
+                alias: target.alias.clone(),
+                holder: "r-someone-else".into(),
+                since: "earlier".into(),
+            });
+        }
+        self.releases
+            .lock()
+            .unwrap()
+            .entry(release_id.to_string())
+            .or_insert_with(|| RegionalRelease {
+                region: target.region.clone(),
+                function: target.function.clone(),
+                seen: Seen::Running,
+                labels: plan.labels(),
+                reverts: 0,
+            });
+        Ok(())
+    }
+
+    async fn look(&self, target: &Target, release_id: &str) -> Result<Seen> {
+        self.call("look", target, release_id)?;
+        let releases = self.releases.lock().unwrap();
+        let found = releases.get(release_id);
+        found
+            .map(|r| r.seen.clone())
+            .ok_or_else(|| Error::ReleaseNotFound(release_id.into()))
+    }
+
+    async fn revert(&self, target: &Target, release_id: &str, why: &str) -> Result<()> {
+        self.call("revert", target, release_id)?;
+        let mut releases = self.releases.lock().unwrap();
+        if let Some(release) = releases.get_mut(release_id) {
+            if !matches!(release.seen, Seen::RolledBack { .. }) {
+                release.seen = Seen::RolledBack { why: why.into() };
+                release.reverts += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryPlans {
+    pub plans: Arc<Mutex<BTreeMap<String, (WavePlan, u64)>>>,
+    /// Saves made so far.
+    pub saves: Arc<Mutex<usize>>,
+    /// The save with this number (0-based) fails as a crash would: after every regional call
+    /// before it, and changing nothing. Once.
+    pub crash_at_save: Arc<Mutex<Option<usize>>>,
+    /// Called between a load and the save that follows it: another writer's turn.
+    #[allow(clippy::type_complexity)]
+    pub between: Arc<Mutex<Option<Box<dyn FnMut(&mut WavePlan) + Send>>>>,
+}
+
+impl MemoryPlans {
+    pub fn get(&self, id: &str) -> WavePlan {
+        self.plans.lock().unwrap()[id].0.clone()
+    }
+}
+
+impl PlanRecords for MemoryPlans {
+    async fn create(&self, plan: &WavePlan) -> Result<()> {
+        let mut plans = self.plans.lock().unwrap();
+        if plans.contains_key(&plan.id) {
+            return Err(Error::ReleaseExists(plan.id.clone()));
+        }
+        plans.insert(plan.id.clone(), (plan.clone(), 1));
+        Ok(())
+    }
+
+    async fn load(&self, id: &str) -> Result<(WavePlan, u64)> {
+        let mut plans = self.plans.lock().unwrap();
+        let entry = plans
+            .get_mut(id)
+            .ok_or_else(|| Error::ReleaseNotFound(id.into()))?;
+        let loaded = entry.clone();
+        if let Some(mut other) = self.between.lock().unwrap().take() {
+            other(&mut entry.0);
+            entry.1 += 1;
+        }
+        Ok(loaded)
+    }
+
+    async fn save(&self, plan: &WavePlan, revision: u64) -> Result<()> {
+        let mut crash = self.crash_at_save.lock().unwrap();
+        if *crash == Some(*self.saves.lock().unwrap()) {
+            *crash = None;
+            return Err(Error::Panicked("crashed before the save".into()));
+        }
+        let mut plans = self.plans.lock().unwrap();
+        let entry = plans.get_mut(&plan.id).unwrap();
+        if entry.1 != revision {
+            return Err(Error::StaleRelease {
+                id: plan.id.clone(),
+                expected: revision,
+            });
+        }
+        *entry = (plan.clone(), revision + 1);
+        *self.saves.lock().unwrap() += 1;
+        Ok(())
+    }
+}
