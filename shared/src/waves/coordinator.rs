@@ -10,8 +10,8 @@
 
 use futures::future::join_all;
 
-use super::{PlanLink, PlanRecords, RegionalReleases};
-use crate::domain::wave::{PlanAction, PlanPhase, WavePlan};
+use super::{PlanLink, PlanRecords, RegionalReleases, Target};
+use crate::domain::wave::{PlanAction, WavePlan};
 use crate::error::{Error, Result};
 
 /// How many times a look or a stop reloads after losing a race for the plan's record.
@@ -99,14 +99,14 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
         loop {
             let (mut plan, revision) = self.plans.load(id).await?;
             let PlanAction::Revert(targets) = plan.next(now) else {
-                let next = (!plan.ended()).then(|| plan.next_look(now));
+                let next = next_look(&plan, now);
                 return Ok((plan, next));
             };
             self.revert(&mut plan, &targets).await;
             plan.settle(now);
             match self.plans.save(&plan, revision).await {
                 Ok(()) => {
-                    let next = (!plan.ended()).then(|| plan.next_look(now));
+                    let next = next_look(&plan, now);
                     return Ok((plan, next));
                 }
                 Err(Error::StaleRelease { .. }) if races < RACE_RETRIES => races += 1,
@@ -137,9 +137,7 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
             match result {
                 Ok(()) => plan.started(i, &release_id),
                 // Throttled, 5xx, unreachable: tried again at the next look.
-                Err(e) if e.is_retryable() => {
-                    plan.unreachable(i, &format!("{}: {e}", plan.targets[i].target.place()))
-                }
+                Err(e) if e.is_retryable() => unreached(plan, i, &e),
                 // Refused (the alias held, an alarm firing, no such version): the plan cannot
                 // go on as planned, so it stops and brings back what moved.
                 Err(e) => {
@@ -151,45 +149,59 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
     }
 
     async fn look_at(&self, plan: &mut WavePlan, targets: &[usize], now: i64) {
-        let calls = targets.iter().map(|&i| {
-            let target = plan.targets[i].target.clone();
-            let release_id = plan.targets[i]
-                .state
-                .release_id()
-                .unwrap_or_default()
-                .to_string();
-            async move { (i, self.regions.look(&target, &release_id).await) }
-        });
+        let calls =
+            releases_of(plan, targets)
+                .into_iter()
+                .map(|(i, target, release_id)| async move {
+                    (i, self.regions.look(&target, &release_id).await)
+                });
         for (i, result) in join_all(calls).await {
             match result {
                 Ok(seen) => plan.saw(i, seen, now),
-                Err(e) => plan.unreachable(i, &format!("{}: {e}", plan.targets[i].target.place())),
+                Err(e) => unreached(plan, i, &e),
             }
         }
     }
 
     async fn revert(&self, plan: &mut WavePlan, targets: &[usize]) {
-        let why = match &plan.phase {
-            PlanPhase::Stopping { cause } => {
-                format!("plan {} stopped: {}", plan.id, cause.why)
-            }
-            _ => format!("plan {} stopped", plan.id),
+        let why = match plan.stop_cause() {
+            Some(cause) => format!("plan {} stopped: {}", plan.id, cause.why),
+            None => format!("plan {} stopped", plan.id),
         };
-        let calls = targets.iter().map(|&i| {
-            let target = plan.targets[i].target.clone();
-            let release_id = plan.targets[i]
-                .state
-                .release_id()
-                .unwrap_or_default()
-                .to_string();
-            let why = why.clone();
-            async move { (i, self.regions.revert(&target, &release_id, &why).await) }
-        });
+        let calls = releases_of(plan, targets)
+            .into_iter()
+            .map(|(i, target, release_id)| {
+                let why = &why;
+                async move { (i, self.regions.revert(&target, &release_id, why).await) }
+            });
         for (i, result) in join_all(calls).await {
             match result {
                 Ok(()) => plan.reverted(i),
-                Err(e) => plan.unreachable(i, &format!("{}: {e}", plan.targets[i].target.place())),
+                Err(e) => unreached(plan, i, &e),
             }
         }
     }
+}
+
+/// Each target with its regional release's id.
+fn releases_of(plan: &WavePlan, targets: &[usize]) -> Vec<(usize, Target, String)> {
+    targets
+        .iter()
+        .map(|&i| {
+            let t = &plan.targets[i];
+            let release_id = t.state.release_id().unwrap_or_default().to_string();
+            (i, t.target.clone(), release_id)
+        })
+        .collect()
+}
+
+/// A call to the target's Region failed: counted, and tried again at the next look.
+fn unreached(plan: &mut WavePlan, index: usize, error: &Error) {
+    let place = plan.targets[index].target.place();
+    plan.unreachable(index, &format!("{place}: {error}"));
+}
+
+/// When to look again: None once the plan has ended.
+fn next_look(plan: &WavePlan, now: i64) -> Option<i64> {
+    (!plan.ended()).then(|| plan.next_look(now))
 }

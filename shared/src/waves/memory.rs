@@ -47,6 +47,21 @@ impl MemoryRegions {
         Ok(())
     }
 
+    /// `region`'s control plane throttles every call (true) or answers again (false).
+    pub fn set_unreachable(&self, region: &str, unreachable: bool) {
+        let mut regions = self.unreachable.lock().unwrap();
+        if unreachable {
+            regions.insert(region.into());
+        } else {
+            regions.remove(region);
+        }
+    }
+
+    /// `region` refuses every start (the alias held by another release there).
+    pub fn refuse_starts(&self, region: &str) {
+        self.refusing.lock().unwrap().insert(region.into());
+    }
+
     /// The regional release promotes.
     pub fn promote(&self, release_id: &str, at: i64) {
         self.releases

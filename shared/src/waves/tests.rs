@@ -7,13 +7,7 @@ use super::*;
 const BAKE: u64 = 1800;
 
 fn target(region: &str) -> Target {
-    Target {
-        region: region.into(),
-        role_arn: None,
-        function: "orders".into(),
-        alias: "live".into(),
-        version: Some("7".into()),
-    }
+    Target::orders_in(region)
 }
 
 /// Three waves over three Regions: us-east-1, then eu-west-1, then ap-southeast-2.
@@ -163,11 +157,7 @@ async fn an_unreachable_region_is_retried_then_needs_a_person_and_the_plan_holds
     let c = coordinator().await;
     let now = through_wave(&c, 1).await;
     regions(&c).promote("p-1-w1-1", now + 600);
-    regions(&c)
-        .unreachable
-        .lock()
-        .unwrap()
-        .insert("eu-west-1".into());
+    regions(&c).set_unreachable("eu-west-1", true);
     let mut at = now + 600 + BAKE as i64;
     for _ in 0..MAX_ATTEMPTS + 2 {
         let (plan, next) = c.look("p-1", at).await.unwrap();
@@ -188,7 +178,7 @@ async fn an_unreachable_region_is_retried_then_needs_a_person_and_the_plan_holds
         "not past the wave"
     );
     // The Region answers again: the wave starts.
-    regions(&c).unreachable.lock().unwrap().clear();
+    regions(&c).set_unreachable("eu-west-1", false);
     let (plan, _) = c.look("p-1", at).await.unwrap();
     assert!(plan.targets[1].state.moved());
     assert!(plan.needs_person().is_empty());
@@ -198,11 +188,7 @@ async fn an_unreachable_region_is_retried_then_needs_a_person_and_the_plan_holds
 async fn a_stop_with_a_region_unreachable_brings_back_the_others_and_keeps_trying() {
     let c = coordinator().await;
     let now = through_wave(&c, 3).await;
-    regions(&c)
-        .unreachable
-        .lock()
-        .unwrap()
-        .insert("eu-west-1".into());
+    regions(&c).set_unreachable("eu-west-1", true);
     let (plan, next) = c.stop("p-1", None, "aborted", now).await.unwrap();
     assert!(
         matches!(plan.phase, PlanPhase::Stopping { .. }),
@@ -213,7 +199,7 @@ async fn a_stop_with_a_region_unreachable_brings_back_the_others_and_keeps_tryin
         regions(&c).release("p-1-w1-1").seen,
         Seen::RolledBack { .. }
     ));
-    regions(&c).unreachable.lock().unwrap().clear();
+    regions(&c).set_unreachable("eu-west-1", false);
     let (plan, next) = c.look("p-1", now + 30).await.unwrap();
     assert!(
         matches!(plan.phase, PlanPhase::Stopped { .. }),
@@ -228,11 +214,7 @@ async fn a_start_refused_in_a_region_stops_the_plan() {
     let c = coordinator().await;
     let now = through_wave(&c, 1).await;
     regions(&c).promote("p-1-w1-1", now + 600);
-    regions(&c)
-        .refusing
-        .lock()
-        .unwrap()
-        .insert("eu-west-1".into());
+    regions(&c).refuse_starts("eu-west-1");
     // The look that sees the bake over opens the wave; the next starts it, and is refused.
     let (plan, _) = c.look("p-1", now + 600 + BAKE as i64).await.unwrap();
     assert_eq!(plan.phase, PlanPhase::Releasing { wave: 1 });

@@ -195,6 +195,14 @@ impl WavePlan {
             .collect()
     }
 
+    /// What stopped the plan, once it is stopping or stopped.
+    pub fn stop_cause(&self) -> Option<&StopCause> {
+        match &self.phase {
+            PlanPhase::Stopping { cause } | PlanPhase::Stopped { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+
     pub fn ended(&self) -> bool {
         matches!(
             self.phase,
@@ -319,16 +327,14 @@ impl WavePlan {
 
     /// A target was brought back to its stable version by the plan's stop.
     pub fn reverted(&mut self, index: usize) {
+        let why = match self.stop_cause() {
+            Some(cause) => format!("stopped with the plan: {}", cause.why),
+            None => "stopped with the plan".into(),
+        };
         let t = &mut self.targets[index];
         t.attempts = 0;
         t.last_error = None;
         if t.state.moved() {
-            let why = match &self.phase {
-                PlanPhase::Stopping { cause } | PlanPhase::Stopped { cause, .. } => {
-                    format!("stopped with the plan: {}", cause.why)
-                }
-                _ => "stopped with the plan".into(),
-            };
             t.state = TargetState::Reverted {
                 release_id: t.state.release_id().map(str::to_string),
                 why,

@@ -40,6 +40,18 @@ pub struct Target {
 }
 
 impl Target {
+    /// `orders:live` at version 7 in `region`: the tests' target.
+    #[cfg(test)]
+    pub(crate) fn orders_in(region: &str) -> Target {
+        Target {
+            region: region.into(),
+            role_arn: None,
+            function: "orders".into(),
+            alias: "live".into(),
+            version: Some("7".into()),
+        }
+    }
+
     /// Where it is, as people name it: `eu-west-1` or `eu-west-1 (account 210987654321)`.
     pub fn place(&self) -> String {
         match self.account() {
@@ -165,13 +177,7 @@ mod tests {
     use super::*;
 
     fn target(region: &str) -> Target {
-        Target {
-            region: region.into(),
-            role_arn: None,
-            function: "orders".into(),
-            alias: "live".into(),
-            version: None,
-        }
+        Target::orders_in(region)
     }
 
     #[test]

@@ -6,13 +6,7 @@ use super::*;
 const BAKE: u64 = 1800;
 
 fn target(region: &str) -> Target {
-    Target {
-        region: region.into(),
-        role_arn: None,
-        function: "orders".into(),
-        alias: "live".into(),
-        version: Some("7".into()),
-    }
+    Target::orders_in(region)
 }
 
 /// us-east-1, then eu-west-1 and ap-southeast-2, then sa-east-1.
