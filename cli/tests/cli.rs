@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use shiftback::adapters::{CloudWatchHealth, DynamoStore, LambdaRouter};
 use shiftback::service::{Next, ReleaseService, StepInput};
 use shiftback_integration_tests::{
-    alarm_in_state, emulator, function_with_versions, release_request, release_store, unique,
-    Emulator, ROLE_ARN,
+    alarm_in_state, emulator, function_with_versions, release_request, release_store,
+    waiting_machine, Emulator,
 };
 
 struct Setup {
@@ -38,20 +38,6 @@ async fn setup() -> Setup {
         function,
         alarm,
     }
-}
-
-/// A state machine that only waits: moto keeps its executions, and runs nothing.
-async fn waiting_machine(sfn: &aws_sdk_sfn::Client) -> String {
-    sfn.create_state_machine()
-        .name(unique("release"))
-        .role_arn(ROLE_ARN)
-        .definition(
-            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,
-        )
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn
 }
 
 async fn set_alarm(env: &Emulator, alarm: &str, state: StateValue) {

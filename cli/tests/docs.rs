@@ -7,7 +7,7 @@
 //! names do not meet other tests'), which holds what the documentation names: `orders` (live
 //! on 6, versions to the highest `--to`), `orders-worker` and `orders-audit` (live one below
 //! the version the docs release), the alarms `orders-errors` and `worker-errors`, the hook
-//! functions, a release table and a state machine that only waits. `make GOAL` is checked
+//! functions, a release table and a state machine that only waits (`waiting_machine`). `make GOAL` is checked
 //! against the Makefile, not run: `make test` is what runs this.
 
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use std::process::Command;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use shiftback::adapters::DynamoStore;
-use shiftback_integration_tests::{alarm_named, emulator_in, function_named, ROLE_ARN};
+use shiftback_integration_tests::{alarm_named, emulator_in, function_named, waiting_machine};
 
 /// What a block says on its first line when it does not run here.
 const MARKERS: [&str; 2] = ["# needs an AWS account", "# not run by make test:"];
@@ -142,17 +142,7 @@ async fn documented_account(region: &str, block: &str) -> (String, String) {
     }
     let store = DynamoStore::new(env.dynamodb.clone(), "shiftback-docs".to_string());
     store.create_table().await.expect("create table");
-    let machine = aws_sdk_sfn::Client::new(&env.config)
-        .create_state_machine()
-        .name("shiftback-release")
-        .role_arn(ROLE_ARN)
-        .definition(
-            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,
-        )
-        .send()
-        .await
-        .expect("create state machine")
-        .state_machine_arn;
+    let machine = waiting_machine(&aws_sdk_sfn::Client::new(&env.config)).await;
     (store.table().to_string(), machine)
 }
 

@@ -295,3 +295,18 @@ pub async fn stack_owning(env: &Emulator, function: &str) -> String {
         .expect("tag the function");
     stack_id
 }
+
+/// A state machine that only waits: moto keeps its executions, and runs nothing. What the
+/// CLI's `start` is pointed at where the workflow itself is not under test.
+pub async fn waiting_machine(sfn: &aws_sdk_sfn::Client) -> String {
+    sfn.create_state_machine()
+        .name(unique("release"))
+        .role_arn(ROLE_ARN)
+        .definition(
+            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,
+        )
+        .send()
+        .await
+        .expect("create state machine")
+        .state_machine_arn
+}
