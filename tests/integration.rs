@@ -22,4 +22,5 @@ mod router;
 mod service_faults;
 mod statemachine;
 mod store;
+mod waves;
 mod workflow;

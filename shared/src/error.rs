@@ -232,6 +232,10 @@ pub enum Error {
     OutOfTime { budget_ms: u64 },
     #[error("the handler panicked: {0}")]
     Panicked(String),
+    /// A regional release caught between two states (its workflow started, its record not yet
+    /// written): the coordinator's next look decides again.
+    #[error("{0}; looked at again")]
+    Unsettled(String),
     #[error("version {version} of {function} cannot take traffic yet: {state}; retried until it is ready")]
     NotReady {
         function: String,
@@ -245,7 +249,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Aws(aws) => aws.is_retryable(),
-            Error::StaleRelease { .. } | Error::OutOfTime { .. } | Error::NotReady { .. } => true,
+            Error::StaleRelease { .. }
+            | Error::OutOfTime { .. }
+            | Error::NotReady { .. }
+            | Error::Unsettled(_) => true,
             _ => false,
         }
     }

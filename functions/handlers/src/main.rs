@@ -4,11 +4,13 @@
 //! - `promote`: move the alias wholly to the target and record success;
 //! - `rollback`: revert the alias to the stable version and record why;
 //! - `retain`: after success and the bake window, prune the function's old versions;
-//! - `alarm`: revert the aliases an alarm guards, at once, then record it.
+//! - `alarm`: revert the aliases an alarm guards, at once, then record it;
+//! - `waves`: look at a wave plan across Regions, or stop it and bring every Region back.
 //!
 //! The `Custom::ShiftbackRelease` provider is a binary of its own (`src/provider.rs`).
 use shiftback::runtime::{
-    account_of, alarm_responder, release_service, retention_service, serve, with_default_retention,
+    account_of, alarm_responder, release_service, retention_service, serve, wave_coordinator,
+    with_default_retention,
 };
 use shiftback::service::{parse_input, parse_start};
 
@@ -55,8 +57,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             })
             .await
         }
+        "waves" => {
+            serve(wave_coordinator().await?, |waves, event| async move {
+                let now = shiftback::waves::epoch_now();
+                waves.handle(parse_input(event.payload)?, now).await
+            })
+            .await
+        }
         other => Err(format!(
-            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, promote, rollback, retain or alarm (the provider is the shiftback-provider binary)"
+            "SHIFTBACK_HANDLER is {other:?}: expected start, advance, promote, rollback, retain, alarm or waves (the provider is the shiftback-provider binary)"
         )
         .into()),
     }

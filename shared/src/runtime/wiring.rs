@@ -9,6 +9,7 @@ use crate::adapters::{
 use crate::alarm::AlarmResponder;
 use crate::service::retention::VersionRetention;
 use crate::service::{ReleaseService, StartRequest};
+use crate::waves::{ShiftbackRegions, WaveCoordinator};
 
 use super::env;
 
@@ -223,6 +224,29 @@ fn notifier(
         store.outbox(),
         settings.release_topic.clone()?,
         settings.incident_topic.clone(),
+    ))
+}
+
+/// The wave coordinator: plans in this Region's table, each Region's shiftback found by the
+/// stack name they share.
+pub type Waves = std::sync::Arc<WaveCoordinator<ShiftbackRegions, DynamoStore>>;
+
+/// The coordinator function's, from Lambda's environment (`RELEASE_TABLE`,
+/// `REGIONAL_STACK_NAME`).
+pub async fn wave_coordinator() -> Result<Waves, lambda_runtime::Error> {
+    let config = lambda_config()?;
+    let table = env("RELEASE_TABLE")?;
+    let stack = env("REGIONAL_STACK_NAME")?;
+    Ok(wave_coordinator_with(&config, &table, &stack))
+}
+
+/// The coordinator on `config`'s credentials and Region (the home Region, whose `table` keeps
+/// the plans).
+pub fn wave_coordinator_with(config: &aws_config::SdkConfig, table: &str, stack: &str) -> Waves {
+    let plans = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table);
+    std::sync::Arc::new(WaveCoordinator::new(
+        ShiftbackRegions::new(config.clone(), stack),
+        plans,
     ))
 }
 

@@ -10,7 +10,7 @@
 
 use futures::future::join_all;
 
-use super::{PlanLink, PlanRecords, RegionalReleases, Target};
+use super::{PlanLink, PlanRecords, RegionalReleases, Target, WaveAnswer, WaveCommand};
 use crate::domain::wave::{PlanAction, WavePlan};
 use crate::error::{Error, Result};
 
@@ -61,6 +61,34 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
         })
         .await?;
         self.finish_stop(id, now).await
+    }
+
+    /// Carries out what the coordinator function is asked.
+    pub async fn handle(&self, command: WaveCommand, now: i64) -> Result<WaveAnswer> {
+        let (plan, next) = match command {
+            WaveCommand::Look { plan_id } => self.look(&plan_id, now).await?,
+            WaveCommand::Stop {
+                plan_id,
+                release_id,
+                why,
+            } => {
+                let target = match &release_id {
+                    Some(id) => {
+                        let (plan, _) = self.plans.load(&plan_id).await?;
+                        let found = plan.target_of(id);
+                        if found.is_none() {
+                            return Err(Error::BadRequest(format!(
+                                "release {id} is not one of plan {plan_id}'s"
+                            )));
+                        }
+                        found
+                    }
+                    None => None,
+                };
+                self.stop(&plan_id, target, &why, now).await?
+            }
+        };
+        Ok(WaveAnswer::of(&plan, next, now))
     }
 
     /// Loads, applies `first`, starts or looks at what the plan's phase asks, and saves: the

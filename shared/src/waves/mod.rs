@@ -8,10 +8,12 @@ use std::future::Future;
 mod coordinator;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
+mod regional;
 #[cfg(test)]
 mod tests;
 
 pub use coordinator::WaveCoordinator;
+pub use regional::{ShiftbackRegions, WAVES_ACTOR};
 
 pub use crate::domain::wave::*;
 use crate::error::Result;
@@ -70,4 +72,57 @@ pub trait PlanRecords: Send + Sync {
     fn load(&self, id: &str) -> impl Future<Output = Result<(WavePlan, u64)>> + Send;
     /// Refused (`StaleRelease`) if the plan was saved since `revision`.
     fn save(&self, plan: &WavePlan, revision: u64) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// What the coordinator function is asked (its event): a look by the plan's workflow, or a
+/// stop by a Region's rollback (naming its release) or by an operator (naming none).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WaveCommand {
+    Look {
+        plan_id: String,
+    },
+    Stop {
+        plan_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        release_id: Option<String>,
+        why: String,
+    },
+}
+
+/// What the coordinator answers: the plan's phase, and when its workflow looks next.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WaveAnswer {
+    pub plan_id: String,
+    pub phase: String,
+    pub ended: bool,
+    /// Seconds until the next look (0 once ended): the workflow's Wait reads it.
+    pub wait_secs: i64,
+    /// Targets whose Region has not answered for [`MAX_ATTEMPTS`] looks: a person's turn.
+    pub needs_person: Vec<String>,
+}
+
+impl WaveAnswer {
+    pub fn of(plan: &WavePlan, next: Option<i64>, now: i64) -> WaveAnswer {
+        let phase = serde_json::to_value(&plan.phase)
+            .ok()
+            .and_then(|v| v["phase"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        WaveAnswer {
+            plan_id: plan.id.clone(),
+            phase,
+            ended: next.is_none(),
+            wait_secs: next.map_or(0, |at| (at - now).max(1)),
+            needs_person: plan
+                .needs_person()
+                .into_iter()
+                .map(|i| plan.targets[i].target.place())
+                .collect(),
+        }
+    }
+}
+
+/// Now, in epoch seconds: the plan's clock.
+pub fn epoch_now() -> i64 {
+    chrono::Utc::now().timestamp()
 }

@@ -73,6 +73,39 @@ impl StepFunctionsWorkflow {
         }
     }
 
+    /// The release's execution as Step Functions has it: None if there is none; else its
+    /// status (`RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`) and, once it ended
+    /// badly, its error and cause. What a look reads when a release has no record yet.
+    pub async fn execution(&self, release_id: &str) -> Result<Option<(String, Option<String>)>> {
+        match self
+            .client
+            .describe_execution()
+            .execution_arn(self.execution_arn(release_id))
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let why = match (out.error(), out.cause()) {
+                    (None, None) => None,
+                    (error, cause) => Some(format!(
+                        "{}: {}",
+                        error.unwrap_or("error"),
+                        cause.unwrap_or("no cause given")
+                    )),
+                };
+                Ok(Some((out.status().as_str().to_string(), why)))
+            }
+            Err(e) => {
+                let err = AwsError::from_sdk("DescribeExecution", e);
+                if err.kind == AwsErrorKind::NotFound {
+                    Ok(None)
+                } else {
+                    Err(Error::Aws(err))
+                }
+            }
+        }
+    }
+
     /// Stops the release's execution, if it still runs.
     pub async fn stop(&self, release_id: &str, cause: &str) -> Result<()> {
         let cause: String = cause.chars().take(32_000).collect();

@@ -182,6 +182,15 @@ impl WavePlan {
         format!("{}-w{}-{}", self.id, t.wave + 1, index + 1)
     }
 
+    /// The target whose regional release `release_id` is (what a Region's rollback names
+    /// when it stops the plan).
+    pub fn target_of(&self, release_id: &str) -> Option<usize> {
+        (0..self.targets.len()).find(|&i| {
+            self.targets[i].state.release_id() == Some(release_id)
+                || self.release_id_for(i) == release_id
+        })
+    }
+
     fn in_wave(&self, wave: usize) -> impl Iterator<Item = (usize, &PlanTarget)> {
         self.targets
             .iter()

@@ -8,6 +8,7 @@ mod locks;
 mod members;
 mod open;
 mod outbox;
+mod plans;
 mod releases;
 mod schema;
 

@@ -1,0 +1,121 @@
+//! Wave plans (`PLAN#<id>`, `PLAN`): the home Region's record of a plan across Regions, one
+//! item each, written only over the revision read, like a release.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use super::{applied, aws, number, string, DynamoStore};
+use crate::domain::wave::WavePlan;
+use crate::error::{Error, Result};
+use crate::waves::PlanRecords;
+
+pub(super) fn plan_pk(id: &str) -> String {
+    format!("PLAN#{id}")
+}
+
+const PLAN_SK: &str = "PLAN";
+
+/// A plan's item: its keys, its revision (what saves are conditional on) and the plan as
+/// one JSON `doc`. 50 targets of about 600 bytes each stay far inside an item's 400 KB.
+#[derive(Serialize, Deserialize)]
+struct PlanItem {
+    pk: String,
+    sk: String,
+    phase: String,
+    revision: u64,
+    doc: String,
+}
+
+impl PlanItem {
+    fn of(plan: &WavePlan, revision: u64) -> Result<PlanItem> {
+        let doc = serde_json::to_string(plan).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let phase = serde_json::to_value(&plan.phase)
+            .ok()
+            .and_then(|v| v["phase"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        Ok(PlanItem {
+            pk: plan_pk(&plan.id),
+            sk: PLAN_SK.into(),
+            phase,
+            revision,
+            doc,
+        })
+    }
+
+    fn to_item(&self) -> Result<super::Item> {
+        serde_dynamo::to_item(self).map_err(|e| Error::Corrupt(e.to_string()))
+    }
+}
+
+impl DynamoStore {
+    /// Records a new plan; [`Error::ReleaseExists`] if a plan has its id.
+    pub async fn create_plan(&self, plan: &WavePlan) -> Result<()> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(PlanItem::of(plan, 1)?.to_item()?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match applied("PutItem", put)? {
+            true => Ok(()),
+            false => Err(Error::ReleaseExists(plan.id.clone())),
+        }
+    }
+
+    /// The plan and its revision; [`Error::ReleaseNotFound`] if there is none.
+    pub async fn load_plan(&self, id: &str) -> Result<(WavePlan, u64)> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", string(plan_pk(id)))
+            .key("sk", string(PLAN_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws("GetItem"))?;
+        let item = out.item.ok_or_else(|| Error::ReleaseNotFound(id.into()))?;
+        let stored: PlanItem =
+            serde_dynamo::from_item(item).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let plan = serde_json::from_str(&stored.doc)
+            .map_err(|e| Error::Corrupt(format!("plan {id}: {e}")))?;
+        Ok((plan, stored.revision))
+    }
+
+    /// Saves the plan over `revision`; [`Error::StaleRelease`] if another writer saved since.
+    pub async fn save_plan(&self, plan: &WavePlan, revision: u64) -> Result<()> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(PlanItem::of(plan, revision + 1)?.to_item()?))
+            .condition_expression("revision = :read")
+            .expression_attribute_values(":read", number(revision))
+            .send()
+            .await;
+        match applied("PutItem", put)? {
+            true => Ok(()),
+            false => Err(Error::StaleRelease {
+                id: plan.id.clone(),
+                expected: revision,
+            }),
+        }
+    }
+}
+
+impl PlanRecords for DynamoStore {
+    fn create(&self, plan: &WavePlan) -> impl Future<Output = Result<()>> + Send {
+        self.create_plan(plan)
+    }
+
+    fn load(&self, id: &str) -> impl Future<Output = Result<(WavePlan, u64)>> + Send {
+        self.load_plan(id)
+    }
+
+    fn save(&self, plan: &WavePlan, revision: u64) -> impl Future<Output = Result<()>> + Send {
+        self.save_plan(plan, revision)
+    }
+}

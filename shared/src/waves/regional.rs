@@ -1,0 +1,348 @@
+//! The regional releases of a plan through each Region's own shiftback stack: its release
+//! table and its release workflow, found from the stack's outputs, with the same service the
+//! CLI uses there. In another account, through a role the coordinator assumes.
+//!
+//! Every call here is safe to repeat: a start finds the release its id names (recorded, or
+//! its execution started), a revert of a release already back does nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_config::{Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use tokio::sync::Mutex;
+
+use super::{PlanLink, RegionalReleases, Seen, Target};
+use crate::adapters::StepFunctionsWorkflow;
+use crate::domain::Phase;
+use crate::error::{AwsError, Error, Result};
+use crate::runtime::{release_service_with, Caller, HandlerClients, HandlerSettings};
+use crate::service::{Control, ReleaseService, StartRequest};
+
+/// What the coordinator signs its actions with, in every Region's records.
+pub const WAVES_ACTOR: &str = "shiftback-waves";
+
+/// Each Region's shiftback, found by its stack's name (the same in every Region: one
+/// template, deployed as one stack set or one pipeline).
+pub struct ShiftbackRegions {
+    base: SdkConfig,
+    stack_name: String,
+    regions: Mutex<HashMap<Place, Arc<Regional>>>,
+}
+
+/// A Region, and the role that reaches its account (None: the coordinator's own).
+type Place = (String, Option<String>);
+
+/// One Region's (and account's) shiftback: its release service and its workflow.
+struct Regional {
+    service: ReleaseService,
+    workflow: StepFunctionsWorkflow,
+}
+
+impl ShiftbackRegions {
+    /// `base`: the coordinator's own configuration (its credentials; the Region is each
+    /// target's). `stack_name`: the shiftback stack's name in every Region.
+    pub fn new(base: SdkConfig, stack_name: impl Into<String>) -> Self {
+        ShiftbackRegions {
+            base,
+            stack_name: stack_name.into(),
+            regions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The target's Region's shiftback, found once per coordinator (a failure is not kept:
+    /// the next call looks again).
+    async fn regional(&self, target: &Target) -> Result<Arc<Regional>> {
+        let key = (target.region.clone(), target.role_arn.clone());
+        if let Some(found) = self.regions.lock().await.get(&key) {
+            return Ok(found.clone());
+        }
+        let config = self.config_for(target).await;
+        let clients = HandlerClients::new(&config);
+        let outputs = stack_outputs(&clients, &self.stack_name, &target.place()).await?;
+        let named = |key: &str| outputs.get(key).cloned();
+        let settings = HandlerSettings {
+            release_table: named("ReleaseTableName").ok_or_else(|| missing("ReleaseTableName"))?,
+            release_topic: named("ReleaseTopicArn"),
+            incident_topic: named("IncidentTopicArn"),
+            caller: Caller::Operator,
+            ..HandlerSettings::default()
+        };
+        let machine = named("StateMachineArn").ok_or_else(|| missing("StateMachineArn"))?;
+        let regional = Arc::new(Regional {
+            service: release_service_with(&clients, &settings),
+            workflow: StepFunctionsWorkflow::new(clients.sfn.clone(), machine),
+        });
+        self.regions.lock().await.insert(key, regional.clone());
+        Ok(regional)
+    }
+
+    /// The coordinator's configuration in the target's Region; in another account, with the
+    /// credentials of the role it names (assumed, and renewed before they expire, by the SDK).
+    async fn config_for(&self, target: &Target) -> SdkConfig {
+        let region = Region::new(target.region.clone());
+        let builder = self.base.to_builder().region(region.clone());
+        match &target.role_arn {
+            None => builder.build(),
+            Some(role) => {
+                let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                    .session_name(WAVES_ACTOR)
+                    .region(region)
+                    .configure(&self.base)
+                    .build()
+                    .await;
+                builder
+                    .credentials_provider(SharedCredentialsProvider::new(provider))
+                    .build()
+            }
+        }
+    }
+
+    /// The start request a target's regional release is made from.
+    fn request(
+        target: &Target,
+        version: String,
+        release_id: &str,
+        strategy: &str,
+        alarms: &[String],
+        plan: &PlanLink,
+    ) -> StartRequest {
+        StartRequest {
+            release_id: Some(release_id.into()),
+            function: target.function.clone(),
+            alias: target.alias.clone(),
+            stable_version: None,
+            target_version: version,
+            members: Vec::new(),
+            strategy: strategy.into(),
+            alarms: alarms.to_vec(),
+            alarm_overrides: Vec::new(),
+            bake_after_secs: 0,
+            started_by: WAVES_ACTOR.into(),
+            kind: Default::default(),
+            analysis: Default::default(),
+            retain_versions: None,
+            hooks: Default::default(),
+            gates: Default::default(),
+            labels: plan.labels().into_iter().collect(),
+            supersede: false,
+        }
+    }
+
+    /// What `plan` shows for a target before anything moves: every check its Region's start
+    /// would make (the stack, the function, alias and version, the alarms, the lock, the
+    /// strategy). A version to be published when its wave starts: the stack and the alias.
+    pub async fn preflight(
+        &self,
+        target: &Target,
+        strategy: &str,
+        alarms: &[String],
+        plan: &PlanLink,
+    ) -> Result<Option<StartRequest>> {
+        let regional = self.regional(target).await?;
+        let Some(version) = target.version.clone() else {
+            use crate::router::AliasRouter;
+            regional
+                .service
+                .router
+                .read(&target.function, &target.alias)
+                .await?;
+            return Ok(None);
+        };
+        let request = Self::request(target, version, "plan-preflight", strategy, alarms, plan);
+        Ok(Some(regional.service.preflight(request).await?.request))
+    }
+}
+
+fn missing(output: &str) -> Error {
+    Error::BadRequest(format!(
+        "the shiftback stack has no output {output}: deploy shiftback's own template there"
+    ))
+}
+
+/// The stack's outputs in the client's Region. No stack there is a refusal, with the place.
+async fn stack_outputs(
+    clients: &HandlerClients,
+    stack: &str,
+    place: &str,
+) -> Result<HashMap<String, String>> {
+    let out = clients
+        .cloudformation
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| {
+            let err = AwsError::from_sdk("DescribeStacks", e);
+            // CloudFormation answers a missing stack with a 400 ValidationError.
+            if err.code.as_deref() == Some("ValidationError") && err.message.contains("exist") {
+                Error::BadRequest(format!(
+                    "no shiftback stack named {stack} in {place}: deploy shiftback there first"
+                ))
+            } else {
+                Error::Aws(err)
+            }
+        })?;
+    Ok(out
+        .stacks()
+        .first()
+        .map(|s| s.outputs())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+        .collect())
+}
+
+impl RegionalReleases for ShiftbackRegions {
+    async fn start(
+        &self,
+        target: &Target,
+        release_id: &str,
+        strategy: &str,
+        alarms: &[String],
+        plan: &PlanLink,
+    ) -> Result<()> {
+        let regional = self.regional(target).await?;
+        // Started before (recorded, or its execution running before its first record).
+        if regional
+            .service
+            .store
+            .load_summary(release_id)
+            .await
+            .is_ok()
+            || regional.workflow.execution(release_id).await?.is_some()
+        {
+            return Ok(());
+        }
+        let version = match &target.version {
+            Some(version) => version.clone(),
+            // Publishing unchanged code again returns the version it made the first time.
+            None => {
+                let note = format!("shiftback plan {}, wave {}", plan.plan_id, plan.wave);
+                regional
+                    .service
+                    .router
+                    .publish(&target.function, &note)
+                    .await?
+            }
+        };
+        let request = Self::request(target, version, release_id, strategy, alarms, plan);
+        let request = match regional.service.preflight(request).await {
+            Ok(checked) => checked.request,
+            // Its own start took the lock between the two reads above and this one.
+            Err(Error::LockHeld { holder, .. }) if holder == release_id => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let input = serde_json::to_value(&request).map_err(|e| Error::Corrupt(e.to_string()))?;
+        crate::ports::ExecutionControl::launch(&regional.workflow, release_id, &input).await
+    }
+
+    async fn look(&self, target: &Target, release_id: &str) -> Result<Seen> {
+        let regional = self.regional(target).await?;
+        let release = match regional.service.store.load_summary(release_id).await {
+            Ok(release) => release,
+            Err(Error::ReleaseNotFound(_)) => {
+                // Its workflow has not recorded it yet, or ended before it could (a start
+                // refused inside the workflow): the alias never moved.
+                return match regional.workflow.execution(release_id).await? {
+                    Some((status, _)) if status == "RUNNING" => Ok(Seen::Running),
+                    Some((status, why)) => Ok(Seen::RolledBack {
+                        why: format!(
+                            "its workflow ended {status} before recording a release: {}",
+                            why.unwrap_or_default()
+                        ),
+                    }),
+                    None => Err(Error::Unsettled(format!(
+                        "release {release_id} has neither a record nor an execution in {}",
+                        target.place()
+                    ))),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(match release.phase {
+            Phase::Succeeded => Seen::Promoted {
+                at: release
+                    .finished_at
+                    .unwrap_or(release.updated_at)
+                    .timestamp(),
+            },
+            phase if phase.is_terminal() => Seen::RolledBack {
+                why: release
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| format!("it ended {}", phase.name())),
+            },
+            _ => Seen::Running,
+        })
+    }
+
+    async fn revert(&self, target: &Target, release_id: &str, why: &str) -> Result<()> {
+        let regional = self.regional(target).await?;
+        let service = &regional.service;
+        let release = match service.store.load_summary(release_id).await {
+            Ok(release) => release,
+            Err(Error::ReleaseNotFound(_)) => {
+                // Not recorded: stop its workflow before its start moves anything. Its start
+                // may be mid-invocation, so this counts as not done until a later look finds
+                // the execution ended and still no record.
+                return match regional.workflow.execution(release_id).await? {
+                    Some((status, _)) if status == "RUNNING" => {
+                        regional.workflow.stop(release_id, why).await?;
+                        Err(Error::Unsettled(format!(
+                            "release {release_id}'s workflow stopped before its first record"
+                        )))
+                    }
+                    _ => Ok(()),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        match release.phase {
+            // Promoted: brought back as a release of its own, named for this one, so a
+            // repeated revert finds it rather than making a second.
+            Phase::Succeeded => {
+                let back = format!("{}-back", &release_id[..release_id.len().min(59)]);
+                if service.store.load_summary(&back).await.is_ok() {
+                    return Ok(());
+                }
+                match service
+                    .revert_to(
+                        &release.function,
+                        &release.alias,
+                        &release.stable_version,
+                        WAVES_ACTOR,
+                        Some(back),
+                    )
+                    .await
+                {
+                    Ok(_) | Err(Error::ReleaseExists(_)) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            phase if phase.is_terminal() => Ok(()),
+            _ => {
+                let abort = Control::Abort { reason: why.into() };
+                match service
+                    .control_gate_aware(release_id, abort, WAVES_ACTOR, &regional.workflow)
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    // It ended between the read and the abort (its own rollback, a promotion):
+                    // decided again at the next look.
+                    Err(e) if !e.is_retryable() => {
+                        let now = service.store.load_summary(release_id).await?;
+                        match now.phase {
+                            Phase::Succeeded => Err(Error::Unsettled(format!(
+                                "release {release_id} promoted as it was aborted"
+                            ))),
+                            phase if phase.is_terminal() => Ok(()),
+                            _ => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+}

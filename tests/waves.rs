@@ -1,0 +1,506 @@
+//! Waves against moto, three Regions, each with its own shiftback (a table, a release
+//! workflow, a stack whose outputs name them): the coordinator finds each Region's shiftback
+//! as it would in an account, starts each wave's releases there, and brings every Region back
+//! on a stop. moto runs no workflow: each Region's workflow is played here as Step Functions
+//! would run it (its Start task given the execution's name and input, then promote), and each
+//! Region's alarm function as EventBridge would invoke it.
+
+use aws_sdk_cloudwatch::types::StateValue;
+use serde_json::json;
+use shiftback::adapters::{DynamoStore, StepFunctionsWorkflow};
+use shiftback::alarm::AlarmResponder;
+use shiftback::domain::Phase;
+use shiftback::ports::AliasRouter as _;
+use shiftback::runtime::{
+    alarm_responder_with, release_service_with, wave_coordinator_with, Caller, HandlerClients,
+    HandlerSettings, Waves,
+};
+use shiftback::service::{parse_start, Control, ReleaseService};
+use shiftback::waves::{
+    epoch_now, PlanPhase, PlanRecords, Seen, Target, TargetState, WaveCommand, WavePlan,
+    WAVES_ACTOR,
+};
+use shiftback::Error;
+use shiftback_integration_tests::{
+    alarm_named, alarm_state_change, emulator_in, function_with_versions, release_store, unique,
+    waiting_machine, Emulator,
+};
+
+const HOME: &str = "us-east-1";
+const REGIONS: [&str; 3] = [HOME, "eu-west-1", "ap-southeast-2"];
+const ACCOUNT: &str = "123456789012";
+const BAKE: u64 = 60;
+
+/// One Region's shiftback and the function it releases.
+struct Region {
+    name: &'static str,
+    env: Emulator,
+    service: ReleaseService,
+    responder: AlarmResponder,
+    workflow: StepFunctionsWorkflow,
+    store: DynamoStore,
+    function: String,
+}
+
+/// A Region with its own shiftback stack named `stack`, and a function on version 1 of 2.
+async fn region(name: &'static str, stack: &str, alarm: &str) -> Region {
+    let env = emulator_in(name).await;
+    let function = function_with_versions(&env, 2, "live").await;
+    alarm_named(&env, alarm, StateValue::Ok).await;
+    let store = release_store(&env).await;
+    let sfn = aws_sdk_sfn::Client::new(&env.config);
+    let machine = waiting_machine(&sfn).await;
+    let template = json!({
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {
+            "ReleaseTableName": {"Value": store.table()},
+            "StateMachineArn": {"Value": machine},
+        }
+    });
+    aws_sdk_cloudformation::Client::new(&env.config)
+        .create_stack()
+        .stack_name(stack)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .expect("create the Region's stack");
+    let clients = HandlerClients::new(&env.config);
+    let settings = HandlerSettings {
+        release_table: store.table().to_string(),
+        state_machine_arn: Some(machine.clone()),
+        caller: Caller::Operator,
+        ..HandlerSettings::default()
+    };
+    Region {
+        name,
+        service: release_service_with(&clients, &settings),
+        responder: alarm_responder_with(&clients, &settings),
+        workflow: StepFunctionsWorkflow::new(sfn, machine),
+        store,
+        function,
+        env,
+    }
+}
+
+impl Region {
+    fn target(&self) -> Target {
+        Target {
+            region: self.name.into(),
+            role_arn: None,
+            function: self.function.clone(),
+            alias: "live".into(),
+            version: Some("2".into()),
+        }
+    }
+
+    /// The Region's workflow runs its Start task on the execution the coordinator started,
+    /// as Step Functions passes it: the execution's name and its input.
+    async fn run_start(&self, release_id: &str) {
+        let described = aws_sdk_sfn::Client::new(&self.env.config)
+            .describe_execution()
+            .execution_arn(self.workflow.execution_arn(release_id))
+            .send()
+            .await
+            .expect("the coordinator started the Region's execution");
+        let input: serde_json::Value =
+            serde_json::from_str(described.input().unwrap_or("{}")).unwrap();
+        let task = json!({"release_id": release_id, "request": input});
+        self.service
+            .start(parse_start(task).unwrap())
+            .await
+            .unwrap();
+    }
+
+    /// The release promoted (as an operator's `promote` does, rather than a canary's bake).
+    async fn promote(&self, release_id: &str) {
+        self.service
+            .control(release_id, Control::Promote, "carol")
+            .await
+            .unwrap();
+    }
+
+    /// The version `live` routes to wholly, or the pair it is split between.
+    async fn live(&self) -> String {
+        let state = shiftback::adapters::LambdaRouter::new(self.env.lambda.clone())
+            .read(&self.function, "live")
+            .await
+            .unwrap();
+        match state.routing.extra {
+            None => state.routing.version,
+            Some((v, w)) => format!("{} + {v} at {w}", state.routing.version),
+        }
+    }
+
+    /// The Region's alarm fires: its own alarm function reverts it, with no other Region's
+    /// call before its UpdateAlias.
+    async fn alarm_fires(&self, alarm: &str) {
+        let mut event = alarm_state_change(alarm, "ALARM", ACCOUNT);
+        event["region"] = json!(self.name);
+        event["resources"] = json!([format!(
+            "arn:aws:cloudwatch:{}:{ACCOUNT}:alarm:{alarm}",
+            self.name
+        )]);
+        self.responder.handle(event, Some(ACCOUNT)).await.unwrap();
+    }
+}
+
+struct Plan {
+    regions: Vec<Region>,
+    waves: Waves,
+    id: String,
+    alarm: String,
+}
+
+/// Three Regions a wave each, one stack name in all of them, and the plan recorded at home.
+async fn plan() -> Plan {
+    let stack = unique("shiftback");
+    let alarm = unique("errors");
+    let mut regions = Vec::new();
+    for name in REGIONS {
+        regions.push(region(name, &stack, &alarm).await);
+    }
+    let home = &regions[0];
+    let waves = wave_coordinator_with(&home.env.config, home.store.table(), &stack);
+    let id = unique("plan");
+    let targets = regions.iter().map(|r| vec![r.target()]).collect();
+    let mut plan = WavePlan::new(
+        &id,
+        HOME,
+        targets,
+        BAKE,
+        "canary:10:5m",
+        epoch_now(),
+        "carol",
+    );
+    plan.alarms = vec![alarm.clone()];
+    waves.create(&plan).await.unwrap();
+    Plan {
+        regions,
+        waves,
+        id,
+        alarm,
+    }
+}
+
+impl Plan {
+    async fn look(&self, now: i64) -> WavePlan {
+        self.waves.look(&self.id, now).await.unwrap().0
+    }
+
+    fn release_id(&self, wave: usize) -> String {
+        format!("{}-w{wave}-{wave}", self.id)
+    }
+
+    /// Waves 1 to `n` - 1 started, run, promoted and baked; wave `n` started and recorded in
+    /// its Region (10% on version 2). Returns the plan's clock.
+    async fn through_wave(&self, n: usize) -> i64 {
+        // The plan's clock is the Regions' (a promotion's time is its record's).
+        let mut now = epoch_now();
+        for wave in 1..=n {
+            let plan = self.look(now).await;
+            assert_eq!(plan.phase, PlanPhase::Releasing { wave: wave - 1 });
+            let region = &self.regions[wave - 1];
+            let id = self.release_id(wave);
+            region.run_start(&id).await;
+            assert_eq!(region.live().await, "1 + 2 at 10%", "{}", region.name);
+            // Every later Region untouched: no execution, the alias where it was.
+            for later in &self.regions[wave..] {
+                assert_eq!(later.live().await, "1", "{}", later.name);
+                let later_id = self.release_id(later_index(&self.regions, later) + 1);
+                assert_eq!(later.workflow.execution(&later_id).await.unwrap(), None);
+            }
+            if wave < n {
+                region.promote(&id).await;
+                // Just after the promotion, by the Region's clock; then the bake's end.
+                now = epoch_now() + 1;
+                let plan = self.look(now).await;
+                assert!(
+                    matches!(plan.phase, PlanPhase::Baking { .. }),
+                    "{:?}",
+                    plan.phase
+                );
+                now += BAKE as i64 + 1;
+            }
+        }
+        now
+    }
+
+    async fn stored(&self) -> WavePlan {
+        self.waves.plans().load_plan(&self.id).await.unwrap().0
+    }
+}
+
+fn later_index(regions: &[Region], region: &Region) -> usize {
+    regions.iter().position(|r| r.name == region.name).unwrap()
+}
+
+#[tokio::test]
+async fn a_plan_succeeds_wave_by_wave_and_each_regional_release_points_to_it() {
+    let p = plan().await;
+    let now = p.through_wave(3).await;
+    p.regions[2].promote(&p.release_id(3)).await;
+    let (plan, next) = p.waves.look(&p.id, now + 10).await.unwrap();
+    assert!(
+        matches!(plan.phase, PlanPhase::Completed { .. }),
+        "{:?}",
+        plan.phase
+    );
+    assert_eq!(next, None, "an ended plan is looked at no more");
+    for (i, region) in p.regions.iter().enumerate() {
+        assert_eq!(region.live().await, "2", "{}", region.name);
+        let release = region
+            .store
+            .load_summary(&p.release_id(i + 1))
+            .await
+            .unwrap();
+        assert_eq!(release.phase, Phase::Succeeded);
+        assert_eq!(release.started_by, WAVES_ACTOR);
+        assert_eq!(release.labels["plan"], p.id);
+        assert_eq!(release.labels["plan_home"], HOME);
+        assert_eq!(release.labels["wave"], (i + 1).to_string());
+        assert_eq!(release.alarms, std::slice::from_ref(&p.alarm));
+    }
+}
+
+#[tokio::test]
+async fn an_alarm_in_the_last_wave_reverts_its_region_at_once_and_every_other_with_one_stop() {
+    let p = plan().await;
+    let now = p.through_wave(3).await;
+    let last = &p.regions[2];
+    last.alarm_fires(&p.alarm).await;
+    // Its own Region's revert, before any coordination.
+    assert_eq!(last.live().await, "1");
+    assert_eq!(
+        p.regions[0].live().await,
+        "2",
+        "nothing else moved back yet"
+    );
+    // The Region's rollback stops the plan through the home Region (the fast path) ...
+    let stop = WaveCommand::Stop {
+        plan_id: p.id.clone(),
+        release_id: Some(p.release_id(3)),
+        why: "alarm errors in ap-southeast-2".into(),
+    };
+    let answer = p.waves.handle(stop.clone(), now + 5).await.unwrap();
+    assert_eq!(answer.phase, "stopped");
+    assert!(answer.ended);
+    for region in &p.regions {
+        assert_eq!(region.live().await, "1", "{} is back", region.name);
+    }
+    let plan = p.stored().await;
+    assert_eq!(plan.stop_cause().unwrap().target, Some(2));
+    // Each earlier Region's revert is a release of its own on its record, by the coordinator.
+    for (i, region) in p.regions[..2].iter().enumerate() {
+        let back = format!("{}-back", p.release_id(i + 1));
+        let revert = region.store.load_summary(&back).await.unwrap();
+        assert_eq!(revert.phase, Phase::Succeeded);
+        assert_eq!(revert.target_version, "1");
+        assert_eq!(revert.started_by, WAVES_ACTOR);
+    }
+    // ... and the slow path's look, late, and the same stop again change nothing.
+    let (after, next) = p.waves.look(&p.id, now + 30).await.unwrap();
+    assert_eq!(after, plan);
+    assert_eq!(next, None);
+    p.waves.handle(stop, now + 31).await.unwrap();
+    assert_eq!(p.stored().await, plan);
+}
+
+#[tokio::test]
+async fn a_regional_rollback_is_found_by_the_next_look_when_no_stop_came() {
+    let p = plan().await;
+    let now = p.through_wave(2).await;
+    p.regions[1].alarm_fires(&p.alarm).await;
+    let plan = p.look(now + 30).await;
+    assert!(
+        matches!(plan.phase, PlanPhase::Stopped { .. }),
+        "{:?}",
+        plan.phase
+    );
+    assert_eq!(plan.targets[2].state, TargetState::Skipped);
+    for region in &p.regions {
+        assert_eq!(region.live().await, "1", "{}", region.name);
+    }
+    // The wave never started is not started by anything after the stop.
+    let third = &p.regions[2];
+    assert_eq!(
+        third.workflow.execution(&p.release_id(3)).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_abort_mid_wave_aborts_the_running_release_and_reverts_the_promoted_one() {
+    let p = plan().await;
+    let now = p.through_wave(2).await;
+    let abort = WaveCommand::Stop {
+        plan_id: p.id.clone(),
+        release_id: None,
+        why: "aborted by carol: wrong build".into(),
+    };
+    let answer = p.waves.handle(abort, now + 5).await.unwrap();
+    assert_eq!(answer.phase, "stopped");
+    let running = p.regions[1]
+        .store
+        .load_summary(&p.release_id(2))
+        .await
+        .unwrap();
+    assert_eq!(running.phase, Phase::Aborted);
+    assert!(
+        running
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("wrong build"),
+        "{:?}",
+        running.reason
+    );
+    for region in &p.regions {
+        assert_eq!(region.live().await, "1", "{}", region.name);
+    }
+}
+
+#[tokio::test]
+async fn a_start_a_region_refuses_stops_the_plan_and_brings_back_what_moved() {
+    let p = plan().await;
+    let now = p.through_wave(1).await;
+    // The second Region's alarm is deleted: its start refuses (the alarm is missing there).
+    p.regions[1]
+        .env
+        .cloudwatch
+        .delete_alarms()
+        .alarm_names(&p.alarm)
+        .send()
+        .await
+        .unwrap();
+    p.regions[0].promote(&p.release_id(1)).await;
+    let now = now.max(epoch_now()) + 1;
+    p.look(now).await;
+    let plan = p.look(now + 1 + BAKE as i64).await;
+    let cause = plan.stop_cause().expect("stopped").clone();
+    assert_eq!(cause.target, Some(1));
+    assert!(cause.why.contains("eu-west-1"), "{}", cause.why);
+    assert!(cause.why.contains(&p.alarm), "{}", cause.why);
+    for region in &p.regions {
+        assert_eq!(region.live().await, "1", "{}", region.name);
+    }
+}
+
+#[tokio::test]
+async fn a_start_repeated_after_a_crash_is_one_release_in_its_region() {
+    let p = plan().await;
+    p.look(epoch_now()).await;
+    let region = &p.regions[0];
+    let id = p.release_id(1);
+    let regions =
+        shiftback::waves::ShiftbackRegions::new(region.env.config.clone(), stack_of(&p).await);
+    let link = shiftback::waves::PlanLink {
+        plan_id: p.id.clone(),
+        home_region: HOME.into(),
+        wave: 1,
+    };
+    use shiftback::waves::RegionalReleases as _;
+    // Before its workflow records it, and after: the same release either way.
+    regions
+        .start(
+            &region.target(),
+            &id,
+            "canary:10:5m",
+            std::slice::from_ref(&p.alarm),
+            &link,
+        )
+        .await
+        .unwrap();
+    region.run_start(&id).await;
+    regions
+        .start(
+            &region.target(),
+            &id,
+            "canary:10:5m",
+            std::slice::from_ref(&p.alarm),
+            &link,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        regions.look(&region.target(), &id).await.unwrap(),
+        Seen::Running
+    );
+    let history = region
+        .store
+        .history(&region.function, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(history.releases.len(), 1, "one release in the Region");
+    // A revert repeated is one revert.
+    regions.revert(&region.target(), &id, "test").await.unwrap();
+    regions.revert(&region.target(), &id, "test").await.unwrap();
+    assert_eq!(region.live().await, "1");
+    let history = region
+        .store
+        .history(&region.function, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(history.releases.len(), 1);
+}
+
+/// The stack name the plan's Regions share (read back from the home Region).
+async fn stack_of(p: &Plan) -> String {
+    let out = aws_sdk_cloudformation::Client::new(&p.regions[0].env.config)
+        .describe_stacks()
+        .send()
+        .await
+        .unwrap();
+    out.stacks()
+        .iter()
+        .find(|s| {
+            s.outputs()
+                .iter()
+                .any(|o| o.output_value() == Some(p.regions[0].store.table()))
+        })
+        .and_then(|s| s.stack_name())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn plan_records_are_written_once_and_only_over_the_revision_read() {
+    let env = emulator_in(HOME).await;
+    let store = release_store(&env).await;
+    let plan = WavePlan::new(
+        &unique("plan"),
+        HOME,
+        vec![vec![Target {
+            region: "eu-west-1".into(),
+            role_arn: None,
+            function: "orders".into(),
+            alias: "live".into(),
+            version: Some("7".into()),
+        }]],
+        0,
+        "all-at-once",
+        0,
+        "carol",
+    );
+    PlanRecords::create(&store, &plan).await.unwrap();
+    assert!(matches!(
+        PlanRecords::create(&store, &plan).await,
+        Err(Error::ReleaseExists(_))
+    ));
+    let (loaded, revision) = PlanRecords::load(&store, &plan.id).await.unwrap();
+    assert_eq!((loaded.clone(), revision), (plan.clone(), 1));
+    let mut moved = loaded.clone();
+    moved.started(0, "x");
+    PlanRecords::save(&store, &moved, revision).await.unwrap();
+    assert!(matches!(
+        PlanRecords::save(&store, &loaded, revision).await,
+        Err(Error::StaleRelease { .. })
+    ));
+    assert_eq!(
+        PlanRecords::load(&store, &plan.id).await.unwrap(),
+        (moved, 2)
+    );
+    assert!(matches!(
+        PlanRecords::load(&store, "no-such-plan").await,
+        Err(Error::ReleaseNotFound(_))
+    ));
+}
