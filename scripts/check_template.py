@@ -481,7 +481,7 @@ def log_retention_problems(template):
     return found
 
 
-HANDLERS = ("start", "advance", "promote", "rollback", "retain", "alarm", "provider")
+HANDLERS = ("start", "advance", "promote", "rollback", "retain", "alarm", "waves", "provider")
 
 
 def handler_problems(template):

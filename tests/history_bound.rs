@@ -90,3 +90,33 @@ fn interim_looks_never_take_a_release_past_the_looks_the_history_holds() {
     assert_eq!(interim_looks(2, 600), MAX_INTERIM_LOOKS);
     assert_eq!(interim_looks(10, 600), MAX_INTERIM_LOOKS);
 }
+
+/// A wave plan's workflow: every look at its worst (all retries spent) and the states passed
+/// once fit one execution's history before it continues as a new one, at the count the domain
+/// names.
+#[test]
+fn a_wave_plans_looks_fit_each_execution_before_it_continues_as_new() {
+    use shiftback::domain::wave::LOOKS_PER_EXECUTION;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../statemachine/waves.asl.json"
+    );
+    let asl: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let states = asl["States"].as_object().unwrap();
+    let threshold = &states["Continue"]["Choices"][0];
+    assert_eq!(threshold["Variable"], "$.looks");
+    assert_eq!(threshold["NumericGreaterThanEquals"], LOOKS_PER_EXECUTION);
+    assert_eq!(states["Continue"]["Default"], "Wait");
+    assert_eq!(states["Wait"]["Next"], "Look");
+    // One look: Look (or, failed, LookFailed), Ended, Count, Continue, Wait.
+    let per_look: u64 = ["Look", "LookFailed", "Ended", "Count", "Continue", "Wait"]
+        .iter()
+        .map(|s| events(&states[*s]))
+        .sum();
+    let once = events(&states["ContinueAsNew"]) + events(&states["Done"]);
+    let worst = LOOKS_PER_EXECUTION * per_look + once + 2;
+    assert!(
+        worst < HISTORY_LIMIT,
+        "{LOOKS_PER_EXECUTION} looks of {per_look} events and {once} more: {worst}"
+    );
+}

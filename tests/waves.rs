@@ -22,8 +22,8 @@ use shiftback::waves::{
 };
 use shiftback::Error;
 use shiftback_integration_tests::{
-    alarm_named, alarm_state_change, emulator_in, function_with_versions, release_store, unique,
-    waiting_machine, Emulator,
+    alarm_named, alarm_state_change, emulator_in, function_with_versions, release_store, topic,
+    unique, Emulator, ROLE_ARN,
 };
 
 const HOME: &str = "us-east-1";
@@ -32,29 +32,50 @@ const ACCOUNT: &str = "123456789012";
 const BAKE: u64 = 60;
 
 /// One Region's shiftback and the function it releases.
-struct Region {
-    name: &'static str,
-    env: Emulator,
-    service: ReleaseService,
-    responder: AlarmResponder,
-    workflow: StepFunctionsWorkflow,
-    store: DynamoStore,
-    function: String,
+pub(crate) struct Region {
+    pub name: &'static str,
+    pub env: Emulator,
+    pub service: ReleaseService,
+    pub responder: AlarmResponder,
+    pub workflow: StepFunctionsWorkflow,
+    pub store: DynamoStore,
+    pub function: String,
 }
 
-/// A Region with its own shiftback stack named `stack`, and a function on version 1 of 2.
-async fn region(name: &'static str, stack: &str, alarm: &str) -> Region {
+/// A Region with its own shiftback stack named `stack`, its resources named as CloudFormation
+/// names them (`<stack>-ReleaseTable-<suffix>`, `ReleaseStateMachine-<suffix>`), and a
+/// function on version 1 of 2.
+pub(crate) async fn region(name: &'static str, stack: &str, alarm: &str) -> Region {
     let env = emulator_in(name).await;
     let function = function_with_versions(&env, 2, "live").await;
     alarm_named(&env, alarm, StateValue::Ok).await;
-    let store = release_store(&env).await;
+    let store = DynamoStore::new(
+        env.dynamodb.clone(),
+        unique(&format!("{stack}-ReleaseTable")),
+    );
+    store.create_table().await.expect("create table");
+    let release_topic = topic(&env, &format!("{stack}-ReleaseTopic")).await;
+    let incident_topic = topic(&env, &format!("{stack}-IncidentTopic")).await;
     let sfn = aws_sdk_sfn::Client::new(&env.config);
-    let machine = waiting_machine(&sfn).await;
+    // A workflow that only waits: the test plays its steps.
+    let machine = sfn
+        .create_state_machine()
+        .name(unique("ReleaseStateMachine"))
+        .role_arn(ROLE_ARN)
+        .definition(
+            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,
+        )
+        .send()
+        .await
+        .expect("create state machine")
+        .state_machine_arn;
     let template = json!({
         "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {
             "ReleaseTableName": {"Value": store.table()},
             "StateMachineArn": {"Value": machine},
+            "ReleaseTopicArn": {"Value": release_topic},
+            "IncidentTopicArn": {"Value": incident_topic},
         }
     });
     aws_sdk_cloudformation::Client::new(&env.config)
@@ -67,6 +88,8 @@ async fn region(name: &'static str, stack: &str, alarm: &str) -> Region {
     let clients = HandlerClients::new(&env.config);
     let settings = HandlerSettings {
         release_table: store.table().to_string(),
+        release_topic: Some(release_topic),
+        incident_topic: Some(incident_topic),
         state_machine_arn: Some(machine.clone()),
         caller: Caller::Operator,
         ..HandlerSettings::default()
@@ -83,7 +106,7 @@ async fn region(name: &'static str, stack: &str, alarm: &str) -> Region {
 }
 
 impl Region {
-    fn target(&self) -> Target {
+    pub fn target(&self) -> Target {
         Target {
             region: self.name.into(),
             role_arn: None,
@@ -95,7 +118,7 @@ impl Region {
 
     /// The Region's workflow runs its Start task on the execution the coordinator started,
     /// as Step Functions passes it: the execution's name and its input.
-    async fn run_start(&self, release_id: &str) {
+    pub async fn run_start(&self, release_id: &str) {
         let described = aws_sdk_sfn::Client::new(&self.env.config)
             .describe_execution()
             .execution_arn(self.workflow.execution_arn(release_id))
@@ -112,7 +135,7 @@ impl Region {
     }
 
     /// The release promoted (as an operator's `promote` does, rather than a canary's bake).
-    async fn promote(&self, release_id: &str) {
+    pub async fn promote(&self, release_id: &str) {
         self.service
             .control(release_id, Control::Promote, "carol")
             .await
@@ -120,7 +143,7 @@ impl Region {
     }
 
     /// The version `live` routes to wholly, or the pair it is split between.
-    async fn live(&self) -> String {
+    pub async fn live(&self) -> String {
         let state = shiftback::adapters::LambdaRouter::new(self.env.lambda.clone())
             .read(&self.function, "live")
             .await

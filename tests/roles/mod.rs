@@ -203,6 +203,19 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
                 "StartExecution",
             ],
         ),
+        (
+            "WavesFunction",
+            &[
+                "DescribeStacks",
+                "DescribeExecution",
+                "StartExecution",
+                "DescribeAlarms",
+                "UpdateAlias",
+                "TransactWriteItems",
+                "PutItem",
+                "Publish",
+            ],
+        ),
     ];
     for (function, needed) in expected {
         let made = operations(recorded, function);
@@ -261,6 +274,20 @@ async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
         text.contains("ReleaseProviderFunction: GetFunction needs lambda:ListTags on arn:aws:lambda:us-east-1:123456789012:function:fn-"),
         "{text}"
     );
+    // The wave coordinator finds each Region's shiftback by the stack's own name, there.
+    let (output, text) = check(recorded, &["WavesFunction=cloudformation:DescribeStacks"]);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("WavesFunction: DescribeStacks needs cloudformation:DescribeStacks on arn:aws:cloudformation:us-east-2:123456789012:stack/shiftback/*"),
+        "{text}"
+    );
+    // And starts each Region's release workflow, on that Region's state machine.
+    let (output, text) = check(recorded, &["WavesFunction=states:StartExecution"]);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("WavesFunction: StartExecution needs states:StartExecution on arn:aws:states:us-west-1:123456789012:stateMachine:ReleaseStateMachine-"),
+        "{text}"
+    );
     // A hook is invoked only under the stack's HookFunctionNames.
     let (output, text) = check(recorded, &["PromoteFunction=lambda:InvokeFunction"]);
     assert!(!output.status.success(), "{text}");
@@ -271,4 +298,5 @@ async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
 }
 
 mod scenario;
+mod waves;
 use scenario::record_every_handler;

@@ -35,6 +35,7 @@ pub(super) async fn record_every_handler() -> Recorded {
         "RetainFunction",
         "AlarmFunction",
         "ReleaseProviderFunction",
+        "WavesFunction",
     ]
     .into_iter()
     .map(|name| (name, CallLog::default()))
@@ -159,6 +160,14 @@ pub(super) async fn record_every_handler() -> Recorded {
         "detail": {"name": gated.release_id, "status": "ABORTED"}
     });
     Box::pin(provider.serve(ended, 0)).await.unwrap();
+
+    super::waves::walk_a_plan(
+        &env,
+        &settings.release_table,
+        &calls["WavesFunction"],
+        &alarm,
+    )
+    .await;
 
     let physical = vec![
         ("ReleaseTable", settings.release_table.clone()),

@@ -56,37 +56,45 @@ impl Emulator {
     where
         I: aws_smithy_runtime_api::client::interceptors::Intercept + Clone + 'static,
     {
-        Clients {
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(&self.config)
-                    .interceptor(interceptor.clone())
-                    .build(),
-            ),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&self.config)
-                    .interceptor(interceptor.clone())
-                    .build(),
-            ),
-            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
-                aws_sdk_cloudwatch::config::Builder::from(&self.config)
-                    .interceptor(interceptor.clone())
-                    .build(),
-            ),
-            sns: aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(&self.config)
-                    .interceptor(interceptor.clone())
-                    .build(),
-            ),
-            sfn: aws_sdk_sfn::Client::from_conf(
-                aws_sdk_sfn::config::Builder::from(&self.config)
-                    .interceptor(interceptor.clone())
-                    .build(),
-            ),
-            cloudformation: aws_sdk_cloudformation::Client::from_conf(
-                aws_sdk_cloudformation::config::Builder::from(&self.config)
-                    .interceptor(interceptor.clone())
-                    .build(),
-            ),
-        }
+        clients_on(&self.config, interceptor)
+    }
+}
+
+/// The handlers' clients on `config`, every call passed through `interceptor`.
+pub fn clients_on<I>(config: &aws_config::SdkConfig, interceptor: &I) -> Clients
+where
+    I: aws_smithy_runtime_api::client::interceptors::Intercept + Clone + 'static,
+{
+    Clients {
+        lambda: aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
+        cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
+        sns: aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
+        sfn: aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::config::Builder::from(config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
+        cloudformation: aws_sdk_cloudformation::Client::from_conf(
+            aws_sdk_cloudformation::config::Builder::from(config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
     }
 }

@@ -8,6 +8,23 @@ use aws_smithy_runtime_api::client::interceptors::context::Input;
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
+/// The request in the Region the call went to: an ARN built here from a bare name (a table,
+/// a function, an alarm, a stack) is in the client's Region, not the tests' usual one.
+pub fn in_region(request: IamRequest, region: Option<&str>) -> IamRequest {
+    let Some(region) = region.filter(|r| *r != REGION) else {
+        return request;
+    };
+    let mut parts: Vec<&str> = request.resource.splitn(5, ':').collect();
+    if parts.len() == 5 && parts[0] == "arn" && parts[3] == REGION {
+        parts[3] = region;
+        return IamRequest {
+            resource: parts.join(":"),
+            ..request
+        };
+    }
+    request
+}
+
 /// One authorization IAM makes for a call: `lambda:UpdateAlias` on a function ARN.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IamRequest {
@@ -229,10 +246,17 @@ fn sns(operation: &str, input: &Input) -> Vec<IamRequest> {
 
 fn sfn(operation: &str, input: &Input) -> Vec<IamRequest> {
     use aws_sdk_sfn::operation::{
-        start_execution::StartExecutionInput, stop_execution::StopExecutionInput,
+        describe_execution::DescribeExecutionInput, start_execution::StartExecutionInput,
+        stop_execution::StopExecutionInput,
     };
     let action = format!("states:{operation}");
     if let Some(i) = input.downcast_ref::<StopExecutionInput>() {
+        return vec![request(
+            &action,
+            i.execution_arn().unwrap_or_default().into(),
+        )];
+    }
+    if let Some(i) = input.downcast_ref::<DescribeExecutionInput>() {
         return vec![request(
             &action,
             i.execution_arn().unwrap_or_default().into(),

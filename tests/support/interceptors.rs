@@ -98,8 +98,14 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         let (service, operation) = service_and_operation(cfg);
+        // The client's Region: what the ARNs of resources named by name are in.
+        let region = cfg.load::<aws_config::Region>().map(|r| r.to_string());
+        let iam = iam_requests(&service, &operation, context.input())
+            .into_iter()
+            .map(|r| crate::iam::in_region(r, region.as_deref()))
+            .collect();
         self.0.lock().unwrap().push(Call {
-            iam: iam_requests(&service, &operation, context.input()),
+            iam,
             operation,
             started: std::time::Instant::now(),
             finished: None,

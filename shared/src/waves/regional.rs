@@ -28,7 +28,11 @@ pub struct ShiftbackRegions {
     base: SdkConfig,
     stack_name: String,
     regions: Mutex<HashMap<Place, Arc<Regional>>>,
+    clients: ClientsFor,
 }
+
+/// How a Region's clients are built from its configuration.
+type ClientsFor = Box<dyn Fn(&SdkConfig) -> HandlerClients + Send + Sync>;
 
 /// A Region, and the role that reaches its account (None: the coordinator's own).
 type Place = (String, Option<String>);
@@ -47,6 +51,18 @@ impl ShiftbackRegions {
             base,
             stack_name: stack_name.into(),
             regions: Mutex::new(HashMap::new()),
+            clients: Box::new(HandlerClients::new),
+        }
+    }
+
+    /// The same, with each Region's clients built by `clients` (the tests' record every call).
+    pub fn with_clients(
+        self,
+        clients: impl Fn(&SdkConfig) -> HandlerClients + Send + Sync + 'static,
+    ) -> Self {
+        ShiftbackRegions {
+            clients: Box::new(clients),
+            ..self
         }
     }
 
@@ -58,7 +74,7 @@ impl ShiftbackRegions {
             return Ok(found.clone());
         }
         let config = self.config_for(target).await;
-        let clients = HandlerClients::new(&config);
+        let clients = (self.clients)(&config);
         let outputs = stack_outputs(&clients, &self.stack_name, &target.place()).await?;
         let named = |key: &str| outputs.get(key).cloned();
         let settings = HandlerSettings {

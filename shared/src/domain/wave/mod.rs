@@ -11,6 +11,7 @@ pub use plan::{
     PlanAction, PlanPhase, PlanTarget, Seen, StopCause, TargetState, WavePlan, MAX_ATTEMPTS,
 };
 pub use spec::{
-    check_region, check_waves, parse_wave_regions, Target, WaveError, LOOK_INTERVAL_SECS,
-    MAX_ACCOUNTS, MAX_TARGETS, MAX_TARGETS_PER_WAVE, MAX_WAVES, MAX_WAVE_BAKE_SECS,
+    check_region, check_waves, parse_wave_regions, Target, WaveError, LOOKS_PER_EXECUTION,
+    LOOK_INTERVAL_SECS, MAX_ACCOUNTS, MAX_TARGETS, MAX_TARGETS_PER_WAVE, MAX_WAVES,
+    MAX_WAVE_BAKE_SECS,
 };

@@ -20,6 +20,10 @@ pub const MAX_TARGETS_PER_WAVE: usize = 20;
 pub const MAX_ACCOUNTS: usize = 10;
 /// The longest bake between waves: a day. Longer and the plan outlives its locks' grace.
 pub const MAX_WAVE_BAKE_SECS: u64 = 24 * 3600;
+/// Looks one execution of the plan's workflow makes before it continues as a new execution
+/// (statemachine/waves.asl.json's `Continue`): about 31 history events a look at worst, all
+/// retries spent, so 700 looks stay inside the 25,000-event history.
+pub const LOOKS_PER_EXECUTION: u64 = 700;
 /// How often the coordinator looks at the Regions of a running plan (the slow path: a rollback
 /// anywhere also stops the plan at once, through the home Region's stop).
 pub const LOOK_INTERVAL_SECS: u64 = 30;

@@ -1,0 +1,60 @@
+//! The wave coordinator's part of the scenario: a plan over two other Regions of the account,
+//! each with a shiftback stack of this stack's name (`shiftback`, as check_roles.py resolves
+//! `AWS::StackName`), started wave by wave and then stopped: an abort of the running release,
+//! a revert of the promoted one. Every call the coordinator makes, in every Region, recorded.
+
+use std::sync::Arc;
+
+use shiftback::adapters::DynamoStore;
+use shiftback::waves::{epoch_now, ShiftbackRegions, WaveCommand, WaveCoordinator, WavePlan};
+use shiftback_integration_tests::{clients_on, CallLog, Emulator};
+
+use crate::waves::region;
+
+/// The Regions the plan reaches: ones no other test keeps a `shiftback` stack in.
+const REGIONS: [&str; 2] = ["us-east-2", "us-west-1"];
+
+pub(super) async fn walk_a_plan(home: &Emulator, table: &str, log: &CallLog, alarm: &str) {
+    let mut regions = Vec::new();
+    for name in REGIONS {
+        regions.push(region(name, "shiftback", alarm).await);
+    }
+    let recorded = log.clone();
+    let waves = Arc::new(WaveCoordinator::new(
+        ShiftbackRegions::new(home.config.clone(), "shiftback")
+            .with_clients(move |config| clients_on(config, &recorded)),
+        DynamoStore::new(clients_on(&home.config, log).dynamodb, table),
+    ));
+    let id = shiftback_integration_tests::unique("plan");
+    let targets = regions.iter().map(|r| vec![r.target()]).collect();
+    let mut plan = WavePlan::new(
+        &id,
+        "us-east-1",
+        targets,
+        0,
+        "canary:10:5m",
+        epoch_now(),
+        "ci",
+    );
+    plan.alarms = vec![alarm.to_string()];
+    waves.create(&plan).await.unwrap();
+    let look = || async { waves.look(&id, epoch_now()).await.unwrap() };
+    look().await;
+    regions[0].run_start(&format!("{id}-w1-1")).await;
+    look().await;
+    regions[0].promote(&format!("{id}-w1-1")).await;
+    // The promotion seen (no bake), then the second wave started.
+    look().await;
+    look().await;
+    regions[1].run_start(&format!("{id}-w2-2")).await;
+    let stop = WaveCommand::Stop {
+        plan_id: id.clone(),
+        release_id: None,
+        why: "aborted by ci".into(),
+    };
+    let answer = Box::pin(waves.handle(stop, epoch_now())).await.unwrap();
+    assert_eq!(answer.phase, "stopped");
+    for region in &regions {
+        assert_eq!(region.live().await, "1", "{}", region.name);
+    }
+}
