@@ -124,6 +124,18 @@ pub struct ReleaseArgs {
     /// it, a held alias refuses the start. An operator's rollback is never superseded.
     #[arg(long)]
     pub supersede: bool,
+    /// Release in waves across Regions: one wave's Regions, comma-separated; repeat for each
+    /// wave, in order (`--wave us-east-1 --wave eu-west-1,ap-southeast-2`). Each Region needs
+    /// its own shiftback stack of --stack's name; this Region coordinates.
+    #[arg(long = "wave", value_name = "REGION,...")]
+    pub waves: Vec<String>,
+    /// A wave plan as a JSON file instead of --wave: each wave a list of Regions, or of
+    /// {"region", "version", "function", "alias", "role_arn"} where a Region differs.
+    #[arg(long, value_name = "FILE", conflicts_with = "waves")]
+    pub plan_file: Option<std::path::PathBuf>,
+    /// How long each wave bakes, promoted in every Region, before the next starts (at most 24h).
+    #[arg(long, default_value = "30m")]
+    pub wave_bake: String,
 }
 
 #[derive(Subcommand)]

@@ -17,6 +17,7 @@ use clap::Parser;
 use serde_json::json;
 use shiftback::service::retention::PruneRequest;
 use shiftback::service::Control;
+use shiftback::waves::is_plan_id;
 use shiftback::Error;
 
 use args::{Cli, Command};
@@ -86,8 +87,11 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
     let resources = Resources::load(cli).await;
     let r = &resources;
     match &cli.command {
+        Command::Plan(args) if waves::wanted(args) => waves::plan(cli, r, args).await,
         Command::Plan(args) => plan::run(cli, r, args).await,
+        Command::Start(args) if waves::wanted(args) => waves::start(cli, r, args).await,
         Command::Start(args) => start::run(cli, r, args).await,
+        Command::Status { target, .. } if is_plan_id(target) => waves::status(cli, r, target).await,
         Command::Status {
             target,
             watch,
@@ -104,6 +108,9 @@ async fn run(cli: &Cli) -> Result<u8, Failure> {
         Command::Promote { release } => control::run(cli, r, release, Control::Promote).await,
         Command::Pause { release } => control::run(cli, r, release, Control::Pause).await,
         Command::Resume { release } => control::run(cli, r, release, Control::Resume).await,
+        Command::Abort { release, reason } if is_plan_id(release) => {
+            waves::abort(cli, r, release, reason).await
+        }
         Command::Abort { release, reason } => {
             let abort = Control::Abort {
                 reason: reason.clone(),

@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use shiftback::adapters::{load_config, StepFunctionsWorkflow};
+use shiftback::adapters::{load_config, DynamoStore, StepFunctionsWorkflow};
 use shiftback::runtime::{
     release_service_with, task_tokens_with, version_retention_with, workflow_with, Caller,
     HandlerClients, HandlerSettings,
 };
 use shiftback::service::retention::VersionRetention;
 use shiftback::service::ReleaseService;
+use shiftback::waves::{ShiftbackRegions, WaveCoordinator};
 use tokio::sync::OnceCell;
 
 use crate::args::Cli;
@@ -18,6 +19,7 @@ use crate::Failure;
 /// stack's outputs, read at most once and only if a flag leaves something unnamed. The
 /// services come from the handlers' own builders ([`shiftback::runtime`]).
 pub struct Resources {
+    config: aws_config::SdkConfig,
     clients: HandlerClients,
     stack: Option<String>,
     table: Option<String>,
@@ -48,8 +50,10 @@ fn stack_in_samconfig(text: &str) -> Option<String> {
 
 impl Resources {
     pub async fn load(cli: &Cli) -> Resources {
+        let config = load_config().await;
         Resources {
-            clients: HandlerClients::new(&load_config().await),
+            clients: HandlerClients::new(&config),
+            config,
             stack: cli.stack.clone().or_else(samconfig_stack),
             table: cli.table.clone(),
             state_machine: cli.state_machine.clone(),
@@ -166,6 +170,32 @@ impl Resources {
     /// For handing task tokens back to Step Functions, which needs no state machine ARN.
     pub fn task_tokens(&self) -> StepFunctionsWorkflow {
         task_tokens_with(&self.clients)
+    }
+
+    /// The Region the CLI acts in: a wave plan's home.
+    pub fn region(&self) -> Option<String> {
+        self.config.region().map(|r| r.to_string())
+    }
+
+    /// The wave coordinator, run here with the operator's credentials: plans in this Region's
+    /// table, every Region's shiftback found by this stack's name.
+    pub async fn waves(&self) -> Result<WaveCoordinator<ShiftbackRegions, DynamoStore>, Failure> {
+        let stack = self.stack.clone().ok_or_else(|| {
+            crate::usage("a wave plan needs --stack (or SHIFTBACK_STACK): each Region's shiftback stack has its name")
+        })?;
+        let table = self
+            .named(&self.table, "ReleaseTableName", "--table")
+            .await?;
+        Ok(WaveCoordinator::new(
+            ShiftbackRegions::new(self.config.clone(), stack),
+            DynamoStore::new(self.clients.dynamodb.clone(), table),
+        ))
+    }
+
+    /// The wave plans' workflow (the stack's `WavesStateMachineArn`).
+    pub async fn waves_workflow(&self) -> Result<StepFunctionsWorkflow, Failure> {
+        let arn = self.named(&None, "WavesStateMachineArn", "--stack").await?;
+        Ok(StepFunctionsWorkflow::new(self.clients.sfn.clone(), arn))
     }
 
     pub async fn workflow(&self) -> Result<StepFunctionsWorkflow, Failure> {

@@ -8,6 +8,8 @@ mod plan;
 mod prune;
 #[path = "cli/start.rs"]
 mod start;
+#[path = "cli/waves.rs"]
+mod waves;
 
 use std::process::Output;
 

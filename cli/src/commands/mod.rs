@@ -13,6 +13,7 @@ pub mod prune;
 pub mod rollback;
 pub mod start;
 pub mod status;
+pub mod waves;
 
 #[cfg(test)]
 mod tests;

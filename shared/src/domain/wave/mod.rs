@@ -2,11 +2,13 @@
 //! waves, and one stop that brings every moved Region back. Pure: the plan, its limits and
 //! every decision; the coordinator (`crate::waves`) carries them out.
 
+mod file;
 mod plan;
 mod spec;
 #[cfg(test)]
 mod tests;
 
+pub use file::{is_plan_id, new_plan_id, PlanEntry, PlanFile, TargetDefaults};
 pub use plan::{
     PlanAction, PlanPhase, PlanTarget, Seen, StopCause, TargetState, WavePlan, MAX_ATTEMPTS,
 };

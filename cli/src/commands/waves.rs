@@ -1,0 +1,323 @@
+//! Wave plans from the command line: `plan` and `start` with `--wave` or `--plan-file`, and
+//! `status` and `abort` of a plan's id. The coordinator runs here for the dry run and the
+//! abort (with the operator's credentials); the stack's waves workflow carries a plan out.
+
+use chrono::Utc;
+use futures::future::join_all;
+use serde_json::json;
+use shiftback::domain::strategy::{parse_duration, Strategy};
+use shiftback::service::StartRequest;
+use shiftback::waves::{
+    check_waves, new_plan_id, PlanFile, PlanLink, TargetDefaults, TargetState, WavePlan,
+};
+
+use crate::args::{Cli, ReleaseArgs};
+use crate::resources::Resources;
+use crate::{actor, output, usage, Failure};
+
+/// Whether the command names a wave plan.
+pub fn wanted(args: &ReleaseArgs) -> bool {
+    !args.waves.is_empty() || args.plan_file.is_some()
+}
+
+/// What a wave plan does not carry to its Regions yet: refused rather than dropped.
+fn refuse_what_a_plan_does_not_carry(args: &ReleaseArgs) -> Result<(), Failure> {
+    let given = [
+        (!args.members.is_empty(), "--member"),
+        (args.from.is_some(), "--from"),
+        (!args.labels.is_empty(), "--label"),
+        (!args.overrides.is_empty(), "--override-alarm"),
+        (!args.analysis.is_empty(), "--analysis"),
+        (args.retain.is_some(), "--retain"),
+        (args.pre_traffic_hook.is_some(), "--pre-traffic-hook"),
+        (args.post_traffic_hook.is_some(), "--post-traffic-hook"),
+        (args.gate_before_promote, "--gate-before-promote"),
+        (args.supersede, "--supersede"),
+        (args.bake_after != "0", "--bake-after"),
+    ];
+    match given.iter().find(|(set, _)| *set) {
+        Some((_, flag)) => Err(usage(format!(
+            "{flag} is not carried by a wave plan yet: a plan gives each Region --strategy, --alarm and the version"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The plan the command line describes, checked, not yet recorded.
+fn build(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<WavePlan, Failure> {
+    refuse_what_a_plan_does_not_carry(args)?;
+    if args.to.is_none() && !args.publish {
+        return Err(usage(
+            "name the version with --to (the same number in every Region), or --publish (each Region publishes its own when its wave starts)",
+        ));
+    }
+    let defaults = TargetDefaults {
+        function: args.function.clone(),
+        alias: args.alias.clone(),
+        version: args.to.clone(),
+    };
+    let (waves, bake) = match &args.plan_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("--plan-file {}: {e}", path.display())))?;
+            let file: PlanFile = serde_json::from_str(&text)
+                .map_err(|e| usage(format!("--plan-file {}: {e}", path.display())))?;
+            let bake = file.wave_bake.clone().unwrap_or(args.wave_bake.clone());
+            (defaults.waves_in(&file), bake)
+        }
+        None => (defaults.waves_of(&args.waves), args.wave_bake.clone()),
+    };
+    let waves = waves.map_err(|e| usage(e.to_string()))?;
+    let bake_secs = parse_duration(&bake).map_err(|e| usage(format!("--wave-bake: {e}")))?;
+    check_waves(&waves, bake_secs).map_err(|e| usage(e.to_string()))?;
+    args.strategy
+        .parse::<Strategy>()
+        .map_err(|e| usage(format!("--strategy: {e}")))?;
+    let home = resources
+        .region()
+        .ok_or_else(|| usage("no Region is set (AWS_REGION): a plan's home is the CLI's Region"))?;
+    let now = Utc::now();
+    let mut plan = WavePlan::new(
+        &new_plan_id(now),
+        &home,
+        waves,
+        bake_secs,
+        &args.strategy,
+        now.timestamp(),
+        &actor(cli),
+    );
+    plan.alarms = args.alarms.clone();
+    Ok(plan)
+}
+
+/// Every target's preflight in its own Region, all at once: what its start would check.
+async fn preflight(
+    resources: &Resources,
+    plan: &WavePlan,
+) -> Result<Vec<Result<Option<StartRequest>, String>>, Failure> {
+    let waves = resources.waves().await?;
+    let checks = plan.targets.iter().map(|t| {
+        let link = PlanLink {
+            plan_id: plan.id.clone(),
+            home_region: plan.home_region.clone(),
+            wave: t.wave + 1,
+        };
+        let regions = waves.regions();
+        async move {
+            regions
+                .preflight(&t.target, &plan.strategy, &plan.alarms, &link)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    });
+    Ok(join_all(checks).await)
+}
+
+/// Prints each wave, its targets and what their Regions said; returns how many refused.
+fn show_plan(cli: &Cli, plan: &WavePlan, checks: &[Result<Option<StartRequest>, String>]) -> usize {
+    let refused = checks.iter().filter(|c| c.is_err()).count();
+    if cli.json {
+        let targets: Vec<_> = plan
+            .targets
+            .iter()
+            .zip(checks)
+            .map(|(t, check)| match check {
+                Ok(request) => json!({"wave": t.wave + 1, "target": t.target,
+                    "stable_version": request.as_ref().and_then(|r| r.stable_version.clone()),
+                    "ok": true}),
+                Err(e) => {
+                    json!({"wave": t.wave + 1, "target": t.target, "ok": false, "refused": e})
+                }
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"plan_id": plan.id, "home_region": plan.home_region, "waves": plan.waves,
+                "wave_bake_secs": plan.wave_bake_secs, "strategy": plan.strategy,
+                "targets": targets, "refused": refused})
+        );
+        return refused;
+    }
+    let strategy: Strategy = plan.strategy.parse().expect("checked");
+    println!(
+        "plan {}: {} wave(s), {} target(s), coordinated from {}; each wave bakes {} before the next",
+        plan.id,
+        plan.waves,
+        plan.targets.len(),
+        plan.home_region,
+        output::duration(plan.wave_bake_secs as i64)
+    );
+    println!("in each Region: {strategy}, guarded by {}", alarms_of(plan));
+    for wave in 0..plan.waves {
+        println!("wave {}:", wave + 1);
+        let mut rows = output::table(&["where", "alias", "versions", "checks"], &[]);
+        for (t, check) in plan
+            .targets
+            .iter()
+            .zip(checks)
+            .filter(|(t, _)| t.wave == wave)
+        {
+            let target = &t.target;
+            let wanted = target
+                .version
+                .clone()
+                .unwrap_or("published at its wave".into());
+            let (versions, checks) = match check {
+                Ok(Some(request)) => (
+                    format!(
+                        "{}->{}",
+                        request.stable_version.as_deref().unwrap_or("?"),
+                        request.target_version
+                    ),
+                    "ok".to_string(),
+                ),
+                Ok(None) => (format!("->{wanted}"), "ok (stack, alias)".to_string()),
+                Err(e) => (format!("->{wanted}"), format!("refused: {e}")),
+            };
+            rows.add_row(vec![
+                target.place(),
+                format!("{}:{}", target.function, target.alias),
+                versions,
+                checks,
+            ]);
+        }
+        output::print_table(&rows, "  ");
+    }
+    refused
+}
+
+fn alarms_of(plan: &WavePlan) -> String {
+    match plan.alarms.as_slice() {
+        [] => "no alarm (canary analysis only)".to_string(),
+        alarms => alarms.join(", "),
+    }
+}
+
+/// `shiftback plan --wave …`: every wave, and every Region's preflight, nothing moved.
+pub async fn plan(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<u8, Failure> {
+    let plan = build(cli, resources, args)?;
+    let checks = preflight(resources, &plan).await?;
+    let refused = show_plan(cli, &plan, &checks);
+    Ok(if refused > 0 { 3 } else { 0 })
+}
+
+/// `shiftback start --wave …`: the same checks; if every Region passes, the plan is recorded
+/// here and the stack's waves workflow carries it out.
+pub async fn start(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<u8, Failure> {
+    let plan = build(cli, resources, args)?;
+    let checks = preflight(resources, &plan).await?;
+    let refused: Vec<String> = plan
+        .targets
+        .iter()
+        .zip(&checks)
+        .filter_map(|(t, c)| {
+            c.as_ref()
+                .err()
+                .map(|e| format!("{}: {e}", t.target.place()))
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(Failure {
+            code: 3,
+            message: format!("plan not started, nothing moved: {}", refused.join("; ")),
+        });
+    }
+    let workflow = resources.waves_workflow().await?;
+    resources.waves().await?.create(&plan).await?;
+    let input = json!({"plan_id": plan.id, "looks": 0, "generation": 0});
+    let execution = workflow.start(&plan.id, &input).await?;
+    if cli.json {
+        println!(
+            "{}",
+            json!({"plan_id": plan.id, "execution_arn": execution, "waves": plan.waves,
+                "targets": plan.targets.len()})
+        );
+    } else {
+        println!(
+            "started plan {}: {} wave(s) over {} Region(s), coordinated from {}",
+            plan.id,
+            plan.waves,
+            plan.targets.len(),
+            plan.home_region
+        );
+        println!("follow it:   shiftback status {}", plan.id);
+        println!("stop it:     shiftback abort {}", plan.id);
+    }
+    Ok(0)
+}
+
+/// `shiftback status plan-…`: the plan's phase and every target's state.
+pub async fn status(cli: &Cli, resources: &Resources, id: &str) -> Result<u8, Failure> {
+    let (plan, _) = resources.waves().await?.plans().load_plan(id).await?;
+    show_status(cli, &plan);
+    Ok(0)
+}
+
+/// `shiftback abort plan-…`: stops the plan and brings every moved Region back, from here.
+pub async fn abort(
+    cli: &Cli,
+    resources: &Resources,
+    id: &str,
+    reason: &str,
+) -> Result<u8, Failure> {
+    let waves = resources.waves().await?;
+    let why = format!("aborted by {}: {reason}", actor(cli));
+    let (plan, _) = waves.stop(id, None, &why, Utc::now().timestamp()).await?;
+    show_status(cli, &plan);
+    Ok(0)
+}
+
+fn show_status(cli: &Cli, plan: &WavePlan) {
+    if cli.json {
+        let mut value = serde_json::to_value(plan).expect("serialisable");
+        value["needs_person"] = json!(plan
+            .needs_person()
+            .iter()
+            .map(|&i| plan.targets[i].target.place())
+            .collect::<Vec<_>>());
+        println!("{value}");
+        return;
+    }
+    let phase = serde_json::to_value(&plan.phase).expect("serialisable");
+    let mut headline = format!(
+        "plan {}: {}",
+        plan.id,
+        phase["phase"].as_str().unwrap_or("?")
+    );
+    if let Some(wave) = phase["wave"].as_u64() {
+        headline.push_str(&format!(" (wave {} of {})", wave + 1, plan.waves));
+    }
+    if let Some(cause) = plan.stop_cause() {
+        headline.push_str(&format!(": {}", cause.why));
+    }
+    println!("{headline}");
+    let mut rows = output::table(
+        &["wave", "where", "alias", "state", "release", "last error"],
+        &[0],
+    );
+    for t in &plan.targets {
+        let state = match &t.state {
+            TargetState::Waiting => "waiting".to_string(),
+            TargetState::Releasing { .. } => "releasing".to_string(),
+            TargetState::Promoted { .. } => "promoted".to_string(),
+            TargetState::Reverted { why, .. } => format!("reverted: {why}"),
+            TargetState::Skipped => "skipped (never moved)".to_string(),
+        };
+        rows.add_row(vec![
+            (t.wave + 1).to_string(),
+            t.target.place(),
+            format!("{}:{}", t.target.function, t.target.alias),
+            state,
+            t.state.release_id().unwrap_or("").to_string(),
+            t.last_error.clone().unwrap_or_default(),
+        ]);
+    }
+    output::print_table(&rows, "  ");
+    for i in plan.needs_person() {
+        println!(
+            "needs a person: {} has not answered {} looks in a row; see its last error",
+            plan.targets[i].target.place(),
+            plan.targets[i].attempts
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! A wave plan as a team writes it: `--wave` flags, or a plan file where a wave's entry is a
+//! Region, or a Region with what differs there (its version, its function, its account).
+//!
+//! ```json
+//! {"waves": [["us-east-1"],
+//!            [{"region": "eu-west-1", "version": "12"},
+//!             {"region": "ap-southeast-2", "role_arn": "arn:aws:iam::210987654321:role/shiftback-waves"}]],
+//!  "wave_bake": "30m"}
+//! ```
+
+use serde::Deserialize;
+
+use super::spec::{check_region, parse_wave_regions, Target, WaveError};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    pub waves: Vec<Vec<PlanEntry>>,
+    /// How long each wave bakes (`30m`); the command line's `--wave-bake` when absent.
+    #[serde(default)]
+    pub wave_bake: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PlanEntry {
+    Region(String),
+    Target(EntryTarget),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryTarget {
+    pub region: String,
+    #[serde(default)]
+    pub function: Option<String>,
+    #[serde(default)]
+    pub alias: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+}
+
+/// What every target has unless its entry says otherwise: the command line's function, alias
+/// and version (None: published in each Region when its wave starts).
+#[derive(Debug, Clone)]
+pub struct TargetDefaults {
+    pub function: String,
+    pub alias: String,
+    pub version: Option<String>,
+}
+
+impl TargetDefaults {
+    fn in_region(&self, region: &str) -> Target {
+        Target {
+            region: region.to_string(),
+            role_arn: None,
+            function: self.function.clone(),
+            alias: self.alias.clone(),
+            version: self.version.clone(),
+        }
+    }
+
+    /// The waves `--wave` names, each Region with these defaults.
+    pub fn waves_of(&self, specs: &[String]) -> Result<Vec<Vec<Target>>, WaveError> {
+        Ok(parse_wave_regions(specs)?
+            .iter()
+            .map(|wave| wave.iter().map(|r| self.in_region(r)).collect())
+            .collect())
+    }
+
+    /// The waves a plan file names.
+    pub fn waves_in(&self, file: &PlanFile) -> Result<Vec<Vec<Target>>, WaveError> {
+        file.waves
+            .iter()
+            .map(|wave| {
+                wave.iter()
+                    .map(|entry| {
+                        let target = match entry {
+                            PlanEntry::Region(region) => self.in_region(region),
+                            PlanEntry::Target(t) => Target {
+                                region: t.region.clone(),
+                                role_arn: t.role_arn.clone(),
+                                function: t.function.clone().unwrap_or(self.function.clone()),
+                                alias: t.alias.clone().unwrap_or(self.alias.clone()),
+                                version: t.version.clone().or(self.version.clone()),
+                            },
+                        };
+                        check_region(&target.region)?;
+                        Ok(target)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// A new plan's id: `plan-<UTC time>-<6 hex>`, short enough for its regional releases' ids
+/// (`<plan>-w10-50-back`) and its workflow's execution names.
+pub fn new_plan_id(now: chrono::DateTime<chrono::Utc>) -> String {
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    format!("plan-{}-{suffix}", now.format("%Y%m%dT%H%M%S"))
+}
+
+/// Whether an id names a plan rather than a release.
+pub fn is_plan_id(id: &str) -> bool {
+    id.starts_with("plan-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> TargetDefaults {
+        TargetDefaults {
+            function: "orders".into(),
+            alias: "live".into(),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn a_plan_file_entry_is_a_region_or_a_region_with_what_differs_there() {
+        let file: PlanFile = serde_json::from_str(
+            r#"{"waves": [["us-east-1"],
+                [{"region": "eu-west-1", "version": "12"},
+                 {"region": "ap-southeast-2", "function": "orders-apac",
+                  "role_arn": "arn:aws:iam::210987654321:role/shiftback-waves"}]],
+                "wave_bake": "30m"}"#,
+        )
+        .unwrap();
+        let waves = defaults().waves_in(&file).unwrap();
+        assert_eq!(waves.len(), 2);
+        assert_eq!(waves[0][0], defaults().in_region("us-east-1"));
+        assert_eq!(waves[1][0].version.as_deref(), Some("12"));
+        assert_eq!(waves[1][1].function, "orders-apac");
+        assert_eq!(waves[1][1].alias, "live");
+        assert_eq!(waves[1][1].account(), Some("210987654321"));
+        assert_eq!(file.wave_bake.as_deref(), Some("30m"));
+    }
+
+    #[test]
+    fn a_plan_file_with_a_bad_region_or_an_unknown_field_is_refused() {
+        let bad: PlanFile = serde_json::from_str(r#"{"waves": [["us-east"]]}"#).unwrap();
+        assert_eq!(
+            defaults().waves_in(&bad),
+            Err(WaveError::RegionName("us-east".into()))
+        );
+        let typo = serde_json::from_str::<PlanFile>(r#"{"waves": [], "wave_bakes": "1m"}"#);
+        assert!(typo.is_err());
+    }
+
+    #[test]
+    fn plan_ids_leave_room_for_every_regional_release_id() {
+        let id = new_plan_id(chrono::Utc::now());
+        assert!(is_plan_id(&id));
+        let longest = format!("{id}-w10-50-back");
+        assert!(longest.len() <= 64, "{longest}");
+        assert!(!is_plan_id("r-20261203T070000-abcdef"));
+    }
+}
