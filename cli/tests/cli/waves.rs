@@ -208,7 +208,7 @@ async fn start_records_the_plan_at_home_and_starts_its_workflow_then_abort_stops
         .unwrap()
         .0;
     assert_eq!(stored.targets.len(), 2);
-    assert_eq!(stored.alarms, [p.alarm.clone()]);
+    assert_eq!(stored.alarms, std::slice::from_ref(&p.alarm));
     let out = p.run(&["abort", &plan_id, "--reason", "wrong build"]);
     says(&out, 0, "stopped: aborted by cli:carol: wrong build");
     assert!(
