@@ -75,9 +75,12 @@ async fn serve(socket: TcpStream, options: std::sync::Arc<Options>) {
     let (read, mut write) = socket.into_split();
     let mut reader = BufReader::new(read);
     while let Some((method, path, body)) = read_request(&mut reader).await {
+        // A function named by its ARN (`arn:...:function:NAME`, its colons escaped in the path).
         let name = path
             .strip_prefix("/2015-03-31/functions/")
-            .and_then(|rest| rest.strip_suffix("/invocations"));
+            .and_then(|rest| rest.strip_suffix("/invocations"))
+            .map(|name| name.rsplit("%3A").next().unwrap_or(name))
+            .map(|name| name.rsplit(':').next().unwrap_or(name));
         let (status, error, body) = match (method.as_str(), name) {
             ("POST", Some(name)) if !name.contains('/') && !name.contains("..") => {
                 invoke(&options, name, String::from_utf8_lossy(&body).into_owned()).await

@@ -25,9 +25,9 @@ fn root() -> PathBuf {
 }
 
 /// The handler binaries behind Lambda's Invoke API (`local-lambda`); stopped when dropped.
-struct Handlers {
+pub(crate) struct Handlers {
     _child: Child,
-    url: String,
+    pub url: String,
 }
 
 /// Builds the handler binaries with the workspace's own features (`--all-targets`: with the
@@ -62,6 +62,12 @@ fn build_handlers() {
 }
 
 async fn serve_handlers(table: &str) -> Handlers {
+    serve_handlers_with(&[("RELEASE_TABLE", table), ("HOOK_FUNCTION_NAMES", "hook-*")]).await
+}
+
+/// The handler binaries behind Lambda's Invoke API, each invocation with `env` besides this
+/// process's own (the emulator's endpoint and credentials).
+pub(crate) async fn serve_handlers_with(env: &[(&str, &str)]) -> Handlers {
     build_handlers();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -70,8 +76,7 @@ async fn serve_handlers(table: &str) -> Handlers {
         .port();
     let child = Command::new(env!("CARGO_BIN_EXE_local-lambda"))
         .args(["--port", &port.to_string()])
-        .env("RELEASE_TABLE", table)
-        .env("HOOK_FUNCTION_NAMES", "hook-*")
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)

@@ -17,8 +17,8 @@ use shiftback::runtime::{
 };
 use shiftback::service::{parse_start, Control, ReleaseService};
 use shiftback::waves::{
-    epoch_now, PlanPhase, PlanRecords, Seen, Target, TargetState, WaveCommand, WavePlan,
-    WAVES_ACTOR,
+    epoch_now, LambdaPlanStops, PlanPhase, PlanRecords, Seen, Target, TargetState, WaveCommand,
+    WavePlan, WAVES_ACTOR,
 };
 use shiftback::Error;
 use shiftback_integration_tests::{
@@ -172,10 +172,19 @@ struct Plan {
     waves: Waves,
     id: String,
     alarm: String,
+    stack: String,
 }
+
+/// The home stack's coordinator, as local-lambda serves it (`shiftback-waves`).
+const COORDINATOR: &str = "arn:aws:lambda:us-east-1:123456789012:function:shiftback-waves";
 
 /// Three Regions a wave each, one stack name in all of them, and the plan recorded at home.
 async fn plan() -> Plan {
+    plan_told_by(None).await
+}
+
+/// The same, with each regional release told to stop the plan through `coordinator`.
+async fn plan_told_by(coordinator: Option<&str>) -> Plan {
     let stack = unique("shiftback");
     let alarm = unique("errors");
     let mut regions = Vec::new();
@@ -196,12 +205,14 @@ async fn plan() -> Plan {
         "carol",
     );
     plan.alarms = vec![alarm.clone()];
+    plan.coordinator = coordinator.map(str::to_string);
     waves.create(&plan).await.unwrap();
     Plan {
         regions,
         waves,
         id,
         alarm,
+        stack,
     }
 }
 
@@ -420,6 +431,7 @@ async fn a_start_repeated_after_a_crash_is_one_release_in_its_region() {
         plan_id: p.id.clone(),
         home_region: HOME.into(),
         wave: 1,
+        coordinator: None,
     };
     use shiftback::waves::RegionalReleases as _;
     // Before its workflow records it, and after: the same release either way.
@@ -526,4 +538,53 @@ async fn plan_records_are_written_once_and_only_over_the_revision_read() {
         PlanRecords::load(&store, "no-such-plan").await,
         Err(Error::ReleaseNotFound(_))
     ));
+}
+
+/// The fast path whole: the last Region's alarm function reverts its Region, records it, and
+/// invokes the home Region's coordinator (the handlers binary behind Lambda's Invoke API, cold,
+/// as Lambda runs it), which stops the plan and brings the earlier Regions back.
+#[tokio::test]
+async fn a_regions_alarm_function_stops_the_plan_through_the_home_coordinator() {
+    let mut p = plan_told_by(Some(COORDINATOR)).await;
+    let home_table = p.regions[0].store.table().to_string();
+    let handlers = crate::statemachine::serve_handlers_with(&[
+        ("RELEASE_TABLE", &home_table),
+        ("REGIONAL_STACK_NAME", &p.stack),
+        ("AWS_REGION", HOME),
+    ])
+    .await;
+    p.through_wave(3).await;
+    let release = p.regions[2]
+        .store
+        .load_summary(&p.release_id(3))
+        .await
+        .unwrap();
+    assert_eq!(release.labels["plan_stop"], COORDINATOR);
+    let last = &mut p.regions[2];
+    let invoke = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(&last.env.config)
+            .endpoint_url(&handlers.url)
+            .build(),
+    );
+    last.responder.plan_stops = Some(LambdaPlanStops::new(invoke));
+    // local-lambda answers when the coordinator has finished (Lambda answers an Event invoke
+    // at once): when the alarm function returns, the stop is done.
+    p.regions[2].alarm_fires(&p.alarm).await;
+    for region in &p.regions {
+        assert_eq!(region.live().await, "1", "{} is back", region.name);
+    }
+    let plan = p.stored().await;
+    assert!(
+        matches!(plan.phase, PlanPhase::Stopped { .. }),
+        "{:?}",
+        plan.phase
+    );
+    let cause = plan.stop_cause().unwrap();
+    assert_eq!(cause.target, Some(2));
+    assert!(
+        cause.why.starts_with("ap-southeast-2: release "),
+        "{}",
+        cause.why
+    );
+    assert!(cause.why.contains("rolled_back"), "{}", cause.why);
 }

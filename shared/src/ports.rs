@@ -19,6 +19,7 @@ pub use crate::store::{
     Guard, HistoryPage, LoadedRelease, LockInfo, LockTakeover, ReleaseRecords,
     LOCK_EXPIRY_MARGIN_SECS,
 };
+pub use crate::waves::PlanStopper;
 pub use crate::workflow::{CfnAnswers, ExecutionControl, StackStates};
 
 /// The ports one deployment of the use cases runs over, as one bundle: the AWS adapters
@@ -30,4 +31,5 @@ pub trait Ports: 'static {
     type Notifier: Announcer + Clone;
     type Hooks: HookCaller + Clone;
     type Workflow: ExecutionControl + Clone;
+    type PlanStops: PlanStopper + Clone;
 }

@@ -99,4 +99,5 @@ impl Ports for Memory {
     type Notifier = MemoryNotifier;
     type Hooks = MemoryHooks;
     type Workflow = MemoryWorkflow;
+    type PlanStops = crate::waves::MemoryPlanStops;
 }

@@ -164,7 +164,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
         ),
         (
             "RollbackFunction",
-            &["UpdateAlias", "TransactWriteItems", "Publish"],
+            &["UpdateAlias", "TransactWriteItems", "Publish", "Invoke"],
         ),
         (
             "RetainFunction",
@@ -190,6 +190,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
                 "StopExecution",
                 "Publish",
                 "DeleteAlarms",
+                "Invoke",
             ],
         ),
         (
@@ -286,6 +287,13 @@ async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
     assert!(!output.status.success(), "{text}");
     assert!(
         text.contains("WavesFunction: StartExecution needs states:StartExecution on arn:aws:states:us-west-1:123456789012:stateMachine:ReleaseStateMachine-"),
+        "{text}"
+    );
+    // A plan's release that rolls back tells the coordinator of this stack's name.
+    let (output, text) = check(recorded, &["AlarmFunction=lambda:InvokeFunction"]);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("AlarmFunction: Invoke needs lambda:InvokeFunction on arn:aws:lambda:us-east-1:123456789012:function:shiftback-WavesFunction-AbC123"),
         "{text}"
     );
     // A hook is invoked only under the stack's HookFunctionNames.

@@ -4,6 +4,23 @@
 
 use super::*;
 
+/// The labels of a wave plan's regional release, naming its coordinator as the home stack's
+/// function is named (`<stack>-WavesFunction-<suffix>`).
+fn in_a_plan() -> std::collections::BTreeMap<String, String> {
+    [
+        ("plan", "plan-1"),
+        ("plan_home", "us-east-1"),
+        ("wave", "2"),
+        (
+            shiftback::waves::PLAN_STOP_LABEL,
+            "arn:aws:lambda:us-east-1:123456789012:function:shiftback-WavesFunction-AbC123",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 /// Drives every handler through the paths a release takes: one that succeeds, one the
 /// workflow rolls back on a failed health check, one the alarm function reverts at once.
 // Each handler's call boxed: their futures, inlined here, would not fit a test thread's stack.
@@ -83,7 +100,9 @@ pub(super) async fn record_every_handler() -> Recorded {
         .unwrap();
     assert_eq!(pruned.next, Next::Done);
 
-    let fails_its_check = release_request(&function, &alarm, "5", "canary:10:10m");
+    let mut fails_its_check = release_request(&function, &alarm, "5", "canary:10:10m");
+    // Both rolled back releases belong to a wave plan: each tells the plan's coordinator.
+    fails_its_check.labels = in_a_plan();
     let started = Box::pin(start.start(fails_its_check)).await.unwrap();
     set_alarm_state(&env, &alarm, StateValue::Alarm, "errors").await;
     let checked = Box::pin(advance.advance(step(&started))).await.unwrap();
@@ -96,6 +115,7 @@ pub(super) async fn record_every_handler() -> Recorded {
     // With its own alarm, which the alarm function deletes once it has reverted; and a group,
     // so its further member's lock, history entry and alarm are written (and reverted) too.
     reverted_at_once.analysis = AnalysisSettings::default();
+    reverted_at_once.labels = in_a_plan();
     reverted_at_once.members = vec![shiftback::domain::Member {
         function: function_with_versions(&env, 2, "live").await,
         alias: "live".into(),
@@ -161,12 +181,12 @@ pub(super) async fn record_every_handler() -> Recorded {
     });
     Box::pin(provider.serve(ended, 0)).await.unwrap();
 
-    super::waves::walk_a_plan(
+    Box::pin(super::waves::walk_a_plan(
         &env,
         &settings.release_table,
         &calls["WavesFunction"],
         &alarm,
-    )
+    ))
     .await;
 
     let physical = vec![

@@ -38,7 +38,7 @@ pub(super) async fn walk_a_plan(home: &Emulator, table: &str, log: &CallLog, ala
     );
     plan.alarms = vec![alarm.to_string()];
     waves.create(&plan).await.unwrap();
-    let look = || async { waves.look(&id, epoch_now()).await.unwrap() };
+    let look = || async { Box::pin(waves.look(&id, epoch_now())).await.unwrap() };
     look().await;
     regions[0].run_start(&format!("{id}-w1-1")).await;
     look().await;

@@ -47,6 +47,7 @@ fn world() -> World {
         health,
         notifier: None,
         hooks: None,
+        plan_stops: None,
     };
     World { service, store }
 }

@@ -101,6 +101,7 @@ async fn preflight(
             plan_id: plan.id.clone(),
             home_region: plan.home_region.clone(),
             wave: t.wave + 1,
+            coordinator: plan.coordinator.clone(),
         };
         let regions = waves.regions();
         async move {

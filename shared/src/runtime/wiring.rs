@@ -9,7 +9,7 @@ use crate::adapters::{
 use crate::alarm::AlarmResponder;
 use crate::service::retention::VersionRetention;
 use crate::service::{ReleaseService, StartRequest};
-use crate::waves::{ShiftbackRegions, WaveCoordinator};
+use crate::waves::{LambdaPlanStops, ShiftbackRegions, WaveCoordinator};
 
 use super::env;
 
@@ -109,6 +109,8 @@ pub fn release_service_with(
         store,
         CloudWatchHealth::new(clients.cloudwatch.clone()),
     );
+    // Every caller's rollback of a plan's release tells the plan, the operator's too.
+    let service = service.with_plan_stops(LambdaPlanStops::new(clients.lambda.clone()));
     let service = match settings.caller {
         Caller::Handler => service.with_hooks(LambdaHooks::new(
             clients.lambda.clone(),
@@ -171,7 +173,8 @@ pub fn alarm_responder_with(
     let store = store(clients, settings);
     let notifier = notifier(clients, settings, &store);
     let responder = AlarmResponder::new(LambdaRouter::new(clients.lambda.clone()), store, workflow)
-        .with_alarm_cleanup(CloudWatchHealth::new(clients.cloudwatch.clone()));
+        .with_alarm_cleanup(CloudWatchHealth::new(clients.cloudwatch.clone()))
+        .with_plan_stops(LambdaPlanStops::new(clients.lambda.clone()));
     match notifier {
         Some(notifier) => responder.with_notifier(notifier),
         None => responder,

@@ -298,6 +298,9 @@ pub struct ReleaseService<P: Ports = Aws> {
     pub notifier: Option<P::Notifier>,
     /// Only the handlers that call hooks (advance, promote) and check them (start) have one.
     pub hooks: Option<P::Hooks>,
+    /// Tells a wave plan's coordinator when one of its regional releases ends without
+    /// promoting (the plan's fast path).
+    pub plan_stops: Option<P::PlanStops>,
 }
 
 impl<P: Ports> std::fmt::Debug for ReleaseService<P> {
@@ -317,6 +320,7 @@ impl Ports for Aws {
     type Notifier = SnsNotifier;
     type Hooks = LambdaHooks;
     type Workflow = crate::workflow::StepFunctionsWorkflow;
+    type PlanStops = crate::waves::LambdaPlanStops;
 }
 
 impl ReleaseService {
@@ -327,7 +331,13 @@ impl ReleaseService {
             health,
             notifier: None,
             hooks: None,
+            plan_stops: None,
         }
+    }
+
+    pub fn with_plan_stops(mut self, stops: crate::waves::LambdaPlanStops) -> Self {
+        self.plan_stops = Some(stops);
+        self
     }
 
     pub fn with_hooks(mut self, hooks: LambdaHooks) -> Self {
@@ -347,6 +357,12 @@ impl<P: Ports> ReleaseService<P> {
     /// failure is logged, never returned: telling people must not block or undo a release
     /// step, and the next step of the same release sends what this one could not.
     pub async fn after_write(&self, release: &Release) {
+        // Boxed: every step's future holds this one, and a test thread's stack holds them.
+        Box::pin(crate::waves::stop_plan_logged(
+            self.plan_stops.as_ref(),
+            release,
+        ))
+        .await;
         announce_logged(self.notifier.as_ref(), release).await;
         self.retire_analysis_alarm(release).await;
         if release.phase.is_terminal() {

@@ -72,18 +72,20 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
                 release_id,
                 why,
             } => {
-                let target = match &release_id {
+                let (target, why) = match &release_id {
                     Some(id) => {
                         let (plan, _) = self.plans.load(&plan_id).await?;
-                        let found = plan.target_of(id);
-                        if found.is_none() {
+                        let Some(i) = plan.target_of(id) else {
                             return Err(Error::BadRequest(format!(
                                 "release {id} is not one of plan {plan_id}'s"
                             )));
-                        }
-                        found
+                        };
+                        (
+                            Some(i),
+                            format!("{}: {why}", plan.targets[i].target.place()),
+                        )
                     }
-                    None => None,
+                    None => (None, why),
                 };
                 self.stop(&plan_id, target, &why, now).await?
             }
@@ -151,6 +153,7 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
                 plan_id: plan.id.clone(),
                 home_region: plan.home_region.clone(),
                 wave: plan.targets[i].wave + 1,
+                coordinator: plan.coordinator.clone(),
             };
             let (strategy, alarms) = (plan.strategy.clone(), plan.alarms.clone());
             async move {

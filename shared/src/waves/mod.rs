@@ -9,32 +9,44 @@ mod coordinator;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 mod regional;
+mod stops;
 #[cfg(test)]
 mod tests;
 
 pub use coordinator::WaveCoordinator;
 pub use regional::{ShiftbackRegions, WAVES_ACTOR};
+pub(crate) use stops::stop_plan_logged;
+#[cfg(any(test, feature = "testing"))]
+pub use stops::MemoryPlanStops;
+pub use stops::{stop_for, LambdaPlanStops, PlanStopper, PLAN_STOP_LABEL};
 
 pub use crate::domain::wave::*;
 use crate::error::Result;
 
 /// What a regional release is told of its plan: recorded as its labels (`plan`, `wave`,
-/// `plan_home`), so `history` and `list` in its Region point to the plan.
+/// `plan_home`, and `plan_stop`: its coordinator), so `history` and `list` in its Region
+/// point to the plan, and its rollback stops the plan at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanLink {
     pub plan_id: String,
     pub home_region: String,
     /// 1-based, as people count waves.
     pub wave: usize,
+    /// The coordinator function's ARN, which the regional release tells when it rolls back.
+    pub coordinator: Option<String>,
 }
 
 impl PlanLink {
     pub fn labels(&self) -> Vec<(String, String)> {
-        vec![
+        let mut labels = vec![
             ("plan".into(), self.plan_id.clone()),
             ("plan_home".into(), self.home_region.clone()),
             ("wave".into(), self.wave.to_string()),
-        ]
+        ];
+        if let Some(arn) = &self.coordinator {
+            labels.push((PLAN_STOP_LABEL.into(), arn.clone()));
+        }
+        labels
     }
 }
 

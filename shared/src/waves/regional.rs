@@ -85,8 +85,11 @@ impl ShiftbackRegions {
             ..HandlerSettings::default()
         };
         let machine = named("StateMachineArn").ok_or_else(|| missing("StateMachineArn"))?;
+        let mut service = release_service_with(&clients, &settings);
+        // The coordinator acts here itself: its own reverts need not tell it.
+        service.plan_stops = None;
         let regional = Arc::new(Regional {
-            service: release_service_with(&clients, &settings),
+            service,
             workflow: StepFunctionsWorkflow::new(clients.sfn.clone(), machine),
         });
         self.regions.lock().await.insert(key, regional.clone());

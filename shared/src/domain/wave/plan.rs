@@ -134,6 +134,10 @@ pub struct WavePlan {
     pub phase: PlanPhase,
     pub started_at: i64,
     pub started_by: String,
+    /// The coordinator function's ARN (the home stack's `WavesFunctionArn`): a regional
+    /// release's rollback tells it at once. None: the plan's looks alone find rollbacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinator: Option<String>,
 }
 
 impl WavePlan {
@@ -171,6 +175,7 @@ impl WavePlan {
             phase: PlanPhase::Releasing { wave: 0 },
             started_at: now,
             started_by: started_by.into(),
+            coordinator: None,
         }
     }
 

@@ -66,6 +66,8 @@ pub struct AlarmResponder<P: Ports = Aws> {
     /// Deletes a reverted release's own analysis alarm, last of all (no release may follow
     /// on the alias to clean it up, and it costs while it exists).
     pub alarms: Option<P::Health>,
+    /// Tells a wave plan's coordinator, after the revert, that one of its releases rolled back.
+    pub plan_stops: Option<P::PlanStops>,
 }
 
 impl<P: Ports> std::fmt::Debug for AlarmResponder<P> {
@@ -86,7 +88,13 @@ impl AlarmResponder {
             workflow,
             notifier: None,
             alarms: None,
+            plan_stops: None,
         }
+    }
+
+    pub fn with_plan_stops(mut self, stops: crate::waves::LambdaPlanStops) -> Self {
+        self.plan_stops = Some(stops);
+        self
     }
 
     pub fn with_notifier(mut self, notifier: SnsNotifier) -> Self {

@@ -102,6 +102,13 @@ impl<P: Ports> AlarmResponder<P> {
                 tracing::warn!(release = %guard.release_id, error = %e, "could not stop the workflow; it ends at its next look");
             }
         }
+        // The revert is done and recorded: a plan it belongs to stops everywhere, at once.
+        // Boxed, as below: a test thread's stack holds the alarm function's future.
+        Box::pin(crate::waves::stop_plan_logged(
+            self.plan_stops.as_ref(),
+            release,
+        ))
+        .await;
         self.recheck(guard).await;
         // Boxed: the alarm function's future is deep already (a test thread's 2 MB stack).
         let release = Box::pin(self.record_durable_left(guard, release)).await;

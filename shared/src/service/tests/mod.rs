@@ -20,6 +20,7 @@ mod ignore;
 mod input;
 mod managed;
 mod operator;
+mod plan_stops;
 mod provider;
 mod retention;
 mod retention_reads;
@@ -39,6 +40,7 @@ type Responder = AlarmResponder<Memory>;
 /// the workflow's service and the alarm's responder over the same fakes.
 struct World {
     journal: Journal,
+    plan_stops: crate::waves::MemoryPlanStops,
     router: MemoryRouter,
     store: MemoryStore,
     alarms: MemoryHealth,
@@ -62,12 +64,17 @@ fn world() -> World {
     let announcer = MemoryNotifier {
         journal: journal.clone(),
     };
+    let plan_stops = crate::waves::MemoryPlanStops {
+        journal: Some(journal.clone()),
+        ..Default::default()
+    };
     let service = ReleaseService {
         router: router.clone(),
         store: store.clone(),
         health: alarms.clone(),
         notifier: Some(announcer.clone()),
         hooks: Some(hooks.clone()),
+        plan_stops: Some(plan_stops.clone()),
     };
     let responder = AlarmResponder {
         router: router.clone(),
@@ -78,8 +85,10 @@ fn world() -> World {
         }),
         notifier: Some(announcer),
         alarms: Some(alarms.clone()),
+        plan_stops: Some(plan_stops.clone()),
     };
     World {
+        plan_stops,
         journal,
         router,
         store,
