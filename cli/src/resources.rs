@@ -192,6 +192,12 @@ impl Resources {
         ))
     }
 
+    /// The stack's wave coordinator (`WavesFunctionArn`), which a plan's regional releases
+    /// tell when they roll back; None from a stack without it (the looks alone then stop it).
+    pub async fn waves_coordinator(&self) -> Option<String> {
+        self.named(&None, "WavesFunctionArn", "--stack").await.ok()
+    }
+
     /// The wave plans' workflow (the stack's `WavesStateMachineArn`).
     pub async fn waves_workflow(&self) -> Result<StepFunctionsWorkflow, Failure> {
         let arn = self.named(&None, "WavesStateMachineArn", "--stack").await?;

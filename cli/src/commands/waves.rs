@@ -205,7 +205,8 @@ pub async fn plan(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Resul
 /// `shiftback start --wave …`: the same checks; if every Region passes, the plan is recorded
 /// here and the stack's waves workflow carries it out.
 pub async fn start(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<u8, Failure> {
-    let plan = build(cli, resources, args)?;
+    let mut plan = build(cli, resources, args)?;
+    plan.coordinator = resources.waves_coordinator().await;
     let checks = preflight(resources, &plan).await?;
     let refused: Vec<String> = plan
         .targets

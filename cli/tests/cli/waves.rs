@@ -7,6 +7,8 @@ use super::*;
 use shiftback_integration_tests::{alarm_named, emulator_in, function_named, unique};
 
 const OTHER_REGIONS: [&str; 2] = ["eu-west-1", "ap-southeast-2"];
+const COORDINATOR: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:shiftback-WavesFunction-1";
 
 struct Plan {
     stack: String,
@@ -51,7 +53,7 @@ async fn plan_fixture() -> Plan {
         &home,
         &stack_name,
         json!({"ReleaseTableName": home_table, "WavesStateMachineArn": waves_machine,
-               "StateMachineArn": waiting_machine(&sfn).await}),
+               "StateMachineArn": waiting_machine(&sfn).await, "WavesFunctionArn": COORDINATOR}),
     )
     .await;
     for region in OTHER_REGIONS {
@@ -208,6 +210,8 @@ async fn start_records_the_plan_at_home_and_starts_its_workflow_then_abort_stops
         .unwrap()
         .0;
     assert_eq!(stored.targets.len(), 2);
+    // Each regional release will name the home stack's coordinator, to stop the plan at once.
+    assert_eq!(stored.coordinator.as_deref(), Some(COORDINATOR));
     assert_eq!(stored.alarms, std::slice::from_ref(&p.alarm));
     let out = p.run(&["abort", &plan_id, "--reason", "wrong build"]);
     says(&out, 0, "stopped: aborted by cli:carol: wrong build");
