@@ -9,7 +9,7 @@ use shiftback::adapters::DynamoStore;
 use shiftback::waves::{epoch_now, ShiftbackRegions, WaveCommand, WaveCoordinator, WavePlan};
 use shiftback_integration_tests::{clients_on, CallLog, Emulator};
 
-use crate::waves::region;
+use shiftback_integration_tests::waves::region;
 
 /// The Regions the plan reaches: ones no other test keeps a `shiftback` stack in.
 const REGIONS: [&str; 2] = ["us-east-2", "us-west-1"];

@@ -10,6 +10,7 @@ mod messaging;
 pub mod response_url;
 pub mod runtime_api;
 mod snapshots;
+pub mod waves;
 
 pub use emulator::*;
 pub use fixtures::*;

@@ -3,7 +3,7 @@
 //!
 //! Sections: the revert critical path; each handler's cold start, peak memory and binary
 //! size; the calls, transitions, writes and cost of a 10-step release; a group's calls per
-//! member per step; history at scale.
+//! member per step; history at scale; a wave plan over six Regions.
 //! `SHIFTBACK_HANDLERS_DIR` names the release binaries (`make bench` builds them).
 
 mod cost;
@@ -11,6 +11,7 @@ mod group;
 mod handlers;
 mod revert;
 mod scale;
+mod waves;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -83,6 +84,9 @@ async fn main() {
     }
     if wanted("scale") {
         rows.extend(scale::measure(&env).await);
+    }
+    if wanted("waves") {
+        rows.extend(waves::measure(&env).await);
     }
 
     println!(
