@@ -36,8 +36,26 @@ pub struct Region {
 /// names them (`<stack>-ReleaseTable-<suffix>`, `ReleaseStateMachine-<suffix>`), and a
 /// function on version 1 of 2.
 pub async fn region(name: &'static str, stack: &str, alarm: &str) -> Region {
+    region_for(name, stack, alarm, None, json!({})).await
+}
+
+/// The same, releasing `function` (a fresh name when None), with `outputs` besides the
+/// Region's own in its stack (a home Region's waves workflow and coordinator).
+pub async fn region_for(
+    name: &'static str,
+    stack: &str,
+    alarm: &str,
+    function: Option<&str>,
+    outputs: serde_json::Value,
+) -> Region {
     let env = emulator_in(name).await;
-    let function = function_with_versions(&env, 2, "live").await;
+    let function = match function {
+        Some(function) => {
+            crate::function_named(&env, function, 2, "live", 1).await;
+            function.to_string()
+        }
+        None => function_with_versions(&env, 2, "live").await,
+    };
     alarm_named(&env, alarm, StateValue::Ok).await;
     let store = DynamoStore::new(
         env.dynamodb.clone(),
@@ -59,7 +77,7 @@ pub async fn region(name: &'static str, stack: &str, alarm: &str) -> Region {
         .await
         .expect("create state machine")
         .state_machine_arn;
-    let template = json!({
+    let mut template = json!({
         "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {
             "ReleaseTableName": {"Value": store.table()},
@@ -68,6 +86,9 @@ pub async fn region(name: &'static str, stack: &str, alarm: &str) -> Region {
             "IncidentTopicArn": {"Value": incident_topic},
         }
     });
+    for (key, value) in outputs.as_object().into_iter().flatten() {
+        template["Outputs"][key] = json!({ "Value": value });
+    }
     aws_sdk_cloudformation::Client::new(&env.config)
         .create_stack()
         .stack_name(stack)

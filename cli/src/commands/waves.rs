@@ -297,11 +297,19 @@ fn show_status(cli: &Cli, plan: &WavePlan) {
         &["wave", "where", "alias", "state", "release", "last error"],
         &[0],
     );
-    for t in &plan.targets {
+    let cause = plan.stop_cause().and_then(|c| c.target);
+    for (i, t) in plan.targets.iter().enumerate() {
         let state = match &t.state {
             TargetState::Waiting => "waiting".to_string(),
             TargetState::Releasing { .. } => "releasing".to_string(),
             TargetState::Promoted { .. } => "promoted".to_string(),
+            // The why is the headline's: the cause's own rollback, or the plan's stop.
+            TargetState::Reverted { .. } if cause == Some(i) => {
+                "rolled back: stopped the plan".to_string()
+            }
+            TargetState::Reverted { why, .. } if why.starts_with("stopped with the plan") => {
+                "reverted with the plan".to_string()
+            }
             TargetState::Reverted { why, .. } => format!("reverted: {why}"),
             TargetState::Skipped => "skipped (never moved)".to_string(),
         };

@@ -223,3 +223,128 @@ async fn start_records_the_plan_at_home_and_starts_its_workflow_then_abort_stops
     let json_status = json(&p.run(&["--json", "status", &plan_id]));
     assert_eq!(json_status["phase"]["phase"], "stopped");
 }
+
+/// The walk-through in docs/src/waves.md, as it runs: a 3-Region plan (us-east-1 coordinating
+/// and first, then eu-west-1, then ap-southeast-2) planned and started with the CLI, carried
+/// out by the coordinator's looks (as the waves workflow makes them, the 30-minute bakes on
+/// the plan's clock), and stopped by an alarm in the last wave; then `status` and a Region's
+/// `history`. `SHIFTBACK_WALKTHROUGH=1` prints what each command printed.
+#[tokio::test]
+async fn walkthrough_a_three_region_plan_stopped_by_an_alarm_in_its_last_wave() {
+    use shiftback::runtime::wave_coordinator_with;
+    use shiftback::waves::{epoch_now, WaveCommand};
+    use shiftback_integration_tests::waves::region_for;
+
+    let (stack, alarm, function) = ("shiftback-walk", "checkout-errors", "checkout");
+    let home_outputs = {
+        let env = emulator().await;
+        let machine = waiting_machine(&aws_sdk_sfn::Client::new(&env.config)).await;
+        json!({"WavesStateMachineArn": machine, "WavesFunctionArn": COORDINATOR})
+    };
+    let mut regions =
+        vec![region_for("us-east-1", stack, alarm, Some(function), home_outputs).await];
+    for name in ["eu-west-1", "ap-southeast-2"] {
+        regions.push(region_for(name, stack, alarm, Some(function), json!({})).await);
+    }
+    let shown = std::env::var("SHIFTBACK_WALKTHROUGH").is_ok();
+    let run = |args: &[&str], region: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shiftback"))
+            .args(args)
+            .env("SHIFTBACK_STACK", stack)
+            .env("SHIFTBACK_ACTOR", "dana")
+            .env("AWS_REGION", region)
+            .env_remove("SHIFTBACK_TABLE")
+            .output()
+            .unwrap();
+        if shown {
+            println!("$ shiftback {}\n{}", args.join(" "), text(&out));
+        }
+        out
+    };
+    let release = |command: &'static str| -> Vec<&'static str> {
+        vec![
+            command,
+            "checkout",
+            "--alias",
+            "live",
+            "--to",
+            "2",
+            "--strategy",
+            "linear:50:5m",
+            "--alarm",
+            "checkout-errors",
+            "--wave",
+            "us-east-1",
+            "--wave",
+            "eu-west-1",
+            "--wave",
+            "ap-southeast-2",
+            "--wave-bake",
+            "30m",
+        ]
+    };
+    says(
+        &run(&release("plan"), "us-east-1"),
+        0,
+        "3 wave(s), 3 target(s)",
+    );
+    let started = run(&release("start"), "us-east-1");
+    says(&started, 0, "started plan plan-");
+    let plan_id = text(&started)
+        .split_whitespace()
+        .find(|w| w.starts_with("plan-"))
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+
+    // The waves workflow's looks, on the plan's clock: a wave's release, then its bake.
+    let home = &regions[0];
+    let waves = wave_coordinator_with(&home.env.config, home.store.table(), stack);
+    let mut now = epoch_now();
+    for (i, region) in regions.iter().enumerate() {
+        let id = format!("{plan_id}-w{}-{}", i + 1, i + 1);
+        waves.look(&plan_id, now).await.unwrap();
+        region.run_start(&id).await;
+        if i < 2 {
+            region.promote(&id).await;
+            now = epoch_now() + 1;
+            waves.look(&plan_id, now).await.unwrap();
+            now += 30 * 60;
+        }
+    }
+    let status = run(&["status", &plan_id], "us-east-1");
+    says(&status, 0, "releasing (wave 3 of 3)");
+
+    // The last Region's alarm: its own alarm function reverts it, then stops the plan
+    // through the home coordinator (called here as its invoke would call it).
+    let last = &regions[2];
+    last.alarm_fires(alarm).await;
+    let stop = WaveCommand::Stop {
+        plan_id: plan_id.clone(),
+        release_id: Some(format!("{plan_id}-w3-3")),
+        why: format!("release {plan_id}-w3-3 ended rolled_back: alarm checkout-errors is in ALARM"),
+    };
+    waves.handle(stop, now + 40).await.unwrap();
+    let status = run(&["status", &plan_id], "us-east-1");
+    says(&status, 0, "stopped: ap-southeast-2: release");
+    let printed = text(&status);
+    assert_eq!(
+        printed.matches("reverted with the plan").count(),
+        2,
+        "{printed}"
+    );
+    assert!(
+        printed.contains("rolled back: stopped the plan"),
+        "{printed}"
+    );
+    for region in &regions {
+        assert_eq!(region.live().await, "1", "{}", region.name);
+    }
+    let history = run(&["history", "checkout"], "eu-west-1");
+    says(&history, 0, &format!("plan={plan_id}"));
+    assert!(
+        text(&history).contains(&format!("{plan_id}-w2-2-back")),
+        "{}",
+        text(&history)
+    );
+}

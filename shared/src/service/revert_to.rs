@@ -17,6 +17,20 @@ impl<P: Ports> ReleaseService<P> {
         by: &str,
         release_id: Option<String>,
     ) -> Result<StepOutcome> {
+        self.revert_to_labelled(function, alias, version, by, release_id, Default::default())
+            .await
+    }
+
+    /// The same, its record labelled (a wave plan's revert names its plan).
+    pub async fn revert_to_labelled(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        by: &str,
+        release_id: Option<String>,
+        labels: std::collections::BTreeMap<String, String>,
+    ) -> Result<StepOutcome> {
         check_names(function, alias, release_id.as_deref())?;
         check_version("rollback", version)?;
         let function = &self.canonical(function)?;
@@ -29,7 +43,7 @@ impl<P: Ports> ReleaseService<P> {
         let started = self
             .start(StartRequest {
                 supersede: false,
-                labels: Default::default(),
+                labels,
                 members: Vec::new(),
                 gates: Default::default(),
                 hooks: Default::default(),

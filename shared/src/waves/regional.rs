@@ -173,6 +173,18 @@ impl ShiftbackRegions {
     }
 }
 
+/// A plan's labels on a release, for the revert that brings it back (not its coordinator:
+/// a revert stops nothing).
+fn plan_labels(
+    labels: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter(|(key, _)| ["plan", "plan_home", "wave"].contains(&key.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 fn missing(output: &str) -> Error {
     Error::BadRequest(format!(
         "the shiftback stack has no output {output}: deploy shiftback's own template there"
@@ -326,12 +338,13 @@ impl RegionalReleases for ShiftbackRegions {
                     return Ok(());
                 }
                 match service
-                    .revert_to(
+                    .revert_to_labelled(
                         &release.function,
                         &release.alias,
                         &release.stable_version,
                         WAVES_ACTOR,
                         Some(back),
+                        plan_labels(&release.labels),
                     )
                     .await
                 {
