@@ -232,7 +232,7 @@ async fn start_records_the_plan_at_home_and_starts_its_workflow_then_abort_stops
 #[tokio::test]
 async fn walkthrough_a_three_region_plan_stopped_by_an_alarm_in_its_last_wave() {
     use shiftback::runtime::wave_coordinator_with;
-    use shiftback::waves::{epoch_now, WaveCommand};
+    use shiftback::waves::{epoch_now, stop_for};
     use shiftback_integration_tests::waves::region_for;
 
     let (stack, alarm, function) = ("shiftback-walk", "checkout-errors", "checkout");
@@ -319,11 +319,14 @@ async fn walkthrough_a_three_region_plan_stopped_by_an_alarm_in_its_last_wave() 
     // through the home coordinator (called here as its invoke would call it).
     let last = &regions[2];
     last.alarm_fires(alarm).await;
-    let stop = WaveCommand::Stop {
-        plan_id: plan_id.clone(),
-        release_id: Some(format!("{plan_id}-w3-3")),
-        why: format!("release {plan_id}-w3-3 ended rolled_back: alarm checkout-errors is in ALARM"),
-    };
+    // What its alarm function sends: the stop its release's end asks for.
+    let reverted = last
+        .store
+        .load_summary(&format!("{plan_id}-w3-3"))
+        .await
+        .unwrap();
+    let (coordinator, stop) = stop_for(&reverted).expect("a plan's release, rolled back");
+    assert_eq!(coordinator, COORDINATOR);
     waves.handle(stop, now + 40).await.unwrap();
     let status = run(&["status", &plan_id], "us-east-1");
     says(&status, 0, "stopped: ap-southeast-2: release");
