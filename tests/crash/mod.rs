@@ -275,3 +275,4 @@ async fn a_group_start_completes_once_after_a_crash_after_any_write() {
 
 mod alarm;
 mod steps;
+mod waves;

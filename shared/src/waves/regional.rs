@@ -17,7 +17,7 @@ use crate::adapters::StepFunctionsWorkflow;
 use crate::domain::Phase;
 use crate::error::{AwsError, Error, Result};
 use crate::runtime::{release_service_with, Caller, HandlerClients, HandlerSettings};
-use crate::service::{Control, ReleaseService, StartRequest};
+use crate::service::{Control, ReleaseService, StartRequest, StepInput};
 
 /// What the coordinator signs its actions with, in every Region's records.
 pub const WAVES_ACTOR: &str = "shiftback-waves";
@@ -334,8 +334,22 @@ impl RegionalReleases for ShiftbackRegions {
             // repeated revert finds it rather than making a second.
             Phase::Succeeded => {
                 let back = format!("{}-back", &release_id[..release_id.len().min(59)]);
-                if service.store.load_summary(&back).await.is_ok() {
-                    return Ok(());
+                match service.store.load_summary(&back).await {
+                    Ok(done) if done.phase == Phase::Succeeded => return Ok(()),
+                    // A revert a crashed coordinator began: finished, not begun again.
+                    Ok(begun) if !begun.phase.is_terminal() => {
+                        service.promote(StepInput::of(&back)).await?;
+                        return Ok(());
+                    }
+                    Ok(ended) => {
+                        return Err(Error::Unsettled(format!(
+                            "the revert {back} ended {} without bringing {} back",
+                            ended.phase.name(),
+                            target.place()
+                        )))
+                    }
+                    Err(Error::ReleaseNotFound(_)) => {}
+                    Err(e) => return Err(e),
                 }
                 match service
                     .revert_to_labelled(
@@ -348,7 +362,11 @@ impl RegionalReleases for ShiftbackRegions {
                     )
                     .await
                 {
-                    Ok(_) | Err(Error::ReleaseExists(_)) => Ok(()),
+                    Ok(_) => Ok(()),
+                    // Another coordinator's revert, begun meanwhile: looked at again.
+                    Err(Error::ReleaseExists(id)) => Err(Error::Unsettled(format!(
+                        "the revert {id} was begun by another coordinator"
+                    ))),
                     Err(e) => Err(e),
                 }
             }
