@@ -440,3 +440,77 @@ async fn a_regions_alarm_function_stops_the_plan_through_the_home_coordinator() 
     );
     assert!(cause.why.contains("rolled_back"), "{}", cause.why);
 }
+
+/// Two Regions of one wave roll back together (one alarm name, firing in both): their stops
+/// race at home. One cause stands, both are back on their own record, the promoted Region is
+/// reverted once; a late copy of either stop, and a late look, change nothing.
+#[tokio::test]
+async fn two_regions_stopping_the_plan_at_once_make_one_stop() {
+    let stack = unique("shiftback");
+    let alarm = unique("errors");
+    let mut regions = Vec::new();
+    for name in REGIONS {
+        regions.push(region(name, &stack, &alarm).await);
+    }
+    let home = &regions[0];
+    let waves = wave_coordinator_with(&home.env.config, home.store.table(), &stack);
+    let id = unique("plan");
+    let targets = vec![
+        vec![regions[0].target()],
+        vec![regions[1].target(), regions[2].target()],
+    ];
+    let mut plan = WavePlan::new(&id, HOME, targets, 0, "canary:10:5m", epoch_now(), "carol");
+    plan.alarms = vec![alarm.clone()];
+    waves.create(&plan).await.unwrap();
+    waves.look(&id, epoch_now()).await.unwrap();
+    regions[0].run_start(&format!("{id}-w1-1")).await;
+    regions[0].promote(&format!("{id}-w1-1")).await;
+    waves.look(&id, epoch_now()).await.unwrap();
+    waves.look(&id, epoch_now()).await.unwrap();
+    regions[1].run_start(&format!("{id}-w2-2")).await;
+    regions[2].run_start(&format!("{id}-w2-3")).await;
+    regions[1].alarm_fires(&alarm).await;
+    regions[2].alarm_fires(&alarm).await;
+    let stop = |n: usize| WaveCommand::Stop {
+        plan_id: id.clone(),
+        release_id: Some(format!("{id}-w2-{n}")),
+        why: format!("release {id}-w2-{n} ended rolled_back"),
+    };
+    let now = epoch_now();
+    let (a, b) = futures::join!(waves.handle(stop(2), now), waves.handle(stop(3), now));
+    a.unwrap();
+    b.unwrap();
+    let stored = waves.plans().load_plan(&id).await.unwrap().0;
+    assert!(
+        matches!(stored.phase, PlanPhase::Stopped { .. }),
+        "{:?}",
+        stored.phase
+    );
+    let cause = stored.stop_cause().unwrap().target;
+    assert!(matches!(cause, Some(1) | Some(2)), "{cause:?}");
+    for region in &regions {
+        assert_eq!(region.live().await, "1", "{}", region.name);
+    }
+    // The other Region's own rollback is on its target, not overwritten by the plan's stop.
+    let other = if cause == Some(1) { 2 } else { 1 };
+    match &stored.targets[other].state {
+        TargetState::Reverted { why, .. } => {
+            assert!(
+                !why.starts_with("stopped with the plan") && why.contains("ended rolled_back"),
+                "{why}"
+            )
+        }
+        state => panic!("{state:?}"),
+    }
+    let history = regions[0]
+        .store
+        .history(&regions[0].function, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(history.releases.len(), 2, "the release and one revert");
+    // Late: a copy of each stop, and the slow path's look.
+    waves.handle(stop(2), now + 60).await.unwrap();
+    waves.handle(stop(3), now + 61).await.unwrap();
+    waves.look(&id, now + 62).await.unwrap();
+    assert_eq!(waves.plans().load_plan(&id).await.unwrap().0, stored);
+}

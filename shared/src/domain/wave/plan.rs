@@ -366,13 +366,8 @@ impl WavePlan {
     /// Stops the plan: every moved target is to be brought back, every waiting one skipped.
     /// Returns false if it had already stopped (or ended): the first cause stands.
     pub fn stop(&mut self, target: Option<usize>, why: &str, now: i64) -> bool {
-        if matches!(
-            self.phase,
-            PlanPhase::Stopping { .. } | PlanPhase::Stopped { .. } | PlanPhase::Completed { .. }
-        ) {
-            return false;
-        }
-        // The target whose own rollback stops the plan is back already: its Region reverted it.
+        // The target whose own rollback stops the plan is back already: its Region reverted
+        // it. Recorded with its own why even when another cause stopped the plan first.
         if let Some(t) = target.and_then(|i| self.targets.get_mut(i)) {
             if t.state.moved() {
                 t.state = TargetState::Reverted {
@@ -380,6 +375,12 @@ impl WavePlan {
                     why: why.into(),
                 };
             }
+        }
+        if matches!(
+            self.phase,
+            PlanPhase::Stopping { .. } | PlanPhase::Stopped { .. } | PlanPhase::Completed { .. }
+        ) {
+            return false;
         }
         for t in &mut self.targets {
             if t.state == TargetState::Waiting {

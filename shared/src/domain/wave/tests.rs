@@ -249,3 +249,25 @@ fn a_plan_round_trips_through_its_record() {
     let back: WavePlan = serde_json::from_value(json).unwrap();
     assert_eq!(back, p);
 }
+
+#[test]
+fn a_second_regions_stop_records_its_own_rollback_under_the_first_cause() {
+    let mut p = plan();
+    run_wave(&mut p, 0);
+    let wave2 = 600 + BAKE as i64;
+    let PlanAction::Start(started) = p.next(wave2) else {
+        panic!("{:?}", p.phase)
+    };
+    for &i in &started {
+        let id = p.release_id_for(i);
+        p.started(i, &id);
+    }
+    assert!(p.stop(Some(1), "eu-west-1: alarm", wave2 + 60));
+    assert!(!p.stop(Some(2), "ap-southeast-2: alarm", wave2 + 61));
+    assert_eq!(p.stop_cause().unwrap().target, Some(1));
+    assert!(
+        matches!(&p.targets[2].state, TargetState::Reverted { why, .. } if why == "ap-southeast-2: alarm")
+    );
+    // Only the first wave's promoted Region is left for the plan to bring back.
+    assert_eq!(p.next(wave2 + 62), PlanAction::Revert(vec![0]));
+}
