@@ -514,3 +514,81 @@ async fn two_regions_stopping_the_plan_at_once_make_one_stop() {
     waves.look(&id, now + 62).await.unwrap();
     assert_eq!(waves.plans().load_plan(&id).await.unwrap().0, stored);
 }
+
+/// A plan across two accounts: the second wave's Region is in another account, reached
+/// through a role the coordinator assumes (moto's STS issues credentials that act in that
+/// account, whose resources the home account's cannot see). Started there on its own stack,
+/// labelled with the plan, and brought back by an abort from home.
+#[tokio::test]
+async fn a_plan_reaches_a_region_in_another_account_through_its_role() {
+    use shiftback_integration_tests::emulator_as;
+    use shiftback_integration_tests::waves::region_in;
+    const ROLE: &str = "arn:aws:iam::210987654321:role/shiftback-waves";
+    let stack = unique("shiftback");
+    let alarm = unique("errors");
+    let home = region(HOME, &stack, &alarm).await;
+    let other_env = emulator_as("eu-west-1", ROLE).await;
+    let other = region_in(
+        other_env,
+        "eu-west-1",
+        &stack,
+        &alarm,
+        None,
+        serde_json::json!({}),
+    )
+    .await;
+    // The home account sees nothing of it.
+    let home_view = emulator_in("eu-west-1").await;
+    let seen = home_view
+        .lambda
+        .get_function()
+        .function_name(&other.function)
+        .send()
+        .await;
+    assert!(seen.is_err(), "the function is the other account's alone");
+
+    let waves = wave_coordinator_with(&home.env.config, home.store.table(), &stack);
+    let id = unique("plan");
+    let elsewhere = Target {
+        role_arn: Some(ROLE.into()),
+        ..other.target()
+    };
+    let mut plan = WavePlan::new(
+        &id,
+        HOME,
+        vec![vec![home.target()], vec![elsewhere]],
+        0,
+        "canary:10:5m",
+        epoch_now(),
+        "carol",
+    );
+    plan.alarms = vec![alarm.clone()];
+    waves.create(&plan).await.unwrap();
+    waves.look(&id, epoch_now()).await.unwrap();
+    home.run_start(&format!("{id}-w1-1")).await;
+    home.promote(&format!("{id}-w1-1")).await;
+    waves.look(&id, epoch_now()).await.unwrap();
+    waves.look(&id, epoch_now()).await.unwrap();
+    let second = format!("{id}-w2-2");
+    other.run_start(&second).await;
+    assert_eq!(other.live().await, "1 + 2 at 10%");
+    let release = other.store.load_summary(&second).await.unwrap();
+    assert_eq!(release.labels["plan"], id);
+    assert_eq!(release.labels["plan_home"], HOME);
+    let stored = waves.plans().load_plan(&id).await.unwrap().0;
+    assert_eq!(
+        stored.targets[1].target.place(),
+        "eu-west-1 (account 210987654321)"
+    );
+    let abort = WaveCommand::Stop {
+        plan_id: id.clone(),
+        release_id: None,
+        why: "aborted by carol".into(),
+    };
+    let answer = waves.handle(abort, epoch_now()).await.unwrap();
+    assert_eq!(answer.phase, "stopped");
+    assert_eq!(home.live().await, "1");
+    assert_eq!(other.live().await, "1");
+    let aborted = other.store.load_summary(&second).await.unwrap();
+    assert_eq!(aborted.phase, Phase::Aborted);
+}

@@ -30,3 +30,17 @@ trust = {
     ],
 }
 iam.create_role(RoleName="shiftback-test-role", AssumeRolePolicyDocument=json.dumps(trust))
+
+# A second account, which the wave plans' tests reach through a role (moto's STS issues
+# credentials that act in the role's account): the same test role there, for its functions.
+credentials = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1").assume_role(
+    RoleArn="arn:aws:iam::210987654321:role/shiftback-waves", RoleSessionName="moto-setup"
+)["Credentials"]
+boto3.client(
+    "iam",
+    endpoint_url=endpoint,
+    region_name="us-east-1",
+    aws_access_key_id=credentials["AccessKeyId"],
+    aws_secret_access_key=credentials["SecretAccessKey"],
+    aws_session_token=credentials["SessionToken"],
+).create_role(RoleName="shiftback-test-role", AssumeRolePolicyDocument=json.dumps(trust))

@@ -4,6 +4,8 @@ pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/shiftback-test-role";
 
 pub struct Emulator {
     pub config: aws_config::SdkConfig,
+    /// The account the clients act in (moto's default, or one assumed into).
+    pub account: String,
     pub lambda: aws_sdk_lambda::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
@@ -35,6 +37,34 @@ pub async fn emulator_in(region: &str) -> Emulator {
         lambda: aws_sdk_lambda::Client::new(&config),
         dynamodb: aws_sdk_dynamodb::Client::new(&config),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+        account: "123456789012".into(),
+        config,
+    }
+}
+
+/// Clients for one Region of another account of the emulator: through `role_arn`, assumed as
+/// the wave coordinator assumes it (moto keeps each account's resources apart, by the
+/// account the credentials were issued for).
+pub async fn emulator_as(region: &str, role_arn: &str) -> Emulator {
+    let home = emulator_in(region).await;
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name("shiftback-tests")
+        .region(aws_config::Region::new(region.to_string()))
+        .configure(&home.config)
+        .build()
+        .await;
+    let config = home
+        .config
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build();
+    Emulator {
+        lambda: aws_sdk_lambda::Client::new(&config),
+        dynamodb: aws_sdk_dynamodb::Client::new(&config),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+        account: role_arn.split(':').nth(4).unwrap_or_default().to_string(),
         config,
     }
 }

@@ -250,7 +250,8 @@ fn create_function(
         .create_function()
         .function_name(name)
         .runtime(Runtime::Providedal2023)
-        .role(ROLE_ARN)
+        // A role of the function's own account (moto refuses another account's).
+        .role(ROLE_ARN.replace("123456789012", &env.account))
         .handler("bootstrap")
         .code(
             FunctionCode::builder()

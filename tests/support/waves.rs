@@ -48,7 +48,26 @@ pub async fn region_for(
     function: Option<&str>,
     outputs: serde_json::Value,
 ) -> Region {
-    let env = emulator_in(name).await;
+    region_in(
+        emulator_in(name).await,
+        name,
+        stack,
+        alarm,
+        function,
+        outputs,
+    )
+    .await
+}
+
+/// The same in `env`'s account (another account: [`crate::emulator_as`]).
+pub async fn region_in(
+    env: Emulator,
+    name: &'static str,
+    stack: &str,
+    alarm: &str,
+    function: Option<&str>,
+    outputs: serde_json::Value,
+) -> Region {
     let function = match function {
         Some(function) => {
             crate::function_named(&env, function, 2, "live", 1).await;
