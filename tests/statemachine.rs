@@ -319,4 +319,5 @@ async fn the_release_state_machine_runs_end_to_end() {
 }
 
 mod waits;
+mod waves;
 use waits::*;

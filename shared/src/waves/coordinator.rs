@@ -63,9 +63,63 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
         self.finish_stop(id, now).await
     }
 
+    /// Checks every target in its own Region, all at once, and records the plan only if every
+    /// Region passes: nothing is recorded or moved otherwise. A Region that could not be
+    /// reached fails it as retryable; one that refuses, by name.
+    pub async fn create_checked(&self, plan: &WavePlan) -> Result<()> {
+        let checks = plan.targets.iter().map(|t| {
+            let link = PlanLink {
+                plan_id: plan.id.clone(),
+                home_region: plan.home_region.clone(),
+                wave: t.wave + 1,
+                coordinator: plan.coordinator.clone(),
+            };
+            async move {
+                let checked = self
+                    .regions
+                    .check(&t.target, &plan.strategy, &plan.alarms, &link)
+                    .await;
+                (t.target.place(), checked)
+            }
+        });
+        let mut refused = Vec::new();
+        for (place, checked) in join_all(checks).await {
+            match checked {
+                Ok(()) => {}
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => refused.push(format!("{place}: {e}")),
+            }
+        }
+        if !refused.is_empty() {
+            return Err(Error::BadRequest(format!(
+                "plan {} not started, nothing moved: {}",
+                plan.id,
+                refused.join("; ")
+            )));
+        }
+        self.plans.create(plan).await
+    }
+
     /// Carries out what the coordinator function is asked.
     pub async fn handle(&self, command: WaveCommand, now: i64) -> Result<WaveAnswer> {
         let (plan, next) = match command {
+            WaveCommand::Create {
+                plan_id,
+                coordinator,
+                plan,
+            } => {
+                let plan = plan
+                    .into_plan(&plan_id, &coordinator, now)
+                    .map_err(Error::BadRequest)?;
+                match self.create_checked(&plan).await {
+                    // A retried create: the plan its execution's name names is recorded.
+                    Ok(()) | Err(Error::ReleaseExists(_)) => {}
+                    Err(e) => return Err(e),
+                }
+                let (plan, _) = self.plans.load(&plan.id).await?;
+                let next = (!plan.ended()).then_some(now);
+                (plan, next)
+            }
             WaveCommand::Look { plan_id } => self.look(&plan_id, now).await?,
             WaveCommand::Stop {
                 plan_id,

@@ -124,6 +124,25 @@ impl RegionalReleases for MemoryRegions {
         Ok(())
     }
 
+    async fn check(
+        &self,
+        target: &Target,
+        _strategy: &str,
+        _alarms: &[String],
+        _plan: &PlanLink,
+    ) -> Result<()> {
+        self.call("check", target, "-")?;
+        if self.refusing.lock().unwrap().contains(&target.region) {
+            return Err(Error::LockHeld {
+                function: target.function.clone(),
+                alias: target.alias.clone(),
+                holder: "r-someone-else".into(),
+                since: "earlier".into(),
+            });
+        }
+        Ok(())
+    }
+
     async fn look(&self, target: &Target, release_id: &str) -> Result<Seen> {
         self.call("look", target, release_id)?;
         let releases = self.releases.lock().unwrap();

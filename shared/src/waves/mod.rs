@@ -63,6 +63,16 @@ pub trait RegionalReleases: Send + Sync {
         plan: &PlanLink,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Every check the target's Region would make before its start (the stack, function,
+    /// alias and version, alarms, lock, strategy), changing nothing.
+    fn check(
+        &self,
+        target: &Target,
+        strategy: &str,
+        alarms: &[String],
+        plan: &PlanLink,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// Where the release stands.
     fn look(&self, target: &Target, release_id: &str) -> impl Future<Output = Result<Seen>> + Send;
 
@@ -91,6 +101,13 @@ pub trait PlanRecords: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum WaveCommand {
+    /// A plan named in the waves workflow's input: checked in every Region, then recorded.
+    Create {
+        plan_id: String,
+        /// The coordinator's own ARN (its Region is the plan's home).
+        coordinator: String,
+        plan: PlanRequest,
+    },
     Look {
         plan_id: String,
     },

@@ -268,6 +268,18 @@ impl RegionalReleases for ShiftbackRegions {
         crate::ports::ExecutionControl::launch(&regional.workflow, release_id, &input).await
     }
 
+    async fn check(
+        &self,
+        target: &Target,
+        strategy: &str,
+        alarms: &[String],
+        plan: &PlanLink,
+    ) -> Result<()> {
+        self.preflight(target, strategy, alarms, plan)
+            .await
+            .map(|_| ())
+    }
+
     async fn look(&self, target: &Target, release_id: &str) -> Result<Seen> {
         let regional = self.regional(target).await?;
         let release = match regional.service.store.load_summary(release_id).await {

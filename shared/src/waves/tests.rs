@@ -3,6 +3,7 @@
 
 use super::memory::{MemoryPlans, MemoryRegions};
 use super::*;
+use crate::error::Error;
 
 const BAKE: u64 = 1800;
 
@@ -296,4 +297,50 @@ async fn a_crash_before_each_save_repeats_nothing_when_run_again() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_plan_is_recorded_only_if_every_region_passes_its_checks() {
+    let c = WaveCoordinator::new(MemoryRegions::default(), MemoryPlans::default());
+    let waves = vec![vec![target("us-east-1")], vec![target("eu-west-1")]];
+    let plan = WavePlan::new("p-2", "us-east-1", waves, BAKE, "linear:25:5m", 0, "carol");
+    regions(&c).refuse_starts("eu-west-1");
+    let refused = c.create_checked(&plan).await.unwrap_err();
+    assert!(
+        matches!(&refused, Error::BadRequest(m) if m.contains("nothing moved: eu-west-1:")),
+        "{refused}"
+    );
+    assert!(c.plans().plans.lock().unwrap().is_empty());
+    // A Region that does not answer: retryable, and still nothing recorded.
+    regions(&c).refusing.lock().unwrap().clear();
+    regions(&c).set_unreachable("eu-west-1", true);
+    assert!(c.create_checked(&plan).await.unwrap_err().is_retryable());
+    assert!(c.plans().plans.lock().unwrap().is_empty());
+    regions(&c).set_unreachable("eu-west-1", false);
+    c.create_checked(&plan).await.unwrap();
+    assert_eq!(c.plans().get("p-2"), plan);
+    assert_eq!(regions(&c).count("start"), 0, "checked, nothing started");
+}
+
+#[tokio::test]
+async fn the_workflows_input_creates_the_plan_once_however_often_it_is_retried() {
+    let c = WaveCoordinator::new(MemoryRegions::default(), MemoryPlans::default());
+    let coordinator = "arn:aws:lambda:us-east-1:123456789012:function:shiftback-WavesFunction-A";
+    let request: crate::domain::wave::PlanRequest = serde_json::from_value(serde_json::json!({
+        "function": "orders", "alias": "live", "version": "7",
+        "waves": [["us-east-1"], ["eu-west-1"]], "strategy": "linear:25:5m"
+    }))
+    .unwrap();
+    let create = WaveCommand::Create {
+        plan_id: "p-3".into(),
+        coordinator: coordinator.into(),
+        plan: request,
+    };
+    let first = c.handle(create.clone(), 10).await.unwrap();
+    assert_eq!((first.phase.as_str(), first.ended), ("releasing", false));
+    let again = c.handle(create, 20).await.unwrap();
+    assert_eq!(again.plan_id, "p-3");
+    let stored = c.plans().get("p-3");
+    assert_eq!(stored.started_at, 10, "the first create's record stands");
+    assert_eq!(stored.coordinator.as_deref(), Some(coordinator));
 }

@@ -8,9 +8,11 @@
 //!  "wave_bake": "30m"}
 //! ```
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::spec::{check_region, parse_wave_regions, Target, WaveError};
+use super::plan::WavePlan;
+use super::spec::{check_region, check_waves, parse_wave_regions, Target, WaveError};
+use crate::domain::strategy::{parse_duration, Strategy};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,14 +23,14 @@ pub struct PlanFile {
     pub wave_bake: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum PlanEntry {
     Region(String),
     Target(EntryTarget),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntryTarget {
     pub region: String,
@@ -96,6 +98,57 @@ impl TargetDefaults {
     }
 }
 
+/// A plan as the waves workflow's input names it (`{"plan": {...}}`): the command line's
+/// flags as fields, each wave's entries as in a plan file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    pub function: String,
+    pub alias: String,
+    /// None: each Region publishes its own when its wave starts.
+    #[serde(default)]
+    pub version: Option<String>,
+    pub waves: Vec<Vec<PlanEntry>>,
+    /// How long each wave bakes (`30m`, the CLI's default, when absent).
+    #[serde(default)]
+    pub wave_bake: Option<String>,
+    pub strategy: String,
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    #[serde(default)]
+    pub started_by: Option<String>,
+}
+
+impl PlanRequest {
+    /// The plan it asks for, every limit checked: `id` its workflow's execution name, coordinated
+    /// by `coordinator` (whose Region is the plan's home).
+    pub fn into_plan(self, id: &str, coordinator: &str, now: i64) -> Result<WavePlan, String> {
+        let defaults = TargetDefaults {
+            function: self.function,
+            alias: self.alias,
+            version: self.version,
+        };
+        let file = PlanFile {
+            waves: self.waves,
+            wave_bake: self.wave_bake,
+        };
+        let waves = defaults.waves_in(&file).map_err(|e| e.to_string())?;
+        let bake = file.wave_bake.as_deref().unwrap_or("30m");
+        let bake_secs = parse_duration(bake).map_err(|e| format!("wave_bake: {e}"))?;
+        check_waves(&waves, bake_secs).map_err(|e| e.to_string())?;
+        self.strategy
+            .parse::<Strategy>()
+            .map_err(|e| format!("strategy: {e}"))?;
+        let home = coordinator.split(':').nth(3).unwrap_or_default();
+        check_region(home).map_err(|_| format!("'{coordinator}' is not a function ARN"))?;
+        let by = self.started_by.unwrap_or_else(|| "workflow".into());
+        let mut plan = WavePlan::new(id, home, waves, bake_secs, &self.strategy, now, &by);
+        plan.alarms = self.alarms;
+        plan.coordinator = Some(coordinator.to_string());
+        Ok(plan)
+    }
+}
+
 /// A new plan's id: `plan-<UTC time>-<6 hex>`, short enough for its regional releases' ids
 /// (`<plan>-w10-50-back`) and its workflow's execution names.
 pub fn new_plan_id(now: chrono::DateTime<chrono::Utc>) -> String {
@@ -149,6 +202,41 @@ mod tests {
         );
         let typo = serde_json::from_str::<PlanFile>(r#"{"waves": [], "wave_bakes": "1m"}"#);
         assert!(typo.is_err());
+    }
+
+    #[test]
+    fn a_workflow_input_becomes_a_checked_plan_coordinated_from_its_functions_region() {
+        let coordinator =
+            "arn:aws:lambda:eu-west-1:123456789012:function:shiftback-WavesFunction-A";
+        let request: PlanRequest = serde_json::from_value(serde_json::json!({
+            "function": "orders", "alias": "live", "version": "7",
+            "waves": [["eu-west-1"], ["us-east-1", {"region": "ap-southeast-2", "version": "9"}]],
+            "strategy": "linear:25:5m", "alarms": ["orders-errors"]
+        }))
+        .unwrap();
+        let plan = request.clone().into_plan("p-9", coordinator, 100).unwrap();
+        assert_eq!(plan.home_region, "eu-west-1");
+        assert_eq!(plan.waves, 2);
+        assert_eq!(plan.wave_bake_secs, 1800, "the CLI's default bake");
+        assert_eq!(plan.targets[2].target.version.as_deref(), Some("9"));
+        assert_eq!(plan.coordinator.as_deref(), Some(coordinator));
+        assert_eq!(plan.started_by, "workflow");
+        let bad = PlanRequest {
+            strategy: "sideways".into(),
+            ..request.clone()
+        };
+        assert!(bad
+            .into_plan("p-9", coordinator, 100)
+            .unwrap_err()
+            .starts_with("strategy:"));
+        let long = PlanRequest {
+            wave_bake: Some("25h".into()),
+            ..request
+        };
+        assert!(long
+            .into_plan("p-9", coordinator, 100)
+            .unwrap_err()
+            .contains("a day"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
-pub use file::{is_plan_id, new_plan_id, PlanEntry, PlanFile, TargetDefaults};
+pub use file::{is_plan_id, new_plan_id, PlanEntry, PlanFile, PlanRequest, TargetDefaults};
 pub use plan::{
     PlanAction, PlanPhase, PlanTarget, Seen, StopCause, TargetState, WavePlan, MAX_ATTEMPTS,
 };
