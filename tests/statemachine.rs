@@ -98,11 +98,16 @@ pub(crate) async fn serve_handlers_with(env: &[(&str, &str)]) -> Handlers {
 /// Runs one execution to its end; returns the runner's report.
 /// Runs one execution named `name` (Step Functions' execution name, the release id).
 async fn execute(handlers: &Handlers, name: &str, input: Value) -> Value {
+    run_definition("e2e/run-workflow.mjs", &[&handlers.url, name], input).await
+}
+
+/// Runs one of e2e's runners of a definition on `input` (its standard input) and reads the
+/// report it prints last.
+async fn run_definition(runner: &str, args: &[&str], input: Value) -> Value {
     let root = root();
     let mut child = Command::new(root.join("e2e/node_modules/.bin/node"))
-        .arg(root.join("e2e/run-workflow.mjs"))
-        .arg(&handlers.url)
-        .arg(name)
+        .arg(root.join(runner))
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true)

@@ -11,8 +11,8 @@ use shiftback::domain::Phase;
 use shiftback::waves::{
     epoch_now, PlanPhase, ShiftbackRegions, WaveCommand, WaveCoordinator, WavePlan,
 };
-use shiftback_integration_tests::waves::{region, Region};
-use shiftback_integration_tests::{clients_on, emulator, release_store, unique, Crash};
+use shiftback_integration_tests::waves::{coordinator_through, region, Region};
+use shiftback_integration_tests::{emulator, release_store, unique, Crash};
 
 type Coordinator = Arc<WaveCoordinator<ShiftbackRegions, DynamoStore>>;
 
@@ -36,12 +36,7 @@ async fn world() -> World {
     let home = emulator().await;
     let table = release_store(&home).await.table().to_string();
     let crash = Crash::default();
-    let through = crash.clone();
-    let waves = Arc::new(WaveCoordinator::new(
-        ShiftbackRegions::new(home.config.clone(), stack)
-            .with_clients(move |config| clients_on(config, &through)),
-        DynamoStore::new(clients_on(&home.config, &crash).dynamodb, &table),
-    ));
+    let waves = coordinator_through(&home.config, &stack, &table, &crash);
     let id = unique("plan");
     let targets = regions.iter().map(|r| vec![r.target()]).collect();
     let mut plan = WavePlan::new(

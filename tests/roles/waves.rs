@@ -3,13 +3,10 @@
 //! `AWS::StackName`), started wave by wave and then stopped: an abort of the running release,
 //! a revert of the promoted one. Every call the coordinator makes, in every Region, recorded.
 
-use std::sync::Arc;
+use shiftback::waves::{epoch_now, WaveCommand, WavePlan};
+use shiftback_integration_tests::{CallLog, Emulator};
 
-use shiftback::adapters::DynamoStore;
-use shiftback::waves::{epoch_now, ShiftbackRegions, WaveCommand, WaveCoordinator, WavePlan};
-use shiftback_integration_tests::{clients_on, CallLog, Emulator};
-
-use shiftback_integration_tests::waves::region;
+use shiftback_integration_tests::waves::{coordinator_through, region};
 
 /// The Regions the plan reaches: ones no other test keeps a `shiftback` stack in.
 const REGIONS: [&str; 2] = ["us-east-2", "us-west-1"];
@@ -19,12 +16,7 @@ pub(super) async fn walk_a_plan(home: &Emulator, table: &str, log: &CallLog, ala
     for name in REGIONS {
         regions.push(region(name, "shiftback", alarm).await);
     }
-    let recorded = log.clone();
-    let waves = Arc::new(WaveCoordinator::new(
-        ShiftbackRegions::new(home.config.clone(), "shiftback")
-            .with_clients(move |config| clients_on(config, &recorded)),
-        DynamoStore::new(clients_on(&home.config, log).dynamodb, table),
-    ));
+    let waves = coordinator_through(&home.config, "shiftback", table, log);
     let id = shiftback_integration_tests::unique("plan");
     let targets = regions.iter().map(|r| vec![r.target()]).collect();
     let mut plan = WavePlan::new(

@@ -9,27 +9,9 @@ use super::*;
 use shiftback::waves::PlanPhase;
 use shiftback_integration_tests::waves::{region, Region};
 
+/// The waves definition on `input`, its waits 200 ms.
 async fn execute_waves(handlers: &Handlers, name: &str, input: Value) -> Value {
-    let mut child = Command::new(root().join("e2e/node_modules/.bin/node"))
-        .arg(root().join("e2e/run-waves.mjs"))
-        .arg(&handlers.url)
-        .arg(name)
-        .arg("200")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node 22 (installed by scripts/bootstrap into e2e/node_modules)");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.to_string().as_bytes()).await.unwrap();
-    drop(stdin);
-    let out = tokio::time::timeout(Duration::from_secs(600), child.wait_with_output())
-        .await
-        .expect("the plan's execution did not finish within 10 minutes")
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("runner printed no report ({e}): {text}"))
+    run_definition("e2e/run-waves.mjs", &[&handlers.url, name, "200"], input).await
 }
 
 struct Regions {

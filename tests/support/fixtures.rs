@@ -300,8 +300,13 @@ pub async fn stack_owning(env: &Emulator, function: &str) -> String {
 /// A state machine that only waits: moto keeps its executions, and runs nothing. What the
 /// CLI's `start` is pointed at where the workflow itself is not under test.
 pub async fn waiting_machine(sfn: &aws_sdk_sfn::Client) -> String {
+    waiting_machine_named(sfn, "release").await
+}
+
+/// The same, its name `<prefix>-<suffix>` (as SAM names a template's state machine).
+pub async fn waiting_machine_named(sfn: &aws_sdk_sfn::Client, prefix: &str) -> String {
     sfn.create_state_machine()
-        .name(unique("release"))
+        .name(unique(prefix))
         .role_arn(ROLE_ARN)
         .definition(
             r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,

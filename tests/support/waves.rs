@@ -11,12 +11,31 @@ use shiftback::runtime::{
     alarm_responder_with, release_service_with, Caller, HandlerClients, HandlerSettings,
 };
 use shiftback::service::{parse_start, Control, ReleaseService};
-use shiftback::waves::Target;
+use shiftback::waves::{ShiftbackRegions, Target, WaveCoordinator};
 
 use crate::{
     alarm_named, alarm_state_change, emulator_in, function_with_versions, topic, unique, Emulator,
-    ROLE_ARN,
 };
+
+/// The wave coordinator on `home`'s credentials (plans in its Region's `table`), every call it
+/// makes, at home and in every Region, through `interceptor` (a [`crate::CallLog`], a
+/// [`crate::Crash`]).
+pub fn coordinator_through<I>(
+    home: &aws_config::SdkConfig,
+    stack: &str,
+    table: &str,
+    interceptor: &I,
+) -> std::sync::Arc<WaveCoordinator<ShiftbackRegions, DynamoStore>>
+where
+    I: aws_smithy_runtime_api::client::interceptors::Intercept + Clone + Send + Sync + 'static,
+{
+    let through = interceptor.clone();
+    std::sync::Arc::new(WaveCoordinator::new(
+        ShiftbackRegions::new(home.clone(), stack)
+            .with_clients(move |config| crate::clients_on(config, &through)),
+        DynamoStore::new(crate::clients_on(home, interceptor).dynamodb, table),
+    ))
+}
 
 /// moto's account.
 const ACCOUNT: &str = "123456789012";
@@ -85,17 +104,7 @@ pub async fn region_in(
     let incident_topic = topic(&env, &format!("{stack}-IncidentTopic")).await;
     let sfn = aws_sdk_sfn::Client::new(&env.config);
     // A workflow that only waits: the test plays its steps.
-    let machine = sfn
-        .create_state_machine()
-        .name(unique("ReleaseStateMachine"))
-        .role_arn(ROLE_ARN)
-        .definition(
-            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":3600,"End":true}}}"#,
-        )
-        .send()
-        .await
-        .expect("create state machine")
-        .state_machine_arn;
+    let machine = crate::waiting_machine_named(&sfn, "ReleaseStateMachine").await;
     let mut template = json!({
         "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {

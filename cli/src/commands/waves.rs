@@ -96,13 +96,8 @@ async fn preflight(
     plan: &WavePlan,
 ) -> Result<Vec<Result<Option<StartRequest>, String>>, Failure> {
     let waves = resources.waves().await?;
-    let checks = plan.targets.iter().map(|t| {
-        let link = PlanLink {
-            plan_id: plan.id.clone(),
-            home_region: plan.home_region.clone(),
-            wave: t.wave + 1,
-            coordinator: plan.coordinator.clone(),
-        };
+    let checks = plan.targets.iter().enumerate().map(|(i, t)| {
+        let link = PlanLink::of(plan, i);
         let regions = waves.regions();
         async move {
             regions

@@ -67,13 +67,8 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
     /// Region passes: nothing is recorded or moved otherwise. A Region that could not be
     /// reached fails it as retryable; one that refuses, by name.
     pub async fn create_checked(&self, plan: &WavePlan) -> Result<()> {
-        let checks = plan.targets.iter().map(|t| {
-            let link = PlanLink {
-                plan_id: plan.id.clone(),
-                home_region: plan.home_region.clone(),
-                wave: t.wave + 1,
-                coordinator: plan.coordinator.clone(),
-            };
+        let checks = plan.targets.iter().enumerate().map(|(i, t)| {
+            let link = PlanLink::of(plan, i);
             async move {
                 let checked = self
                     .regions
@@ -203,12 +198,7 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
         let calls = targets.iter().map(|&i| {
             let target = plan.targets[i].target.clone();
             let release_id = plan.release_id_for(i);
-            let link = PlanLink {
-                plan_id: plan.id.clone(),
-                home_region: plan.home_region.clone(),
-                wave: plan.targets[i].wave + 1,
-                coordinator: plan.coordinator.clone(),
-            };
+            let link = PlanLink::of(plan, i);
             let (strategy, alarms) = (plan.strategy.clone(), plan.alarms.clone());
             async move {
                 let result = self

@@ -47,6 +47,19 @@ impl MemoryRegions {
         Ok(())
     }
 
+    /// A refusing Region's answer: the alias held by another release there.
+    fn refused(&self, target: &Target) -> Result<()> {
+        if self.refusing.lock().unwrap().contains(&target.region) {
+            return Err(Error::LockHeld {
+                function: target.function.clone(),
+                alias: target.alias.clone(),
+                holder: "r-someone-else".into(),
+                since: "earlier".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// `region`'s control plane throttles every call (true) or answers again (false).
     pub fn set_unreachable(&self, region: &str, unreachable: bool) {
         let mut regions = self.unreachable.lock().unwrap();
@@ -102,14 +115,7 @@ impl RegionalReleases for MemoryRegions {
         plan: &PlanLink,
     ) -> Result<()> {
         self.call("start", target, release_id)?;
-        if self.refusing.lock().unwrap().contains(&target.region) {
-            return Err(Error::LockHeld {
-                function: target.function.clone(),
-                alias: target.alias.clone(),
-                holder: "r-someone-else".into(),
-                since: "earlier".into(),
-            });
-        }
+        self.refused(target)?;
         self.releases
             .lock()
             .unwrap()
@@ -132,14 +138,7 @@ impl RegionalReleases for MemoryRegions {
         _plan: &PlanLink,
     ) -> Result<()> {
         self.call("check", target, "-")?;
-        if self.refusing.lock().unwrap().contains(&target.region) {
-            return Err(Error::LockHeld {
-                function: target.function.clone(),
-                alias: target.alias.clone(),
-                holder: "r-someone-else".into(),
-                since: "earlier".into(),
-            });
-        }
+        self.refused(target)?;
         Ok(())
     }
 

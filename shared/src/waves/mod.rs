@@ -37,6 +37,16 @@ pub struct PlanLink {
 }
 
 impl PlanLink {
+    /// What the plan tells its target `index`'s regional release.
+    pub fn of(plan: &WavePlan, index: usize) -> PlanLink {
+        PlanLink {
+            plan_id: plan.id.clone(),
+            home_region: plan.home_region.clone(),
+            wave: plan.targets[index].wave + 1,
+            coordinator: plan.coordinator.clone(),
+        }
+    }
+
     pub fn labels(&self) -> Vec<(String, String)> {
         let mut labels = vec![
             ("plan".into(), self.plan_id.clone()),

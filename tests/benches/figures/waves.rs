@@ -5,13 +5,11 @@
 //! cost at list prices; then, with every Region moved, the last Region's alarm and the one
 //! stop that brings all six back, timed from the first revert to the last.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shiftback::adapters::DynamoStore;
-use shiftback::waves::{epoch_now, ShiftbackRegions, WaveCommand, WaveCoordinator, WavePlan};
-use shiftback_integration_tests::waves::{region, Region};
-use shiftback_integration_tests::{clients_on, release_store, unique, CallLog, Emulator};
+use shiftback::waves::{epoch_now, WaveCommand, WavePlan};
+use shiftback_integration_tests::waves::{coordinator_through, region, Region};
+use shiftback_integration_tests::{release_store, unique, CallLog, Emulator};
 
 use crate::Row;
 
@@ -49,6 +47,36 @@ const LAMBDA_CONTROL_PLANE: [&str; 4] = [
 const DYNAMODB_READS: [&str; 2] = ["GetItem", "Query"];
 const DYNAMODB_WRITES: [&str; 3] = ["PutItem", "UpdateItem", "TransactWriteItems"];
 
+/// The looks made, timed, with the table calls they made and the targets they looked at.
+#[derive(Default)]
+struct Looks {
+    count: u32,
+    time: Duration,
+    targets: usize,
+    reads: usize,
+    writes: usize,
+}
+
+impl Looks {
+    async fn look(&mut self, waves: &Coordinator, id: &str, log: &CallLog, targets: usize) {
+        log.clear();
+        let started = Instant::now();
+        waves.look(id, epoch_now()).await.unwrap();
+        self.time += started.elapsed();
+        self.count += 1;
+        self.targets += targets;
+        self.reads += count(log, &DYNAMODB_READS);
+        self.writes += count(log, &DYNAMODB_WRITES);
+    }
+}
+
+type Coordinator = std::sync::Arc<
+    shiftback::waves::WaveCoordinator<
+        shiftback::waves::ShiftbackRegions,
+        shiftback::adapters::DynamoStore,
+    >,
+>;
+
 pub async fn measure(env: &Emulator) -> Vec<Row> {
     let stack = unique("shiftback");
     let alarm = unique("errors");
@@ -61,13 +89,8 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
         regions.push(here);
     }
     let log = CallLog::default();
-    let recorded = log.clone();
     let home = release_store(env).await;
-    let waves = Arc::new(WaveCoordinator::new(
-        ShiftbackRegions::new(env.config.clone(), stack.clone())
-            .with_clients(move |config| clients_on(config, &recorded)),
-        DynamoStore::new(clients_on(&env.config, &log).dynamodb, home.table()),
-    ));
+    let waves = coordinator_through(&env.config, &stack, home.table(), &log);
     let id = unique("plan");
     let targets = regions
         .iter()
@@ -85,50 +108,33 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
     plan.alarms = vec![alarm.clone()];
     waves.create(&plan).await.unwrap();
 
-    // Wave by wave: the look that starts it, the looks that watch it, the one that sees it
+    // Wave by wave: the look that starts it, the look that watches it, the one that sees it
     // promoted. Every look's calls, and the targets it looked at.
-    let (mut looks, mut look_time, mut looked_targets) = (0u32, Duration::ZERO, 0usize);
+    let mut looks = Looks::default();
     let (mut start_calls, mut started) = (0usize, 0usize);
-    let (mut reads, mut writes) = (0usize, 0usize);
     let mut index = 0;
     for (w, wave) in regions.iter().enumerate() {
-        log.clear();
-        let t = Instant::now();
-        waves.look(&id, epoch_now()).await.unwrap();
-        look_time += t.elapsed();
-        looks += 1;
+        let moved: usize = regions[..=w].iter().map(Vec::len).sum();
+        looks.look(&waves, &id, &log, 0).await;
         start_calls += count(&log, &LAMBDA_CONTROL_PLANE);
         started += wave.len();
-        reads += count(&log, &DYNAMODB_READS);
-        writes += count(&log, &DYNAMODB_WRITES);
+        let first = index;
         for region in wave {
             index += 1;
             region.run_start(&format!("{id}-w{}-{index}", w + 1)).await;
         }
-        log.clear();
-        let t = Instant::now();
-        waves.look(&id, epoch_now()).await.unwrap();
-        look_time += t.elapsed();
-        looks += 1;
-        looked_targets += regions[..=w].iter().map(Vec::len).sum::<usize>();
-        reads += count(&log, &DYNAMODB_READS);
-        writes += count(&log, &DYNAMODB_WRITES);
+        looks.look(&waves, &id, &log, moved).await;
         if w + 1 < regions.len() {
-            let mut i = index - wave.len();
-            for region in wave {
-                i += 1;
-                region.promote(&format!("{id}-w{}-{i}", w + 1)).await;
+            for (k, region) in wave.iter().enumerate() {
+                region
+                    .promote(&format!("{id}-w{}-{}", w + 1, first + k + 1))
+                    .await;
             }
-            log.clear();
-            let t = Instant::now();
-            waves.look(&id, epoch_now()).await.unwrap();
-            look_time += t.elapsed();
-            looks += 1;
-            looked_targets += regions[..=w].iter().map(Vec::len).sum::<usize>();
-            reads += count(&log, &DYNAMODB_READS);
-            writes += count(&log, &DYNAMODB_WRITES);
+            looks.look(&waves, &id, &log, moved).await;
         }
     }
+    let (reads, writes, looked_targets) = (looks.reads, looks.writes, looks.targets);
+    let (look_time, looks) = (looks.time, looks.count);
     let calls_per_target_look = (reads as f64) / looked_targets.max(1) as f64;
 
     // Every Region moved: the last Region's alarm reverts it; the stop its alarm function
