@@ -113,10 +113,18 @@ fn a_wave_plans_looks_fit_each_execution_before_it_continues_as_new() {
         .iter()
         .map(|s| events(&states[*s]))
         .sum();
-    let once: u64 = ["Begin", "Create", "Created", "ContinueAsNew", "Done"]
-        .iter()
-        .map(|s| events(&states[*s]))
-        .sum();
+    let once: u64 = [
+        "Begin",
+        "Create",
+        "Created",
+        "ContinueAsNew",
+        "ContinueFailed",
+        "Unreadable",
+        "Done",
+    ]
+    .iter()
+    .map(|s| events(&states[*s]))
+    .sum();
     let worst = LOOKS_PER_EXECUTION * per_look + once + 2;
     assert!(
         worst < HISTORY_LIMIT,

@@ -83,6 +83,13 @@ impl Plan {
         // The plan's clock is the Regions' (a promotion's time is its record's).
         let mut now = epoch_now();
         for wave in 1..=n {
+            if wave > 1 {
+                // The look at the bake's end: every moved Region answers, the bake is over;
+                // the next look starts the wave.
+                let plan = self.look(now).await;
+                assert_eq!(plan.phase, PlanPhase::Releasing { wave: wave - 1 });
+                now += 1;
+            }
             let plan = self.look(now).await;
             assert_eq!(plan.phase, PlanPhase::Releasing { wave: wave - 1 });
             let region = &self.regions[wave - 1];
@@ -261,7 +268,8 @@ async fn a_start_a_region_refuses_stops_the_plan_and_brings_back_what_moved() {
     p.regions[0].promote(&p.release_id(1)).await;
     let now = now.max(epoch_now()) + 1;
     p.look(now).await;
-    let plan = p.look(now + 1 + BAKE as i64).await;
+    p.look(now + 1 + BAKE as i64).await;
+    let plan = p.look(now + 2 + BAKE as i64).await;
     let cause = plan.stop_cause().expect("stopped").clone();
     assert_eq!(cause.target, Some(1));
     assert!(cause.why.contains("eu-west-1"), "{}", cause.why);
@@ -376,7 +384,7 @@ async fn plan_records_are_written_once_and_only_over_the_revision_read() {
     let (loaded, revision) = PlanRecords::load(&store, &plan.id).await.unwrap();
     assert_eq!((loaded.clone(), revision), (plan.clone(), 1));
     let mut moved = loaded.clone();
-    moved.started(0, "x");
+    moved.claim(0, "x", 0);
     PlanRecords::save(&store, &moved, revision).await.unwrap();
     assert!(matches!(
         PlanRecords::save(&store, &loaded, revision).await,

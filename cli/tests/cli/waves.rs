@@ -309,7 +309,10 @@ async fn walkthrough_a_three_region_plan_stopped_by_an_alarm_in_its_last_wave() 
             region.promote(&id).await;
             now = epoch_now() + 1;
             waves.look(&plan_id, now).await.unwrap();
+            // The bake's end: every moved Region answers; the next look starts the wave.
             now += 30 * 60;
+            waves.look(&plan_id, now).await.unwrap();
+            now += 30;
         }
     }
     let status = run(&["status", &plan_id], "us-east-1");

@@ -11,7 +11,7 @@
 use futures::future::join_all;
 
 use super::{PlanLink, PlanRecords, RegionalReleases, Target, WaveAnswer, WaveCommand};
-use crate::domain::wave::{PlanAction, WavePlan};
+use crate::domain::wave::{PlanAction, PlanPhase, Reverted, Seen, WavePlan};
 use crate::error::{Error, Result};
 
 /// How many times a look or a stop reloads after losing a race for the plan's record.
@@ -106,6 +106,26 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
                 let plan = plan
                     .into_plan(&plan_id, &coordinator, now)
                     .map_err(Error::BadRequest)?;
+                // A retried create finds the record it made, without asking every Region again;
+                // a name reused for another plan is refused rather than taken over.
+                let recorded = match self.plans.load(&plan.id).await {
+                    Ok((recorded, _)) => Some(recorded),
+                    Err(Error::ReleaseNotFound(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                if let Some(recorded) = recorded {
+                    let targets = |p: &WavePlan| -> Vec<Target> {
+                        p.targets.iter().map(|t| t.target.clone()).collect()
+                    };
+                    if targets(&recorded) != targets(&plan) {
+                        return Err(Error::BadRequest(format!(
+                            "a plan named {} exists already, with other targets: name this one anew",
+                            plan.id
+                        )));
+                    }
+                    let next = next_look(&recorded, now);
+                    return Ok(WaveAnswer::of(&recorded, next.map(|_| now), now));
+                }
                 match self.create_checked(&plan).await {
                     // A retried create: the plan its execution's name names is recorded.
                     Ok(()) | Err(Error::ReleaseExists(_)) => {}
@@ -149,19 +169,47 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
     async fn advance(&self, id: &str, now: i64, first: impl Fn(&mut WavePlan)) -> Result<()> {
         let mut races = 0;
         loop {
-            let (mut plan, revision) = self.plans.load(id).await?;
+            let (mut plan, mut revision) = self.plans.load(id).await?;
             if plan.ended() {
                 return Ok(());
             }
-            let before = plan.clone();
+            let mut saved = plan.clone();
             first(&mut plan);
-            match plan.next(now) {
-                PlanAction::Start(targets) => self.start(&mut plan, &targets, now).await,
+            let action = plan.next(now);
+            if let PlanAction::Start(targets) = &action {
+                // Claimed on the record before any Region is asked: a stop from here on
+                // brings them back, or waits until no start can still be in flight.
+                for &i in targets {
+                    let release_id = plan.release_id_for(i);
+                    plan.claim(i, &release_id, now);
+                }
+                match self.plans.save(&plan, revision).await {
+                    Err(Error::StaleRelease { .. }) if races < RACE_RETRIES => {
+                        races += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                    Ok(()) => {
+                        revision += 1;
+                        saved = plan.clone();
+                    }
+                }
+            }
+            match action {
+                PlanAction::Start(targets) => {
+                    self.start(&mut plan, &targets, now).await;
+                    // Every other moved target is looked at in the same look: a start
+                    // retried for hours never hides a rollback elsewhere.
+                    let others: Vec<usize> = (0..plan.targets.len())
+                        .filter(|i| plan.targets[*i].state.moved() && !targets.contains(i))
+                        .collect();
+                    self.look_at(&mut plan, &others, now).await;
+                }
                 PlanAction::Look(targets) => self.look_at(&mut plan, &targets, now).await,
                 PlanAction::Revert(_) | PlanAction::WaitUntil(_) | PlanAction::Done => {}
             }
             plan.settle(now);
-            if plan == before {
+            if plan == saved {
                 return Ok(());
             }
             match self.plans.save(&plan, revision).await {
@@ -181,7 +229,7 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
                 let next = next_look(&plan, now);
                 return Ok((plan, next));
             };
-            self.revert(&mut plan, &targets).await;
+            self.revert(&mut plan, &targets, now).await;
             plan.settle(now);
             match self.plans.save(&plan, revision).await {
                 Ok(()) => {
@@ -194,6 +242,8 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
         }
     }
 
+    /// Asks each claimed target's Region to start its release (by its fixed id: a start
+    /// asked again finds the one it made).
     async fn start(&self, plan: &mut WavePlan, targets: &[usize], now: i64) {
         let calls = targets.iter().map(|&i| {
             let target = plan.targets[i].target.clone();
@@ -205,13 +255,13 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
                     .regions
                     .start(&target, &release_id, &strategy, &alarms, &link)
                     .await;
-                (i, release_id, result)
+                (i, result)
             }
         });
-        for (i, release_id, result) in join_all(calls).await {
+        for (i, result) in join_all(calls).await {
             match result {
-                Ok(()) => plan.started(i, &release_id),
-                // Throttled, 5xx, unreachable: tried again at the next look.
+                Ok(()) => plan.started(i, now),
+                // Throttled, 5xx, unreachable: claimed still, started at the next look.
                 Err(e) if e.is_retryable() => unreached(plan, i, &e),
                 // Refused (the alias held, an alarm firing, no such version): the plan cannot
                 // go on as planned, so it stops and brings back what moved.
@@ -230,15 +280,22 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
                 .map(|(i, target, release_id)| async move {
                     (i, self.regions.look(&target, &release_id).await)
                 });
+        let mut not_started = Vec::new();
         for (i, result) in join_all(calls).await {
             match result {
+                Ok(Seen::NotStarted) => not_started.push(i),
                 Ok(seen) => plan.saw(i, seen, now),
                 Err(e) => unreached(plan, i, &e),
             }
         }
+        // Claimed, and its start never reached its Region (a crash, a Region that did not
+        // answer): asked again, while the plan still goes on.
+        if !not_started.is_empty() && !matches!(plan.phase, PlanPhase::Stopping { .. }) {
+            Box::pin(self.start(plan, &not_started, now)).await;
+        }
     }
 
-    async fn revert(&self, plan: &mut WavePlan, targets: &[usize]) {
+    async fn revert(&self, plan: &mut WavePlan, targets: &[usize], now: i64) {
         let why = match plan.stop_cause() {
             Some(cause) => format!("plan {} stopped: {}", plan.id, cause.why),
             None => format!("plan {} stopped", plan.id),
@@ -251,7 +308,8 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
             });
         for (i, result) in join_all(calls).await {
             match result {
-                Ok(()) => plan.reverted(i),
+                Ok(Reverted::Back) => plan.reverted(i),
+                Ok(Reverted::NotStarted) => plan.not_started(i, now),
                 Err(e) => unreached(plan, i, &e),
             }
         }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use super::{PlanLink, PlanRecords, RegionalReleases, Seen, Target, WavePlan};
+use super::{PlanLink, PlanRecords, RegionalReleases, Reverted, Seen, Target, WavePlan};
 use crate::error::{AwsError, AwsErrorKind, Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,21 +146,20 @@ impl RegionalReleases for MemoryRegions {
         self.call("look", target, release_id)?;
         let releases = self.releases.lock().unwrap();
         let found = releases.get(release_id);
-        found
-            .map(|r| r.seen.clone())
-            .ok_or_else(|| Error::ReleaseNotFound(release_id.into()))
+        Ok(found.map_or(Seen::NotStarted, |r| r.seen.clone()))
     }
 
-    async fn revert(&self, target: &Target, release_id: &str, why: &str) -> Result<()> {
+    async fn revert(&self, target: &Target, release_id: &str, why: &str) -> Result<Reverted> {
         self.call("revert", target, release_id)?;
         let mut releases = self.releases.lock().unwrap();
-        if let Some(release) = releases.get_mut(release_id) {
-            if !matches!(release.seen, Seen::RolledBack { .. }) {
-                release.seen = Seen::RolledBack { why: why.into() };
-                release.reverts += 1;
-            }
+        let Some(release) = releases.get_mut(release_id) else {
+            return Ok(Reverted::NotStarted);
+        };
+        if !matches!(release.seen, Seen::RolledBack { .. }) {
+            release.seen = Seen::RolledBack { why: why.into() };
+            release.reverts += 1;
         }
-        Ok(())
+        Ok(Reverted::Back)
     }
 }
 

@@ -87,13 +87,14 @@ pub trait RegionalReleases: Send + Sync {
     fn look(&self, target: &Target, release_id: &str) -> impl Future<Output = Result<Seen>> + Send;
 
     /// Brings `target`'s alias back to its stable version, on the release's record: an abort
-    /// of a running release, a rollback of a promoted one. Done already is done.
+    /// of a running release, a rollback of a promoted one. Done already is done. A release
+    /// its Region has no trace of is [`Reverted::NotStarted`].
     fn revert(
         &self,
         target: &Target,
         release_id: &str,
         why: &str,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<Reverted>> + Send;
 }
 
 /// The plans, in the home Region's table; each save is conditional on the revision loaded.

@@ -12,7 +12,7 @@ use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use tokio::sync::Mutex;
 
-use super::{PlanLink, RegionalReleases, Seen, Target};
+use super::{PlanLink, RegionalReleases, Reverted, Seen, Target};
 use crate::adapters::StepFunctionsWorkflow;
 use crate::domain::Phase;
 use crate::error::{AwsError, Error, Result};
@@ -295,15 +295,20 @@ impl RegionalReleases for ShiftbackRegions {
                             why.unwrap_or_default()
                         ),
                     }),
-                    None => Err(Error::Unsettled(format!(
-                        "release {release_id} has neither a record nor an execution in {}",
-                        target.place()
-                    ))),
+                    // Claimed, and its start never reached the Region.
+                    None => Ok(Seen::NotStarted),
                 };
             }
             Err(e) => return Err(e),
         };
         Ok(match release.phase {
+            // Its rollback failed: the alias may be anywhere, so the plan brings it back.
+            Phase::Failed => Seen::Stuck {
+                why: release
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "it failed".to_string()),
+            },
             Phase::Succeeded => Seen::Promoted {
                 at: release
                     .finished_at
@@ -320,7 +325,7 @@ impl RegionalReleases for ShiftbackRegions {
         })
     }
 
-    async fn revert(&self, target: &Target, release_id: &str, why: &str) -> Result<()> {
+    async fn revert(&self, target: &Target, release_id: &str, why: &str) -> Result<Reverted> {
         let regional = self.regional(target).await?;
         let service = &regional.service;
         let release = match service.store.load_summary(release_id).await {
@@ -336,22 +341,25 @@ impl RegionalReleases for ShiftbackRegions {
                             "release {release_id}'s workflow stopped before its first record"
                         )))
                     }
-                    _ => Ok(()),
+                    // Neither a record nor a running workflow: never started, unless its
+                    // start is still in flight (the coordinator waits that out).
+                    _ => Ok(Reverted::NotStarted),
                 };
             }
             Err(e) => return Err(e),
         };
         match release.phase {
-            // Promoted: brought back as a release of its own, named for this one, so a
-            // repeated revert finds it rather than making a second.
-            Phase::Succeeded => {
+            // Promoted, or failed with the alias anywhere: brought back as a release of its
+            // own, named for this one, so a repeated revert finds it rather than making a
+            // second.
+            Phase::Succeeded | Phase::Failed => {
                 let back = format!("{}-back", &release_id[..release_id.len().min(59)]);
                 match service.store.load_summary(&back).await {
-                    Ok(done) if done.phase == Phase::Succeeded => return Ok(()),
+                    Ok(done) if done.phase == Phase::Succeeded => return Ok(Reverted::Back),
                     // A revert a crashed coordinator began: finished, not begun again.
                     Ok(begun) if !begun.phase.is_terminal() => {
                         service.promote(StepInput::of(&back)).await?;
-                        return Ok(());
+                        return Ok(Reverted::Back);
                     }
                     Ok(ended) => {
                         return Err(Error::Unsettled(format!(
@@ -374,7 +382,7 @@ impl RegionalReleases for ShiftbackRegions {
                     )
                     .await
                 {
-                    Ok(_) => Ok(()),
+                    Ok(_) => Ok(Reverted::Back),
                     // Another coordinator's revert, begun meanwhile: looked at again.
                     Err(Error::ReleaseExists(id)) => Err(Error::Unsettled(format!(
                         "the revert {id} was begun by another coordinator"
@@ -382,14 +390,14 @@ impl RegionalReleases for ShiftbackRegions {
                     Err(e) => Err(e),
                 }
             }
-            phase if phase.is_terminal() => Ok(()),
+            phase if phase.is_terminal() => Ok(Reverted::Back),
             _ => {
                 let abort = Control::Abort { reason: why.into() };
                 match service
                     .control_gate_aware(release_id, abort, WAVES_ACTOR, &regional.workflow)
                     .await
                 {
-                    Ok(_) => Ok(()),
+                    Ok(_) => Ok(Reverted::Back),
                     // It ended between the read and the abort (its own rollback, a promotion):
                     // decided again at the next look.
                     Err(e) if !e.is_retryable() => {
@@ -398,7 +406,7 @@ impl RegionalReleases for ShiftbackRegions {
                             Phase::Succeeded => Err(Error::Unsettled(format!(
                                 "release {release_id} promoted as it was aborted"
                             ))),
-                            phase if phase.is_terminal() => Ok(()),
+                            phase if phase.is_terminal() => Ok(Reverted::Back),
                             _ => Err(e),
                         }
                     }

@@ -33,6 +33,12 @@ fn regions(c: &WaveCoordinator<MemoryRegions, MemoryPlans>) -> &MemoryRegions {
 async fn through_wave(c: &WaveCoordinator<MemoryRegions, MemoryPlans>, n: usize) -> i64 {
     let mut now = 0;
     for wave in 1..=n {
+        if wave > 1 {
+            // The look at the bake's end: every moved Region answers, the bake is over.
+            let (plan, _) = c.look("p-1", now).await.unwrap();
+            assert_eq!(plan.phase, PlanPhase::Releasing { wave: wave - 1 });
+            now += LOOK_INTERVAL_SECS as i64;
+        }
         let (plan, _) = c.look("p-1", now).await.unwrap();
         let id = format!("p-1-w{wave}-{wave}");
         assert_eq!(plan.targets[wave - 1].state.release_id(), Some(id.as_str()));
@@ -160,9 +166,18 @@ async fn an_unreachable_region_is_retried_then_needs_a_person_and_the_plan_holds
     regions(&c).promote("p-1-w1-1", now + 600);
     regions(&c).set_unreachable("eu-west-1", true);
     let mut at = now + 600 + BAKE as i64;
+    // The look at the bake's end: us-east-1 answers, the bake is over.
+    let (plan, _) = c.look("p-1", at).await.unwrap();
+    assert_eq!(plan.phase, PlanPhase::Releasing { wave: 1 });
+    at += LOOK_INTERVAL_SECS as i64;
     for _ in 0..MAX_ATTEMPTS + 2 {
         let (plan, next) = c.look("p-1", at).await.unwrap();
-        assert_eq!(plan.targets[1].state, TargetState::Waiting, "never skipped");
+        // Claimed, its start asked again at every look: never skipped.
+        assert!(
+            matches!(plan.targets[1].state, TargetState::Releasing { .. }),
+            "{:?}",
+            plan.targets[1].state
+        );
         assert!(next.is_some());
         at += LOOK_INTERVAL_SECS as i64;
     }
@@ -271,9 +286,11 @@ async fn a_crash_before_each_save_repeats_nothing_when_run_again() {
         c.regions().promote("p-1-w1-1", 600);
         look(600).await;
         look(600 + BAKE as i64).await;
+        look(630 + BAKE as i64).await;
         c.regions().promote("p-1-w2-2", 3000);
         look(3000).await;
         look(3000 + BAKE as i64).await;
+        look(3030 + BAKE as i64).await;
         c.regions().roll_back("p-1-w3-3", "alarm");
         look(5000).await;
         c.plans().get("p-1")
@@ -332,15 +349,75 @@ async fn the_workflows_input_creates_the_plan_once_however_often_it_is_retried()
     }))
     .unwrap();
     let create = WaveCommand::Create {
-        plan_id: "p-3".into(),
+        plan_id: "plan-3".into(),
         coordinator: coordinator.into(),
         plan: request,
     };
     let first = c.handle(create.clone(), 10).await.unwrap();
     assert_eq!((first.phase.as_str(), first.ended), ("releasing", false));
     let again = c.handle(create, 20).await.unwrap();
-    assert_eq!(again.plan_id, "p-3");
-    let stored = c.plans().get("p-3");
+    assert_eq!(again.plan_id, "plan-3");
+    let stored = c.plans().get("plan-3");
     assert_eq!(stored.started_at, 10, "the first create's record stands");
     assert_eq!(stored.coordinator.as_deref(), Some(coordinator));
+}
+
+#[tokio::test]
+async fn a_stop_while_a_start_may_be_in_flight_waits_for_it_and_brings_it_back() {
+    let c = coordinator().await;
+    let now = through_wave(&c, 1).await;
+    regions(&c).promote("p-1-w1-1", now + 600);
+    let at = now + 600 + BAKE as i64;
+    c.look("p-1", at).await.unwrap();
+    // eu-west-1's start is claimed, and its answer lost (as a start in flight would be).
+    regions(&c).set_unreachable("eu-west-1", true);
+    let (plan, _) = c.look("p-1", at + 30).await.unwrap();
+    assert!(matches!(
+        plan.targets[1].state,
+        TargetState::Releasing { .. }
+    ));
+    regions(&c).set_unreachable("eu-west-1", false);
+    // The stop finds no trace of it in eu-west-1: too soon to say it never started.
+    let (plan, next) = c.stop("p-1", None, "aborted", at + 40).await.unwrap();
+    assert!(
+        matches!(plan.phase, PlanPhase::Stopping { .. }),
+        "{:?}",
+        plan.phase
+    );
+    assert!(plan.targets[1].state.moved());
+    assert!(next.is_some());
+    // The start lands late: the next look brings it back.
+    let link = PlanLink::of(&plan, 1);
+    regions(&c)
+        .start(&target("eu-west-1"), "p-1-w2-2", "linear:25:5m", &[], &link)
+        .await
+        .unwrap();
+    let (plan, next) = c.look("p-1", at + 70).await.unwrap();
+    assert!(
+        matches!(plan.phase, PlanPhase::Stopped { .. }),
+        "{:?}",
+        plan.phase
+    );
+    assert_eq!(next, None);
+    assert_eq!(regions(&c).release("p-1-w2-2").reverts, 1);
+}
+
+#[tokio::test]
+async fn a_claimed_start_that_never_landed_is_skipped_once_none_can_be_in_flight() {
+    let c = coordinator().await;
+    let now = through_wave(&c, 1).await;
+    regions(&c).promote("p-1-w1-1", now + 600);
+    let at = now + 600 + BAKE as i64;
+    c.look("p-1", at).await.unwrap();
+    regions(&c).set_unreachable("eu-west-1", true);
+    c.look("p-1", at + 30).await.unwrap();
+    regions(&c).set_unreachable("eu-west-1", false);
+    c.stop("p-1", None, "aborted", at + 40).await.unwrap();
+    let (plan, _) = c.look("p-1", at + 30 + START_SETTLE_SECS).await.unwrap();
+    assert!(
+        matches!(plan.phase, PlanPhase::Stopped { .. }),
+        "{:?}",
+        plan.phase
+    );
+    assert_eq!(plan.targets[1].state, TargetState::Skipped);
 }

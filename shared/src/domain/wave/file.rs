@@ -123,6 +123,7 @@ impl PlanRequest {
     /// The plan it asks for, every limit checked: `id` its workflow's execution name, coordinated
     /// by `coordinator` (whose Region is the plan's home).
     pub fn into_plan(self, id: &str, coordinator: &str, now: i64) -> Result<WavePlan, String> {
+        check_plan_id(id)?;
         let defaults = TargetDefaults {
             function: self.function,
             alias: self.alias,
@@ -154,6 +155,25 @@ impl PlanRequest {
 pub fn new_plan_id(now: chrono::DateTime<chrono::Utc>) -> String {
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
     format!("plan-{}-{suffix}", now.format("%Y%m%dT%H%M%S"))
+}
+
+/// The longest plan id: its regional releases' ids (`<plan>-w10-50-back`, 64 at most) and its
+/// workflow's continuations (`<plan>-g<n>`, 80 at most) must fit.
+pub const MAX_PLAN_ID: usize = 40;
+
+/// A plan's id (its workflow's first execution name): `plan-`, then letters, digits, `-` or
+/// `_`, at most [`MAX_PLAN_ID`] in all, so every id made from it is a valid release id.
+pub fn check_plan_id(id: &str) -> Result<(), String> {
+    let chars_ok = id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if is_plan_id(id) && id.len() <= MAX_PLAN_ID && chars_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{id}' cannot name a plan: 'plan-' then letters, digits, '-' or '_', at most {MAX_PLAN_ID} in all (its regional releases' ids are made from it)"
+        ))
+    }
 }
 
 /// Whether an id names a plan rather than a release.
@@ -214,7 +234,10 @@ mod tests {
             "strategy": "linear:25:5m", "alarms": ["orders-errors"]
         }))
         .unwrap();
-        let plan = request.clone().into_plan("p-9", coordinator, 100).unwrap();
+        let plan = request
+            .clone()
+            .into_plan("plan-9", coordinator, 100)
+            .unwrap();
         assert_eq!(plan.home_region, "eu-west-1");
         assert_eq!(plan.waves, 2);
         assert_eq!(plan.wave_bake_secs, 1800, "the CLI's default bake");
@@ -226,7 +249,7 @@ mod tests {
             ..request.clone()
         };
         assert!(bad
-            .into_plan("p-9", coordinator, 100)
+            .into_plan("plan-9", coordinator, 100)
             .unwrap_err()
             .starts_with("strategy:"));
         let long = PlanRequest {
@@ -234,7 +257,7 @@ mod tests {
             ..request
         };
         assert!(long
-            .into_plan("p-9", coordinator, 100)
+            .into_plan("plan-9", coordinator, 100)
             .unwrap_err()
             .contains("a day"));
     }
@@ -246,5 +269,17 @@ mod tests {
         let longest = format!("{id}-w10-50-back");
         assert!(longest.len() <= 64, "{longest}");
         assert!(!is_plan_id("r-20261203T070000-abcdef"));
+        assert_eq!(check_plan_id(&id), Ok(()));
+        // Ids its regional releases' ids cannot be made from are refused by name.
+        let too_long = format!("plan-{}", "x".repeat(MAX_PLAN_ID));
+        for bad in ["checkout-2", "plan-a.b", too_long.as_str()] {
+            let e = check_plan_id(bad).unwrap_err();
+            assert!(e.contains("cannot name a plan"), "{bad}: {e}");
+        }
+        // At the longest, every id made from it is a valid release id and execution name.
+        let longest_plan = format!("plan-{}", "x".repeat(MAX_PLAN_ID - 5));
+        assert_eq!(check_plan_id(&longest_plan), Ok(()));
+        assert!(format!("{longest_plan}-w10-50-back").len() <= 64);
+        assert!(format!("{longest_plan}-g99999").len() <= 80);
     }
 }

@@ -8,9 +8,13 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
-pub use file::{is_plan_id, new_plan_id, PlanEntry, PlanFile, PlanRequest, TargetDefaults};
+pub use file::{
+    check_plan_id, is_plan_id, new_plan_id, PlanEntry, PlanFile, PlanRequest, TargetDefaults,
+    MAX_PLAN_ID,
+};
 pub use plan::{
-    PlanAction, PlanPhase, PlanTarget, Seen, StopCause, TargetState, WavePlan, MAX_ATTEMPTS,
+    PlanAction, PlanPhase, PlanTarget, Reverted, Seen, StopCause, TargetState, WavePlan,
+    MAX_ATTEMPTS, START_SETTLE_SECS,
 };
 pub use spec::{
     check_region, check_waves, parse_wave_regions, Target, WaveError, LOOKS_PER_EXECUTION,

@@ -11,14 +11,26 @@ use super::spec::{Target, LOOK_INTERVAL_SECS};
 /// control plane not answering or throttling every call.
 pub const MAX_ATTEMPTS: u32 = 10;
 
+/// How long after a target is claimed for its start that its Region may still begin its
+/// release: the coordinator's invocation that claimed it (180 s at most), then the start
+/// function its workflow may still be running (90 s). A stop finds a claimed target with
+/// neither a record nor a running execution: before this, it waits (a start may be in
+/// flight); after it, the target never moved.
+pub const START_SETTLE_SECS: i64 = 300;
+
 /// Where one target stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum TargetState {
     /// Its wave has not started.
     Waiting,
-    /// Its regional release runs.
-    Releasing { release_id: String },
+    /// Claimed for its start (saved before the Region is asked), then its regional release
+    /// runs. `since`: when it was claimed.
+    Releasing {
+        release_id: String,
+        #[serde(default)]
+        since: i64,
+    },
     /// Its regional release promoted the version.
     Promoted { release_id: String, at: i64 },
     /// Back on its stable version: by its own rollback (the plan's cause) or by the plan's stop.
@@ -34,9 +46,8 @@ pub enum TargetState {
 impl TargetState {
     pub fn release_id(&self) -> Option<&str> {
         match self {
-            TargetState::Releasing { release_id } | TargetState::Promoted { release_id, .. } => {
-                Some(release_id)
-            }
+            TargetState::Releasing { release_id, .. }
+            | TargetState::Promoted { release_id, .. } => Some(release_id),
             TargetState::Reverted { release_id, .. } => release_id.as_deref(),
             TargetState::Waiting | TargetState::Skipped => None,
         }
@@ -63,6 +74,10 @@ pub struct PlanTarget {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// When its Region last answered a look about it: a bake ends only once every moved
+    /// target has answered since the bake's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<i64>,
 }
 
 /// What stopped a plan.
@@ -108,6 +123,8 @@ pub enum PlanAction {
 /// What the coordinator saw of one target's regional release.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
+    /// Claimed, and its Region has neither its record nor its workflow: to be started.
+    NotStarted,
     Running,
     Promoted {
         at: i64,
@@ -117,6 +134,21 @@ pub enum Seen {
     RolledBack {
         why: String,
     },
+    /// It ended without promoting and without bringing its alias back (its rollback failed):
+    /// the plan stops, and the target stays moved until the plan's revert brings it back.
+    Stuck {
+        why: String,
+    },
+}
+
+/// What a revert of a target found in its Region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reverted {
+    /// Its alias is on its stable version, on the record.
+    Back,
+    /// Its Region has neither its record nor a running workflow: it never started, unless a
+    /// start is still in flight ([`START_SETTLE_SECS`]).
+    NotStarted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +193,7 @@ impl WavePlan {
                     state: TargetState::Waiting,
                     attempts: 0,
                     last_error: None,
+                    last_seen: None,
                 })
             })
             .collect();
@@ -267,7 +300,15 @@ impl WavePlan {
                         }
                     };
                 }
-                PlanPhase::Baking { wave, until } if now >= until => {
+                // Over only once every moved target has answered since the bake's end: a
+                // Region gone dark in the bake holds the plan, as one in a wave does.
+                PlanPhase::Baking { wave, until }
+                    if now >= until
+                        && self
+                            .moved()
+                            .iter()
+                            .all(|&i| self.targets[i].last_seen.is_some_and(|at| at >= until)) =>
+                {
                     self.phase = PlanPhase::Releasing { wave: wave + 1 };
                 }
                 _ => return,
@@ -301,16 +342,24 @@ impl WavePlan {
         }
     }
 
-    /// A target's regional release was started (or found started) as `release_id`.
-    pub fn started(&mut self, index: usize, release_id: &str) {
+    /// A target is claimed for its start as `release_id`, saved before its Region is asked:
+    /// a stop from then on brings it back (or waits to see that it never started).
+    pub fn claim(&mut self, index: usize, release_id: &str, now: i64) {
         let t = &mut self.targets[index];
-        t.attempts = 0;
-        t.last_error = None;
         if t.state == TargetState::Waiting {
             t.state = TargetState::Releasing {
                 release_id: release_id.into(),
+                since: now,
             };
         }
+    }
+
+    /// A target's regional release was started (or found started).
+    pub fn started(&mut self, index: usize, now: i64) {
+        let t = &mut self.targets[index];
+        t.attempts = 0;
+        t.last_error = None;
+        t.last_seen = Some(now);
     }
 
     /// What a look saw. A rollback anywhere stops the plan (once: a second or late one is
@@ -319,9 +368,20 @@ impl WavePlan {
         let t = &mut self.targets[index];
         t.attempts = 0;
         t.last_error = None;
+        t.last_seen = Some(now);
         let release_id = t.state.release_id().map(str::to_string);
         match (seen, &t.state) {
-            (Seen::Promoted { at }, TargetState::Releasing { release_id }) => {
+            (Seen::Stuck { why }, state) if state.moved() => {
+                // Not back: the plan's stop brings it back, under its cause.
+                let why = format!("{}: {why}", t.target.place());
+                t.last_error = Some(why.clone());
+                if self.stop(None, &why, now) {
+                    if let PlanPhase::Stopping { cause } = &mut self.phase {
+                        cause.target = Some(index);
+                    }
+                }
+            }
+            (Seen::Promoted { at }, TargetState::Releasing { release_id, .. }) => {
                 t.state = TargetState::Promoted {
                     release_id: release_id.clone(),
                     at,
@@ -353,6 +413,19 @@ impl WavePlan {
                 release_id: t.state.release_id().map(str::to_string),
                 why,
             };
+        }
+    }
+
+    /// A revert found the target never started. Once no start can still be in flight, it
+    /// never moved: skipped. Before that, it stays claimed and is looked at again.
+    pub fn not_started(&mut self, index: usize, now: i64) {
+        let t = &mut self.targets[index];
+        if let TargetState::Releasing { since, .. } = t.state {
+            if now >= since + START_SETTLE_SECS {
+                t.state = TargetState::Skipped;
+                t.attempts = 0;
+                t.last_error = None;
+            }
         }
     }
 

@@ -20,20 +20,30 @@ fn plan() -> WavePlan {
     WavePlan::new("p-1", "us-east-1", waves, BAKE, "linear:25:5m", 0, "carol")
 }
 
-/// Starts and promotes every target of the wave `next` asks to start, at `now`.
+/// Starts and promotes every target of the wave `next` asks to start, at `now` (after the
+/// look at the bake's end, where every moved target answers).
 fn run_wave(plan: &mut WavePlan, now: i64) -> Vec<usize> {
+    answered(plan, now);
     let PlanAction::Start(started) = plan.next(now) else {
         panic!("expected a start: {:?}", plan.phase)
     };
     for &i in &started {
         let id = plan.release_id_for(i);
-        plan.started(i, &id);
+        plan.claim(i, &id, 0);
+        plan.started(i, 0);
     }
     assert_eq!(plan.next(now + 30), PlanAction::Look(plan_moved(plan)));
     for &i in &started {
         plan.saw(i, Seen::Promoted { at: now + 600 }, now + 600);
     }
     started
+}
+
+/// The look at a bake's end: every moved target's Region answers.
+fn answered(plan: &mut WavePlan, now: i64) {
+    for i in plan_moved(plan) {
+        plan.saw(i, Seen::Promoted { at: 0 }, now);
+    }
 }
 
 fn plan_moved(plan: &WavePlan) -> Vec<usize> {
@@ -76,11 +86,13 @@ fn a_rollback_in_the_last_wave_brings_every_earlier_region_back() {
     run_wave(&mut p, 0);
     run_wave(&mut p, 600 + BAKE as i64);
     let last = 2 * (600 + BAKE as i64);
+    answered(&mut p, last);
     let PlanAction::Start(started) = p.next(last) else {
         panic!()
     };
     assert_eq!(started, [3]);
-    p.started(3, "p-1-w3-4");
+    p.claim(3, "p-1-w3-4", 0);
+    p.started(3, 0);
     // sa-east-1's alarm reverted its alias at once; the look sees its release rolled back.
     p.saw(
         3,
@@ -114,10 +126,12 @@ fn an_abort_brings_back_what_moved_and_skips_what_did_not() {
     let mut p = plan();
     run_wave(&mut p, 0);
     let wave2 = 600 + BAKE as i64;
+    answered(&mut p, wave2);
     let PlanAction::Start(started) = p.next(wave2) else {
         panic!()
     };
-    p.started(started[0], "p-1-w2-2");
+    p.claim(started[0], "p-1-w2-2", 0);
+    p.started(started[0], 0);
     // ap-southeast-2 not started yet when the operator aborts.
     assert!(p.stop(None, "aborted by carol", wave2 + 5));
     assert_eq!(p.targets[2].state, TargetState::Skipped);
@@ -136,10 +150,12 @@ fn a_region_that_stops_answering_holds_the_plan_and_asks_for_a_person() {
     let mut p = plan();
     run_wave(&mut p, 0);
     let wave2 = 600 + BAKE as i64;
+    answered(&mut p, wave2);
     let PlanAction::Start(started) = p.next(wave2) else {
         panic!()
     };
-    p.started(1, "p-1-w2-2");
+    p.claim(1, "p-1-w2-2", 0);
+    p.started(1, 0);
     for attempt in 1..=MAX_ATTEMPTS {
         p.unreachable(2, "ap-southeast-2: StartExecution throttled");
         assert_eq!(p.needs_person().is_empty(), attempt < MAX_ATTEMPTS);
@@ -156,7 +172,8 @@ fn a_region_that_stops_answering_holds_the_plan_and_asks_for_a_person() {
     assert_eq!(p.next(wave2 + 400), PlanAction::Start(vec![2]));
     assert_eq!(p.phase, PlanPhase::Releasing { wave: 1 });
     // Its Region answers again: the count resets and the wave goes on.
-    p.started(2, "p-1-w2-3");
+    p.claim(2, "p-1-w2-3", 0);
+    p.started(2, 0);
     assert!(p.needs_person().is_empty());
     assert_eq!(p.next(wave2 + 430), PlanAction::Look(vec![0, 1, 2]));
 }
@@ -255,12 +272,14 @@ fn a_second_regions_stop_records_its_own_rollback_under_the_first_cause() {
     let mut p = plan();
     run_wave(&mut p, 0);
     let wave2 = 600 + BAKE as i64;
+    answered(&mut p, wave2);
     let PlanAction::Start(started) = p.next(wave2) else {
         panic!("{:?}", p.phase)
     };
     for &i in &started {
         let id = p.release_id_for(i);
-        p.started(i, &id);
+        p.claim(i, &id, 0);
+        p.started(i, 0);
     }
     assert!(p.stop(Some(1), "eu-west-1: alarm", wave2 + 60));
     assert!(!p.stop(Some(2), "ap-southeast-2: alarm", wave2 + 61));
@@ -270,4 +289,58 @@ fn a_second_regions_stop_records_its_own_rollback_under_the_first_cause() {
     );
     // Only the first wave's promoted Region is left for the plan to bring back.
     assert_eq!(p.next(wave2 + 62), PlanAction::Revert(vec![0]));
+}
+
+#[test]
+fn a_region_gone_dark_in_the_bake_holds_the_next_wave() {
+    let mut p = plan();
+    run_wave(&mut p, 0);
+    let until = 600 + BAKE as i64;
+    // The bake is over, and us-east-1 has not answered since: the next wave waits.
+    p.unreachable(0, "us-east-1: throttled");
+    assert_eq!(p.next(until + 30), PlanAction::Look(vec![0]));
+    assert!(matches!(p.phase, PlanPhase::Baking { .. }), "{:?}", p.phase);
+    // It answers: the next wave starts.
+    p.saw(0, Seen::Promoted { at: 600 }, until + 60);
+    assert_eq!(p.next(until + 60), PlanAction::Start(vec![1, 2]));
+}
+
+#[test]
+fn a_claimed_target_with_no_trace_is_skipped_only_once_no_start_can_be_in_flight() {
+    let mut p = plan();
+    let PlanAction::Start(started) = p.next(0) else {
+        panic!()
+    };
+    p.claim(started[0], "p-1-w1-1", 100);
+    assert!(p.stop(None, "aborted", 120));
+    assert_eq!(p.next(130), PlanAction::Revert(vec![0]));
+    // Its Region has no trace of it yet: the start may still be in flight.
+    p.not_started(0, 130);
+    assert_eq!(p.next(160), PlanAction::Revert(vec![0]));
+    p.not_started(0, 100 + START_SETTLE_SECS);
+    assert_eq!(p.targets[0].state, TargetState::Skipped);
+    assert_eq!(p.next(100 + START_SETTLE_SECS), PlanAction::Done);
+}
+
+#[test]
+fn a_release_whose_rollback_failed_stops_the_plan_and_stays_to_be_brought_back() {
+    let mut p = plan();
+    let PlanAction::Start(started) = p.next(0) else {
+        panic!()
+    };
+    p.claim(started[0], "p-1-w1-1", 0);
+    p.started(0, 0);
+    p.saw(
+        0,
+        Seen::Stuck {
+            why: "rollback failed: UpdateAlias throttled".into(),
+        },
+        60,
+    );
+    let cause = p.stop_cause().unwrap().clone();
+    assert_eq!(cause.target, Some(0));
+    assert!(cause.why.contains("rollback failed"), "{}", cause.why);
+    // Not back: the plan brings it back.
+    assert!(p.targets[0].state.moved());
+    assert_eq!(p.next(60), PlanAction::Revert(vec![0]));
 }
