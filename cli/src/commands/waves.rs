@@ -8,7 +8,8 @@ use serde_json::json;
 use shiftback::domain::strategy::{parse_duration, Strategy};
 use shiftback::service::StartRequest;
 use shiftback::waves::{
-    check_waves, new_plan_id, PlanFile, PlanLink, TargetDefaults, TargetState, WavePlan,
+    check_waves, new_plan_id, EntryTarget, PlanEntry, PlanFile, PlanLink, PlanRequest,
+    TargetDefaults, TargetState, WavePlan,
 };
 
 use crate::args::{Cli, ReleaseArgs};
@@ -100,6 +101,11 @@ async fn preflight(
         let link = PlanLink::of(plan, i);
         let regions = waves.regions();
         async move {
+            // Another account is reached through a role only the home coordinator may assume:
+            // it checks that target when the plan starts, before anything moves.
+            if t.target.role_arn.is_some() {
+                return Ok(None);
+            }
             regions
                 .preflight(&t.target, &plan.strategy, &plan.alarms, &link)
                 .await
@@ -167,6 +173,11 @@ fn show_plan(cli: &Cli, plan: &WavePlan, checks: &[Result<Option<StartRequest>, 
                     ),
                     "ok".to_string(),
                 ),
+                Ok(None) if target.role_arn.is_some() => (
+                    format!("->{wanted}"),
+                    "checked by the home coordinator at start (its role reaches that account)"
+                        .to_string(),
+                ),
                 Ok(None) => (format!("->{wanted}"), "ok (stack, alias)".to_string()),
                 Err(e) => (format!("->{wanted}"), format!("refused: {e}")),
             };
@@ -220,8 +231,14 @@ pub async fn start(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Resu
         });
     }
     let workflow = resources.waves_workflow().await?;
-    resources.waves().await?.create(&plan).await?;
-    let input = json!({"plan_id": plan.id, "looks": 0, "generation": 0});
+    let input = if plan.targets.iter().any(|t| t.target.role_arn.is_some()) {
+        // Checked in every Region, other accounts' too, and recorded by the home coordinator
+        // (whose role those accounts trust) before its first look: nothing moves otherwise.
+        json!({"plan": request_of(&plan)})
+    } else {
+        resources.waves().await?.create(&plan).await?;
+        json!({"plan_id": plan.id, "looks": 0, "generation": 0})
+    };
     let execution = workflow.start(&plan.id, &input).await?;
     if cli.json {
         println!(
@@ -241,6 +258,38 @@ pub async fn start(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Resu
         println!("stop it:     shiftback abort {}", plan.id);
     }
     Ok(0)
+}
+
+/// The plan as the waves workflow's input names it: every target with what it is.
+fn request_of(plan: &WavePlan) -> PlanRequest {
+    let first = &plan.targets[0].target;
+    let waves = (0..plan.waves)
+        .map(|wave| {
+            plan.targets
+                .iter()
+                .filter(|t| t.wave == wave)
+                .map(|t| {
+                    PlanEntry::Target(EntryTarget {
+                        region: t.target.region.clone(),
+                        function: Some(t.target.function.clone()),
+                        alias: Some(t.target.alias.clone()),
+                        version: t.target.version.clone(),
+                        role_arn: t.target.role_arn.clone(),
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    PlanRequest {
+        function: first.function.clone(),
+        alias: first.alias.clone(),
+        version: first.version.clone(),
+        waves,
+        wave_bake: Some(format!("{}s", plan.wave_bake_secs)),
+        strategy: plan.strategy.clone(),
+        alarms: plan.alarms.clone(),
+        started_by: Some(plan.started_by.clone()),
+    }
 }
 
 /// `shiftback status plan-…`: the plan's phase and every target's state.
@@ -324,5 +373,46 @@ fn show_status(cli: &Cli, plan: &WavePlan) {
             plan.targets[i].target.place(),
             plan.targets[i].attempts
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shiftback::waves::Target;
+
+    #[test]
+    fn a_plan_sent_as_the_workflows_input_is_the_plan_the_coordinator_records() {
+        let target = |region: &str, role: Option<&str>, version: &str| Target {
+            region: region.into(),
+            role_arn: role.map(str::to_string),
+            function: "checkout".into(),
+            alias: "live".into(),
+            version: Some(version.into()),
+        };
+        let waves = vec![
+            vec![target("us-east-1", None, "2")],
+            vec![
+                target("eu-west-1", None, "5"),
+                target("eu-west-1", Some("arn:aws:iam::210987654321:role/r"), "9"),
+            ],
+        ];
+        let mut plan = WavePlan::new(
+            "plan-x",
+            "us-east-1",
+            waves,
+            1800,
+            "linear:50:5m",
+            7,
+            "cli:dana",
+        );
+        plan.alarms = vec!["checkout-errors".into()];
+        let coordinator =
+            "arn:aws:lambda:us-east-1:123456789012:function:shiftback-WavesFunction-A";
+        let recorded = request_of(&plan)
+            .into_plan(&plan.id, coordinator, 7)
+            .unwrap();
+        plan.coordinator = Some(coordinator.into());
+        assert_eq!(recorded, plan);
     }
 }

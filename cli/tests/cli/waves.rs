@@ -354,3 +354,62 @@ async fn walkthrough_a_three_region_plan_stopped_by_an_alarm_in_its_last_wave() 
         text(&history)
     );
 }
+
+/// A plan reaching another account: the CLI cannot assume the role its coordinator may, so
+/// that target is checked by the coordinator when the plan starts: `start` hands the whole
+/// plan to the waves workflow's input, and records nothing itself.
+#[tokio::test]
+async fn a_plan_reaching_another_account_is_checked_and_recorded_by_the_home_coordinator() {
+    let p = plan_fixture().await;
+    let file = std::env::temp_dir().join(format!("{}.json", unique("plan")));
+    let role = "arn:aws:iam::210987654321:role/shiftback-WavesAccessRole-X";
+    std::fs::write(
+        &file,
+        json!({"waves": [["eu-west-1"], [{"region": "ap-southeast-2", "role_arn": role, "version": "3"}]],
+               "wave_bake": "10m"})
+        .to_string(),
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    let args = |command: &'static str| -> Vec<String> {
+        [
+            command,
+            &p.function,
+            "--alias",
+            "live",
+            "--to",
+            "2",
+            "--strategy",
+            "canary:10:5m",
+            "--alarm",
+            &p.alarm,
+            "--plan-file",
+            &path,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let plan_args = args("plan");
+    let out = p.run(&plan_args.iter().map(String::as_str).collect::<Vec<_>>());
+    says(&out, 0, "checked by the home coordinator at start");
+    let start_args = args("start");
+    let out = p.run(&start_args.iter().map(String::as_str).collect::<Vec<_>>());
+    says(&out, 0, "started plan plan-");
+    let executions = p.executions().await;
+    assert_eq!(executions.len(), 1);
+    let (name, input) = &executions[0];
+    let plan = &input["plan"];
+    assert_eq!(plan["waves"][1][0]["role_arn"], role, "{input}");
+    assert_eq!(plan["waves"][1][0]["version"], "3");
+    assert_eq!(plan["wave_bake"], "600s");
+    // Recorded by the coordinator's first state, not by the CLI.
+    let recorded = DynamoStore::new(p.home.dynamodb.clone(), &p.home_table)
+        .load_plan(name)
+        .await;
+    assert!(matches!(
+        recorded,
+        Err(shiftback::Error::ReleaseNotFound(_))
+    ));
+    let _ = std::fs::remove_file(&file);
+}

@@ -9,8 +9,8 @@ mod spec;
 mod tests;
 
 pub use file::{
-    check_plan_id, is_plan_id, new_plan_id, PlanEntry, PlanFile, PlanRequest, TargetDefaults,
-    MAX_PLAN_ID,
+    check_plan_id, is_plan_id, new_plan_id, EntryTarget, PlanEntry, PlanFile, PlanRequest,
+    TargetDefaults, MAX_PLAN_ID,
 };
 pub use plan::{
     PlanAction, PlanPhase, PlanTarget, Reverted, Seen, StopCause, TargetState, WavePlan,
