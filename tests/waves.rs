@@ -600,3 +600,78 @@ async fn a_plan_reaches_a_region_in_another_account_through_its_role() {
     let aborted = other.store.load_summary(&second).await.unwrap();
     assert_eq!(aborted.phase, Phase::Aborted);
 }
+
+/// eu-west-1 stops answering mid-wave (its control plane unreachable from a new coordinator
+/// container): every look counts it, the plan holds rather than completing or skipping it, and
+/// after MAX_ATTEMPTS looks it needs a person. An abort brings us-east-1 back and keeps
+/// eu-west-1 on its list; once eu-west-1 answers again, the next look brings it back too.
+#[tokio::test]
+async fn a_region_that_stops_answering_mid_wave_holds_the_plan_and_comes_back_when_it_answers() {
+    use shiftback::waves::{ShiftbackRegions, WaveCoordinator, MAX_ATTEMPTS};
+    let stack = unique("shiftback");
+    let alarm = unique("errors");
+    let mut regions = Vec::new();
+    for name in [HOME, "eu-west-1"] {
+        regions.push(region(name, &stack, &alarm).await);
+    }
+    let home = &regions[0];
+    let waves = wave_coordinator_with(&home.env.config, home.store.table(), &stack);
+    // A container whose calls to eu-west-1 find nothing listening (no retries: each look
+    // records its failure at once).
+    let dark = std::sync::Arc::new(WaveCoordinator::new(
+        ShiftbackRegions::new(home.env.config.clone(), stack.clone()).with_clients(|config| {
+            let unreachable = config.region().is_some_and(|r| r.as_ref() == "eu-west-1");
+            let config = match unreachable {
+                true => config
+                    .to_builder()
+                    .endpoint_url("http://127.0.0.1:9")
+                    .retry_config(aws_config::retry::RetryConfig::disabled())
+                    .build(),
+                false => config.clone(),
+            };
+            shiftback::runtime::HandlerClients::new(&config)
+        }),
+        shiftback::adapters::DynamoStore::new(home.env.dynamodb.clone(), home.store.table()),
+    ));
+    let id = unique("plan");
+    let targets = regions.iter().map(|r| vec![r.target()]).collect();
+    let mut plan = WavePlan::new(&id, HOME, targets, 0, "canary:10:5m", epoch_now(), "carol");
+    plan.alarms = vec![alarm.clone()];
+    waves.create(&plan).await.unwrap();
+    waves.look(&id, epoch_now()).await.unwrap();
+    regions[0].run_start(&format!("{id}-w1-1")).await;
+    regions[0].promote(&format!("{id}-w1-1")).await;
+    waves.look(&id, epoch_now()).await.unwrap();
+    waves.look(&id, epoch_now()).await.unwrap();
+    regions[1].run_start(&format!("{id}-w2-2")).await;
+    assert_eq!(regions[1].live().await, "1 + 2 at 10%");
+    // eu-west-1 goes dark for the coordinator.
+    for look in 1..=MAX_ATTEMPTS {
+        let (plan, next) = dark.look(&id, epoch_now()).await.unwrap();
+        assert_eq!(plan.targets[1].attempts, look, "counted, never skipped");
+        assert!(next.is_some(), "the plan holds");
+        assert!(matches!(plan.phase, PlanPhase::Releasing { wave: 1 }));
+    }
+    let plan = waves.plans().load_plan(&id).await.unwrap().0;
+    assert_eq!(plan.needs_person(), [1]);
+    assert!(plan.targets[1].last_error.is_some());
+    // An abort while it is dark: us-east-1 comes back; eu-west-1 stays on the list.
+    let abort = WaveCommand::Stop {
+        plan_id: id.clone(),
+        release_id: None,
+        why: "aborted by carol".into(),
+    };
+    let answer = dark.handle(abort, epoch_now()).await.unwrap();
+    assert_eq!(answer.phase, "stopping");
+    assert_eq!(regions[0].live().await, "1");
+    assert_eq!(regions[1].live().await, "1 + 2 at 10%");
+    // It answers again: the next look brings it back.
+    let (plan, next) = waves.look(&id, epoch_now()).await.unwrap();
+    assert!(
+        matches!(plan.phase, PlanPhase::Stopped { .. }),
+        "{:?}",
+        plan.phase
+    );
+    assert_eq!(next, None);
+    assert_eq!(regions[1].live().await, "1");
+}

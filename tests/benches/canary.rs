@@ -382,6 +382,31 @@ fn main() {
             }
         }
     }
+    // A wave plan stops everywhere when any one Region's release rolls back: its false-stop
+    // rate compounds over its Regions, 1 - (1 - p)^N, p one Region's false rollback rate.
+    println!("\n   a wave plan of healthy releases over N Regions (judge + own alarm + fast path): the chance it is stopped falsely somewhere, 1 - (1 - p)^N");
+    println!("| target calls/min | baseline | p (one Region) | 3 Regions | 6 Regions | 20 Regions | 50 Regions |");
+    println!("|---|---|---|---|---|---|---|");
+    for per_min in [10.0, 100.0, 1_000.0] {
+        for baseline in [0.001, 0.01, 0.05] {
+            let traffic = Traffic {
+                target_per_min: per_min,
+                baseline,
+                regression: 1.0,
+            };
+            let p = run(Guard::WithFastPath, &traffic).rolled_back as f64 / RUNS as f64;
+            let stopped = |n: i32| format!("{:.1}%", 100.0 * (1.0 - (1.0 - p).powi(n)));
+            println!(
+                "| {per_min} | {:.1}% | {:.2}% | {} | {} | {} | {} |",
+                baseline * 100.0,
+                100.0 * p,
+                stopped(3),
+                stopped(6),
+                stopped(20),
+                stopped(50)
+            );
+        }
+    }
     println!("\n   regressions: minutes from the shift to the rollback (p50, p90) and the share missed (promoted)");
     println!(
         "| target calls/min | baseline | regression | guard | p50 min | p90 min | missed | held |"
