@@ -286,7 +286,7 @@ async fn a_start_repeated_after_a_crash_is_one_release_in_its_region() {
     let region = &p.regions[0];
     let id = p.release_id(1);
     let regions =
-        shiftback::waves::ShiftbackRegions::new(region.env.config.clone(), stack_of(&p).await);
+        shiftback::waves::ShiftbackRegions::new(region.env.config.clone(), p.stack.clone());
     let link = shiftback::waves::PlanLink {
         plan_id: p.id.clone(),
         home_region: HOME.into(),
@@ -336,25 +336,6 @@ async fn a_start_repeated_after_a_crash_is_one_release_in_its_region() {
         .await
         .unwrap();
     assert_eq!(history.releases.len(), 1);
-}
-
-/// The stack name the plan's Regions share (read back from the home Region).
-async fn stack_of(p: &Plan) -> String {
-    let out = aws_sdk_cloudformation::Client::new(&p.regions[0].env.config)
-        .describe_stacks()
-        .send()
-        .await
-        .unwrap();
-    out.stacks()
-        .iter()
-        .find(|s| {
-            s.outputs()
-                .iter()
-                .any(|o| o.output_value() == Some(p.regions[0].store.table()))
-        })
-        .and_then(|s| s.stack_name())
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test]

@@ -13,6 +13,8 @@ pub async fn run(cli: &Cli, resources: &Resources) -> Result<u8, Failure> {
     let service = resources.service().await?;
     let now = Utc::now();
     let open = service.store.open_releases(now).await?;
+    // The wave plans this Region coordinates, each with its regional releases' states.
+    let plans = service.store.open_plans().await?;
     if cli.json {
         let releases: Vec<_> = open
             .iter()
@@ -27,11 +29,17 @@ pub async fn run(cli: &Cli, resources: &Resources) -> Result<u8, Failure> {
                 })
             })
             .collect();
-        println!("{}", json!({ "releases": releases }));
+        println!("{}", json!({ "releases": releases, "plans": plans }));
         return Ok(0);
     }
-    if open.is_empty() {
+    if open.is_empty() && plans.is_empty() {
         println!("nothing is releasing: no release in progress or in its bake window");
+        return Ok(0);
+    }
+    if !plans.is_empty() {
+        show_plans(&plans, now.timestamp());
+    }
+    if open.is_empty() {
         return Ok(0);
     }
     let mut rows = table(
@@ -65,4 +73,37 @@ pub async fn run(cli: &Cli, resources: &Resources) -> Result<u8, Failure> {
     }
     print_table(&rows, "");
     Ok(0)
+}
+
+/// The running wave plans: where each stands, Region by Region.
+fn show_plans(plans: &[shiftback::waves::WavePlan], now: i64) {
+    let mut rows = table(&["plan", "phase", "targets", "since"], &[]);
+    for plan in plans {
+        let phase = serde_json::to_value(&plan.phase).unwrap_or_default();
+        let mut phase_name = phase["phase"].as_str().unwrap_or("?").to_string();
+        if let Some(wave) = phase["wave"].as_u64() {
+            phase_name.push_str(&format!(" (wave {} of {})", wave + 1, plan.waves));
+        }
+        let targets = plan
+            .targets
+            .iter()
+            .map(|t| {
+                let state = serde_json::to_value(&t.state).unwrap_or_default();
+                format!(
+                    "{} {}",
+                    t.target.place(),
+                    state["state"].as_str().unwrap_or("?")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        rows.add_row(vec![
+            plan.id.clone(),
+            phase_name,
+            targets,
+            format!("{} ago", duration((now - plan.started_at).max(0))),
+        ]);
+    }
+    print_table(&rows, "");
+    println!();
 }

@@ -53,7 +53,8 @@ async fn plan_fixture() -> Plan {
         &home,
         &stack_name,
         json!({"ReleaseTableName": home_table, "WavesStateMachineArn": waves_machine,
-               "StateMachineArn": waiting_machine(&sfn).await, "WavesFunctionArn": COORDINATOR}),
+               "StateMachineArn": waiting_machine(&sfn).await, "WavesFunctionArn": COORDINATOR,
+               "ReleaseTopicArn": shiftback_integration_tests::topic(&home, "releases").await}),
     )
     .await;
     for region in OTHER_REGIONS {
@@ -213,6 +214,14 @@ async fn start_records_the_plan_at_home_and_starts_its_workflow_then_abort_stops
     // Each regional release will name the home stack's coordinator, to stop the plan at once.
     assert_eq!(stored.coordinator.as_deref(), Some(COORDINATOR));
     assert_eq!(stored.alarms, std::slice::from_ref(&p.alarm));
+    // `list` in the home Region shows the running plan, Region by Region.
+    let listed = p.run(&["list"]);
+    says(&listed, 0, &plan_id);
+    assert!(
+        text(&listed).contains("eu-west-1 waiting"),
+        "{}",
+        text(&listed)
+    );
     let out = p.run(&["abort", &plan_id, "--reason", "wrong build"]);
     says(&out, 0, "stopped: aborted by cli:carol: wrong build");
     assert!(
@@ -222,6 +231,9 @@ async fn start_records_the_plan_at_home_and_starts_its_workflow_then_abort_stops
     );
     let json_status = json(&p.run(&["--json", "status", &plan_id]));
     assert_eq!(json_status["phase"]["phase"], "stopped");
+    // Ended: no longer listed.
+    let listed = json(&p.run(&["--json", "list"]));
+    assert_eq!(listed["plans"], json!([]), "{listed}");
 }
 
 /// The walk-through in docs/src/waves.md, as it runs: a 3-Region plan (us-east-1 coordinating

@@ -16,12 +16,20 @@ pub(super) fn plan_pk(id: &str) -> String {
 
 const PLAN_SK: &str = "PLAN";
 
+/// GSI2's partition of the plans still running (apart from the open releases' `OPEN`).
+const OPEN_PLANS: &str = "OPEN_PLAN";
+
 /// A plan's item: its keys, its revision (what saves are conditional on) and the plan as
 /// one JSON `doc`. 50 targets of about 600 bytes each stay far inside an item's 400 KB.
+/// While it runs it is in GSI2 under [`OPEN_PLANS`], so `list` finds it with one query.
 #[derive(Serialize, Deserialize)]
 struct PlanItem {
     pk: String,
     sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
     phase: String,
     revision: u64,
     doc: String,
@@ -34,9 +42,12 @@ impl PlanItem {
             .ok()
             .and_then(|v| v["phase"].as_str().map(str::to_string))
             .unwrap_or_default();
+        let open = !plan.ended();
         Ok(PlanItem {
             pk: plan_pk(&plan.id),
             sk: PLAN_SK.into(),
+            gsi2pk: open.then(|| OPEN_PLANS.to_string()),
+            gsi2sk: open.then(|| super::open::open_key(plan.started_at, &plan.id)),
             phase,
             revision,
             doc,
@@ -83,6 +94,31 @@ impl DynamoStore {
         let plan = serde_json::from_str(&stored.doc)
             .map_err(|e| Error::Corrupt(format!("plan {id}: {e}")))?;
         Ok((plan, stored.revision))
+    }
+
+    /// Every plan still running, newest first: one query of the open index.
+    pub async fn open_plans(&self) -> Result<Vec<WavePlan>> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(super::OPEN_INDEX)
+            .key_condition_expression("gsi2pk = :plans")
+            .expression_attribute_values(":plans", string(OPEN_PLANS))
+            .scan_index_forward(false)
+            .into_paginator()
+            .items()
+            .send();
+        let mut plans = Vec::new();
+        while let Some(item) = pages.try_next().await.map_err(aws("Query"))? {
+            let stored: PlanItem =
+                serde_dynamo::from_item(item).map_err(|e| Error::Corrupt(e.to_string()))?;
+            plans.push(
+                serde_json::from_str(&stored.doc)
+                    .map_err(|e| Error::Corrupt(format!("plan {}: {e}", stored.pk)))?,
+            );
+        }
+        Ok(plans)
     }
 
     /// Saves the plan over `revision`; [`Error::StaleRelease`] if another writer saved since.

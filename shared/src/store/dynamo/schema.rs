@@ -7,7 +7,7 @@
 //! | outbox mark     | `REL#<id>`          | `NOTIFIED`    | outbox.rs    | entries announced, claim     |
 //! | alias lock      | `LOCK#<fn>#<alias>` | `LOCK`        | locks.rs     | holder, expiry               |
 //! | alarm guard     | `ALARM#<alarm>`     | `REL#<id>`    | guards.rs    | what to revert, until when   |
-//! | wave plan       | `PLAN#<id>`         | `PLAN`        | plans.rs     | `doc` JSON, `revision`       |
+//! | wave plan       | `PLAN#<id>`         | `PLAN`        | plans.rs     | `doc` JSON, `revision`, GSI2 |
 //!
 //! GSI1 (`gsi1pk` = `FN#<function>`, `gsi1sk` = `<created_at>#<id>`) lists a function's
 //! releases newest first (history.rs). GSI2 is sparse: a release is in it (`gsi2pk` = `OPEN`,
