@@ -79,27 +79,15 @@ pub async fn run(cli: &Cli, resources: &Resources) -> Result<u8, Failure> {
 fn show_plans(plans: &[shiftback::waves::WavePlan], now: i64) {
     let mut rows = table(&["plan", "phase", "targets", "since"], &[]);
     for plan in plans {
-        let phase = serde_json::to_value(&plan.phase).unwrap_or_default();
-        let mut phase_name = phase["phase"].as_str().unwrap_or("?").to_string();
-        if let Some(wave) = phase["wave"].as_u64() {
-            phase_name.push_str(&format!(" (wave {} of {})", wave + 1, plan.waves));
-        }
         let targets = plan
             .targets
             .iter()
-            .map(|t| {
-                let state = serde_json::to_value(&t.state).unwrap_or_default();
-                format!(
-                    "{} {}",
-                    t.target.place(),
-                    state["state"].as_str().unwrap_or("?")
-                )
-            })
+            .map(|t| format!("{} {}", t.target.place(), t.state.name()))
             .collect::<Vec<_>>()
             .join(", ");
         rows.add_row(vec![
             plan.id.clone(),
-            phase_name,
+            plan.phase_line(),
             targets,
             format!("{} ago", duration((now - plan.started_at).max(0))),
         ]);

@@ -9,7 +9,7 @@ use shiftback::domain::strategy::{parse_duration, Strategy};
 use shiftback::service::StartRequest;
 use shiftback::waves::{
     check_waves, new_plan_id, EntryTarget, PlanEntry, PlanFile, PlanLink, PlanRequest,
-    TargetDefaults, TargetState, WavePlan,
+    TargetDefaults, WavePlan,
 };
 
 use crate::args::{Cli, ReleaseArgs};
@@ -115,96 +115,11 @@ async fn preflight(
     Ok(join_all(checks).await)
 }
 
-/// Prints each wave, its targets and what their Regions said; returns how many refused.
-fn show_plan(cli: &Cli, plan: &WavePlan, checks: &[Result<Option<StartRequest>, String>]) -> usize {
-    let refused = checks.iter().filter(|c| c.is_err()).count();
-    if cli.json {
-        let targets: Vec<_> = plan
-            .targets
-            .iter()
-            .zip(checks)
-            .map(|(t, check)| match check {
-                Ok(request) => json!({"wave": t.wave + 1, "target": t.target,
-                    "stable_version": request.as_ref().and_then(|r| r.stable_version.clone()),
-                    "ok": true}),
-                Err(e) => {
-                    json!({"wave": t.wave + 1, "target": t.target, "ok": false, "refused": e})
-                }
-            })
-            .collect();
-        println!(
-            "{}",
-            json!({"plan_id": plan.id, "home_region": plan.home_region, "waves": plan.waves,
-                "wave_bake_secs": plan.wave_bake_secs, "strategy": plan.strategy,
-                "targets": targets, "refused": refused})
-        );
-        return refused;
-    }
-    let strategy: Strategy = plan.strategy.parse().expect("checked");
-    println!(
-        "plan {}: {} wave(s), {} target(s), coordinated from {}; each wave bakes {} before the next",
-        plan.id,
-        plan.waves,
-        plan.targets.len(),
-        plan.home_region,
-        output::duration(plan.wave_bake_secs as i64)
-    );
-    println!("in each Region: {strategy}, guarded by {}", alarms_of(plan));
-    for wave in 0..plan.waves {
-        println!("wave {}:", wave + 1);
-        let mut rows = output::table(&["where", "alias", "versions", "checks"], &[]);
-        for (t, check) in plan
-            .targets
-            .iter()
-            .zip(checks)
-            .filter(|(t, _)| t.wave == wave)
-        {
-            let target = &t.target;
-            let wanted = target
-                .version
-                .clone()
-                .unwrap_or("published at its wave".into());
-            let (versions, checks) = match check {
-                Ok(Some(request)) => (
-                    format!(
-                        "{}->{}",
-                        request.stable_version.as_deref().unwrap_or("?"),
-                        request.target_version
-                    ),
-                    "ok".to_string(),
-                ),
-                Ok(None) if target.role_arn.is_some() => (
-                    format!("->{wanted}"),
-                    "checked by the home coordinator at start (its role reaches that account)"
-                        .to_string(),
-                ),
-                Ok(None) => (format!("->{wanted}"), "ok (stack, alias)".to_string()),
-                Err(e) => (format!("->{wanted}"), format!("refused: {e}")),
-            };
-            rows.add_row(vec![
-                target.place(),
-                format!("{}:{}", target.function, target.alias),
-                versions,
-                checks,
-            ]);
-        }
-        output::print_table(&rows, "  ");
-    }
-    refused
-}
-
-fn alarms_of(plan: &WavePlan) -> String {
-    match plan.alarms.as_slice() {
-        [] => "no alarm (canary analysis only)".to_string(),
-        alarms => alarms.join(", "),
-    }
-}
-
 /// `shiftback plan --wave …`: every wave, and every Region's preflight, nothing moved.
 pub async fn plan(cli: &Cli, resources: &Resources, args: &ReleaseArgs) -> Result<u8, Failure> {
     let plan = build(cli, resources, args)?;
     let checks = preflight(resources, &plan).await?;
-    let refused = show_plan(cli, &plan, &checks);
+    let refused = output::waves::show_plan(cli, &plan, &checks);
     Ok(if refused > 0 { 3 } else { 0 })
 }
 
@@ -295,7 +210,7 @@ fn request_of(plan: &WavePlan) -> PlanRequest {
 /// `shiftback status plan-…`: the plan's phase and every target's state.
 pub async fn status(cli: &Cli, resources: &Resources, id: &str) -> Result<u8, Failure> {
     let (plan, _) = resources.waves().await?.plans().load_plan(id).await?;
-    show_status(cli, &plan);
+    output::waves::show_status(cli, &plan);
     Ok(0)
 }
 
@@ -309,71 +224,8 @@ pub async fn abort(
     let waves = resources.waves().await?;
     let why = format!("aborted by {}: {reason}", actor(cli));
     let (plan, _) = waves.stop(id, None, &why, Utc::now().timestamp()).await?;
-    show_status(cli, &plan);
+    output::waves::show_status(cli, &plan);
     Ok(0)
-}
-
-fn show_status(cli: &Cli, plan: &WavePlan) {
-    if cli.json {
-        let mut value = serde_json::to_value(plan).expect("serialisable");
-        value["needs_person"] = json!(plan
-            .needs_person()
-            .iter()
-            .map(|&i| plan.targets[i].target.place())
-            .collect::<Vec<_>>());
-        println!("{value}");
-        return;
-    }
-    let phase = serde_json::to_value(&plan.phase).expect("serialisable");
-    let mut headline = format!(
-        "plan {}: {}",
-        plan.id,
-        phase["phase"].as_str().unwrap_or("?")
-    );
-    if let Some(wave) = phase["wave"].as_u64() {
-        headline.push_str(&format!(" (wave {} of {})", wave + 1, plan.waves));
-    }
-    if let Some(cause) = plan.stop_cause() {
-        headline.push_str(&format!(": {}", cause.why));
-    }
-    println!("{headline}");
-    let mut rows = output::table(
-        &["wave", "where", "alias", "state", "release", "last error"],
-        &[0],
-    );
-    let cause = plan.stop_cause().and_then(|c| c.target);
-    for (i, t) in plan.targets.iter().enumerate() {
-        let state = match &t.state {
-            TargetState::Waiting => "waiting".to_string(),
-            TargetState::Releasing { .. } => "releasing".to_string(),
-            TargetState::Promoted { .. } => "promoted".to_string(),
-            // The why is the headline's: the cause's own rollback, or the plan's stop.
-            TargetState::Reverted { .. } if cause == Some(i) => {
-                "rolled back: stopped the plan".to_string()
-            }
-            TargetState::Reverted { why, .. } if why.starts_with("stopped with the plan") => {
-                "reverted with the plan".to_string()
-            }
-            TargetState::Reverted { why, .. } => format!("reverted: {why}"),
-            TargetState::Skipped => "skipped (never moved)".to_string(),
-        };
-        rows.add_row(vec![
-            (t.wave + 1).to_string(),
-            t.target.place(),
-            format!("{}:{}", t.target.function, t.target.alias),
-            state,
-            t.state.release_id().unwrap_or("").to_string(),
-            t.last_error.clone().unwrap_or_default(),
-        ]);
-    }
-    output::print_table(&rows, "  ");
-    for i in plan.needs_person() {
-        println!(
-            "needs a person: {} has not answered {} looks in a row; see its last error",
-            plan.targets[i].target.place(),
-            plan.targets[i].attempts
-        );
-    }
 }
 
 #[cfg(test)]

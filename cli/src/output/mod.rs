@@ -8,6 +8,7 @@ use shiftback::domain::{Release, Schedule, Weight};
 use shiftback::service::StartRequest;
 
 mod status;
+pub mod waves;
 pub use status::{status, LiveStatus};
 
 const BAR: usize = 20;

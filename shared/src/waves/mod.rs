@@ -9,9 +9,12 @@ mod coordinator;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 mod regional;
+mod stacks;
 mod stops;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_starts;
 
 pub use coordinator::WaveCoordinator;
 pub use regional::{ShiftbackRegions, WAVES_ACTOR};
@@ -45,6 +48,18 @@ impl PlanLink {
             wave: plan.targets[index].wave + 1,
             coordinator: plan.coordinator.clone(),
         }
+    }
+
+    /// The plan's labels on a release (not its coordinator), for the revert that brings it
+    /// back: a revert stops nothing.
+    pub fn carried(
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> std::collections::BTreeMap<String, String> {
+        labels
+            .iter()
+            .filter(|(key, _)| ["plan", "plan_home", "wave"].contains(&key.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     pub fn labels(&self) -> Vec<(String, String)> {
@@ -144,13 +159,9 @@ pub struct WaveAnswer {
 
 impl WaveAnswer {
     pub fn of(plan: &WavePlan, next: Option<i64>, now: i64) -> WaveAnswer {
-        let phase = serde_json::to_value(&plan.phase)
-            .ok()
-            .and_then(|v| v["phase"].as_str().map(str::to_string))
-            .unwrap_or_default();
         WaveAnswer {
             plan_id: plan.id.clone(),
-            phase,
+            phase: plan.phase.name().to_string(),
             ended: next.is_none(),
             wait_secs: next.map_or(0, |at| (at - now).max(1)),
             needs_person: plan

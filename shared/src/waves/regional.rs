@@ -12,10 +12,11 @@ use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use tokio::sync::Mutex;
 
+use super::stacks::{missing, stack_outputs};
 use super::{PlanLink, RegionalReleases, Reverted, Seen, Target};
 use crate::adapters::StepFunctionsWorkflow;
 use crate::domain::Phase;
-use crate::error::{AwsError, Error, Result};
+use crate::error::{Error, Result};
 use crate::runtime::{release_service_with, Caller, HandlerClients, HandlerSettings};
 use crate::service::{Control, ReleaseService, StartRequest, StepInput};
 
@@ -173,57 +174,6 @@ impl ShiftbackRegions {
     }
 }
 
-/// A plan's labels on a release, for the revert that brings it back (not its coordinator:
-/// a revert stops nothing).
-fn plan_labels(
-    labels: &std::collections::BTreeMap<String, String>,
-) -> std::collections::BTreeMap<String, String> {
-    labels
-        .iter()
-        .filter(|(key, _)| ["plan", "plan_home", "wave"].contains(&key.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-fn missing(output: &str) -> Error {
-    Error::BadRequest(format!(
-        "the shiftback stack has no output {output}: deploy shiftback's own template there"
-    ))
-}
-
-/// The stack's outputs in the client's Region. No stack there is a refusal, with the place.
-async fn stack_outputs(
-    clients: &HandlerClients,
-    stack: &str,
-    place: &str,
-) -> Result<HashMap<String, String>> {
-    let out = clients
-        .cloudformation
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(|e| {
-            let err = AwsError::from_sdk("DescribeStacks", e);
-            // CloudFormation answers a missing stack with a 400 ValidationError.
-            if err.code.as_deref() == Some("ValidationError") && err.message.contains("exist") {
-                Error::BadRequest(format!(
-                    "no shiftback stack named {stack} in {place}: deploy shiftback there first"
-                ))
-            } else {
-                Error::Aws(err)
-            }
-        })?;
-    Ok(out
-        .stacks()
-        .first()
-        .map(|s| s.outputs())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
-        .collect())
-}
-
 impl RegionalReleases for ShiftbackRegions {
     async fn start(
         &self,
@@ -378,7 +328,7 @@ impl RegionalReleases for ShiftbackRegions {
                         &release.stable_version,
                         WAVES_ACTOR,
                         Some(back),
-                        plan_labels(&release.labels),
+                        PlanLink::carried(&release.labels),
                     )
                     .await
                 {

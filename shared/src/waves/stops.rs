@@ -66,33 +66,45 @@ pub(crate) async fn stop_plan_logged<S: PlanStopper>(stops: Option<&S>, release:
     }
 }
 
-/// The coordinator invoked asynchronously, in its own Region.
+/// The coordinator invoked asynchronously, in its own Region: a client for that Region made
+/// from the handler's own the first time, then kept for the container's life.
 #[derive(Clone, Debug)]
 pub struct LambdaPlanStops {
     client: aws_sdk_lambda::Client,
+    by_region:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, aws_sdk_lambda::Client>>>,
 }
 
 impl LambdaPlanStops {
     pub fn new(client: aws_sdk_lambda::Client) -> Self {
-        LambdaPlanStops { client }
+        LambdaPlanStops {
+            client,
+            by_region: Default::default(),
+        }
+    }
+
+    fn client_in(&self, region: &str) -> aws_sdk_lambda::Client {
+        let mut clients = self.by_region.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let config = self
+                    .client
+                    .config()
+                    .to_builder()
+                    .region(aws_sdk_lambda::config::Region::new(region.to_string()))
+                    .build();
+                aws_sdk_lambda::Client::from_conf(config)
+            })
+            .clone()
     }
 }
 
 impl PlanStopper for LambdaPlanStops {
     async fn stop(&self, coordinator: &str, command: &WaveCommand) -> Result<()> {
-        let region = coordinator
-            .split(':')
-            .nth(3)
-            .unwrap_or_default()
-            .to_string();
-        let config = self
-            .client
-            .config()
-            .to_builder()
-            .region(aws_sdk_lambda::config::Region::new(region))
-            .build();
+        let region = coordinator.split(':').nth(3).unwrap_or_default();
         let payload = serde_json::to_vec(command).map_err(|e| Error::Corrupt(e.to_string()))?;
-        aws_sdk_lambda::Client::from_conf(config)
+        self.client_in(region)
             .invoke()
             .function_name(coordinator)
             .invocation_type(InvocationType::Event)

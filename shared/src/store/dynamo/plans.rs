@@ -38,10 +38,7 @@ struct PlanItem {
 impl PlanItem {
     fn of(plan: &WavePlan, revision: u64) -> Result<PlanItem> {
         let doc = serde_json::to_string(plan).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let phase = serde_json::to_value(&plan.phase)
-            .ok()
-            .and_then(|v| v["phase"].as_str().map(str::to_string))
-            .unwrap_or_default();
+        let phase = plan.phase.name().to_string();
         let open = !plan.ended();
         Ok(PlanItem {
             pk: plan_pk(&plan.id),
