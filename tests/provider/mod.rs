@@ -149,7 +149,14 @@ impl Setup {
         let p = &self.provider;
         let answer = p
             .service
-            .answer_cfn(request, &p.workflow, p.answers.as_ref(), &RollingBack, None)
+            .answer_cfn(
+                request,
+                &p.workflow,
+                p.plans.as_ref(),
+                p.answers.as_ref(),
+                &RollingBack,
+                None,
+            )
             .await
             .unwrap()
             .now()

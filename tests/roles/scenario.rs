@@ -174,6 +174,15 @@ pub(super) async fn record_every_handler() -> Recorded {
         .await
         .unwrap();
     assert_eq!(url.puts().len(), 3);
+    let provider_log = &calls["ReleaseProviderFunction"];
+    let resource = (url.url.as_str(), stack_id.as_str(), function.as_str());
+    Box::pin(super::waves::provide_a_plan(
+        &env,
+        &settings,
+        provider_log,
+        resource,
+    ))
+    .await;
     // The end of a release's workflow (EventBridge), which answers a stack waiting for it.
     let ended = json!({
         "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
@@ -194,6 +203,7 @@ pub(super) async fn record_every_handler() -> Recorded {
         ("ReleaseTopic", settings.release_topic.clone().unwrap()),
         ("IncidentTopic", settings.incident_topic.clone().unwrap()),
         ("ReleaseStateMachine", settings.state_machine_arn.unwrap()),
+        ("WavesStateMachine", super::waves::WAVES_MACHINE.to_string()),
         // The alarm function's failure destination: Lambda itself sends to it, with the
         // function's role; no handler code does.
         (

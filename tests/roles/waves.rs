@@ -50,3 +50,56 @@ pub(super) async fn walk_a_plan(home: &Emulator, table: &str, log: &CallLog, ala
         assert_eq!(region.live().await, "1", "{}", region.name);
     }
 }
+
+/// The waves workflow's ARN, as `!Ref WavesStateMachine` resolves.
+pub(super) const WAVES_MACHINE: &str =
+    "arn:aws:states:us-east-1:123456789012:stateMachine:WavesStateMachine-AbC123";
+
+/// The provider's part for a resource with `Waves`: a Create whose plan it asks the coordinator
+/// to check and record (moto has no such function to run: the call is recorded all the same),
+/// then the same request once the plan is recorded, which launches the waves workflow.
+pub(super) async fn provide_a_plan(
+    home: &Emulator,
+    settings: &shiftback::runtime::HandlerSettings,
+    log: &CallLog,
+    (url, stack_id, function): (&str, &str, &str),
+) {
+    use shiftback::runtime::{plans_with, release_provider_with};
+    let clients = home.clients_with(log);
+    let coordinator =
+        "arn:aws:lambda:us-east-1:123456789012:function:shiftback-WavesFunction-AbC123";
+    let plans = plans_with(&clients, settings, coordinator, WAVES_MACHINE);
+    let provider = release_provider_with(&clients, settings)
+        .unwrap()
+        .with_plans(plans);
+    let request_id = shiftback_integration_tests::unique("req");
+    let request = serde_json::json!({
+        "RequestType": "Create", "RequestId": request_id, "ResponseURL": url,
+        "StackId": stack_id,
+        "ResourceType": "Custom::ShiftbackRelease", "LogicalResourceId": "Plan",
+        "ResourceProperties": {"FunctionName": function, "Alias": "prod", "Version": "5",
+                               "Waves": [["us-east-1"], ["us-east-2"]]}
+    });
+    Box::pin(provider.handle(request.clone(), 0)).await.unwrap();
+    let id = shiftback::service::plan_id_for(&request_id);
+    let store =
+        shiftback::adapters::DynamoStore::new(clients.dynamodb.clone(), &settings.release_table);
+    let target = shiftback::waves::Target {
+        region: "us-east-1".into(),
+        role_arn: None,
+        function: function.into(),
+        alias: "prod".into(),
+        version: Some("5".into()),
+    };
+    let plan = WavePlan::new(
+        &id,
+        "us-east-1",
+        vec![vec![target]],
+        0,
+        "AllAtOnce",
+        epoch_now(),
+        "ci",
+    );
+    store.create_plan(&plan).await.unwrap();
+    Box::pin(provider.handle(request, 0)).await.unwrap();
+}

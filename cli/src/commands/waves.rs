@@ -204,6 +204,8 @@ fn request_of(plan: &WavePlan) -> PlanRequest {
         strategy: plan.strategy.clone(),
         alarms: plan.alarms.clone(),
         started_by: Some(plan.started_by.clone()),
+        resource: None,
+        answer_to: None,
     }
 }
 

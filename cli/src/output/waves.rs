@@ -101,6 +101,11 @@ fn alarms_of(plan: &WavePlan) -> String {
 pub fn show_status(cli: &Cli, plan: &WavePlan) {
     if cli.json {
         let mut value = serde_json::to_value(plan).expect("serialisable");
+        // The waiting stack's presigned URL answers the stack for anyone who holds it.
+        if let Some(map) = value.as_object_mut() {
+            map.remove("answer_to");
+            map.insert("stack_waits".into(), json!(plan.answer_to.is_some()));
+        }
         value["needs_person"] = json!(plan
             .needs_person()
             .iter()

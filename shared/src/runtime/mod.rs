@@ -15,7 +15,9 @@ use crate::error::Error;
 mod provider;
 mod wiring;
 
-pub use provider::{release_provider, release_provider_with, ReleaseProvider};
+pub use provider::{
+    plans_with, release_provider, release_provider_with, AwsPlans, ReleaseProvider,
+};
 pub use wiring::*;
 
 impl From<Error> for Diagnostic {

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use crate::adapters::{CfnStacks, StepFunctionsWorkflow};
+use crate::adapters::{CfnStacks, DynamoStore, StepFunctionsWorkflow};
 use crate::error::Error;
 use crate::service::ReleaseService;
+use crate::waves::{HomePlans, LambdaCoordinator};
 
 use super::{release_service_with, HandlerClients, HandlerSettings};
 
@@ -17,7 +18,12 @@ pub struct ReleaseProvider {
     pub workflow: StepFunctionsWorkflow,
     pub answers: std::sync::Arc<crate::workflow::cfn_response::CfnResponder>,
     pub stacks: CfnStacks,
+    /// The home Region's plans, for a resource with `Waves` (None: the stack has no coordinator).
+    pub plans: Option<AwsPlans>,
 }
+
+/// The plans a stack's resource starts: the coordinator invoked, the waves workflow, the table.
+pub type AwsPlans = HomePlans<LambdaCoordinator, StepFunctionsWorkflow, DynamoStore>;
 
 impl ReleaseProvider {
     /// What the provider's function is invoked with: a custom resource request, or the end of
@@ -54,6 +60,7 @@ impl ReleaseProvider {
         let answer = self.service.answer_cfn(
             event,
             &self.workflow,
+            self.plans.as_ref(),
             self.answers.as_ref(),
             &self.stacks,
             budget,
@@ -72,13 +79,51 @@ impl ReleaseProvider {
         Error,
     > {
         self.service
-            .answer_ended(event, self.answers.as_ref())
+            .answer_ended(event, self.plans.as_ref(), self.answers.as_ref())
             .await
     }
 }
 
+/// From Lambda's environment; `WAVES_FUNCTION_ARN` and `WAVES_STATE_MACHINE_ARN` (the stack's
+/// coordinator and waves workflow) let a resource name `Waves`.
 pub async fn release_provider() -> Result<ReleaseProvider, lambda_runtime::Error> {
-    super::from_environment(release_provider_with)?
+    super::from_environment(|clients, settings| {
+        let provider = release_provider_with(clients, settings)?;
+        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(
+            match (
+                optional("WAVES_FUNCTION_ARN"),
+                optional("WAVES_STATE_MACHINE_ARN"),
+            ) {
+                (Some(function), Some(machine)) => {
+                    let plans = plans_with(clients, settings, &function, &machine);
+                    provider.with_plans(plans)
+                }
+                _ => provider,
+            },
+        )
+    })?
+}
+
+/// The home Region's plans: `coordinator` invoked, `machine` started, the table read.
+pub fn plans_with(
+    clients: &HandlerClients,
+    settings: &HandlerSettings,
+    coordinator: &str,
+    machine: &str,
+) -> AwsPlans {
+    HomePlans {
+        coordinator: LambdaCoordinator::new(clients.lambda.clone(), coordinator),
+        workflow: StepFunctionsWorkflow::new(clients.sfn.clone(), machine),
+        records: DynamoStore::new(clients.dynamodb.clone(), &settings.release_table),
+    }
+}
+
+impl ReleaseProvider {
+    pub fn with_plans(mut self, plans: AwsPlans) -> Self {
+        self.plans = Some(plans);
+        self
+    }
 }
 
 /// The provider, from its clients and settings (`STATE_MACHINE_ARN` is required).
@@ -93,5 +138,6 @@ pub fn release_provider_with(
         workflow,
         answers: std::sync::Arc::new(Default::default()),
         stacks: CfnStacks::new(clients.cloudformation.clone()),
+        plans: None,
     })
 }

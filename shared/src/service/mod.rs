@@ -45,8 +45,9 @@ pub(crate) use analysis_alarm::done_with_alarm;
 pub(crate) use converge::durable_left;
 pub use preflight::Preflight;
 pub use provider::{
-    answer_for, may_release, release_id_for, Answered, Provided, ReleaseProperties, WhenBusy,
-    EXECUTION_STATUS_CHANGE, RELEASE_STACKS_TAG, STACK_ID_TAG, UPDATE_ROLLBACK,
+    answer_for, may_release, plan_id_for, release_id_for, Answered, PlanProperties, Provided,
+    ReleaseProperties, WhenBusy, EXECUTION_STATUS_CHANGE, RELEASE_STACKS_TAG, STACK_ID_TAG,
+    UPDATE_ROLLBACK,
 };
 pub use supersede::Superseded;
 

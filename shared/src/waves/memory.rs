@@ -223,4 +223,43 @@ impl PlanRecords for MemoryPlans {
         *self.saves.lock().unwrap() += 1;
         Ok(())
     }
+
+    async fn running(&self) -> Result<Vec<WavePlan>> {
+        let plans = self.plans.lock().unwrap();
+        Ok(plans
+            .values()
+            .map(|(p, _)| p.clone())
+            .filter(|p| !p.ended())
+            .collect())
+    }
+}
+
+/// A home Region's plans in memory, for the provider's tests: the coordinator itself over
+/// memory Regions, the waves workflow's launches, the plans' table.
+pub type MemoryStackPlans = super::HomePlans<
+    super::DirectCoordinator<MemoryRegions, MemoryPlans>,
+    crate::workflow::memory::MemoryWorkflow,
+    MemoryPlans,
+>;
+
+impl MemoryStackPlans {
+    /// Plans coordinated from `home` (the coordinator's Region).
+    pub fn in_region(home: &str) -> Self {
+        let (regions, records) = (MemoryRegions::default(), MemoryPlans::default());
+        let coordinator = super::WaveCoordinator::new(regions, records.clone());
+        super::HomePlans {
+            coordinator: super::DirectCoordinator {
+                coordinator: Arc::new(coordinator),
+                arn: format!(
+                    "arn:aws:lambda:{home}:123456789012:function:shiftback-WavesFunction-A"
+                ),
+            },
+            workflow: Default::default(),
+            records,
+        }
+    }
+
+    pub fn regions(&self) -> &MemoryRegions {
+        self.coordinator.coordinator.regions()
+    }
 }

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 
+mod control;
 mod coordinator;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
@@ -16,6 +17,9 @@ mod tests;
 #[cfg(test)]
 mod tests_starts;
 
+#[cfg(any(test, feature = "testing"))]
+pub use control::DirectCoordinator;
+pub use control::{HomePlans, LambdaCoordinator, PlanCoordinator, StackPlans};
 pub use coordinator::WaveCoordinator;
 pub use regional::{ShiftbackRegions, WAVES_ACTOR};
 pub(crate) use stops::stop_plan_logged;
@@ -120,6 +124,8 @@ pub trait PlanRecords: Send + Sync {
     fn load(&self, id: &str) -> impl Future<Output = Result<(WavePlan, u64)>> + Send;
     /// Refused (`StaleRelease`) if the plan was saved since `revision`.
     fn save(&self, plan: &WavePlan, revision: u64) -> impl Future<Output = Result<()>> + Send;
+    /// The plans that have not ended, newest first.
+    fn running(&self) -> impl Future<Output = Result<Vec<WavePlan>>> + Send;
 }
 
 /// What the coordinator function is asked (its event): a look by the plan's workflow, or a

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::plan::WavePlan;
 use super::spec::{check_region, check_waves, parse_wave_regions, Target, WaveError};
 use crate::domain::strategy::{parse_duration, Strategy};
+use crate::domain::StackWaiting;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,6 +118,13 @@ pub struct PlanRequest {
     pub alarms: Vec<String>,
     #[serde(default)]
     pub started_by: Option<String>,
+    /// The custom resource that asked for it (`<stack id>/<logical id>`): its stack's later
+    /// requests find the plan by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// A stack waiting for the plan's end (`Wait: true`), answered when it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_to: Option<Box<StackWaiting>>,
 }
 
 impl PlanRequest {
@@ -146,6 +154,8 @@ impl PlanRequest {
         let mut plan = WavePlan::new(id, home, waves, bake_secs, &self.strategy, now, &by);
         plan.alarms = self.alarms;
         plan.coordinator = Some(coordinator.to_string());
+        plan.resource = self.resource;
+        plan.answer_to = self.answer_to;
         Ok(plan)
     }
 }

@@ -74,6 +74,12 @@ pub struct WavePlan {
     /// release's rollback tells it at once. None: the plan's looks alone find rollbacks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coordinator: Option<String>,
+    /// The custom resource that started it (`<stack id>/<logical id>`), if a stack did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The stack waiting for its end (`Wait: true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_to: Option<Box<crate::domain::StackWaiting>>,
 }
 
 impl WavePlan {
@@ -113,6 +119,8 @@ impl WavePlan {
             started_at: now,
             started_by: started_by.into(),
             coordinator: None,
+            resource: None,
+            answer_to: None,
         }
     }
 

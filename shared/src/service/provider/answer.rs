@@ -30,6 +30,7 @@ const REMEMBER_ATTEMPTS: usize = 5;
 pub enum Answered {
     Now(Response),
     WhenReleaseEnds { release_id: String },
+    WhenPlanEnds { plan_id: String },
 }
 
 impl Answered {
@@ -37,7 +38,7 @@ impl Answered {
     pub fn now(self) -> Option<Response> {
         match self {
             Answered::Now(response) => Some(response),
-            Answered::WhenReleaseEnds { .. } => None,
+            Answered::WhenReleaseEnds { .. } | Answered::WhenPlanEnds { .. } => None,
         }
     }
 }
@@ -128,9 +129,10 @@ impl<P: Ports> ReleaseService<P> {
     /// Answers the stack waiting for the release whose workflow ended (`event`: EventBridge's
     /// status change of its execution). Nothing to answer (no stack waits, an execution of no
     /// release) is not an error; a failed `PUT` is, so that Lambda tries the event again.
-    pub async fn answer_ended<A: CfnAnswers>(
+    pub async fn answer_ended<A: CfnAnswers, L: crate::waves::StackPlans>(
         &self,
         event: serde_json::Value,
+        plans: Option<&L>,
         answers: &A,
     ) -> Result<Option<Response>> {
         let ended: ExecutionEnded = serde_json::from_value(event)
@@ -138,6 +140,15 @@ impl<P: Ports> ReleaseService<P> {
         let ExecutionDetail { name, status } = ended.detail;
         if status == "RUNNING" {
             return Ok(None);
+        }
+        // An execution of the waves workflow: a plan, which a stack may wait for.
+        if crate::domain::wave::is_plan_id(&name) {
+            return match plans {
+                Some(plans) => {
+                    Box::pin(self.answer_plan_ended(&name, &status, plans, answers)).await
+                }
+                None => Ok(None),
+            };
         }
         let release = match self.store.load_summary(&name).await {
             Ok(release) => release,

@@ -22,6 +22,8 @@ use backon::{ExponentialBuilder, Retryable};
 mod answer;
 mod forward;
 mod ownership;
+mod plan_properties;
+mod plans;
 mod properties;
 mod records;
 mod rollback;
@@ -32,8 +34,12 @@ use crate::domain::{Phase, Release, StackWaiting, VersionRecord};
 use crate::error::{Error, Result};
 use crate::ports::Ports;
 use crate::ports::{AliasRouter, CfnAnswers, ExecutionControl, ReleaseRecords, StackStates};
+use crate::waves::StackPlans;
 pub use answer::{answer_for, Answered, EXECUTION_STATUS_CHANGE};
+use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse as Response;
 pub use ownership::{may_release, RELEASE_STACKS_TAG, STACK_ID_TAG};
+pub use plan_properties::PlanProperties;
+pub use plans::plan_id_for;
 use properties::{properties, stack_name};
 pub use properties::{release_id_for, ReleaseProperties, WhenBusy};
 use records::asked_for;
@@ -107,10 +113,11 @@ impl<P: Ports> ReleaseService<P> {
     ///
     /// `budget` is how long the invocation has left (None: unbounded, as in tests): the work and
     /// any wait are cut short in time for the answer to be sent, FAILED if it must be.
-    pub async fn answer_cfn<W: ExecutionControl, A: CfnAnswers, T: StackStates>(
+    pub async fn answer_cfn<W: ExecutionControl, A: CfnAnswers, T: StackStates, L: StackPlans>(
         &self,
         event: serde_json::Value,
         workflow: &W,
+        plans: Option<&L>,
         answers: &A,
         stacks: &T,
         budget: Option<std::time::Duration>,
@@ -180,7 +187,7 @@ impl<P: Ports> ReleaseService<P> {
             let provided = Box::pin(
                 (|| {
                     let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    self.provide(&request, rolling_back, n >= attempts, workflow)
+                    self.provide(&request, rolling_back, n >= attempts, workflow, plans)
                 })
                 .retry(pauses)
                 .sleep(tokio::time::sleep)
@@ -190,6 +197,13 @@ impl<P: Ports> ReleaseService<P> {
             let Some(id) = provided.wait_for.clone() else {
                 return Ok((provided, None));
             };
+            // A plan's answer is kept on its record from the start: its workflow's end sends it.
+            if crate::domain::wave::is_plan_id(&id) {
+                return Ok((
+                    provided,
+                    Some((id, to(String::new(), &HashMap::new()), None)),
+                ));
+            }
             let waiting = to(provided.physical_id.clone(), &provided.data);
             let ended = self.answer_when_ended(&id, &waiting).await?;
             Ok::<_, Error>((provided, Some((id, waiting, ended))))
@@ -207,6 +221,10 @@ impl<P: Ports> ReleaseService<P> {
         };
         let outcome = match outcome {
             // Answered when the release's workflow ends ([`answer`]).
+            Ok((_, Some((id, _, None)))) if crate::domain::wave::is_plan_id(&id) => {
+                tracing::info!(request = %request_id, plan = %id, "the answer waits for the plan's end");
+                return Ok(Answered::WhenPlanEnds { plan_id: id });
+            }
             Ok((_, Some((id, _, None)))) => {
                 tracing::info!(request = %request_id, release = %id, "the answer waits for the release's end");
                 return Ok(Answered::WhenReleaseEnds { release_id: id });
@@ -245,12 +263,13 @@ impl<P: Ports> ReleaseService<P> {
 
     /// Does what the request asks of the alias. An error is the reason the response gives
     /// with `FAILED`; during a stack rollback only an alias that cannot be written is one.
-    pub async fn provide<W: ExecutionControl>(
+    pub async fn provide<W: ExecutionControl, L: StackPlans>(
         &self,
         request: &CfnRequest,
         rolling_back: bool,
         last_attempt: bool,
         workflow: &W,
+        plans: Option<&L>,
     ) -> Result<Provided> {
         match request {
             // The alias stays as it is: the app's traffic must not move because a stack, or
@@ -258,15 +277,34 @@ impl<P: Ports> ReleaseService<P> {
             CfnRequest::Delete(delete) => {
                 let mut provided =
                     Provided::done(delete.physical_resource_id.clone(), "left as it is", "");
-                if rolling_back {
-                    if let Some(note) = self.abort_created_release(delete, workflow).await {
-                        provided = provided.noting(note);
+                let with_plan =
+                    properties(&delete.resource_properties).is_ok_and(|p| p.plan.is_some());
+                let note = match (rolling_back, with_plan) {
+                    (false, _) => None,
+                    (true, false) => self.abort_created_release(delete, workflow).await,
+                    (true, true) => {
+                        let (stack, logical) = (&delete.stack_id, &delete.logical_resource_id);
+                        Box::pin(self.stop_resources_plans(stack, logical, plans, last_attempt))
+                            .await?
                     }
+                };
+                if let Some(note) = note {
+                    provided = provided.noting(note);
                 }
                 Ok(provided)
             }
             CfnRequest::Create(create) => {
                 let props = properties(&create.resource_properties)?;
+                if props.plan.is_some() {
+                    let asked = plans::PlanAsked {
+                        request_id: &create.request_id,
+                        stack_id: &create.stack_id,
+                        logical_id: &create.logical_resource_id,
+                        response_url: &create.response_url,
+                        props: &props,
+                    };
+                    return Box::pin(self.forward_plan(asked, plans)).await;
+                }
                 let asked = forward::Asked {
                     request_id: &create.request_id,
                     stack_id: &create.stack_id,
@@ -275,11 +313,42 @@ impl<P: Ports> ReleaseService<P> {
                 };
                 Box::pin(self.forward(asked, workflow)).await
             }
+            CfnRequest::Update(update)
+                if rolling_back
+                    && properties(&update.old_resource_properties)
+                        .is_ok_and(|old| old.plan.is_some()) =>
+            {
+                // Rolled back from a plan: the plan's stop brings every Region it moved back to
+                // where it was, the properties' versions among them.
+                let (stack, logical) = (&update.stack_id, &update.logical_resource_id);
+                let note = Box::pin(self.stop_resources_plans(stack, logical, plans, last_attempt))
+                    .await?;
+                let version = properties(&update.resource_properties)
+                    .map(|p| p.version)
+                    .unwrap_or_default();
+                let outcome = note.as_ref().map_or("nothing to stop", |_| "plan stopped");
+                let provided =
+                    Provided::done(update.physical_resource_id.clone(), outcome, &version);
+                Ok(match note {
+                    Some(note) => provided.noting(note),
+                    None => provided,
+                })
+            }
             CfnRequest::Update(update) if rolling_back => {
                 Box::pin(self.roll_back_never_refusing(update, workflow, last_attempt)).await
             }
             CfnRequest::Update(update) => {
                 let props = properties(&update.resource_properties)?;
+                if props.plan.is_some() {
+                    let asked = plans::PlanAsked {
+                        request_id: &update.request_id,
+                        stack_id: &update.stack_id,
+                        logical_id: &update.logical_resource_id,
+                        response_url: &update.response_url,
+                        props: &props,
+                    };
+                    return Box::pin(self.forward_plan(asked, plans)).await;
+                }
                 let old = properties(&update.old_resource_properties).ok();
                 let asked = forward::Asked {
                     request_id: &update.request_id,

@@ -49,13 +49,16 @@ pub struct ReleaseProperties {
     pub when_busy: WhenBusy,
     /// Release the version even if an alarm, the analysis or a person rejected it before.
     pub rerelease: bool,
+    /// A wave plan across Regions (`Waves`), with its bake (`WaveBake`): the version is the
+    /// home default, each entry may name its own.
+    pub plan: Option<super::plan_properties::PlanProperties>,
 }
 
 pub const DEFAULT_STRATEGY: &str = "Canary10Percent5Minutes";
 
 /// Every property the resource takes; CloudFormation adds `ServiceToken` and
 /// `ServiceTimeout` from the resource's own declaration.
-const KNOWN: [&str; 14] = [
+const KNOWN: [&str; 16] = [
     "ServiceToken",
     "ServiceTimeout",
     "FunctionName",
@@ -70,18 +73,20 @@ const KNOWN: [&str; 14] = [
     "Labels",
     "WhenBusy",
     "Rerelease",
+    "Waves",
+    "WaveBake",
 ];
 
 const FLAG_VALUES: &str = "true or false (also yes/no, on/off)";
 
-fn bad(property: &str, why: String) -> Error {
+pub(super) fn bad(property: &str, why: String) -> Error {
     Error::BadRequest(format!(
         "Custom::ShiftbackRelease property {property}: {why}"
     ))
 }
 
 /// A scalar as text: CloudFormation's strings, or a JSON number or boolean from elsewhere.
-fn scalar(property: &str, value: &Value) -> Result<String> {
+pub(super) fn scalar(property: &str, value: &Value) -> Result<String> {
     match value {
         Value::String(s) => Ok(s.trim().to_string()),
         Value::Number(n) => Ok(n.to_string()),
@@ -103,7 +108,7 @@ fn required(props: &Map<String, Value>, property: &str) -> Result<String> {
 
 /// An optional scalar: absent and empty are alike (`!If [.., .., !Ref AWS::NoValue]`, or a
 /// parameter left empty).
-fn optional(props: &Map<String, Value>, property: &str) -> Result<Option<String>> {
+pub(super) fn optional(props: &Map<String, Value>, property: &str) -> Result<Option<String>> {
     Ok(props
         .get(property)
         .filter(|v| !v.is_null())
@@ -219,6 +224,7 @@ pub(super) fn properties(value: &Value) -> Result<ReleaseProperties> {
         labels: labels(props)?,
         when_busy,
         rerelease: flag(props, "Rerelease", false)?,
+        plan: super::plan_properties::plan(props)?,
     })
 }
 

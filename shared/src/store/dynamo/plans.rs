@@ -151,4 +151,8 @@ impl PlanRecords for DynamoStore {
     fn save(&self, plan: &WavePlan, revision: u64) -> impl Future<Output = Result<()>> + Send {
         self.save_plan(plan, revision)
     }
+
+    fn running(&self) -> impl Future<Output = Result<Vec<WavePlan>>> + Send {
+        self.open_plans()
+    }
 }

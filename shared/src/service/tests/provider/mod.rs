@@ -41,6 +41,8 @@ struct Stack<'a> {
     workflow: MemoryWorkflow,
     answers: MemoryAnswers,
     requests: std::cell::Cell<u32>,
+    /// The home Region's plans (eu-west-1, the world's), for a resource with `Waves`.
+    plans: crate::waves::memory::MemoryStackPlans,
 }
 
 impl<'a> Stack<'a> {
@@ -53,6 +55,7 @@ impl<'a> Stack<'a> {
             },
             answers: MemoryAnswers::default(),
             requests: std::cell::Cell::new(0),
+            plans: crate::waves::memory::MemoryStackPlans::in_region("eu-west-1"),
         }
     }
 
@@ -88,6 +91,7 @@ impl<'a> Stack<'a> {
             .answer_cfn(
                 request.clone(),
                 &self.workflow,
+                Some(&self.plans),
                 &self.answers,
                 &stacks,
                 budget,
@@ -106,6 +110,7 @@ impl<'a> Stack<'a> {
             .answer_cfn(
                 request.clone(),
                 &self.workflow,
+                Some(&self.plans),
                 &self.answers,
                 &MemoryStacks(None),
                 None,
@@ -114,7 +119,7 @@ impl<'a> Stack<'a> {
             .unwrap();
         match answered {
             Answered::WhenReleaseEnds { release_id } => release_id,
-            Answered::Now(answer) => panic!("answered at once: {answer:?}"),
+            other => panic!("not left to a release's end: {other:?}"),
         }
     }
 
@@ -192,6 +197,7 @@ fn outcome(answer: &Answer) -> &str {
 }
 
 mod deploys;
+mod plans;
 mod refusals;
 mod rollbacks;
 mod waits;

@@ -14,7 +14,7 @@ fn waits(stack: &Stack<'_>, version: &str) -> Value {
 }
 
 /// EventBridge's "Step Functions Execution Status Change" for release `id`'s execution.
-fn execution_ended(id: &str, status: &str) -> Value {
+pub(super) fn execution_ended(id: &str, status: &str) -> Value {
     json!({
         "version": "0", "id": "315c1398-40ff-a850-213b-158f73e60175",
         "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
@@ -44,7 +44,11 @@ impl Stack<'_> {
     async fn workflow_ended(&self, id: &str, status: &str) -> Option<Answer> {
         self.w
             .service
-            .answer_ended(execution_ended(id, status), &self.answers)
+            .answer_ended(
+                execution_ended(id, status),
+                Some(&self.plans),
+                &self.answers,
+            )
             .await
             .unwrap()
     }
@@ -206,7 +210,7 @@ async fn an_execution_with_no_waiting_stack_or_no_release_answers_nothing() {
     );
     let not_an_event = w
         .service
-        .answer_ended(json!({"detail": {}}), &stack.answers)
+        .answer_ended(json!({"detail": {}}), Some(&stack.plans), &stack.answers)
         .await;
     assert!(matches!(not_an_event, Err(Error::BadRequest(_))));
 }

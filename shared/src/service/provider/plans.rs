@@ -1,0 +1,317 @@
+//! `Custom::ShiftbackRelease` with `Waves`: a stack's deploy starts a wave plan from this, its
+//! home, Region. The home coordinator checks every Region and records the plan before the
+//! answer (a Region's refusal is the resource's FAILED, nothing moved), then the waves
+//! workflow carries it out. Every sequence CloudFormation can send leaves a stack that can
+//! deploy again:
+//! - the same request again is the same plan (its id is the request's);
+//! - an update while the resource's plan still runs stops it first (every moved Region back),
+//!   or fails with `WhenBusy: Fail`;
+//! - a rollback's Update, or a Delete undoing a Create, stops the resource's running plan and
+//!   is never refused;
+//! - `Wait: true` is answered when the plan ends: SUCCESS only for a completed plan.
+
+use super::*;
+use crate::domain::wave::{is_plan_id, PlanRequest, WavePlan, LOOK_INTERVAL_SECS};
+use crate::waves::{PlanCoordinator, StackPlans};
+
+/// What one request names, for the plan and for the answer it may wait for.
+pub(super) struct PlanAsked<'a> {
+    pub request_id: &'a str,
+    pub stack_id: &'a str,
+    pub logical_id: &'a str,
+    pub response_url: &'a str,
+    pub props: &'a ReleaseProperties,
+}
+
+/// The plan a request starts: its id made from CloudFormation's request id, which a repeated
+/// request keeps (`plan-` and 32 hex digits for the UUID CloudFormation sends).
+pub fn plan_id_for(request_id: &str) -> String {
+    let id: String = request_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(crate::domain::wave::MAX_PLAN_ID - "plan-".len())
+        .collect();
+    format!("plan-{id}")
+}
+
+/// The resource a plan belongs to, as its record keeps it.
+fn resource_of(stack_id: &str, logical_id: &str) -> String {
+    format!("{stack_id}/{logical_id}")
+}
+
+impl<P: Ports> ReleaseService<P> {
+    /// A Create, or an Update moving forward, whose properties name `Waves`.
+    pub(super) async fn forward_plan<L: StackPlans>(
+        &self,
+        asked: PlanAsked<'_>,
+        plans: Option<&L>,
+    ) -> Result<Provided> {
+        let props = asked.props;
+        let plan = props.plan.as_ref().expect("a plan's properties");
+        let Some(plans) = plans else {
+            return Err(Error::BadRequest(
+                "Waves: this shiftback stack has no waves coordinator (WavesFunctionArn); deploy its current template".into(),
+            ));
+        };
+        crate::domain::check_names(&props.function_name, &props.alias, None)?;
+        crate::domain::check_version("target", &props.version)?;
+        let function = self.canonical(&props.function_name)?;
+        let physical_id = format!("{function}:{}", props.alias);
+        let plan_id = plan_id_for(asked.request_id);
+        let started = |outcome: &str| {
+            let mut provided = Provided::done(physical_id.clone(), outcome, &props.version);
+            provided.data.insert("PlanId".into(), plan_id.clone());
+            provided.wait_for = props.wait.then(|| plan_id.clone());
+            provided
+        };
+        // A repeated request: its plan, launched (a no-op if it runs already).
+        match Box::pin(plans.load(&plan_id)).await {
+            Ok(recorded) => {
+                if !recorded.ended() {
+                    Box::pin(plans.launch(&plan_id)).await?;
+                }
+                return Ok(started("plan started"));
+            }
+            Err(Error::ReleaseNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let home = plans.coordinator().home_region().to_string();
+        let request = PlanRequest {
+            function: function.clone(),
+            alias: props.alias.clone(),
+            version: Some(props.version.clone()),
+            waves: plan.waves.clone(),
+            wave_bake: plan.wave_bake.clone(),
+            strategy: props.strategy.clone(),
+            alarms: props.alarms.clone(),
+            started_by: Some(stack_actor(asked.stack_id)),
+            resource: Some(resource_of(asked.stack_id, asked.logical_id)),
+            answer_to: None,
+        };
+        // Checked here, as the coordinator would, so that a bad plan fails before anything
+        // is stopped for it.
+        let checked = request
+            .clone()
+            .into_plan(&plan_id, &format!("arn:aws:lambda:{home}:0:function:c"), 0)
+            .map_err(|e| Error::BadRequest(format!("Waves: {e}")))?;
+        for t in checked
+            .targets
+            .iter()
+            .filter(|t| t.target.region == home && t.target.role_arn.is_none())
+        {
+            self.check_owner(&t.target.function, asked.stack_id).await?;
+        }
+        if props.wait {
+            check_plan_wait(props, &checked)?;
+        }
+        let mut notes = Vec::new();
+        for running in Box::pin(self.resources_plans(plans, &request)).await? {
+            if props.when_busy == WhenBusy::Fail {
+                return Err(Error::BadRequest(format!(
+                    "plan {} ({}) still runs for this resource; WhenBusy: Fail refuses a new one while it runs. Wait for it (`shiftback status {}`) or abort it, then deploy again",
+                    running.id,
+                    running.phase_line(),
+                    running.id
+                )));
+            }
+            let why = format!(
+                "superseded by the stack's update to version {}",
+                props.version
+            );
+            let answer = Box::pin(plans.coordinator().stop(&running.id, &why)).await?;
+            if !answer.ended {
+                // A Region not back yet would refuse the new plan's start: the stop goes on
+                // at the plan's looks, and the update is tried again later.
+                return Err(Error::Unsettled(format!(
+                    "plan {} is stopping, and not every Region is back yet ({}): deploy again once it has stopped",
+                    running.id, answer.phase
+                )));
+            }
+            notes.push(format!("superseded plan {}: every Region back", running.id));
+        }
+        let waiting = props.wait.then(|| {
+            let data = started("plan started").data;
+            StackWaiting {
+                response_url: asked.response_url.to_string(),
+                stack_id: asked.stack_id.to_string(),
+                request_id: asked.request_id.to_string(),
+                logical_resource_id: asked.logical_id.to_string(),
+                physical_resource_id: physical_id.clone(),
+                data: data.into_iter().collect(),
+            }
+        });
+        let request = PlanRequest {
+            answer_to: waiting.map(Box::new),
+            ..request
+        };
+        Box::pin(plans.coordinator().create(&plan_id, &request)).await?;
+        Box::pin(plans.launch(&plan_id)).await?;
+        let provided = started("plan started");
+        Ok(match notes.is_empty() {
+            true => provided,
+            false => provided.noting(notes.join("; ")),
+        })
+    }
+
+    /// The plans this resource started that still run.
+    async fn resources_plans<L: StackPlans>(
+        &self,
+        plans: &L,
+        request: &PlanRequest,
+    ) -> Result<Vec<WavePlan>> {
+        Ok(plans
+            .running()
+            .await?
+            .into_iter()
+            .filter(|p| p.resource.is_some() && p.resource == request.resource)
+            .collect())
+    }
+
+    /// A rollback's Update from properties with `Waves`, or a Delete undoing a Create that
+    /// started a plan: the resource's running plan is stopped, every moved Region back. Never
+    /// a refusal, but while tries are left, a stop that failed is tried again.
+    pub(super) async fn stop_resources_plans<L: StackPlans>(
+        &self,
+        stack_id: &str,
+        logical_id: &str,
+        plans: Option<&L>,
+        last_attempt: bool,
+    ) -> Result<Option<String>> {
+        let Some(plans) = plans else {
+            return Ok(None);
+        };
+        let resource = Some(resource_of(stack_id, logical_id));
+        let why = format!("the stack {} rolled back", stack_name(stack_id));
+        let attempt = async {
+            let mut notes = Vec::new();
+            for plan in plans
+                .running()
+                .await?
+                .into_iter()
+                .filter(|p| p.resource == resource)
+            {
+                let answer = Box::pin(plans.coordinator().stop(&plan.id, &why)).await?;
+                notes.push(match answer.ended {
+                    true => format!("plan {} stopped: every Region back", plan.id),
+                    false => format!(
+                        "plan {} stopping: its looks bring back the Regions not back yet (`shiftback status {}`)",
+                        plan.id, plan.id
+                    ),
+                });
+            }
+            Ok::<_, Error>(notes)
+        };
+        match Box::pin(attempt).await {
+            Ok(notes) if notes.is_empty() => Ok(None),
+            Ok(notes) => Ok(Some(notes.join("; "))),
+            Err(e) if e.is_retryable() && !last_attempt => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "a stack rollback could not stop its plan");
+                Ok(Some(format!(
+                    "the resource's plan could not be stopped ({e}): stop it with `shiftback abort PLAN` (`shiftback list` shows it)"
+                )))
+            }
+        }
+    }
+
+    /// Answers the stack waiting for the plan whose workflow ended (`name`: an execution of
+    /// the waves workflow, the plan's first or a continuation `<plan>-g<n>`). A plan still
+    /// running is answered only if its workflow failed; a plan no stack waits for, not at all.
+    pub(super) async fn answer_plan_ended<L: StackPlans, A: CfnAnswers>(
+        &self,
+        name: &str,
+        status: &str,
+        plans: &L,
+        answers: &A,
+    ) -> Result<Option<Response>> {
+        let plan = match plans.load(name).await {
+            Ok(plan) => plan,
+            Err(Error::ReleaseNotFound(_)) => match continued_from(name) {
+                Some(first) => match plans.load(first).await {
+                    Ok(plan) => plan,
+                    Err(Error::ReleaseNotFound(_)) => return Ok(None),
+                    Err(e) => return Err(e),
+                },
+                None => return Ok(None),
+            },
+            Err(e) => return Err(e),
+        };
+        let Some(waiting) = &plan.answer_to else {
+            return Ok(None);
+        };
+        // A continuation's end (SUCCEEDED, the plan going on in its next execution) answers
+        // nothing.
+        if !plan.ended() && status == "SUCCEEDED" {
+            return Ok(None);
+        }
+        let mut response = answer::addressed(waiting);
+        response
+            .data
+            .insert("Outcome".to_string(), format!("plan {}", plan.phase.name()));
+        if matches!(plan.phase, crate::domain::wave::PlanPhase::Completed { .. }) {
+            response.status = Status::Success;
+        } else {
+            response.status = Status::Failed;
+            let reason = match plan.stop_cause() {
+                Some(cause) if plan.ended() => format!("plan {} stopped: {}", plan.id, cause.why),
+                _ => format!(
+                    "the workflow of plan {} ended {status} while the plan was {}: see `shiftback status {}`",
+                    plan.id,
+                    plan.phase_line(),
+                    plan.id
+                ),
+            };
+            response.reason = Some(clip(&reason));
+        }
+        answers.send(&waiting.response_url, &response).await?;
+        tracing::info!(plan = %plan.id, status = ?response.status, "answered the stack that waited for the plan");
+        Ok(Some(response))
+    }
+}
+
+/// The plan a continuation's execution (`<plan>-g<n>`) carries on.
+fn continued_from(name: &str) -> Option<&str> {
+    let (first, generation) = name.rsplit_once("-g")?;
+    (is_plan_id(first) && !generation.is_empty() && generation.chars().all(|c| c.is_ascii_digit()))
+        .then_some(first)
+}
+
+/// Refuses `Wait: true` with a plan whose worst case cannot end within the resource's
+/// `ServiceTimeout`: every wave's release (its bakes, and the analysis's extensions at their
+/// default), a look's interval twice a wave, every bake between waves, and the margin.
+fn check_plan_wait(props: &ReleaseProperties, plan: &WavePlan) -> Result<()> {
+    let schedule = props
+        .strategy
+        .parse::<crate::domain::Strategy>()
+        .and_then(|s| s.schedule())
+        .map_err(|e| Error::BadRequest(format!("Strategy: {e}")))?;
+    let analysis = crate::domain::AnalysisSettings::default();
+    let per_wave = schedule.total_bake_secs()
+        + schedule.steps.len() as u64 * analysis.max_extension_secs
+        + 2 * LOOK_INTERVAL_SECS;
+    let waves = plan.waves as u64;
+    let needs = waves * per_wave + (waves - 1) * plan.wave_bake_secs + wait::WAIT_MARGIN_SECS;
+    let timeout = props.service_timeout_secs;
+    if needs > timeout {
+        return Err(Error::BadRequest(format!(
+            "Wait: true, but a plan of {waves} wave(s) of {} with {}s bakes between them may take {needs}s and CloudFormation waits {timeout}s (ServiceTimeout, at most 3600): use fewer waves or shorter bakes, or Wait: false and follow the plan with `shiftback status PLAN`",
+            props.strategy, plan.wave_bake_secs
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plans_id_is_its_requests_and_fits_every_id_made_from_it() {
+        let id = plan_id_for("5f0c6e34-3a2b-4c1d-9e8f-0a1b2c3d4e5f");
+        assert_eq!(id, "plan-5f0c6e343a2b4c1d9e8f0a1b2c3d4e5f");
+        assert_eq!(crate::domain::wave::check_plan_id(&id), Ok(()));
+        assert_eq!(continued_from(&format!("{id}-g3")), Some(id.as_str()));
+        assert_eq!(continued_from(&id), None);
+        assert_eq!(continued_from("plan-x-gone"), None);
+    }
+}
