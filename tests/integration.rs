@@ -23,4 +23,5 @@ mod service_faults;
 mod statemachine;
 mod store;
 mod waves;
+mod waves_provider;
 mod workflow;
