@@ -187,6 +187,10 @@ async fn a_stacks_plan_is_stopped_by_its_rollback_and_the_next_deploy_starts_aga
         "{}",
         plan.started_by
     );
+    // The resource points to its plan, read consistently (the open index may lag).
+    let resource = format!("{}/OrdersRelease", t.stack_id);
+    let pointed = t.plans().records.resource_plan(&resource).await.unwrap();
+    assert_eq!(pointed.map(|p| p.id), Some(id.clone()));
     // The waves workflow was started under the plan's name, on the recorded plan.
     let executions = t.plans().workflow.execution(&id).await.unwrap();
     assert!(executions.is_some(), "the waves workflow runs the plan");

@@ -34,7 +34,10 @@ pub trait StackPlans: Send + Sync {
     fn coordinator(&self) -> &impl PlanCoordinator;
     /// Starts the recorded plan's workflow, named after it: one that exists is underway.
     fn launch(&self, plan_id: &str) -> impl Future<Output = Result<()>> + Send;
-    /// The plans still running in the home Region.
+    /// The plans the resource (`<stack id>/<logical id>`) started that still run: the open
+    /// index, and the last one it started read consistently (the index may lag a moment).
+    fn running_for(&self, resource: &str) -> impl Future<Output = Result<Vec<WavePlan>>> + Send;
+    /// Every plan still running in the home Region.
     fn running(&self) -> impl Future<Output = Result<Vec<WavePlan>>> + Send;
     fn load(&self, plan_id: &str) -> impl Future<Output = Result<WavePlan>> + Send;
 }
@@ -56,6 +59,22 @@ impl<C: PlanCoordinator, W: ExecutionControl, S: PlanRecords> StackPlans for Hom
     async fn launch(&self, plan_id: &str) -> Result<()> {
         let input = serde_json::json!({"plan_id": plan_id, "looks": 0, "generation": 0});
         self.workflow.launch(plan_id, &input).await
+    }
+
+    async fn running_for(&self, resource: &str) -> Result<Vec<WavePlan>> {
+        let mut plans: Vec<WavePlan> = self
+            .records
+            .running()
+            .await?
+            .into_iter()
+            .filter(|p| p.resource.as_deref() == Some(resource))
+            .collect();
+        if let Some(last) = self.records.resource_plan(resource).await? {
+            if !last.ended() && !plans.iter().any(|p| p.id == last.id) {
+                plans.push(last);
+            }
+        }
+        Ok(plans)
     }
 
     fn running(&self) -> impl Future<Output = Result<Vec<WavePlan>>> + Send {

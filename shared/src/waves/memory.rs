@@ -171,6 +171,9 @@ pub struct MemoryPlans {
     /// The save with this number (0-based) fails as a crash would: after every regional call
     /// before it, and changing nothing. Once.
     pub crash_at_save: Arc<Mutex<Option<usize>>>,
+    /// The open plans' index has not caught up (a GSI is eventually consistent): `running`
+    /// shows none.
+    pub index_lags: Arc<Mutex<bool>>,
     /// Called between a load and the save that follows it: another writer's turn.
     #[allow(clippy::type_complexity)]
     pub between: Arc<Mutex<Option<Box<dyn FnMut(&mut WavePlan) + Send>>>>,
@@ -224,7 +227,17 @@ impl PlanRecords for MemoryPlans {
         Ok(())
     }
 
+    async fn resource_plan(&self, resource: &str) -> Result<Option<WavePlan>> {
+        let plans = self.plans.lock().unwrap();
+        let mine = plans.values().map(|(p, _)| p);
+        let mine = mine.filter(|p| p.resource.as_deref() == Some(resource));
+        Ok(mine.max_by_key(|p| p.started_at).cloned())
+    }
+
     async fn running(&self) -> Result<Vec<WavePlan>> {
+        if *self.index_lags.lock().unwrap() {
+            return Ok(Vec::new());
+        }
         let plans = self.plans.lock().unwrap();
         Ok(plans
             .values()

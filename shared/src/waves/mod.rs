@@ -124,8 +124,13 @@ pub trait PlanRecords: Send + Sync {
     fn load(&self, id: &str) -> impl Future<Output = Result<(WavePlan, u64)>> + Send;
     /// Refused (`StaleRelease`) if the plan was saved since `revision`.
     fn save(&self, plan: &WavePlan, revision: u64) -> impl Future<Output = Result<()>> + Send;
-    /// The plans that have not ended, newest first.
+    /// The plans that have not ended, newest first (an eventually consistent index).
     fn running(&self) -> impl Future<Output = Result<Vec<WavePlan>>> + Send;
+    /// The last plan a stack's resource (`<stack id>/<logical id>`) started, read consistently.
+    fn resource_plan(
+        &self,
+        resource: &str,
+    ) -> impl Future<Output = Result<Option<WavePlan>>> + Send;
 }
 
 /// What the coordinator function is asked (its event): a look by the plan's workflow, or a

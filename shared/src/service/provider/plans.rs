@@ -105,7 +105,8 @@ impl<P: Ports> ReleaseService<P> {
             check_plan_wait(props, &checked)?;
         }
         let mut notes = Vec::new();
-        for running in Box::pin(self.resources_plans(plans, &request)).await? {
+        let resource = request.resource.clone().unwrap_or_default();
+        for running in Box::pin(plans.running_for(&resource)).await? {
             if props.when_busy == WhenBusy::Fail {
                 return Err(Error::BadRequest(format!(
                     "plan {} ({}) still runs for this resource; WhenBusy: Fail refuses a new one while it runs. Wait for it (`shiftback status {}`) or abort it, then deploy again",
@@ -153,20 +154,6 @@ impl<P: Ports> ReleaseService<P> {
         })
     }
 
-    /// The plans this resource started that still run.
-    async fn resources_plans<L: StackPlans>(
-        &self,
-        plans: &L,
-        request: &PlanRequest,
-    ) -> Result<Vec<WavePlan>> {
-        Ok(plans
-            .running()
-            .await?
-            .into_iter()
-            .filter(|p| p.resource.is_some() && p.resource == request.resource)
-            .collect())
-    }
-
     /// A rollback's Update from properties with `Waves`, or a Delete undoing a Create that
     /// started a plan: the resource's running plan is stopped, every moved Region back. Never
     /// a refusal, but while tries are left, a stop that failed is tried again.
@@ -180,16 +167,11 @@ impl<P: Ports> ReleaseService<P> {
         let Some(plans) = plans else {
             return Ok(None);
         };
-        let resource = Some(resource_of(stack_id, logical_id));
+        let resource = resource_of(stack_id, logical_id);
         let why = format!("the stack {} rolled back", stack_name(stack_id));
         let attempt = async {
             let mut notes = Vec::new();
-            for plan in plans
-                .running()
-                .await?
-                .into_iter()
-                .filter(|p| p.resource == resource)
-            {
+            for plan in plans.running_for(&resource).await? {
                 let answer = Box::pin(plans.coordinator().stop(&plan.id, &why)).await?;
                 notes.push(match answer.ended {
                     true => format!("plan {} stopped: every Region back", plan.id),

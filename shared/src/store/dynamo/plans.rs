@@ -16,6 +16,11 @@ pub(super) fn plan_pk(id: &str) -> String {
 
 const PLAN_SK: &str = "PLAN";
 
+/// The item naming the last plan a stack's resource (`<stack id>/<logical id>`) started.
+fn resource_pk(resource: &str) -> String {
+    format!("PLANRES#{resource}")
+}
+
 /// GSI2's partition of the plans still running (apart from the open releases' `OPEN`).
 const OPEN_PLANS: &str = "OPEN_PLAN";
 
@@ -57,8 +62,20 @@ impl PlanItem {
 }
 
 impl DynamoStore {
-    /// Records a new plan; [`Error::ReleaseExists`] if a plan has its id.
+    /// Records a new plan; [`Error::ReleaseExists`] if a plan has its id. A plan a stack's
+    /// resource started is pointed to from the resource first ([`Self::resource_plan`]).
     pub async fn create_plan(&self, plan: &WavePlan) -> Result<()> {
+        if let Some(resource) = &plan.resource {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", string(resource_pk(resource)))
+                .item("sk", string(PLAN_SK))
+                .item("plan_id", string(&plan.id))
+                .send()
+                .await
+                .map_err(aws("PutItem"))?;
+        }
         let put = self
             .client
             .put_item()
@@ -70,6 +87,33 @@ impl DynamoStore {
         match applied("PutItem", put)? {
             true => Ok(()),
             false => Err(Error::ReleaseExists(plan.id.clone())),
+        }
+    }
+
+    /// The last plan a stack's resource started, read consistently: the open index a stack's
+    /// rollback also reads is eventually consistent, and may not show a plan created a moment
+    /// before. None if it started none, or the plan was never recorded (a crash between).
+    pub async fn resource_plan(&self, resource: &str) -> Result<Option<WavePlan>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", string(resource_pk(resource)))
+            .key("sk", string(PLAN_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws("GetItem"))?;
+        let Some(id) = out
+            .item
+            .and_then(|item| item.get("plan_id")?.as_s().ok().cloned())
+        else {
+            return Ok(None);
+        };
+        match self.load_plan(&id).await {
+            Ok((plan, _)) => Ok(Some(plan)),
+            Err(Error::ReleaseNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -154,5 +198,12 @@ impl PlanRecords for DynamoStore {
 
     fn running(&self) -> impl Future<Output = Result<Vec<WavePlan>>> + Send {
         self.open_plans()
+    }
+
+    fn resource_plan(
+        &self,
+        resource: &str,
+    ) -> impl Future<Output = Result<Option<WavePlan>>> + Send {
+        DynamoStore::resource_plan(self, resource)
     }
 }
