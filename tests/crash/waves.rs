@@ -25,12 +25,18 @@ struct World {
     alarm: String,
 }
 
-/// Three Regions a wave each, the plan recorded; no crash armed.
+/// The Regions, a wave each: the first promoted (a stop reverts it with a release of its own),
+/// the last running (a stop aborts it), the two kinds of revert; two keep the loop, which
+/// builds them again for every write, short.
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+const LAST: usize = REGIONS.len() - 1;
+
+/// The Regions a wave each, the plan recorded; no crash armed.
 async fn world() -> World {
     let stack = unique("shiftback");
     let alarm = unique("errors");
     let mut regions = Vec::new();
-    for name in ["us-east-1", "eu-west-1", "ap-southeast-2"] {
+    for name in REGIONS {
         regions.push(region(name, &stack, &alarm).await);
     }
     let home = emulator().await;
@@ -64,14 +70,14 @@ impl World {
         format!("{}-w{wave}-{wave}", self.id)
     }
 
-    /// Waves 1 and 2 promoted, wave 3 running (its Region's workflow played).
+    /// Every wave but the last promoted, the last running (its Region's workflow played).
     async fn through_the_last_wave(&self) {
         for (i, region) in self.regions.iter().enumerate() {
             Box::pin(self.waves.look(&self.id, epoch_now()))
                 .await
                 .unwrap();
             region.run_start(&self.release_id(i + 1)).await;
-            if i < 2 {
+            if i < LAST {
                 region.promote(&self.release_id(i + 1)).await;
                 // Seen promoted (no bake); the next look starts the next wave.
                 Box::pin(self.waves.look(&self.id, epoch_now()))
@@ -92,11 +98,11 @@ async fn a_stop_that_dies_after_any_write_brings_every_region_back_once_when_run
     loop {
         let w = world().await;
         w.through_the_last_wave().await;
-        let last = &w.regions[2];
+        let last = &w.regions[LAST];
         last.alarm_fires(&w.alarm).await;
         let stop = WaveCommand::Stop {
             plan_id: w.id.clone(),
-            release_id: Some(w.release_id(3)),
+            release_id: Some(w.release_id(LAST + 1)),
             why: "alarm".into(),
         };
         w.crash.arm(crash_after);
@@ -127,7 +133,7 @@ async fn a_stop_that_dies_after_any_write_brings_every_region_back_once_when_run
         );
         assert_eq!(
             plan.stop_cause().unwrap().target,
-            Some(2),
+            Some(LAST),
             "the first cause stands"
         );
         for (i, region) in w.regions.iter().enumerate() {
@@ -144,7 +150,7 @@ async fn a_stop_that_dies_after_any_write_brings_every_region_back_once_when_run
                 .unwrap();
             let ids: Vec<&str> = history.releases.iter().map(|r| r.id.as_str()).collect();
             // The wave's release, and for a promoted one, one revert of it: never two.
-            let expected = if i < 2 { 2 } else { 1 };
+            let expected = if i < LAST { 2 } else { 1 };
             assert_eq!(
                 ids.len(),
                 expected,
@@ -167,7 +173,7 @@ async fn a_stop_that_dies_after_any_write_brings_every_region_back_once_when_run
                     release.id
                 );
             }
-            if i < 2 {
+            if i < LAST {
                 let back = region
                     .store
                     .load_summary(&format!("{}-back", w.release_id(i + 1)))
