@@ -284,8 +284,9 @@ impl<P: Ports> ReleaseService<P> {
                     (true, false) => self.abort_created_release(delete, workflow).await,
                     (true, true) => {
                         let (stack, logical) = (&delete.stack_id, &delete.logical_resource_id);
-                        Box::pin(self.stop_resources_plans(stack, logical, plans, last_attempt))
-                            .await?
+                        let undone =
+                            self.stop_resources_plans(stack, logical, None, plans, last_attempt);
+                        Box::pin(undone).await?.1
                     }
                 };
                 if let Some(note) = note {
@@ -321,12 +322,21 @@ impl<P: Ports> ReleaseService<P> {
                 // Rolled back from a plan: the plan's stop brings every Region it moved back to
                 // where it was, the properties' versions among them.
                 let (stack, logical) = (&update.stack_id, &update.logical_resource_id);
-                let note = Box::pin(self.stop_resources_plans(stack, logical, plans, last_attempt))
-                    .await?;
-                let version = properties(&update.resource_properties)
-                    .map(|p| p.version)
-                    .unwrap_or_default();
-                let outcome = note.as_ref().map_or("nothing to stop", |_| "plan stopped");
+                let back_to = properties(&update.resource_properties).ok();
+                let stop = self.stop_resources_plans(
+                    stack,
+                    logical,
+                    back_to.as_ref(),
+                    plans,
+                    last_attempt,
+                );
+                let (stopped, note) = Box::pin(stop).await?;
+                let version = back_to.map(|p| p.version).unwrap_or_default();
+                let outcome = match (stopped, &note) {
+                    (0, None) => "nothing to stop",
+                    (0, Some(_)) => "left as it is",
+                    _ => "plan stopped",
+                };
                 let provided =
                     Provided::done(update.physical_resource_id.clone(), outcome, &version);
                 Ok(match note {

@@ -47,14 +47,11 @@ impl<P: Ports> ReleaseService<P> {
         plans: Option<&L>,
     ) -> Result<Provided> {
         let props = asked.props;
-        let plan = props.plan.as_ref().expect("a plan's properties");
         let Some(plans) = plans else {
             return Err(Error::BadRequest(
                 "Waves: this shiftback stack has no waves coordinator (WavesFunctionArn); deploy its current template".into(),
             ));
         };
-        crate::domain::check_names(&props.function_name, &props.alias, None)?;
-        crate::domain::check_version("target", &props.version)?;
         let function = self.canonical(&props.function_name)?;
         let physical_id = format!("{function}:{}", props.alias);
         let plan_id = plan_id_for(asked.request_id);
@@ -64,8 +61,21 @@ impl<P: Ports> ReleaseService<P> {
             provided.wait_for = props.wait.then(|| plan_id.clone());
             provided
         };
-        // A repeated request: its plan, launched (a no-op if it runs already).
+        // A repeated request: its plan, launched (a no-op if it runs already); one that has
+        // ended answers a waiting stack now, as its end did (or would have).
         match Box::pin(plans.load(&plan_id)).await {
+            Ok(recorded) if recorded.ended() && props.wait => {
+                return match recorded.stop_cause() {
+                    Some(cause) => Err(Error::BadRequest(format!(
+                        "plan {plan_id} stopped: {}",
+                        cause.why
+                    ))),
+                    None => Ok(Provided {
+                        wait_for: None,
+                        ..started("plan completed")
+                    }),
+                };
+            }
             Ok(recorded) => {
                 if !recorded.ended() {
                     Box::pin(plans.launch(&plan_id)).await?;
@@ -76,24 +86,8 @@ impl<P: Ports> ReleaseService<P> {
             Err(e) => return Err(e),
         }
         let home = plans.coordinator().home_region().to_string();
-        let request = PlanRequest {
-            function: function.clone(),
-            alias: props.alias.clone(),
-            version: Some(props.version.clone()),
-            waves: plan.waves.clone(),
-            wave_bake: plan.wave_bake.clone(),
-            strategy: props.strategy.clone(),
-            alarms: props.alarms.clone(),
-            started_by: Some(stack_actor(asked.stack_id)),
-            resource: Some(resource_of(asked.stack_id, asked.logical_id)),
-            answer_to: None,
-        };
-        // Checked here, as the coordinator would, so that a bad plan fails before anything
-        // is stopped for it.
-        let checked = request
-            .clone()
-            .into_plan(&plan_id, &format!("arn:aws:lambda:{home}:0:function:c"), 0)
-            .map_err(|e| Error::BadRequest(format!("Waves: {e}")))?;
+        let resource = resource_of(asked.stack_id, asked.logical_id);
+        let (request, checked) = self.plan_of(props, asked.stack_id, &resource, &home)?;
         for t in checked
             .targets
             .iter()
@@ -105,7 +99,6 @@ impl<P: Ports> ReleaseService<P> {
             check_plan_wait(props, &checked)?;
         }
         let mut notes = Vec::new();
-        let resource = request.resource.clone().unwrap_or_default();
         for running in Box::pin(plans.running_for(&resource)).await? {
             if props.when_busy == WhenBusy::Fail {
                 return Err(Error::BadRequest(format!(
@@ -130,6 +123,7 @@ impl<P: Ports> ReleaseService<P> {
             }
             notes.push(format!("superseded plan {}: every Region back", running.id));
         }
+        let superseded = notes.clone();
         let waiting = props.wait.then(|| {
             let data = started("plan started").data;
             StackWaiting {
@@ -145,7 +139,17 @@ impl<P: Ports> ReleaseService<P> {
             answer_to: waiting.map(Box::new),
             ..request
         };
-        Box::pin(plans.coordinator().create(&plan_id, &request)).await?;
+        match Box::pin(plans.coordinator().create(&plan_id, &request)).await {
+            // A Region that refuses the new plan after the running one was stopped for it:
+            // the answer says both (the stack's rollback then finds nothing running to stop).
+            Err(Error::BadRequest(refused)) if !superseded.is_empty() => {
+                return Err(Error::BadRequest(format!(
+                    "{refused}; {} before the refusal",
+                    superseded.join("; ")
+                )));
+            }
+            other => other?,
+        };
         Box::pin(plans.launch(&plan_id)).await?;
         let provided = started("plan started");
         Ok(match notes.is_empty() {
@@ -154,25 +158,80 @@ impl<P: Ports> ReleaseService<P> {
         })
     }
 
+    /// The plan the properties ask for, as the coordinator will be asked for it, and the plan it
+    /// makes (every limit checked, as the coordinator will check it: a bad plan fails before
+    /// anything is stopped for it). `home`: the coordinator's Region.
+    fn plan_of(
+        &self,
+        props: &ReleaseProperties,
+        stack_id: &str,
+        resource: &str,
+        home: &str,
+    ) -> Result<(PlanRequest, WavePlan)> {
+        let plan = props.plan.as_ref().expect("a plan's properties");
+        crate::domain::check_names(&props.function_name, &props.alias, None)?;
+        crate::domain::check_version("target", &props.version)?;
+        let request = PlanRequest {
+            function: self.canonical(&props.function_name)?,
+            alias: props.alias.clone(),
+            version: Some(props.version.clone()),
+            waves: plan.waves.clone(),
+            wave_bake: plan.wave_bake.clone(),
+            strategy: props.strategy.clone(),
+            alarms: props.alarms.clone(),
+            started_by: Some(stack_actor(stack_id)),
+            resource: Some(resource.to_string()),
+            answer_to: None,
+        };
+        let checked = request
+            .clone()
+            .into_plan(
+                "plan-checked",
+                &format!("arn:aws:lambda:{home}:0:function:c"),
+                0,
+            )
+            .map_err(|e| Error::BadRequest(format!("Waves: {e}")))?;
+        Ok((request, checked))
+    }
+
     /// A rollback's Update from properties with `Waves`, or a Delete undoing a Create that
-    /// started a plan: the resource's running plan is stopped, every moved Region back. Never
-    /// a refusal, but while tries are left, a stop that failed is tried again.
+    /// started a plan: the resource's running plan is stopped, every moved Region back, unless
+    /// it is the plan of the properties the stack goes back to (`back_to`), which moves the
+    /// Regions to them and is left to finish. Never a refusal, but while tries are left, a stop
+    /// that failed is tried again.
     pub(super) async fn stop_resources_plans<L: StackPlans>(
         &self,
         stack_id: &str,
         logical_id: &str,
+        back_to: Option<&ReleaseProperties>,
         plans: Option<&L>,
         last_attempt: bool,
-    ) -> Result<Option<String>> {
+    ) -> Result<(usize, Option<String>)> {
         let Some(plans) = plans else {
-            return Ok(None);
+            return Ok((0, None));
         };
         let resource = resource_of(stack_id, logical_id);
+        let home = plans.coordinator().home_region().to_string();
+        let targets = |plan: &WavePlan| -> Vec<crate::domain::wave::Target> {
+            plan.targets.iter().map(|t| t.target.clone()).collect()
+        };
+        let kept = back_to
+            .filter(|props| props.plan.is_some())
+            .and_then(|props| self.plan_of(props, stack_id, &resource, &home).ok())
+            .map(|(_, plan)| targets(&plan));
         let why = format!("the stack {} rolled back", stack_name(stack_id));
         let attempt = async {
-            let mut notes = Vec::new();
+            let (mut stopped, mut notes) = (0, Vec::new());
             for plan in plans.running_for(&resource).await? {
+                if kept.as_ref() == Some(&targets(&plan)) {
+                    notes.push(format!(
+                        "plan {} moves the Regions to the versions the stack goes back to: left to finish",
+                        plan.id
+                    ));
+                    continue;
+                }
                 let answer = Box::pin(plans.coordinator().stop(&plan.id, &why)).await?;
+                stopped += 1;
                 notes.push(match answer.ended {
                     true => format!("plan {} stopped: every Region back", plan.id),
                     false => format!(
@@ -181,17 +240,17 @@ impl<P: Ports> ReleaseService<P> {
                     ),
                 });
             }
-            Ok::<_, Error>(notes)
+            Ok::<_, Error>((stopped, notes))
         };
         match Box::pin(attempt).await {
-            Ok(notes) if notes.is_empty() => Ok(None),
-            Ok(notes) => Ok(Some(notes.join("; "))),
+            Ok((stopped, notes)) if notes.is_empty() => Ok((stopped, None)),
+            Ok((stopped, notes)) => Ok((stopped, Some(notes.join("; ")))),
             Err(e) if e.is_retryable() && !last_attempt => Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "a stack rollback could not stop its plan");
-                Ok(Some(format!(
+                Ok((0, Some(format!(
                     "the resource's plan could not be stopped ({e}): stop it with `shiftback abort PLAN` (`shiftback list` shows it)"
-                )))
+                ))))
             }
         }
     }

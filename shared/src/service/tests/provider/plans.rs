@@ -163,6 +163,13 @@ async fn an_update_while_the_resources_plan_runs_stops_it_then_starts_its_own() 
         "{answer:?}"
     );
     assert!(!stack.plan(&first_id).ended(), "left to run");
+    // The refusal rolls the stack back to the properties whose plan still runs: that plan
+    // moves the Regions to them, and is left to finish.
+    let rollback = plan_request("Update", 9, "2", "3", json!({"WhenBusy": "Fail"}));
+    let answer = stack.send_rolling_back(&rollback).await;
+    assert_eq!(outcome(&answer), "left as it is");
+    assert!(answer.reason.clone().unwrap().contains("left to finish"));
+    assert!(!stack.plan(&first_id).ended(), "left to finish");
 
     let second = stack
         .send(&plan_request("Update", 3, "3", "2", json!({})))
@@ -182,7 +189,21 @@ async fn an_update_while_the_resources_plan_runs_stops_it_then_starts_its_own() 
     );
     assert!(second.reason.clone().unwrap().contains(&first_id));
     let second_id = second.data["PlanId"].clone();
-    assert_eq!(stack.plan_launches(), vec![first_id, second_id]);
+    assert_eq!(stack.plan_launches(), vec![first_id, second_id.clone()]);
+    // A Region refuses the next one after the running plan was stopped for it: the answer
+    // says both, and nothing is left running.
+    stack.look(&second_id, now).await;
+    stack.plans.regions().refuse_starts("us-east-1");
+    let refused = stack
+        .send(&plan_request("Update", 4, "4", "3", json!({})))
+        .await;
+    assert_eq!(status(&refused), "FAILED");
+    let reason = refused.reason.clone().unwrap();
+    assert!(
+        reason.contains("us-east-1") && reason.contains(&format!("superseded plan {second_id}")),
+        "{reason}"
+    );
+    assert!(stack.plans.running().await.unwrap().is_empty());
 }
 
 /// `Wait: true`: the stack waits for the plan. A Region's rollback stops the plan and answers
@@ -195,7 +216,7 @@ async fn a_waiting_stack_hears_its_plan_stop_rolls_back_cleanly_and_deploys_agai
     let wait = json!({"Wait": "true"});
     let update = plan_request("Update", 1, "2", "1", wait.clone());
     let answered = Box::pin(stack.w.service.answer_cfn(
-        update,
+        update.clone(),
         &stack.workflow,
         Some(&stack.plans),
         &stack.answers,
@@ -242,6 +263,14 @@ async fn a_waiting_stack_hears_its_plan_stop_rolls_back_cleanly_and_deploys_agai
         1,
         "sent once, to the stack's URL"
     );
+    // The same request delivered again after the plan ended: answered now, as its end was.
+    let again = stack.send(&update).await;
+    assert_eq!(status(&again), "FAILED");
+    assert!(again
+        .reason
+        .clone()
+        .unwrap()
+        .contains("alarm orders-errors fired"));
 
     // CloudFormation rolls the stack back: the previous properties, the failed ones as old.
     let rollback = plan_request("Update", 2, "1", "2", wait.clone());
