@@ -141,14 +141,14 @@ impl<P: Ports> ReleaseService<P> {
         if status == "RUNNING" {
             return Ok(None);
         }
-        // An execution of the waves workflow: a plan, which a stack may wait for.
-        if crate::domain::wave::is_plan_id(&name) {
-            return match plans {
-                Some(plans) => {
-                    Box::pin(self.answer_plan_ended(&name, &status, plans, answers)).await
-                }
-                None => Ok(None),
-            };
+        // An execution of the waves workflow: a plan, which a stack may wait for. A plan's
+        // regional releases have ids that start as plans' do (`<plan>-w1-1`): a name that is
+        // not a waiting plan is read as a release's.
+        if let (true, Some(plans)) = (crate::domain::wave::is_plan_id(&name), plans) {
+            let answered = Box::pin(self.answer_plan_ended(&name, &status, plans, answers)).await?;
+            if answered.is_some() {
+                return Ok(answered);
+            }
         }
         let release = match self.store.load_summary(&name).await {
             Ok(release) => release,
