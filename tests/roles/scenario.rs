@@ -204,6 +204,10 @@ pub(super) async fn record_every_handler() -> Recorded {
         ("IncidentTopic", settings.incident_topic.clone().unwrap()),
         ("ReleaseStateMachine", settings.state_machine_arn.unwrap()),
         ("WavesStateMachine", super::waves::WAVES_MACHINE.to_string()),
+        (
+            "WavesFunction",
+            "shiftback-WavesFunction-AbC123".to_string(),
+        ),
         // The alarm function's failure destination: Lambda itself sends to it, with the
         // function's role; no handler code does.
         (

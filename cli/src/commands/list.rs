@@ -29,6 +29,7 @@ pub async fn run(cli: &Cli, resources: &Resources) -> Result<u8, Failure> {
                 })
             })
             .collect();
+        let plans: Vec<_> = plans.iter().map(crate::output::waves::plan_json).collect();
         println!("{}", json!({ "releases": releases, "plans": plans }));
         return Ok(0);
     }

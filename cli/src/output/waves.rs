@@ -97,15 +97,21 @@ fn alarms_of(plan: &WavePlan) -> String {
     }
 }
 
+/// A plan as `--json` shows it: without the presigned URL of a stack waiting for it, which
+/// answers the stack for anyone who holds it.
+pub fn plan_json(plan: &WavePlan) -> serde_json::Value {
+    let mut value = serde_json::to_value(plan).expect("serialisable");
+    if let Some(map) = value.as_object_mut() {
+        map.remove("answer_to");
+        map.insert("stack_waits".into(), json!(plan.answer_to.is_some()));
+    }
+    value
+}
+
 /// A plan and every target's state, the cause in the headline.
 pub fn show_status(cli: &Cli, plan: &WavePlan) {
     if cli.json {
-        let mut value = serde_json::to_value(plan).expect("serialisable");
-        // The waiting stack's presigned URL answers the stack for anyone who holds it.
-        if let Some(map) = value.as_object_mut() {
-            map.remove("answer_to");
-            map.insert("stack_waits".into(), json!(plan.answer_to.is_some()));
-        }
+        let mut value = plan_json(plan);
         value["needs_person"] = json!(plan
             .needs_person()
             .iter()
@@ -155,5 +161,42 @@ pub fn show_status(cli: &Cli, plan: &WavePlan) {
             plan.targets[i].target.place(),
             plan.targets[i].attempts
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shiftback::domain::StackWaiting;
+
+    #[test]
+    fn a_plans_json_never_carries_the_waiting_stacks_presigned_url() {
+        let target = shiftback::waves::Target {
+            region: "us-east-1".into(),
+            role_arn: None,
+            function: "orders".into(),
+            alias: "live".into(),
+            version: Some("2".into()),
+        };
+        let mut plan = WavePlan::new(
+            "plan-1",
+            "us-east-1",
+            vec![vec![target]],
+            60,
+            "AllAtOnce",
+            0,
+            "ci",
+        );
+        plan.answer_to = Some(Box::new(StackWaiting {
+            response_url: "https://bucket.s3.amazonaws.com/signed?X-Amz-Signature=secret".into(),
+            stack_id: "arn:aws:cloudformation:us-east-1:1:stack/app/1".into(),
+            request_id: "r".into(),
+            logical_resource_id: "Release".into(),
+            physical_resource_id: "orders:live".into(),
+            data: Default::default(),
+        }));
+        let shown = plan_json(&plan).to_string();
+        assert!(!shown.contains("X-Amz-Signature"), "{shown}");
+        assert!(shown.contains(r#""stack_waits":true"#), "{shown}");
     }
 }

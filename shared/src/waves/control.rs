@@ -62,13 +62,17 @@ impl<C: PlanCoordinator, W: ExecutionControl, S: PlanRecords> StackPlans for Hom
     }
 
     async fn running_for(&self, resource: &str) -> Result<Vec<WavePlan>> {
-        let mut plans: Vec<WavePlan> = self
-            .records
-            .running()
-            .await?
-            .into_iter()
-            .filter(|p| p.resource.as_deref() == Some(resource))
-            .collect();
+        // The index may also lag the other way (a plan that has just ended): each read again.
+        let mut plans = Vec::new();
+        for listed in self.records.running().await? {
+            if listed.resource.as_deref() != Some(resource) {
+                continue;
+            }
+            let (plan, _) = self.records.load(&listed.id).await?;
+            if !plan.ended() {
+                plans.push(plan);
+            }
+        }
         if let Some(last) = self.records.resource_plan(resource).await? {
             if !last.ended() && !plans.iter().any(|p| p.id == last.id) {
                 plans.push(last);

@@ -68,6 +68,8 @@ pub struct Provided {
     pub note: Option<String>,
     /// The release whose end answers the request (`Wait: true`).
     pub wait_for: Option<String>,
+    /// The plan whose end answers the request (`Wait: true`), its record keeping the answer.
+    pub plan_answers: Option<String>,
 }
 
 impl Provided {
@@ -80,6 +82,7 @@ impl Provided {
             ]),
             note: None,
             wait_for: None,
+            plan_answers: None,
         }
     }
 
@@ -197,13 +200,6 @@ impl<P: Ports> ReleaseService<P> {
             let Some(id) = provided.wait_for.clone() else {
                 return Ok((provided, None));
             };
-            // A plan's answer is kept on its record from the start: its workflow's end sends it.
-            if crate::domain::wave::is_plan_id(&id) {
-                return Ok((
-                    provided,
-                    Some((id, to(String::new(), &HashMap::new()), None)),
-                ));
-            }
             let waiting = to(provided.physical_id.clone(), &provided.data);
             let ended = self.answer_when_ended(&id, &waiting).await?;
             Ok::<_, Error>((provided, Some((id, waiting, ended))))
@@ -220,11 +216,18 @@ impl<P: Ports> ReleaseService<P> {
             None => work.await,
         };
         let outcome = match outcome {
-            // Answered when the release's workflow ends ([`answer`]).
-            Ok((_, Some((id, _, None)))) if crate::domain::wave::is_plan_id(&id) => {
+            // A plan's answer is kept on its record from the start: its workflow's end sends it.
+            Ok((
+                Provided {
+                    plan_answers: Some(id),
+                    ..
+                },
+                _,
+            )) => {
                 tracing::info!(request = %request_id, plan = %id, "the answer waits for the plan's end");
                 return Ok(Answered::WhenPlanEnds { plan_id: id });
             }
+            // Answered when the release's workflow ends ([`answer`]).
             Ok((_, Some((id, _, None)))) => {
                 tracing::info!(request = %request_id, release = %id, "the answer waits for the release's end");
                 return Ok(Answered::WhenReleaseEnds { release_id: id });
@@ -303,6 +306,7 @@ impl<P: Ports> ReleaseService<P> {
                         logical_id: &create.logical_resource_id,
                         response_url: &create.response_url,
                         props: &props,
+                        old: None,
                     };
                     return Box::pin(self.forward_plan(asked, plans)).await;
                 }
@@ -350,12 +354,14 @@ impl<P: Ports> ReleaseService<P> {
             CfnRequest::Update(update) => {
                 let props = properties(&update.resource_properties)?;
                 if props.plan.is_some() {
+                    let old_props = properties(&update.old_resource_properties).ok();
                     let asked = plans::PlanAsked {
                         request_id: &update.request_id,
                         stack_id: &update.stack_id,
                         logical_id: &update.logical_resource_id,
                         response_url: &update.response_url,
                         props: &props,
+                        old: old_props.as_ref(),
                     };
                     return Box::pin(self.forward_plan(asked, plans)).await;
                 }

@@ -21,6 +21,8 @@ pub(super) struct PlanAsked<'a> {
     pub logical_id: &'a str,
     pub response_url: &'a str,
     pub props: &'a ReleaseProperties,
+    /// The properties CloudFormation had before (an Update's).
+    pub old: Option<&'a ReleaseProperties>,
 }
 
 /// The plan a request starts: its id made from CloudFormation's request id, which a repeated
@@ -58,7 +60,7 @@ impl<P: Ports> ReleaseService<P> {
         let started = |outcome: &str| {
             let mut provided = Provided::done(physical_id.clone(), outcome, &props.version);
             provided.data.insert("PlanId".into(), plan_id.clone());
-            provided.wait_for = props.wait.then(|| plan_id.clone());
+            provided.plan_answers = props.wait.then(|| plan_id.clone());
             provided
         };
         // A repeated request: its plan, launched (a no-op if it runs already); one that has
@@ -71,7 +73,7 @@ impl<P: Ports> ReleaseService<P> {
                         cause.why
                     ))),
                     None => Ok(Provided {
-                        wait_for: None,
+                        plan_answers: None,
                         ..started("plan completed")
                     }),
                 };
@@ -94,6 +96,15 @@ impl<P: Ports> ReleaseService<P> {
             .filter(|t| t.target.region == home && t.target.role_arn.is_none())
         {
             self.check_owner(&t.target.function, asked.stack_id).await?;
+        }
+        // An update that keeps every target's version (a strategy, an alarm, a bake) moves
+        // nothing by itself, and a running plan goes on.
+        let old = asked.old.filter(|old| old.plan.is_some());
+        let old = old.and_then(|old| self.plan_of(old, asked.stack_id, &resource, &home).ok());
+        if old.is_some_and(|(_, old)| targets_of(&old) == targets_of(&checked)) {
+            let note = "every target's version is unchanged: nothing started (a plan still running goes on)";
+            let provided = Provided::done(physical_id.clone(), "nothing started", &props.version);
+            return Ok(provided.noting(note.to_string()));
         }
         if props.wait {
             check_plan_wait(props, &checked)?;
@@ -212,9 +223,7 @@ impl<P: Ports> ReleaseService<P> {
         };
         let resource = resource_of(stack_id, logical_id);
         let home = plans.coordinator().home_region().to_string();
-        let targets = |plan: &WavePlan| -> Vec<crate::domain::wave::Target> {
-            plan.targets.iter().map(|t| t.target.clone()).collect()
-        };
+        let targets = targets_of;
         let kept = back_to
             .filter(|props| props.plan.is_some())
             .and_then(|props| self.plan_of(props, stack_id, &resource, &home).ok())
@@ -308,6 +317,11 @@ impl<P: Ports> ReleaseService<P> {
         tracing::info!(plan = %plan.id, status = ?response.status, "answered the stack that waited for the plan");
         Ok(Some(response))
     }
+}
+
+/// Where a plan goes: every target (Region, account, function, alias, version), in order.
+fn targets_of(plan: &WavePlan) -> Vec<crate::domain::wave::Target> {
+    plan.targets.iter().map(|t| t.target.clone()).collect()
 }
 
 /// The plan a continuation's execution (`<plan>-g<n>`) carries on.

@@ -155,6 +155,15 @@ async fn an_update_while_the_resources_plan_runs_stops_it_then_starts_its_own() 
         crate::waves::Seen::Running
     );
 
+    // An update that keeps every version (a strategy changed) starts nothing and stops
+    // nothing: the running plan goes on.
+    let mut restrategised = plan_request("Update", 8, "2", "2", json!({}));
+    restrategised["ResourceProperties"]["Strategy"] = json!("AllAtOnce");
+    let answer = stack.send(&restrategised).await;
+    assert_eq!(outcome(&answer), "nothing started", "{answer:?}");
+    assert!(!stack.plan(&first_id).ended());
+    assert_eq!(stack.plan_launches().len(), 1);
+
     let refused = plan_request("Update", 2, "3", "2", json!({"WhenBusy": "Fail"}));
     let answer = stack.send(&refused).await;
     assert_eq!(status(&answer), "FAILED");
