@@ -143,13 +143,14 @@ impl Team {
                 .endpoint_url(&self._handlers.url)
                 .build(),
         );
-        invoke
+        let out = invoke
             .invoke()
             .function_name(COORDINATOR)
             .payload(aws_sdk_lambda::primitives::Blob::new(payload))
             .send()
             .await
             .unwrap();
+        assert_eq!(out.function_error(), None, "{:?}", out.payload());
         self.plan(id).await
     }
 
@@ -280,4 +281,28 @@ async fn a_waiting_stack_hears_its_plan_stopped_and_a_refused_plan_fails_at_once
     );
     assert!(t.plans().running().await.unwrap().is_empty());
     t.every_region_on_1().await;
+
+    // A first deploy of an alias no Region has yet: each Region's is made on the version (as
+    // a first deploy of one alias makes it), and the plan has nothing left to release.
+    let created = t
+        .send(t.request("Create", "2", "", json!({"Alias": "prod"})))
+        .await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let id = plan_id(&created);
+    for region in &t.regions {
+        let alias = region
+            .env
+            .lambda
+            .get_alias()
+            .function_name(&t.function)
+            .name("prod");
+        let alias = alias.send().await.unwrap();
+        assert_eq!(alias.function_version(), Some("2"), "{}", region.name);
+    }
+    let plan = t.look(&id).await;
+    assert!(
+        matches!(plan.phase, PlanPhase::Completed { .. }),
+        "{:?}",
+        plan.phase
+    );
 }

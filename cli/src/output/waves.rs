@@ -144,6 +144,7 @@ pub fn show_status(cli: &Cli, plan: &WavePlan) {
             }
             TargetState::Reverted { why, .. } => format!("reverted: {why}"),
             TargetState::Skipped => "skipped (never moved)".to_string(),
+            TargetState::AlreadyOn => "on the version already".to_string(),
         };
         rows.add_row(vec![
             (t.wave + 1).to_string(),

@@ -11,7 +11,7 @@
 use futures::future::join_all;
 
 use super::{PlanLink, PlanRecords, RegionalReleases, Target, WaveAnswer, WaveCommand};
-use crate::domain::wave::{PlanAction, PlanPhase, Reverted, Seen, WavePlan};
+use crate::domain::wave::{PlanAction, PlanPhase, Readiness, Reverted, Seen, WavePlan};
 use crate::error::{Error, Result};
 
 /// How many times a look or a stop reloads after losing a race for the plan's record.
@@ -65,7 +65,9 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
 
     /// Checks every target in its own Region, all at once, and records the plan only if every
     /// Region passes: nothing is recorded or moved otherwise. A Region that could not be
-    /// reached fails it as retryable; one that refuses, by name.
+    /// reached fails it as retryable; one that refuses, by name. A target whose alias is on the
+    /// version already is recorded as such; one whose alias does not exist has it made on the
+    /// version (as a stack's first deploy of one alias does), once every Region has passed.
     pub async fn create_checked(&self, plan: &WavePlan) -> Result<()> {
         let checks = plan.targets.iter().enumerate().map(|(i, t)| {
             let link = PlanLink::of(plan, i);
@@ -78,9 +80,10 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
             }
         });
         let mut refused = Vec::new();
+        let mut readiness = Vec::new();
         for (place, checked) in join_all(checks).await {
             match checked {
-                Ok(()) => {}
+                Ok(ready) => readiness.push(ready),
                 Err(e) if e.is_retryable() => return Err(e),
                 Err(e) => refused.push(format!("{place}: {e}")),
             }
@@ -92,7 +95,16 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
                 refused.join("; ")
             )));
         }
-        self.plans.create(plan).await
+        let mut plan = plan.clone();
+        for (i, ready) in readiness.into_iter().enumerate() {
+            match ready {
+                Readiness::Ready => continue,
+                Readiness::NoAlias => self.regions.create_alias(&plan.targets[i].target).await?,
+                Readiness::OnVersion => {}
+            }
+            plan.already_on(i);
+        }
+        self.plans.create(&plan).await
     }
 
     /// Carries out what the coordinator function is asked.

@@ -26,6 +26,10 @@ pub struct MemoryRegions {
     pub unreachable: Arc<Mutex<BTreeSet<String>>>,
     /// Regions that refuse a start (the alias held by another release there).
     pub refusing: Arc<Mutex<BTreeSet<String>>>,
+    /// Regions whose alias is on the plan's version already.
+    pub on_version: Arc<Mutex<BTreeSet<String>>>,
+    /// Regions without the alias (until the plan makes it).
+    pub no_alias: Arc<Mutex<BTreeSet<String>>>,
     /// Every call, as `operation region release`.
     pub calls: Arc<Mutex<Vec<String>>>,
 }
@@ -136,9 +140,26 @@ impl RegionalReleases for MemoryRegions {
         _strategy: &str,
         _alarms: &[String],
         _plan: &PlanLink,
-    ) -> Result<()> {
+    ) -> Result<super::Readiness> {
         self.call("check", target, "-")?;
         self.refused(target)?;
+        let region = &target.region;
+        Ok(if self.no_alias.lock().unwrap().contains(region) {
+            super::Readiness::NoAlias
+        } else if self.on_version.lock().unwrap().contains(region) {
+            super::Readiness::OnVersion
+        } else {
+            super::Readiness::Ready
+        })
+    }
+
+    async fn create_alias(&self, target: &Target) -> Result<()> {
+        self.call("create_alias", target, "-")?;
+        self.no_alias.lock().unwrap().remove(&target.region);
+        self.on_version
+            .lock()
+            .unwrap()
+            .insert(target.region.clone());
         Ok(())
     }
 

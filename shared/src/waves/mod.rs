@@ -93,14 +93,18 @@ pub trait RegionalReleases: Send + Sync {
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Every check the target's Region would make before its start (the stack, function,
-    /// alias and version, alarms, lock, strategy), changing nothing.
+    /// alias and version, alarms, lock, strategy), changing nothing; and whether its alias is
+    /// on the version already, or does not exist.
     fn check(
         &self,
         target: &Target,
         strategy: &str,
         alarms: &[String],
         plan: &PlanLink,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<Readiness>> + Send;
+
+    /// Makes the target's alias, on its version (it did not exist).
+    fn create_alias(&self, target: &Target) -> impl Future<Output = Result<()>> + Send;
 
     /// Where the release stands.
     fn look(&self, target: &Target, release_id: &str) -> impl Future<Output = Result<Seen>> + Send;

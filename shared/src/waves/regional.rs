@@ -13,9 +13,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use tokio::sync::Mutex;
 
 use super::stacks::{missing, stack_outputs};
-use super::{PlanLink, RegionalReleases, Reverted, Seen, Target};
+use super::{PlanLink, Readiness, RegionalReleases, Reverted, Seen, Target};
 use crate::adapters::StepFunctionsWorkflow;
-use crate::domain::Phase;
+use crate::domain::{Phase, SpecError};
 use crate::error::{Error, Result};
 use crate::runtime::{release_service_with, Caller, HandlerClients, HandlerSettings};
 use crate::service::{Control, ReleaseService, StartRequest, StepInput};
@@ -224,8 +224,27 @@ impl RegionalReleases for ShiftbackRegions {
         strategy: &str,
         alarms: &[String],
         plan: &PlanLink,
-    ) -> Result<()> {
-        self.preflight(target, strategy, alarms, plan)
+    ) -> Result<Readiness> {
+        match self.preflight(target, strategy, alarms, plan).await {
+            Ok(_) => Ok(Readiness::Ready),
+            Err(Error::Spec(SpecError::SameVersion(_))) => Ok(Readiness::OnVersion),
+            Err(Error::NotFound { what, .. })
+                if what.starts_with("alias") && target.version.is_some() =>
+            {
+                Ok(Readiness::NoAlias)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_alias(&self, target: &Target) -> Result<()> {
+        use crate::router::AliasRouter;
+        let regional = self.regional(target).await?;
+        let version = target.version.as_deref().unwrap_or_default();
+        regional
+            .service
+            .router
+            .create_alias(&target.function, &target.alias, version)
             .await
             .map(|_| ())
     }

@@ -19,4 +19,6 @@ pub use spec::{
     LOOK_INTERVAL_SECS, MAX_ACCOUNTS, MAX_TARGETS, MAX_TARGETS_PER_WAVE, MAX_WAVES,
     MAX_WAVE_BAKE_SECS,
 };
-pub use target::{PlanTarget, Reverted, Seen, TargetState, MAX_ATTEMPTS, START_SETTLE_SECS};
+pub use target::{
+    PlanTarget, Readiness, Reverted, Seen, TargetState, MAX_ATTEMPTS, START_SETTLE_SECS,
+};

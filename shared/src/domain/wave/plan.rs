@@ -209,22 +209,25 @@ impl WavePlan {
                     self.phase = PlanPhase::Stopped { cause, at: now };
                 }
                 PlanPhase::Releasing { wave } => {
-                    let promoted: Option<Vec<i64>> = self
+                    // Done when every target promoted, or was on the version already.
+                    let promoted: Option<Vec<Option<i64>>> = self
                         .in_wave(wave)
                         .map(|(_, t)| match t.state {
-                            TargetState::Promoted { at, .. } => Some(at),
+                            TargetState::Promoted { at, .. } => Some(Some(at)),
+                            TargetState::AlreadyOn => Some(None),
                             _ => None,
                         })
                         .collect();
                     let Some(promoted) = promoted else { return };
-                    self.phase = if wave + 1 == self.waves {
-                        PlanPhase::Completed { at: now }
-                    } else {
-                        let last = promoted.into_iter().max().unwrap_or(now);
-                        PlanPhase::Baking {
+                    // A wave that moved nothing has nothing to bake.
+                    let last = promoted.into_iter().flatten().max();
+                    self.phase = match (wave + 1 == self.waves, last) {
+                        (true, _) => PlanPhase::Completed { at: now },
+                        (false, None) => PlanPhase::Releasing { wave: wave + 1 },
+                        (false, Some(last)) => PlanPhase::Baking {
                             wave,
                             until: last + self.wave_bake_secs as i64,
-                        }
+                        },
                     };
                 }
                 // Over only once every moved target has answered since the bake's end: a
@@ -278,6 +281,14 @@ impl WavePlan {
                 release_id: release_id.into(),
                 since: now,
             };
+        }
+    }
+
+    /// A target whose alias was on the version before the plan began.
+    pub fn already_on(&mut self, index: usize) {
+        let t = &mut self.targets[index];
+        if t.state == TargetState::Waiting {
+            t.state = TargetState::AlreadyOn;
         }
     }
 

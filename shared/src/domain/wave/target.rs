@@ -41,6 +41,9 @@ pub enum TargetState {
     },
     /// Never moved: the plan stopped before its wave started.
     Skipped,
+    /// Its alias was on the version before the plan began (or was made on it, where it did
+    /// not exist): nothing to release, nothing to bring back.
+    AlreadyOn,
 }
 
 impl TargetState {
@@ -54,7 +57,7 @@ impl TargetState {
             TargetState::Releasing { release_id, .. }
             | TargetState::Promoted { release_id, .. } => Some(release_id),
             TargetState::Reverted { release_id, .. } => release_id.as_deref(),
-            TargetState::Waiting | TargetState::Skipped => None,
+            TargetState::Waiting | TargetState::Skipped | TargetState::AlreadyOn => None,
         }
     }
 
@@ -104,6 +107,17 @@ pub enum Seen {
     Stuck {
         why: String,
     },
+}
+
+/// What a target's Region says of it before the plan begins (every check passed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Its release can start.
+    Ready,
+    /// Its alias is on the version already.
+    OnVersion,
+    /// Its alias does not exist: it is made on the version, as a stack's first deploy makes it.
+    NoAlias,
 }
 
 /// What a revert of a target found in its Region.

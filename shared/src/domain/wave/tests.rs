@@ -344,3 +344,34 @@ fn a_release_whose_rollback_failed_stops_the_plan_and_stays_to_be_brought_back()
     assert!(p.targets[0].state.moved());
     assert_eq!(p.next(60), PlanAction::Revert(vec![0]));
 }
+
+/// A stack's plan where some Regions are on the version already (or had no alias, made on it):
+/// they count as done, a wave of them alone has nothing to bake, a stop leaves them, and a plan
+/// of nothing but them completes at its first look.
+#[test]
+fn targets_on_the_version_already_are_done_and_never_brought_back() {
+    let mut plan = plan();
+    plan.already_on(0);
+    plan.already_on(2);
+    // The first wave moved nothing: no bake, the second starts at once.
+    assert_eq!(plan.next(10), PlanAction::Start(vec![1]));
+    assert_eq!(plan.phase, PlanPhase::Releasing { wave: 1 });
+    let id = plan.release_id_for(1);
+    plan.claim(1, &id, 10);
+    plan.started(1, 10);
+    plan.saw(1, Seen::Promoted { at: 600 }, 600);
+    // Its moved target bakes; then a stop brings back only what moved.
+    assert!(matches!(plan.next(601), PlanAction::Look(_)));
+    assert!(matches!(plan.phase, PlanPhase::Baking { wave: 1, .. }));
+    plan.stop(None, "aborted by carol", 700);
+    assert_eq!(plan.action(), PlanAction::Revert(vec![1]));
+    assert_eq!(plan.targets[0].state, TargetState::AlreadyOn);
+    assert_eq!(plan.targets[2].state, TargetState::AlreadyOn);
+
+    let mut nothing_to_do = self::plan();
+    for i in 0..nothing_to_do.targets.len() {
+        nothing_to_do.already_on(i);
+    }
+    assert_eq!(nothing_to_do.next(0), PlanAction::Done);
+    assert!(matches!(nothing_to_do.phase, PlanPhase::Completed { .. }));
+}

@@ -423,3 +423,51 @@ async fn a_completed_plan_answers_its_waiting_stack_success_and_a_long_one_canno
     assert_eq!(outcome(&answer), "plan completed");
     assert!(stack.plans.running().await.unwrap().is_empty());
 }
+
+/// A stack's first deploy: the alias missing in one Region (made on the version, as a first
+/// deploy of one alias makes it) and on the version already in the other. Nothing to release:
+/// the plan completes at its first look, and a waiting stack hears SUCCESS.
+#[tokio::test]
+async fn a_first_deploy_makes_missing_aliases_and_releases_nothing_already_there() {
+    let w = world();
+    let stack = Stack::of(&w);
+    let regions = stack.plans.regions();
+    regions.no_alias.lock().unwrap().insert("us-east-1".into());
+    regions
+        .on_version
+        .lock()
+        .unwrap()
+        .insert("eu-west-1".into());
+    let create = plan_request("Create", 1, "2", "", json!({"Wait": "true"}));
+    let answered = Box::pin(stack.w.service.answer_cfn(
+        create,
+        &stack.workflow,
+        Some(&stack.plans),
+        &stack.answers,
+        &MemoryStacks(None),
+        None,
+    ))
+    .await
+    .unwrap();
+    let Answered::WhenPlanEnds { plan_id: id } = answered else {
+        panic!("answered at once: {answered:?}")
+    };
+    assert_eq!(regions.count("create_alias"), 1, "us-east-1's alias made");
+    let plan = stack.plan(&id);
+    assert!(plan
+        .targets
+        .iter()
+        .all(|t| t.state == TargetState::AlreadyOn));
+    let plan = stack.look(&id, crate::waves::epoch_now()).await;
+    assert!(
+        matches!(plan.phase, PlanPhase::Completed { .. }),
+        "{:?}",
+        plan.phase
+    );
+    assert_eq!(regions.count("start"), 0, "nothing released");
+    let answer = stack
+        .plan_workflow_ended(&id, "SUCCEEDED")
+        .await
+        .expect("answered");
+    assert_eq!(status(&answer), "SUCCESS", "{answer:?}");
+}
