@@ -173,6 +173,7 @@ async fn an_alarm_in_the_last_wave_reverts_its_region_at_once_and_every_other_wi
         plan_id: p.id.clone(),
         release_id: Some(p.release_id(3)),
         why: "alarm errors in ap-southeast-2".into(),
+        recall: false,
     };
     let answer = p.waves.handle(stop.clone(), now + 5).await.unwrap();
     assert_eq!(answer.phase, "stopped");
@@ -229,6 +230,7 @@ async fn an_abort_mid_wave_aborts_the_running_release_and_reverts_the_promoted_o
         plan_id: p.id.clone(),
         release_id: None,
         why: "aborted by carol: wrong build".into(),
+        recall: false,
     };
     let answer = p.waves.handle(abort, now + 5).await.unwrap();
     assert_eq!(answer.phase, "stopped");
@@ -464,6 +466,7 @@ async fn two_regions_stopping_the_plan_at_once_make_one_stop() {
         plan_id: id.clone(),
         release_id: Some(format!("{id}-w2-{n}")),
         why: format!("release {id}-w2-{n} ended rolled_back"),
+        recall: false,
     };
     let now = epoch_now();
     let (a, b) = futures::join!(waves.handle(stop(2), now), waves.handle(stop(3), now));
@@ -573,6 +576,7 @@ async fn a_plan_reaches_a_region_in_another_account_through_its_role() {
         plan_id: id.clone(),
         release_id: None,
         why: "aborted by carol".into(),
+        recall: false,
     };
     let answer = waves.handle(abort, epoch_now()).await.unwrap();
     assert_eq!(answer.phase, "stopped");
@@ -641,6 +645,7 @@ async fn a_region_that_stops_answering_mid_wave_holds_the_plan_and_comes_back_wh
         plan_id: id.clone(),
         release_id: None,
         why: "aborted by carol".into(),
+        recall: false,
     };
     let answer = dark.handle(abort, epoch_now()).await.unwrap();
     assert_eq!(answer.phase, "stopping");

@@ -246,7 +246,11 @@ async fn a_waiting_stack_hears_its_plan_stopped_and_a_refused_plan_fails_at_once
     };
     assert_eq!(t.url.puts().len(), before, "no answer yet");
     t.first_wave_moves(&id).await;
-    let stop = t.plans().coordinator.stop(&id, "aborted by carol").await;
+    let stop = t
+        .plans()
+        .coordinator
+        .stop(&id, "aborted by carol", false)
+        .await;
     assert!(stop.unwrap().ended);
     t.every_region_on_1().await;
     let ended = json!({

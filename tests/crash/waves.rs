@@ -104,6 +104,7 @@ async fn a_stop_that_dies_after_any_write_brings_every_region_back_once_when_run
             plan_id: w.id.clone(),
             release_id: Some(w.release_id(LAST + 1)),
             why: "alarm".into(),
+            recall: false,
         };
         w.crash.arm(crash_after);
         let first = Box::pin(w.waves.handle(stop.clone(), epoch_now())).await;

@@ -43,6 +43,7 @@ pub(super) async fn walk_a_plan(home: &Emulator, table: &str, log: &CallLog, ala
         plan_id: id.clone(),
         release_id: None,
         why: "aborted by ci".into(),
+        recall: false,
     };
     let answer = Box::pin(waves.handle(stop, epoch_now())).await.unwrap();
     assert_eq!(answer.phase, "stopped");

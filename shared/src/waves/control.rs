@@ -22,8 +22,14 @@ pub trait PlanCoordinator: Send + Sync {
         request: &PlanRequest,
     ) -> impl Future<Output = Result<WaveAnswer>> + Send;
 
-    /// Stops the plan; answered once every moved target it could reach is back.
-    fn stop(&self, plan_id: &str, why: &str) -> impl Future<Output = Result<WaveAnswer>> + Send;
+    /// Stops the plan (`recall`: a completed one too, its stack rolling back from it);
+    /// answered once every moved target it could reach is back.
+    fn stop(
+        &self,
+        plan_id: &str,
+        why: &str,
+        recall: bool,
+    ) -> impl Future<Output = Result<WaveAnswer>> + Send;
 
     /// The Region the plans live in (the coordinator's).
     fn home_region(&self) -> &str;
@@ -33,7 +39,13 @@ pub trait PlanCoordinator: Send + Sync {
 pub trait StackPlans: Send + Sync {
     fn coordinator(&self) -> &impl PlanCoordinator;
     /// Starts the recorded plan's workflow, named after it: one that exists is underway.
-    fn launch(&self, plan_id: &str) -> impl Future<Output = Result<()>> + Send;
+    fn launch(&self, plan_id: &str) -> impl Future<Output = Result<()>> + Send {
+        self.launch_as(plan_id, plan_id)
+    }
+    /// The same, as the execution `name` (a recalled plan's, whose first execution has ended).
+    fn launch_as(&self, plan_id: &str, name: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The last plan the resource started, read consistently, whatever its phase.
+    fn last_for(&self, resource: &str) -> impl Future<Output = Result<Option<WavePlan>>> + Send;
     /// The plans the resource (`<stack id>/<logical id>`) started that still run: the open
     /// index, and the last one it started read consistently (the index may lag a moment).
     fn running_for(&self, resource: &str) -> impl Future<Output = Result<Vec<WavePlan>>> + Send;
@@ -56,9 +68,13 @@ impl<C: PlanCoordinator, W: ExecutionControl, S: PlanRecords> StackPlans for Hom
         &self.coordinator
     }
 
-    async fn launch(&self, plan_id: &str) -> Result<()> {
+    async fn launch_as(&self, plan_id: &str, name: &str) -> Result<()> {
         let input = serde_json::json!({"plan_id": plan_id, "looks": 0, "generation": 0});
-        self.workflow.launch(plan_id, &input).await
+        self.workflow.launch(name, &input).await
+    }
+
+    fn last_for(&self, resource: &str) -> impl Future<Output = Result<Option<WavePlan>>> + Send {
+        self.records.resource_plan(resource)
     }
 
     async fn running_for(&self, resource: &str) -> Result<Vec<WavePlan>> {
@@ -174,11 +190,17 @@ impl PlanCoordinator for LambdaCoordinator {
         async move { self.call(&command).await }
     }
 
-    fn stop(&self, plan_id: &str, why: &str) -> impl Future<Output = Result<WaveAnswer>> + Send {
+    fn stop(
+        &self,
+        plan_id: &str,
+        why: &str,
+        recall: bool,
+    ) -> impl Future<Output = Result<WaveAnswer>> + Send {
         let command = WaveCommand::Stop {
             plan_id: plan_id.into(),
             release_id: None,
             why: why.into(),
+            recall,
         };
         async move { self.call(&command).await }
     }
@@ -207,11 +229,12 @@ impl<R: super::RegionalReleases, S: PlanRecords> PlanCoordinator for DirectCoord
         self.coordinator.handle(command, super::epoch_now()).await
     }
 
-    async fn stop(&self, plan_id: &str, why: &str) -> Result<WaveAnswer> {
+    async fn stop(&self, plan_id: &str, why: &str, recall: bool) -> Result<WaveAnswer> {
         let command = WaveCommand::Stop {
             plan_id: plan_id.into(),
             release_id: None,
             why: why.into(),
+            recall,
         };
         self.coordinator.handle(command, super::epoch_now()).await
     }

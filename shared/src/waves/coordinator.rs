@@ -150,8 +150,21 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
             WaveCommand::Look { plan_id } => self.look(&plan_id, now).await?,
             WaveCommand::Stop {
                 plan_id,
+                release_id: None,
+                why,
+                recall: true,
+            } => {
+                self.advance(&plan_id, now, |plan| {
+                    plan.recall(&why, now);
+                })
+                .await?;
+                self.finish_stop(&plan_id, now).await?
+            }
+            WaveCommand::Stop {
+                plan_id,
                 release_id,
                 why,
+                ..
             } => {
                 let (target, why) = match &release_id {
                     Some(id) => {
@@ -182,11 +195,12 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
         let mut races = 0;
         loop {
             let (mut plan, mut revision) = self.plans.load(id).await?;
+            let mut saved = plan.clone();
+            // `first` may reopen an ended plan (a stack's recall): only it.
+            first(&mut plan);
             if plan.ended() {
                 return Ok(());
             }
-            let mut saved = plan.clone();
-            first(&mut plan);
             let action = plan.next(now);
             if let PlanAction::Start(targets) = &action {
                 // Claimed on the record before any Region is asked: a stop from here on

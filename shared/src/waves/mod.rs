@@ -157,6 +157,9 @@ pub enum WaveCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         release_id: Option<String>,
         why: String,
+        /// A completed plan is brought back too (its stack rolls back from it).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        recall: bool,
     },
 }
 

@@ -51,6 +51,7 @@ pub fn stop_for(release: &Release) -> Option<(String, WaveCommand)> {
             plan_id: plan_id.clone(),
             release_id: Some(release.id.clone()),
             why,
+            recall: false,
         },
     ))
 }

@@ -148,6 +148,7 @@ pub async fn measure(env: &Emulator) -> Vec<Row> {
         plan_id: id.clone(),
         release_id: Some(format!("{id}-w3-{index}")),
         why: "alarm".into(),
+        recall: false,
     };
     let answer = Box::pin(waves.handle(stop, epoch_now())).await.unwrap();
     let all_back = first.elapsed();

@@ -408,6 +408,23 @@ impl WavePlan {
         true
     }
 
+    /// A completed plan's stack rolls back from it: every target it moved is to be brought
+    /// back, as a stop does. Returns false for a plan that has not completed (a running one is
+    /// stopped instead; a stopped one is back already).
+    pub fn recall(&mut self, why: &str, now: i64) -> bool {
+        if !matches!(self.phase, PlanPhase::Completed { .. }) {
+            return false;
+        }
+        self.phase = PlanPhase::Stopping {
+            cause: StopCause {
+                target: None,
+                why: why.into(),
+                at: now,
+            },
+        };
+        true
+    }
+
     /// When the coordinator looks next.
     pub fn next_look(&self, now: i64) -> i64 {
         match self.phase {

@@ -287,8 +287,14 @@ impl<P: Ports> ReleaseService<P> {
                     (true, false) => self.abort_created_release(delete, workflow).await,
                     (true, true) => {
                         let (stack, logical) = (&delete.stack_id, &delete.logical_resource_id);
-                        let undone =
-                            self.stop_resources_plans(stack, logical, None, plans, last_attempt);
+                        let created = properties(&delete.resource_properties).ok();
+                        let undone = self.stop_resources_plans(
+                            stack,
+                            logical,
+                            (None, created.as_ref()),
+                            plans,
+                            last_attempt,
+                        );
                         Box::pin(undone).await?.1
                     }
                 };
@@ -327,10 +333,11 @@ impl<P: Ports> ReleaseService<P> {
                 // where it was, the properties' versions among them.
                 let (stack, logical) = (&update.stack_id, &update.logical_resource_id);
                 let back_to = properties(&update.resource_properties).ok();
+                let back_from = properties(&update.old_resource_properties).ok();
                 let stop = self.stop_resources_plans(
                     stack,
                     logical,
-                    back_to.as_ref(),
+                    (back_to.as_ref(), back_from.as_ref()),
                     plans,
                     last_attempt,
                 );

@@ -11,7 +11,7 @@
 //! - `Wait: true` is answered when the plan ends: SUCCESS only for a completed plan.
 
 use super::*;
-use crate::domain::wave::{is_plan_id, PlanRequest, WavePlan, LOOK_INTERVAL_SECS};
+use crate::domain::wave::{is_plan_id, PlanPhase, PlanRequest, WavePlan, LOOK_INTERVAL_SECS};
 use crate::waves::{PlanCoordinator, StackPlans};
 
 /// What one request names, for the plan and for the answer it may wait for.
@@ -123,7 +123,7 @@ impl<P: Ports> ReleaseService<P> {
                 "superseded by the stack's update to version {}",
                 props.version
             );
-            let answer = Box::pin(plans.coordinator().stop(&running.id, &why)).await?;
+            let answer = Box::pin(plans.coordinator().stop(&running.id, &why, false)).await?;
             if !answer.ended {
                 // A Region not back yet would refuse the new plan's start: the stop goes on
                 // at the plan's looks, and the update is tried again later.
@@ -208,13 +208,14 @@ impl<P: Ports> ReleaseService<P> {
     /// A rollback's Update from properties with `Waves`, or a Delete undoing a Create that
     /// started a plan: the resource's running plan is stopped, every moved Region back, unless
     /// it is the plan of the properties the stack goes back to (`back_to`), which moves the
-    /// Regions to them and is left to finish. Never a refusal, but while tries are left, a stop
-    /// that failed is tried again.
+    /// Regions to them and is left to finish. The plan of the properties rolled back from
+    /// (`back_from`) that had already completed is recalled: every Region it moved back. Never
+    /// a refusal, but while tries are left, a stop that failed is tried again.
     pub(super) async fn stop_resources_plans<L: StackPlans>(
         &self,
         stack_id: &str,
         logical_id: &str,
-        back_to: Option<&ReleaseProperties>,
+        (back_to, back_from): (Option<&ReleaseProperties>, Option<&ReleaseProperties>),
         plans: Option<&L>,
         last_attempt: bool,
     ) -> Result<(usize, Option<String>)> {
@@ -239,7 +240,7 @@ impl<P: Ports> ReleaseService<P> {
                     ));
                     continue;
                 }
-                let answer = Box::pin(plans.coordinator().stop(&plan.id, &why)).await?;
+                let answer = Box::pin(plans.coordinator().stop(&plan.id, &why, false)).await?;
                 stopped += 1;
                 notes.push(match answer.ended {
                     true => format!("plan {} stopped: every Region back", plan.id),
@@ -248,6 +249,37 @@ impl<P: Ports> ReleaseService<P> {
                         plan.id, plan.id
                     ),
                 });
+            }
+            // The plan rolled back from, completed before its stack failed: recalled.
+            let failed = back_from
+                .filter(|props| props.plan.is_some())
+                .and_then(|props| self.plan_of(props, stack_id, &resource, &home).ok())
+                .map(|(_, plan)| targets(&plan));
+            let last = match failed {
+                Some(_) => Box::pin(plans.last_for(&resource)).await?,
+                None => None,
+            };
+            if let Some(last) = last.filter(|last| {
+                matches!(last.phase, PlanPhase::Completed { .. })
+                    && failed.as_ref() == Some(&targets(last))
+                    && kept.as_ref() != Some(&targets(last))
+            }) {
+                let answer = Box::pin(plans.coordinator().stop(&last.id, &why, true)).await?;
+                stopped += 1;
+                if answer.ended {
+                    notes.push(format!(
+                        "completed plan {} recalled: every Region back",
+                        last.id
+                    ));
+                } else {
+                    // Its workflow had ended: one more carries the recall to its end.
+                    let name = format!("{}-recall", last.id);
+                    Box::pin(plans.launch_as(&last.id, &name)).await?;
+                    notes.push(format!(
+                        "completed plan {} recalled: its looks bring back the Regions not back yet (`shiftback status {}`)",
+                        last.id, last.id
+                    ));
+                }
             }
             Ok::<_, Error>((stopped, notes))
         };

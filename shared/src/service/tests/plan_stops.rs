@@ -47,6 +47,7 @@ async fn an_alarms_revert_of_a_plans_release_stops_the_plan_after_the_revert_and
             plan_id,
             release_id,
             why,
+            recall: false,
         },
     ) = &sent[0]
     else {

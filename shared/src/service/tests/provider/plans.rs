@@ -352,7 +352,7 @@ async fn a_stack_rolling_back_stops_its_running_plan_and_is_never_refused() {
 }
 
 #[tokio::test]
-async fn a_completed_plan_answers_its_waiting_stack_success_and_a_long_one_cannot_wait() {
+async fn a_completed_plan_answers_its_waiting_stack_success_and_its_stacks_rollback_recalls_it() {
     let w = world();
     let stack = Stack::of(&w);
     let too_long = plan_request(
@@ -422,6 +422,22 @@ async fn a_completed_plan_answers_its_waiting_stack_success_and_a_long_one_canno
     assert_eq!(status(&answer), "SUCCESS", "{answer:?}");
     assert_eq!(outcome(&answer), "plan completed");
     assert!(stack.plans.running().await.unwrap().is_empty());
+
+    // A resource after it in the same update fails: the stack rolls back from the completed
+    // plan, which is recalled, every Region it moved brought back once.
+    let mut rollback = plan_request("Update", 3, "1", "2", json!({"Wait": "true"}));
+    rollback["LogicalResourceId"] = json!("OrdersRelease");
+    let answer = stack.send_rolling_back(&rollback).await;
+    assert_eq!(outcome(&answer), "plan stopped", "{answer:?}");
+    assert!(answer.reason.clone().unwrap().contains(&format!("completed plan {id} recalled")));
+    for release in [format!("{id}-w1-1"), format!("{id}-w2-2")] {
+        assert_eq!(regions.release(&release).reverts, 1, "{release} back once");
+    }
+    let plan = stack.plan(&id);
+    assert!(matches!(plan.phase, PlanPhase::Stopped { .. }), "{:?}", plan.phase);
+    // Delivered again: nothing more.
+    stack.send_rolling_back(&rollback).await;
+    assert_eq!(regions.release(&format!("{id}-w1-1")).reverts, 1);
 }
 
 /// A stack's first deploy: the alias missing in one Region (made on the version, as a first
