@@ -30,6 +30,8 @@ pub struct MemoryRegions {
     pub on_version: Arc<Mutex<BTreeSet<String>>>,
     /// Regions without the alias (until the plan makes it).
     pub no_alias: Arc<Mutex<BTreeSet<String>>>,
+    /// How long each revert takes (a Region slow to answer).
+    pub revert_takes: Arc<Mutex<Option<std::time::Duration>>>,
     /// Every call, as `operation region release`.
     pub calls: Arc<Mutex<Vec<String>>>,
 }
@@ -171,6 +173,10 @@ impl RegionalReleases for MemoryRegions {
     }
 
     async fn revert(&self, target: &Target, release_id: &str, why: &str) -> Result<Reverted> {
+        let takes = *self.revert_takes.lock().unwrap();
+        if let Some(takes) = takes {
+            tokio::time::sleep(takes).await;
+        }
         self.call("revert", target, release_id)?;
         let mut releases = self.releases.lock().unwrap();
         let Some(release) = releases.get_mut(release_id) else {
@@ -195,6 +201,8 @@ pub struct MemoryPlans {
     /// The open plans' index has not caught up (a GSI is eventually consistent): `running`
     /// shows none.
     pub index_lags: Arc<Mutex<bool>>,
+    /// Plans' ids in the order they were created.
+    pub created: Arc<Mutex<Vec<String>>>,
     /// Called between a load and the save that follows it: another writer's turn.
     #[allow(clippy::type_complexity)]
     pub between: Arc<Mutex<Option<Box<dyn FnMut(&mut WavePlan) + Send>>>>,
@@ -213,6 +221,7 @@ impl PlanRecords for MemoryPlans {
             return Err(Error::ReleaseExists(plan.id.clone()));
         }
         plans.insert(plan.id.clone(), (plan.clone(), 1));
+        self.created.lock().unwrap().push(plan.id.clone());
         Ok(())
     }
 
@@ -249,10 +258,13 @@ impl PlanRecords for MemoryPlans {
     }
 
     async fn resource_plan(&self, resource: &str) -> Result<Option<WavePlan>> {
+        // The last created, as the store's pointer is the last written.
         let plans = self.plans.lock().unwrap();
-        let mine = plans.values().map(|(p, _)| p);
-        let mine = mine.filter(|p| p.resource.as_deref() == Some(resource));
-        Ok(mine.max_by_key(|p| p.started_at).cloned())
+        let created = self.created.lock().unwrap();
+        let mut mine = created.iter().rev().map(|id| &plans[id].0);
+        Ok(mine
+            .find(|p| p.resource.as_deref() == Some(resource))
+            .cloned())
     }
 
     async fn running(&self) -> Result<Vec<WavePlan>> {

@@ -208,6 +208,16 @@ impl<P: Ports> ReleaseService<P> {
         let outcome = match budget.map(|b| b.saturating_sub(ANSWER_RESERVE)) {
             Some(left) => match tokio::time::timeout(left, work).await {
                 Ok(outcome) => outcome,
+                // A plan's stop goes on in its coordinator (and its looks) without this
+                // invocation: a rollback is not failed for waiting on it.
+                Err(_) if rolling_back && rolls_back_a_plan(&request) => {
+                    let physical = physical_id.cloned().unwrap_or_default();
+                    let note = format!(
+                        "the stack rolls back; the resource's plan is being stopped and its coordinator goes on after this answer ({}s): `shiftback list` and `shiftback status PLAN` follow it",
+                        left.as_secs()
+                    );
+                    Ok((Provided::done(physical, "plan stopping", "").noting(note), None))
+                }
                 Err(_) => Err(Error::BadRequest(format!(
                     "the provider's invocation ran out of time after {}s; a release it started goes on (shiftback history FUNCTION)",
                     left.as_secs()
@@ -446,6 +456,16 @@ impl<P: Ports> ReleaseService<P> {
         let tags = self.router.function_tags(function).await?;
         may_release(function, &tags, stack_id)
     }
+}
+
+/// A rollback's request whose properties rolled back from name `Waves`.
+fn rolls_back_a_plan(request: &CfnRequest) -> bool {
+    let from = match request {
+        CfnRequest::Update(update) => &update.old_resource_properties,
+        CfnRequest::Delete(delete) => &delete.resource_properties,
+        _ => return false,
+    };
+    properties(from).is_ok_and(|p| p.plan.is_some())
 }
 
 fn clip(text: &str) -> String {

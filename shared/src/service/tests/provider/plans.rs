@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::domain::wave::{PlanPhase, TargetState, WavePlan};
-use crate::waves::{PlanRecords, StackPlans};
+use crate::waves::{PlanCoordinator, PlanRecords, StackPlans};
 
 /// A request of `kind` for `orders:live` on `version` in two waves, with `extra` properties.
 fn plan_request(kind: &str, n: u32, version: &str, old: &str, extra: Value) -> Value {
@@ -239,7 +239,8 @@ async fn a_waiting_stack_hears_its_plan_stop_rolls_back_cleanly_and_deploys_agai
     };
     let now = crate::waves::epoch_now();
     stack.look(&id, now).await;
-    // A continuation's end while the plan runs answers nothing.
+    // A continuation's end while the plan runs answers nothing; the end of the one it ended
+    // in (a continuation too, `<plan>-g2`) answers.
     assert_eq!(
         stack
             .plan_workflow_ended(&format!("{id}-g1"), "SUCCEEDED")
@@ -257,7 +258,7 @@ async fn a_waiting_stack_hears_its_plan_stop_rolls_back_cleanly_and_deploys_agai
         plan.phase
     );
     let answer = stack
-        .plan_workflow_ended(&id, "SUCCEEDED")
+        .plan_workflow_ended(&format!("{id}-g2"), "SUCCEEDED")
         .await
         .expect("answered");
     assert_eq!(status(&answer), "FAILED");
@@ -317,6 +318,28 @@ async fn a_stack_rolling_back_stops_its_running_plan_and_is_never_refused() {
         TargetState::Reverted { .. }
     ));
     assert_eq!(plan.targets[1].state, TargetState::Skipped, "never moved");
+
+    // A stop slower than the invocation has left: the rollback is answered SUCCESS all the
+    // same, the stop going on in its coordinator (here: finishing once the test waits for it).
+    let slow = stack
+        .send(&plan_request("Update", 7, "2", "1", json!({})))
+        .await;
+    let slow_id = slow.data["PlanId"].clone();
+    stack.look(&slow_id, crate::waves::epoch_now()).await;
+    *stack.plans.regions().revert_takes.lock().unwrap() = Some(std::time::Duration::from_secs(3));
+    let budget = Some(std::time::Duration::from_millis(20_300));
+    let rollback = plan_request("Update", 10, "1", "2", json!({}));
+    let answer = stack
+        .send_within(&rollback, MemoryStacks::rolling_back(), budget)
+        .await;
+    assert_eq!(status(&answer), "SUCCESS", "{answer:?}");
+    assert_eq!(outcome(&answer), "plan stopping");
+    *stack.plans.regions().revert_takes.lock().unwrap() = None;
+    let coordinator = &stack.plans.coordinator;
+    coordinator
+        .stop(&slow_id, "the coordinator goes on", false)
+        .await
+        .unwrap();
 
     // A Create whose stack rolls back at once, before the open plans' index (a GSI, eventually
     // consistent) shows its plan: the resource's own pointer, read consistently, finds it. The
@@ -429,12 +452,20 @@ async fn a_completed_plan_answers_its_waiting_stack_success_and_its_stacks_rollb
     rollback["LogicalResourceId"] = json!("OrdersRelease");
     let answer = stack.send_rolling_back(&rollback).await;
     assert_eq!(outcome(&answer), "plan stopped", "{answer:?}");
-    assert!(answer.reason.clone().unwrap().contains(&format!("completed plan {id} recalled")));
+    assert!(answer
+        .reason
+        .clone()
+        .unwrap()
+        .contains(&format!("completed plan {id} recalled")));
     for release in [format!("{id}-w1-1"), format!("{id}-w2-2")] {
         assert_eq!(regions.release(&release).reverts, 1, "{release} back once");
     }
     let plan = stack.plan(&id);
-    assert!(matches!(plan.phase, PlanPhase::Stopped { .. }), "{:?}", plan.phase);
+    assert!(
+        matches!(plan.phase, PlanPhase::Stopped { .. }),
+        "{:?}",
+        plan.phase
+    );
     // Delivered again: nothing more.
     stack.send_rolling_back(&rollback).await;
     assert_eq!(regions.release(&format!("{id}-w1-1")).reverts, 1);
