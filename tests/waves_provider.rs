@@ -20,16 +20,6 @@ const REGIONS: [&str; 3] = [HOME, "eu-west-1", "ap-southeast-2"];
 /// The home stack's coordinator, as local-lambda serves it (`shiftback-waves`).
 const COORDINATOR: &str = "arn:aws:lambda:us-east-1:123456789012:function:shiftback-waves";
 
-/// CloudFormation rolling the stack back, as `DescribeStacks` would answer (moto's stacks never
-/// roll back).
-struct RollingBack;
-
-impl shiftback::ports::StackStates for RollingBack {
-    async fn status(&self, _stack_id: &str) -> Option<String> {
-        Some(shiftback::service::UPDATE_ROLLBACK.to_string())
-    }
-}
-
 struct Team {
     regions: Vec<Region>,
     provider: ReleaseProvider,
@@ -206,7 +196,7 @@ async fn a_stacks_plan_is_stopped_by_its_rollback_and_the_next_deploy_starts_aga
         &p.workflow,
         p.plans.as_ref(),
         p.answers.as_ref(),
-        &RollingBack,
+        &crate::provider::RollingBack,
         None,
     ))
     .await

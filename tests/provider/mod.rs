@@ -31,7 +31,7 @@ struct Setup {
 
 /// CloudFormation rolling the stack back: a status moto's CloudFormation never reaches (it
 /// runs no failing update), given here as `DescribeStacks` would answer it.
-struct RollingBack;
+pub(crate) struct RollingBack;
 
 impl shiftback::ports::StackStates for RollingBack {
     async fn status(&self, _stack_id: &str) -> Option<String> {

@@ -66,6 +66,24 @@ impl Stack<'_> {
             .unwrap()
     }
 
+    /// Sends a `Wait: true` request whose answer waits for its plan's end: the plan.
+    async fn send_waiting_for_plan(&self, request: &Value) -> String {
+        let answered = Box::pin(self.w.service.answer_cfn(
+            request.clone(),
+            &self.workflow,
+            Some(&self.plans),
+            &self.answers,
+            &MemoryStacks(None),
+            None,
+        ))
+        .await
+        .unwrap();
+        match answered {
+            Answered::WhenPlanEnds { plan_id } => plan_id,
+            other => panic!("not left to the plan's end: {other:?}"),
+        }
+    }
+
     fn plan_launches(&self) -> Vec<String> {
         let launched = self.plans.workflow.launched.lock().unwrap();
         launched.iter().map(|(name, _)| name.clone()).collect()
@@ -224,19 +242,7 @@ async fn a_waiting_stack_hears_its_plan_stop_rolls_back_cleanly_and_deploys_agai
     let stack = Stack::of(&w);
     let wait = json!({"Wait": "true"});
     let update = plan_request("Update", 1, "2", "1", wait.clone());
-    let answered = Box::pin(stack.w.service.answer_cfn(
-        update.clone(),
-        &stack.workflow,
-        Some(&stack.plans),
-        &stack.answers,
-        &MemoryStacks(None),
-        None,
-    ))
-    .await
-    .unwrap();
-    let Answered::WhenPlanEnds { plan_id: id } = answered else {
-        panic!("answered at once: {answered:?}")
-    };
+    let id = stack.send_waiting_for_plan(&update).await;
     let now = crate::waves::epoch_now();
     stack.look(&id, now).await;
     // A continuation's end while the plan runs answers nothing; the end of the one it ended
@@ -398,21 +404,9 @@ async fn a_completed_plan_answers_its_waiting_stack_success_and_its_stacks_rollb
     assert!(stack.plans.records.plans.lock().unwrap().is_empty());
 
     let waits = plan_request("Create", 2, "2", "", json!({"Wait": "true"}));
-    let answered = Box::pin(stack.w.service.answer_cfn(
-        waits,
-        &stack.workflow,
-        Some(&stack.plans),
-        &stack.answers,
-        &MemoryStacks(None),
-        None,
-    ))
-    .await
-    .unwrap();
-    assert!(
-        matches!(answered, Answered::WhenPlanEnds { .. }),
-        "{answered:?}"
-    );
+    let waited = stack.send_waiting_for_plan(&waits).await;
     let id = crate::service::plan_id_for("00000000-0000-4000-8000-000000000002");
+    assert_eq!(waited, id);
     let regions = stack.plans.regions();
     let mut now = crate::waves::epoch_now();
     stack.look(&id, now).await;
@@ -486,19 +480,7 @@ async fn a_first_deploy_makes_missing_aliases_and_releases_nothing_already_there
         .unwrap()
         .insert("eu-west-1".into());
     let create = plan_request("Create", 1, "2", "", json!({"Wait": "true"}));
-    let answered = Box::pin(stack.w.service.answer_cfn(
-        create,
-        &stack.workflow,
-        Some(&stack.plans),
-        &stack.answers,
-        &MemoryStacks(None),
-        None,
-    ))
-    .await
-    .unwrap();
-    let Answered::WhenPlanEnds { plan_id: id } = answered else {
-        panic!("answered at once: {answered:?}")
-    };
+    let id = stack.send_waiting_for_plan(&create).await;
     assert_eq!(regions.count("create_alias"), 1, "us-east-1's alias made");
     let plan = stack.plan(&id);
     assert!(plan
