@@ -228,6 +228,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_role() {
                 "StartExecution",
                 "DescribeAlarms",
                 "UpdateAlias",
+                "CreateAlias",
                 "TransactWriteItems",
                 "PutItem",
                 "Publish",
@@ -303,6 +304,13 @@ async fn a_permission_taken_from_a_role_fails_the_check_naming_the_call() {
     assert!(!output.status.success(), "{text}");
     assert!(
         text.contains("WavesFunction: StartExecution needs states:StartExecution on arn:aws:states:us-west-1:123456789012:stateMachine:ReleaseStateMachine-"),
+        "{text}"
+    );
+    // A plan's alias missing in a Region is made there by the coordinator.
+    let (output, text) = check(recorded, &["WavesFunction=lambda:CreateAlias"]);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("WavesFunction: CreateAlias needs lambda:CreateAlias on arn:aws:lambda:us-west-1:123456789012:function:"),
         "{text}"
     );
     // A plan's release that rolls back tells the coordinator of this stack's name.

@@ -18,7 +18,12 @@ pub(super) async fn walk_a_plan(home: &Emulator, table: &str, log: &CallLog, ala
     }
     let waves = coordinator_through(&home.config, "shiftback", table, log);
     let id = shiftback_integration_tests::unique("plan");
-    let targets = regions.iter().map(|r| vec![r.target()]).collect();
+    let mut targets: Vec<Vec<_>> = regions.iter().map(|r| vec![r.target()]).collect();
+    // An alias the second Region does not have yet: made on its version when the plan is
+    // checked and recorded.
+    let mut new_alias = regions[1].target();
+    new_alias.alias = "prod".into();
+    targets[1].push(new_alias);
     let mut plan = WavePlan::new(
         &id,
         "us-east-1",
@@ -29,7 +34,7 @@ pub(super) async fn walk_a_plan(home: &Emulator, table: &str, log: &CallLog, ala
         "ci",
     );
     plan.alarms = vec![alarm.to_string()];
-    waves.create(&plan).await.unwrap();
+    Box::pin(waves.create_checked(&plan)).await.unwrap();
     let look = || async { Box::pin(waves.look(&id, epoch_now())).await.unwrap() };
     look().await;
     regions[0].run_start(&format!("{id}-w1-1")).await;

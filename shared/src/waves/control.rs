@@ -39,11 +39,10 @@ pub trait PlanCoordinator: Send + Sync {
 pub trait StackPlans: Send + Sync {
     fn coordinator(&self) -> &impl PlanCoordinator;
     /// Starts the recorded plan's workflow, named after it: one that exists is underway.
-    fn launch(&self, plan_id: &str) -> impl Future<Output = Result<()>> + Send {
-        self.launch_as(plan_id, plan_id)
-    }
-    /// The same, as the execution `name` (a recalled plan's, whose first execution has ended).
-    fn launch_as(&self, plan_id: &str, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn launch(&self, plan_id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Starts one more workflow for a recalled plan, whose own has ended: `<plan>-recall`, its
+    /// continuations numbered apart from the first run's (`-g1001` on).
+    fn relaunch(&self, plan_id: &str) -> impl Future<Output = Result<()>> + Send;
     /// The last plan the resource started, read consistently, whatever its phase.
     fn last_for(&self, resource: &str) -> impl Future<Output = Result<Option<WavePlan>>> + Send;
     /// The plans the resource (`<stack id>/<logical id>`) started that still run: the open
@@ -68,9 +67,16 @@ impl<C: PlanCoordinator, W: ExecutionControl, S: PlanRecords> StackPlans for Hom
         &self.coordinator
     }
 
-    async fn launch_as(&self, plan_id: &str, name: &str) -> Result<()> {
+    async fn launch(&self, plan_id: &str) -> Result<()> {
         let input = serde_json::json!({"plan_id": plan_id, "looks": 0, "generation": 0});
-        self.workflow.launch(name, &input).await
+        self.workflow.launch(plan_id, &input).await
+    }
+
+    async fn relaunch(&self, plan_id: &str) -> Result<()> {
+        let input = serde_json::json!({"plan_id": plan_id, "looks": 0, "generation": 1000});
+        self.workflow
+            .launch(&format!("{plan_id}-recall"), &input)
+            .await
     }
 
     fn last_for(&self, resource: &str) -> impl Future<Output = Result<Option<WavePlan>>> + Send {

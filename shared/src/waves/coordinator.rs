@@ -154,8 +154,11 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
                 why,
                 recall: true,
             } => {
+                // A plan that has not completed is stopped, as any stop would.
                 self.advance(&plan_id, now, |plan| {
-                    plan.recall(&why, now);
+                    if !plan.recall(&why, now) {
+                        plan.stop(None, &why, now);
+                    }
                 })
                 .await?;
                 self.finish_stop(&plan_id, now).await?
@@ -335,6 +338,7 @@ impl<R: RegionalReleases, S: PlanRecords> WaveCoordinator<R, S> {
         for (i, result) in join_all(calls).await {
             match result {
                 Ok(Reverted::Back) => plan.reverted(i),
+                Ok(Reverted::MovedOn(now_on)) => plan.moved_on(i, &now_on),
                 Ok(Reverted::NotStarted) => plan.not_started(i, now),
                 Err(e) => unreached(plan, i, &e),
             }

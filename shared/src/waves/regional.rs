@@ -340,6 +340,21 @@ impl RegionalReleases for ShiftbackRegions {
                     Err(Error::ReleaseNotFound(_)) => {}
                     Err(e) => return Err(e),
                 }
+                // A promoted release's alias may have moved on since (a later release, an
+                // operator's rollback, a plan recalled long after): where it is now decides.
+                if release.phase == Phase::Succeeded {
+                    use crate::router::{routing::AliasRouting, AliasRouter};
+                    let now = service
+                        .router
+                        .read(&release.function, &release.alias)
+                        .await?;
+                    if now.routing == AliasRouting::single(&release.stable_version) {
+                        return Ok(Reverted::Back);
+                    }
+                    if now.routing != AliasRouting::single(&release.target_version) {
+                        return Ok(Reverted::MovedOn(now.routing.to_string()));
+                    }
+                }
                 match service
                     .revert_to_labelled(
                         &release.function,

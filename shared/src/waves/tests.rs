@@ -314,3 +314,32 @@ async fn a_crash_before_each_save_repeats_nothing_when_run_again() {
         }
     }
 }
+
+/// A recall (a stack rolling back from its plan) of a plan that has not completed is a stop:
+/// it never carries on as a look would. A late recall of a stopped plan changes nothing.
+#[tokio::test]
+async fn a_recall_of_a_running_plan_stops_it_and_of_a_stopped_one_does_nothing() {
+    let c = coordinator().await;
+    let now = through_wave(&c, 2).await;
+    let recall = |why: &str| WaveCommand::Stop {
+        plan_id: "p-1".into(),
+        release_id: None,
+        why: why.into(),
+        recall: true,
+    };
+    let answer = c
+        .handle(recall("the stack app rolled back"), now)
+        .await
+        .unwrap();
+    assert_eq!(answer.phase, "stopped");
+    let plan = c.plans().get("p-1");
+    assert_eq!(plan.stop_cause().unwrap().why, "the stack app rolled back");
+    assert_eq!(
+        plan.targets[2].state,
+        TargetState::Skipped,
+        "the last wave never started"
+    );
+    assert_eq!(regions(&c).release("p-1-w1-1").reverts, 1);
+    c.handle(recall("again"), now + 30).await.unwrap();
+    assert_eq!(c.plans().get("p-1"), plan, "nothing more");
+}

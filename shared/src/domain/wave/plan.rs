@@ -354,6 +354,19 @@ impl WavePlan {
         }
     }
 
+    /// A promoted target whose alias has moved on since the plan moved it: left there.
+    pub fn moved_on(&mut self, index: usize, now_on: &str) {
+        let t = &mut self.targets[index];
+        t.attempts = 0;
+        t.last_error = None;
+        if t.state.moved() {
+            t.state = TargetState::Reverted {
+                release_id: t.state.release_id().map(str::to_string),
+                why: format!("left as it is: the alias moved on since ({now_on})"),
+            };
+        }
+    }
+
     /// A revert found the target never started. Once no start can still be in flight, it
     /// never moved: skipped. Before that, it stays claimed and is looked at again.
     pub fn not_started(&mut self, index: usize, now: i64) {
@@ -415,6 +428,8 @@ impl WavePlan {
         if !matches!(self.phase, PlanPhase::Completed { .. }) {
             return false;
         }
+        // The stack that waited was answered when the plan completed.
+        self.answer_to = None;
         self.phase = PlanPhase::Stopping {
             cause: StopCause {
                 target: None,

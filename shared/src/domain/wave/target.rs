@@ -121,10 +121,13 @@ pub enum Readiness {
 }
 
 /// What a revert of a target found in its Region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reverted {
     /// Its alias is on its stable version, on the record.
     Back,
+    /// Its release had promoted, and its alias has moved on since (another release, an
+    /// operator's rollback): not the plan's to move back. Says where it is.
+    MovedOn(String),
     /// Its Region has neither its record nor a running workflow: it never started, unless a
     /// start is still in flight ([`START_SETTLE_SECS`]).
     NotStarted,

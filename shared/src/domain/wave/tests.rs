@@ -375,3 +375,27 @@ fn targets_on_the_version_already_are_done_and_never_brought_back() {
     assert_eq!(nothing_to_do.next(0), PlanAction::Done);
     assert!(matches!(nothing_to_do.phase, PlanPhase::Completed { .. }));
 }
+
+/// A promoted target whose alias moved on since (a later release, an operator's rollback) is
+/// left where it is by a stop, on its record, and counts as no longer moved by the plan.
+#[test]
+fn a_target_whose_alias_moved_on_is_left_and_says_where() {
+    let mut plan = plan();
+    run_wave(&mut plan, 0);
+    plan.stop(None, "aborted by carol", 5000);
+    assert_eq!(plan.action(), PlanAction::Revert(vec![0]));
+    plan.moved_on(0, "version 9");
+    let TargetState::Reverted { why, .. } = &plan.targets[0].state else {
+        panic!("{:?}", plan.targets[0].state)
+    };
+    assert!(
+        why.contains("moved on") && why.contains("version 9"),
+        "{why}"
+    );
+    plan.settle(5001);
+    assert!(
+        matches!(plan.phase, PlanPhase::Stopped { .. }),
+        "{:?}",
+        plan.phase
+    );
+}

@@ -242,6 +242,11 @@ impl<P: Ports> ReleaseService<P> {
                 }
                 let answer = Box::pin(plans.coordinator().stop(&plan.id, &why, false)).await?;
                 stopped += 1;
+                // A recall an earlier try began (its own workflow ended when the plan first
+                // completed): the recall's workflow, once, carries it to its end.
+                if !answer.ended && matches!(plan.phase, PlanPhase::Stopping { .. }) {
+                    Box::pin(plans.relaunch(&plan.id)).await?;
+                }
                 notes.push(match answer.ended {
                     true => format!("plan {} stopped: every Region back", plan.id),
                     false => format!(
@@ -273,8 +278,7 @@ impl<P: Ports> ReleaseService<P> {
                     ));
                 } else {
                     // Its workflow had ended: one more carries the recall to its end.
-                    let name = format!("{}-recall", last.id);
-                    Box::pin(plans.launch_as(&last.id, &name)).await?;
+                    Box::pin(plans.relaunch(&last.id)).await?;
                     notes.push(format!(
                         "completed plan {} recalled: its looks bring back the Regions not back yet (`shiftback status {}`)",
                         last.id, last.id
