@@ -343,6 +343,17 @@ impl WavePlan {
             Some(cause) => format!("stopped with the plan: {}", cause.why),
             None => "stopped with the plan".into(),
         };
+        self.no_longer_moved(index, why);
+    }
+
+    /// A promoted target whose alias has moved on since the plan moved it: left there.
+    pub fn moved_on(&mut self, index: usize, now_on: &str) {
+        let why = format!("left as it is: the alias moved on since ({now_on})");
+        self.no_longer_moved(index, why);
+    }
+
+    /// The plan's stop is done with a target its Region answered for: `why`, on its record.
+    fn no_longer_moved(&mut self, index: usize, why: String) {
         let t = &mut self.targets[index];
         t.attempts = 0;
         t.last_error = None;
@@ -350,19 +361,6 @@ impl WavePlan {
             t.state = TargetState::Reverted {
                 release_id: t.state.release_id().map(str::to_string),
                 why,
-            };
-        }
-    }
-
-    /// A promoted target whose alias has moved on since the plan moved it: left there.
-    pub fn moved_on(&mut self, index: usize, now_on: &str) {
-        let t = &mut self.targets[index];
-        t.attempts = 0;
-        t.last_error = None;
-        if t.state.moved() {
-            t.state = TargetState::Reverted {
-                release_id: t.state.release_id().map(str::to_string),
-                why: format!("left as it is: the alias moved on since ({now_on})"),
             };
         }
     }

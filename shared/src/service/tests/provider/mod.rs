@@ -102,22 +102,22 @@ impl<'a> Stack<'a> {
             .expect("answered now")
     }
 
+    /// Sends a `Wait: true` request whose answer is left to the end of what it started.
+    async fn send_left_to_its_end(&self, request: &Value) -> Answered {
+        let answered = self.w.service.answer_cfn(
+            request.clone(),
+            &self.workflow,
+            Some(&self.plans),
+            &self.answers,
+            &MemoryStacks(None),
+            None,
+        );
+        Box::pin(answered).await.unwrap()
+    }
+
     /// Sends a `Wait: true` request whose answer waits for its release's end: the release.
     async fn send_waiting(&self, request: &Value) -> String {
-        let answered = self
-            .w
-            .service
-            .answer_cfn(
-                request.clone(),
-                &self.workflow,
-                Some(&self.plans),
-                &self.answers,
-                &MemoryStacks(None),
-                None,
-            )
-            .await
-            .unwrap();
-        match answered {
+        match self.send_left_to_its_end(request).await {
             Answered::WhenReleaseEnds { release_id } => release_id,
             other => panic!("not left to a release's end: {other:?}"),
         }

@@ -68,17 +68,7 @@ impl Stack<'_> {
 
     /// Sends a `Wait: true` request whose answer waits for its plan's end: the plan.
     async fn send_waiting_for_plan(&self, request: &Value) -> String {
-        let answered = Box::pin(self.w.service.answer_cfn(
-            request.clone(),
-            &self.workflow,
-            Some(&self.plans),
-            &self.answers,
-            &MemoryStacks(None),
-            None,
-        ))
-        .await
-        .unwrap();
-        match answered {
+        match self.send_left_to_its_end(request).await {
             Answered::WhenPlanEnds { plan_id } => plan_id,
             other => panic!("not left to the plan's end: {other:?}"),
         }
