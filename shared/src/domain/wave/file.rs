@@ -131,6 +131,20 @@ impl PlanRequest {
     /// The plan it asks for, every limit checked: `id` its workflow's execution name, coordinated
     /// by `coordinator` (whose Region is the plan's home).
     pub fn into_plan(self, id: &str, coordinator: &str, now: i64) -> Result<WavePlan, String> {
+        let home = coordinator
+            .split(':')
+            .nth(3)
+            .unwrap_or_default()
+            .to_string();
+        check_region(&home).map_err(|_| format!("'{coordinator}' is not a function ARN"))?;
+        let mut plan = self.plan_in(&home, id, now)?;
+        plan.coordinator = Some(coordinator.to_string());
+        Ok(plan)
+    }
+
+    /// The plan it asks for, coordinated from `home`, every limit checked; no coordinator to
+    /// tell yet (a provider checking properties before it asks the coordinator).
+    pub fn plan_in(self, home: &str, id: &str, now: i64) -> Result<WavePlan, String> {
         check_plan_id(id)?;
         let defaults = TargetDefaults {
             function: self.function,
@@ -148,12 +162,9 @@ impl PlanRequest {
         self.strategy
             .parse::<Strategy>()
             .map_err(|e| format!("strategy: {e}"))?;
-        let home = coordinator.split(':').nth(3).unwrap_or_default();
-        check_region(home).map_err(|_| format!("'{coordinator}' is not a function ARN"))?;
         let by = self.started_by.unwrap_or_else(|| "workflow".into());
         let mut plan = WavePlan::new(id, home, waves, bake_secs, &self.strategy, now, &by);
         plan.alarms = self.alarms;
-        plan.coordinator = Some(coordinator.to_string());
         plan.resource = self.resource;
         plan.answer_to = self.answer_to;
         Ok(plan)

@@ -15,6 +15,7 @@ use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRespon
 use serde::Deserialize;
 
 use super::*;
+use crate::domain::wave::is_plan_id;
 use crate::domain::StackWaiting;
 use crate::ports::Ports;
 
@@ -144,7 +145,7 @@ impl<P: Ports> ReleaseService<P> {
         // An execution of the waves workflow: a plan, which a stack may wait for. A plan's
         // regional releases have ids that start as plans' do (`<plan>-w1-1`): a name that is
         // not a waiting plan is read as a release's.
-        if let (true, Some(plans)) = (crate::domain::wave::is_plan_id(&name), plans) {
+        if let (true, Some(plans)) = (is_plan_id(&name), plans) {
             let answered = Box::pin(self.answer_plan_ended(&name, &status, plans, answers)).await?;
             if answered.is_some() {
                 return Ok(answered);
@@ -163,4 +164,68 @@ impl<P: Ports> ReleaseService<P> {
         tracing::info!(release = %release.id, status = ?response.status, "answered the stack that waited for the release");
         Ok(Some(response))
     }
+}
+
+/// A stack waiting for a wave plan: its record keeps the answer from the start.
+impl<P: Ports> ReleaseService<P> {
+    /// Answers the stack waiting for the plan whose workflow ended (`name`: an execution of
+    /// the waves workflow, the plan's first or a continuation `<plan>-g<n>`). A plan still
+    /// running is answered only if its workflow failed; a plan no stack waits for, not at all.
+    pub(super) async fn answer_plan_ended<L: StackPlans, A: CfnAnswers>(
+        &self,
+        name: &str,
+        status: &str,
+        plans: &L,
+        answers: &A,
+    ) -> Result<Option<Response>> {
+        let plan = match plans.load(name).await {
+            Ok(plan) => plan,
+            Err(Error::ReleaseNotFound(_)) => match continued_from(name) {
+                Some(first) => match plans.load(first).await {
+                    Ok(plan) => plan,
+                    Err(Error::ReleaseNotFound(_)) => return Ok(None),
+                    Err(e) => return Err(e),
+                },
+                None => return Ok(None),
+            },
+            Err(e) => return Err(e),
+        };
+        let Some(waiting) = &plan.answer_to else {
+            return Ok(None);
+        };
+        // A continuation's end (SUCCEEDED, the plan going on in its next execution) answers
+        // nothing.
+        if !plan.ended() && status == "SUCCEEDED" {
+            return Ok(None);
+        }
+        let mut response = answer::addressed(waiting);
+        response
+            .data
+            .insert("Outcome".to_string(), format!("plan {}", plan.phase.name()));
+        if matches!(plan.phase, crate::domain::wave::PlanPhase::Completed { .. }) {
+            response.status = Status::Success;
+        } else {
+            response.status = Status::Failed;
+            let reason = match plan.stop_cause() {
+                Some(cause) if plan.ended() => format!("plan {} stopped: {}", plan.id, cause.why),
+                _ => format!(
+                    "the workflow of plan {} ended {status} while the plan was {}: see `shiftback status {}`",
+                    plan.id,
+                    plan.phase_line(),
+                    plan.id
+                ),
+            };
+            response.reason = Some(clip(&reason));
+        }
+        answers.send(&waiting.response_url, &response).await?;
+        tracing::info!(plan = %plan.id, status = ?response.status, "answered the stack that waited for the plan");
+        Ok(Some(response))
+    }
+}
+
+/// The plan a continuation's execution (`<plan>-g<n>`) carries on.
+pub(super) fn continued_from(name: &str) -> Option<&str> {
+    let (first, generation) = name.rsplit_once("-g")?;
+    (is_plan_id(first) && !generation.is_empty() && generation.chars().all(|c| c.is_ascii_digit()))
+        .then_some(first)
 }

@@ -24,6 +24,7 @@ mod forward;
 mod ownership;
 mod plan_properties;
 mod plans;
+use plans::rolls_back_a_plan;
 mod properties;
 mod records;
 mod rollback;
@@ -36,7 +37,6 @@ use crate::ports::Ports;
 use crate::ports::{AliasRouter, CfnAnswers, ExecutionControl, ReleaseRecords, StackStates};
 use crate::waves::StackPlans;
 pub use answer::{answer_for, Answered, EXECUTION_STATUS_CHANGE};
-use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse as Response;
 pub use ownership::{may_release, RELEASE_STACKS_TAG, STACK_ID_TAG};
 pub use plan_properties::PlanProperties;
 pub use plans::plan_id_for;
@@ -334,36 +334,8 @@ impl<P: Ports> ReleaseService<P> {
                 };
                 Box::pin(self.forward(asked, workflow)).await
             }
-            CfnRequest::Update(update)
-                if rolling_back
-                    && properties(&update.old_resource_properties)
-                        .is_ok_and(|old| old.plan.is_some()) =>
-            {
-                // Rolled back from a plan: the plan's stop brings every Region it moved back to
-                // where it was, the properties' versions among them.
-                let (stack, logical) = (&update.stack_id, &update.logical_resource_id);
-                let back_to = properties(&update.resource_properties).ok();
-                let back_from = properties(&update.old_resource_properties).ok();
-                let stop = self.stop_resources_plans(
-                    stack,
-                    logical,
-                    (back_to.as_ref(), back_from.as_ref()),
-                    plans,
-                    last_attempt,
-                );
-                let (stopped, note) = Box::pin(stop).await?;
-                let version = back_to.map(|p| p.version).unwrap_or_default();
-                let outcome = match (stopped, &note) {
-                    (0, None) => "nothing to stop",
-                    (0, Some(_)) => "left as it is",
-                    _ => "plan stopped",
-                };
-                let provided =
-                    Provided::done(update.physical_resource_id.clone(), outcome, &version);
-                Ok(match note {
-                    Some(note) => provided.noting(note),
-                    None => provided,
-                })
+            CfnRequest::Update(update) if rolling_back && rolls_back_a_plan(request) => {
+                Box::pin(self.roll_back_from_plan(update, plans, last_attempt)).await
             }
             CfnRequest::Update(update) if rolling_back => {
                 Box::pin(self.roll_back_never_refusing(update, workflow, last_attempt)).await
@@ -456,16 +428,6 @@ impl<P: Ports> ReleaseService<P> {
         let tags = self.router.function_tags(function).await?;
         may_release(function, &tags, stack_id)
     }
-}
-
-/// A rollback's request whose properties rolled back from name `Waves`.
-fn rolls_back_a_plan(request: &CfnRequest) -> bool {
-    let from = match request {
-        CfnRequest::Update(update) => &update.old_resource_properties,
-        CfnRequest::Delete(delete) => &delete.resource_properties,
-        _ => return false,
-    };
-    properties(from).is_ok_and(|p| p.plan.is_some())
 }
 
 fn clip(text: &str) -> String {

@@ -11,7 +11,7 @@
 //! - `Wait: true` is answered when the plan ends: SUCCESS only for a completed plan.
 
 use super::*;
-use crate::domain::wave::{is_plan_id, PlanPhase, PlanRequest, WavePlan, LOOK_INTERVAL_SECS};
+use crate::domain::wave::{PlanPhase, PlanRequest, WavePlan, LOOK_INTERVAL_SECS};
 use crate::waves::{PlanCoordinator, StackPlans};
 
 /// What one request names, for the plan and for the answer it may wait for.
@@ -196,13 +196,41 @@ impl<P: Ports> ReleaseService<P> {
         };
         let checked = request
             .clone()
-            .into_plan(
-                "plan-checked",
-                &format!("arn:aws:lambda:{home}:0:function:c"),
-                0,
-            )
+            .plan_in(home, "plan-checked", 0)
             .map_err(|e| Error::BadRequest(format!("Waves: {e}")))?;
         Ok((request, checked))
+    }
+
+    /// An Update while the stack rolls back from properties with `Waves`: the plan's stop
+    /// brings every Region it moved back to where it was, the properties' versions among them.
+    pub(super) async fn roll_back_from_plan<L: StackPlans>(
+        &self,
+        update: &aws_lambda_events::event::cloudformation::UpdateRequest,
+        plans: Option<&L>,
+        last_attempt: bool,
+    ) -> Result<Provided> {
+        let (stack, logical) = (&update.stack_id, &update.logical_resource_id);
+        let back_to = properties(&update.resource_properties).ok();
+        let back_from = properties(&update.old_resource_properties).ok();
+        let stop = self.stop_resources_plans(
+            stack,
+            logical,
+            (back_to.as_ref(), back_from.as_ref()),
+            plans,
+            last_attempt,
+        );
+        let (stopped, note) = Box::pin(stop).await?;
+        let version = back_to.map(|p| p.version).unwrap_or_default();
+        let outcome = match (stopped, &note) {
+            (0, None) => "nothing to stop",
+            (0, Some(_)) => "left as it is",
+            _ => "plan stopped",
+        };
+        let provided = Provided::done(update.physical_resource_id.clone(), outcome, &version);
+        Ok(match note {
+            Some(note) => provided.noting(note),
+            None => provided,
+        })
     }
 
     /// A rollback's Update from properties with `Waves`, or a Delete undoing a Create that
@@ -299,72 +327,21 @@ impl<P: Ports> ReleaseService<P> {
             }
         }
     }
+}
 
-    /// Answers the stack waiting for the plan whose workflow ended (`name`: an execution of
-    /// the waves workflow, the plan's first or a continuation `<plan>-g<n>`). A plan still
-    /// running is answered only if its workflow failed; a plan no stack waits for, not at all.
-    pub(super) async fn answer_plan_ended<L: StackPlans, A: CfnAnswers>(
-        &self,
-        name: &str,
-        status: &str,
-        plans: &L,
-        answers: &A,
-    ) -> Result<Option<Response>> {
-        let plan = match plans.load(name).await {
-            Ok(plan) => plan,
-            Err(Error::ReleaseNotFound(_)) => match continued_from(name) {
-                Some(first) => match plans.load(first).await {
-                    Ok(plan) => plan,
-                    Err(Error::ReleaseNotFound(_)) => return Ok(None),
-                    Err(e) => return Err(e),
-                },
-                None => return Ok(None),
-            },
-            Err(e) => return Err(e),
-        };
-        let Some(waiting) = &plan.answer_to else {
-            return Ok(None);
-        };
-        // A continuation's end (SUCCEEDED, the plan going on in its next execution) answers
-        // nothing.
-        if !plan.ended() && status == "SUCCEEDED" {
-            return Ok(None);
-        }
-        let mut response = answer::addressed(waiting);
-        response
-            .data
-            .insert("Outcome".to_string(), format!("plan {}", plan.phase.name()));
-        if matches!(plan.phase, crate::domain::wave::PlanPhase::Completed { .. }) {
-            response.status = Status::Success;
-        } else {
-            response.status = Status::Failed;
-            let reason = match plan.stop_cause() {
-                Some(cause) if plan.ended() => format!("plan {} stopped: {}", plan.id, cause.why),
-                _ => format!(
-                    "the workflow of plan {} ended {status} while the plan was {}: see `shiftback status {}`",
-                    plan.id,
-                    plan.phase_line(),
-                    plan.id
-                ),
-            };
-            response.reason = Some(clip(&reason));
-        }
-        answers.send(&waiting.response_url, &response).await?;
-        tracing::info!(plan = %plan.id, status = ?response.status, "answered the stack that waited for the plan");
-        Ok(Some(response))
-    }
+/// A rollback's request whose properties rolled back from name `Waves`.
+pub(super) fn rolls_back_a_plan(request: &CfnRequest) -> bool {
+    let from = match request {
+        CfnRequest::Update(update) => &update.old_resource_properties,
+        CfnRequest::Delete(delete) => &delete.resource_properties,
+        _ => return false,
+    };
+    properties(from).is_ok_and(|p| p.plan.is_some())
 }
 
 /// Where a plan goes: every target (Region, account, function, alias, version), in order.
 fn targets_of(plan: &WavePlan) -> Vec<crate::domain::wave::Target> {
     plan.targets.iter().map(|t| t.target.clone()).collect()
-}
-
-/// The plan a continuation's execution (`<plan>-g<n>`) carries on.
-fn continued_from(name: &str) -> Option<&str> {
-    let (first, generation) = name.rsplit_once("-g")?;
-    (is_plan_id(first) && !generation.is_empty() && generation.chars().all(|c| c.is_ascii_digit()))
-        .then_some(first)
 }
 
 /// Refuses `Wait: true` with a plan whose worst case cannot end within the resource's
@@ -401,8 +378,11 @@ mod tests {
         let id = plan_id_for("5f0c6e34-3a2b-4c1d-9e8f-0a1b2c3d4e5f");
         assert_eq!(id, "plan-5f0c6e343a2b4c1d9e8f0a1b2c3d4e5f");
         assert_eq!(crate::domain::wave::check_plan_id(&id), Ok(()));
-        assert_eq!(continued_from(&format!("{id}-g3")), Some(id.as_str()));
-        assert_eq!(continued_from(&id), None);
-        assert_eq!(continued_from("plan-x-gone"), None);
+        assert_eq!(
+            answer::continued_from(&format!("{id}-g3")),
+            Some(id.as_str())
+        );
+        assert_eq!(answer::continued_from(&id), None);
+        assert_eq!(answer::continued_from("plan-x-gone"), None);
     }
 }
